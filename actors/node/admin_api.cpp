@@ -1,0 +1,82 @@
+#include "actors/node/admin_api.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "core/build_info.hpp"
+
+namespace ezone {
+namespace {
+
+using nlohmann::json;
+
+json peer_json(const MemberInfo& m) {
+  return json{{"ezone", m.ezone},
+              {"cluster", m.cluster.to_string()},
+              {"state", peer_state_name(m.state)},
+              {"since_ms", m.since_wall_ms},
+              {"last_seen_ms", m.last_seen_wall_ms},
+              {"node_id", m.node_id},
+              {"incarnation", std::to_string(m.incarnation)},
+              {"last_epoch", m.last_epoch},
+              {"reason", m.reason},
+              {"transitions", m.transitions}};
+}
+
+json etcd_json(const NodeConfig& config, const EtcdState& etcd) {
+  json endpoints = json::array();
+  for (const auto& e : config.etcd.endpoints) endpoints.push_back(e.to_string());
+  return json{{"endpoints", endpoints},
+              {"reachable", etcd.reachable},
+              {"since_ms", etcd.since_wall_ms},
+              {"last_ok_ms", etcd.last_ok_wall_ms},
+              {"last_error", etcd.last_error},
+              {"lease_id", etcd.lease_id},
+              {"registered", etcd.registered}};
+}
+
+}  // namespace
+
+std::string render_cluster_json(const AdminSources& s) {
+  auto view = s.membership();
+  const NodeConfig& c = *s.config;
+  json peers = json::array();
+  for (const auto& [ezone, m] : view->peers()) peers.push_back(peer_json(m));
+  json doc{{"node",
+            {{"ezone", c.ezone},
+             {"node_id", view->self_node_id()},
+             {"incarnation", std::to_string(view->self_incarnation())},
+             {"http", c.http.to_string()},
+             {"admin", c.admin.to_string()},
+             {"cluster", c.cluster.to_string()},
+             {"epoch", view->self_epoch()},
+             {"started_ms", s.started_wall_ms}}},
+           {"peers", peers},
+           {"etcd", etcd_json(c, s.etcd())},
+           {"version", build_version()}};
+  return doc.dump(2) + "\n";
+}
+
+HttpHandler make_admin_handler(AdminSources sources) {
+  Counter* not_found = &sources.metrics->counter("ezone_admin_not_found_total",
+                                                 "Admin requests for unknown paths");
+  return [sources = std::move(sources), not_found](const HttpRequest& req) {
+    std::string path = req.path();
+    bool known = path == "/healthz" || path == "/admin/v1/cluster" || path == "/metrics";
+    if (!known) {
+      not_found->inc();
+      return HttpResponse::error(404, "no admin endpoint " + path +
+                                          "; try /healthz, /admin/v1/cluster or /metrics");
+    }
+    if (req.method != "GET")
+      return HttpResponse::error(405, req.method + " not allowed on " + path + "; use GET");
+    if (path == "/healthz") return HttpResponse::text(200, "ok\n");
+    if (path == "/metrics") {
+      HttpResponse r = HttpResponse::text(200, sources.metrics->render());
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      return r;
+    }
+    return HttpResponse::json(200, render_cluster_json(sources));
+  };
+}
+
+}  // namespace ezone

@@ -1,0 +1,33 @@
+// The admin HTTP API of a node:
+//   GET /healthz            "ok" while serving
+//   GET /admin/v1/cluster   this node, its peers and their state, etcd, version
+//   GET /metrics            Prometheus text, every sample labelled ezone=...
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "actors/http/http_types.hpp"
+#include "actors/node/etcd_session.hpp"
+#include "config/node_config.hpp"
+#include "core/metrics.hpp"
+#include "zones/membership.hpp"
+
+namespace ezone {
+
+struct AdminSources {
+  const NodeConfig* config = nullptr;
+  int64_t started_wall_ms = 0;
+  std::function<std::shared_ptr<const MembershipView>()> membership;
+  std::function<EtcdState()> etcd;
+  Metrics* metrics = nullptr;
+};
+
+// The JSON document of GET /admin/v1/cluster.
+std::string render_cluster_json(const AdminSources& sources);
+
+// All sources must outlive the handler.
+HttpHandler make_admin_handler(AdminSources sources);
+
+}  // namespace ezone

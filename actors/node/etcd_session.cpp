@@ -1,0 +1,120 @@
+#include "actors/node/etcd_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "core/clock.hpp"
+
+namespace ezone {
+namespace {
+int64_t mono_ms() { return SystemClock::instance().now_ms(); }
+int64_t wall_ms() { return SystemClock::instance().wall_ms(); }
+}  // namespace
+
+std::string node_registration_key(const std::string& ezone) { return "/ezone/v1/nodes/" + ezone; }
+
+EtcdSession::EtcdSession(meta::MetaStore& store, const NodeConfig& config, std::string registration,
+                         std::shared_ptr<spdlog::logger> logger, Metrics& metrics)
+    : store_(store),
+      ezone_(config.ezone),
+      key_(node_registration_key(config.ezone)),
+      registration_(std::move(registration)),
+      timeouts_(config.timeouts),
+      logger_(std::move(logger)),
+      reachable_gauge_(metrics.gauge("ezone_etcd_reachable", "1 if etcd answered the last probe")),
+      errors_(metrics.counter("ezone_etcd_session_errors_total",
+                              "Failed etcd calls of the node's session")) {}
+
+EtcdSession::~EtcdSession() { stop(); }
+
+void EtcdSession::start() {
+  // The first registration happens before start() returns, so a node that
+  // reports itself started is visible in etcd when etcd is up.
+  step();
+  thread_ = std::thread([this] { run(); });
+}
+
+void EtcdSession::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  int64_t lease = state().lease_id;
+  if (lease != 0 && store_.lease_revoke(lease)) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    state_.lease_id = 0;
+    state_.registered = false;
+  }
+}
+
+EtcdState EtcdSession::state() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_;
+}
+
+bool EtcdSession::wait_ms(int64_t ms) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return !wake_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_; });
+}
+
+void EtcdSession::run() {
+  while (wait_ms(timeouts_.etcd_check_interval_ms)) step();
+}
+
+void EtcdSession::step() {
+  Status health = store_.health();
+  if (!health) {
+    errors_.inc();
+    return set_reachable(false, health.message());
+  }
+  set_reachable(true, "");
+  ensure_registered();
+}
+
+bool EtcdSession::ensure_registered() {
+  EtcdState now = state();
+  if (now.registered && mono_ms() - last_keepalive_ms_ < timeouts_.lease_ttl_s * 1000 / 3)
+    return true;
+  if (now.registered) {
+    auto ttl = store_.lease_keepalive(now.lease_id);
+    if (ttl) {
+      last_keepalive_ms_ = mono_ms();
+      return true;
+    }
+    errors_.inc();
+    logger_->warn("event=etcd_lease_lost ezone={} lease={} reason=\"{}\"", ezone_, now.lease_id,
+                  ttl.status().to_string());
+    std::lock_guard<std::mutex> lock(mutex_);
+    state_.registered = false;
+    state_.lease_id = 0;
+  }
+  auto lease = store_.lease_grant(timeouts_.lease_ttl_s);
+  if (!lease) return errors_.inc(), set_reachable(false, lease.status().message()), false;
+  auto put = store_.put(key_, registration_, lease->id);
+  if (!put) return errors_.inc(), set_reachable(false, put.status().message()), false;
+  last_keepalive_ms_ = mono_ms();
+  logger_->info("event=etcd_registered ezone={} key={} lease={} ttl_s={}", ezone_, key_, lease->id,
+                lease->ttl_s);
+  std::lock_guard<std::mutex> lock(mutex_);
+  state_.lease_id = lease->id;
+  state_.registered = true;
+  return true;
+}
+
+void EtcdSession::set_reachable(bool reachable, const std::string& error) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (reachable) state_.last_ok_wall_ms = wall_ms();
+  state_.last_error = error;
+  reachable_gauge_.set(reachable ? 1 : 0);
+  if (state_.reachable == reachable && state_.since_wall_ms != 0) return;
+  state_.reachable = reachable;
+  state_.since_wall_ms = wall_ms();
+  if (reachable)
+    logger_->info("event=etcd_state ezone={} reachable=true", ezone_);
+  else
+    logger_->warn("event=etcd_state ezone={} reachable=false error=\"{}\"", ezone_, error);
+}
+
+}  // namespace ezone

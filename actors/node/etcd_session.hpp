@@ -1,0 +1,78 @@
+// EtcdSession: this node's presence in the cluster's memory. On its own
+// thread (etcd calls block, so they never run inside an actor) it
+//   - grants a lease of lease_ttl_s and registers /ezone/v1/nodes/<ezone>
+//     with this node's addresses under that lease;
+//   - keeps the lease alive, at a third of its TTL;
+//   - probes the store every etcd_check_interval_ms, so the node knows
+//     within that interval when etcd is unreachable;
+//   - re-registers with a new lease when the old one was lost.
+// stop() revokes the lease, so peers see a clean departure at once.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "config/node_config.hpp"
+#include "core/metrics.hpp"
+#include "storage/meta/meta_store.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace ezone {
+
+struct EtcdState {
+  bool reachable = false;
+  int64_t since_wall_ms = 0;    // when `reachable` last changed
+  int64_t last_ok_wall_ms = 0;  // last successful call; 0 = never
+  std::string last_error;       // empty while reachable
+  int64_t lease_id = 0;         // 0 = no lease held
+  bool registered = false;      // the node key is written under lease_id
+};
+
+// The etcd key under which a node registers.
+std::string node_registration_key(const std::string& ezone);
+
+class EtcdSession {
+ public:
+  // registration is the value written under node_registration_key(ezone).
+  // store, logger and metrics must outlive the session.
+  EtcdSession(meta::MetaStore& store, const NodeConfig& config, std::string registration,
+              std::shared_ptr<spdlog::logger> logger, Metrics& metrics);
+  ~EtcdSession();
+
+  void start();
+  // Revokes the lease (bounded by the store's request timeout) and joins.
+  void stop();
+  EtcdState state() const;
+
+ private:
+  void run();
+  void step();
+  bool ensure_registered();
+  void set_reachable(bool reachable, const std::string& error);
+  bool wait_ms(int64_t ms);  // false when stopping
+
+  meta::MetaStore& store_;
+  std::string ezone_;
+  std::string key_;
+  std::string registration_;
+  TimeoutsConfig timeouts_;
+  std::shared_ptr<spdlog::logger> logger_;
+  Gauge& reachable_gauge_;
+  Counter& errors_;
+  int64_t last_keepalive_ms_ = 0;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  EtcdState state_;
+  std::thread thread_;
+};
+
+}  // namespace ezone

@@ -1,0 +1,220 @@
+#include "actors/node/node.hpp"
+
+#include <filesystem>
+#include <random>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "actors/cluster/cluster_actor.hpp"
+#include "actors/cluster/membership_slot.hpp"
+#include "actors/http/http_server.hpp"
+#include "actors/node/admin_api.hpp"
+#include "core/build_info.hpp"
+#include "core/clock.hpp"
+#include "storage/etcd/etcd_meta_store.hpp"
+
+namespace ezone {
+namespace {
+
+std::shared_ptr<spdlog::logger> default_logger(const NodeConfig& config) {
+  auto logger = std::make_shared<spdlog::logger>(
+      "ezone." + config.ezone, std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  logger->set_level(spdlog::level::from_str(config.log_level));
+  return logger;
+}
+
+uint64_t new_incarnation() {
+  std::random_device rd;
+  uint64_t value = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return value == 0 ? 1 : value;
+}
+
+void configure_caf(caf::actor_system_config& cfg, const NodeConfig& config) {
+  cfg.load<caf::io::middleman>();
+  const TimeoutsConfig& t = config.timeouts;
+  // Heartbeats are off by default in CAF 0.17; without them a hung peer is
+  // never noticed by the middleman and remote connects block forever.
+  cfg.set("middleman.heartbeat-interval", caf::timespan(std::chrono::milliseconds(t.heartbeat_interval_ms)));
+  cfg.set("middleman.connection-timeout", caf::timespan(std::chrono::milliseconds(t.connection_timeout_ms)));
+  cfg.set("scheduler.max-threads", static_cast<size_t>(config.limits.caf_worker_threads));
+  cfg.set("middleman.workers", size_t{0});
+  // CAF's own log would leave files in the working directory.
+  cfg.set("logger.file-verbosity", caf::atom("quiet"));
+  cfg.set("logger.console-verbosity", caf::atom("quiet"));
+}
+
+std::string registration_json(const NodeConfig& c, uint64_t incarnation, int64_t started_ms) {
+  return nlohmann::json{{"ezone", c.ezone},
+                        {"http", c.http.to_string()},
+                        {"admin", c.admin.to_string()},
+                        {"cluster", c.cluster.to_string()},
+                        {"incarnation", std::to_string(incarnation)},
+                        {"version", build_version()},
+                        {"started_ms", started_ms}}
+      .dump();
+}
+
+HttpHandler make_ingress_handler(Metrics& metrics) {
+  // The API router (GZS lookup and forwarding) registers endpoints here in
+  // a later slice; until then only liveness is served.
+  Counter* unrouted = &metrics.counter("ezone_http_unrouted_total",
+                                       "Ingress requests with no registered endpoint");
+  return [unrouted](const HttpRequest& req) {
+    if (req.path() == "/healthz") return HttpResponse::text(200, "ok\n");
+    unrouted->inc();
+    return HttpResponse::error(404, "no endpoint registered for " + req.method + " " + req.path());
+  };
+}
+
+}  // namespace
+
+struct Node::Impl {
+  NodeConfig config;
+  int64_t started_wall_ms = SystemClock::instance().wall_ms();
+  uint64_t incarnation = new_incarnation();
+  std::shared_ptr<spdlog::logger> logger;
+  std::unique_ptr<Metrics> metrics;
+  std::shared_ptr<meta::MetaStore> meta;
+  std::unique_ptr<EtcdSession> etcd;
+  std::shared_ptr<MembershipSlot> slot = std::make_shared<MembershipSlot>();
+  std::unique_ptr<caf::actor_system_config> caf_config;
+  std::unique_ptr<caf::actor_system> system;
+  caf::actor cluster;
+  std::unique_ptr<HttpServer> admin;
+  std::unique_ptr<HttpServer> http;
+  bool stopped = false;
+
+  AdminSources admin_sources() {
+    return AdminSources{&config, started_wall_ms, [this] { return slot->get(); },
+                        [this] { return etcd->state(); }, metrics.get()};
+  }
+  Status start_data_dir();
+  Status start_meta(std::shared_ptr<meta::MetaStore> injected);
+  Status start_cluster();
+  Status start_http();
+  void stop();
+};
+
+Status Node::Impl::start_data_dir() {
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec)
+    return Status(Errc::io_error, config.source + ": key 'node.data_dir': cannot create " +
+                                      config.data_dir + ": " + ec.message() +
+                                      ". Fix: choose a writable directory");
+  return Status::ok();
+}
+
+Status Node::Impl::start_meta(std::shared_ptr<meta::MetaStore> injected) {
+  if (injected) {
+    meta = std::move(injected);
+    return Status::ok();
+  }
+  meta::EtcdMetaStoreConfig etcd_config;
+  etcd_config.endpoints = config.etcd.endpoints;
+  etcd_config.request_timeout_ms = config.etcd.request_timeout_ms;
+  etcd_config.metrics = metrics.get();
+  auto store = meta::EtcdMetaStore::create(std::move(etcd_config));
+  if (!store)
+    return Status(store.status().code(),
+                  config.source + ": key 'etcd': " + store.status().message());
+  meta = std::shared_ptr<meta::MetaStore>(std::move(*store));
+  return Status::ok();
+}
+
+Status Node::Impl::start_cluster() {
+  caf_config = std::make_unique<caf::actor_system_config>();
+  configure_caf(*caf_config, config);
+  system = std::make_unique<caf::actor_system>(*caf_config);
+  ClusterActorConfig cc{config.ezone, incarnation, config.peers, config.timeouts, slot, logger,
+                        metrics.get()};
+  cluster = spawn_cluster_actor(*system, std::move(cc));
+  auto port = system->middleman().publish(cluster, config.cluster.port, config.cluster.host.c_str(),
+                                          /*reuse_addr=*/true);
+  if (!port)
+    return Status(Errc::unavailable, config.source + ": key 'node.cluster': cannot listen on " +
+                                         config.cluster.to_string() + ": " +
+                                         system->render(port.error()) +
+                                         ". Fix: free the port or choose another for node.cluster");
+  start_cluster_actor(cluster);
+  return Status::ok();
+}
+
+Status Node::Impl::start_http() {
+  const LimitsConfig& l = config.limits;
+  HttpServerOptions admin_options{"admin", "node.admin", config.admin, l.admin_threads,
+                                  l.http_body_bytes_max, l.http_header_bytes_max,
+                                  l.http_connections_max, l.http_idle_timeout_ms, config.ezone};
+  auto a = HttpServer::start(admin_options, make_admin_handler(admin_sources()), *metrics);
+  if (!a) return Status(a.status().code(), config.source + ": " + a.status().message());
+  admin = std::move(*a);
+  HttpServerOptions http_options = admin_options;
+  http_options.name = "http";
+  http_options.config_key = "node.http";
+  http_options.bind = config.http;
+  http_options.threads = l.http_threads;
+  auto h = HttpServer::start(http_options, make_ingress_handler(*metrics), *metrics);
+  if (!h) return Status(h.status().code(), config.source + ": " + h.status().message());
+  http = std::move(*h);
+  return Status::ok();
+}
+
+void Node::Impl::stop() {
+  if (stopped) return;
+  stopped = true;
+  if (http) http->stop();
+  if (admin) admin->stop();
+  if (system) {
+    if (cluster) caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
+    cluster = nullptr;
+    system.reset();  // joins CAF's threads and closes the cluster port
+  }
+  if (etcd) etcd->stop();
+  logger->info("event=node_stopped ezone={}", config.ezone);
+}
+
+Result<std::unique_ptr<Node>> Node::start(const NodeConfig& config, NodeOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->logger = options.logger ? options.logger : default_logger(config);
+  impl->metrics = std::make_unique<Metrics>(config.ezone);
+  // A plain bind of each address first: the common mistake (a port in use)
+  // then fails before any thread or actor exists.
+  if (Status s = check_listen_addresses(config); !s) return s;
+  if (Status s = impl->start_data_dir(); !s) return s;
+  if (Status s = impl->start_meta(std::move(options.meta)); !s) return s;
+  impl->etcd = std::make_unique<EtcdSession>(
+      *impl->meta, impl->config,
+      registration_json(config, impl->incarnation, impl->started_wall_ms), impl->logger,
+      *impl->metrics);
+  Status s = impl->start_cluster();
+  if (s) s = impl->start_http();
+  if (!s) {
+    impl->stop();
+    return s;
+  }
+  impl->etcd->start();
+  impl->logger->info("event=node_started ezone={} http={} admin={} cluster={} incarnation={} version={}",
+                     config.ezone, config.http.to_string(), config.admin.to_string(),
+                     config.cluster.to_string(), impl->incarnation, build_version());
+  return std::unique_ptr<Node>(new Node(std::move(impl)));
+}
+
+Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Node::~Node() { stop(); }
+void Node::stop() { impl_->stop(); }
+const NodeConfig& Node::config() const { return impl_->config; }
+std::shared_ptr<const MembershipView> Node::membership() const { return impl_->slot->get(); }
+EtcdState Node::etcd_state() const { return impl_->etcd->state(); }
+Metrics& Node::metrics() { return *impl_->metrics; }
+uint16_t Node::admin_port() const { return impl_->admin->port(); }
+uint16_t Node::http_port() const { return impl_->http->port(); }
+
+std::string Node::cluster_json() const { return render_cluster_json(impl_->admin_sources()); }
+
+}  // namespace ezone

@@ -1,0 +1,65 @@
+// ezone::Node: one ezone runtime. ezoned is a thin main around it, and a test
+// rig can start several Nodes in one process: each has its own CAF actor
+// system, listeners, threads and etcd session, and stop() releases them all.
+//
+// The header is free of CAF and Beast so that embedders compile quickly.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "actors/node/etcd_session.hpp"
+#include "config/node_config.hpp"
+#include "core/metrics.hpp"
+#include "core/status.hpp"
+#include "storage/meta/meta_store.hpp"
+#include "zones/membership.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace ezone {
+
+struct NodeOptions {
+  // The cluster's metadata store. Null: an EtcdMetaStore on config.etcd.
+  // Tests pass a shared MemoryMetaStore.
+  std::shared_ptr<meta::MetaStore> meta;
+  // Where log lines go. Null: a stderr logger named after the ezone.
+  std::shared_ptr<spdlog::logger> logger;
+};
+
+class Node {
+ public:
+  // Creates the data dir, connects to the metadata store, starts the actor
+  // system, publishes the cluster actor on node.cluster, and serves admin
+  // and HTTP. Fails (after releasing whatever it had started) with a message
+  // naming the config key at fault, e.g. a port already in use.
+  static Result<std::unique_ptr<Node>> start(const NodeConfig& config, NodeOptions options = {});
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Stops serving, leaves the cluster, revokes the etcd lease and joins
+  // every thread. Idempotent.
+  void stop();
+
+  const NodeConfig& config() const;
+  // The latest membership snapshot; never null.
+  std::shared_ptr<const MembershipView> membership() const;
+  EtcdState etcd_state() const;
+  // The document served at GET /admin/v1/cluster.
+  std::string cluster_json() const;
+  Metrics& metrics();
+  // Ports actually bound (useful when a test configures port 0... never:
+  // config requires real ports; these echo them back).
+  uint16_t admin_port() const;
+  uint16_t http_port() const;
+
+ private:
+  struct Impl;
+  explicit Node(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ezone

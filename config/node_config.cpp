@@ -1,0 +1,335 @@
+#include "config/node_config.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+namespace ezone {
+namespace {
+
+// A config error: "<file>: key '<key>': <problem>. Fix: <fix>".
+Status config_error(const std::string& source, const std::string& key,
+                    const std::string& problem, const std::string& fix) {
+  return Status(Errc::invalid_argument,
+                source + ": key '" + key + "': " + problem + ". Fix: " + fix);
+}
+
+// Reads one TOML table, remembering which keys were consumed so that
+// leftovers can be reported as unknown keys (a typo must never be ignored).
+class TableReader {
+ public:
+  TableReader(const toml::table* table, std::string path, const std::string& source)
+      : table_(table), path_(std::move(path)), source_(source) {}
+
+  std::string key(const std::string& name) const {
+    return path_.empty() ? name : path_ + "." + name;
+  }
+
+  // Returns the node for name (nullptr if absent) and marks it known.
+  const toml::node* get(const std::string& name) {
+    known_.insert(name);
+    return table_ ? table_->get(name) : nullptr;
+  }
+
+  Status string(const std::string& name, bool required, std::string* out, const std::string& fix) {
+    const toml::node* node = get(name);
+    if (!node) return required ? config_error(source_, key(name), "missing", fix) : Status::ok();
+    auto value = node->value<std::string>();
+    if (!value) return config_error(source_, key(name), "must be a string", fix);
+    *out = *value;
+    return Status::ok();
+  }
+
+  Status address(const std::string& name, bool required, HostPort* out, const std::string& example) {
+    std::string text;
+    std::string fix = "set " + key(name) + " to an address such as \"" + example + "\"";
+    if (Status s = string(name, required, &text, fix); !s) return s;
+    if (text.empty() && !required) return Status::ok();
+    auto parsed = parse_host_port(text);
+    if (!parsed) return config_error(source_, key(name), parsed.status().message(), fix);
+    *out = *parsed;
+    return Status::ok();
+  }
+
+  template <class Int>
+  Status integer(const std::string& name, Int* out, int64_t min, int64_t max) {
+    const toml::node* node = get(name);
+    if (!node) return Status::ok();  // every integer has a default
+    auto value = node->value<int64_t>();
+    std::string fix = "set " + key(name) + " to an integer in " + std::to_string(min) + ".." +
+                      std::to_string(max);
+    if (!value || node->type() != toml::node_type::integer)
+      return config_error(source_, key(name), "must be an integer", fix);
+    if (*value < min || *value > max)
+      return config_error(source_, key(name), "value " + std::to_string(*value) + " is out of range", fix);
+    *out = static_cast<Int>(*value);
+    return Status::ok();
+  }
+
+  Status boolean(const std::string& name, bool* out) {
+    const toml::node* node = get(name);
+    if (!node) return Status::ok();
+    auto value = node->value<bool>();
+    if (!value || node->type() != toml::node_type::boolean)
+      return config_error(source_, key(name), "must be true or false", "write " + key(name) + " = true");
+    *out = *value;
+    return Status::ok();
+  }
+
+  Status error(const std::string& name, const std::string& problem, const std::string& fix) const {
+    return config_error(source_, key(name), problem, fix);
+  }
+
+  Status no_unknown_keys(const std::string& allowed) const {
+    if (!table_) return Status::ok();
+    for (const auto& [k, v] : *table_) {
+      std::string name(k.str());
+      if (!known_.count(name))
+        return config_error(source_, key(name), "unknown key",
+                            "remove it or correct its spelling; keys allowed here: " + allowed);
+    }
+    return Status::ok();
+  }
+
+ private:
+  const toml::table* table_;
+  std::string path_;
+  const std::string& source_;
+  std::set<std::string> known_;
+};
+
+#define EZONE_TRY(expr)          \
+  do {                           \
+    Status _s = (expr);          \
+    if (!_s) return _s;          \
+  } while (false)
+
+bool valid_ezone_name(const std::string& name) {
+  if (name.empty() || name.size() > 32) return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
+  return true;
+}
+
+Status read_ezone(TableReader& r, std::string* out) {
+  EZONE_TRY(r.string("ezone", true, out, "set " + r.key("ezone") + " to the zone's name, e.g. \"bj\""));
+  if (!valid_ezone_name(*out))
+    return r.error("ezone", "'" + *out + "' is not a valid ezone name",
+                   "use 1-32 characters from a-z, 0-9, '-' and '_'");
+  return Status::ok();
+}
+
+Status read_node(const toml::table& root, NodeConfig& c) {
+  const toml::node* node = root.get("node");
+  if (!node || !node->is_table())
+    return config_error(c.source, "node", "missing table [node]",
+                        "add a [node] table with ezone, http, admin, cluster and data_dir");
+  TableReader r(node->as_table(), "node", c.source);
+  EZONE_TRY(read_ezone(r, &c.ezone));
+  EZONE_TRY(r.address("http", true, &c.http, "127.0.0.1:7100"));
+  EZONE_TRY(r.address("admin", true, &c.admin, "127.0.0.1:7101"));
+  EZONE_TRY(r.address("cluster", true, &c.cluster, "127.0.0.1:7102"));
+  EZONE_TRY(r.boolean("allow_wildcard_bind", &c.allow_wildcard_bind));
+  EZONE_TRY(r.string("data_dir", true, &c.data_dir,
+                     "set node.data_dir to a writable directory, e.g. \"./data/bj\""));
+  EZONE_TRY(r.string("log_level", false, &c.log_level, "use trace, debug, info, warn or error"));
+  static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+  if (!levels.count(c.log_level))
+    return config_error(c.source, "node.log_level", "'" + c.log_level + "' is not a log level",
+                        "use trace, debug, info, warn, error, critical or off");
+  return r.no_unknown_keys("ezone, http, admin, cluster, allow_wildcard_bind, data_dir, log_level");
+}
+
+Status read_peer(const toml::node& node, size_t index, NodeConfig& c) {
+  std::string path = "peers[" + std::to_string(index) + "]";
+  if (!node.is_table())
+    return config_error(c.source, path, "must be a table", "write each peer as a [[peers]] table");
+  TableReader r(node.as_table(), path, c.source);
+  PeerConfig peer;
+  EZONE_TRY(read_ezone(r, &peer.ezone));
+  EZONE_TRY(r.address("cluster", true, &peer.cluster, "127.0.0.1:7202"));
+  EZONE_TRY(r.address("admin", false, &peer.admin, "127.0.0.1:7201"));
+  EZONE_TRY(r.address("http", false, &peer.http, "127.0.0.1:7200"));
+  EZONE_TRY(r.no_unknown_keys("ezone, cluster, admin, http"));
+  c.peers.push_back(std::move(peer));
+  return Status::ok();
+}
+
+Status read_peers(const toml::table& root, NodeConfig& c) {
+  const toml::node* node = root.get("peers");
+  if (!node) return Status::ok();  // a single-zone cluster is legal
+  const toml::array* peers = node->as_array();
+  if (!peers)
+    return config_error(c.source, "peers", "must be an array of tables",
+                        "write each peer as a [[peers]] table");
+  for (size_t i = 0; i < peers->size(); ++i) EZONE_TRY(read_peer(*peers->get(i), i, c));
+  return Status::ok();
+}
+
+Status read_etcd(const toml::table& root, NodeConfig& c) {
+  const toml::node* node = root.get("etcd");
+  std::string fix = "add [etcd] with endpoints = [\"127.0.0.1:2379\"]";
+  if (!node || !node->is_table()) return config_error(c.source, "etcd", "missing table [etcd]", fix);
+  TableReader r(node->as_table(), "etcd", c.source);
+  const toml::node* endpoints = r.get("endpoints");
+  if (!endpoints) return config_error(c.source, "etcd.endpoints", "missing", fix);
+  const toml::array* list = endpoints->as_array();
+  if (!list || list->empty())
+    return config_error(c.source, "etcd.endpoints", "must be a non-empty array of \"host:port\"", fix);
+  for (size_t i = 0; i < list->size(); ++i) {
+    std::string key = "etcd.endpoints[" + std::to_string(i) + "]";
+    auto text = list->get(i)->value<std::string>();
+    if (!text) return config_error(c.source, key, "must be a string", fix);
+    auto parsed = parse_host_port(*text);
+    if (!parsed) return config_error(c.source, key, parsed.status().message(), fix);
+    c.etcd.endpoints.push_back(*parsed);
+  }
+  EZONE_TRY(r.integer("request_timeout_ms", &c.etcd.request_timeout_ms, 10, 60000));
+  return r.no_unknown_keys("endpoints, request_timeout_ms");
+}
+
+Status read_timeouts(const toml::table& root, NodeConfig& c) {
+  const toml::node* node = root.get("timeouts");
+  if (node && !node->is_table())
+    return config_error(c.source, "timeouts", "must be a table", "write [timeouts]");
+  TableReader r(node ? node->as_table() : nullptr, "timeouts", c.source);
+  TimeoutsConfig& t = c.timeouts;
+  EZONE_TRY(r.integer("heartbeat_interval_ms", &t.heartbeat_interval_ms, 10, 60000));
+  EZONE_TRY(r.integer("connection_timeout_ms", &t.connection_timeout_ms, 20, 600000));
+  EZONE_TRY(r.integer("peer_ping_interval_ms", &t.peer_ping_interval_ms, 10, 60000));
+  EZONE_TRY(r.integer("peer_down_after_ms", &t.peer_down_after_ms, 20, 600000));
+  EZONE_TRY(r.integer("reconnect_interval_ms", &t.reconnect_interval_ms, 10, 60000));
+  EZONE_TRY(r.integer("connect_timeout_ms", &t.connect_timeout_ms, 10, 60000));
+  EZONE_TRY(r.integer("lease_ttl_s", &t.lease_ttl_s, 1, 3600));
+  EZONE_TRY(r.integer("etcd_check_interval_ms", &t.etcd_check_interval_ms, 10, 60000));
+  EZONE_TRY(r.no_unknown_keys(
+      "heartbeat_interval_ms, connection_timeout_ms, peer_ping_interval_ms, peer_down_after_ms, "
+      "reconnect_interval_ms, connect_timeout_ms, lease_ttl_s, etcd_check_interval_ms"));
+  if (t.connection_timeout_ms <= t.heartbeat_interval_ms)
+    return config_error(c.source, "timeouts.connection_timeout_ms",
+                        "must be larger than timeouts.heartbeat_interval_ms",
+                        "set it to a few heartbeat intervals, e.g. 5x");
+  if (t.peer_down_after_ms <= t.peer_ping_interval_ms)
+    return config_error(c.source, "timeouts.peer_down_after_ms",
+                        "must be larger than timeouts.peer_ping_interval_ms",
+                        "set it to a few ping intervals, e.g. 6x");
+  return Status::ok();
+}
+
+Status read_limits(const toml::table& root, NodeConfig& c) {
+  const toml::node* node = root.get("limits");
+  if (node && !node->is_table())
+    return config_error(c.source, "limits", "must be a table", "write [limits]");
+  TableReader r(node ? node->as_table() : nullptr, "limits", c.source);
+  LimitsConfig& l = c.limits;
+  EZONE_TRY(r.integer("http_threads", &l.http_threads, 1, 256));
+  EZONE_TRY(r.integer("admin_threads", &l.admin_threads, 1, 16));
+  EZONE_TRY(r.integer("http_body_bytes_max", &l.http_body_bytes_max, 1024, int64_t{1} << 30));
+  EZONE_TRY(r.integer("http_header_bytes_max", &l.http_header_bytes_max, 1024, int64_t{1} << 20));
+  EZONE_TRY(r.integer("http_connections_max", &l.http_connections_max, 1, 1000000));
+  EZONE_TRY(r.integer("http_idle_timeout_ms", &l.http_idle_timeout_ms, 100, 3600000));
+  EZONE_TRY(r.integer("caf_worker_threads", &l.caf_worker_threads, 1, 256));
+  return r.no_unknown_keys(
+      "http_threads, admin_threads, http_body_bytes_max, http_header_bytes_max, "
+      "http_connections_max, http_idle_timeout_ms, caf_worker_threads");
+}
+
+Status check_top_level(const toml::table& root, const std::string& source) {
+  static const std::set<std::string> sections{"node", "peers", "etcd", "timeouts", "limits"};
+  for (const auto& [k, v] : root) {
+    std::string name(k.str());
+    if (!sections.count(name))
+      return config_error(source, name, "unknown key",
+                          "remove it or correct its spelling; top-level sections are "
+                          "[node], [[peers]], [etcd], [timeouts] and [limits]");
+  }
+  return Status::ok();
+}
+
+// Two nodes of one cluster must never claim the same ezone or address.
+Status check_uniqueness(const NodeConfig& c) {
+  std::set<std::string> ezones{c.ezone};
+  std::set<std::string> clusters{c.cluster.to_string()};
+  for (size_t i = 0; i < c.peers.size(); ++i) {
+    std::string path = "peers[" + std::to_string(i) + "]";
+    const PeerConfig& p = c.peers[i];
+    if (!ezones.insert(p.ezone).second)
+      return config_error(c.source, path + ".ezone", "duplicate ezone '" + p.ezone + "'",
+                          "give every node and peer its own ezone name");
+    if (!clusters.insert(p.cluster.to_string()).second)
+      return config_error(c.source, path + ".cluster",
+                          "duplicate cluster address " + p.cluster.to_string(),
+                          "give every node its own cluster address");
+  }
+  std::set<std::string> own{c.http.to_string()};
+  if (!own.insert(c.admin.to_string()).second)
+    return config_error(c.source, "node.admin", "same address as node.http",
+                        "use a different port for node.admin");
+  if (!own.insert(c.cluster.to_string()).second)
+    return config_error(c.source, "node.cluster", "same address as node.http or node.admin",
+                        "use a different port for node.cluster");
+  return Status::ok();
+}
+
+Status check_wildcards(const NodeConfig& c) {
+  if (c.allow_wildcard_bind) return Status::ok();
+  const std::pair<const char*, const HostPort*> addrs[] = {
+      {"node.http", &c.http}, {"node.admin", &c.admin}, {"node.cluster", &c.cluster}};
+  for (const auto& [key, addr] : addrs)
+    if (is_wildcard_host(addr->host))
+      return config_error(c.source, key, addr->to_string() + " binds every interface",
+                          "bind an explicit address, or set node.allow_wildcard_bind = true");
+  return Status::ok();
+}
+
+std::string dir_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+}  // namespace
+
+Result<NodeConfig> parse_node_config(const std::string& text, const std::string& source) {
+  NodeConfig c;
+  c.source = source;
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream where;
+    where << e.source().begin;
+    return Status(Errc::parse_error, source + ": not valid TOML at " + where.str() + ": " +
+                                         std::string(e.description()) +
+                                         ". Fix: correct the syntax at that line");
+  }
+  EZONE_TRY(check_top_level(root, source));
+  EZONE_TRY(read_node(root, c));
+  EZONE_TRY(read_peers(root, c));
+  EZONE_TRY(read_etcd(root, c));
+  EZONE_TRY(read_timeouts(root, c));
+  EZONE_TRY(read_limits(root, c));
+  EZONE_TRY(check_uniqueness(c));
+  EZONE_TRY(check_wildcards(c));
+  if (!c.data_dir.empty() && c.data_dir.front() != '/' && source.find('/') != std::string::npos)
+    c.data_dir = dir_of(source) + "/" + c.data_dir;
+  return c;
+}
+
+Result<NodeConfig> load_node_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return Status(Errc::not_found, path + ": cannot read the config file (" +
+                                       std::string(std::strerror(errno)) +
+                                       "). Fix: pass an existing, readable file to --config");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad())
+    return Status(Errc::io_error, path + ": read failed. Fix: check the file and its disk");
+  return parse_node_config(text.str(), path);
+}
+
+}  // namespace ezone

@@ -1,0 +1,90 @@
+// NodeConfig: everything one ezoned node needs, read from one TOML file.
+//
+//   [node]     ezone, http, admin, cluster, data_dir, log_level
+//   [[peers]]  ezone, cluster (and optionally admin, http)
+//   [etcd]     endpoints, request_timeout_ms
+//   [timeouts] heartbeat/failure-detection/reconnect/lease settings
+//   [limits]   thread counts and request bounds
+//
+// config/examples/ holds complete files; every key is documented there.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/address.hpp"
+#include "core/status.hpp"
+
+namespace ezone {
+
+struct PeerConfig {
+  std::string ezone;
+  HostPort cluster;
+  HostPort admin;  // port 0 = not configured
+  HostPort http;   // port 0 = not configured
+};
+
+struct EtcdConfig {
+  std::vector<HostPort> endpoints;
+  int64_t request_timeout_ms = 1000;
+};
+
+struct TimeoutsConfig {
+  // CAF middleman heartbeats: a silent connection is closed after
+  // connection_timeout_ms. Off by default in CAF, so always set here.
+  int64_t heartbeat_interval_ms = 100;
+  int64_t connection_timeout_ms = 500;
+  // Application-level ping between cluster actors; a peer that has not
+  // answered for peer_down_after_ms is marked down (covers SIGSTOP).
+  int64_t peer_ping_interval_ms = 100;
+  int64_t peer_down_after_ms = 600;
+  int64_t reconnect_interval_ms = 100;
+  int64_t connect_timeout_ms = 1000;
+  // The node's registration lease in etcd.
+  int64_t lease_ttl_s = 5;
+  int64_t etcd_check_interval_ms = 500;
+};
+
+struct LimitsConfig {
+  int http_threads = 2;
+  int admin_threads = 1;
+  int64_t http_body_bytes_max = 1 << 20;
+  int64_t http_header_bytes_max = 16 << 10;
+  int64_t http_connections_max = 4096;
+  int64_t http_idle_timeout_ms = 30000;
+  int caf_worker_threads = 2;
+};
+
+struct NodeConfig {
+  std::string source;  // the file it was read from (for error messages)
+  std::string ezone;
+  HostPort http;
+  HostPort admin;
+  HostPort cluster;
+  bool allow_wildcard_bind = false;  // bind 0.0.0.0 / :: only if set
+  std::string data_dir;
+  std::string log_level = "info";
+  std::vector<PeerConfig> peers;
+  EtcdConfig etcd;
+  TimeoutsConfig timeouts;
+  LimitsConfig limits;
+};
+
+// Reads and validates a config file. On failure returns invalid_argument (or
+// not_found / io_error for an unreadable file) whose message names the file,
+// the key and the fix, e.g.
+//   "bj.toml: key 'node.http': '127.0.0.1' has no port; write host:port.
+//    Fix: set node.http to an address such as \"127.0.0.1:7100\""
+// Relative data_dir paths are resolved against the file's directory.
+Result<NodeConfig> load_node_config(const std::string& path);
+
+// Same as load_node_config, from text already in memory; source names it.
+Result<NodeConfig> parse_node_config(const std::string& text, const std::string& source);
+
+// Checks that each listening address (http, admin, cluster) can be bound
+// now. Fails with unavailable naming the key, the address, what holds it if
+// known ("in use"), and the fix.
+Status check_listen_addresses(const NodeConfig& config);
+
+}  // namespace ezone

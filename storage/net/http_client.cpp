@@ -1,0 +1,395 @@
+#include "storage/net/http_client.hpp"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+namespace ezone::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Steady = std::chrono::steady_clock;
+using ErrorCode = boost::system::error_code;
+
+// Cancellation is noticed between slices of io_context::run_for, so this is
+// the worst-case delay of a cancel.
+constexpr auto kPollSlice = std::chrono::milliseconds(20);
+// How much of an error body a streaming call quotes back.
+constexpr size_t kErrorBodyBytesMax = 4096;
+
+enum class Wait { done, deadline, cancelled };
+
+// One socket and the io_context that drives it. Every asynchronous operation
+// is started and then driven by run_until on the caller's thread, so the
+// blocking API stays bounded without helper threads.
+class Session {
+ public:
+  explicit Session(HostPort to) : to_(std::move(to)) {}
+
+  const HostPort& to() const { return to_; }
+  bool is_open() const { return socket_.is_open(); }
+  bool idle_connection_usable();
+  void close();
+
+  // cancel may be null; *wait (if given) tells whether the step was cut short.
+  Status connect(Steady::time_point deadline, const std::atomic<bool>* cancel = nullptr,
+                 Wait* wait = nullptr);
+  Status write(const http::request<http::string_body>& request, Steady::time_point deadline,
+               const std::atomic<bool>* cancel = nullptr, Wait* wait = nullptr);
+  template <class Parser>
+  Status read_header(Parser& parser, Steady::time_point deadline, const std::atomic<bool>* cancel,
+                     Wait* wait);
+  template <class Parser>
+  Status read(Parser& parser, Steady::time_point deadline);
+  Status read_some(http::response_parser<http::buffer_body>& parser,
+                   Steady::time_point deadline, const std::atomic<bool>* cancel, Wait* wait);
+
+  Status failure(const char* step, const ErrorCode& ec) const;
+  Status deadline_status(const char* step) const;
+
+ private:
+  Wait run_until(const bool& done, Steady::time_point deadline, const std::atomic<bool>* cancel);
+  Result<std::vector<tcp::endpoint>> resolve();
+
+  HostPort to_;
+  asio::io_context ioc_;
+  tcp::socket socket_{ioc_};
+  beast::flat_buffer buffer_;
+};
+
+Wait Session::run_until(const bool& done, Steady::time_point deadline,
+                        const std::atomic<bool>* cancel) {
+  Wait result = Wait::done;
+  while (!done) {
+    auto now = Steady::now();
+    if (cancel != nullptr && cancel->load()) result = Wait::cancelled;
+    else if (now >= deadline) result = Wait::deadline;
+    if (result != Wait::done) break;
+    auto slice = std::min<Steady::duration>(deadline - now, kPollSlice);
+    ioc_.restart();
+    ioc_.run_for(slice);
+  }
+  if (result == Wait::done) return result;
+  // Closing makes the pending operation complete with operation_aborted; run
+  // it so no handler outlives the variables it writes to.
+  close();
+  ioc_.restart();
+  while (!done && ioc_.run_one() > 0) {
+  }
+  return result;
+}
+
+void Session::close() {
+  ErrorCode ignored;
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  buffer_.consume(buffer_.size());
+}
+
+// A server may close a keep-alive connection while it sits idle. Anything
+// readable on an idle connection (EOF, or bytes nobody asked for) means it
+// cannot carry another request.
+bool Session::idle_connection_usable() {
+  if (!socket_.is_open()) return false;
+  pollfd fd{socket_.native_handle(), POLLIN, 0};
+  int ready = ::poll(&fd, 1, 0);
+  return ready == 0;
+}
+
+Result<std::vector<tcp::endpoint>> Session::resolve() {
+  ErrorCode ec;
+  auto address = asio::ip::make_address(to_.host, ec);
+  if (!ec) return std::vector<tcp::endpoint>{tcp::endpoint(address, to_.port)};
+  // Names (e.g. "localhost") go through the system resolver synchronously;
+  // control-plane addresses are literals or /etc/hosts names, so this does
+  // not wait on DNS in practice.
+  tcp::resolver resolver(ioc_);
+  auto results = resolver.resolve(to_.host, std::to_string(to_.port), ec);
+  if (ec) return Status(Errc::unavailable, "cannot resolve " + to_.to_string() + ": " + ec.message());
+  std::vector<tcp::endpoint> out;
+  for (const auto& entry : results) out.push_back(entry.endpoint());
+  return out;
+}
+
+Status Session::connect(Steady::time_point deadline, const std::atomic<bool>* cancel,
+                        Wait* wait) {
+  Wait local = Wait::done;
+  if (wait == nullptr) wait = &local;
+  close();
+  auto endpoints = resolve();
+  if (!endpoints.ok()) return endpoints.status();
+  bool done = false;
+  ErrorCode result;
+  asio::async_connect(socket_, *endpoints, [&](const ErrorCode& ec, const tcp::endpoint&) {
+    result = ec;
+    done = true;
+  });
+  *wait = run_until(done, deadline, cancel);
+  if (*wait == Wait::deadline) return deadline_status("connecting");
+  if (*wait == Wait::cancelled) return Status::ok();
+  if (result) return failure("connecting", result);
+  ErrorCode ignored;
+  socket_.set_option(tcp::no_delay(true), ignored);  // small requests must not wait for Nagle
+  return Status::ok();
+}
+
+Status Session::write(const http::request<http::string_body>& request,
+                      Steady::time_point deadline, const std::atomic<bool>* cancel,
+                      Wait* wait) {
+  Wait local = Wait::done;
+  if (wait == nullptr) wait = &local;
+  bool done = false;
+  ErrorCode result;
+  http::async_write(socket_, request, [&](const ErrorCode& ec, size_t) {
+    result = ec;
+    done = true;
+  });
+  *wait = run_until(done, deadline, cancel);
+  if (*wait == Wait::deadline) return deadline_status("sending");
+  if (*wait == Wait::cancelled) return Status::ok();
+  if (result) return failure("sending", result);
+  return Status::ok();
+}
+
+template <class Parser>
+Status Session::read_header(Parser& parser, Steady::time_point deadline,
+                            const std::atomic<bool>* cancel, Wait* wait) {
+  bool done = false;
+  ErrorCode result;
+  http::async_read_header(socket_, buffer_, parser, [&](const ErrorCode& ec, size_t) {
+    result = ec;
+    done = true;
+  });
+  *wait = run_until(done, deadline, cancel);
+  if (*wait == Wait::deadline) return deadline_status("waiting for the response");
+  if (*wait == Wait::cancelled) return Status::ok();
+  if (result) return failure("reading the response", result);
+  return Status::ok();
+}
+
+template <class Parser>
+Status Session::read(Parser& parser, Steady::time_point deadline) {
+  bool done = false;
+  ErrorCode result;
+  http::async_read(socket_, buffer_, parser, [&](const ErrorCode& ec, size_t) {
+    result = ec;
+    done = true;
+  });
+  if (run_until(done, deadline, nullptr) == Wait::deadline)
+    return deadline_status("reading the response");
+  if (result) return failure("reading the response", result);
+  return Status::ok();
+}
+
+// Reads whatever arrives next into the parser's body buffer.
+Status Session::read_some(http::response_parser<http::buffer_body>& parser,
+                          Steady::time_point deadline, const std::atomic<bool>* cancel,
+                          Wait* wait) {
+  bool done = false;
+  ErrorCode result;
+  http::async_read_some(socket_, buffer_, parser, [&](const ErrorCode& ec, size_t) {
+    result = ec;
+    done = true;
+  });
+  *wait = run_until(done, deadline, cancel);
+  if (*wait != Wait::done || result == http::error::need_buffer) return Status::ok();
+  if (result) return failure("reading the stream", result);
+  return Status::ok();
+}
+
+Status Session::failure(const char* step, const ErrorCode& ec) const {
+  std::string where = std::string(step) + " " + to_.to_string() + ": ";
+  if (ec == asio::error::connection_refused)
+    return Status(Errc::unavailable, where + "connection refused (is the server running?)");
+  if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+      ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+      ec == http::error::partial_message)
+    return Status(Errc::unavailable, where + "the server closed the connection");
+  if (ec == asio::error::host_unreachable || ec == asio::error::network_unreachable ||
+      ec == asio::error::connection_aborted)
+    return Status(Errc::unavailable, where + ec.message());
+  if (ec.category() == http::make_error_code(http::error::bad_version).category())
+    return Status(Errc::parse_error, where + "malformed HTTP response: " + ec.message());
+  return Status(Errc::io_error, where + ec.message());
+}
+
+Status Session::deadline_status(const char* step) const {
+  return Status(Errc::timeout, std::string(step) + " " + to_.to_string() + " timed out");
+}
+
+http::request<http::string_body> make_request(const HostPort& to, const HttpRequest& request,
+                                              bool keep_alive) {
+  http::request<http::string_body> out;
+  out.method_string(request.method);
+  out.target(request.target);
+  out.version(11);
+  out.set(http::field::host, to.to_string());
+  out.set(http::field::user_agent, "ezone");
+  if (!request.content_type.empty()) out.set(http::field::content_type, request.content_type);
+  out.body() = request.body;
+  out.keep_alive(keep_alive);
+  out.prepare_payload();
+  return out;
+}
+
+Status check_args(const HttpRequest& request, int64_t timeout_ms) {
+  if (timeout_ms <= 0) return Status(Errc::invalid_argument, "HTTP timeout must be > 0 ms");
+  if (request.method.empty() || request.target.empty() || request.target.front() != '/')
+    return Status(Errc::invalid_argument,
+                  "HTTP request needs a method and a target starting with '/'");
+  return Status::ok();
+}
+
+Steady::time_point deadline_after(int64_t timeout_ms) {
+  return Steady::now() + std::chrono::milliseconds(timeout_ms);
+}
+
+Status prefix_error(const HttpRequest& request, const Status& status) {
+  return Status(status.code(), request.method + " " + request.target + ": " + status.message());
+}
+
+}  // namespace
+
+struct HttpConnection::Impl {
+  explicit Impl(HostPort to) : session(std::move(to)) {}
+  Result<HttpResponse> exchange(const HttpRequest& request, Steady::time_point deadline,
+                                bool* maybe_sent);
+  Session session;
+};
+
+Result<HttpResponse> HttpConnection::Impl::exchange(const HttpRequest& request,
+                                                    Steady::time_point deadline,
+                                                    bool* maybe_sent) {
+  *maybe_sent = false;
+  if (!session.idle_connection_usable()) {
+    Status connected = session.connect(deadline);
+    if (!connected) return connected;
+  }
+  Status sent = session.write(make_request(session.to(), request, true), deadline);
+  if (!sent) return sent;
+  *maybe_sent = true;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(kHttpBodyBytesMax);
+  Status received = session.read(parser, deadline);
+  if (!received) return received;
+  const auto& message = parser.get();
+  if (!message.keep_alive()) session.close();
+  HttpResponse response;
+  response.status = static_cast<int>(message.result_int());
+  response.body = message.body();
+  response.content_type = std::string(message[http::field::content_type]);
+  return response;
+}
+
+HttpConnection::HttpConnection(HostPort to) : impl_(std::make_unique<Impl>(std::move(to))) {}
+HttpConnection::~HttpConnection() = default;
+
+const HostPort& HttpConnection::peer() const { return impl_->session.to(); }
+
+Result<HttpResponse> HttpConnection::request(const HttpRequest& request, int64_t timeout_ms,
+                                             bool* maybe_sent) {
+  bool sent_local = false;
+  bool* sent = maybe_sent != nullptr ? maybe_sent : &sent_local;
+  *sent = false;
+  Status valid = check_args(request, timeout_ms);
+  if (!valid) return valid;
+  auto response = impl_->exchange(request, deadline_after(timeout_ms), sent);
+  if (response.ok()) return response;
+  // After any failure the connection may hold half a response; start over.
+  impl_->session.close();
+  return prefix_error(request, response.status());
+}
+
+Result<HttpResponse> http_request(const HostPort& to, const std::string& method,
+                                  const std::string& target, const std::string& body,
+                                  const std::string& content_type, int64_t timeout_ms) {
+  HttpConnection connection(to);
+  return connection.request(HttpRequest{method, target, body, content_type}, timeout_ms);
+}
+
+namespace {
+
+using StreamParser = http::response_parser<http::buffer_body>;
+
+// Pumps body pieces into on_piece until the body ends, on_piece declines,
+// the cancel flag is set, or the socket fails.
+Result<StreamEnd> pump_body(Session& session, StreamParser& parser,
+                            const std::atomic<bool>& cancel,
+                            const std::function<bool(const std::string&)>& on_piece) {
+  char buffer[16384];
+  while (!parser.is_done()) {
+    parser.get().body().data = buffer;
+    parser.get().body().size = sizeof buffer;
+    Wait wait = Wait::done;
+    // A quiet stream is normal, so only the cancel flag bounds this wait.
+    Status read = session.read_some(parser, Steady::time_point::max(), &cancel, &wait);
+    if (wait == Wait::cancelled) return StreamEnd::cancelled;
+    size_t got = sizeof buffer - parser.get().body().size;
+    if (got > 0 && !on_piece(std::string(buffer, got))) return StreamEnd::stopped;
+    if (read.code() == Errc::unavailable) return StreamEnd::server_closed;
+    if (!read) return read;
+  }
+  return StreamEnd::server_closed;
+}
+
+// Turns a non-2xx streaming response into an error that quotes the start of
+// the body, read only until the connect deadline.
+Status status_error(Session& session, StreamParser& parser, const HttpRequest& request,
+                    Steady::time_point deadline) {
+  int code = static_cast<int>(parser.get().result_int());
+  char buffer[kErrorBodyBytesMax];
+  parser.get().body().data = buffer;
+  parser.get().body().size = sizeof buffer;
+  while (!parser.is_done() && parser.get().body().size > 0) {
+    Wait wait = Wait::done;
+    Status read = session.read_some(parser, deadline, nullptr, &wait);
+    if (wait != Wait::done || !read) break;
+  }
+  std::string body(buffer, sizeof buffer - parser.get().body().size);
+  Errc errc = code >= 500 ? Errc::unavailable : Errc::invalid_argument;
+  return Status(errc, request.method + " " + request.target + " to " +
+                          session.to().to_string() + ": HTTP " + std::to_string(code) +
+                          (body.empty() ? "" : ": " + body));
+}
+
+}  // namespace
+
+Result<StreamEnd> http_stream(const HostPort& to, const HttpRequest& request,
+                              int64_t connect_timeout_ms, const std::atomic<bool>& cancel,
+                              const std::function<bool(const std::string& piece)>& on_piece) {
+  Status valid = check_args(request, connect_timeout_ms);
+  if (!valid) return valid;
+  auto deadline = deadline_after(connect_timeout_ms);
+  Session session(to);
+  Wait wait = Wait::done;
+  Status step = session.connect(deadline, &cancel, &wait);
+  if (step && wait == Wait::done)
+    step = session.write(make_request(to, request, false), deadline, &cancel, &wait);
+  if (wait == Wait::cancelled) return StreamEnd::cancelled;
+  if (!step) return prefix_error(request, step);
+  StreamParser parser;
+  // A watch stream has no natural end. Not boost::none: Boost 1.74 compares
+  // a Content-Length against the empty optional and reports body_limit.
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  step = session.read_header(parser, deadline, &cancel, &wait);
+  if (wait == Wait::cancelled) return StreamEnd::cancelled;
+  if (!step) return prefix_error(request, step);
+  int code = static_cast<int>(parser.get().result_int());
+  if (code < 200 || code > 299) return status_error(session, parser, request, deadline);
+  auto end = pump_body(session, parser, cancel, on_piece);
+  if (!end.ok()) return prefix_error(request, end.status());
+  return end;
+}
+
+}  // namespace ezone::net

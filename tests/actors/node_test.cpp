@@ -1,0 +1,221 @@
+// Several Nodes in one process, each with its own actor system, sharing an
+// in-memory metadata store: membership, admin API, etcd registration and a
+// clean stop (no leaked threads or ports).
+#include "actors/node/node.hpp"
+
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+#include "core/clock.hpp"
+#include "storage/meta/memory_meta_store.hpp"
+#include "storage/net/http_client.hpp"
+#include "tests/support/ports.hpp"
+
+namespace ezone {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct ZonePorts {
+  uint16_t http, admin, cluster;
+};
+
+NodeConfig make_config(const std::string& ezone, const ZonePorts& self, const std::string& peer,
+                       const ZonePorts& peer_ports, const std::string& dir) {
+  NodeConfig c;
+  c.source = "test-" + ezone + ".toml";
+  c.ezone = ezone;
+  c.http = {"127.0.0.1", self.http};
+  c.admin = {"127.0.0.1", self.admin};
+  c.cluster = {"127.0.0.1", self.cluster};
+  c.data_dir = dir + "/" + ezone;
+  c.peers.push_back({peer, {"127.0.0.1", peer_ports.cluster}, {"127.0.0.1", peer_ports.admin}, {}});
+  c.etcd.endpoints.push_back({"127.0.0.1", 1});  // unused: the memory store is injected
+  c.timeouts.peer_down_after_ms = 400;
+  c.timeouts.etcd_check_interval_ms = 50;
+  c.limits.caf_worker_threads = 1;
+  return c;
+}
+
+ZonePorts fresh_ports() {
+  return {test::free_loopback_port(), test::free_loopback_port(), test::free_loopback_port()};
+}
+
+size_t thread_count() {
+  size_t n = 0;
+  DIR* dir = ::opendir("/proc/self/task");
+  while (dirent* e = ::readdir(dir)) n += e->d_name[0] != '.';
+  ::closedir(dir);
+  return n;
+}
+
+bool can_bind(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// Polls cond every 10 ms for at most limit. Bounds are generous: this checks
+// behaviour, the benchmark measures speed.
+bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds limit = 15s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return cond();
+}
+
+PeerState peer_state(const Node& node, const std::string& peer) {
+  const MemberInfo* m = node.membership()->find(peer);
+  return m ? m->state : PeerState::connecting;
+}
+
+class NodeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/ezone-node-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    store_ = std::make_shared<meta::MemoryMetaStore>(SystemClock::instance());
+    bj_ports_ = fresh_ports();
+    sh_ports_ = fresh_ports();
+  }
+  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+
+  Result<std::unique_ptr<Node>> start(const std::string& ezone) {
+    bool bj = ezone == "bj";
+    NodeOptions options;
+    options.meta = store_;
+    options.logger = std::make_shared<spdlog::logger>(ezone, std::make_shared<spdlog::sinks::null_sink_mt>());
+    return Node::start(make_config(ezone, bj ? bj_ports_ : sh_ports_, bj ? "sh" : "bj",
+                                   bj ? sh_ports_ : bj_ports_, dir_),
+                       options);
+  }
+
+  std::string dir_;
+  std::shared_ptr<meta::MemoryMetaStore> store_;
+  ZonePorts bj_ports_{}, sh_ports_{};
+};
+
+}  // namespace
+
+TEST_F(NodeTest, TwoNodesSeeEachOtherAndServeAdmin) {
+  auto bj = start("bj");
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  auto sh = start("sh");
+  ASSERT_TRUE(sh.ok()) << sh.status().to_string();
+  ASSERT_TRUE(eventually([&] { return peer_state(**bj, "sh") == PeerState::up; }));
+  ASSERT_TRUE(eventually([&] { return peer_state(**sh, "bj") == PeerState::up; }));
+
+  HostPort admin{"127.0.0.1", bj_ports_.admin};
+  auto health = net::http_request(admin, "GET", "/healthz", "", "", 2000);
+  ASSERT_TRUE(health.ok()) << health.status().to_string();
+  EXPECT_EQ(health->status, 200);
+
+  auto cluster = net::http_request(admin, "GET", "/admin/v1/cluster", "", "", 2000);
+  ASSERT_TRUE(cluster.ok());
+  auto doc = nlohmann::json::parse(cluster->body);
+  EXPECT_EQ(doc["node"]["ezone"], "bj");
+  ASSERT_EQ(doc["peers"].size(), 1u);
+  EXPECT_EQ(doc["peers"][0]["ezone"], "sh");
+  EXPECT_EQ(doc["peers"][0]["state"], "up");
+  EXPECT_EQ(doc["peers"][0]["node_id"], (*sh)->membership()->self_node_id());
+  EXPECT_FALSE(doc["version"].get<std::string>().empty());
+
+  auto metrics = net::http_request(admin, "GET", "/metrics", "", "", 2000);
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->body.find("ezone_peer_up{ezone=\"bj\",peer=\"sh\"} 1"), std::string::npos)
+      << metrics->body;
+
+  auto missing = net::http_request(admin, "GET", "/nope", "", "", 2000);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404);
+}
+
+TEST_F(NodeTest, RegistersInEtcdAndRevokesOnStop) {
+  auto bj = start("bj");
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  EXPECT_TRUE((*bj)->etcd_state().reachable);
+  EXPECT_TRUE((*bj)->etcd_state().registered);
+  auto kv = store_->range("/ezone/v1/nodes/bj");
+  ASSERT_TRUE(kv.ok());
+  ASSERT_EQ(kv->kvs.size(), 1u);
+  EXPECT_NE(kv->kvs[0].lease, 0);
+  EXPECT_EQ(nlohmann::json::parse(kv->kvs[0].value)["ezone"], "bj");
+  (*bj)->stop();
+  EXPECT_TRUE(store_->range("/ezone/v1/nodes/bj")->kvs.empty()) << "lease revoked on stop";
+}
+
+TEST_F(NodeTest, NoticesUnreachableEtcdAndRecovers) {
+  auto bj = start("bj");
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  store_->set_available(false);
+  ASSERT_TRUE(eventually([&] { return !(*bj)->etcd_state().reachable; }));
+  EXPECT_FALSE((*bj)->etcd_state().last_error.empty());
+  auto doc = nlohmann::json::parse((*bj)->cluster_json());
+  EXPECT_EQ(doc["etcd"]["reachable"], false);
+  store_->set_available(true);
+  ASSERT_TRUE(eventually([&] { return (*bj)->etcd_state().reachable; }));
+}
+
+TEST_F(NodeTest, PeerStopAndRestartAreNoticed) {
+  auto bj = start("bj");
+  ASSERT_TRUE(bj.ok());
+  auto sh = start("sh");
+  ASSERT_TRUE(sh.ok());
+  ASSERT_TRUE(eventually([&] { return peer_state(**bj, "sh") == PeerState::up; }));
+  uint64_t first = (*bj)->membership()->find("sh")->incarnation;
+  sh->reset();
+  ASSERT_TRUE(eventually([&] { return peer_state(**bj, "sh") == PeerState::down; }));
+  auto again = start("sh");
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  ASSERT_TRUE(eventually([&] { return peer_state(**bj, "sh") == PeerState::up; }));
+  EXPECT_NE((*bj)->membership()->find("sh")->incarnation, first) << "a new incarnation";
+}
+
+TEST_F(NodeTest, StopReleasesThreadsAndPorts) {
+  size_t before = thread_count();
+  {
+    auto bj = start("bj");
+    ASSERT_TRUE(bj.ok());
+    auto sh = start("sh");
+    ASSERT_TRUE(sh.ok());
+    ASSERT_TRUE(eventually([&] { return peer_state(**bj, "sh") == PeerState::up; }));
+    EXPECT_GT(thread_count(), before);
+  }
+  EXPECT_TRUE(eventually([&] { return thread_count() == before; }, 5s))
+      << thread_count() << " threads, " << before << " before";
+  for (uint16_t port : {bj_ports_.http, bj_ports_.admin, bj_ports_.cluster, sh_ports_.http,
+                        sh_ports_.admin, sh_ports_.cluster})
+    EXPECT_TRUE(can_bind(port)) << "port " << port << " still bound";
+}
+
+TEST_F(NodeTest, PortInUseFailsNamingTheKey) {
+  auto bj = start("bj");
+  ASSERT_TRUE(bj.ok());
+  // A second bj on the same ports must fail cleanly, naming the key.
+  auto twin = start("bj");
+  ASSERT_FALSE(twin.ok());
+  EXPECT_NE(twin.status().message().find("'node."), std::string::npos) << twin.status().message();
+  EXPECT_NE(twin.status().message().find("Fix:"), std::string::npos) << twin.status().message();
+}
+
+}  // namespace ezone

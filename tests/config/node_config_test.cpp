@@ -1,0 +1,163 @@
+// One named case for each kind of wrong config, plus the shipped examples.
+// Each error must name the file, the key and a fix.
+#include "config/node_config.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <gtest/gtest.h>
+
+namespace ezone {
+namespace {
+
+const char* kValid = R"(
+[node]
+ezone = "bj"
+http = "127.0.0.1:17100"
+admin = "127.0.0.1:17101"
+cluster = "127.0.0.1:17102"
+data_dir = "/tmp/ezone-test-bj"
+
+[[peers]]
+ezone = "sh"
+cluster = "127.0.0.1:17202"
+
+[etcd]
+endpoints = ["127.0.0.1:2479"]
+)";
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  auto pos = text.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  if (pos != std::string::npos) text.replace(pos, from.size(), to);
+  return text;
+}
+
+// Expects a failure whose message names the source, the key and a fix.
+void expect_error(const Result<NodeConfig>& r, const std::string& key) {
+  ASSERT_FALSE(r.ok()) << "accepted a bad config; expected an error for " << key;
+  const std::string& msg = r.status().message();
+  EXPECT_NE(msg.find("test.toml"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'" + key + "'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("Fix:"), std::string::npos) << msg;
+}
+
+std::string source_dir() { return EZONE_TEST_SOURCE_DIR; }
+
+}  // namespace
+
+TEST(NodeConfig, ValidConfigParses) {
+  auto r = parse_node_config(kValid, "test.toml");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->ezone, "bj");
+  EXPECT_EQ(r->http.port, 17100);
+  ASSERT_EQ(r->peers.size(), 1u);
+  EXPECT_EQ(r->peers[0].ezone, "sh");
+  EXPECT_EQ(r->etcd.endpoints.at(0).port, 2479);
+  EXPECT_EQ(r->timeouts.heartbeat_interval_ms, 100) << "defaults apply";
+}
+
+TEST(NodeConfig, UnknownKeyIsRejected) {
+  expect_error(parse_node_config(replace(kValid, "data_dir", "dta_dir = \"x\"\ndata_dir"), "test.toml"),
+               "node.dta_dir");
+  expect_error(parse_node_config(std::string(kValid) + "\n[timeouts]\nheartbeat_ms = 5\n", "test.toml"),
+               "timeouts.heartbeat_ms");
+  expect_error(parse_node_config(std::string(kValid) + "\n[routers]\n", "test.toml"), "routers");
+}
+
+TEST(NodeConfig, MissingFieldIsRejected) {
+  expect_error(parse_node_config(replace(kValid, "admin = \"127.0.0.1:17101\"", ""), "test.toml"),
+               "node.admin");
+  expect_error(parse_node_config(replace(kValid, "ezone = \"sh\"", ""), "test.toml"),
+               "peers[0].ezone");
+  expect_error(parse_node_config(replace(kValid, "endpoints = [\"127.0.0.1:2479\"]", ""), "test.toml"),
+               "etcd.endpoints");
+}
+
+TEST(NodeConfig, BadAddressIsRejected) {
+  expect_error(parse_node_config(replace(kValid, "127.0.0.1:17100", "127.0.0.1"), "test.toml"),
+               "node.http");
+  expect_error(parse_node_config(replace(kValid, "127.0.0.1:17202", "127.0.0.1:99999"), "test.toml"),
+               "peers[0].cluster");
+  expect_error(parse_node_config(replace(kValid, "127.0.0.1:2479", "no port"), "test.toml"),
+               "etcd.endpoints[0]");
+}
+
+TEST(NodeConfig, WildcardBindNeedsExplicitConsent) {
+  std::string text = replace(kValid, "127.0.0.1:17102", "0.0.0.0:17102");
+  expect_error(parse_node_config(text, "test.toml"), "node.cluster");
+  auto allowed = parse_node_config(replace(text, "[node]", "[node]\nallow_wildcard_bind = true"),
+                                   "test.toml");
+  EXPECT_TRUE(allowed.ok()) << allowed.status().to_string();
+}
+
+TEST(NodeConfig, DuplicateEzoneIsRejected) {
+  expect_error(parse_node_config(replace(kValid, "ezone = \"sh\"", "ezone = \"bj\""), "test.toml"),
+               "peers[0].ezone");
+  std::string two = std::string(kValid) + "\n[[peers]]\nezone = \"sh\"\ncluster = \"127.0.0.1:17302\"\n";
+  // The second [[peers]] table lands after [etcd] in the text, which TOML allows.
+  expect_error(parse_node_config(two, "test.toml"), "peers[1].ezone");
+}
+
+TEST(NodeConfig, UnreadableFileIsRejected) {
+  auto r = load_node_config("/nonexistent/dir/test.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Errc::not_found);
+  EXPECT_NE(r.status().message().find("/nonexistent/dir/test.toml"), std::string::npos);
+  EXPECT_NE(r.status().message().find("Fix:"), std::string::npos);
+}
+
+TEST(NodeConfig, MalformedTomlIsRejected) {
+  auto r = parse_node_config("[node\nezone = ", "test.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Errc::parse_error);
+  EXPECT_NE(r.status().message().find("test.toml"), std::string::npos);
+  EXPECT_NE(r.status().message().find("line 1"), std::string::npos) << r.status().message();
+}
+
+TEST(NodeConfig, WrongTypeAndRangeAreRejected) {
+  expect_error(parse_node_config(std::string(kValid) + "\n[limits]\nhttp_threads = \"two\"\n", "test.toml"),
+               "limits.http_threads");
+  expect_error(parse_node_config(std::string(kValid) + "\n[limits]\nhttp_threads = 0\n", "test.toml"),
+               "limits.http_threads");
+  expect_error(parse_node_config(std::string(kValid) +
+                                     "\n[timeouts]\nheartbeat_interval_ms = 500\nconnection_timeout_ms = 400\n",
+                                 "test.toml"),
+               "timeouts.connection_timeout_ms");
+}
+
+TEST(NodeConfig, PortInUseIsRejected) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::string taken = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+
+  auto config = parse_node_config(replace(kValid, "127.0.0.1:17101", taken), "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  Status s = check_listen_addresses(*config);
+  ::close(fd);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find("'node.admin'"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("already in use"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("Fix:"), std::string::npos) << s.message();
+}
+
+TEST(NodeConfig, ShippedExamplesLoad) {
+  for (const char* file : {"laptop/bj.toml", "laptop/sh.toml", "three-site/bj.toml", "three-site/sh.toml"}) {
+    auto r = load_node_config(source_dir() + "/config/examples/" + file);
+    EXPECT_TRUE(r.ok()) << file << ": " << r.status().to_string();
+  }
+}
+
+}  // namespace ezone

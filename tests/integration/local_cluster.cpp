@@ -1,0 +1,150 @@
+#include "tests/integration/local_cluster.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "storage/net/http_client.hpp"
+#include "tests/support/ports.hpp"
+
+namespace ezone::test {
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::string tail(const std::string& text, size_t bytes) {
+  return text.size() <= bytes ? text : text.substr(text.size() - bytes);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LocalCluster>> LocalCluster::start(LocalClusterOptions options) {
+  if (options.bin_dir.empty()) options.bin_dir = EZONE_TEST_BIN_DIR;
+  std::unique_ptr<LocalCluster> c(new LocalCluster(std::move(options)));
+  char tmpl[] = "/tmp/ezone-cluster-XXXXXX";
+  if (!::mkdtemp(tmpl)) return Status(Errc::io_error, "mkdtemp failed");
+  c->dir_ = tmpl;
+  auto etcd = EtcdProcess::start();
+  if (!etcd) return etcd.status();
+  c->etcd_ = std::move(*etcd);
+  if (Status s = c->write_configs(); !s) return s;
+  for (const auto& ezone : c->options_.ezones)
+    if (Status s = c->start_zone(ezone); !s) return s;
+  for (const auto& ezone : c->options_.ezones)
+    if (Status s = c->wait_ready(ezone, 20000); !s) return s;
+  return c;
+}
+
+LocalCluster::~LocalCluster() {
+  for (auto& [ezone, zone] : zones_)
+    if (zone.process) zone.process->terminate(3000);
+  etcd_.reset();
+  if (!dir_.empty() && !std::getenv("EZONE_KEEP_TEST_DIRS"))
+    std::system(("rm -rf '" + dir_ + "'").c_str());
+}
+
+Status LocalCluster::write_configs() {
+  for (const auto& ezone : options_.ezones) {
+    Zone& z = zones_[ezone];
+    z.addr = {{"127.0.0.1", free_loopback_port()},
+              {"127.0.0.1", free_loopback_port()},
+              {"127.0.0.1", free_loopback_port()}};
+    z.config = dir_ + "/" + ezone + ".toml";
+    z.log = dir_ + "/" + ezone + ".log";
+  }
+  for (const auto& ezone : options_.ezones) {
+    const Zone& z = zones_[ezone];
+    std::ostringstream toml;
+    toml << "[node]\nezone = \"" << ezone << "\"\nhttp = \"" << z.addr.http.to_string()
+         << "\"\nadmin = \"" << z.addr.admin.to_string() << "\"\ncluster = \""
+         << z.addr.cluster.to_string() << "\"\ndata_dir = \"" << dir_ << "/data-" << ezone
+         << "\"\nlog_level = \"" << options_.log_level << "\"\n";
+    for (const auto& [peer, pz] : zones_) {
+      if (peer == ezone) continue;
+      toml << "\n[[peers]]\nezone = \"" << peer << "\"\ncluster = \"" << pz.addr.cluster.to_string()
+           << "\"\nadmin = \"" << pz.addr.admin.to_string() << "\"\n";
+    }
+    toml << "\n[etcd]\nendpoints = [\"" << etcd_->endpoint().to_string() << "\"]\n";
+    toml << "\n[timeouts]\n" << options_.timeouts_toml << "\n";
+    std::ofstream out(z.config);
+    out << toml.str();
+    if (!out) return Status(Errc::io_error, "cannot write " + z.config);
+  }
+  return Status::ok();
+}
+
+Status LocalCluster::start_zone(const std::string& ezone) {
+  Zone& z = zones_.at(ezone);
+  if (z.process) z.process->kill9();
+  ChildOptions o;
+  o.argv = {options_.bin_dir + "/ezoned", "--config", z.config};
+  o.log_path = z.log;
+  auto child = ChildProcess::start(o);
+  if (!child) return child.status();
+  z.process = std::move(*child);
+  return Status::ok();
+}
+
+Status LocalCluster::wait_ready(const std::string& ezone, int64_t timeout_ms) {
+  Zone& z = zones_.at(ezone);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = net::http_request(z.addr.admin, "GET", "/healthz", "", "", 500);
+    if (r && r->status == 200) return Status::ok();
+    if (!z.process->running())
+      return Status(Errc::unavailable, ezone + ": ezoned exited: " + log_tail(ezone));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return Status(Errc::timeout, ezone + ": not ready in time: " + log_tail(ezone));
+}
+
+std::string LocalCluster::log_tail(const std::string& ezone, size_t bytes) const {
+  return tail(read_file(zones_.at(ezone).log), bytes);
+}
+
+Result<nlohmann::json> LocalCluster::status(const std::string& ezone, int64_t timeout_ms) const {
+  auto r = net::http_request(zones_.at(ezone).addr.admin, "GET", "/admin/v1/cluster", "", "", timeout_ms);
+  if (!r) return r.status();
+  auto doc = nlohmann::json::parse(r->body, nullptr, false);
+  if (doc.is_discarded()) return Status(Errc::parse_error, "not JSON: " + r->body);
+  return doc;
+}
+
+std::pair<int, std::string> LocalCluster::run_ezctl(const std::vector<std::string>& args) const {
+  static int counter = 0;
+  std::string out_path = dir_ + "/ezctl-" + std::to_string(++counter) + ".out";
+  ChildOptions o;
+  o.argv = {options_.bin_dir + "/ezctl"};
+  o.argv.insert(o.argv.end(), args.begin(), args.end());
+  o.log_path = out_path;
+  auto child = ChildProcess::start(o);
+  if (!child) return {-1, child.status().to_string()};
+  auto code = (*child)->wait(10000);
+  return {code ? *code : -1, read_file(out_path)};
+}
+
+Result<nlohmann::json> LocalCluster::ezctl_status(const std::string& ezone) const {
+  auto [code, out] = run_ezctl({"--node", zones_.at(ezone).addr.admin.to_string(), "status", "--json"});
+  if (code != 0) return Status(Errc::unavailable, "ezctl exited " + std::to_string(code) + ": " + out);
+  auto doc = nlohmann::json::parse(out, nullptr, false);
+  if (doc.is_discarded()) return Status(Errc::parse_error, "ezctl printed no JSON: " + out);
+  return doc;
+}
+
+nlohmann::json LocalCluster::peer_entry(const nlohmann::json& status, const std::string& peer) {
+  if (!status.contains("peers")) return {};
+  for (const auto& p : status["peers"])
+    if (p.value("ezone", "") == peer) return p;
+  return {};
+}
+
+}  // namespace ezone::test

@@ -1,0 +1,96 @@
+#include "tools/ezctl/status_command.hpp"
+
+#include <cstdio>
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+#include "core/address.hpp"
+#include "storage/net/http_client.hpp"
+
+namespace ezctl {
+namespace {
+
+using nlohmann::json;
+
+std::string ago(int64_t since_ms, int64_t now_ms) {
+  if (since_ms <= 0) return "-";
+  int64_t d = (now_ms - since_ms) / 1000;
+  if (d < 0) d = 0;
+  char buf[32];
+  if (d < 120) std::snprintf(buf, sizeof(buf), "%llds", static_cast<long long>(d));
+  else if (d < 7200) std::snprintf(buf, sizeof(buf), "%lldm", static_cast<long long>(d / 60));
+  else std::snprintf(buf, sizeof(buf), "%lldh", static_cast<long long>(d / 3600));
+  return buf;
+}
+
+std::string row(const std::string& a, const std::string& b, const std::string& c,
+                const std::string& d, const std::string& e, const std::string& f) {
+  char buf[512];
+  std::snprintf(buf, sizeof(buf), "%-8s %-22s %-11s %-7s %-6s %s\n", a.c_str(), b.c_str(),
+                c.c_str(), d.c_str(), e.c_str(), f.c_str());
+  return buf;
+}
+
+int64_t now_ms() { return static_cast<int64_t>(std::time(nullptr)) * 1000; }
+
+}  // namespace
+
+std::string format_status_table(const std::string& cluster_json) {
+  json doc = json::parse(cluster_json, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.contains("node") || !doc.contains("peers")) return "";
+  const json& node = doc["node"];
+  const json& etcd = doc.value("etcd", json::object());
+  int64_t now = now_ms();
+  std::string out = "node   " + node.value("ezone", "?") + "  admin " + node.value("admin", "?") +
+                    "  http " + node.value("http", "?") + "  cluster " + node.value("cluster", "?") +
+                    "\n";
+  out += "epoch  " + std::to_string(node.value("epoch", int64_t{0})) + "   version " +
+         doc.value("version", "?") + "   up " + ago(node.value("started_ms", int64_t{0}), now) + "\n";
+  out += "etcd   " + std::string(etcd.value("reachable", false) ? "reachable" : "UNREACHABLE") +
+         "  lease " + std::to_string(etcd.value("lease_id", int64_t{0})) +
+         (etcd.value("registered", false) ? "  registered" : "  not registered");
+  std::string err = etcd.value("last_error", "");
+  out += err.empty() ? "\n" : "  (" + err + ")\n";
+  out += "\n" + row("PEER", "CLUSTER", "STATE", "SINCE", "EPOCH", "REASON");
+  for (const json& p : doc["peers"]) {
+    out += row(p.value("ezone", "?"), p.value("cluster", "?"), p.value("state", "?"),
+               ago(p.value("since_ms", int64_t{0}), now),
+               std::to_string(p.value("last_epoch", int64_t{0})), p.value("reason", ""));
+  }
+  return out;
+}
+
+int run_status(const Options& options) {
+  auto addr = ezone::parse_host_port(options.node);
+  if (!addr) {
+    std::fprintf(stderr, "ezctl: --node %s: %s\n", options.node.c_str(),
+                 addr.status().message().c_str());
+    return 1;
+  }
+  auto res = ezone::net::http_request(*addr, "GET", "/admin/v1/cluster", "", "", options.timeout_ms);
+  if (!res) {
+    std::fprintf(stderr, "ezctl: cannot reach node %s: %s\n", options.node.c_str(),
+                 res.status().message().c_str());
+    return 1;
+  }
+  if (res->status != 200) {
+    std::fprintf(stderr, "ezctl: node %s answered %d: %s\n", options.node.c_str(), res->status,
+                 res->body.c_str());
+    return 1;
+  }
+  if (options.json) {
+    std::fputs(res->body.c_str(), stdout);
+    return 0;
+  }
+  std::string table = format_status_table(res->body);
+  if (table.empty()) {
+    std::fprintf(stderr, "ezctl: node %s sent a document that is not cluster status\n",
+                 options.node.c_str());
+    return 1;
+  }
+  std::fputs(table.c_str(), stdout);
+  return 0;
+}
+
+}  // namespace ezctl

@@ -1,0 +1,22 @@
+// `ezctl status`: reads GET /admin/v1/cluster from a node and prints it as a
+// table (or the JSON itself with --json).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ezctl {
+
+struct Options {
+  std::string node;  // admin HOST:PORT
+  bool json = false;
+  int64_t timeout_ms = 3000;
+};
+
+// Returns the process exit code: 0 ok, 1 unreachable or bad answer.
+int run_status(const Options& options);
+
+// The readable table for a /admin/v1/cluster document; empty on bad JSON.
+std::string format_status_table(const std::string& cluster_json);
+
+}  // namespace ezctl
