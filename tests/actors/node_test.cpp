@@ -19,12 +19,14 @@
 #include "core/clock.hpp"
 #include "storage/meta/memory_meta_store.hpp"
 #include "storage/net/http_client.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/ports.hpp"
 
 namespace ezone {
 namespace {
 
 using namespace std::chrono_literals;
+using test::eventually;
 
 struct ZonePorts {
   uint16_t http, admin, cluster;
@@ -72,16 +74,6 @@ bool can_bind(uint16_t port) {
   return ok;
 }
 
-// Polls cond every 10 ms for at most limit. Bounds are generous: this checks
-// behaviour, the benchmark measures speed.
-bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds limit = 15s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return cond();
-}
 
 PeerState peer_state(const Node& node, const std::string& peer) {
   const MemberInfo* m = node.membership()->find(peer);

@@ -12,6 +12,7 @@
 
 #include "storage/etcd/etcd_meta_store.hpp"
 #include "tests/integration/local_cluster.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/ports.hpp"
 
 namespace ezone::test {
@@ -20,14 +21,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds limit = 15s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return cond();
-}
 
 class ClusterProcessTest : public ::testing::Test {
  protected:
