@@ -238,14 +238,59 @@ Status read_limits(const toml::table& root, NodeConfig& c) {
       "http_connections_max, http_idle_timeout_ms, caf_worker_threads");
 }
 
+std::string dir_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+// Relative paths in a config file are relative to the file, so a config
+// works from any working directory.
+void resolve_path(const std::string& source, std::string* path) {
+  if (!path->empty() && path->front() != '/' && source.find('/') != std::string::npos)
+    *path = dir_of(source) + "/" + *path;
+}
+
+Status read_gzs(const toml::table& root, NodeConfig& c) {
+  const toml::node* node = root.get("gzs");
+  if (node && !node->is_table()) return config_error(c.source, "gzs", "must be a table", "write [gzs]");
+  TableReader r(node ? node->as_table() : nullptr, "gzs", c.source);
+  GzsConfig& g = c.gzs;
+  EZONE_TRY(r.string("fences_dir", false, &g.fences_dir, "set gzs.fences_dir to a folder of GeoJSON files"));
+  EZONE_TRY(r.string("shards_file", false, &g.shards_file, "set gzs.shards_file to a shard config file"));
+  EZONE_TRY(r.string("merchants_file", false, &g.merchants_file, "set gzs.merchants_file to a CSV file"));
+  EZONE_TRY(r.integer("minter_id", &g.minter_id, 0, 15));
+  EZONE_TRY(r.no_unknown_keys("fences_dir, shards_file, merchants_file, minter_id"));
+  if (!g.fences_dir.empty() && g.shards_file.empty())
+    return config_error(c.source, "gzs.shards_file", "missing while gzs.fences_dir is set",
+                        "name the file that groups the fences into shards");
+  for (std::string* path : {&g.fences_dir, &g.shards_file, &g.merchants_file}) resolve_path(c.source, path);
+  return Status::ok();
+}
+
+Status read_router(const toml::table& root, NodeConfig& c) {
+  const toml::node* node = root.get("router");
+  if (node && !node->is_table()) return config_error(c.source, "router", "must be a table", "write [router]");
+  TableReader r(node ? node->as_table() : nullptr, "router", c.source);
+  RouterConfig& t = c.router;
+  EZONE_TRY(r.integer("hops_max", &t.hops_max, 1, 16));
+  EZONE_TRY(r.integer("write_forbidden_hold_ms", &t.write_forbidden_hold_ms, 0, 60000));
+  EZONE_TRY(r.integer("retry_after_s", &t.retry_after_s, 1, 3600));
+  EZONE_TRY(r.integer("forward_timeout_ms", &t.forward_timeout_ms, 10, 600000));
+  EZONE_TRY(r.integer("forward_connections_max", &t.forward_connections_max, 1, 100000));
+  EZONE_TRY(r.integer("request_deadline_ms", &t.request_deadline_ms, 10, 3600000));
+  return r.no_unknown_keys(
+      "hops_max, write_forbidden_hold_ms, retry_after_s, forward_timeout_ms, "
+      "forward_connections_max, request_deadline_ms");
+}
+
 Status check_top_level(const toml::table& root, const std::string& source) {
-  static const std::set<std::string> sections{"node", "peers", "etcd", "timeouts", "limits"};
+  static const std::set<std::string> sections{"node", "peers", "etcd", "timeouts", "limits", "gzs", "router"};
   for (const auto& [k, v] : root) {
     std::string name(k.str());
     if (!sections.count(name))
       return config_error(source, name, "unknown key",
                           "remove it or correct its spelling; top-level sections are "
-                          "[node], [[peers]], [etcd], [timeouts] and [limits]");
+                          "[node], [[peers]], [etcd], [timeouts], [limits], [gzs] and [router]");
   }
   return Status::ok();
 }
@@ -286,11 +331,6 @@ Status check_wildcards(const NodeConfig& c) {
   return Status::ok();
 }
 
-std::string dir_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
 }  // namespace
 
 Result<NodeConfig> parse_node_config(const std::string& text, const std::string& source) {
@@ -312,10 +352,11 @@ Result<NodeConfig> parse_node_config(const std::string& text, const std::string&
   EZONE_TRY(read_etcd(root, c));
   EZONE_TRY(read_timeouts(root, c));
   EZONE_TRY(read_limits(root, c));
+  EZONE_TRY(read_gzs(root, c));
+  EZONE_TRY(read_router(root, c));
   EZONE_TRY(check_uniqueness(c));
   EZONE_TRY(check_wildcards(c));
-  if (!c.data_dir.empty() && c.data_dir.front() != '/' && source.find('/') != std::string::npos)
-    c.data_dir = dir_of(source) + "/" + c.data_dir;
+  resolve_path(source, &c.data_dir);
   return c;
 }
 

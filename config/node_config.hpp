@@ -5,6 +5,8 @@
 //   [etcd]     endpoints, request_timeout_ms
 //   [timeouts] heartbeat/failure-detection/reconnect/lease settings
 //   [limits]   thread counts and request bounds
+//   [gzs]      fences, shard grouping, merchants, order-id minter
+//   [router]   hop limit, write-forbidden handling, forwarding bounds
 //
 // config/examples/ holds complete files; every key is documented there.
 #pragma once
@@ -56,6 +58,23 @@ struct LimitsConfig {
   int caf_worker_threads = 2;
 };
 
+// GZS data. Paths are resolved against the config file's directory.
+struct GzsConfig {
+  std::string fences_dir;      // GeoJSON fences; empty = no fences (geo keys get 404)
+  std::string shards_file;     // shard grouping and initial owners; empty = none
+  std::string merchants_file;  // merchant id -> shard CSV; empty = none
+  int minter_id = 0;           // order-id minter, 0..15, unique per ezone
+};
+
+struct RouterConfig {
+  int hops_max = 3;                     // forwards allowed before 508
+  int64_t write_forbidden_hold_ms = 0;  // hold requests to a moving shard this long (0 = answer 503 at once)
+  int retry_after_s = 1;                // Retry-After on 503
+  int64_t forward_timeout_ms = 2000;    // one forwarded exchange, connect to last byte
+  int forward_connections_max = 64;     // pooled keep-alive connections per peer router
+  int64_t request_deadline_ms = 10000;  // a client must send a whole request within this
+};
+
 struct NodeConfig {
   std::string source;  // the file it was read from (for error messages)
   std::string ezone;
@@ -69,6 +88,8 @@ struct NodeConfig {
   EtcdConfig etcd;
   TimeoutsConfig timeouts;
   LimitsConfig limits;
+  GzsConfig gzs;
+  RouterConfig router;
 };
 
 // Reads and validates a config file. On failure returns invalid_argument (or
