@@ -5,8 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/address.hpp"
-#include "storage/net/http_client.hpp"
+#include "tools/ezctl/admin_client.hpp"
 
 namespace ezctl {
 namespace {
@@ -62,33 +61,15 @@ std::string format_status_table(const std::string& cluster_json) {
 }
 
 int run_status(const Options& options) {
-  auto addr = ezone::parse_host_port(options.node);
-  if (!addr) {
-    std::fprintf(stderr, "ezctl: --node %s: %s\n", options.node.c_str(),
-                 addr.status().message().c_str());
-    return 1;
-  }
-  auto res = ezone::net::http_request(*addr, "GET", "/admin/v1/cluster", "", "", options.timeout_ms);
-  if (!res) {
-    std::fprintf(stderr, "ezctl: cannot reach node %s: %s\n", options.node.c_str(),
-                 res.status().message().c_str());
-    return 1;
-  }
-  if (res->status != 200) {
-    std::fprintf(stderr, "ezctl: node %s answered %d: %s\n", options.node.c_str(), res->status,
-                 res->body.c_str());
-    return 1;
-  }
+  auto reply = admin_call(options, "GET", "/admin/v1/cluster");
+  if (!reply) return fail("status", reply.status().message());
+  if (reply->status != 200) return fail("status", reply_error(*reply));
   if (options.json) {
-    std::fputs(res->body.c_str(), stdout);
+    std::printf("%s\n", reply->body.dump(2).c_str());
     return 0;
   }
-  std::string table = format_status_table(res->body);
-  if (table.empty()) {
-    std::fprintf(stderr, "ezctl: node %s sent a document that is not cluster status\n",
-                 options.node.c_str());
-    return 1;
-  }
+  std::string table = format_status_table(reply->body.dump());
+  if (table.empty()) return fail("status", "the node sent a document that is not cluster status");
   std::fputs(table.c_str(), stdout);
   return 0;
 }

@@ -2,16 +2,11 @@
 // table (or the JSON itself with --json).
 #pragma once
 
-#include <cstdint>
 #include <string>
 
-namespace ezctl {
+#include "tools/ezctl/options.hpp"
 
-struct Options {
-  std::string node;  // admin HOST:PORT
-  bool json = false;
-  int64_t timeout_ms = 3000;
-};
+namespace ezctl {
 
 // Returns the process exit code: 0 ok, 1 unreachable or bad answer.
 int run_status(const Options& options);

@@ -1,0 +1,42 @@
+#include "tools/ezctl/admin_client.hpp"
+
+#include <cstdio>
+
+#include "core/address.hpp"
+#include "storage/net/http_client.hpp"
+
+namespace ezctl {
+
+ezone::Result<AdminReply> admin_call(const Options& options, const std::string& method,
+                                     const std::string& target, const std::string& body) {
+  auto addr = ezone::parse_host_port(options.node);
+  if (!addr)
+    return ezone::Status(ezone::Errc::invalid_argument,
+                         "--node " + options.node + ": " + addr.status().message());
+  auto res = ezone::net::http_request(*addr, method, target, body,
+                                      body.empty() ? "" : "application/json", options.timeout_ms);
+  if (!res)
+    return ezone::Status(res.status().code(),
+                         "cannot reach node " + options.node + ": " + res.status().message());
+  AdminReply reply;
+  reply.status = res->status;
+  reply.body = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+  if (reply.body.is_discarded())
+    return ezone::Status(ezone::Errc::parse_error, "node " + options.node + " answered " +
+                                                       std::to_string(res->status) +
+                                                       " with something that is not JSON: " +
+                                                       res->body.substr(0, 200));
+  return reply;
+}
+
+int fail(const std::string& what, const std::string& error) {
+  std::fprintf(stderr, "ezctl: %s: %s\n", what.c_str(), error.c_str());
+  return 1;
+}
+
+std::string reply_error(const AdminReply& reply) {
+  std::string error = reply.body.is_object() ? reply.body.value("error", "") : "";
+  return "node answered " + std::to_string(reply.status) + (error.empty() ? "" : ": " + error);
+}
+
+}  // namespace ezctl

@@ -1,0 +1,30 @@
+// A call to a node's admin API from ezctl: one HTTP exchange with a bounded
+// timeout, the answer parsed as JSON.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.hpp"
+#include "tools/ezctl/options.hpp"
+
+namespace ezctl {
+
+struct AdminReply {
+  int status = 0;
+  nlohmann::json body;  // the parsed answer; {"error": ...} for 4xx/5xx
+};
+
+// Returns unavailable/timeout ("cannot reach node ...") when the node does not
+// answer, parse_error when the answer is not JSON. A non-2xx status is not
+// an error here: the caller prints body["error"].
+ezone::Result<AdminReply> admin_call(const Options& options, const std::string& method,
+                                     const std::string& target, const std::string& body = "");
+
+// Prints "ezctl: <what>: <error>" to stderr and returns exit code 1.
+int fail(const std::string& what, const std::string& error);
+// The error text of a non-2xx reply.
+std::string reply_error(const AdminReply& reply);
+
+}  // namespace ezctl

@@ -1,0 +1,60 @@
+#include "tools/ezctl/locate_command.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "tools/ezctl/admin_client.hpp"
+
+namespace ezctl {
+namespace {
+
+using nlohmann::json;
+
+// Keys travel in a JSON body, so no URL encoding is needed for ',' or '='.
+int locate_many(const Options& options, const std::vector<std::string>& keys) {
+  auto reply = admin_call(options, "POST", "/admin/v1/locate", json{{"keys", keys}}.dump());
+  if (!reply) return fail("locate", reply.status().message());
+  if (reply->status != 200) return fail("locate", reply_error(*reply));
+  if (options.json) return std::printf("%s\n", reply->body.dump(2).c_str()), 0;
+  int failed = 0;
+  for (const json& answer : reply->body.value("results", json::array())) {
+    std::printf("%s\n", format_location(answer).c_str());
+    failed += answer.contains("error");
+  }
+  return failed == 0 ? 0 : 1;
+}
+
+bool read_keys(const std::string& path, std::vector<std::string>* keys) {
+  std::ifstream in(path);
+  if (!in) return false;
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty() && line[0] != '#') keys->push_back(line);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string format_location(const json& a) {
+  std::string key = a.value("key", "?");
+  if (a.contains("error")) return key + "  ERROR " + a.value("error", "");
+  std::ostringstream out;
+  out << key << "  fence " << (a.value("fence", "").empty() ? "-" : a.value("fence", ""))
+      << "  shard " << a.value("shard", int64_t{-1}) << " (" << a.value("shard_name", "") << ")"
+      << "  owner " << a.value("owner", "?") << "  " << a.value("state", "?") << "  epoch "
+      << a.value("epoch", int64_t{0});
+  return out.str();
+}
+
+int run_locate(const Options& options) {
+  std::vector<std::string> keys(options.args.begin() + 1, options.args.end());
+  if (!options.file.empty() && !read_keys(options.file, &keys))
+    return fail("locate", "cannot read key file " + options.file);
+  if (keys.empty()) return fail("locate", "give a key (geo=LAT,LON, merchant=ID, order=ID) or --file F");
+  return locate_many(options, keys);
+}
+
+}  // namespace ezctl
