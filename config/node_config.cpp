@@ -271,7 +271,7 @@ Status read_router(const toml::table& root, NodeConfig& c) {
   const toml::node* node = root.get("router");
   if (node && !node->is_table()) return config_error(c.source, "router", "must be a table", "write [router]");
   TableReader r(node ? node->as_table() : nullptr, "router", c.source);
-  RouterConfig& t = c.router;
+  RouterSettings& t = c.router;
   EZONE_TRY(r.integer("hops_max", &t.hops_max, 1, 16));
   EZONE_TRY(r.integer("write_forbidden_hold_ms", &t.write_forbidden_hold_ms, 0, 60000));
   EZONE_TRY(r.integer("retry_after_s", &t.retry_after_s, 1, 3600));

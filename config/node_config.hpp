@@ -66,7 +66,7 @@ struct GzsConfig {
   int minter_id = 0;           // order-id minter, 0..15, unique per ezone
 };
 
-struct RouterConfig {
+struct RouterSettings {
   int hops_max = 3;                     // forwards allowed before 508
   int64_t write_forbidden_hold_ms = 0;  // hold requests to a moving shard this long (0 = answer 503 at once)
   int retry_after_s = 1;                // Retry-After on 503
@@ -89,7 +89,7 @@ struct NodeConfig {
   TimeoutsConfig timeouts;
   LimitsConfig limits;
   GzsConfig gzs;
-  RouterConfig router;
+  RouterSettings router;
 };
 
 // Reads and validates a config file. On failure returns invalid_argument (or
