@@ -1,14 +1,17 @@
 #include "actors/http/http_server.hpp"
 
+#include <array>
 #include <atomic>
-#include <cctype>
+#include <chrono>
+#include <exception>
 #include <optional>
-#include <thread>
 #include <vector>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
+#include "actors/http/io_threads_impl.hpp"
 
 namespace ezone {
 namespace {
@@ -18,213 +21,437 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
+// Bytes asked of the socket per read while waiting for a request.
+constexpr size_t kReadChunkBytes = 8192;
+// After an error answer the server reads and discards what the client still
+// sends for this long before closing, so the answer is not lost to a TCP
+// reset caused by unread data (nginx's lingering close).
+constexpr int64_t kLingerMs = 1000;
+
 struct ServerCounters {
   Counter* requests;
   Counter* bad_requests;
-  Counter* too_large;
+  Counter* header_too_large;
+  Counter* body_too_large;
+  Counter* request_timeouts;
+  Counter* truncated;
+  Counter* idle_closed;
+  Counter* handler_errors;
   Counter* rejected_connections;
   Gauge* open_connections;
 };
 
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(tcp::socket socket, const HttpServerOptions& options, const HttpHandler& handler,
-          ServerCounters& counters, std::atomic<int64_t>& open)
-      : stream_(std::move(socket)), options_(options), handler_(handler), counters_(counters),
-        open_(open) {
-    ++open_;
-    counters_.open_connections->add(1);
+// What every session of one server shares. Sessions hold it by shared_ptr,
+// so it outlives the BeastServer if queued work still holds a session.
+struct ServerCore {
+  HttpServerOptions options;
+  AsyncHttpHandler handler;
+  ServerCounters counters{};
+  std::atomic<int64_t> open{0};
+  std::atomic<bool> running{true};
+  IoThreads::Impl* pool = nullptr;  // outlives every session (they live on its lanes)
+
+  bool accepting_responses() const { return running.load() && !pool->stopped.load(); }
+};
+
+bool has_crlf(const std::string& s) { return s.find_first_of("\r\n") != std::string::npos; }
+
+bool is_framing_header(const std::string& name) {
+  return header_name_equal(name, "content-length") || header_name_equal(name, "transfer-encoding") ||
+         header_name_equal(name, "connection") || header_name_equal(name, "content-type");
+}
+
+// 1xx, 204 and 304 responses carry no body and no Content-Length.
+bool status_has_body(int status) { return status >= 200 && status != 204 && status != 304; }
+
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+// The status line and headers of a response. Handler headers never
+// override the framing, which this server owns.
+void serialize_head(const HttpResponse& r, const ServerCore& core, bool keep_alive, std::string& out) {
+  out.clear();
+  auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
+  out.append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ").append(reason.data(), reason.size()).append("\r\n");
+  if (!r.content_type.empty() && !has_crlf(r.content_type)) append_header(out, "Content-Type", r.content_type);
+  if (status_has_body(r.status)) append_header(out, "Content-Length", std::to_string(r.body.size()));
+  if (!core.options.ezone.empty() && !r.find_header("x-ezone")) append_header(out, "X-Ezone", core.options.ezone);
+  if (core.options.epoch && !r.find_header("x-ezone-epoch"))
+    append_header(out, "X-Ezone-Epoch", std::to_string(core.options.epoch()));
+  for (const auto& [name, value] : r.headers)
+    if (!name.empty() && !is_framing_header(name) && !has_crlf(name) && !has_crlf(value))
+      append_header(out, name, value);
+  if (!keep_alive) append_header(out, "Connection", "close");
+  out.append("\r\n");
+}
+
+HttpRequest to_request(http::request<http::string_body>& msg) {
+  HttpRequest in;
+  in.method.assign(msg.method_string().data(), msg.method_string().size());
+  in.target.assign(msg.target().data(), msg.target().size());
+  in.headers.reserve(static_cast<size_t>(std::distance(msg.begin(), msg.end())));
+  for (const auto& field : msg) {
+    std::string name(field.name_string());
+    for (auto& c : name)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    in.headers.emplace_back(std::move(name), std::string(field.value()));
   }
-  ~Session() {
-    --open_;
-    counters_.open_connections->add(-1);
+  in.body = std::move(msg.body());
+  return in;
+}
+
+class Session;
+
+// The answer channel of one request on one session.
+class SessionSink final : public ResponseSink {
+ public:
+  SessionSink(std::shared_ptr<Session> session, ServerCore& core, IoLane& lane)
+      : session_(std::move(session)), core_(core), lane_(lane) {}
+  ~SessionSink() override;
+  void deliver(HttpResponse&& response) override;
+
+ private:
+  std::shared_ptr<Session> session_;
+  ServerCore& core_;
+  IoLane& lane_;
+};
+
+class Session : public Deadline, public std::enable_shared_from_this<Session> {
+ public:
+  Session(LaneSocket socket, std::shared_ptr<ServerCore> core, IoLane& lane)
+      : socket_(std::move(socket)), core_(std::move(core)), lane_(lane) {
+    ++core_->open;
+    core_->counters.open_connections->add(1);
+  }
+  ~Session() override {
+    --core_->open;
+    core_->counters.open_connections->add(-1);
   }
 
-  void start() { read(); }
+  // Runs on the session's lane, as does everything below.
+  void start() {
+    lane_.watch(shared_from_this());
+    read_next();
+  }
 
   // Answers once and closes: used when the connection limit is reached.
   void reject_busy() {
-    auto res = std::make_shared<http::response<http::string_body>>(http::status::service_unavailable, 11);
-    res->set(http::field::retry_after, "1");
-    res->set(http::field::content_type, "application/json");
-    res->body() = "{\"error\":\"too many connections\"}\n";
-    res->keep_alive(false);
-    res->prepare_payload();
-    write(res);
+    lane_.watch(shared_from_this());
+    core_->counters.rejected_connections->inc();
+    HttpResponse r = HttpResponse::error(503, "too many connections");
+    r.headers.emplace_back("Retry-After", "1");
+    write_error(std::move(r));
+  }
+
+  void write_response(HttpResponse&& r) {
+    if (r.status < 100 || r.status > 999) r = HttpResponse::error(500, "handler gave an invalid status");
+    serialize_head(r, *core_, keep_alive_, head_);
+    body_ = status_has_body(r.status) && !head_request_ ? std::move(r.body) : std::string();
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
+    enter(Phase::writing, steady_now_ms() + core_->options.request_timeout_ms);
+    asio::async_write(socket_, buffers, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->close();
+      if (!self->keep_alive_) return self->linger();
+      self->read_next();
+    });
+  }
+
+  void on_deadline() override {
+    if (phase_ == Phase::idle) core_->counters.idle_closed->inc();
+    if (phase_ == Phase::reading) {
+      // Cancel only: the read fails and the slow client still gets its 408.
+      timed_out_ = true;
+      beast::error_code ignored;
+      socket_.cancel(ignored);
+      return;
+    }
+    close();
   }
 
  private:
-  void read() {
+  // What the connection waits for, which decides what its deadline means.
+  enum class Phase { idle, reading, handling, writing, lingering };
+
+  void enter(Phase phase, int64_t deadline_ms) {
+    phase_ = phase;
+    deadline_at(deadline_ms);
+  }
+
+  void read_next() {
     parser_.emplace();
-    parser_->body_limit(static_cast<uint64_t>(options_.body_bytes_max));
-    parser_->header_limit(static_cast<uint32_t>(options_.header_bytes_max));
-    stream_.expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+    parser_->body_limit(static_cast<uint64_t>(core_->options.body_bytes_max));
+    parser_->header_limit(static_cast<uint32_t>(core_->options.header_bytes_max));
+    if (buffer_.size() > 0) return begin_request();  // pipelined bytes already here
+    enter(Phase::idle, steady_now_ms() + core_->options.idle_timeout_ms);
+    socket_.async_read_some(buffer_.prepare(kReadChunkBytes), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->on_first_bytes(ec, n);
+    });
   }
 
-  void on_read(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-        ec == asio::error::eof)
-      return close();
-    if (ec) return answer_bad(ec);
-    respond(parser_->release());
+  void on_first_bytes(beast::error_code ec, size_t n) {
+    if (ec) return close();
+    buffer_.commit(n);
+    begin_request();
   }
 
-  void answer_bad(beast::error_code ec) {
-    bool large = ec == http::error::body_limit || ec == http::error::header_limit ||
-                 ec == http::error::buffer_overflow;
-    (large ? counters_.too_large : counters_.bad_requests)->inc();
-    auto status = large ? http::status::payload_too_large : http::status::bad_request;
-    auto res = std::make_shared<http::response<http::string_body>>(status, 11);
-    res->set(http::field::content_type, "application/json");
-    res->body() = std::string("{\"error\":\"") + (large ? "request too large" : "malformed request") +
-                  "\"}\n";
-    res->keep_alive(false);
-    res->prepare_payload();
-    write(res);
+  // The request deadline runs from the first byte, not from the idle wait.
+  void begin_request() {
+    timed_out_ = false;
+    request_deadline_ms_ = steady_now_ms() + core_->options.request_timeout_ms;
+    parse_buffered();
   }
 
-  void respond(http::request<http::string_body> req) {
-    counters_.requests->inc();
-    HttpRequest in;
-    in.method = std::string(req.method_string());
-    in.target = std::string(req.target());
-    for (const auto& field : req) {
-      std::string name(field.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      in.headers.emplace_back(std::move(name), std::string(field.value()));
+  // Parses what is already buffered without a trip through the event
+  // loop; reads the rest only when the request is incomplete.
+  void parse_buffered() {
+    beast::error_code ec;
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) break;
+      if (ec) return fail_request(ec);
+      if (used == 0) break;  // the parser wants more than what is buffered
     }
-    in.body = std::move(req.body());
-    HttpResponse out = handler_(in);
-    auto res = std::make_shared<http::response<http::string_body>>(
-        static_cast<http::status>(out.status), req.version());
-    res->set(http::field::content_type, out.content_type);
-    if (!options_.ezone.empty()) res->set("X-Ezone", options_.ezone);
-    for (const auto& [k, v] : out.headers) res->set(k, v);
-    res->body() = std::move(out.body);
-    res->keep_alive(req.keep_alive());
-    res->prepare_payload();
-    write(res);
+    if (parser_->is_done()) return dispatch();
+    enter(Phase::reading, request_deadline_ms_);
+    http::async_read(socket_, buffer_, *parser_, [self = shared_from_this()](beast::error_code e, size_t) {
+      if (!e) return self->dispatch();
+      self->fail_request(self->timed_out_ ? beast::error::timeout : e);
+    });
   }
 
-  void write(std::shared_ptr<http::response<http::string_body>> res) {
-    stream_.expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
-                        if (ec || !res->keep_alive()) return self->close();
-                        self->read();
-                      });
+  void fail_request(beast::error_code ec) {
+    auto& c = core_->counters;
+    if (ec == beast::error::timeout) {
+      c.request_timeouts->inc();
+      return write_error(HttpResponse::error(408, "request not received within " +
+                                                      std::to_string(core_->options.request_timeout_ms) + " ms"));
+    }
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+      c.truncated->inc();
+      return close();
+    }
+    if (ec == http::error::header_limit) {
+      c.header_too_large->inc();
+      return write_error(HttpResponse::error(431, "request header over " +
+                                                      std::to_string(core_->options.header_bytes_max) + " bytes"));
+    }
+    if (ec == http::error::body_limit) {
+      c.body_too_large->inc();
+      return write_error(HttpResponse::error(413, "request body over " +
+                                                      std::to_string(core_->options.body_bytes_max) + " bytes"));
+    }
+    c.bad_requests->inc();
+    write_error(HttpResponse::error(400, "malformed request: " + ec.message()));
+  }
+
+  void write_error(HttpResponse r) {
+    keep_alive_ = false;
+    head_request_ = false;
+    write_response(std::move(r));
+  }
+
+  void dispatch();
+
+  // Half-closes and drains what the client still sends, within kLingerMs.
+  void linger() {
+    beast::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    enter(Phase::lingering, steady_now_ms() + kLingerMs);
+    drain();
+  }
+
+  void drain() {
+    buffer_.clear();
+    socket_.async_read_some(buffer_.prepare(kReadChunkBytes), [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (!ec) self->drain();  // the lingering deadline bounds the loop
+    });
   }
 
   void close() {
+    clear_deadline();
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
   }
 
-  beast::tcp_stream stream_;
+  LaneSocket socket_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  const HttpServerOptions& options_;
-  const HttpHandler& handler_;
-  ServerCounters& counters_;
-  std::atomic<int64_t>& open_;
+  std::shared_ptr<ServerCore> core_;
+  IoLane& lane_;
+  Phase phase_ = Phase::idle;
+  int64_t request_deadline_ms_ = 0;
+  bool timed_out_ = false;  // the request deadline cancelled the read
+  bool keep_alive_ = true;
+  bool head_request_ = false;
+  std::string head_;  // reused for every response on this connection
+  std::string body_;
 };
+
+void Session::dispatch() {
+  // No deadline while the handler works: handlers bound their own time
+  // (the router's forwarder and holds have limits of their own).
+  enter(Phase::handling, 0);
+  core_->counters.requests->inc();
+  auto& msg = parser_->get();
+  keep_alive_ = msg.keep_alive();
+  head_request_ = msg.method() == http::verb::head;
+  HttpResponder respond(std::make_shared<SessionSink>(shared_from_this(), *core_, lane_));
+  try {
+    core_->handler(to_request(msg), respond);
+  } catch (const std::exception& e) {
+    // Ignored if the handler answered before throwing. Counted before the
+    // answer leaves, so whoever sees the 500 also sees the count.
+    if (respond.answered()) return;
+    core_->counters.handler_errors->inc();
+    respond(HttpResponse::error(500, std::string("handler failed: ") + e.what()));
+  }
+}
+
+SessionSink::~SessionSink() {
+  if (!claim()) return;
+  core_.counters.handler_errors->inc();
+  deliver(HttpResponse::error(500, "request dropped by its handler"));
+}
+
+void SessionSink::deliver(HttpResponse&& response) {
+  // After stop the lanes no longer run; queued work would never execute.
+  if (!core_.accepting_responses()) return;
+  if (core_.pool->current() == &lane_) return session_->write_response(std::move(response));
+  asio::post(lane_.io, [s = session_, r = std::move(response)]() mutable { s->write_response(std::move(r)); });
+}
+
+ServerCounters make_counters(Metrics& metrics, const std::string& name) {
+  MetricLabels s{{"server", name}};
+  MetricLabels header{{"server", name}, {"part", "header"}};
+  MetricLabels body{{"server", name}, {"part", "body"}};
+  ServerCounters c{};
+  c.requests = &metrics.counter("ezone_http_requests_total", "HTTP requests served", s);
+  c.bad_requests = &metrics.counter("ezone_http_bad_requests_total", "Malformed HTTP requests rejected (400)", s);
+  const char* large_help = "HTTP requests over the header (431) or body (413) limit";
+  c.header_too_large = &metrics.counter("ezone_http_too_large_total", large_help, header);
+  c.body_too_large = &metrics.counter("ezone_http_too_large_total", large_help, body);
+  c.request_timeouts = &metrics.counter("ezone_http_request_timeouts_total",
+                                        "Requests not received within the request timeout (408)", s);
+  c.truncated = &metrics.counter("ezone_http_truncated_requests_total",
+                                 "Connections closed by the client in the middle of a request", s);
+  c.idle_closed = &metrics.counter("ezone_http_idle_closed_total",
+                                   "Keep-alive connections closed after the idle timeout", s);
+  c.handler_errors = &metrics.counter("ezone_http_handler_errors_total",
+                                      "Requests whose handler threw or dropped them (500)", s);
+  c.rejected_connections = &metrics.counter("ezone_http_rejected_connections_total",
+                                            "Connections refused at the limit (503)", s);
+  c.open_connections = &metrics.gauge("ezone_http_open_connections", "Open HTTP connections", s);
+  return c;
+}
 
 class BeastServer final : public HttpServer {
  public:
-  BeastServer(HttpServerOptions options, HttpHandler handler, Metrics& metrics)
-      : options_(std::move(options)), handler_(std::move(handler)), acceptor_(io_) {
-    MetricLabels server{{"server", options_.name}};
-    counters_.requests = &metrics.counter("ezone_http_requests_total", "HTTP requests served", server);
-    counters_.bad_requests = &metrics.counter("ezone_http_bad_requests_total",
-                                              "Malformed HTTP requests rejected", server);
-    counters_.too_large = &metrics.counter("ezone_http_too_large_total",
-                                           "HTTP requests over the header or body limit", server);
-    counters_.rejected_connections = &metrics.counter(
-        "ezone_http_rejected_connections_total", "Connections refused at the limit", server);
-    counters_.open_connections = &metrics.gauge("ezone_http_open_connections",
-                                                "Open HTTP connections", server);
+  BeastServer(HttpServerOptions options, AsyncHttpHandler handler, Metrics& metrics,
+              std::shared_ptr<IoThreads> io)
+      : io_(std::move(io)), core_(std::make_shared<ServerCore>()) {
+    core_->counters = make_counters(metrics, options.name);
+    core_->options = std::move(options);
+    core_->handler = std::move(handler);
+    core_->pool = &io_->impl();
+    acceptor_.emplace(io_->impl().lanes[0]->io);
   }
   ~BeastServer() override { stop(); }
 
-  Status listen() {
-    beast::error_code ec;
-    auto address = asio::ip::make_address(options_.bind.host, ec);
-    if (ec) {
-      tcp::resolver resolver(io_);
-      auto found = resolver.resolve(options_.bind.host, std::to_string(options_.bind.port), ec);
-      if (ec || found.empty()) return bind_error("cannot resolve host: " + ec.message());
-      address = found.begin()->endpoint().address();
-    }
-    tcp::endpoint endpoint(address, options_.bind.port);
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return bind_error(ec.message());
-    port_ = acceptor_.local_endpoint().port();
-    accept();
-    for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { io_.run(); });
-    return Status::ok();
-  }
+  Status listen();
 
   void stop() override {
-    if (stopped_.exchange(true)) return;
-    io_.stop();
-    for (auto& t : threads_) t.join();
-    threads_.clear();
-    // No I/O thread runs any more, so the acceptor can be closed directly;
-    // open sessions die with io_ (their handlers own them).
+    core_->running.store(false);
+    io_->stop();
+    // No lane runs any more, so the acceptor can be closed from here; open
+    // sessions die with the lanes' queued work.
     beast::error_code ignored;
-    acceptor_.close(ignored);
+    if (acceptor_) acceptor_->close(ignored);
   }
 
   uint16_t port() const override { return port_; }
 
  private:
   Status bind_error(const std::string& why) {
-    return Status(Errc::unavailable, "key '" + options_.config_key + "': cannot listen on " +
-                                         options_.bind.to_string() + ": " + why +
-                                         ". Fix: free the port or choose another for " +
-                                         options_.config_key);
+    const auto& o = core_->options;
+    return Status(Errc::unavailable, "key '" + o.config_key + "': cannot listen on " + o.bind.to_string() +
+                                         ": " + why + ". Fix: free the port or choose another for " +
+                                         o.config_key);
   }
 
-  void accept() {
-    acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-      if (!ec) {
-        auto session = std::make_shared<Session>(std::move(socket), options_, handler_, counters_, open_);
-        if (open_.load() > options_.connections_max) {
-          counters_.rejected_connections->inc();
-          session->reject_busy();
-        } else {
-          session->start();
-        }
-      }
-      accept();
-    });
-  }
+  void accept();
+  void on_accept(IoLane& lane, LaneSocket socket);
 
-  HttpServerOptions options_;
-  HttpHandler handler_;
-  ServerCounters counters_{};
-  std::atomic<int64_t> open_{0};
-  asio::io_context io_;
-  tcp::acceptor acceptor_;
-  std::vector<std::thread> threads_;
-  std::atomic<bool> stopped_{false};
+  std::shared_ptr<IoThreads> io_;  // first: destroyed after the acceptor
+  std::shared_ptr<ServerCore> core_;
+  std::optional<asio::basic_socket_acceptor<tcp, asio::io_context::executor_type>> acceptor_;
   uint16_t port_ = 0;
 };
+
+Status BeastServer::listen() {
+  const HostPort& bind = core_->options.bind;
+  beast::error_code ec;
+  auto address = asio::ip::make_address(bind.host, ec);
+  if (ec) {
+    tcp::resolver resolver(io_->impl().lanes[0]->io);
+    auto found = resolver.resolve(bind.host, std::to_string(bind.port), ec);
+    if (ec || found.empty()) return bind_error("cannot resolve host: " + ec.message());
+    address = found.begin()->endpoint().address();
+  }
+  tcp::endpoint endpoint(address, bind.port);
+  acceptor_->open(endpoint.protocol(), ec);
+  if (!ec) set_cloexec(acceptor_->native_handle());
+  if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(endpoint, ec);
+  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return bind_error(ec.message());
+  port_ = acceptor_->local_endpoint().port();
+  // The acceptor belongs to lane 0: start accepting from there.
+  asio::post(io_->impl().lanes[0]->io, [this] { accept(); });
+  return Status::ok();
+}
+
+void BeastServer::accept() {
+  IoLane& lane = io_->impl().next_lane();
+  // The socket is born on the lane that will serve it.
+  auto socket = std::make_shared<LaneSocket>(lane.io);
+  acceptor_->async_accept(*socket, [this, &lane, socket](beast::error_code ec) {
+    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
+    if (!ec) on_accept(lane, std::move(*socket));
+    accept();
+  });
+}
+
+void BeastServer::on_accept(IoLane& lane, LaneSocket socket) {
+  beast::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  set_cloexec(socket.native_handle());
+  auto session = std::make_shared<Session>(std::move(socket), core_, lane);
+  bool busy = core_->open.load() > core_->options.connections_max;
+  asio::post(lane.io, [session, busy] { busy ? session->reject_busy() : session->start(); });
+}
+
+Result<std::unique_ptr<HttpServer>> start_server(HttpServerOptions options, AsyncHttpHandler handler,
+                                                 Metrics& metrics, std::shared_ptr<IoThreads> io) {
+  if (!io) io = IoThreads::start(std::max(1, options.threads), options.name);
+  auto server = std::make_unique<BeastServer>(std::move(options), std::move(handler), metrics, std::move(io));
+  if (Status s = server->listen(); !s) return s;
+  return std::unique_ptr<HttpServer>(std::move(server));
+}
 
 }  // namespace
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options, HttpHandler handler,
                                                       Metrics& metrics) {
-  auto server = std::make_unique<BeastServer>(std::move(options), std::move(handler), metrics);
-  if (Status s = server->listen(); !s) return s;
-  return std::unique_ptr<HttpServer>(std::move(server));
+  return start_server(std::move(options), make_async_handler(std::move(handler)), metrics, nullptr);
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options, AsyncHttpHandler handler,
+                                                      Metrics& metrics, std::shared_ptr<IoThreads> io) {
+  return start_server(std::move(options), std::move(handler), metrics, std::move(io));
 }
 
 }  // namespace ezone

@@ -1,12 +1,40 @@
 #include "actors/http/http_types.hpp"
 
+#include <exception>
+
 #include <nlohmann/json.hpp>
 
 namespace ezone {
+namespace {
 
-std::string HttpRequest::path() const {
-  auto q = target.find('?');
-  return q == std::string::npos ? target : target.substr(0, q);
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+class FunctionSink final : public ResponseSink {
+ public:
+  explicit FunctionSink(std::function<void(HttpResponse&&)> fn) : fn_(std::move(fn)) {}
+  ~FunctionSink() override {
+    if (claim()) fn_(HttpResponse::error(500, "request dropped by its handler"));
+  }
+  void deliver(HttpResponse&& response) override { fn_(std::move(response)); }
+
+ private:
+  std::function<void(HttpResponse&&)> fn_;
+};
+
+}  // namespace
+
+bool header_name_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+std::string HttpRequest::path() const { return std::string(path_view()); }
+
+std::string_view HttpRequest::path_view() const {
+  std::string_view t(target);
+  return t.substr(0, t.find('?'));
 }
 
 std::string HttpRequest::query_param(const std::string& name) const {
@@ -25,9 +53,29 @@ std::string HttpRequest::query_param(const std::string& name) const {
 }
 
 std::string HttpRequest::header(const std::string& lower_name) const {
+  const std::string* value = find_header(lower_name);
+  return value ? *value : std::string();
+}
+
+const std::string* HttpRequest::find_header(std::string_view lower_name) const {
   for (const auto& [k, v] : headers)
-    if (k == lower_name) return v;
-  return "";
+    if (k == lower_name) return &v;
+  return nullptr;
+}
+
+void HttpRequest::set_header(std::string_view lower_name, std::string value) {
+  bool placed = false;
+  for (size_t i = 0; i < headers.size();) {
+    if (headers[i].first != lower_name) {
+      ++i;
+    } else if (!placed) {
+      headers[i++].second = std::move(value);
+      placed = true;
+    } else {
+      headers.erase(headers.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+  if (!placed) headers.emplace_back(std::string(lower_name), std::move(value));
 }
 
 HttpResponse HttpResponse::text(int status, std::string body) {
@@ -47,6 +95,34 @@ HttpResponse HttpResponse::json(int status, std::string body) {
 
 HttpResponse HttpResponse::error(int status, const std::string& message) {
   return json(status, nlohmann::json{{"error", message}}.dump() + "\n");
+}
+
+const std::string* HttpResponse::find_header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (header_name_equal(k, name)) return &v;
+  return nullptr;
+}
+
+bool HttpResponder::operator()(HttpResponse response) const {
+  if (!sink_ || !sink_->claim()) return false;
+  sink_->deliver(std::move(response));
+  return true;
+}
+
+HttpResponder make_responder(std::function<void(HttpResponse&&)> fn) {
+  return HttpResponder(std::make_shared<FunctionSink>(std::move(fn)));
+}
+
+AsyncHttpHandler make_async_handler(HttpHandler handler) {
+  return [handler = std::move(handler)](HttpRequest&& request, HttpResponder respond) {
+    HttpResponse response;
+    try {
+      response = handler(request);
+    } catch (const std::exception& e) {
+      response = HttpResponse::error(500, std::string("handler failed: ") + e.what());
+    }
+    respond(std::move(response));
+  };
 }
 
 }  // namespace ezone

@@ -2,8 +2,11 @@
 // Beast types, so most files compile without Beast's heavy headers.
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,25 +20,90 @@ struct HttpRequest {
 
   // The target without its query string.
   std::string path() const;
+  // As path(), without copying: a view into target.
+  std::string_view path_view() const;
   // The value of a query parameter (not percent-decoded), or "" if absent.
   std::string query_param(const std::string& name) const;
   // The value of a header by lower-case name, or "" if absent.
   std::string header(const std::string& lower_name) const;
+  // The first header with this lower-case name, or nullptr. The pointer
+  // lives until headers changes.
+  const std::string* find_header(std::string_view lower_name) const;
+  // Replaces every header of this lower-case name by one with value.
+  void set_header(std::string_view lower_name, std::string value);
 };
 
 struct HttpResponse {
   int status = 200;
+  // Sent as Content-Type unless empty.
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // Extra headers, any case. The server owns the framing headers
+  // (Content-Length, Transfer-Encoding, Connection) and ignores them here.
   std::vector<std::pair<std::string, std::string>> headers;
 
   static HttpResponse text(int status, std::string body);
   static HttpResponse json(int status, std::string body);
   // {"error": message} with the given status.
   static HttpResponse error(int status, const std::string& message);
+  // The first header with this name (case-insensitive), or nullptr.
+  const std::string* find_header(std::string_view name) const;
 };
+
+// True when a and b are equal ignoring ASCII case (header names).
+bool header_name_equal(std::string_view a, std::string_view b);
 
 // Runs on an I/O thread: it must not block (no waiting on actors or disk).
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// Where a responder's answer goes. The server's connections implement it
+// (they write the response); routers implement it to edit or time a
+// response on its way out. Implementations should answer with a 500 from
+// their destructor when answered() is still false (every copy of the
+// responder was dropped without an answer), so a buggy handler costs one
+// error, not a hung connection.
+class ResponseSink {
+ public:
+  virtual ~ResponseSink() = default;
+  // Receives the single answer of a request, on whichever thread answered.
+  // Must not block.
+  virtual void deliver(HttpResponse&& response) = 0;
+  bool answered() const { return answered_.load(std::memory_order_acquire); }
+  // Claims the single answer: true for the first caller only.
+  bool claim() { return !answered_.exchange(true, std::memory_order_acq_rel); }
+
+ private:
+  std::atomic<bool> answered_{false};
+};
+
+// The answer channel of one request. Copies share one sink. The first call
+// delivers the response (from any thread, at any later time); later calls
+// are ignored and return false. A default-constructed responder is empty:
+// calling it does nothing and returns false.
+class HttpResponder {
+ public:
+  HttpResponder() = default;
+  explicit HttpResponder(std::shared_ptr<ResponseSink> sink) : sink_(std::move(sink)) {}
+
+  bool operator()(HttpResponse response) const;
+  bool answered() const { return !sink_ || sink_->answered(); }
+
+ private:
+  std::shared_ptr<ResponseSink> sink_;
+};
+
+// A responder whose answer goes to fn, on the answering thread. If every
+// copy is dropped unanswered, fn receives a 500 "request dropped by its
+// handler" from the last copy's destructor.
+HttpResponder make_responder(std::function<void(HttpResponse&&)> fn);
+
+// Handles a request and answers through the responder exactly once, now or
+// later, from any thread. Runs on an I/O thread: it must not block. The
+// handler owns the request.
+using AsyncHttpHandler = std::function<void(HttpRequest&&, HttpResponder)>;
+
+// Wraps a synchronous handler (it answers before returning). Exceptions
+// from it become a 500.
+AsyncHttpHandler make_async_handler(HttpHandler handler);
 
 }  // namespace ezone

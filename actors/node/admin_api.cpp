@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/node/admin_gzs.hpp"
 #include "core/build_info.hpp"
 
 namespace ezone {
@@ -61,6 +62,8 @@ HttpHandler make_admin_handler(AdminSources sources) {
                                                  "Admin requests for unknown paths");
   return [sources = std::move(sources), not_found](const HttpRequest& req) {
     std::string path = req.path();
+    if (sources.gzs)
+      if (auto answer = handle_gzs_admin(*sources.gzs, req)) return *answer;
     bool known = path == "/healthz" || path == "/admin/v1/cluster" || path == "/metrics";
     if (!known) {
       not_found->inc();

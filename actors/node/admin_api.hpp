@@ -2,6 +2,8 @@
 //   GET /healthz            "ok" while serving
 //   GET /admin/v1/cluster   this node, its peers and their state, etcd, version
 //   GET /metrics            Prometheus text, every sample labelled ezone=...
+// and, when the node runs a GZS, the routes/locate/merchants endpoints of
+// admin_gzs.hpp.
 #pragma once
 
 #include <functional>
@@ -16,12 +18,15 @@
 
 namespace ezone {
 
+class Gzs;
+
 struct AdminSources {
   const NodeConfig* config = nullptr;
   int64_t started_wall_ms = 0;
   std::function<std::shared_ptr<const MembershipView>()> membership;
   std::function<EtcdState()> etcd;
   Metrics* metrics = nullptr;
+  Gzs* gzs = nullptr;  // optional
 };
 
 // The JSON document of GET /admin/v1/cluster.

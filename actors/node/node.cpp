@@ -11,8 +11,10 @@
 
 #include "actors/cluster/cluster_actor.hpp"
 #include "actors/cluster/membership_slot.hpp"
+#include "actors/gzs/gzs.hpp"
 #include "actors/http/http_server.hpp"
 #include "actors/node/admin_api.hpp"
+#include "actors/router/router.hpp"
 #include "core/build_info.hpp"
 #include "core/clock.hpp"
 #include "storage/etcd/etcd_meta_store.hpp"
@@ -59,16 +61,25 @@ std::string registration_json(const NodeConfig& c, uint64_t incarnation, int64_t
       .dump();
 }
 
-HttpHandler make_ingress_handler(Metrics& metrics) {
-  // The API router (GZS lookup and forwarding) registers endpoints here in
-  // a later slice; until then only liveness is served.
-  Counter* unrouted = &metrics.counter("ezone_http_unrouted_total",
-                                       "Ingress requests with no registered endpoint");
-  return [unrouted](const HttpRequest& req) {
-    if (req.path() == "/healthz") return HttpResponse::text(200, "ok\n");
-    unrouted->inc();
-    return HttpResponse::error(404, "no endpoint registered for " + req.method + " " + req.path());
+// GET /ezone/v1/probe with X-Ezone-Key: routed like any request, answered by
+// the zone that owns the key. Operators and tests use it to see routing
+// end to end (curl -H 'X-Ezone-Key: geo=31.23,121.47' HOST/ezone/v1/probe).
+Endpoint probe_endpoint(const std::string& ezone, const Gzs& gzs) {
+  Endpoint e;
+  e.method = "GET";
+  e.pattern = "/ezone/v1/probe";
+  e.entrance = Entrance::internal;
+  e.key = key_from_header();
+  e.access = Access::read;
+  e.handler = [ezone, &gzs](HttpRequest&& req, HttpResponder respond) {
+    nlohmann::json body{{"served_by", ezone},
+                        {"key", req.header("x-ezone-key")},
+                        {"shard", req.header("x-ezone-shard")},
+                        {"epoch", gzs.epoch()},
+                        {"hops", req.header("x-ezone-hops")}};
+    respond(HttpResponse::json(200, body.dump() + "\n"));
   };
+  return e;
 }
 
 }  // namespace
@@ -85,18 +96,21 @@ struct Node::Impl {
   std::unique_ptr<caf::actor_system_config> caf_config;
   std::unique_ptr<caf::actor_system> system;
   caf::actor cluster;
+  std::unique_ptr<Gzs> gzs;
   std::unique_ptr<HttpServer> admin;
-  std::unique_ptr<HttpServer> http;
+  std::unique_ptr<RouterIngress> ingress;
+  std::mutex cluster_mutex;  // guards `cluster` against the GZS watch thread
   bool stopped = false;
 
   AdminSources admin_sources() {
     return AdminSources{&config, started_wall_ms, [this] { return slot->get(); },
-                        [this] { return etcd->state(); }, metrics.get()};
+                        [this] { return etcd->state(); }, metrics.get(), gzs.get()};
   }
   Status start_data_dir();
   Status start_meta(std::shared_ptr<meta::MetaStore> injected);
+  Status start_gzs();
   Status start_cluster();
-  Status start_http();
+  Status start_http(std::vector<Endpoint> endpoints);
   void stop();
 };
 
@@ -127,13 +141,29 @@ Status Node::Impl::start_meta(std::shared_ptr<meta::MetaStore> injected) {
   return Status::ok();
 }
 
+Status Node::Impl::start_gzs() {
+  GzsOptions options;
+  options.on_epoch = [this](Epoch epoch) {
+    std::lock_guard<std::mutex> lock(cluster_mutex);
+    if (cluster) send_epoch(cluster, epoch);
+  };
+  auto started = Gzs::start(config, *meta, *metrics, logger, std::move(options));
+  if (!started) return started.status();
+  gzs = std::move(*started);
+  return Status::ok();
+}
+
 Status Node::Impl::start_cluster() {
   caf_config = std::make_unique<caf::actor_system_config>();
   configure_caf(*caf_config, config);
   system = std::make_unique<caf::actor_system>(*caf_config);
   ClusterActorConfig cc{config.ezone, incarnation, config.peers, config.timeouts, slot, logger,
                         metrics.get()};
-  cluster = spawn_cluster_actor(*system, std::move(cc));
+  {
+    std::lock_guard<std::mutex> lock(cluster_mutex);
+    cluster = spawn_cluster_actor(*system, std::move(cc));
+    send_epoch(cluster, gzs->epoch());
+  }
   auto port = system->middleman().publish(cluster, config.cluster.port, config.cluster.host.c_str(),
                                           /*reuse_addr=*/true);
   if (!port)
@@ -145,33 +175,49 @@ Status Node::Impl::start_cluster() {
   return Status::ok();
 }
 
-Status Node::Impl::start_http() {
+Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   const LimitsConfig& l = config.limits;
-  HttpServerOptions admin_options{"admin", "node.admin", config.admin, l.admin_threads,
-                                  l.http_body_bytes_max, l.http_header_bytes_max,
-                                  l.http_connections_max, l.http_idle_timeout_ms, config.ezone};
+  HttpServerOptions http_options{"http", "node.http", config.http, l.http_threads,
+                                 l.http_body_bytes_max, l.http_header_bytes_max,
+                                 l.http_connections_max, l.http_idle_timeout_ms, config.ezone};
+  http_options.request_timeout_ms = config.router.request_deadline_ms;
+  RouterConfig rc;
+  rc.ezone = config.ezone;
+  rc.hops_max = config.router.hops_max;
+  rc.hold_ms = config.router.write_forbidden_hold_ms;
+  rc.retry_after_s = config.router.retry_after_s;
+  rc.resolver = gzs->resolver();
+  rc.epoch = [g = gzs.get()] { return g->epoch(); };
+  rc.forwarder.connections_per_upstream_max = config.router.forward_connections_max;
+  rc.forwarder.response_timeout_ms = config.router.forward_timeout_ms;
+  endpoints.push_back(probe_endpoint(config.ezone, *gzs));
+  auto h = RouterIngress::start(std::move(rc), std::move(endpoints), http_options, *metrics);
+  if (!h) return Status(h.status().code(), config.source + ": " + h.status().message());
+  ingress = std::move(*h);
+  // Admin last: a node whose /healthz answers serves everything else too.
+  HttpServerOptions admin_options = http_options;
+  admin_options.name = "admin";
+  admin_options.config_key = "node.admin";
+  admin_options.bind = config.admin;
+  admin_options.threads = l.admin_threads;
   auto a = HttpServer::start(admin_options, make_admin_handler(admin_sources()), *metrics);
   if (!a) return Status(a.status().code(), config.source + ": " + a.status().message());
   admin = std::move(*a);
-  HttpServerOptions http_options = admin_options;
-  http_options.name = "http";
-  http_options.config_key = "node.http";
-  http_options.bind = config.http;
-  http_options.threads = l.http_threads;
-  auto h = HttpServer::start(http_options, make_ingress_handler(*metrics), *metrics);
-  if (!h) return Status(h.status().code(), config.source + ": " + h.status().message());
-  http = std::move(*h);
   return Status::ok();
 }
 
 void Node::Impl::stop() {
   if (stopped) return;
   stopped = true;
-  if (http) http->stop();
+  if (ingress) ingress->stop();
   if (admin) admin->stop();
+  if (gzs) gzs->stop();  // no epoch reaches the cluster actor after this
   if (system) {
-    if (cluster) caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
-    cluster = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(cluster_mutex);
+      if (cluster) caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
+      cluster = nullptr;
+    }
     system.reset();  // joins CAF's threads and closes the cluster port
   }
   if (etcd) etcd->stop();
@@ -192,8 +238,9 @@ Result<std::unique_ptr<Node>> Node::start(const NodeConfig& config, NodeOptions 
       *impl->meta, impl->config,
       registration_json(config, impl->incarnation, impl->started_wall_ms), impl->logger,
       *impl->metrics);
-  Status s = impl->start_cluster();
-  if (s) s = impl->start_http();
+  Status s = impl->start_gzs();
+  if (s) s = impl->start_cluster();
+  if (s) s = impl->start_http(std::move(options.endpoints));
   if (!s) {
     impl->stop();
     return s;
@@ -213,7 +260,8 @@ std::shared_ptr<const MembershipView> Node::membership() const { return impl_->s
 EtcdState Node::etcd_state() const { return impl_->etcd->state(); }
 Metrics& Node::metrics() { return *impl_->metrics; }
 uint16_t Node::admin_port() const { return impl_->admin->port(); }
-uint16_t Node::http_port() const { return impl_->http->port(); }
+uint16_t Node::http_port() const { return impl_->ingress->port(); }
+Gzs& Node::gzs() { return *impl_->gzs; }
 
 std::string Node::cluster_json() const { return render_cluster_json(impl_->admin_sources()); }
 

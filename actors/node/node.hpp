@@ -9,6 +9,7 @@
 #include <string>
 
 #include "actors/node/etcd_session.hpp"
+#include "actors/router/endpoint.hpp"
 #include "config/node_config.hpp"
 #include "core/metrics.hpp"
 #include "core/status.hpp"
@@ -27,7 +28,13 @@ struct NodeOptions {
   std::shared_ptr<meta::MetaStore> meta;
   // Where log lines go. Null: a stderr logger named after the ezone.
   std::shared_ptr<spdlog::logger> logger;
+  // The application's endpoints, served by the API router on node.http
+  // next to the built-in GET /ezone/v1/probe. Handlers run in the zone that
+  // owns the request's shard; the router adds X-Ezone-Shard to the request.
+  std::vector<Endpoint> endpoints;
 };
+
+class Gzs;
 
 class Node {
  public:
@@ -51,6 +58,8 @@ class Node {
   // The document served at GET /admin/v1/cluster.
   std::string cluster_json() const;
   Metrics& metrics();
+  // The node's GZS (fences, merchants, route table).
+  Gzs& gzs();
   // Ports actually bound (useful when a test configures port 0... never:
   // config requires real ports; these echo them back).
   uint16_t admin_port() const;

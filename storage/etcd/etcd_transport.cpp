@@ -48,7 +48,7 @@ Result<std::string> EtcdTransport::call_one(size_t index, const std::string& met
                                             const std::string& path, const std::string& body,
                                             bool* maybe_sent) {
   auto connection = take(index);
-  net::HttpRequest request{method, path, body, body.empty() ? "" : "application/json"};
+  net::HttpRequest request{method, path, body, body.empty() ? "" : "application/json", {}};
   auto response = connection->request(request, request_timeout_ms_, maybe_sent);
   if (!response.ok()) {
     return Status(response.status().code(),

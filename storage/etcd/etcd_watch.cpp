@@ -127,7 +127,7 @@ Status stream_once(WatchState& s) {
   s.stream_problem = Status::ok();
   net::HttpRequest request{"POST", "/v3/watch",
                            watch_create_request(s.spec.key, s.spec.prefix, s.next_revision),
-                           "application/json"};
+                           "application/json", {}};
   auto end = net::http_stream(to, request, s.transport->request_timeout_ms(), s.stop,
                               [&s](const std::string& piece) { return on_piece(s, piece); });
   if (!end.ok()) return Status(end.status().code(), "etcd " + to.to_string() + ": " + end.status().message());

@@ -237,6 +237,7 @@ http::request<http::string_body> make_request(const HostPort& to, const HttpRequ
   out.set(http::field::host, to.to_string());
   out.set(http::field::user_agent, "ezone");
   if (!request.content_type.empty()) out.set(http::field::content_type, request.content_type);
+  for (const auto& [name, value] : request.headers) out.set(name, value);
   out.body() = request.body;
   out.keep_alive(keep_alive);
   out.prepare_payload();
@@ -289,7 +290,15 @@ Result<HttpResponse> HttpConnection::Impl::exchange(const HttpRequest& request,
   response.status = static_cast<int>(message.result_int());
   response.body = message.body();
   response.content_type = std::string(message[http::field::content_type]);
+  for (const auto& field : message)
+    response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   return response;
+}
+
+std::string HttpResponse::header(const std::string& name) const {
+  for (const auto& [k, v] : headers)
+    if (boost::beast::iequals(k, name)) return v;
+  return "";
 }
 
 HttpConnection::HttpConnection(HostPort to) : impl_(std::make_unique<Impl>(std::move(to))) {}
@@ -315,7 +324,12 @@ Result<HttpResponse> http_request(const HostPort& to, const std::string& method,
                                   const std::string& target, const std::string& body,
                                   const std::string& content_type, int64_t timeout_ms) {
   HttpConnection connection(to);
-  return connection.request(HttpRequest{method, target, body, content_type}, timeout_ms);
+  HttpRequest request;
+  request.method = method;
+  request.target = target;
+  request.body = body;
+  request.content_type = content_type;
+  return connection.request(request, timeout_ms);
 }
 
 namespace {

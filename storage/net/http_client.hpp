@@ -19,6 +19,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/address.hpp"
 #include "core/status.hpp"
@@ -33,12 +35,17 @@ struct HttpRequest {
   std::string target = "/";     // path and query, e.g. "/v3/kv/range"
   std::string body;
   std::string content_type;     // empty = no Content-Type header
+  std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
 };
 
 struct HttpResponse {
   int status = 0;
   std::string body;
   std::string content_type;
+  std::vector<std::pair<std::string, std::string>> headers;  // as received
+
+  // The first header with this name (case-insensitive), or "".
+  std::string header(const std::string& name) const;
 };
 
 // One request on a fresh connection, closed afterwards. timeout_ms bounds the

@@ -61,6 +61,7 @@ Status LocalCluster::write_configs() {
     z.config = dir_ + "/" + ezone + ".toml";
     z.log = dir_ + "/" + ezone + ".log";
   }
+  int minter = 1;
   for (const auto& ezone : options_.ezones) {
     const Zone& z = zones_[ezone];
     std::ostringstream toml;
@@ -71,10 +72,13 @@ Status LocalCluster::write_configs() {
     for (const auto& [peer, pz] : zones_) {
       if (peer == ezone) continue;
       toml << "\n[[peers]]\nezone = \"" << peer << "\"\ncluster = \"" << pz.addr.cluster.to_string()
-           << "\"\nadmin = \"" << pz.addr.admin.to_string() << "\"\n";
+           << "\"\nadmin = \"" << pz.addr.admin.to_string() << "\"\nhttp = \""
+           << pz.addr.http.to_string() << "\"\n";
     }
     toml << "\n[etcd]\nendpoints = [\"" << etcd_->endpoint().to_string() << "\"]\n";
     toml << "\n[timeouts]\n" << options_.timeouts_toml << "\n";
+    if (!options_.gzs_toml.empty())
+      toml << "\n[gzs]\n" << options_.gzs_toml << "\nminter_id = " << minter++ << "\n";
     std::ofstream out(z.config);
     out << toml.str();
     if (!out) return Status(Errc::io_error, "cannot write " + z.config);
@@ -130,6 +134,11 @@ std::pair<int, std::string> LocalCluster::run_ezctl(const std::vector<std::strin
   if (!child) return {-1, child.status().to_string()};
   auto code = (*child)->wait(10000);
   return {code ? *code : -1, read_file(out_path)};
+}
+
+std::pair<int, std::string> LocalCluster::ezctl(const std::string& ezone, std::vector<std::string> args) const {
+  args.insert(args.begin(), {"--node", zones_.at(ezone).addr.admin.to_string()});
+  return run_ezctl(args);
 }
 
 Result<nlohmann::json> LocalCluster::ezctl_status(const std::string& ezone) const {

@@ -23,6 +23,9 @@ struct LocalClusterOptions {
   std::string bin_dir;  // holds ezoned and ezctl; empty = this build's tools/
   // Extra lines for each node's [timeouts] table, e.g. "peer_down_after_ms = 600".
   std::string timeouts_toml;
+  // Lines for each node's [gzs] table (paths absolute), e.g. the real fences;
+  // "minter_id" is added per zone. Empty: no [gzs] table (no fences, no shards).
+  std::string gzs_toml;
   std::string log_level = "info";
 };
 
@@ -57,6 +60,8 @@ class LocalCluster {
   Result<nlohmann::json> ezctl_status(const std::string& ezone) const;
   // Runs ezctl with args; returns {exit code, stdout+stderr}.
   std::pair<int, std::string> run_ezctl(const std::vector<std::string>& args) const;
+  // ezctl against one zone's admin address: {exit code, output}.
+  std::pair<int, std::string> ezctl(const std::string& ezone, std::vector<std::string> args) const;
 
   // The state ("up", "down", "connecting") that `observer` reports for `peer`,
   // and the peer entry itself; empty when the observer cannot be asked.

@@ -55,7 +55,7 @@ TEST(HttpClient, KeepAliveConnectionReusesOneSocket) {
   auto server = serve(answer_all);
   HttpConnection connection(server->endpoint());
   for (int i = 0; i < 5; ++i) {
-    auto response = connection.request({"GET", "/x", "", ""}, 2000);
+    auto response = connection.request({"GET", "/x", "", "", {}}, 2000);
     ASSERT_TRUE(response.ok()) << response.status().to_string();
   }
   EXPECT_EQ(server->connections(), 1u);
@@ -67,7 +67,7 @@ TEST(HttpClient, ReconnectsWhenServerClosedIdleConnection) {
   });  // one answer per connection, then close
   HttpConnection connection(server->endpoint());
   for (int i = 0; i < 3; ++i) {
-    auto response = connection.request({"GET", "/x", "", ""}, 2000);
+    auto response = connection.request({"GET", "/x", "", "", {}}, 2000);
     ASSERT_TRUE(response.ok()) << i << ": " << response.status().to_string();
     auto deadline = Steady::now() + std::chrono::seconds(5);
     while (server->closed_connections() < static_cast<size_t>(i + 1) && Steady::now() < deadline)
@@ -81,7 +81,7 @@ TEST(HttpClient, RefusedConnectionFailsFastAsUnavailableNamingTheAddress) {
   HttpConnection connection(dead);
   bool maybe_sent = true;
   auto start = Steady::now();
-  auto response = connection.request({"GET", "/x", "", ""}, 5000, &maybe_sent);
+  auto response = connection.request({"GET", "/x", "", "", {}}, 5000, &maybe_sent);
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.status().code(), Errc::unavailable);
   EXPECT_NE(response.status().message().find(dead.to_string()), std::string::npos)
@@ -98,7 +98,7 @@ TEST(HttpClient, SilentServerTimesOutWithinTheBound) {
   bool maybe_sent = false;
   HttpConnection connection(server->endpoint());
   auto start = Steady::now();
-  auto response = connection.request({"GET", "/x", "", ""}, 300, &maybe_sent);
+  auto response = connection.request({"GET", "/x", "", "", {}}, 300, &maybe_sent);
   int64_t elapsed = ms_since(start);
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.status().code(), Errc::timeout);
@@ -136,7 +136,7 @@ TEST(HttpStream, DeliversPiecesUntilTheServerEndsTheBody) {
   });
   std::atomic<bool> cancel{false};
   std::string received;
-  auto end = http_stream(server->endpoint(), {"POST", "/watch", "{}", "application/json"}, 2000,
+  auto end = http_stream(server->endpoint(), {"POST", "/watch", "{}", "application/json", {}}, 2000,
                          cancel, [&](const std::string& piece) {
                            received += piece;
                            return true;
@@ -153,7 +153,7 @@ TEST(HttpStream, StopsWhenTheCallbackDeclines) {
     connection.wait_for_stop(60000);
   });
   std::atomic<bool> cancel{false};
-  auto end = http_stream(server->endpoint(), {"POST", "/watch", "{}", ""}, 2000, cancel,
+  auto end = http_stream(server->endpoint(), {"POST", "/watch", "{}", "", {}}, 2000, cancel,
                          [](const std::string&) { return false; });
   ASSERT_TRUE(end.ok());
   EXPECT_EQ(*end, StreamEnd::stopped);
@@ -172,7 +172,7 @@ TEST(HttpStream, CancelFromAnotherThreadIsPrompt) {
     cancelled_at = Steady::now();
     cancel.store(true);
   });
-  auto end = http_stream(server->endpoint(), {"POST", "/watch", "{}", ""}, 2000, cancel,
+  auto end = http_stream(server->endpoint(), {"POST", "/watch", "{}", "", {}}, 2000, cancel,
                          [](const std::string&) { return true; });
   auto returned_at = Steady::now();
   canceller.join();
@@ -191,7 +191,7 @@ TEST(HttpStream, Non2xxStatusIsAnErrorQuotingTheBody) {
   });
   std::atomic<bool> cancel{false};
   bool called = false;
-  auto end = http_stream(server->endpoint(), {"POST", "/watch", "{}", ""}, 2000, cancel,
+  auto end = http_stream(server->endpoint(), {"POST", "/watch", "{}", "", {}}, 2000, cancel,
                          [&](const std::string&) { return called = true; });
   ASSERT_FALSE(end.ok());
   EXPECT_EQ(end.status().code(), Errc::unavailable);
@@ -202,7 +202,7 @@ TEST(HttpStream, Non2xxStatusIsAnErrorQuotingTheBody) {
 TEST(HttpStream, RefusedConnectionIsUnavailable) {
   std::atomic<bool> cancel{false};
   HostPort dead{"127.0.0.1", test::free_loopback_port()};
-  auto end = http_stream(dead, {"POST", "/watch", "{}", ""}, 2000, cancel,
+  auto end = http_stream(dead, {"POST", "/watch", "{}", "", {}}, 2000, cancel,
                          [](const std::string&) { return true; });
   ASSERT_FALSE(end.ok());
   EXPECT_EQ(end.status().code(), Errc::unavailable);

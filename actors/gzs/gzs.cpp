@@ -1,0 +1,335 @@
+#include "actors/gzs/gzs.hpp"
+
+#include <atomic>
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "storage/lmdb/route_cache.hpp"
+#include "storage/route/route_store.hpp"
+#include "storage/route/route_watcher.hpp"
+#include "zones/geo/fence_index.hpp"
+#include "zones/geo/geojson_loader.hpp"
+#include "zones/geo/shard_config.hpp"
+#include "zones/routing/order_id.hpp"
+
+namespace ezone {
+
+using geo::FenceId;
+using geo::FenceIndex;
+using geo::FenceSet;
+using geo::LoadReport;
+using geo::ShardConfig;
+using geo::ShardSpec;
+using geo::load_fences;
+using geo::load_shard_config;
+
+namespace {
+
+// Merchant updates are cluster-wide: the admin API writes them to etcd and
+// every node applies them from its watch. Value: {"shard": S, "fence": F}.
+constexpr const char* kMerchantPrefix = "/ezone/v1/merchants/";
+
+Status gzs_error(const NodeConfig& c, const std::string& key, const Status& s) {
+  return Status(s.code(), c.source + ": key '" + key + "': " + s.message());
+}
+
+// The table a fresh cluster starts from: the shard config's owners, and the
+// router address of every ezone this node knows.
+Result<RouteTable> initial_table(const NodeConfig& c, const ShardConfig& shards) {
+  std::vector<ShardRoute> routes;
+  for (const ShardSpec& s : shards.shards) routes.push_back({s.id, s.name, s.owner, ShardState::active});
+  std::map<std::string, HostPort> sites{{c.ezone, c.http}};
+  for (const PeerConfig& p : c.peers) {
+    if (p.http.port == 0)
+      return Status(Errc::invalid_argument, c.source + ": key 'peers': peer '" + p.ezone +
+                                                "' has no http address. Fix: set its http so "
+                                                "misrouted requests can be forwarded to it");
+    sites[p.ezone] = p.http;
+  }
+  return RouteTable::create(1, std::move(routes), std::move(sites));
+}
+
+Result<MerchantRoute> decode_merchant(const meta::KeyValue& kv) {
+  std::string id_text = kv.key.substr(std::string(kMerchantPrefix).size());
+  auto id = parse_key_id(id_text, "merchant");
+  if (!id) return id.status();
+  auto doc = nlohmann::json::parse(kv.value, nullptr, false);
+  if (!doc.is_object() || !doc.contains("shard") || !doc["shard"].is_number_unsigned())
+    return Status(Errc::parse_error, "merchant record " + kv.key + " is not {\"shard\": N, ...}");
+  MerchantRoute route;
+  route.merchant_id = *id;
+  route.shard = doc["shard"].get<ShardId>();
+  route.fence_id = doc.value("fence", kNoFence);
+  return route;
+}
+
+}  // namespace
+
+struct Gzs::Impl {
+  NodeConfig config;
+  meta::MetaStore* store = nullptr;
+  Metrics* metrics = nullptr;
+  std::shared_ptr<spdlog::logger> logger;
+  GzsOptions options;
+  std::shared_ptr<const FenceSet> fences;
+  std::shared_ptr<const FenceIndex> index;
+  std::shared_ptr<const MerchantMap> merchants;  // atomic_load/atomic_store only
+  RouteTableHolder routes;
+  std::unique_ptr<RouteCache> cache;
+  std::unique_ptr<RouteStore> route_store;
+  std::unique_ptr<RouteWatcher> route_watch;
+  std::unique_ptr<meta::Watch> merchant_watch;
+  std::mutex merchant_write;  // serialises copy-on-write merchant updates
+  Counter* resolve_errors_no_fence = nullptr;
+  Counter* resolve_errors_no_merchant = nullptr;
+  Counter* resolve_errors_bad_order = nullptr;
+  Counter* route_errors = nullptr;
+
+  Status load_geo();
+  Status load_routes();
+  void install(std::shared_ptr<const RouteTable> table, const char* source);
+  void apply_merchant(const meta::KeyValue& kv, bool removed);
+  Status load_merchant_overrides();
+  Result<Resolution> owner_of(ShardId shard, Resolution r) const;
+  Result<ShardId> parse_shard(const RouteTable& table, const std::string& text) const;
+};
+
+Status Gzs::Impl::load_geo() {
+  const GzsConfig& g = config.gzs;
+  auto merchants_map = g.merchants_file.empty() ? Result<MerchantMap>(MerchantMap())
+                                                : MerchantMap::load_csv(g.merchants_file);
+  if (!merchants_map) return gzs_error(config, "gzs.merchants_file", merchants_map.status());
+  std::atomic_store(&merchants, std::make_shared<const MerchantMap>(std::move(*merchants_map)));
+  if (g.fences_dir.empty()) return Status::ok();
+  auto shards = load_shard_config(g.shards_file);
+  if (!shards) return gzs_error(config, "gzs.shards_file", shards.status());
+  LoadReport report;
+  auto set = load_fences(g.fences_dir, *shards, &report);
+  if (!set) return gzs_error(config, "gzs.fences_dir", set.status());
+  auto built = FenceIndex::build(*set);
+  if (!built) return gzs_error(config, "gzs.fences_dir", built.status());
+  fences = std::make_shared<const FenceSet>(std::move(*set));
+  index = std::make_shared<const FenceIndex>(std::move(*built));
+  metrics->gauge("ezone_gzs_fences", "Geo-fences loaded").set(static_cast<int64_t>(fences->size()));
+  metrics->gauge("ezone_gzs_index_bytes", "Memory of the fence index").set(
+      static_cast<int64_t>(index->memory_bytes()));
+  logger->info("event=gzs_fences_loaded ezone={} fences={} index_bytes={} build_ms={:.0f} report=\"{}\"",
+               config.ezone, fences->size(), index->memory_bytes(), index->stats().build_ms,
+               report.summary());
+  return Status::ok();
+}
+
+void Gzs::Impl::install(std::shared_ptr<const RouteTable> table, const char* source) {
+  Epoch epoch = table->epoch();
+  if (!routes.install(table)) return;
+  metrics->gauge("ezone_route_epoch", "Epoch of the route table this node serves").set(epoch);
+  logger->info("event=route_table_installed ezone={} epoch={} source={}", config.ezone, epoch, source);
+  if (cache) {
+    Status saved = cache->save(*table);
+    if (!saved && saved.code() != Errc::conflict) {
+      route_errors->inc();
+      logger->warn("event=route_cache_save_failed ezone={} epoch={} error=\"{}\"", config.ezone, epoch,
+                   saved.to_string());
+    }
+  }
+  if (options.on_epoch) options.on_epoch(epoch);
+}
+
+Status Gzs::Impl::load_routes() {
+  auto env = LmdbEnv::open(LmdbOptions{config.data_dir + "/lmdb"});
+  if (!env) return gzs_error(config, "node.data_dir", env.status());
+  auto opened = RouteCache::open(*env);
+  if (!opened) return gzs_error(config, "node.data_dir", opened.status());
+  cache = std::move(*opened);
+  if (auto cached = cache->load()) install(std::make_shared<const RouteTable>(std::move(*cached)), "lmdb");
+  route_store = std::make_unique<RouteStore>(*store, metrics);
+  Result<RouteTable> current = Status(Errc::not_found, "no shard config");
+  if (!config.gzs.shards_file.empty()) {
+    auto shards = load_shard_config(config.gzs.shards_file);
+    if (!shards) return gzs_error(config, "gzs.shards_file", shards.status());
+    auto initial = initial_table(config, *shards);
+    if (!initial) return initial.status();
+    current = route_store->bootstrap(*initial);
+  } else {
+    current = route_store->load();
+  }
+  if (current) install(std::make_shared<const RouteTable>(std::move(*current)), "etcd");
+  else logger->warn("event=route_table_unavailable ezone={} error=\"{}\"", config.ezone, current.status().to_string());
+  RouteWatchCallbacks callbacks;
+  callbacks.on_table = [this](std::shared_ptr<const RouteTable> t) { install(std::move(t), "watch"); };
+  callbacks.on_status = [this](const Status& s) {
+    if (!s) logger->warn("event=route_watch ezone={} status=\"{}\"", config.ezone, s.to_string());
+  };
+  auto watch = route_store->watch(RouteWatchOptions{routes.epoch()}, std::move(callbacks));
+  if (!watch) return watch.status();
+  route_watch = std::move(*watch);
+  return Status::ok();
+}
+
+void Gzs::Impl::apply_merchant(const meta::KeyValue& kv, bool removed) {
+  std::lock_guard<std::mutex> lock(merchant_write);
+  auto current = std::atomic_load(&merchants);
+  Result<MerchantMap> next = Status(Errc::internal, "unset");
+  if (removed) {
+    auto id = parse_key_id(kv.key.substr(std::string(kMerchantPrefix).size()), "merchant");
+    next = id ? current->without(*id) : Result<MerchantMap>(id.status());
+  } else {
+    auto route = decode_merchant(kv);
+    next = route ? current->with_update(*route) : Result<MerchantMap>(route.status());
+  }
+  if (!next) {
+    if (next.status().code() == Errc::not_found) return;  // removing one we never had
+    route_errors->inc();
+    logger->warn("event=merchant_update_rejected ezone={} key={} error=\"{}\"", config.ezone, kv.key,
+                 next.status().to_string());
+    return;
+  }
+  std::atomic_store(&merchants, std::make_shared<const MerchantMap>(std::move(*next)));
+}
+
+Status Gzs::Impl::load_merchant_overrides() {
+  meta::WatchCallbacks callbacks;
+  callbacks.on_events = [this](const std::vector<meta::WatchEvent>& events) {
+    for (const auto& e : events) apply_merchant(e.kv, e.type == meta::WatchEvent::Type::del);
+  };
+  callbacks.on_status = [](const Status&) {};
+  auto existing = store->range(kMerchantPrefix, true);
+  if (!existing) {
+    logger->warn("event=merchant_overrides_unavailable ezone={} error=\"{}\"", config.ezone,
+                 existing.status().to_string());
+    return Status::ok();  // the base map still answers; etcd may come back
+  }
+  for (const auto& kv : existing->kvs) apply_merchant(kv, false);
+  auto watch = store->watch(kMerchantPrefix, true, existing->revision + 1, std::move(callbacks));
+  if (watch) merchant_watch = std::move(*watch);
+  return Status::ok();
+}
+
+Result<Resolution> Gzs::Impl::owner_of(ShardId shard, Resolution r) const {
+  auto table = routes.current();
+  if (!table) return Status(Errc::unavailable, "this node has no route table yet");
+  const ShardRoute* route = table->find(shard);
+  if (!route) return Status(Errc::invalid_argument, "shard " + std::to_string(shard) + " is not in the route table");
+  const HostPort* site = table->site(route->owner);
+  r.shard = shard;
+  r.shard_name = route->name;
+  r.owner = route->owner;
+  if (site) r.owner_http = *site;
+  r.write_forbidden = route->state == ShardState::write_forbidden;
+  r.epoch = table->epoch();
+  return r;
+}
+
+Result<ShardId> Gzs::Impl::parse_shard(const RouteTable& table, const std::string& text) const {
+  if (const ShardRoute* r = table.find_by_name(text)) return r->shard;
+  auto id = parse_key_id(text, "shard");
+  if (id && *id <= kShardIdMax && table.find(static_cast<ShardId>(*id))) return static_cast<ShardId>(*id);
+  return Status(Errc::invalid_argument, "unknown shard '" + text + "' (give a shard name or id from `ezctl routes`)");
+}
+
+Result<std::unique_ptr<Gzs>> Gzs::start(const NodeConfig& config, meta::MetaStore& store, Metrics& metrics,
+                                        std::shared_ptr<spdlog::logger> logger, GzsOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->store = &store;
+  impl->metrics = &metrics;
+  impl->logger = std::move(logger);
+  impl->options = std::move(options);
+  auto reason = [&](const char* r) {
+    return &metrics.counter("ezone_gzs_resolve_errors_total", "Keys that could not be resolved", {{"reason", r}});
+  };
+  impl->resolve_errors_no_fence = reason("no_fence");
+  impl->resolve_errors_no_merchant = reason("unknown_merchant");
+  impl->resolve_errors_bad_order = reason("bad_order_id");
+  impl->route_errors = &metrics.counter("ezone_gzs_errors_total", "Route cache and merchant update errors");
+  if (Status s = impl->load_geo(); !s) return s;
+  if (Status s = impl->load_routes(); !s) return s;
+  if (Status s = impl->load_merchant_overrides(); !s) return s;
+  return std::unique_ptr<Gzs>(new Gzs(std::move(impl)));
+}
+
+Gzs::Gzs(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Gzs::~Gzs() { stop(); }
+
+void Gzs::stop() {
+  impl_->route_watch.reset();
+  impl_->merchant_watch.reset();
+}
+
+Result<Resolution> Gzs::resolve(const ShardingKey& key) const {
+  Resolution r;
+  switch (key.kind) {
+    case ShardingKey::Kind::geo: {
+      auto hit = impl_->index ? impl_->index->lookup(key.point.lat, key.point.lon) : std::nullopt;
+      if (!hit) {
+        impl_->resolve_errors_no_fence->inc();
+        return Status(Errc::not_found, "no fence contains " + key.to_string());
+      }
+      r.fence_id = hit->fence;
+      r.fence_name = impl_->fences->fence(hit->fence).name;
+      return impl_->owner_of(hit->shard, std::move(r));
+    }
+    case ShardingKey::Kind::merchant: {
+      auto m = std::atomic_load(&impl_->merchants)->find(key.id);
+      if (!m) {
+        impl_->resolve_errors_no_merchant->inc();
+        return Status(Errc::not_found, "unknown merchant " + std::to_string(key.id));
+      }
+      r.fence_id = m->fence_id;
+      if (impl_->fences && m->fence_id >= 0 && static_cast<size_t>(m->fence_id) < impl_->fences->size())
+        r.fence_name = impl_->fences->fence(static_cast<FenceId>(m->fence_id)).name;
+      return impl_->owner_of(m->shard, std::move(r));
+    }
+    case ShardingKey::Kind::order: {
+      auto parts = decode_order_id(key.id);
+      if (!parts) {
+        impl_->resolve_errors_bad_order->inc();
+        return Status(Errc::invalid_argument, "order id " + std::to_string(key.id) + ": " + parts.status().message());
+      }
+      return impl_->owner_of(parts->shard, std::move(r));
+    }
+  }
+  return Status(Errc::internal, "unknown key kind");
+}
+
+Resolver Gzs::resolver() const {
+  return [this](const ShardingKey& key) { return resolve(key); };
+}
+
+std::shared_ptr<const RouteTable> Gzs::routes() const { return impl_->routes.current(); }
+Epoch Gzs::epoch() const { return impl_->routes.epoch(); }
+size_t Gzs::fence_count() const { return impl_->fences ? impl_->fences->size() : 0; }
+size_t Gzs::merchant_count() const { return std::atomic_load(&impl_->merchants)->size(); }
+
+Result<RouteTable> Gzs::move(const std::vector<std::string>& shards, const std::string& to, Epoch expected_epoch) {
+  auto stored = impl_->route_store->load();
+  if (!stored) return stored.status();
+  Epoch expected = expected_epoch > 0 ? expected_epoch : epoch();
+  if (stored->epoch() != expected)
+    return Status(Errc::conflict, "route table epoch moved: expected " + std::to_string(expected) + ", now " +
+                                      std::to_string(stored->epoch()) + "; re-read (ezctl routes) and retry");
+  std::vector<ShardId> ids;
+  for (const auto& text : shards) {
+    auto id = impl_->parse_shard(*stored, text);
+    if (!id) return id.status();
+    ids.push_back(*id);
+  }
+  auto next = move_shards(*stored, ids, to);
+  if (!next) return next.status();
+  auto committed = impl_->route_store->commit(expected, *next);
+  if (committed) impl_->install(std::make_shared<const RouteTable>(*committed), "move");
+  return committed;
+}
+
+Status Gzs::set_merchant(const MerchantRoute& route) {
+  auto table = routes();
+  if (table && !table->find(route.shard))
+    return Status(Errc::invalid_argument, "shard " + std::to_string(route.shard) + " is not in the route table");
+  nlohmann::json value{{"shard", route.shard}, {"fence", route.fence_id}};
+  auto put = impl_->store->put(kMerchantPrefix + std::to_string(route.merchant_id), value.dump());
+  return put ? Status::ok() : put.status();
+}
+
+}  // namespace ezone

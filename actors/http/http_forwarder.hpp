@@ -1,0 +1,73 @@
+// HttpForwarder: sends requests on to upstream HTTP/1.1 servers (another
+// site's router) over pooled keep-alive connections, asynchronously, on the
+// lanes of an IoThreads. Beast stays inside http_forwarder.cpp.
+//
+// Pooling. Each lane keeps its own connections per upstream, so a request
+// forwarded from lane L uses lane L's connections and never takes a lock.
+// A lane may open at most ceil(connections_per_upstream_max / lanes)
+// connections to one upstream; requests beyond that wait in a FIFO queue
+// of at most ceil(waiters_per_upstream_max / lanes). Idle connections are
+// reused newest first and closed after idle_timeout_ms (keep this below the
+// upstream's own idle timeout so the upstream rarely closes one under us).
+//
+// Failures are answered, never thrown, as JSON {"error": ...} and counted in
+// ezone_forwarder_errors_total{forwarder,kind}:
+//   queue_full        503 + Retry-After  the wait queue is at its maximum
+//   connect_error     502  the upstream refused or could not be reached
+//   connect_timeout   504  no connection within connect_timeout_ms
+//   response_timeout  504  no whole response within response_timeout_ms of
+//                          sending (or of queueing, for a waiting request)
+//   bad_response      502  the upstream sent something that is not HTTP, or
+//                          closed mid-response, or exceeded the size limits
+//   stopped           503  the forwarder's IoThreads has stopped
+// A reused connection that fails before any byte of the response arrives
+// (the upstream closed it while idle) is retried once on a new connection
+// when the method is idempotent (GET, HEAD, PUT, DELETE, OPTIONS).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "actors/http/http_types.hpp"
+#include "actors/http/io_threads.hpp"
+#include "core/address.hpp"
+#include "core/metrics.hpp"
+
+namespace ezone {
+
+struct HttpForwarderOptions {
+  std::string name = "router";  // the metrics label
+  int64_t connections_per_upstream_max = 256;
+  int64_t waiters_per_upstream_max = 4096;
+  int64_t upstreams_max = 256;  // distinct upstreams per lane; more answer 503
+  int64_t connect_timeout_ms = 1000;
+  int64_t response_timeout_ms = 10000;
+  int64_t idle_timeout_ms = 20000;
+  int64_t response_header_bytes_max = 64 << 10;
+  int64_t response_body_bytes_max = 16 << 20;
+};
+
+class HttpForwarder {
+ public:
+  // io and metrics must outlive the forwarder; the forwarder keeps io
+  // alive as long as it has connections on it.
+  static std::shared_ptr<HttpForwarder> create(HttpForwarderOptions options,
+                                               std::shared_ptr<IoThreads> io, Metrics& metrics);
+  virtual ~HttpForwarder() = default;
+
+  // Sends request to upstream and answers done exactly once with the
+  // upstream's response (status, content type, body and end-to-end
+  // headers; hop-by-hop headers are dropped), or with one of the error
+  // answers above. Never blocks; callable from any thread, though from one
+  // of io's lanes is cheapest (no thread switch). The request's hop-by-hop
+  // headers (Connection, Keep-Alive, Transfer-Encoding, ...) are not sent;
+  // Content-Length is set from the body.
+  virtual void forward(const HostPort& upstream, HttpRequest request, HttpResponder done) = 0;
+
+  // Connections opened so far, over all upstreams and lanes (for tests and
+  // the pool-reuse check; also ezone_forwarder_connections_opened_total).
+  virtual uint64_t connections_opened() const = 0;
+};
+
+}  // namespace ezone

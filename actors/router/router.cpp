@@ -1,0 +1,290 @@
+#include "actors/router/router.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+
+#include <nlohmann/json.hpp>
+
+namespace ezone {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// A request between arrival and its answer. It is moved, not copied, and
+// goes to the heap only when it is held.
+struct Pending {
+  HttpRequest request;
+  HttpResponder respond;
+  const Endpoint* endpoint = nullptr;
+  int entrance = RouterMetrics::kNoEntrance;
+  ShardingKey key;
+  bool has_key = false;
+  RouteTrail trail;
+  Clock::time_point start;
+  Clock::time_point hold_deadline;
+  bool holding = false;
+};
+
+// Stands between a handler (or the forwarder) and the connection: stamps
+// X-Ezone-Epoch on answers that lack one and times the request.
+class AnswerSink final : public ResponseSink {
+ public:
+  AnswerSink(HttpResponder inner, Histogram* latency, Clock::time_point start, Epoch epoch)
+      : inner_(std::move(inner)), latency_(latency), start_(start), epoch_(epoch) {}
+  ~AnswerSink() override {
+    if (claim()) deliver(HttpResponse::error(500, "request dropped by its handler"));
+  }
+  void deliver(HttpResponse&& response) override {
+    if (!response.find_header("x-ezone-epoch")) response.headers.emplace_back("X-Ezone-Epoch", std::to_string(epoch_));
+    latency_->observe(seconds_since(start_));
+    inner_(std::move(response));
+  }
+
+ private:
+  HttpResponder inner_;
+  Histogram* latency_;
+  Clock::time_point start_;
+  Epoch epoch_;
+};
+
+RejectReason reason_for_resolution(Errc code) {
+  switch (code) {
+    case Errc::not_found: return RejectReason::unknown_key;
+    case Errc::invalid_argument: return RejectReason::unresolvable_key;
+    default: return RejectReason::unavailable;
+  }
+}
+
+Status check_config(const RouterConfig& c) {
+  auto bad = [](const std::string& why) { return Status(Errc::invalid_argument, "router config: " + why); };
+  if (c.ezone.empty()) return bad("ezone is empty");
+  if (!c.resolver) return bad("no resolver");
+  if (c.hops_max < 0) return bad("hops_max must be >= 0");
+  if (c.hold_ms < 0 || c.hold_poll_ms < 1) return bad("hold_ms must be >= 0 and hold_poll_ms >= 1");
+  if (c.holds_max < 0 || c.retry_after_s < 0) return bad("holds_max and retry_after_s must be >= 0");
+  return Status::ok();
+}
+
+}  // namespace
+
+struct Router::Impl {
+  RouterConfig config;
+  EndpointRegistry registry;
+  std::shared_ptr<IoThreads> io;
+  std::shared_ptr<HttpForwarder> forwarder;
+  RouterMetrics m;
+  std::atomic<Epoch> newest_epoch{0};
+  std::atomic<int64_t> held{0};
+
+  Impl(RouterConfig c, EndpointRegistry r, std::shared_ptr<IoThreads> i, Metrics& metrics)
+      : config(std::move(c)), registry(std::move(r)), io(std::move(i)),
+        forwarder(HttpForwarder::create(config.forwarder, io, metrics)), m(RouterMetrics::create(metrics)) {}
+
+  void handle(HttpRequest&& request, HttpResponder respond);
+  void route(Pending&& p);
+  void reject(Pending& p, RejectReason reason, const std::string& message, Epoch epoch);
+  void hold_or_reject(Pending&& p, RejectReason reason, const std::string& message, Epoch epoch);
+  void dispatch_local(Pending&& p, Epoch epoch);
+  void forward(Pending&& p, const Resolution& r);
+  void end_hold(Pending& p, HoldResult result);
+  Result<Resolution> resolve(const ShardingKey& key);
+
+  Epoch current_epoch() const { return config.epoch ? config.epoch() : newest_epoch.load(std::memory_order_relaxed); }
+  void note_epoch(Epoch e) {
+    Epoch seen = newest_epoch.load(std::memory_order_relaxed);
+    while (e > seen && !newest_epoch.compare_exchange_weak(seen, e, std::memory_order_relaxed)) {
+    }
+  }
+};
+
+void Router::Impl::handle(HttpRequest&& request, HttpResponder respond) {
+  Pending p;
+  p.start = Clock::now();
+  p.request = std::move(request);
+  p.respond = std::move(respond);
+  auto match = registry.match(p.request.method, p.request.path_view());
+  if (!match.endpoint) {
+    RejectReason reason = match.other_method ? RejectReason::method_not_allowed : RejectReason::no_endpoint;
+    return reject(p, reason, "no endpoint for " + p.request.method + " " + p.request.path(), current_epoch());
+  }
+  p.endpoint = match.endpoint;
+  p.entrance = static_cast<int>(p.endpoint->entrance);
+  auto trail = parse_route_trail(p.request);
+  if (!trail) return reject(p, RejectReason::bad_header, trail.status().message(), current_epoch());
+  p.trail = std::move(*trail);
+  if (p.trail.hops > config.hops_max)
+    return reject(p, RejectReason::hop_limit, "request was forwarded " + std::to_string(p.trail.hops) +
+                                                  " times; the limit is " + std::to_string(config.hops_max),
+                  current_epoch());
+  if (!p.endpoint->key) return dispatch_local(std::move(p), current_epoch());
+  auto key = p.endpoint->key(p.request, match.params);
+  if (!key) {
+    bool missing = key.status().code() == Errc::not_found;
+    return reject(p, missing ? RejectReason::missing_key : RejectReason::malformed_key, key.status().message(),
+                  current_epoch());
+  }
+  p.key = *key;
+  p.has_key = true;
+  route(std::move(p));
+}
+
+Result<Resolution> Router::Impl::resolve(const ShardingKey& key) {
+  // The resolver is outside code; an exception must not unwind an I/O
+  // thread's event loop.
+  try {
+    return config.resolver(key);
+  } catch (const std::exception& e) {
+    return Status(Errc::unavailable, std::string("resolver failed: ") + e.what());
+  }
+}
+
+void Router::Impl::route(Pending&& p) {
+  auto resolved = resolve(p.key);
+  if (!resolved) {
+    RejectReason reason = reason_for_resolution(resolved.status().code());
+    return reject(p, reason, resolved.status().message(), current_epoch());
+  }
+  const Resolution& r = *resolved;
+  note_epoch(r.epoch);
+  if (p.trail.sender_epoch > r.epoch)
+    return hold_or_reject(std::move(p), RejectReason::stale_epoch,
+                          "route table here is at epoch " + std::to_string(r.epoch) + ", older than the sender's " +
+                              std::to_string(p.trail.sender_epoch),
+                          r.epoch);
+  if (is_routing_loop(p.trail, config.ezone, r.epoch))
+    return reject(p, RejectReason::loop, "request came back to ezone " + config.ezone + " at epoch " +
+                                             std::to_string(r.epoch) + ": route tables disagree on shard " +
+                                             std::to_string(r.shard),
+                  r.epoch);
+  if (r.write_forbidden && p.endpoint->access == Access::write)
+    return hold_or_reject(std::move(p), RejectReason::write_forbidden,
+                          "shard " + std::to_string(r.shard) + " is write-forbidden (moving)", r.epoch);
+  if (r.owner == config.ezone) return dispatch_local(std::move(p), r.epoch);
+  if (p.trail.hops + 1 > config.hops_max)
+    return reject(p, RejectReason::hop_limit, "forwarding to " + r.owner + " would pass the hop limit of " +
+                                                  std::to_string(config.hops_max),
+                  r.epoch);
+  if (r.owner.empty() || r.owner_http.host.empty() || r.owner_http.port == 0)
+    return reject(p, RejectReason::unavailable, "no router address for owner ezone '" + r.owner + "'", r.epoch);
+  forward(std::move(p), r);
+}
+
+void Router::Impl::hold_or_reject(Pending&& p, RejectReason reason, const std::string& message, Epoch epoch) {
+  if (config.hold_ms <= 0) return reject(p, reason, message, epoch);
+  auto now = Clock::now();
+  if (!p.holding) {
+    if (held.load(std::memory_order_relaxed) >= config.holds_max) {
+      m.holds[static_cast<int>(HoldResult::overflow)]->inc();
+      return reject(p, reason, message + " (hold queue full)", epoch);
+    }
+    p.holding = true;
+    p.hold_deadline = now + std::chrono::milliseconds(config.hold_ms);
+    held.fetch_add(1, std::memory_order_relaxed);
+    m.held->add(1);
+  } else if (now >= p.hold_deadline) {
+    end_hold(p, HoldResult::expired);
+    return reject(p, reason, message + " (held " + std::to_string(config.hold_ms) + " ms)", epoch);
+  }
+  int lane = io->current_lane();
+  auto parked = std::make_shared<Pending>(std::move(p));
+  io->run_after(lane < 0 ? 0 : lane, config.hold_poll_ms, [this, parked] { route(std::move(*parked)); });
+}
+
+void Router::Impl::end_hold(Pending& p, HoldResult result) {
+  if (!p.holding) return;
+  p.holding = false;
+  held.fetch_sub(1, std::memory_order_relaxed);
+  m.held->add(-1);
+  m.holds[static_cast<int>(result)]->inc();
+}
+
+void Router::Impl::reject(Pending& p, RejectReason reason, const std::string& message, Epoch epoch) {
+  end_hold(p, HoldResult::released);
+  int e = p.entrance;
+  m.requests[e][static_cast<int>(Outcome::rejected)]->inc();
+  m.rejections[e][static_cast<int>(reason)]->inc();
+  nlohmann::json body{{"error", message}, {"reason", reject_reason_name(reason)}};
+  if (p.has_key) body["key"] = p.key.to_string();
+  int status = reject_status(reason);
+  HttpResponse response = HttpResponse::json(status, body.dump() + "\n");
+  response.headers.emplace_back("X-Ezone-Epoch", std::to_string(epoch));
+  if (status == 503) response.headers.emplace_back("Retry-After", std::to_string(config.retry_after_s));
+  m.latency[e][static_cast<int>(Outcome::rejected)]->observe(seconds_since(p.start));
+  p.respond(std::move(response));
+}
+
+void Router::Impl::dispatch_local(Pending&& p, Epoch epoch) {
+  end_hold(p, HoldResult::released);
+  int e = p.entrance;
+  m.requests[e][static_cast<int>(Outcome::local)]->inc();
+  HttpResponder answer(std::make_shared<AnswerSink>(std::move(p.respond), m.latency[e][static_cast<int>(Outcome::local)],
+                                                    p.start, epoch));
+  // A held request runs from a timer, outside the server's own catch.
+  try {
+    p.endpoint->handler(std::move(p.request), answer);
+  } catch (const std::exception& ex) {
+    answer(HttpResponse::error(500, std::string("handler failed: ") + ex.what()));
+  }
+}
+
+void Router::Impl::forward(Pending&& p, const Resolution& r) {
+  end_hold(p, HoldResult::released);
+  int e = p.entrance;
+  m.requests[e][static_cast<int>(Outcome::forwarded)]->inc();
+  stamp_forward(p.request, p.trail, config.ezone, r.epoch);
+  HttpResponder answer(std::make_shared<AnswerSink>(
+      std::move(p.respond), m.latency[e][static_cast<int>(Outcome::forwarded)], p.start, r.epoch));
+  forwarder->forward(r.owner_http, std::move(p.request), std::move(answer));
+}
+
+Router::Router(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Router::~Router() = default;
+
+Result<std::unique_ptr<Router>> Router::create(RouterConfig config, std::vector<Endpoint> endpoints,
+                                               std::shared_ptr<IoThreads> io, Metrics& metrics) {
+  if (Status s = check_config(config); !s) return s;
+  if (!io) return Status(Errc::invalid_argument, "router config: no IoThreads");
+  auto registry = EndpointRegistry::create(std::move(endpoints));
+  if (!registry) return registry.status();
+  auto impl = std::make_unique<Impl>(std::move(config), std::move(*registry), std::move(io), metrics);
+  return std::unique_ptr<Router>(new Router(std::move(impl)));
+}
+
+AsyncHttpHandler Router::handler() {
+  return [impl = impl_.get()](HttpRequest&& request, HttpResponder respond) {
+    impl->handle(std::move(request), std::move(respond));
+  };
+}
+
+void Router::handle(HttpRequest&& request, HttpResponder respond) { impl_->handle(std::move(request), std::move(respond)); }
+Epoch Router::epoch() const { return impl_->current_epoch(); }
+const std::string& Router::ezone() const { return impl_->config.ezone; }
+
+Result<std::unique_ptr<RouterIngress>> RouterIngress::start(RouterConfig config, std::vector<Endpoint> endpoints,
+                                                            HttpServerOptions server, Metrics& metrics) {
+  std::unique_ptr<RouterIngress> ingress(new RouterIngress());
+  ingress->io_ = IoThreads::start(std::max(1, server.threads), "rt-" + config.ezone);
+  auto router = Router::create(std::move(config), std::move(endpoints), ingress->io_, metrics);
+  if (!router) return router.status();  // ~RouterIngress stops the lanes
+  ingress->router_ = std::move(*router);
+  if (server.ezone.empty()) server.ezone = ingress->router_->ezone();
+  if (!server.epoch) server.epoch = [r = ingress->router_.get()] { return r->epoch(); };
+  auto started = HttpServer::start(std::move(server), ingress->router_->handler(), metrics, ingress->io_);
+  if (!started) return started.status();
+  ingress->server_ = std::move(*started);
+  return ingress;
+}
+
+RouterIngress::~RouterIngress() { stop(); }
+
+void RouterIngress::stop() {
+  if (server_) server_->stop();  // stops io_ too
+  if (io_) io_->stop();
+}
+
+}  // namespace ezone

@@ -1,0 +1,114 @@
+// Router: the API router of one ezone (DESIGN.md, "router"). For each
+// request, on the I/O thread that read it (no actor hop, no lock):
+//   1. match an endpoint (method + path pattern);          404 / 405
+//   2. read the route trail (route_trail.hpp);              400, 508 hop limit
+//   3. extract the sharding key with the endpoint's
+//      extractor;                                           400 missing / malformed
+//   4. resolve key -> shard -> owner with the Resolver (an immutable GZS
+//      snapshot):  not_found -> 404, invalid_argument -> 400,
+//      unavailable (and any other error) -> 503 + Retry-After;
+//   5. stale route: sender epoch newer than ours -> hold, then 503;
+//   6. loop: this router already routed it at this epoch -> 508;
+//   7. write-forbidden shard and a write endpoint -> hold (bounded by
+//      hold_ms, re-resolving every hold_poll_ms), then 503 + Retry-After;
+//   8. owner == self: run the endpoint's handler here ("local");
+//      owner elsewhere: forward to the owner's router over a pooled
+//      keep-alive connection with the trail stamped ("forwarded").
+// Every error is JSON {"error": what, "reason": reason, "key": key} (key when
+// one was read), counted by entrance and reason (router_metrics.hpp). Every
+// response carries X-Ezone (set by the server, or the owner's passed
+// through) and X-Ezone-Epoch (the epoch the answering router routed at).
+//
+// Holds. A held request waits on its own I/O thread's timer, not on a
+// thread; at most holds_max are held at once (the next gets 503 at once,
+// counted as holds{result="overflow"}). hold_ms = 0 answers 503 without
+// holding.
+//
+// Lifetime. handler() captures the Router by pointer: the Router must
+// outlive the servers that use it, and they must be stopped (which stops
+// the IoThreads, so no hold timer or handler runs again) before it is
+// destroyed. RouterIngress below does this in the right order.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/http/http_forwarder.hpp"
+#include "actors/http/http_server.hpp"
+#include "actors/http/io_threads.hpp"
+#include "actors/router/endpoint.hpp"
+#include "actors/router/route_trail.hpp"
+#include "actors/router/router_metrics.hpp"
+#include "core/metrics.hpp"
+#include "zones/resolution.hpp"
+
+namespace ezone {
+
+struct RouterConfig {
+  std::string ezone;  // this router's ezone: owner == ezone means "local"
+  int hops_max = 2;   // router-to-router forwards a request may make
+  int64_t hold_ms = 0;        // longest hold for a write-forbidden shard or stale epoch
+  int64_t hold_poll_ms = 5;   // how often a held request re-resolves
+  int64_t holds_max = 1024;   // requests held at once
+  int retry_after_s = 1;      // Retry-After on every 503 the router sends
+  Resolver resolver;          // required
+  // The epoch of the current route-table snapshot, for answers that never
+  // reached a resolution (404 no endpoint, ...). Optional: without it the
+  // newest epoch seen in a resolution is used.
+  std::function<Epoch()> epoch;
+  HttpForwarderOptions forwarder;
+};
+
+class Router {
+ public:
+  // Requires config.ezone non-empty, a resolver, hops_max >= 0,
+  // hold_poll_ms >= 1, holds_max >= 0, retry_after_s >= 0, and valid
+  // endpoints (EndpointRegistry::create). Returns invalid_argument naming
+  // the problem. io and metrics must outlive the router.
+  static Result<std::unique_ptr<Router>> create(RouterConfig config, std::vector<Endpoint> endpoints,
+                                                std::shared_ptr<IoThreads> io, Metrics& metrics);
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  // The ingress handler for an HttpServer running on this router's io.
+  AsyncHttpHandler handler();
+  // Routes one request (what handler() calls). Never blocks.
+  void handle(HttpRequest&& request, HttpResponder respond);
+  // config.epoch() if set, else the newest epoch seen in a resolution.
+  Epoch epoch() const;
+  const std::string& ezone() const;
+
+ private:
+  struct Impl;
+  explicit Router(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// An IoThreads, a Router and its ingress HttpServer, started and stopped in
+// the right order: the usual way to run a router.
+class RouterIngress {
+ public:
+  // server.threads gives the lanes; server.ezone defaults to config.ezone;
+  // server.epoch defaults to the router's epoch(). Fails with the router's
+  // or the server's error. metrics must outlive the ingress.
+  static Result<std::unique_ptr<RouterIngress>> start(RouterConfig config, std::vector<Endpoint> endpoints,
+                                                      HttpServerOptions server, Metrics& metrics);
+  ~RouterIngress();
+  // Stops the server and its lanes; then the router is idle. Idempotent.
+  void stop();
+  uint16_t port() const { return server_->port(); }
+  Router& router() { return *router_; }
+
+ private:
+  RouterIngress() = default;
+  std::shared_ptr<IoThreads> io_;
+  std::unique_ptr<Router> router_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+}  // namespace ezone

