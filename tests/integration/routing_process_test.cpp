@@ -164,4 +164,22 @@ TEST_F(RoutingProcessTest, HopLimitAndBadKeysAreRejected) {
   EXPECT_EQ(served_by("bj", kShanghai), "sh") << "the node keeps serving";
 }
 
+TEST_F(RoutingProcessTest, RestartedNodeKnowsItsRoutesBeforeEtcdAnswers) {
+  auto [code, out] = cluster_->ezctl("bj", {"move", "--shards", "shanghai", "--to", "bj"});
+  ASSERT_EQ(code, 0) << out;
+  ASSERT_TRUE(eventually([&] { return locate("sh", kShanghai).value("owner", "") == "bj"; }));
+  Epoch epoch = locate("sh", kShanghai).value("epoch", Epoch{0});
+
+  cluster_->etcd().kill9();
+  cluster_->process("sh").kill9();
+  ASSERT_TRUE(cluster_->start_zone("sh").is_ok());
+  ASSERT_TRUE(cluster_->wait_ready("sh", 20000).is_ok()) << cluster_->log_tail("sh");
+  json a = locate("sh", kShanghai);
+  EXPECT_EQ(a.value("owner", ""), "bj") << "from the LMDB cache: " << a.dump();
+  EXPECT_EQ(a.value("epoch", Epoch{0}), epoch);
+  auto status = cluster_->status("sh");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ((*status)["etcd"]["reachable"], false);
+}
+
 }  // namespace ezone::test
