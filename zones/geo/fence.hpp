@@ -13,6 +13,9 @@
 // doubles, so reference implementations (Boost.Geometry, S2) can be fed the
 // same numbers.
 //
+// Edges are straight lines in (lon, lat), as GeoJSON viewers draw them (not
+// geodesics as in S2); a fence must not cross the antimeridian.
+//
 // Order of coordinates: storage follows GeoJSON, (lon, lat). Public lookup
 // functions take (lat, lon), the order in which keys arrive ("geo=LAT,LON").
 #pragma once

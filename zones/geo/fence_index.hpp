@@ -12,9 +12,13 @@
 //     borders. A point inside several fences belongs to the one with the
 //     smallest fence id. Ids are positions in name order (FenceSet), so every
 //     node that loaded the same files answers the same.
-// Boost.Geometry's `within` excludes the boundary, so it agrees with this
-// rule everywhere except exactly on edges (measure zero for real points);
-// tests account for that explicitly.
+// Boost.Geometry's `within` excludes the boundary, so on valid polygons it
+// agrees with these rules everywhere except exactly on edges (measure zero
+// for real points); tests account for that explicitly. (Where rings cross
+// each other Boost counts windings, not parity. Boost's is_valid rejects 61
+// of the 4113 real polygons for rings that touch themselves or spike, which
+// both rules read alike; one polygon, in tai2_wan1_jia1_yi4_xian4, has a
+// proper crossing, and no test point has hit the area it could affect.)
 //
 // Structure: a root grid of power-of-two cells over the fences' bounding
 // box. A cell is empty, full (inside one fence for every point, answered at
@@ -24,6 +28,13 @@
 // the edges crossed by the segment from the point to the centre: each
 // crossing flips the centre's answer. All arithmetic is exact (int64), so
 // build and lookup agree bit for bit with the edge rule.
+//
+// Cost (tools/bench/geo, 392 real cities, 2.1M vertices): about 30 ns per
+// lookup for uniform points, 400 ns within metres of a border, where the
+// time is memory latency (the walk down the cells and one leaf block), not
+// arithmetic. The big arrays therefore ask for transparent huge pages
+// (huge_page_allocator.hpp): without them, TLB misses double the
+// near-border time on a virtual machine.
 //
 // Thread safety: immutable after build; lookup() is const and touches no
 // shared mutable state, so any number of request threads may call it on the
@@ -57,7 +68,7 @@ struct FenceIndexOptions {
   // A split cell has 2^fanout_bits x 2^fanout_bits children (1..4).
   int fanout_bits = 2;
   // A cell that touches at most this many edges becomes a leaf.
-  size_t leaf_edges_max = 12;
+  size_t leaf_edges_max = 16;
   // Cells are never split below 2^min_cell_bits grid units (2^9 = 14 m of
   // latitude); such a leaf keeps all its edges (it sits on a vertex where
   // many edges meet).
@@ -89,8 +100,11 @@ class FenceIndex {
   FenceIndex() = default;
 
   // Builds the index over `fences` (which it does not keep; leaves copy the
-  // vertices they need). Errors: invalid_argument if options are out of range
-  // or the set exceeds the index's limits (2^30 fences, 2^32 vertices).
+  // vertices they need). Takes fences as the loader makes them; coordinates
+  // need not be snapped (they are snapped here), but must be in range.
+  // Errors: invalid_argument if options are out of range, a vertex is out of
+  // range, or the set exceeds the index's limits (2^30 fences, 2^32
+  // vertices, 2^30 nodes or leaf words).
   static Result<FenceIndex> build(const FenceSet& fences, const FenceIndexOptions& options = {});
 
   // The fence containing (lat, lon) under the rules above, with its shard.

@@ -62,6 +62,7 @@ class FenceIndexBuilder {
   void add_polygon_to_root(uint32_t polygon, std::vector<Cell>& cells);
   std::vector<uint8_t> root_centres_inside(const PolygonRef& p, int64_t c_lo, int64_t r_lo, int64_t cols,
                                            int64_t rows) const;
+  Cell prune(Cell cell) const;
   uint32_t make_node(int64_t x0, int64_t y0, int bits, Cell cell, int depth);
   std::vector<Cell> split(int64_t x0, int64_t y0, int bits, const Cell& cell) const;
   uint32_t make_leaf(const Cell& cell);
@@ -226,10 +227,11 @@ std::vector<uint8_t> FenceIndexBuilder::root_centres_inside(const PolygonRef& p,
   return inside;
 }
 
-uint32_t FenceIndexBuilder::make_node(int64_t x0, int64_t y0, int bits, Cell cell, int depth) {
-  // Entries after the first edge-free inside entry can never win (overlap
-  // rule), edge-free outside entries never flip anything, and entries of the
-  // same fence before an edge-free inside one cannot change the answer.
+// Drops the entries that cannot change an answer: those after the first
+// edge-free inside entry (the overlap rule lets it win over them), edge-free
+// outside entries (they flip nothing), and entries of the same fence before
+// an edge-free inside one (either way the answer is that fence).
+Cell FenceIndexBuilder::prune(Cell cell) const {
   Cell kept;
   for (Entry& e : cell) {
     if (!e.edges.empty()) {
@@ -242,6 +244,11 @@ uint32_t FenceIndexBuilder::make_node(int64_t x0, int64_t y0, int bits, Cell cel
       break;
     }
   }
+  return kept;
+}
+
+uint32_t FenceIndexBuilder::make_node(int64_t x0, int64_t y0, int bits, Cell cell, int depth) {
+  Cell kept = prune(std::move(cell));
   ix_.stats_.depth_max = std::max(ix_.stats_.depth_max, depth);
   if (kept.empty()) {
     ++ix_.stats_.empty_cells;
@@ -256,8 +263,9 @@ uint32_t FenceIndexBuilder::make_node(int64_t x0, int64_t y0, int bits, Cell cel
   if (edges <= opt_.leaf_edges_max || bits - opt_.fanout_bits < opt_.min_cell_bits) return make_leaf(kept);
   std::vector<Cell> children = split(x0, y0, bits, kept);
   kept.clear();
-  // Children blocks start on a multiple of their size: with 2x2-bit fanout
-  // a block is one 64-byte cache line, so each level costs one line.
+  // Children blocks start on a multiple of their size: with the default
+  // fanout (4 x 4 children of 4 bytes) a block is one 64-byte cache line, so
+  // each level of a lookup touches one line.
   const size_t base = (ix_.nodes_.size() + children.size() - 1) / children.size() * children.size();
   const int child_bits = bits - opt_.fanout_bits;
   const int64_t fanout = int64_t{1} << opt_.fanout_bits;

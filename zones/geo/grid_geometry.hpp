@@ -74,6 +74,12 @@ inline int vertex_side_perturbed(GridPoint p, GridPoint c, GridPoint v) {
   return 0;
 }
 
+// The exact part of segment_crosses_edge, without the bounding-box reject.
+inline bool shifted_segment_crosses_edge(GridPoint p, GridPoint c, GridPoint a, GridPoint b) {
+  if (side_perturbed(a, b, p) == side_perturbed(a, b, c)) return false;
+  return vertex_side_perturbed(p, c, a) != vertex_side_perturbed(p, c, b);
+}
+
 // Does the segment from p + (e, e^2) to c + (e, e^2) cross edge (a, b)?
 // The shifted segment is in general position (it passes through no vertex
 // and overlaps no edge), so
@@ -87,8 +93,7 @@ inline bool segment_crosses_edge(GridPoint p, GridPoint c, GridPoint a, GridPoin
       (a.y < p.y && a.y < c.y && b.y < p.y && b.y < c.y) ||
       (a.y > p.y && a.y > c.y && b.y > p.y && b.y > c.y))
     return false;
-  if (side_perturbed(a, b, p) == side_perturbed(a, b, c)) return false;
-  return vertex_side_perturbed(p, c, a) != vertex_side_perturbed(p, c, b);
+  return shifted_segment_crosses_edge(p, c, a, b);
 }
 
 // Does segment (a, b) meet the open box (x0, x1) x (y0, y1)? Exact. An edge
