@@ -9,21 +9,13 @@
 #include "storage/lmdb/route_cache.hpp"
 #include "storage/route/route_store.hpp"
 #include "storage/route/route_watcher.hpp"
-#include "zones/geo/fence_index.hpp"
-#include "zones/geo/geojson_loader.hpp"
-#include "zones/geo/shard_config.hpp"
+#include "zones/geo/geo_fences.hpp"
 #include "zones/routing/order_id.hpp"
 
 namespace ezone {
 
-using geo::FenceId;
-using geo::FenceIndex;
-using geo::FenceSet;
-using geo::LoadReport;
 using geo::ShardConfig;
 using geo::ShardSpec;
-using geo::load_fences;
-using geo::load_shard_config;
 
 namespace {
 
@@ -73,8 +65,7 @@ struct Gzs::Impl {
   Metrics* metrics = nullptr;
   std::shared_ptr<spdlog::logger> logger;
   GzsOptions options;
-  std::shared_ptr<const FenceSet> fences;
-  std::shared_ptr<const FenceIndex> index;
+  std::shared_ptr<const geo::GeoFences> geo;  // null without [gzs] fences
   std::shared_ptr<const MerchantMap> merchants;  // atomic_load/atomic_store only
   RouteTableHolder routes;
   std::unique_ptr<RouteCache> cache;
@@ -103,21 +94,15 @@ Status Gzs::Impl::load_geo() {
   if (!merchants_map) return gzs_error(config, "gzs.merchants_file", merchants_map.status());
   std::atomic_store(&merchants, std::make_shared<const MerchantMap>(std::move(*merchants_map)));
   if (g.fences_dir.empty()) return Status::ok();
-  auto shards = load_shard_config(g.shards_file);
-  if (!shards) return gzs_error(config, "gzs.shards_file", shards.status());
-  LoadReport report;
-  auto set = load_fences(g.fences_dir, *shards, &report);
-  if (!set) return gzs_error(config, "gzs.fences_dir", set.status());
-  auto built = FenceIndex::build(*set);
-  if (!built) return gzs_error(config, "gzs.fences_dir", built.status());
-  fences = std::make_shared<const FenceSet>(std::move(*set));
-  index = std::make_shared<const FenceIndex>(std::move(*built));
-  metrics->gauge("ezone_gzs_fences", "Geo-fences loaded").set(static_cast<int64_t>(fences->size()));
+  auto loaded = geo::load_geo_fences(g.fences_dir, g.shards_file);
+  if (!loaded) return gzs_error(config, "gzs.fences_dir", loaded.status());
+  geo = std::move(*loaded);
+  metrics->gauge("ezone_gzs_fences", "Geo-fences loaded").set(static_cast<int64_t>(geo->fences.size()));
   metrics->gauge("ezone_gzs_index_bytes", "Memory of the fence index").set(
-      static_cast<int64_t>(index->memory_bytes()));
+      static_cast<int64_t>(geo->index.memory_bytes()));
   logger->info("event=gzs_fences_loaded ezone={} fences={} index_bytes={} build_ms={:.0f} report=\"{}\"",
-               config.ezone, fences->size(), index->memory_bytes(), index->stats().build_ms,
-               report.summary());
+               config.ezone, geo->fences.size(), geo->index.memory_bytes(), geo->index.stats().build_ms,
+               geo->report.summary());
   return Status::ok();
 }
 
@@ -146,8 +131,9 @@ Status Gzs::Impl::load_routes() {
   if (auto cached = cache->load()) install(std::make_shared<const RouteTable>(std::move(*cached)), "lmdb");
   route_store = std::make_unique<RouteStore>(*store, metrics);
   Result<RouteTable> current = Status(Errc::not_found, "no shard config");
-  if (!config.gzs.shards_file.empty()) {
-    auto shards = load_shard_config(config.gzs.shards_file);
+  if (geo || !config.gzs.shards_file.empty()) {
+    // Without fences the shard config is still the cluster's first table.
+    auto shards = geo ? Result<ShardConfig>(geo->shards) : geo::load_shard_config(config.gzs.shards_file);
     if (!shards) return gzs_error(config, "gzs.shards_file", shards.status());
     auto initial = initial_table(config, *shards);
     if (!initial) return initial.status();
@@ -262,14 +248,14 @@ Result<Resolution> Gzs::resolve(const ShardingKey& key) const {
   Resolution r;
   switch (key.kind) {
     case ShardingKey::Kind::geo: {
-      auto hit = impl_->index ? impl_->index->lookup(key.point.lat, key.point.lon) : std::nullopt;
+      auto hit = impl_->geo ? impl_->geo->locate(key.point.lat, key.point.lon) : std::nullopt;
       if (!hit) {
         impl_->resolve_errors_no_fence->inc();
         return Status(Errc::not_found, "no fence contains " + key.to_string());
       }
-      r.fence_id = hit->fence;
-      r.fence_name = impl_->fences->fence(hit->fence).name;
-      return impl_->owner_of(hit->shard, std::move(r));
+      r.fence_id = hit->fence->id;
+      r.fence_name = hit->fence->name;
+      return impl_->owner_of(hit->shard->id, std::move(r));
     }
     case ShardingKey::Kind::merchant: {
       auto m = std::atomic_load(&impl_->merchants)->find(key.id);
@@ -278,8 +264,9 @@ Result<Resolution> Gzs::resolve(const ShardingKey& key) const {
         return Status(Errc::not_found, "unknown merchant " + std::to_string(key.id));
       }
       r.fence_id = m->fence_id;
-      if (impl_->fences && m->fence_id >= 0 && static_cast<size_t>(m->fence_id) < impl_->fences->size())
-        r.fence_name = impl_->fences->fence(static_cast<FenceId>(m->fence_id)).name;
+      const auto* fences = impl_->geo ? &impl_->geo->fences : nullptr;
+      if (fences && m->fence_id >= 0 && static_cast<size_t>(m->fence_id) < fences->size())
+        r.fence_name = fences->fence(static_cast<geo::FenceId>(m->fence_id)).name;
       return impl_->owner_of(m->shard, std::move(r));
     }
     case ShardingKey::Kind::order: {
@@ -300,7 +287,7 @@ Resolver Gzs::resolver() const {
 
 std::shared_ptr<const RouteTable> Gzs::routes() const { return impl_->routes.current(); }
 Epoch Gzs::epoch() const { return impl_->routes.epoch(); }
-size_t Gzs::fence_count() const { return impl_->fences ? impl_->fences->size() : 0; }
+size_t Gzs::fence_count() const { return impl_->geo ? impl_->geo->fences.size() : 0; }
 size_t Gzs::merchant_count() const { return std::atomic_load(&impl_->merchants)->size(); }
 
 Result<RouteTable> Gzs::move(const std::vector<std::string>& shards, const std::string& to, Epoch expected_epoch) {

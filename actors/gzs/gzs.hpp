@@ -39,8 +39,7 @@ class logger;
 namespace ezone {
 
 namespace geo {
-class FenceSet;
-class FenceIndex;
+struct GeoFences;
 }  // namespace geo
 
 struct GzsOptions {
