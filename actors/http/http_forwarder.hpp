@@ -7,8 +7,11 @@
 // A lane may open at most ceil(connections_per_upstream_max / lanes)
 // connections to one upstream; requests beyond that wait in a FIFO queue
 // of at most ceil(waiters_per_upstream_max / lanes). Idle connections are
-// reused newest first and closed after idle_timeout_ms (keep this below the
-// upstream's own idle timeout so the upstream rarely closes one under us).
+// reused newest first; one idle for over idle_timeout_ms is closed instead
+// of reused (keep this below the upstream's own idle timeout, so the
+// upstream rarely closes one under us), and one idle for over 200 ms is
+// first checked for a close from the upstream (a recv peek; busier ones
+// skip that system call).
 //
 // Failures are answered, never thrown, as JSON {"error": ...} and counted in
 // ezone_forwarder_errors_total{forwarder,kind}:

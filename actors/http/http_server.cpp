@@ -27,6 +27,8 @@ constexpr size_t kReadChunkBytes = 8192;
 // sends for this long before closing, so the answer is not lost to a TCP
 // reset caused by unread data (nginx's lingering close).
 constexpr int64_t kLingerMs = 1000;
+// The pause before accepting again after accept failed (e.g. no free fd).
+constexpr int64_t kAcceptRetryMs = 50;
 
 struct ServerCounters {
   Counter* requests;
@@ -38,6 +40,7 @@ struct ServerCounters {
   Counter* idle_closed;
   Counter* handler_errors;
   Counter* rejected_connections;
+  Counter* accept_errors;
   Gauge* open_connections;
 };
 
@@ -344,6 +347,8 @@ ServerCounters make_counters(Metrics& metrics, const std::string& name) {
                                       "Requests whose handler threw or dropped them (500)", s);
   c.rejected_connections = &metrics.counter("ezone_http_rejected_connections_total",
                                             "Connections refused at the limit (503)", s);
+  c.accept_errors = &metrics.counter("ezone_http_accept_errors_total",
+                                     "Failed accepts (e.g. out of file descriptors); accepting pauses briefly", s);
   c.open_connections = &metrics.gauge("ezone_http_open_connections", "Open HTTP connections", s);
   return c;
 }
@@ -358,6 +363,7 @@ class BeastServer final : public HttpServer {
     core_->handler = std::move(handler);
     core_->pool = &io_->impl();
     acceptor_.emplace(io_->impl().lanes[0]->io);
+    accept_retry_.emplace(io_->impl().lanes[0]->io);
   }
   ~BeastServer() override { stop(); }
 
@@ -388,6 +394,7 @@ class BeastServer final : public HttpServer {
   std::shared_ptr<IoThreads> io_;  // first: destroyed after the acceptor
   std::shared_ptr<ServerCore> core_;
   std::optional<asio::basic_socket_acceptor<tcp, asio::io_context::executor_type>> acceptor_;
+  std::optional<asio::steady_timer> accept_retry_;
   uint16_t port_ = 0;
 };
 
@@ -420,8 +427,16 @@ void BeastServer::accept() {
   auto socket = std::make_shared<LaneSocket>(lane.io);
   acceptor_->async_accept(*socket, [this, &lane, socket](beast::error_code ec) {
     if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
-    if (!ec) on_accept(lane, std::move(*socket));
-    accept();
+    if (!ec) {
+      on_accept(lane, std::move(*socket));
+      return accept();
+    }
+    // Out of file descriptors or similar: retrying at once would spin.
+    core_->counters.accept_errors->inc();
+    accept_retry_->expires_after(std::chrono::milliseconds(kAcceptRetryMs));
+    accept_retry_->async_wait([this](beast::error_code e) {
+      if (!e) accept();
+    });
   });
 }
 

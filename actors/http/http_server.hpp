@@ -13,6 +13,7 @@
 //   peer closed mid-request            -    ezone_http_truncated_requests_total
 //   idle keep-alive over idle_timeout  -    ezone_http_idle_closed_total
 //   handler threw or dropped a request 500  ezone_http_handler_errors_total
+//   accept failed (e.g. no free fd)    -    ezone_http_accept_errors_total
 // After such an answer the connection is closed; the server keeps serving
 // everyone else.
 #pragma once

@@ -89,7 +89,9 @@ struct Router::Impl {
   void route(Pending&& p);
   void reject(Pending& p, RejectReason reason, const std::string& message, Epoch epoch);
   void hold_or_reject(Pending&& p, RejectReason reason, const std::string& message, Epoch epoch);
-  void dispatch_local(Pending&& p, Epoch epoch);
+  // r: the resolution that made this zone the owner (null for endpoints
+  // without a key); its shard reaches the handler as X-Ezone-Shard.
+  void dispatch_local(Pending&& p, Epoch epoch, const Resolution* r = nullptr);
   void forward(Pending&& p, const Resolution& r);
   void end_hold(Pending& p, HoldResult result);
   Result<Resolution> resolve(const ShardingKey& key);
@@ -164,7 +166,7 @@ void Router::Impl::route(Pending&& p) {
   if (r.write_forbidden && p.endpoint->access == Access::write)
     return hold_or_reject(std::move(p), RejectReason::write_forbidden,
                           "shard " + std::to_string(r.shard) + " is write-forbidden (moving)", r.epoch);
-  if (r.owner == config.ezone) return dispatch_local(std::move(p), r.epoch);
+  if (r.owner == config.ezone) return dispatch_local(std::move(p), r.epoch, &r);
   if (p.trail.hops + 1 > config.hops_max)
     return reject(p, RejectReason::hop_limit, "forwarding to " + r.owner + " would pass the hop limit of " +
                                                   std::to_string(config.hops_max),
@@ -218,8 +220,15 @@ void Router::Impl::reject(Pending& p, RejectReason reason, const std::string& me
   p.respond(std::move(response));
 }
 
-void Router::Impl::dispatch_local(Pending&& p, Epoch epoch) {
+void Router::Impl::dispatch_local(Pending&& p, Epoch epoch, const Resolution* r) {
   end_hold(p, HoldResult::released);
+  // Only the router says which shard a request belongs to: a client's own
+  // X-Ezone-Shard is dropped, and handlers (and the DAL) can trust the header.
+  auto& headers = p.request.headers;
+  headers.erase(std::remove_if(headers.begin(), headers.end(),
+                               [](const auto& h) { return h.first == "x-ezone-shard"; }),
+                headers.end());
+  if (r) headers.emplace_back("x-ezone-shard", std::to_string(r->shard));
   int e = p.entrance;
   m.requests[e][static_cast<int>(Outcome::local)]->inc();
   HttpResponder answer(std::make_shared<AnswerSink>(std::move(p.respond), m.latency[e][static_cast<int>(Outcome::local)],

@@ -55,10 +55,13 @@ struct RouterConfig {
   int64_t hold_poll_ms = 5;   // how often a held request re-resolves
   int64_t holds_max = 1024;   // requests held at once
   int retry_after_s = 1;      // Retry-After on every 503 the router sends
-  Resolver resolver;          // required
+  // Required. Called concurrently from every I/O thread, for every request
+  // (and every hold poll): it must be thread-safe, cheap and non-blocking,
+  // as a lookup in GZS's immutable snapshot is.
+  Resolver resolver;
   // The epoch of the current route-table snapshot, for answers that never
   // reached a resolution (404 no endpoint, ...). Optional: without it the
-  // newest epoch seen in a resolution is used.
+  // newest epoch seen in a resolution is used. Same thread rules as resolver.
   std::function<Epoch()> epoch;
   HttpForwarderOptions forwarder;
 };

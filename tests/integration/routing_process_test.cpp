@@ -70,6 +70,9 @@ class RoutingProcessTest : public ::testing::Test {
 
 TEST_F(RoutingProcessTest, GeoKeysAreServedByTheOwningZone) {
   EXPECT_EQ(served_by("bj", kShanghai), "sh");
+  auto r = probe("bj", kShanghai, {{"X-Ezone-Shard", "999"}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(json::parse(r->body)["shard"], "31") << "the router names the shard; a client's claim is dropped";
   EXPECT_EQ(served_by("sh", kShanghai), "sh");
   EXPECT_EQ(served_by("sh", kBeijing), "bj");
   EXPECT_EQ(served_by("bj", kBeijing), "bj");
@@ -148,6 +151,16 @@ TEST_F(RoutingProcessTest, WriteForbiddenStateIsVisibleAndReadsStillServed) {
   ASSERT_TRUE(routes.commit(table->epoch(), *next).ok());
   ASSERT_TRUE(eventually([&] { return locate("bj", kShanghai).value("state", "") == "write-forbidden"; }));
   EXPECT_EQ(served_by("bj", kShanghai), "sh") << "reads are served while a shard moves";
+}
+
+TEST_F(RoutingProcessTest, RequestComingBackToAZoneIsALoop) {
+  // As if sh had already forwarded it to bj and bj had routed it at this
+  // epoch: the request has come back, so bj refuses instead of cycling.
+  Epoch epoch = locate("bj", kShanghai).value("epoch", Epoch{0});
+  std::string via = "bj@" + std::to_string(epoch) + ",sh@" + std::to_string(epoch);
+  auto r = probe("bj", kShanghai, {{"X-Ezone-Hops", "2"}, {"X-Ezone-Via", via}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 508) << r->body;
 }
 
 TEST_F(RoutingProcessTest, HopLimitAndBadKeysAreRejected) {

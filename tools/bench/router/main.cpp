@@ -13,9 +13,16 @@
 // threads and nginx runs the same number of worker processes; everything
 // (wrk, proxy, upstream) shares this machine's cores.
 //
+// Besides req/s and p99 from wrk, each run records the CPU time the proxy
+// and the upstream spent per request (from /proc/.../schedstat). On a
+// machine shared with other work, req/s and p99 move with everyone else's
+// load; CPU per request is the steadier measure of the proxy's own cost.
+//
 // Prints a table per round, the medians, and a final JSON line.
+//   router_bench [--rounds 5] [--duration 4] [--connections 64]
+//                [--wrk-threads 2] [--proxy-threads 1] [--upstream-threads 1]
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,7 +31,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <functional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,14 +43,12 @@
 #include "tests/actors/router/raw_http.hpp"
 #include "tests/support/ports.hpp"
 
-extern char** environ;
-
 namespace ezone {
 namespace {
 
 struct Options {
-  int rounds = 3;
-  int duration_s = 5;
+  int rounds = 5;
+  int duration_s = 4;
   int connections = 64;
   int wrk_threads = 2;
   int proxy_threads = 1;     // bj I/O threads = nginx worker processes
@@ -50,8 +58,57 @@ struct Options {
 struct WrkResult {
   double rps = 0;
   double p99_ms = 0;
+  double requests = 0;
   bool ok = false;
+  // CPU time per request of the proxy (bj, nginx; sh itself for "local")
+  // and of the upstream (sh), from the scheduler's own accounting. On a
+  // machine shared with other work, req/s moves with everyone else's load;
+  // CPU per request does not.
+  double proxy_cpu_us = 0;
+  double upstream_cpu_us = 0;
 };
+
+// schedstat files of this process's threads whose name starts with prefix
+// (the lanes of one router are named "rt-<ezone>/N").
+std::vector<std::string> lane_threads(const std::string& prefix) {
+  std::vector<std::string> files;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::string comm;
+    std::getline(std::ifstream(task.path() / "comm"), comm);
+    if (comm.rfind(prefix, 0) == 0) files.push_back((task.path() / "schedstat").string());
+  }
+  return files;
+}
+
+// schedstat files of an nginx master and its workers.
+std::vector<std::string> nginx_processes(pid_t master) {
+  std::vector<std::string> files = {"/proc/" + std::to_string(master) + "/schedstat"};
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string stat;
+    std::getline(std::ifstream(entry.path() / "stat"), stat);
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == master) files.push_back((entry.path() / "schedstat").string());
+  }
+  return files;
+}
+
+// Nanoseconds on CPU, summed (first field of schedstat).
+double cpu_ns(const std::vector<std::string>& files) {
+  double total = 0;
+  for (const auto& f : files) {
+    double ns = 0;
+    std::ifstream(f) >> ns;
+    total += ns;
+  }
+  return total;
+}
 
 constexpr const char* kTarget = "/v1/bench";
 constexpr const char* kKeyHeader = "X-Ezone-Key: merchant=8812";
@@ -113,7 +170,13 @@ class Nginx {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    if (posix_spawnp(&pid_, binary.c_str(), nullptr, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      // nginx goes down with the benchmark, even if it is killed.
+      ::prctl(PR_SET_PDEATHSIG, SIGQUIT);
+      ::execvp(argv[0], argv.data());
+      ::_exit(127);
+    }
   }
   ~Nginx() {
     if (pid_ <= 0) return;
@@ -126,6 +189,7 @@ class Nginx {
     ::waitpid(pid_, nullptr, 0);
   }
   bool started() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
  private:
   static std::string config(const std::string& dir, uint16_t port, uint16_t upstream_port, int workers) {
@@ -177,6 +241,8 @@ WrkResult parse_wrk(const std::string& out) {
   auto p99_at = out.find(" 99%");
   if (rps_at == std::string::npos || p99_at == std::string::npos) return r;
   r.rps = std::atof(out.c_str() + rps_at + 13);
+  auto total_at = out.find(" requests in ");
+  if (total_at != std::string::npos) r.requests = std::atof(out.c_str() + out.rfind('\n', total_at) + 1);
   size_t value = out.find_first_not_of(' ', p99_at + 4);
   r.p99_ms = to_ms(out.substr(value, out.find('\n', value) - value));
   r.ok = out.find("Non-2xx") == std::string::npos && out.find("Socket errors") == std::string::npos;
@@ -216,68 +282,124 @@ double median(std::vector<double> v) {
 struct Target {
   const char* name;
   uint16_t port;
+  std::function<std::vector<std::string>()> proxy;     // whose CPU is the proxy's
+  std::function<std::vector<std::string>()> upstream;  // whose CPU is the upstream's
   std::vector<WrkResult> results;
 };
 
+// One wrk run against t, with the CPU each side used during it.
+WrkResult measure(const Options& o, const Target& t) {
+  auto proxy_files = t.proxy();
+  auto upstream_files = t.upstream ? t.upstream() : std::vector<std::string>{};
+  double proxy0 = cpu_ns(proxy_files), upstream0 = cpu_ns(upstream_files);
+  WrkResult r = run_wrk(o, t.port, o.duration_s);
+  if (r.requests > 0) {
+    r.proxy_cpu_us = (cpu_ns(proxy_files) - proxy0) / 1000 / r.requests;
+    r.upstream_cpu_us = (cpu_ns(upstream_files) - upstream0) / 1000 / r.requests;
+  }
+  return r;
+}
+
+double median_of(const Target& t, double WrkResult::*field) {
+  std::vector<double> v;
+  for (const auto& r : t.results) v.push_back(r.*field);
+  return median(v);
+}
+
 void report(const std::vector<Target>& targets, const Options& o) {
-  auto med = [](const Target& t, bool p99) {
-    std::vector<double> v;
-    for (const auto& r : t.results) v.push_back(p99 ? r.p99_ms : r.rps);
-    return median(v);
-  };
-  double fwd_rps = med(targets[0], false), ngx_rps = med(targets[1], false), local_rps = med(targets[2], false);
-  double fwd_p99 = med(targets[0], true), ngx_p99 = med(targets[1], true);
-  std::printf("\nmedian over %d rounds:\n", o.rounds);
-  for (const auto& t : targets) std::printf("  %-8s %10.0f req/s  p99 %7.2f ms\n", t.name, med(t, false), med(t, true));
-  std::printf("  forward/nginx: req/s ratio %.3f, p99 ratio %.3f (ratio < 1 is better)\n", fwd_rps / ngx_rps,
-              fwd_p99 / ngx_p99);
+  const Target &fwd = targets[0], &ngx = targets[1], &local = targets[2];
+  double fwd_rps = median_of(fwd, &WrkResult::rps), ngx_rps = median_of(ngx, &WrkResult::rps);
+  double fwd_p99 = median_of(fwd, &WrkResult::p99_ms), ngx_p99 = median_of(ngx, &WrkResult::p99_ms);
+  double fwd_cpu = median_of(fwd, &WrkResult::proxy_cpu_us), ngx_cpu = median_of(ngx, &WrkResult::proxy_cpu_us);
+  std::printf("\nmedian over %d rounds:        req/s     p99 ms   proxy us/req  upstream us/req\n", o.rounds);
+  for (const auto& t : targets)
+    std::printf("  %-8s              %9.0f  %9.2f  %13.1f  %15.1f\n", t.name, median_of(t, &WrkResult::rps),
+                median_of(t, &WrkResult::p99_ms), median_of(t, &WrkResult::proxy_cpu_us),
+                median_of(t, &WrkResult::upstream_cpu_us));
+  std::printf("  forward/nginx: req/s %.3f (>= 1 is better), p99 %.3f and CPU per request %.3f (<= 1 is better)\n",
+              fwd_rps / ngx_rps, fwd_p99 / ngx_p99, fwd_cpu / ngx_cpu);
   std::printf(
       "{\"bench\":\"router\",\"router_forward_rps\":%.0f,\"nginx_rps\":%.0f,\"rps_ratio\":%.3f,"
       "\"router_forward_p99_ms\":%.3f,\"nginx_p99_ms\":%.3f,\"p99_ratio\":%.3f,\"router_local_rps\":%.0f,"
+      "\"router_forward_cpu_us_per_req\":%.1f,\"nginx_cpu_us_per_req\":%.1f,\"cpu_ratio\":%.3f,"
       "\"proxy_threads\":%d,\"upstream_threads\":%d,\"connections\":%d,\"duration_s\":%d,\"rounds\":%d}\n",
-      fwd_rps, ngx_rps, fwd_rps / ngx_rps, fwd_p99, ngx_p99, fwd_p99 / ngx_p99, local_rps, o.proxy_threads,
-      o.upstream_threads, o.connections, o.duration_s, o.rounds);
+      fwd_rps, ngx_rps, fwd_rps / ngx_rps, fwd_p99, ngx_p99, fwd_p99 / ngx_p99, median_of(local, &WrkResult::rps),
+      fwd_cpu, ngx_cpu, fwd_cpu / ngx_cpu, o.proxy_threads, o.upstream_threads, o.connections, o.duration_s,
+      o.rounds);
+}
+
+// A private directory for nginx's config, logs and temp files, removed at
+// the end.
+class TempDir {
+ public:
+  TempDir() {
+    char name[] = "/tmp/ezone-bench-router-XXXXXX";
+    if (::mkdtemp(name)) path_ = name;
+    ::chmod(path_.c_str(), 0755);  // nginx workers may run as another user
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Every path answers 200 from sh before anything is measured.
+bool check_paths(uint16_t bj_port, uint16_t nginx_port, uint16_t sh_port) {
+  bool ok = false;
+  for (int i = 0; i < 100 && !ok; ++i) {  // nginx needs a moment to listen
+    ok = test::http_call(nginx_port, "GET", kTarget, {{"X-Ezone-Key", "merchant=8812"}}, "", 200).status == 200;
+    if (!ok) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return check_path("forward", bj_port, "sh") && check_path("nginx", nginx_port, "sh") &&
+         check_path("local", sh_port, "sh");
+}
+
+void run_rounds(std::vector<Target>& targets, const Options& o) {
+  std::printf("wrk -t%d -c%d -d%ds --latency; bj I/O threads = nginx workers = %d; sh I/O threads = %d\n",
+              o.wrk_threads, o.connections, o.duration_s, o.proxy_threads, o.upstream_threads);
+  for (auto& t : targets) run_wrk(o, t.port, 1);  // warm up pools and caches
+  std::printf("%-6s %-8s %10s %9s %13s %15s\n", "round", "path", "req/s", "p99 ms", "proxy us/req",
+              "upstream us/req");
+  for (int round = 0; round < o.rounds; ++round) {
+    for (size_t k = 0; k < targets.size(); ++k) {
+      // Rotate the order each round so no path always runs first.
+      Target& t = targets[(k + static_cast<size_t>(round)) % targets.size()];
+      WrkResult r = measure(o, t);
+      t.results.push_back(r);
+      std::printf("%-6d %-8s %10.0f %9.2f %13.1f %15.1f%s\n", round + 1, t.name, r.rps, r.p99_ms, r.proxy_cpu_us,
+                  r.upstream_cpu_us, r.ok ? "" : "  (errors)");
+      std::fflush(stdout);
+    }
+  }
 }
 
 int run(const Options& o) {
-  char dir_template[] = "/tmp/ezone-bench-router-XXXXXX";
-  if (!::mkdtemp(dir_template)) return std::perror("mkdtemp"), 1;
-  std::string dir = dir_template;
-  ::chmod(dir.c_str(), 0755);  // nginx workers may run as another user
-
+  if (std::system("command -v wrk > /dev/null 2>&1") != 0)
+    return std::fprintf(stderr, "wrk not found: apt-get install wrk nginx-light\n"), 1;
+  TempDir dir;
+  if (dir.path().empty()) return std::perror("mkdtemp"), 1;
   Metrics sh_metrics("sh"), bj_metrics("bj");
   uint16_t sh_port = 0;
   auto sh = start_router("sh", "sh", &sh_port, o.upstream_threads, sh_metrics);
   sh_port = sh->port();
   auto bj = start_router("bj", "sh", &sh_port, o.proxy_threads, bj_metrics);
   uint16_t nginx_port = test::free_loopback_port();
-  Nginx nginx(dir, nginx_port, sh_port, o.proxy_threads);
+  Nginx nginx(dir.path(), nginx_port, sh_port, o.proxy_threads);
   if (!nginx.started()) return std::fprintf(stderr, "cannot start nginx\n"), 1;
+  if (!check_paths(bj->port(), nginx_port, sh_port))
+    return std::fprintf(stderr, "a path does not work; see %s/error.log\n", dir.path().c_str()), 1;
 
-  std::vector<Target> targets = {{"forward", bj->port(), {}}, {"nginx", nginx_port, {}}, {"local", sh_port, {}}};
-  bool ok = false;
-  for (int i = 0; i < 100 && !ok; ++i) {  // nginx needs a moment to listen
-    ok = test::http_call(nginx_port, "GET", kTarget, {{"X-Ezone-Key", "merchant=8812"}}, "", 200).status == 200;
-    if (!ok) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ok = check_path("forward", bj->port(), "sh") && check_path("nginx", nginx_port, "sh") &&
-       check_path("local", sh_port, "sh");
-  if (!ok) return std::fprintf(stderr, "a path does not work; see %s/error.log\n", dir.c_str()), 1;
-
-  std::printf("wrk -t%d -c%d -d%ds --latency; bj I/O threads = nginx workers = %d; sh I/O threads = %d\n",
-              o.wrk_threads, o.connections, o.duration_s, o.proxy_threads, o.upstream_threads);
-  for (auto& t : targets) run_wrk(o, t.port, 1);  // warm up pools and caches
-  std::printf("%-6s %-8s %12s %10s\n", "round", "path", "req/s", "p99 ms");
-  for (int round = 0; round < o.rounds; ++round) {
-    for (size_t k = 0; k < targets.size(); ++k) {
-      // Rotate the order each round so no path always runs first.
-      Target& t = targets[(k + static_cast<size_t>(round)) % targets.size()];
-      WrkResult r = run_wrk(o, t.port, o.duration_s);
-      t.results.push_back(r);
-      std::printf("%-6d %-8s %12.0f %10.2f%s\n", round + 1, t.name, r.rps, r.p99_ms, r.ok ? "" : "  (errors)");
-      std::fflush(stdout);
-    }
-  }
+  auto bj_lanes = [] { return lane_threads("rt-bj"); };
+  auto sh_lanes = [] { return lane_threads("rt-sh"); };
+  auto nginx_cpu = [master = nginx.pid()] { return nginx_processes(master); };
+  std::vector<Target> targets = {{"forward", bj->port(), bj_lanes, sh_lanes, {}},
+                                 {"nginx", nginx_port, nginx_cpu, sh_lanes, {}},
+                                 {"local", sh_port, sh_lanes, nullptr, {}}};
+  run_rounds(targets, o);
   report(targets, o);
   bj->stop();
   sh->stop();
@@ -298,7 +420,7 @@ int main(int argc, char** argv) {
   if (o.rounds < 1 || o.duration_s < 1 || o.connections < 1 || o.wrk_threads < 1 || o.proxy_threads < 1 ||
       o.upstream_threads < 1) {
     std::fprintf(stderr,
-                 "usage: router_bench [--rounds 3] [--duration 5] [--connections 64] [--wrk-threads 2] "
+                 "usage: router_bench [--rounds 5] [--duration 4] [--connections 64] [--wrk-threads 2] "
                  "[--proxy-threads 1] [--upstream-threads 1]\n");
     return 2;
   }
