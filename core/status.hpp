@@ -50,12 +50,13 @@ class Status {
 template <class T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)), status_() {}  // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT
   Result(Errc code, std::string message) : status_(code, std::move(message)) {}
 
   bool ok() const { return value_.has_value(); }
   explicit operator bool() const { return ok(); }
+  // ok() for a value, the error otherwise.
   const Status& status() const { return status_; }
   T& value() & { check(); return *value_; }
   const T& value() const& { check(); return *value_; }

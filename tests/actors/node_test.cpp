@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <gtest/gtest.h>
@@ -20,7 +21,10 @@
 #include "storage/meta/memory_meta_store.hpp"
 #include "storage/net/http_client.hpp"
 #include "tests/support/eventually.hpp"
+#include "actors/gzs/gzs.hpp"
+#include "storage/route/route_store.hpp"
 #include "tests/support/ports.hpp"
+#include "zones/routing/order_id.hpp"
 
 namespace ezone {
 namespace {
@@ -41,7 +45,8 @@ NodeConfig make_config(const std::string& ezone, const ZonePorts& self, const st
   c.admin = {"127.0.0.1", self.admin};
   c.cluster = {"127.0.0.1", self.cluster};
   c.data_dir = dir + "/" + ezone;
-  c.peers.push_back({peer, {"127.0.0.1", peer_ports.cluster}, {"127.0.0.1", peer_ports.admin}, {}});
+  c.peers.push_back({peer, {"127.0.0.1", peer_ports.cluster}, {"127.0.0.1", peer_ports.admin},
+                     {"127.0.0.1", peer_ports.http}});
   c.etcd.endpoints.push_back({"127.0.0.1", 1});  // unused: the memory store is injected
   c.timeouts.peer_down_after_ms = 400;
   c.timeouts.etcd_check_interval_ms = 50;
@@ -92,14 +97,18 @@ class NodeTest : public ::testing::Test {
   }
   void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
 
-  Result<std::unique_ptr<Node>> start(const std::string& ezone) {
+  // shards_file: a shard config for the route table (none by default).
+  Result<std::unique_ptr<Node>> start(const std::string& ezone, std::vector<Endpoint> endpoints = {},
+                                      const std::string& shards_file = "") {
     bool bj = ezone == "bj";
     NodeOptions options;
     options.meta = store_;
     options.logger = std::make_shared<spdlog::logger>(ezone, std::make_shared<spdlog::sinks::null_sink_mt>());
-    return Node::start(make_config(ezone, bj ? bj_ports_ : sh_ports_, bj ? "sh" : "bj",
-                                   bj ? sh_ports_ : bj_ports_, dir_),
-                       options);
+    options.endpoints = std::move(endpoints);
+    NodeConfig config = make_config(ezone, bj ? bj_ports_ : sh_ports_, bj ? "sh" : "bj",
+                                    bj ? sh_ports_ : bj_ports_, dir_);
+    config.gzs.shards_file = shards_file;
+    return Node::start(config, options);
   }
 
   std::string dir_;
@@ -208,6 +217,69 @@ TEST_F(NodeTest, PortInUseFailsNamingTheKey) {
   ASSERT_FALSE(twin.ok());
   EXPECT_NE(twin.status().message().find("'node."), std::string::npos) << twin.status().message();
   EXPECT_NE(twin.status().message().find("Fix:"), std::string::npos) << twin.status().message();
+}
+
+// An application endpoint that writes, registered through NodeOptions: a
+// request for a shard owned by sh entering bj is served by sh, with the shard
+// named by the router; while the shard is write-forbidden, writes get 503 +
+// Retry-After at either entrance and nothing reaches the handler.
+TEST_F(NodeTest, WritesToAWriteForbiddenShardGet503AcrossNodes) {
+  std::atomic<int> served{0};
+  auto endpoints = [&](const std::string& ezone) {
+    Endpoint e;
+    e.method = "POST";
+    e.pattern = "/v1/things";
+    e.entrance = Entrance::user;
+    e.access = Access::write;
+    e.handler = [&served, ezone](HttpRequest&& req, HttpResponder respond) {
+      ++served;
+      respond(HttpResponse::json(201, nlohmann::json{{"zone", ezone}, {"shard", req.header("x-ezone-shard")}}.dump()));
+    };
+    return std::vector<Endpoint>{e};
+  };
+  std::string shards = std::string(EZONE_TEST_SOURCE_DIR) + "/config/shards/test-fences.toml";
+  auto bj = start("bj", endpoints("bj"), shards);
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  auto sh = start("sh", endpoints("sh"), shards);
+  ASSERT_TRUE(sh.ok()) << sh.status().to_string();
+  auto table = (*bj)->gzs().routes();
+  ASSERT_NE(table, nullptr);
+  ShardId shard = table->shards_owned_by("sh").at(0);
+  auto order = encode_order_id(OrderIdParts{shard, 1000, 1, 1});
+  ASSERT_TRUE(order.ok());
+  auto post = [&](uint16_t port) {
+    net::HttpRequest req;
+    req.method = "POST";
+    req.target = "/v1/things";
+    req.body = "{}";
+    req.content_type = "application/json";
+    req.headers.emplace_back("X-Ezone-Key", "order=" + std::to_string(*order));
+    return net::HttpConnection({"127.0.0.1", port}).request(req, 5000);
+  };
+
+  auto ok = post(bj_ports_.http);
+  ASSERT_TRUE(ok.ok()) << ok.status().to_string();
+  EXPECT_EQ(ok->status, 201) << ok->body;
+  EXPECT_EQ(ok->header("X-Ezone"), "sh");
+  EXPECT_EQ(nlohmann::json::parse(ok->body)["shard"], std::to_string(shard));
+
+  RouteStore routes(*store_);
+  auto current = routes.load();
+  ASSERT_TRUE(current.ok());
+  auto forbidden = set_shard_state(*current, {shard}, ShardState::write_forbidden);
+  ASSERT_TRUE(forbidden.ok());
+  ASSERT_TRUE(routes.commit(current->epoch(), *forbidden).ok());
+  ASSERT_TRUE(eventually([&] { return (*bj)->gzs().epoch() == forbidden->epoch() &&
+                                      (*sh)->gzs().epoch() == forbidden->epoch(); }));
+  int before = served.load();
+  for (uint16_t port : {bj_ports_.http, sh_ports_.http}) {
+    auto refused = post(port);
+    ASSERT_TRUE(refused.ok());
+    EXPECT_EQ(refused->status, 503) << refused->body;
+    EXPECT_FALSE(refused->header("Retry-After").empty());
+    EXPECT_NE(refused->body.find("write-forbidden"), std::string::npos) << refused->body;
+  }
+  EXPECT_EQ(served.load(), before) << "no write reached the handler";
 }
 
 }  // namespace ezone
