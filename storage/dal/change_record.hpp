@@ -1,0 +1,76 @@
+// What the DAL captures per committed transaction and what DRC ships: the
+// outbox entry (DESIGN.md, "dal", "drc").
+//
+// Each changed row is a full row image, not SQLite's changeset record: a 3.40
+// changeset carries only the modified columns of an UPDATE, and last-writer-
+// wins needs the winner's whole row, or two sites that each changed a
+// different column of the same row would keep different rows. The session
+// extension still does the capturing (which rows changed, and how); the DAL
+// reads their final images inside the same transaction.
+//
+// Each change also names the version it overwrote (`base`), so a site that
+// applies it can tell a plain successor (its current version is the base)
+// from a concurrent write (it is not): only the latter is a conflict.
+//
+// Encoding: cereal portable binary. Every decoder takes bytes from a peer, so
+// it bounds sizes and returns parse_error instead of throwing.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/hlc.hpp"
+#include "core/status.hpp"
+#include "storage/dal/sql_value.hpp"
+#include "zones/data/conflict_policy.hpp"
+
+namespace ezone::dal {
+
+enum class ChangeOp : uint8_t { upsert = 0, remove = 1 };
+const char* change_op_name(ChangeOp op);  // "upsert", "delete"
+
+struct RowChange {
+  std::string table;
+  ChangeOp op = ChangeOp::upsert;
+  Row pk;    // primary-key values, in key order
+  Row row;   // upsert: the new row; remove: the deleted row (table column order)
+  data::RowVersion base;  // the version this change replaced (empty: none)
+};
+
+// One committed transaction of the origin ezone.
+struct OutboxEntry {
+  uint64_t seq = 0;          // per-origin sequence, 1, 2, 3... without gaps
+  HlcTime hlc = 0;           // the transaction's timestamp (every row's version)
+  int64_t shard = -1;        // the transaction's shard, -1 for none (global-zone)
+  int64_t commit_wall_ms = 0;
+  std::string body;          // encode_changes() of the rows
+};
+
+// A pull answer: entries (seq ascending, contiguous) plus what the apply side
+// needs to check them.
+struct OutboxBatch {
+  std::string origin;
+  uint64_t head_seq = 0;  // the origin's newest seq when the batch was read
+  // table -> schema fingerprint, for every replicated table of the origin.
+  std::map<std::string, std::string> fingerprints;
+  std::vector<OutboxEntry> entries;
+};
+
+// Bounds on what a decoder accepts from a peer.
+constexpr size_t kBatchBytesMax = 64u << 20;
+constexpr size_t kChangesPerEntryMax = 1u << 20;
+
+std::string encode_changes(const std::vector<RowChange>& changes);
+Result<std::vector<RowChange>> decode_changes(std::string_view bytes);
+
+std::string encode_batch(const OutboxBatch& batch);
+Result<OutboxBatch> decode_batch(std::string_view bytes);
+
+// A canonical byte key for a primary key (equal values give equal keys), used
+// to index row versions.
+std::string encode_key(const Row& pk);
+
+}  // namespace ezone::dal

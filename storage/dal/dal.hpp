@@ -1,0 +1,243 @@
+// The DAL (DESIGN.md, "dal"): the site's SQLite database, and the last line
+// of defence against wrong-zone writes.
+//
+// One writer thread owns the write connection. Transactions are queued to it
+// and committed in groups: one SQLite transaction (one fsync) carries many
+// requests, each inside its own savepoint, so a refused or failed request is
+// rolled back alone. For every request the writer
+//   1. checks the request's (shard, epoch) against this site's write gate
+//      (route table + lease), taken once per group;
+//   2. runs the handler with a session attached (SQLite session extension);
+//   3. checks every captured row: sharding-zone rows must carry the
+//      request's shard, global-zone tables must have this ezone as master;
+//   4. writes the rows' full images to the outbox, their versions to the
+//      row-version table and their keys to the change feed, in the same
+//      transaction;
+// and answers only after COMMIT returned, so an acknowledged write and its
+// outbox entry are durable together (synchronous=FULL by default).
+//
+// The same writer applies peers' outbox batches (drc), one SQLite transaction
+// per batch that also advances the peer's cursor, so apply is exactly-once
+// across crashes.
+//
+// Epoch acknowledgement: the writer reads the gate once per group and only
+// then reports that epoch as acknowledged (acknowledged_epoch()). So after a
+// node has acknowledged epoch E, no commit under an older epoch can follow;
+// a switchover (DESIGN.md step 3) relies on exactly that.
+//
+// Thread-safety: every public member may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/hlc.hpp"
+#include "core/ids.hpp"
+#include "core/metrics.hpp"
+#include "core/status.hpp"
+#include "storage/dal/change_record.hpp"
+#include "storage/dal/sql_value.hpp"
+#include "zones/data/table_schema.hpp"
+#include "zones/routing/route_table.hpp"
+
+namespace ezone::dal {
+
+struct DalConfig {
+  std::string ezone;  // this site's ezone: the origin of its outbox
+  std::string path;   // the SQLite file (created if missing)
+  // FULL: a commit survives power loss. NORMAL: it survives a process crash
+  // only; faster, for laptops and benchmarks that say so.
+  bool synchronous_full = true;
+  size_t group_tx_max = 512;       // requests per group commit
+  size_t queue_tx_max = 50000;     // queued requests; more get `queue_full`
+  size_t feed_rows_max = 200000;   // change-feed rows kept for `since` readers
+  size_t readers = 2;              // read-only connections for query()
+  size_t query_rows_max = 10000;   // rows one query may return
+};
+
+// What this site may write, taken as one snapshot per group commit.
+struct WriteGate {
+  std::shared_ptr<const RouteTable> routes;  // nullptr: no route table yet
+  bool lease_valid = false;                  // the ezone's ownership lease
+  std::string lease_detail;                  // why not, for the error text
+};
+using GateSource = std::function<WriteGate()>;
+
+// Why the DAL refused a transaction. Each has a counter
+// (ezone_dal_refusals_total{reason}) and a log line.
+enum class Refusal {
+  none,
+  no_route_table,     // the node has no route table yet
+  epoch_ahead,        // resolved at an epoch this node has not installed yet
+  stale_epoch,        // resolved at an older epoch, and the shard's route changed since
+  unknown_shard,      // the shard is not in the route table
+  wrong_zone,         // another ezone owns the shard
+  write_forbidden,    // the shard is moving
+  lease_invalid,      // this ezone's lease is not valid: it is fenced
+  not_master,         // a global-zone write away from the table's master
+  shard_mismatch,     // a written row's shard column differs from the transaction's
+  no_shard,           // a sharding-zone write in a transaction without a shard
+  statement_refused,  // DDL, several statements, ATTACH, an internal or unclassified table
+  queue_full,         // more than queue_tx_max requests are waiting
+  stopping,           // the DAL is shutting down
+};
+const char* refusal_name(Refusal refusal);
+
+// What the router resolved for the request: the shard its key maps to (none
+// for global-zone or local-only work) and the route-table epoch it used.
+struct TxTarget {
+  std::optional<ShardId> shard;
+  Epoch epoch = 0;
+};
+
+struct TxOutcome {
+  Status status;                    // ok when committed
+  Refusal refusal = Refusal::none;  // set when the DAL refused (status explains)
+  uint64_t outbox_seq = 0;          // 0 when nothing replicated was written
+  HlcTime hlc = 0;
+  int64_t rows = 0;                 // replicated rows written
+  bool ok() const { return status.is_ok(); }
+};
+
+// The handle a handler writes through. Valid only during the handler call,
+// on the writer thread. Statements run inside the request's savepoint; the
+// handler must not run BEGIN/COMMIT/ROLLBACK/SAVEPOINT, DDL or ATTACH, or
+// touch tables outside the schema (refused as statement_refused).
+class Tx {
+ public:
+  // Runs one statement, discarding rows; returns the number of changed rows.
+  Result<int64_t> exec(std::string_view sql, const std::vector<Value>& params = {});
+  // Runs one statement and returns its rows (at most query_rows_max).
+  Result<std::vector<Row>> query(std::string_view sql, const std::vector<Value>& params = {});
+  const TxTarget& target() const { return target_; }
+  // The transaction's timestamp: the version of every row it writes.
+  HlcTime hlc() const { return hlc_; }
+  const std::string& ezone() const;
+
+ private:
+  friend class Dal;
+  Tx(class Dal& dal, TxTarget target, HlcTime hlc) : dal_(dal), target_(target), hlc_(hlc) {}
+  class Dal& dal_;
+  TxTarget target_;
+  HlcTime hlc_;
+  Status refused_;  // the first statement the authorizer refused
+};
+
+// A handler: returns ok to commit, an error to roll the request back (the
+// error comes back in TxOutcome unchanged).
+using TxFn = std::function<Status(Tx&)>;
+
+// One change-feed event: a row that changed here, locally or by replication.
+struct FeedEvent {
+  uint64_t id = 0;       // feed position, increasing; `since` readers resume from it
+  std::string table;
+  std::string pk;        // row_text of the primary key
+  ChangeOp op = ChangeOp::upsert;
+  int64_t shard = -1;    // the row's shard, -1 for global-zone rows
+  std::string origin;
+  HlcTime hlc = 0;
+};
+
+// A conflict: two concurrent versions of one row; the loser is kept here.
+struct ConflictRecord {
+  std::string table;
+  std::string pk;
+  data::RowVersion winner, loser;
+  ChangeOp winner_op = ChangeOp::upsert, loser_op = ChangeOp::upsert;
+  std::string winner_row, loser_row;  // row_text, "" for a deleted row
+};
+
+struct ApplyReport {
+  uint64_t entries = 0;    // outbox entries applied (duplicates skipped are not counted)
+  uint64_t rows = 0;       // rows applied
+  uint64_t conflicts = 0;  // conflicts recorded
+  uint64_t parked = 0;     // rows parked because their table is halted
+  uint64_t cursor = 0;     // the origin's cursor after the batch
+};
+
+// Replication of one table from one origin, halted on a schema difference.
+// Its rows are parked (durably, in order) and applied once the schemas match.
+struct HaltedTable {
+  std::string origin;
+  std::string table;
+  std::string reason;
+  uint64_t parked_rows = 0;
+};
+
+class Dal {
+ public:
+  // Opens the database (WAL), creates the internal tables and any schema
+  // table that is missing (running its ddl), checks that every replicated
+  // table has a primary key and its shard column, and starts the writer.
+  // Errors: io_error for the file, invalid_argument naming the table for a
+  // schema problem.
+  static Result<std::unique_ptr<Dal>> open(DalConfig config, data::Schema schema, GateSource gate,
+                                           HybridClock& clock, Metrics* metrics = nullptr);
+  // Stops the writer; queued requests end with Refusal::stopping.
+  ~Dal();
+  Dal(const Dal&) = delete;
+  Dal& operator=(const Dal&) = delete;
+
+  // Queues a transaction. The future is ready after the commit (or refusal).
+  std::future<TxOutcome> submit(TxTarget target, TxFn fn);
+  TxOutcome run(TxTarget target, TxFn fn) { return submit(target, std::move(fn)).get(); }
+
+  // A read-only query on a reader connection (sees committed data only).
+  Result<std::vector<Row>> query(std::string_view sql, const std::vector<Value>& params = {});
+
+  // ---- serving peers (the origin side of drc) ----
+  // Entries with seq > after, at most rows_max entries and about bytes_max
+  // bytes (always at least one entry when there is one).
+  Result<OutboxBatch> read_outbox(uint64_t after, size_t rows_max, size_t bytes_max);
+  uint64_t outbox_head() const;
+  // Blocks until outbox_head() > after or timeout_ms passed; returns the head.
+  uint64_t wait_outbox(uint64_t after, int64_t timeout_ms);
+
+  // ---- applying a peer's batch (the receiving side of drc) ----
+  // Applies the entries after the origin's cursor, exactly once, on the
+  // writer thread. Errors: invalid_argument for a batch from this ezone,
+  // conflict for a gap after the cursor (the batch does not continue it),
+  // parse_error for undecodable rows; nothing of the batch is applied then.
+  Result<ApplyReport> apply(const OutboxBatch& batch);
+  // The last seq applied from `origin` (0: nothing yet).
+  Result<uint64_t> cursor(const std::string& origin);
+  std::vector<HaltedTable> halted() const;
+
+  // The epoch of the gate the writer used last (see the header comment).
+  Epoch acknowledged_epoch() const;
+  // Tells the writer that the gate changed, so an idle writer acknowledges
+  // the new epoch without waiting for the next write.
+  void gate_changed();
+
+  // ---- inspection ----
+  // A checksum of a replicated table's rows (in key order), optionally of one
+  // shard's rows only. Equal on every converged site.
+  Result<uint64_t> checksum(const std::string& table, std::optional<ShardId> shard = std::nullopt);
+  Result<std::vector<ConflictRecord>> conflicts(size_t limit = 1000);
+  Result<std::vector<FeedEvent>> feed_since(uint64_t since_id, const std::vector<std::string>& tables,
+                                            size_t limit);
+  // In-process change-feed subscribers, called on the writer thread after
+  // each commit with that commit's events. They must return quickly.
+  using FeedFn = std::function<void(const std::vector<FeedEvent>&)>;
+  uint64_t subscribe(FeedFn fn);
+  void unsubscribe(uint64_t id);
+
+  const data::Schema& schema() const;
+  const std::string& ezone() const;
+
+  // The implementation (storage/dal/dal_impl.hpp); opaque to users.
+  struct Impl;
+
+ private:
+  friend class Tx;
+  explicit Dal(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ezone::dal

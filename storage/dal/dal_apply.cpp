@@ -1,0 +1,254 @@
+// Applying a peer's outbox batch on the writer thread (DESIGN.md, "drc").
+//
+// One SQLite transaction per batch holds the rows, their versions, any
+// conflicts, parked rows, change-feed entries and the origin's new cursor. A
+// crash anywhere before COMMIT leaves none of them, and the next pull starts
+// again from the old cursor: exactly-once.
+//
+// Per row: if this site's version of the row is the change's base, the
+// change is a plain successor and is applied. Otherwise the two versions are
+// concurrent: the table's policy picks the winner from (hlc, origin) alone,
+// so every site picks the same one, and the loser is kept in
+// _ezone_conflicts on every site.
+//
+// Rows of a table whose schema differs from the origin's are parked, in
+// order, and applied when the schemas match again; other tables go on.
+#include <spdlog/spdlog.h>
+
+#include "storage/dal/dal_impl.hpp"
+
+namespace ezone::dal {
+
+namespace {
+
+using HaltedMap = std::map<std::pair<std::string, std::string>, HaltedTable>;
+
+// Everything one batch changes besides the database, committed with it.
+struct ApplyState {
+  const std::string& origin;
+  HaltedMap halted;
+  ApplyReport report;
+};
+
+}  // namespace
+
+class Applier {
+ public:
+  Applier(Dal::Impl& impl, ApplyState& state) : impl_(impl), st_(state) {}
+
+  Status run(const OutboxBatch& batch);
+
+ private:
+  Status check_schemas(const OutboxBatch& batch);
+  Status resume(const std::string& table);
+  Status park(const RowChange& c, const OutboxEntry& e, const std::string& reason);
+  Status apply_change(const RowChange& c, const data::RowVersion& incoming);
+  Status write(const TableInfo& t, const RowChange& c);
+  Status record_conflict(const TableInfo& t, const RowChange& c, const std::string& key,
+                         const data::RowVersion& winner, ChangeOp winner_op, const std::string& winner_row,
+                         const data::RowVersion& loser, ChangeOp loser_op, const std::string& loser_row);
+  Result<uint64_t> read_cursor();
+  Status write_cursor(const OutboxEntry& last);
+
+  Dal::Impl& impl_;
+  ApplyState& st_;
+};
+
+Result<uint64_t> Applier::read_cursor() {
+  auto rows = impl_.writer->query("SELECT seq FROM _ezone_cursor WHERE origin=?1", {Value(st_.origin)});
+  if (!rows) return rows.status();
+  return rows.value().empty() ? uint64_t{0} : static_cast<uint64_t>(std::get<int64_t>(rows.value()[0][0]));
+}
+
+Status Applier::write_cursor(const OutboxEntry& last) {
+  auto n = impl_.writer->run(
+      "INSERT OR REPLACE INTO _ezone_cursor(origin, seq, hlc, wall_ms, applied_wall_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
+      {Value(st_.origin), Value(static_cast<int64_t>(last.seq)), Value(static_cast<int64_t>(last.hlc)),
+       Value(last.commit_wall_ms), Value(hlc_physical_ms(impl_.clock.now()))});
+  return n.status();
+}
+
+Status Applier::check_schemas(const OutboxBatch& batch) {
+  for (const auto& [name, remote] : batch.fingerprints) {
+    const auto key = std::make_pair(st_.origin, name);
+    auto local = impl_.tables.find(name);
+    std::string reason;
+    if (local == impl_.tables.end()) {
+      reason = "table '" + name + "' from ezone '" + st_.origin + "' is not a replicated table here";
+    } else if (local->second.fingerprint != remote) {
+      reason = "the schema of table '" + name + "' differs: here (" + local->second.fingerprint + "), at ezone '" +
+               st_.origin + "' (" + remote + ")";
+    }
+    const bool was_halted = st_.halted.count(key) > 0;
+    if (!reason.empty() && !was_halted) {
+      spdlog::error("drc: replication of {} halted: {}", name, reason);
+      st_.halted[key] = HaltedTable{st_.origin, name, reason, 0};
+    } else if (reason.empty() && was_halted) {
+      if (Status s = resume(name); !s) return s;
+    }
+  }
+  return Status::ok();
+}
+
+Status Applier::resume(const std::string& table) {
+  auto rows = impl_.writer->query("SELECT hlc, change FROM _ezone_parked WHERE origin=?1 AND tbl=?2 ORDER BY id",
+                                  {Value(st_.origin), Value(table)}, SIZE_MAX);
+  if (!rows) return rows.status();
+  for (const Row& r : rows.value()) {
+    auto changes = decode_changes(std::get<Blob>(r[1]).bytes);
+    if (!changes) return changes.status();
+    const data::RowVersion v{static_cast<HlcTime>(std::get<int64_t>(r[0])), st_.origin};
+    for (const RowChange& c : changes.value()) {
+      if (Status s = apply_change(c, v); !s) return s;
+    }
+  }
+  auto n = impl_.writer->run("DELETE FROM _ezone_parked WHERE origin=?1 AND tbl=?2", {Value(st_.origin), Value(table)});
+  if (!n) return n.status();
+  spdlog::info("drc: replication of {} from {} resumed; {} parked rows applied", table, st_.origin, rows.value().size());
+  st_.halted.erase({st_.origin, table});
+  return Status::ok();
+}
+
+Status Applier::park(const RowChange& c, const OutboxEntry& e, const std::string& reason) {
+  auto n = impl_.writer->run(
+      "INSERT INTO _ezone_parked(origin, tbl, seq, hlc, change, reason) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+      {Value(st_.origin), Value(c.table), Value(static_cast<int64_t>(e.seq)), Value(static_cast<int64_t>(e.hlc)),
+       Value(Blob{encode_changes({c})}), Value(reason)});
+  if (!n) return n.status();
+  auto& h = st_.halted[{st_.origin, c.table}];
+  if (h.table.empty()) h = HaltedTable{st_.origin, c.table, reason, 0};
+  ++h.parked_rows;
+  ++st_.report.parked;
+  return Status::ok();
+}
+
+Status Applier::write(const TableInfo& t, const RowChange& c) {
+  const bool upsert = c.op == ChangeOp::upsert;
+  auto stmt = impl_.cached(upsert ? t.upsert_sql : t.delete_sql);
+  if (!stmt) return stmt.status();
+  Stmt& q = *stmt.value();
+  if (Status s = q.bind_all(upsert ? c.row : c.pk); !s) return s;
+  auto done = q.step();
+  q.reset();
+  return done.status();
+}
+
+Status Applier::record_conflict(const TableInfo& t, const RowChange& c, const std::string& key,
+                                const data::RowVersion& winner, ChangeOp winner_op, const std::string& winner_row,
+                                const data::RowVersion& loser, ChangeOp loser_op, const std::string& loser_row) {
+  auto n = impl_.writer->run(
+      "INSERT OR IGNORE INTO _ezone_conflicts(tbl, pk, key, winner_origin, winner_hlc, winner_op, winner_row, "
+      "loser_origin, loser_hlc, loser_op, loser_row, detected_wall_ms) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+      {Value(t.spec->name), Value(row_text(c.pk)), Value(Blob{key}), Value(winner.origin),
+       Value(static_cast<int64_t>(winner.hlc)), Value(std::string(change_op_name(winner_op))), Value(winner_row),
+       Value(loser.origin), Value(static_cast<int64_t>(loser.hlc)), Value(std::string(change_op_name(loser_op))),
+       Value(loser_row), Value(hlc_physical_ms(impl_.clock.last()))});
+  if (!n) return n.status();
+  ++st_.report.conflicts;
+  if (impl_.metrics) {
+    impl_.metrics->counter("ezone_drc_conflicts_total", "Concurrent row versions resolved by policy; the loser is kept.",
+                           {{"table", t.spec->name}}).inc();
+  }
+  return Status::ok();
+}
+
+Status Applier::apply_change(const RowChange& c, const data::RowVersion& incoming) {
+  const TableInfo& t = impl_.tables.at(c.table);
+  if (c.row.size() != t.columns.size() || c.pk.size() != t.pk_cols.size()) {
+    return Status(Errc::parse_error, "a change to '" + c.table + "' has " + std::to_string(c.row.size()) +
+                                         " columns; the table has " + std::to_string(t.columns.size()));
+  }
+  const std::string key = encode_key(c.pk);
+  auto local = impl_.row_version(c.table, key, nullptr);
+  if (!local) return local.status();
+  if (local.value() == incoming) return Status::ok();  // already here (a parked row replayed twice)
+  const bool successor = local.value() == c.base;
+  const bool incoming_wins = successor || data::wins(t.spec->conflict, incoming, local.value());
+  const std::string incoming_text = c.op == ChangeOp::upsert ? row_text(c.row) : "";
+  if (!successor) {
+    auto row = impl_.read_row(t, c.pk);
+    if (!row) return row.status();
+    const ChangeOp local_op = row.value().empty() ? ChangeOp::remove : ChangeOp::upsert;
+    const std::string local_text = row.value().empty() ? "" : row_text(row.value());
+    Status s = incoming_wins
+                   ? record_conflict(t, c, key, incoming, c.op, incoming_text, local.value(), local_op, local_text)
+                   : record_conflict(t, c, key, local.value(), local_op, local_text, incoming, c.op, incoming_text);
+    if (!s) return s;
+  }
+  if (!incoming_wins) return Status::ok();
+  if (Status s = write(t, c); !s) return s;
+  if (Status s = impl_.set_row_version(c.table, key, incoming, c.op == ChangeOp::remove); !s) return s;
+  ++st_.report.rows;
+  return impl_.append_feed(t, c, incoming.origin, incoming.hlc);
+}
+
+Status Applier::run(const OutboxBatch& batch) {
+  auto cursor = read_cursor();
+  if (!cursor) return cursor.status();
+  st_.report.cursor = cursor.value();
+  if (Status s = check_schemas(batch); !s) return s;
+  const OutboxEntry* last = nullptr;
+  for (const OutboxEntry& e : batch.entries) {
+    if (e.seq <= cursor.value()) continue;  // applied before: a repeated pull
+    const uint64_t expected = last ? last->seq + 1 : cursor.value() + 1;
+    if (e.seq != expected) {
+      return Status(Errc::conflict, "the batch from ezone '" + st_.origin + "' starts at seq " + std::to_string(e.seq) +
+                                        " but the cursor expects " + std::to_string(expected));
+    }
+    auto changes = decode_changes(e.body);
+    if (!changes) {
+      return Status(Errc::parse_error, "entry " + std::to_string(e.seq) + " from '" + st_.origin + "': " +
+                                           changes.status().message());
+    }
+    impl_.clock.observe(e.hlc);
+    for (const RowChange& c : changes.value()) {
+      auto h = st_.halted.find({st_.origin, c.table});
+      Status s = h != st_.halted.end()            ? park(c, e, h->second.reason)
+                 : !impl_.tables.count(c.table)  ? park(c, e, "table '" + c.table + "' is not replicated here")
+                                                 : apply_change(c, data::RowVersion{e.hlc, st_.origin});
+      if (!s) return s;
+    }
+    ++st_.report.entries;
+    last = &e;
+  }
+  if (!last) return Status::ok();
+  st_.report.cursor = last->seq;
+  return write_cursor(*last);
+}
+
+Result<ApplyReport> Dal::Impl::run_apply(const OutboxBatch& batch) {
+  ApplyState state{batch.origin, {}, {}};
+  {
+    std::lock_guard<std::mutex> lock(halted_mutex);
+    state.halted = halted;
+  }
+  Status s = writer->exec("BEGIN IMMEDIATE");
+  if (s) {
+    Applier applier(*this, state);
+    s = applier.run(batch);
+    if (s) s = writer->exec("COMMIT");
+    if (!s) writer->exec("ROLLBACK");
+  }
+  if (!s) {
+    group_feed.clear();
+    if (metrics) {
+      metrics->counter("ezone_drc_apply_errors_total", "Peer batches that could not be applied (nothing of them was).",
+                       {{"origin", batch.origin}}).inc();
+    }
+    spdlog::warn("drc: batch from {} not applied: {}", batch.origin, s.message());
+    return s;
+  }
+  {
+    std::lock_guard<std::mutex> lock(halted_mutex);
+    halted = std::move(state.halted);
+  }
+  if (metrics) {
+    metrics->counter("ezone_drc_rows_applied_total", "Rows applied from peers.", {{"origin", batch.origin}})
+        .inc(state.report.rows);
+  }
+  publish_commit(acked_epoch.load());
+  return state.report;
+}
+
+}  // namespace ezone::dal

@@ -1,0 +1,457 @@
+// Local transactions on the writer thread: the write gate, the handler run
+// under a session, the row checks, and the capture into the outbox.
+#include <spdlog/spdlog.h>
+
+#include "storage/dal/dal_impl.hpp"
+
+namespace ezone::dal {
+
+namespace {
+
+constexpr size_t kFeedTrimEvery = 1024;  // commits between change-feed trims
+
+struct Refused {
+  Refusal refusal = Refusal::none;
+  std::string message;
+};
+
+std::string shard_text(ShardId shard) { return "shard " + std::to_string(shard); }
+
+// The DAL rule of DESIGN.md for the request's shard, judged on one gate.
+Refused check_gate(const WriteGate& gate, const std::map<Epoch, std::shared_ptr<const RouteTable>>& history,
+                   const TxTarget& target, const std::string& ezone) {
+  if (!target.shard) return {};
+  const ShardId shard = *target.shard;
+  if (!gate.routes) return {Refusal::no_route_table, "this node has no route table yet"};
+  const RouteTable& now = *gate.routes;
+  const std::string at = " at epoch " + std::to_string(now.epoch());
+  if (target.epoch > now.epoch()) {
+    return {Refusal::epoch_ahead, "the request was routed at epoch " + std::to_string(target.epoch) +
+                                      ", which this node has not installed yet (it is at epoch " +
+                                      std::to_string(now.epoch()) + "); retry"};
+  }
+  const ShardRoute* route = now.find(shard);
+  if (!route) return {Refusal::unknown_shard, shard_text(shard) + " is not in the route table" + at};
+  if (target.epoch < now.epoch()) {
+    // Accept an older epoch only if this shard's route is the same as then:
+    // a route change of another shard must not fail this write.
+    auto old = history.find(target.epoch);
+    const ShardRoute* then = old == history.end() ? nullptr : old->second->find(shard);
+    if (!then || *then != *route) {
+      return {Refusal::stale_epoch, "the request was routed at epoch " + std::to_string(target.epoch) + " but " +
+                                        shard_text(shard) + "'s route changed since (now owner " + route->owner +
+                                        ", " + shard_state_name(route->state) + at + "); re-resolve and retry"};
+    }
+  }
+  if (route->owner != ezone) {
+    return {Refusal::wrong_zone, shard_text(shard) + " (" + route->name + ") is owned by ezone '" + route->owner +
+                                     "'" + at + ", not by '" + ezone + "'"};
+  }
+  if (route->state == ShardState::write_forbidden) {
+    return {Refusal::write_forbidden, shard_text(shard) + " (" + route->name + ") is write-forbidden" + at +
+                                          " (it is moving); retry shortly"};
+  }
+  if (!gate.lease_valid) {
+    return {Refusal::lease_invalid, "ezone '" + ezone + "' holds no valid ownership lease (" +
+                                        (gate.lease_detail.empty() ? "not renewed" : gate.lease_detail) +
+                                        "), so it is fenced"};
+  }
+  return {};
+}
+
+Value to_value(sqlite3_value* v) {
+  if (!v) return Value(std::monostate{});
+  switch (sqlite3_value_type(v)) {
+    case SQLITE_INTEGER: return Value(static_cast<int64_t>(sqlite3_value_int64(v)));
+    case SQLITE_FLOAT: return Value(sqlite3_value_double(v));
+    case SQLITE_TEXT:
+      return Value(std::string(reinterpret_cast<const char*>(sqlite3_value_text(v)),
+                               static_cast<size_t>(sqlite3_value_bytes(v))));
+    case SQLITE_BLOB: {
+      auto* p = static_cast<const char*>(sqlite3_value_blob(v));
+      return Value(Blob{p ? std::string(p, static_cast<size_t>(sqlite3_value_bytes(v))) : std::string()});
+    }
+    default: return Value(std::monostate{});
+  }
+}
+
+// A row the session saw change, before the DAL reads its final image.
+struct Captured {
+  const TableInfo* table = nullptr;
+  int op = 0;             // SQLITE_INSERT / SQLITE_UPDATE / SQLITE_DELETE
+  Row pk;
+  Row old_row;            // DELETE: all columns; UPDATE: changed ones (others null)
+  std::vector<bool> old_present;
+  Row new_row;            // INSERT: all columns
+};
+
+int session_filter(void* ctx, const char* table) {
+  auto* tables = static_cast<const std::map<std::string, TableInfo>*>(ctx);
+  return tables->count(table) ? 1 : 0;
+}
+
+struct SessionGuard {
+  sqlite3_session* s = nullptr;
+  ~SessionGuard() { if (s) sqlite3session_delete(s); }
+};
+
+Result<std::vector<Captured>> read_session(sqlite3_session* session, const std::map<std::string, TableInfo>& tables) {
+  int bytes = 0;
+  void* buf = nullptr;
+  int rc = sqlite3session_changeset(session, &bytes, &buf);
+  if (rc != SQLITE_OK) return sqlite_status(nullptr, rc, "session changeset");
+  std::unique_ptr<void, decltype(&sqlite3_free)> owned(buf, sqlite3_free);
+  std::vector<Captured> out;
+  if (bytes == 0) return out;
+  sqlite3_changeset_iter* it = nullptr;
+  rc = sqlite3changeset_start(&it, bytes, buf);
+  if (rc != SQLITE_OK) return sqlite_status(nullptr, rc, "session changeset start");
+  while ((rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
+    const char* name = nullptr;
+    int ncol = 0, op = 0, indirect = 0;
+    sqlite3changeset_op(it, &name, &ncol, &op, &indirect);
+    Captured c;
+    c.table = &tables.at(name);
+    c.op = op;
+    for (int pc : c.table->pk_cols) {
+      sqlite3_value* v = nullptr;
+      if (op == SQLITE_INSERT) sqlite3changeset_new(it, pc, &v); else sqlite3changeset_old(it, pc, &v);
+      c.pk.push_back(to_value(v));
+    }
+    c.old_present.assign(static_cast<size_t>(ncol), false);
+    for (int i = 0; i < ncol; ++i) {
+      sqlite3_value* v = nullptr;
+      if (op != SQLITE_INSERT && sqlite3changeset_old(it, i, &v) == SQLITE_OK && v) c.old_present[static_cast<size_t>(i)] = true;
+      c.old_row.push_back(to_value(v));
+      v = nullptr;
+      if (op == SQLITE_INSERT) sqlite3changeset_new(it, i, &v);
+      c.new_row.push_back(to_value(v));
+    }
+    out.push_back(std::move(c));
+  }
+  sqlite3changeset_finalize(it);
+  if (rc != SQLITE_DONE) return sqlite_status(nullptr, rc, "session changeset iteration");
+  return out;
+}
+
+bool same_shard(const Value& v, ShardId shard) {
+  auto* i = std::get_if<int64_t>(&v);
+  return i && *i == static_cast<int64_t>(shard);
+}
+
+}  // namespace
+
+// ---- Tx ----
+
+Result<int64_t> Tx::exec(std::string_view sql, const std::vector<Value>& params) {
+  return dal_.impl_->handler_exec(*this, sql, params, nullptr);
+}
+
+Result<std::vector<Row>> Tx::query(std::string_view sql, const std::vector<Value>& params) {
+  std::vector<Row> rows;
+  auto n = dal_.impl_->handler_exec(*this, sql, params, &rows);
+  if (!n) return n.status();
+  return rows;
+}
+
+Result<int64_t> Dal::Impl::handler_exec(Tx& tx, std::string_view sql, const std::vector<Value>& params,
+                                        std::vector<Row>* rows) {
+  if (!tx.refused_.is_ok()) return tx.refused_;
+  auth_refusal.clear();
+  auto stmt = cached(sql);
+  if (!stmt) {
+    // A refusal by the authorizer or the one-statement rule ends the whole
+    // request: the handler may not catch it and commit the rest.
+    const bool refused = !auth_refusal.empty() || stmt.status().message().find("more than one") != std::string::npos;
+    if (refused) {
+      tx.refused_ = Status(Errc::invalid_argument,
+                           "statement refused: " + (auth_refusal.empty() ? stmt.status().message() : auth_refusal));
+      return tx.refused_;
+    }
+    return stmt.status();
+  }
+  Stmt& q = *stmt.value();
+  if (Status s = q.bind_all(params); !s) return s;
+  for (;;) {
+    auto more = q.step();
+    if (!more) {
+      q.reset();
+      return more.status();
+    }
+    if (!more.value()) break;
+    if (rows) {
+      if (rows->size() == config.query_rows_max) {
+        q.reset();
+        return Status(Errc::invalid_argument, "the query returns more than " + std::to_string(config.query_rows_max) + " rows");
+      }
+      rows->push_back(q.row());
+    }
+  }
+  q.reset();
+  return static_cast<int64_t>(sqlite3_changes64(writer->get()));
+}
+
+// ---- row versions and images ----
+
+Result<data::RowVersion> Dal::Impl::row_version(const std::string& table, const std::string& key, bool* deleted) {
+  auto stmt = cached("SELECT hlc, origin, deleted FROM _ezone_rowver WHERE tbl=?1 AND key=?2");
+  if (!stmt) return stmt.status();
+  Stmt& q = *stmt.value();
+  if (Status s = q.bind_all({Value(table), Value(Blob{key})}); !s) return s;
+  auto row = q.step();
+  if (!row) return row.status();
+  data::RowVersion v;
+  if (deleted) *deleted = false;
+  if (row.value()) {
+    v.hlc = static_cast<HlcTime>(std::get<int64_t>(q.column(0)));
+    v.origin = std::get<std::string>(q.column(1));
+    if (deleted) *deleted = std::get<int64_t>(q.column(2)) != 0;
+  }
+  q.reset();
+  return v;
+}
+
+Status Dal::Impl::set_row_version(const std::string& table, const std::string& key, const data::RowVersion& v,
+                                  bool deleted) {
+  auto stmt = cached("INSERT OR REPLACE INTO _ezone_rowver(tbl, key, hlc, origin, deleted) VALUES(?1, ?2, ?3, ?4, ?5)");
+  if (!stmt) return stmt.status();
+  Stmt& q = *stmt.value();
+  if (Status s = q.bind_all({Value(table), Value(Blob{key}), Value(static_cast<int64_t>(v.hlc)), Value(v.origin),
+                             Value(static_cast<int64_t>(deleted ? 1 : 0))});
+      !s) {
+    return s;
+  }
+  auto done = q.step();
+  q.reset();
+  return done.status();
+}
+
+Result<Row> Dal::Impl::read_row(const TableInfo& t, const Row& pk) {
+  auto stmt = cached(t.select_sql);
+  if (!stmt) return stmt.status();
+  Stmt& q = *stmt.value();
+  if (Status s = q.bind_all(pk); !s) return s;
+  auto row = q.step();
+  if (!row) return row.status();
+  Row out;
+  if (row.value()) out = q.row();
+  q.reset();
+  return out;
+}
+
+Status Dal::Impl::append_feed(const TableInfo& t, const RowChange& c, const std::string& origin, HlcTime hlc) {
+  int64_t shard = -1;
+  if (t.shard_col >= 0 && static_cast<size_t>(t.shard_col) < c.row.size()) {
+    if (auto* i = std::get_if<int64_t>(&c.row[static_cast<size_t>(t.shard_col)])) shard = *i;
+  }
+  FeedEvent e{0, c.table, row_text(c.pk), c.op, shard, origin, hlc};
+  auto stmt = cached("INSERT INTO _ezone_feed(tbl, pk, op, shard, origin, hlc) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!stmt) return stmt.status();
+  Stmt& q = *stmt.value();
+  if (Status s = q.bind_all({Value(e.table), Value(e.pk), Value(std::string(change_op_name(e.op))), Value(shard),
+                             Value(origin), Value(static_cast<int64_t>(hlc))});
+      !s) {
+    return s;
+  }
+  auto done = q.step();
+  q.reset();
+  if (!done) return done.status();
+  e.id = static_cast<uint64_t>(sqlite3_last_insert_rowid(writer->get()));
+  group_feed.push_back(std::move(e));
+  return Status::ok();
+}
+
+// ---- one request ----
+
+namespace {
+
+// Turns the session's rows into full-image changes, checking each against
+// the table class rules. Sets `refused` and returns no changes on a refusal.
+Result<std::vector<RowChange>> build_changes(Dal::Impl& impl, const std::vector<Captured>& captured,
+                                             const TxTarget& target, const WriteGate& gate, Refused& refused) {
+  std::vector<RowChange> changes;
+  for (const Captured& c : captured) {
+    const data::TableSpec& spec = *c.table->spec;
+    RowChange rc;
+    rc.table = spec.name;
+    rc.pk = c.pk;
+    if (c.op == SQLITE_DELETE) {
+      rc.op = ChangeOp::remove;
+      rc.row = c.old_row;
+    } else {
+      rc.op = ChangeOp::upsert;
+      auto image = c.op == SQLITE_INSERT ? Result<Row>(c.new_row) : impl.read_row(*c.table, c.pk);
+      if (!image) return image.status();
+      rc.row = std::move(image.value());
+    }
+    if (spec.kind == data::TableKind::global && spec.master_ezone != impl.config.ezone) {
+      refused = {Refusal::not_master, "table '" + spec.name + "' is global-zone; its master is ezone '" +
+                                          spec.master_ezone + "', so it is written only there"};
+      return changes;
+    }
+    if (spec.kind == data::TableKind::sharding) {
+      const size_t col = static_cast<size_t>(c.table->shard_col);
+      if (!target.shard) {
+        refused = {Refusal::no_shard, "table '" + spec.name + "' is sharding-zone, but the transaction has no shard"};
+        return changes;
+      }
+      const bool old_ok = c.op != SQLITE_UPDATE || !c.old_present[col] || same_shard(c.old_row[col], *target.shard);
+      if (rc.row.size() <= col || !same_shard(rc.row[col], *target.shard) || !old_ok) {
+        refused = {Refusal::shard_mismatch,
+                   "a row of '" + spec.name + "' with key " + row_text(rc.pk) + " has " + spec.shard_column + "=" +
+                       (rc.row.size() > col ? value_text(rc.row[col]) : "?") + ", but the transaction is for " +
+                       shard_text(*target.shard)};
+        return changes;
+      }
+    }
+    if (!gate.lease_valid) {
+      refused = {Refusal::lease_invalid, "ezone '" + impl.config.ezone + "' holds no valid ownership lease (" +
+                                             (gate.lease_detail.empty() ? "not renewed" : gate.lease_detail) +
+                                             "), so it is fenced"};
+      return changes;
+    }
+    changes.push_back(std::move(rc));
+  }
+  return changes;
+}
+
+}  // namespace
+
+TxOutcome Dal::Impl::run_one(Job& job, const WriteGate& gate) {
+  TxOutcome out;
+  auto refuse = [&](Refused r) {
+    count_refusal(r.refusal, r.message);
+    out.refusal = r.refusal;
+    out.status = Status(r.refusal == Refusal::write_forbidden || r.refusal == Refusal::epoch_ahead ||
+                                r.refusal == Refusal::no_route_table || r.refusal == Refusal::lease_invalid
+                            ? Errc::unavailable
+                        : r.refusal == Refusal::statement_refused || r.refusal == Refusal::shard_mismatch ||
+                                r.refusal == Refusal::no_shard
+                            ? Errc::invalid_argument
+                            : Errc::conflict,
+                        r.message);
+    return out;
+  };
+  if (Refused r = check_gate(gate, gate_history, job.target, config.ezone); r.refusal != Refusal::none) return refuse(r);
+
+  const HlcTime hlc = clock.now();
+  out.hlc = hlc;
+  if (Status s = writer->exec("SAVEPOINT request"); !s) {
+    out.status = s;
+    return out;
+  }
+  auto rollback = [&] { writer->exec("ROLLBACK TO request; RELEASE request"); };
+  SessionGuard session;
+  if (int rc = sqlite3session_create(writer->get(), "main", &session.s); rc != SQLITE_OK) {
+    rollback();
+    out.status = sqlite_status(writer->get(), rc, "session create");
+    return out;
+  }
+  sqlite3session_table_filter(session.s, session_filter, &tables);
+  sqlite3session_attach(session.s, nullptr);
+
+  Tx tx(*job.dal_owner, job.target, hlc);
+  Status st;
+  auth_mode = AuthMode::handler;
+  try {
+    st = job.fn(tx);
+  } catch (const std::exception& e) {
+    st = Status(Errc::internal, std::string("the handler threw: ") + e.what());
+  } catch (...) {
+    st = Status(Errc::internal, "the handler threw a non-standard exception");
+  }
+  auth_mode = AuthMode::internal;
+  if (!tx.refused_.is_ok()) {
+    rollback();
+    return refuse({Refusal::statement_refused, tx.refused_.message()});
+  }
+  if (!st) {
+    rollback();
+    out.status = st;
+    return out;
+  }
+  auto captured = read_session(session.s, tables);
+  if (!captured) {
+    rollback();
+    out.status = captured.status();
+    return out;
+  }
+  Refused refused;
+  auto changes = build_changes(*this, captured.value(), job.target, gate, refused);
+  if (!changes || refused.refusal != Refusal::none) {
+    rollback();
+    if (refused.refusal != Refusal::none) return refuse(refused);
+    out.status = changes.status();
+    return out;
+  }
+  if (Status s = record_local(changes.value(), job.target, hlc, out); !s) {
+    rollback();
+    out.status = s;
+    return out;
+  }
+  writer->exec("RELEASE request");
+  return out;
+}
+
+// Versions, feed and outbox entry of a request's changes, in its savepoint.
+Status Dal::Impl::record_local(std::vector<RowChange>& changes, const TxTarget& target, HlcTime hlc, TxOutcome& out) {
+  if (changes.empty()) return Status::ok();
+  const data::RowVersion version{hlc, config.ezone};
+  for (RowChange& c : changes) {
+    const std::string key = encode_key(c.pk);
+    auto base = row_version(c.table, key, nullptr);
+    if (!base) return base.status();
+    c.base = base.value();
+    if (Status s = set_row_version(c.table, key, version, c.op == ChangeOp::remove); !s) return s;
+    if (Status s = append_feed(tables.at(c.table), c, config.ezone, hlc); !s) return s;
+  }
+  auto stmt = cached("INSERT INTO _ezone_outbox(seq, hlc, shard, wall_ms, body) VALUES(?1, ?2, ?3, ?4, ?5)");
+  if (!stmt) return stmt.status();
+  Stmt& q = *stmt.value();
+  const int64_t shard = target.shard ? static_cast<int64_t>(*target.shard) : -1;
+  if (Status s = q.bind_all({Value(static_cast<int64_t>(next_seq)), Value(static_cast<int64_t>(hlc)), Value(shard),
+                             Value(hlc_physical_ms(hlc)), Value(Blob{encode_changes(changes)})});
+      !s) {
+    return s;
+  }
+  auto done = q.step();
+  q.reset();
+  if (!done) return done.status();
+  out.outbox_seq = next_seq++;
+  out.rows = static_cast<int64_t>(changes.size());
+  return Status::ok();
+}
+
+// ---- a group ----
+
+void Dal::Impl::run_group(std::vector<std::unique_ptr<Job>>& jobs) {
+  const WriteGate gate = take_gate();
+  const Epoch epoch = gate.routes ? gate.routes->epoch() : 0;
+  std::vector<TxOutcome> outcomes(jobs.size());
+  const uint64_t seq_before = next_seq;
+  Status begin = writer->exec("BEGIN IMMEDIATE");
+  if (begin) {
+    for (size_t i = 0; i < jobs.size(); ++i) outcomes[i] = run_one(*jobs[i], gate);
+    if (++commits_since_trim >= kFeedTrimEvery) {
+      commits_since_trim = 0;
+      writer->run("DELETE FROM _ezone_feed WHERE id <= (SELECT MAX(id) FROM _ezone_feed) - ?1",
+                  {Value(static_cast<int64_t>(config.feed_rows_max))});
+    }
+    begin = writer->exec("COMMIT");
+    if (!begin) writer->exec("ROLLBACK");
+  }
+  if (!begin) {
+    // Nothing of the group is durable: every request that would have
+    // committed fails with the reason, and the sequence is reused.
+    spdlog::error("dal: group commit failed: {}", begin.message());
+    next_seq = seq_before;
+    group_feed.clear();
+    for (TxOutcome& o : outcomes) {
+      if (o.status.is_ok()) o = TxOutcome{Status(Errc::io_error, "commit failed: " + begin.message())};
+    }
+  }
+  publish_commit(epoch);
+  for (size_t i = 0; i < jobs.size(); ++i) jobs[i]->tx_done.set_value(std::move(outcomes[i]));
+}
+
+}  // namespace ezone::dal

@@ -1,0 +1,31 @@
+// One SQLite value, as carried by the DAL's API, the outbox and the change
+// feed: NULL, INTEGER, REAL, TEXT or BLOB. TEXT and BLOB stay distinct so a
+// replicated row is bit-identical on every site.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace ezone::dal {
+
+struct Blob {
+  std::string bytes;
+  bool operator==(const Blob& o) const { return bytes == o.bytes; }
+  bool operator<(const Blob& o) const { return bytes < o.bytes; }
+
+  template <class Archive>
+  void serialize(Archive& ar) { ar(bytes); }
+};
+
+using Value = std::variant<std::monostate, int64_t, double, std::string, Blob>;
+using Row = std::vector<Value>;
+
+// A readable rendering for logs, errors and the conflict table: null, 42,
+// 1.5, "text" (JSON-escaped), x'0a1b'.
+std::string value_text(const Value& v);
+// [v1,v2,...] with value_text for each.
+std::string row_text(const Row& row);
+
+}  // namespace ezone::dal

@@ -1,0 +1,240 @@
+#include "storage/dal/sqlite_db.hpp"
+
+#include <cstdio>
+
+namespace ezone::dal {
+
+namespace {
+
+Errc errc_for(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return Errc::unavailable;
+    case SQLITE_CONSTRAINT: return Errc::conflict;
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return Errc::io_error;
+    case SQLITE_ERROR:
+    case SQLITE_RANGE:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+    case SQLITE_AUTH: return Errc::invalid_argument;
+    default: return Errc::internal;
+  }
+}
+
+}  // namespace
+
+Status sqlite_status(sqlite3* db, int rc, const std::string& what) {
+  std::string msg = what + ": ";
+  msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  msg += " (code " + std::to_string(rc) + ")";
+  return Status(errc_for(rc), std::move(msg));
+}
+
+std::string value_text(const Value& v) {
+  struct Visitor {
+    std::string operator()(std::monostate) const { return "null"; }
+    std::string operator()(int64_t i) const { return std::to_string(i); }
+    std::string operator()(double d) const {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.17g", d);
+      return buf;
+    }
+    std::string operator()(const std::string& s) const {
+      std::string out = "\"";
+      for (unsigned char c : s) {
+        if (c == '"' || c == '\\') {
+          out += '\\';
+          out += static_cast<char>(c);
+        } else if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+      }
+      return out + "\"";
+    }
+    std::string operator()(const Blob& b) const {
+      static const char* hex = "0123456789abcdef";
+      std::string out = "x'";
+      for (unsigned char c : b.bytes) {
+        out += hex[c >> 4];
+        out += hex[c & 15];
+      }
+      return out + "'";
+    }
+  };
+  return std::visit(Visitor{}, v);
+}
+
+std::string row_text(const Row& row) {
+  std::string out = "[";
+  for (size_t i = 0; i < row.size(); ++i) {
+    if (i) out += ',';
+    out += value_text(row[i]);
+  }
+  return out + "]";
+}
+
+// ---- Stmt ----
+
+Stmt& Stmt::operator=(Stmt&& o) noexcept {
+  if (this != &o) {
+    sqlite3_finalize(stmt_);
+    stmt_ = o.stmt_;
+    o.stmt_ = nullptr;
+  }
+  return *this;
+}
+
+Stmt::~Stmt() { sqlite3_finalize(stmt_); }
+
+Status Stmt::bind(int index, const Value& v) {
+  int rc = SQLITE_OK;
+  if (std::holds_alternative<std::monostate>(v)) {
+    rc = sqlite3_bind_null(stmt_, index);
+  } else if (auto* i = std::get_if<int64_t>(&v)) {
+    rc = sqlite3_bind_int64(stmt_, index, *i);
+  } else if (auto* d = std::get_if<double>(&v)) {
+    rc = sqlite3_bind_double(stmt_, index, *d);
+  } else if (auto* s = std::get_if<std::string>(&v)) {
+    rc = sqlite3_bind_text64(stmt_, index, s->data(), s->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  } else {
+    const Blob& b = std::get<Blob>(v);
+    rc = sqlite3_bind_blob64(stmt_, index, b.bytes.data(), b.bytes.size(), SQLITE_TRANSIENT);
+  }
+  if (rc != SQLITE_OK) return sqlite_status(sqlite3_db_handle(stmt_), rc, "bind parameter " + std::to_string(index));
+  return Status::ok();
+}
+
+Status Stmt::bind_all(const std::vector<Value>& params) {
+  reset();
+  sqlite3_clear_bindings(stmt_);
+  const int expected = sqlite3_bind_parameter_count(stmt_);
+  if (static_cast<size_t>(expected) != params.size()) {
+    return Status(Errc::invalid_argument, "the statement takes " + std::to_string(expected) +
+                                              " parameters, " + std::to_string(params.size()) + " given");
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (Status s = bind(static_cast<int>(i + 1), params[i]); !s) return s;
+  }
+  return Status::ok();
+}
+
+Result<bool> Stmt::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return sqlite_status(sqlite3_db_handle(stmt_), rc, "statement");
+}
+
+Value Stmt::column(int i) const {
+  switch (sqlite3_column_type(stmt_, i)) {
+    case SQLITE_INTEGER: return Value(static_cast<int64_t>(sqlite3_column_int64(stmt_, i)));
+    case SQLITE_FLOAT: return Value(sqlite3_column_double(stmt_, i));
+    case SQLITE_TEXT: {
+      auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, i));
+      return Value(std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, i))));
+    }
+    case SQLITE_BLOB: {
+      auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, i));
+      const size_t n = static_cast<size_t>(sqlite3_column_bytes(stmt_, i));
+      return Value(Blob{p ? std::string(p, n) : std::string()});
+    }
+    default: return Value(std::monostate{});
+  }
+}
+
+Row Stmt::row() const {
+  Row out;
+  const int n = column_count();
+  out.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) out.push_back(column(i));
+  return out;
+}
+
+int Stmt::column_count() const { return sqlite3_column_count(stmt_); }
+
+void Stmt::reset() { sqlite3_reset(stmt_); }
+
+// ---- Db ----
+
+Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool read_only) {
+  sqlite3* raw = nullptr;
+  const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                    SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = sqlite_status(raw, rc, "cannot open SQLite database '" + path + "'");
+    sqlite3_close(raw);
+    return Status(Errc::io_error, s.message());
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  return std::unique_ptr<Db>(new Db(raw));
+}
+
+Db::~Db() { sqlite3_close_v2(db_); }
+
+Status Db::exec(std::string_view sql) {
+  char* err = nullptr;
+  const std::string text(sql);
+  const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
+  if (rc == SQLITE_OK) return Status::ok();
+  std::string msg = err ? err : sqlite3_errstr(rc);
+  sqlite3_free(err);
+  Status s = sqlite_status(nullptr, rc, text.substr(0, 80));
+  return Status(s.code(), text.substr(0, 80) + ": " + msg);
+}
+
+Result<Stmt> Db::prepare(std::string_view sql, std::string_view* tail) {
+  sqlite3_stmt* raw = nullptr;
+  const char* end = nullptr;
+  const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &raw, &end);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(raw);
+    return sqlite_status(db_, rc, "cannot prepare '" + std::string(sql.substr(0, 120)) + "'");
+  }
+  if (tail) *tail = sql.substr(static_cast<size_t>(end - sql.data()));
+  if (!raw) return Status(Errc::invalid_argument, "the SQL text holds no statement");
+  return Stmt(raw);
+}
+
+Result<int64_t> Db::run(std::string_view sql, const std::vector<Value>& params) {
+  auto stmt = prepare(sql);
+  if (!stmt) return stmt.status();
+  if (Status s = stmt.value().bind_all(params); !s) return s;
+  for (;;) {
+    auto more = stmt.value().step();
+    if (!more) return more.status();
+    if (!more.value()) break;
+  }
+  return static_cast<int64_t>(sqlite3_changes64(db_));
+}
+
+Result<std::vector<Row>> Db::query(std::string_view sql, const std::vector<Value>& params, size_t rows_max) {
+  auto stmt = prepare(sql);
+  if (!stmt) return stmt.status();
+  if (Status s = stmt.value().bind_all(params); !s) return s;
+  std::vector<Row> rows;
+  for (;;) {
+    auto more = stmt.value().step();
+    if (!more) return more.status();
+    if (!more.value()) break;
+    if (rows.size() == rows_max) {
+      return Status(Errc::invalid_argument, "the query returns more than " + std::to_string(rows_max) + " rows");
+    }
+    rows.push_back(stmt.value().row());
+  }
+  return rows;
+}
+
+std::string Db::error_text() const {
+  return std::string(sqlite3_errmsg(db_)) + " (code " + std::to_string(sqlite3_extended_errcode(db_)) + ")";
+}
+
+}  // namespace ezone::dal

@@ -1,0 +1,312 @@
+// The DAL rule (DESIGN.md invariant 2) and capture (invariant 3), checked at
+// the DAL itself, with no router in front of it.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <set>
+#include <thread>
+
+#include "storage/dal/dal_fixture.hpp"
+#include "storage/dal/sqlite_db.hpp"
+
+namespace ezone::test {
+namespace {
+
+using dal::Refusal;
+using dal::Value;
+
+uint64_t refusals(Site& s, Refusal r) {
+  return s.metrics().counter("ezone_dal_refusals_total", "", {{"reason", dal::refusal_name(r)}}).value();
+}
+
+int64_t count(Site& s, const std::string& sql) {
+  auto rows = s.dal().query(sql);
+  EXPECT_TRUE(rows.ok()) << rows.status().to_string();
+  return rows.ok() ? std::get<int64_t>(rows.value()[0][0]) : -1;
+}
+
+TEST(DalTest, ACommitWritesTheRowAndItsOutboxEntryTogether) {
+  Site bj("bj");
+  auto out = bj.put_order(1, 11, "created", 25);
+  ASSERT_TRUE(out.ok()) << out.status.to_string();
+  EXPECT_EQ(out.outbox_seq, 1u);
+  EXPECT_EQ(out.rows, 1);
+  EXPECT_EQ(count(bj, "SELECT COUNT(*) FROM orders"), 1);
+  EXPECT_EQ(bj.dal().outbox_head(), 1u);
+  auto batch = bj.dal().read_outbox(0, 10, 1 << 20);
+  ASSERT_TRUE(batch.ok());
+  ASSERT_EQ(batch.value().entries.size(), 1u);
+  EXPECT_EQ(batch.value().entries[0].shard, 11);
+  auto changes = dal::decode_changes(batch.value().entries[0].body);
+  ASSERT_TRUE(changes.ok());
+  ASSERT_EQ(changes.value().size(), 1u);
+  EXPECT_EQ(changes.value()[0].table, "orders");
+  EXPECT_EQ(dal::row_text(changes.value()[0].row), "[1,11,\"created\",25]");
+  EXPECT_TRUE(changes.value()[0].base.empty());
+}
+
+TEST(DalTest, AnUpdateIsCapturedAsTheWholeRowWithItsBaseVersion) {
+  Site bj("bj");
+  auto first = bj.put_order(1, 11, "created", 25);
+  ASSERT_TRUE(first.ok());
+  bj.clock().advance_ms(5);
+  auto second = bj.dal().run({11, 1}, [](dal::Tx& tx) {
+    return tx.exec("UPDATE orders SET state='accepted' WHERE id=1").status();
+  });
+  ASSERT_TRUE(second.ok()) << second.status.to_string();
+  auto batch = bj.dal().read_outbox(1, 10, 1 << 20);
+  ASSERT_TRUE(batch.ok());
+  auto changes = dal::decode_changes(batch.value().entries.at(0).body);
+  ASSERT_TRUE(changes.ok());
+  EXPECT_EQ(dal::row_text(changes.value().at(0).row), "[1,11,\"accepted\",25]");
+  EXPECT_EQ(changes.value()[0].base, (data::RowVersion{first.hlc, "bj"}));
+  EXPECT_GT(second.hlc, first.hlc);
+}
+
+TEST(DalTest, CommittedWritesSurviveAReopen) {
+  TempDir dir;
+  {
+    Site bj("bj", "", dir.path());
+    ASSERT_TRUE(bj.put_order(1, 11, "created").ok());
+    ASSERT_TRUE(bj.put_order(2, 11, "created").ok());
+  }
+  Site again("bj", "", dir.path());
+  EXPECT_EQ(count(again, "SELECT COUNT(*) FROM orders"), 2);
+  EXPECT_EQ(again.dal().outbox_head(), 2u);
+  auto third = again.put_order(3, 11, "created");
+  EXPECT_EQ(third.outbox_seq, 3u);  // the sequence continues, never reused
+}
+
+TEST(DalTest, AWriteForAShardOwnedElsewhereIsRefusedAsWrongZone) {
+  Site bj("bj");
+  auto out = bj.put_order(1, 31, "created");
+  EXPECT_EQ(out.refusal, Refusal::wrong_zone);
+  EXPECT_NE(out.status.message().find("owned by ezone 'sh'"), std::string::npos) << out.status.message();
+  EXPECT_EQ(count(bj, "SELECT COUNT(*) FROM orders"), 0);
+  EXPECT_EQ(bj.dal().outbox_head(), 0u);
+  EXPECT_EQ(refusals(bj, Refusal::wrong_zone), 1u);
+}
+
+TEST(DalTest, AWriteForAWriteForbiddenShardIsRefused) {
+  Site sh("sh");
+  sh.set_routes(routes_at(2, "bj", ShardState::write_forbidden));
+  auto out = sh.dal().run({31, 2}, [](dal::Tx& tx) {
+    return tx.exec("INSERT INTO orders(id, shard, state) VALUES(1, 31, 'x')").status();
+  });
+  EXPECT_EQ(out.refusal, Refusal::write_forbidden);
+  EXPECT_EQ(out.status.code(), Errc::unavailable);
+  EXPECT_EQ(refusals(sh, Refusal::write_forbidden), 1u);
+  EXPECT_EQ(count(sh, "SELECT COUNT(*) FROM orders"), 0);
+}
+
+TEST(DalTest, AStaleEpochIsRefusedOnlyWhenTheShardsRouteChanged) {
+  Site bj("bj");  // the writer has seen epoch 1 since it opened
+  // Epoch 2 moves shard 31 (not 11) to bj.
+  bj.set_routes(routes_at(2, "bj", ShardState::active, "bj"));
+  ASSERT_TRUE(bj.put_order(1, 31, "x").ok());
+  // Routed at epoch 1: shard 11 kept its route, so the write is fine...
+  auto same = bj.dal().run({11, 1}, [](dal::Tx& tx) {
+    return tx.exec("INSERT INTO orders(id, shard, state) VALUES(2, 11, 'x')").status();
+  });
+  EXPECT_TRUE(same.ok()) << same.status.to_string();
+  // ...but shard 31 was sh's at epoch 1: that request was routed on a stale view.
+  auto stale = bj.dal().run({31, 1}, [](dal::Tx& tx) {
+    return tx.exec("INSERT INTO orders(id, shard, state) VALUES(3, 31, 'x')").status();
+  });
+  EXPECT_EQ(stale.refusal, Refusal::stale_epoch) << stale.status.to_string();
+  // An epoch this node has not seen is refused too.
+  auto ahead = bj.dal().run({11, 9}, [](dal::Tx&) { return Status::ok(); });
+  EXPECT_EQ(ahead.refusal, Refusal::epoch_ahead);
+  EXPECT_EQ(refusals(bj, Refusal::stale_epoch), 1u);
+}
+
+TEST(DalTest, AFencedSiteRefusesEveryReplicatedWrite) {
+  Site bj("bj");
+  bj.set_lease(false);
+  EXPECT_EQ(bj.put_order(1, 11, "x").refusal, Refusal::lease_invalid);
+  auto global = bj.dal().run({}, [](dal::Tx& tx) {
+    return tx.exec("INSERT INTO users(id, phone, name) VALUES(1, '138', 'li')").status();
+  });
+  EXPECT_EQ(global.refusal, Refusal::lease_invalid);
+  // A local table is this site's own business.
+  auto local = bj.dal().run({}, [](dal::Tx& tx) {
+    return tx.exec("INSERT INTO scratch(k, v) VALUES('a', 'b')").status();
+  });
+  EXPECT_TRUE(local.ok()) << local.status.to_string();
+  EXPECT_EQ(local.outbox_seq, 0u);
+}
+
+TEST(DalTest, AGlobalZoneWriteAwayFromTheMasterIsRefusedNamingTheMaster) {
+  Site sh("sh");
+  auto out = sh.dal().run({}, [](dal::Tx& tx) {
+    return tx.exec("INSERT INTO users(id, phone, name) VALUES(1, '138', 'li')").status();
+  });
+  EXPECT_EQ(out.refusal, Refusal::not_master);
+  EXPECT_NE(out.status.message().find("master is ezone 'bj'"), std::string::npos) << out.status.message();
+  Site bj("bj");
+  EXPECT_TRUE(bj.dal().run({}, [](dal::Tx& tx) {
+    return tx.exec("INSERT INTO users(id, phone, name) VALUES(1, '138', 'li')").status();
+  }).ok());
+}
+
+TEST(DalTest, ARowWhoseShardDiffersFromTheTransactionsIsRefused) {
+  Site sh("sh");
+  // The transaction is for shard 31 (sh's), the row claims shard 32 (also sh's).
+  auto out = sh.dal().run({31, 1}, [](dal::Tx& tx) {
+    return tx.exec("INSERT INTO orders(id, shard, state) VALUES(1, 32, 'x')").status();
+  });
+  EXPECT_EQ(out.refusal, Refusal::shard_mismatch);
+  EXPECT_NE(out.status.message().find("shard=32"), std::string::npos) << out.status.message();
+  // Moving a row out of the transaction's shard by UPDATE is refused too.
+  ASSERT_TRUE(sh.put_order(2, 31, "x").ok());
+  auto move = sh.dal().run({31, 1}, [](dal::Tx& tx) {
+    return tx.exec("UPDATE orders SET shard=32 WHERE id=2").status();
+  });
+  EXPECT_EQ(move.refusal, Refusal::shard_mismatch);
+  // A sharding-zone write without a shard at all.
+  auto none = sh.dal().run({}, [](dal::Tx& tx) {
+    return tx.exec("INSERT INTO orders(id, shard, state) VALUES(3, 31, 'x')").status();
+  });
+  EXPECT_EQ(none.refusal, Refusal::no_shard);
+  EXPECT_EQ(count(sh, "SELECT COUNT(*) FROM orders WHERE shard=32"), 0);
+}
+
+TEST(DalTest, DdlAttachInternalTablesAndSeveralStatementsAreRefused) {
+  Site bj("bj");
+  {
+    // A table that exists but that the schema config does not classify.
+    auto raw = dal::Db::open(bj.path(), false);
+    ASSERT_TRUE(raw.ok());
+    ASSERT_TRUE(raw.value()->exec("CREATE TABLE unlisted(x INTEGER PRIMARY KEY)").is_ok());
+  }
+  const std::vector<std::string> refused = {
+      "DROP TABLE orders",
+      "CREATE TABLE evil(x)",
+      "ALTER TABLE orders ADD COLUMN y",
+      "ATTACH DATABASE '/tmp/x.db' AS x",
+      "PRAGMA synchronous=OFF",
+      "DELETE FROM _ezone_outbox",
+      "INSERT INTO unlisted VALUES(1)",
+      "COMMIT",
+      "INSERT INTO orders(id, shard, state) VALUES(1, 11, 'a'); DELETE FROM orders",
+  };
+  for (const std::string& sql : refused) {
+    auto out = bj.dal().run({11, 1}, [&](dal::Tx& tx) {
+      auto r = tx.exec(sql);
+      (void)r;  // a handler that ignores the error must not get a commit either
+      return Status::ok();
+    });
+    EXPECT_EQ(out.refusal, Refusal::statement_refused) << sql << ": " << out.status.to_string();
+  }
+  EXPECT_EQ(refusals(bj, Refusal::statement_refused), refused.size());
+  EXPECT_EQ(count(bj, "SELECT COUNT(*) FROM orders"), 0);
+  EXPECT_EQ(bj.dal().outbox_head(), 0u);
+  // And the DAL still works.
+  EXPECT_TRUE(bj.put_order(1, 11, "ok").ok());
+}
+
+TEST(DalTest, AFailedRequestRollsBackAloneInsideItsGroup) {
+  Site bj("bj");
+  std::vector<std::future<dal::TxOutcome>> outs;
+  for (int i = 0; i < 200; ++i) {
+    outs.push_back(bj.dal().submit({11, 1}, [i](dal::Tx& tx) -> Status {
+      auto r = tx.exec("INSERT INTO orders(id, shard, state) VALUES(?1, 11, 'x')", {Value(int64_t{i})});
+      if (!r) return r.status();
+      if (i % 10 == 3) return Status(Errc::conflict, "handler says no");
+      return Status::ok();
+    }));
+  }
+  std::set<uint64_t> seqs;
+  int failed = 0;
+  for (auto& f : outs) {
+    auto out = f.get();
+    if (out.ok()) {
+      seqs.insert(out.outbox_seq);
+    } else {
+      EXPECT_EQ(out.status.message(), "handler says no");
+      ++failed;
+    }
+  }
+  EXPECT_EQ(failed, 20);
+  EXPECT_EQ(count(bj, "SELECT COUNT(*) FROM orders"), 180);
+  // Sequences are 1..180 without gaps: a rolled-back request takes none.
+  ASSERT_EQ(seqs.size(), 180u);
+  EXPECT_EQ(*seqs.begin(), 1u);
+  EXPECT_EQ(*seqs.rbegin(), 180u);
+}
+
+TEST(DalTest, TheWriterAcknowledgesANewEpochOnlyAfterUsingIt) {
+  Site bj("bj");
+  ASSERT_TRUE(bj.put_order(1, 11, "x").ok());
+  EXPECT_EQ(bj.dal().acknowledged_epoch(), 1);
+  bj.set_routes(routes_at(2, "sh"));
+  for (int i = 0; i < 500 && bj.dal().acknowledged_epoch() != 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_EQ(bj.dal().acknowledged_epoch(), 2);
+  EXPECT_EQ(bj.put_order(2, 11, "x").refusal, Refusal::wrong_zone);
+}
+
+TEST(DalTest, TheChangeFeedCarriesLocalWritesToSubscribersAndSinceReaders) {
+  Site bj("bj");
+  std::mutex mu;
+  std::vector<dal::FeedEvent> seen;
+  bj.dal().subscribe([&](const std::vector<dal::FeedEvent>& events) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.insert(seen.end(), events.begin(), events.end());
+  });
+  ASSERT_TRUE(bj.put_order(1, 11, "x").ok());
+  ASSERT_TRUE(bj.dal().run({}, [](dal::Tx& tx) {
+    return tx.exec("INSERT INTO users(id, phone, name) VALUES(7, '1', 'a')").status();
+  }).ok());
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].table, "orders");
+    EXPECT_EQ(seen[0].pk, "[1]");
+    EXPECT_EQ(seen[0].shard, 11);
+    EXPECT_EQ(seen[0].origin, "bj");
+    EXPECT_EQ(seen[1].table, "users");
+    EXPECT_EQ(seen[1].shard, -1);
+  }
+  auto since = bj.dal().feed_since(0, {"users"}, 100);
+  ASSERT_TRUE(since.ok());
+  ASSERT_EQ(since.value().size(), 1u);
+  EXPECT_EQ(since.value()[0].pk, "[7]");
+  auto after = bj.dal().feed_since(seen[1].id, {}, 100);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after.value().empty());
+}
+
+TEST(DalTest, ASchemaWithoutAPrimaryKeyOrShardColumnIsRefusedAtOpen) {
+  TempDir dir;
+  dal::DalConfig config;
+  config.ezone = "bj";
+  config.path = dir.path() + "/x.db";
+  ManualClock clock;
+  HybridClock hlc(clock);
+  auto no_pk = data::Schema::create({orders_spec("CREATE TABLE orders(id INTEGER, shard INTEGER)")});
+  ASSERT_TRUE(no_pk.ok());
+  auto dal = dal::Dal::open(config, no_pk.value(), [] { return dal::WriteGate{}; }, hlc);
+  ASSERT_FALSE(dal.ok());
+  EXPECT_NE(dal.status().message().find("PRIMARY KEY"), std::string::npos) << dal.status().message();
+  config.path = dir.path() + "/y.db";
+  auto no_shard = data::Schema::create({orders_spec("CREATE TABLE orders(id INTEGER PRIMARY KEY, province INTEGER)")});
+  dal = dal::Dal::open(config, no_shard.value(), [] { return dal::WriteGate{}; }, hlc);
+  ASSERT_FALSE(dal.ok());
+  EXPECT_NE(dal.status().message().find("shard column 'shard' does not exist"), std::string::npos);
+}
+
+TEST(DalTest, AHandlerThatThrowsGetsAnErrorNotACrash) {
+  Site bj("bj");
+  auto out = bj.dal().run({11, 1}, [](dal::Tx& tx) -> Status {
+    (void)tx.exec("INSERT INTO orders(id, shard, state) VALUES(1, 11, 'x')");
+    throw std::runtime_error("boom");
+  });
+  EXPECT_EQ(out.status.code(), Errc::internal);
+  EXPECT_NE(out.status.message().find("boom"), std::string::npos);
+  EXPECT_EQ(count(bj, "SELECT COUNT(*) FROM orders"), 0);
+}
+
+}  // namespace
+}  // namespace ezone::test

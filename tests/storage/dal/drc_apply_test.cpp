@@ -1,0 +1,252 @@
+// Applying peers' outbox batches (DESIGN.md invariants 4, 5 and 7):
+// exactly-once, no loops in a full mesh, deterministic conflicts with the
+// loser kept everywhere, and a halted table on a schema mismatch.
+#include <gtest/gtest.h>
+
+#include "storage/dal/dal_fixture.hpp"
+#include "storage/dal/sqlite_db.hpp"
+
+namespace ezone::test {
+namespace {
+
+using dal::Value;
+
+uint64_t checksum(Site& s, const std::string& table) {
+  auto c = s.dal().checksum(table);
+  EXPECT_TRUE(c.ok()) << c.status().to_string();
+  return c.ok() ? c.value() : 0;
+}
+
+std::string order_state(Site& s, int64_t id) {
+  auto rows = s.dal().query("SELECT state FROM orders WHERE id=?1", {Value(id)});
+  EXPECT_TRUE(rows.ok());
+  if (!rows.ok() || rows.value().empty()) return "<none>";
+  return std::get<std::string>(rows.value()[0][0]);
+}
+
+TEST(DrcApplyTest, APeersChangesAreAppliedOnceEvenWhenABatchIsRepeated) {
+  Site bj("bj"), sh("sh");
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(bj.put_order(i, 11, "created", i).ok());
+  auto batch = bj.dal().read_outbox(0, 1000, 1 << 20);
+  ASSERT_TRUE(batch.ok());
+  auto first = sh.dal().apply(batch.value());
+  ASSERT_TRUE(first.ok()) << first.status().to_string();
+  EXPECT_EQ(first.value().entries, 50u);
+  EXPECT_EQ(first.value().cursor, 50u);
+  auto again = sh.dal().apply(batch.value());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.value().entries, 0u);
+  EXPECT_EQ(checksum(bj, "orders"), checksum(sh, "orders"));
+  // An applied change is never shipped on: sh's outbox stays empty.
+  EXPECT_EQ(sh.dal().outbox_head(), 0u);
+  // The feed at sh names bj as the origin.
+  auto feed = sh.dal().feed_since(0, {"orders"}, 1000);
+  ASSERT_TRUE(feed.ok());
+  ASSERT_EQ(feed.value().size(), 50u);
+  EXPECT_EQ(feed.value()[0].origin, "bj");
+}
+
+TEST(DrcApplyTest, ABatchThatSkipsPastTheCursorIsRefusedWhole) {
+  Site bj("bj"), sh("sh");
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(bj.put_order(i, 11, "created").ok());
+  auto late = bj.dal().read_outbox(2, 10, 1 << 20);  // seq 3..5, but sh has nothing
+  ASSERT_TRUE(late.ok());
+  auto r = sh.dal().apply(late.value());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Errc::conflict);
+  EXPECT_EQ(sh.dal().cursor("bj").value(), 0u);
+  EXPECT_EQ(pull(bj, sh).entries, 5u);
+}
+
+TEST(DrcApplyTest, MalformedPeerBytesGetAnErrorAndChangeNothing) {
+  Site bj("bj"), sh("sh");
+  ASSERT_TRUE(bj.put_order(1, 11, "created").ok());
+  auto batch = bj.dal().read_outbox(0, 10, 1 << 20);
+  ASSERT_TRUE(batch.ok());
+  std::string wire = dal::encode_batch(batch.value());
+  for (size_t cut : {size_t{0}, size_t{3}, wire.size() / 2, wire.size() - 1}) {
+    EXPECT_FALSE(dal::decode_batch(wire.substr(0, cut)).ok()) << cut;
+  }
+  auto bad = batch.value();
+  bad.entries[0].body = "garbage";
+  auto r = sh.dal().apply(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Errc::parse_error);
+  EXPECT_EQ(sh.dal().cursor("bj").value(), 0u);
+  EXPECT_EQ(sh.metrics().counter("ezone_drc_apply_errors_total", "", {{"origin", "bj"}}).value(), 1u);
+  // A site never applies its own outbox.
+  EXPECT_FALSE(bj.dal().apply(batch.value()).ok());
+}
+
+TEST(DrcApplyTest, UpdatesAndDeletesReplicateAsWholeRows) {
+  Site bj("bj"), sh("sh");
+  ASSERT_TRUE(bj.put_order(1, 11, "created", 10).ok());
+  ASSERT_TRUE(bj.put_order(2, 11, "created", 20).ok());
+  pull(bj, sh);
+  bj.clock().advance_ms(1);
+  ASSERT_TRUE(bj.dal().run({11, 1}, [](dal::Tx& tx) {
+    auto a = tx.exec("UPDATE orders SET state='accepted' WHERE id=1");
+    if (!a) return a.status();
+    return tx.exec("DELETE FROM orders WHERE id=2").status();
+  }).ok());
+  auto r = pull(bj, sh);
+  EXPECT_EQ(r.rows, 2u);
+  EXPECT_EQ(r.conflicts, 0u);
+  EXPECT_EQ(order_state(sh, 1), "accepted");
+  EXPECT_EQ(order_state(sh, 2), "<none>");
+  EXPECT_EQ(checksum(bj, "orders"), checksum(sh, "orders"));
+}
+
+TEST(DrcApplyTest, ConcurrentWritesToOneRowConvergeAndTheLoserIsKeptOnBothSites) {
+  Site bj("bj"), sh("sh");
+  ASSERT_TRUE(bj.put_order(1, 11, "created", 10).ok());
+  pull(bj, sh);
+  // Ownership overlaps (a failover before replication caught up): both sites
+  // believe they own shard 11 and change the same order.
+  sh.set_routes(routes_at(2, "sh"));
+  bj.clock().advance_ms(10);
+  sh.clock().advance_ms(20);  // sh's write is later: it wins last-writer-wins
+  ASSERT_TRUE(bj.put_order(1, 11, "cancelled", 10).ok());
+  auto sh_write = sh.dal().run({11, 2}, [](dal::Tx& tx) {
+    return tx.exec("UPDATE orders SET state='delivered' WHERE id=1").status();
+  });
+  ASSERT_TRUE(sh_write.ok()) << sh_write.status.to_string();
+  EXPECT_EQ(pull(bj, sh).conflicts, 1u);
+  EXPECT_EQ(pull(sh, bj).conflicts, 1u);
+  EXPECT_EQ(order_state(bj, 1), "delivered");
+  EXPECT_EQ(order_state(sh, 1), "delivered");
+  EXPECT_EQ(checksum(bj, "orders"), checksum(sh, "orders"));
+  for (Site* s : {&bj, &sh}) {
+    auto c = s->dal().conflicts();
+    ASSERT_TRUE(c.ok());
+    ASSERT_EQ(c.value().size(), 1u) << s->ezone();
+    EXPECT_EQ(c.value()[0].winner.origin, "sh");
+    EXPECT_EQ(c.value()[0].loser.origin, "bj");
+    EXPECT_EQ(c.value()[0].loser_row, "[1,11,\"cancelled\",10]");
+    EXPECT_EQ(c.value()[0].winner_row, "[1,11,\"delivered\",10]");
+  }
+  EXPECT_EQ(bj.metrics().counter("ezone_drc_conflicts_total", "", {{"table", "orders"}}).value(), 1u);
+}
+
+TEST(DrcApplyTest, ConcurrentChangesToDifferentColumnsStillConvergeToOneRow) {
+  Site bj("bj"), sh("sh");
+  ASSERT_TRUE(bj.put_order(1, 11, "created", 10).ok());
+  pull(bj, sh);
+  sh.set_routes(routes_at(2, "sh"));
+  bj.clock().advance_ms(30);  // bj's write is later this time
+  sh.clock().advance_ms(5);
+  ASSERT_TRUE(bj.dal().run({11, 1}, [](dal::Tx& tx) {
+    return tx.exec("UPDATE orders SET state='accepted' WHERE id=1").status();
+  }).ok());
+  ASSERT_TRUE(sh.dal().run({11, 2}, [](dal::Tx& tx) {
+    return tx.exec("UPDATE orders SET amount=99 WHERE id=1").status();
+  }).ok());
+  pull(bj, sh);
+  pull(sh, bj);
+  EXPECT_EQ(checksum(bj, "orders"), checksum(sh, "orders"));
+  EXPECT_EQ(order_state(sh, 1), "accepted");
+  auto amount = sh.dal().query("SELECT amount FROM orders WHERE id=1");
+  ASSERT_TRUE(amount.ok());
+  EXPECT_EQ(std::get<int64_t>(amount.value()[0][0]), 10);  // the whole winning row, not a merge
+}
+
+TEST(DrcApplyTest, AWriteAfterApplyingAPeersChangeIsNeverAConflict) {
+  Site bj("bj"), sh("sh");
+  ASSERT_TRUE(bj.put_order(1, 11, "created").ok());
+  pull(bj, sh);
+  // A planned switchover: sh owns shard 11 from epoch 2, after applying all.
+  sh.set_routes(routes_at(2, "sh"));
+  bj.set_routes(routes_at(2, "sh"));
+  // sh's clock is behind bj's: the HLC still orders its write after bj's.
+  bj.clock().advance_ms(1000);
+  auto w = sh.dal().run({11, 2}, [](dal::Tx& tx) {
+    return tx.exec("UPDATE orders SET state='accepted' WHERE id=1").status();
+  });
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(pull(sh, bj).conflicts, 0u);
+  EXPECT_EQ(order_state(bj, 1), "accepted");
+}
+
+TEST(DrcApplyTest, AFullMeshOfThreeSitesAppliesEachChangeOnceAndNeverLoops) {
+  Site bj("bj"), sh("sh"), gz("gz");
+  auto three = routes_at(1);
+  // gz owns shard 32 in this test.
+  auto table = RouteTable::create(1,
+                                  {{11, "beijing", "bj", ShardState::active},
+                                   {31, "shanghai", "sh", ShardState::active},
+                                   {32, "jiangsu", "gz", ShardState::active}},
+                                  three->sites());
+  ASSERT_TRUE(table.ok());
+  auto routes = std::make_shared<const RouteTable>(table.value());
+  for (Site* s : {&bj, &sh, &gz}) s->set_routes(routes);
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(bj.put_order(1000 + i, 11, "bj").ok());
+    ASSERT_TRUE(sh.put_order(2000 + i, 31, "sh").ok());
+    ASSERT_TRUE(gz.put_order(3000 + i, 32, "gz").ok());
+  }
+  for (int round = 0; round < 3; ++round) {
+    for (Site* to : {&bj, &sh, &gz}) {
+      for (Site* from : {&bj, &sh, &gz}) {
+        if (to != from) pull(*from, *to, 7);
+      }
+    }
+  }
+  for (Site* s : {&bj, &sh, &gz}) {
+    auto n = s->dal().query("SELECT COUNT(*) FROM orders");
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(std::get<int64_t>(n.value()[0][0]), 90) << s->ezone();
+    EXPECT_EQ(s->dal().outbox_head(), 30u) << "only its own changes are in " << s->ezone() << "'s outbox";
+    // Each row was applied once: one feed event per foreign row.
+    auto feed = s->dal().feed_since(0, {}, 1000);
+    ASSERT_TRUE(feed.ok());
+    EXPECT_EQ(feed.value().size(), 90u) << s->ezone();
+  }
+  EXPECT_EQ(checksum(bj, "orders"), checksum(sh, "orders"));
+  EXPECT_EQ(checksum(bj, "orders"), checksum(gz, "orders"));
+  EXPECT_EQ(bj.dal().cursor("sh").value(), 30u);
+  EXPECT_EQ(bj.dal().cursor("gz").value(), 30u);
+}
+
+TEST(DrcApplyTest, ASchemaMismatchHaltsThatTableOnlyAndResumesWhenFixed) {
+  TempDir dir;
+  const std::string wider =
+      "CREATE TABLE orders(id INTEGER PRIMARY KEY, shard INTEGER NOT NULL, state TEXT NOT NULL, "
+      "amount INTEGER NOT NULL DEFAULT 0, tip INTEGER)";
+  Site bj("bj", wider);
+  auto sh = std::make_unique<Site>("sh", "", dir.path());
+  ASSERT_TRUE(bj.dal().run({11, 1}, [](dal::Tx& tx) {
+    return tx.exec("INSERT INTO orders(id, shard, state, tip) VALUES(1, 11, 'created', 5)").status();
+  }).ok());
+  ASSERT_TRUE(bj.dal().run({}, [](dal::Tx& tx) {
+    return tx.exec("INSERT INTO users(id, phone, name) VALUES(1, '138', 'li')").status();
+  }).ok());
+  auto r = pull(bj, *sh);
+  EXPECT_EQ(r.parked, 1u);
+  EXPECT_EQ(r.rows, 1u);  // the user went through
+  EXPECT_EQ(checksum(bj, "users"), checksum(*sh, "users"));
+  auto halted = sh->dal().halted();
+  ASSERT_EQ(halted.size(), 1u);
+  EXPECT_EQ(halted[0].table, "orders");
+  EXPECT_EQ(halted[0].origin, "bj");
+  EXPECT_NE(halted[0].reason.find("schema of table 'orders' differs"), std::string::npos) << halted[0].reason;
+  EXPECT_EQ(order_state(*sh, 1), "<none>");  // nothing half-applied
+  // The operator fixes sh's schema; the parked row is applied in order.
+  sh.reset();
+  sh = std::make_unique<Site>("sh", wider, dir.path());  // reopen: halted state is durable
+  ASSERT_EQ(sh->dal().halted().size(), 1u);
+  {
+    auto db = dal::Db::open(sh->path(), false);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(db.value()->exec("ALTER TABLE orders ADD COLUMN tip INTEGER").is_ok());
+  }
+  sh->open(wider);
+  ASSERT_TRUE(bj.put_order(2, 11, "created").ok());
+  pull(bj, *sh);
+  EXPECT_TRUE(sh->dal().halted().empty());
+  EXPECT_EQ(order_state(*sh, 1), "created");
+  EXPECT_EQ(order_state(*sh, 2), "created");
+  EXPECT_EQ(checksum(bj, "orders"), checksum(*sh, "orders"));
+}
+
+}  // namespace
+}  // namespace ezone::test
