@@ -1,112 +1,29 @@
 #include "config/node_config.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <set>
-#include <sstream>
 
-#include <toml++/toml.h>
+#include "config/schema_config.hpp"
+#include "config/toml_reader.hpp"
 
 namespace ezone {
 namespace {
 
-// A config error: "<file>: key '<key>': <problem>. Fix: <fix>".
-Status config_error(const std::string& source, const std::string& key,
-                    const std::string& problem, const std::string& fix) {
-  return Status(Errc::invalid_argument,
-                source + ": key '" + key + "': " + problem + ". Fix: " + fix);
+using config_internal::config_error;
+using config_internal::optional_section;
+using config_internal::resolve_path;
+using config_internal::TableReader;
+
+Status read_address(TableReader& r, const std::string& name, bool required, HostPort* out,
+                    const std::string& example) {
+  std::string text;
+  std::string fix = "set " + r.key(name) + " to an address such as \"" + example + "\"";
+  EZONE_TRY(r.string(name, required, &text, fix));
+  if (text.empty() && !required) return Status::ok();
+  auto parsed = parse_host_port(text);
+  if (!parsed) return r.error(name, parsed.status().message(), fix);
+  *out = *parsed;
+  return Status::ok();
 }
-
-// Reads one TOML table, remembering which keys were consumed so that
-// leftovers can be reported as unknown keys (a typo must never be ignored).
-class TableReader {
- public:
-  TableReader(const toml::table* table, std::string path, const std::string& source)
-      : table_(table), path_(std::move(path)), source_(source) {}
-
-  std::string key(const std::string& name) const {
-    return path_.empty() ? name : path_ + "." + name;
-  }
-
-  // Returns the node for name (nullptr if absent) and marks it known.
-  const toml::node* get(const std::string& name) {
-    known_.insert(name);
-    return table_ ? table_->get(name) : nullptr;
-  }
-
-  Status string(const std::string& name, bool required, std::string* out, const std::string& fix) {
-    const toml::node* node = get(name);
-    if (!node) return required ? config_error(source_, key(name), "missing", fix) : Status::ok();
-    auto value = node->value<std::string>();
-    if (!value) return config_error(source_, key(name), "must be a string", fix);
-    *out = *value;
-    return Status::ok();
-  }
-
-  Status address(const std::string& name, bool required, HostPort* out, const std::string& example) {
-    std::string text;
-    std::string fix = "set " + key(name) + " to an address such as \"" + example + "\"";
-    if (Status s = string(name, required, &text, fix); !s) return s;
-    if (text.empty() && !required) return Status::ok();
-    auto parsed = parse_host_port(text);
-    if (!parsed) return config_error(source_, key(name), parsed.status().message(), fix);
-    *out = *parsed;
-    return Status::ok();
-  }
-
-  template <class Int>
-  Status integer(const std::string& name, Int* out, int64_t min, int64_t max) {
-    const toml::node* node = get(name);
-    if (!node) return Status::ok();  // every integer has a default
-    auto value = node->value<int64_t>();
-    std::string fix = "set " + key(name) + " to an integer in " + std::to_string(min) + ".." +
-                      std::to_string(max);
-    if (!value || node->type() != toml::node_type::integer)
-      return config_error(source_, key(name), "must be an integer", fix);
-    if (*value < min || *value > max)
-      return config_error(source_, key(name), "value " + std::to_string(*value) + " is out of range", fix);
-    *out = static_cast<Int>(*value);
-    return Status::ok();
-  }
-
-  Status boolean(const std::string& name, bool* out) {
-    const toml::node* node = get(name);
-    if (!node) return Status::ok();
-    auto value = node->value<bool>();
-    if (!value || node->type() != toml::node_type::boolean)
-      return config_error(source_, key(name), "must be true or false", "write " + key(name) + " = true");
-    *out = *value;
-    return Status::ok();
-  }
-
-  Status error(const std::string& name, const std::string& problem, const std::string& fix) const {
-    return config_error(source_, key(name), problem, fix);
-  }
-
-  Status no_unknown_keys(const std::string& allowed) const {
-    if (!table_) return Status::ok();
-    for (const auto& [k, v] : *table_) {
-      std::string name(k.str());
-      if (!known_.count(name))
-        return config_error(source_, key(name), "unknown key",
-                            "remove it or correct its spelling; keys allowed here: " + allowed);
-    }
-    return Status::ok();
-  }
-
- private:
-  const toml::table* table_;
-  std::string path_;
-  const std::string& source_;
-  std::set<std::string> known_;
-};
-
-#define EZONE_TRY(expr)          \
-  do {                           \
-    Status _s = (expr);          \
-    if (!_s) return _s;          \
-  } while (false)
 
 bool valid_ezone_name(const std::string& name) {
   if (name.empty() || name.size() > 32) return false;
@@ -130,9 +47,9 @@ Status read_node(const toml::table& root, NodeConfig& c) {
                         "add a [node] table with ezone, http, admin, cluster and data_dir");
   TableReader r(node->as_table(), "node", c.source);
   EZONE_TRY(read_ezone(r, &c.ezone));
-  EZONE_TRY(r.address("http", true, &c.http, "127.0.0.1:7100"));
-  EZONE_TRY(r.address("admin", true, &c.admin, "127.0.0.1:7101"));
-  EZONE_TRY(r.address("cluster", true, &c.cluster, "127.0.0.1:7102"));
+  EZONE_TRY(read_address(r, "http", true, &c.http, "127.0.0.1:7100"));
+  EZONE_TRY(read_address(r, "admin", true, &c.admin, "127.0.0.1:7101"));
+  EZONE_TRY(read_address(r, "cluster", true, &c.cluster, "127.0.0.1:7102"));
   EZONE_TRY(r.boolean("allow_wildcard_bind", &c.allow_wildcard_bind));
   EZONE_TRY(r.string("data_dir", true, &c.data_dir,
                      "set node.data_dir to a writable directory, e.g. \"./data/bj\""));
@@ -141,6 +58,7 @@ Status read_node(const toml::table& root, NodeConfig& c) {
   if (!levels.count(c.log_level))
     return config_error(c.source, "node.log_level", "'" + c.log_level + "' is not a log level",
                         "use trace, debug, info, warn, error, critical or off");
+  resolve_path(c.source, &c.data_dir);
   return r.no_unknown_keys("ezone, http, admin, cluster, allow_wildcard_bind, data_dir, log_level");
 }
 
@@ -151,9 +69,9 @@ Status read_peer(const toml::node& node, size_t index, NodeConfig& c) {
   TableReader r(node.as_table(), path, c.source);
   PeerConfig peer;
   EZONE_TRY(read_ezone(r, &peer.ezone));
-  EZONE_TRY(r.address("cluster", true, &peer.cluster, "127.0.0.1:7202"));
-  EZONE_TRY(r.address("admin", false, &peer.admin, "127.0.0.1:7201"));
-  EZONE_TRY(r.address("http", false, &peer.http, "127.0.0.1:7200"));
+  EZONE_TRY(read_address(r, "cluster", true, &peer.cluster, "127.0.0.1:7202"));
+  EZONE_TRY(read_address(r, "admin", false, &peer.admin, "127.0.0.1:7201"));
+  EZONE_TRY(read_address(r, "http", false, &peer.http, "127.0.0.1:7200"));
   EZONE_TRY(r.no_unknown_keys("ezone, cluster, admin, http"));
   c.peers.push_back(std::move(peer));
   return Status::ok();
@@ -193,10 +111,9 @@ Status read_etcd(const toml::table& root, NodeConfig& c) {
 }
 
 Status read_timeouts(const toml::table& root, NodeConfig& c) {
-  const toml::node* node = root.get("timeouts");
-  if (node && !node->is_table())
-    return config_error(c.source, "timeouts", "must be a table", "write [timeouts]");
-  TableReader r(node ? node->as_table() : nullptr, "timeouts", c.source);
+  const toml::table* table = nullptr;
+  EZONE_TRY(optional_section(root, "timeouts", c.source, &table));
+  TableReader r(table, "timeouts", c.source);
   TimeoutsConfig& t = c.timeouts;
   EZONE_TRY(r.integer("heartbeat_interval_ms", &t.heartbeat_interval_ms, 10, 60000));
   EZONE_TRY(r.integer("connection_timeout_ms", &t.connection_timeout_ms, 20, 600000));
@@ -221,10 +138,9 @@ Status read_timeouts(const toml::table& root, NodeConfig& c) {
 }
 
 Status read_limits(const toml::table& root, NodeConfig& c) {
-  const toml::node* node = root.get("limits");
-  if (node && !node->is_table())
-    return config_error(c.source, "limits", "must be a table", "write [limits]");
-  TableReader r(node ? node->as_table() : nullptr, "limits", c.source);
+  const toml::table* table = nullptr;
+  EZONE_TRY(optional_section(root, "limits", c.source, &table));
+  TableReader r(table, "limits", c.source);
   LimitsConfig& l = c.limits;
   EZONE_TRY(r.integer("http_threads", &l.http_threads, 1, 256));
   EZONE_TRY(r.integer("admin_threads", &l.admin_threads, 1, 16));
@@ -238,22 +154,10 @@ Status read_limits(const toml::table& root, NodeConfig& c) {
       "http_connections_max, http_idle_timeout_ms, caf_worker_threads");
 }
 
-std::string dir_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
-// Relative paths in a config file are relative to the file, so a config
-// works from any working directory.
-void resolve_path(const std::string& source, std::string* path) {
-  if (!path->empty() && path->front() != '/' && source.find('/') != std::string::npos)
-    *path = dir_of(source) + "/" + *path;
-}
-
 Status read_gzs(const toml::table& root, NodeConfig& c) {
-  const toml::node* node = root.get("gzs");
-  if (node && !node->is_table()) return config_error(c.source, "gzs", "must be a table", "write [gzs]");
-  TableReader r(node ? node->as_table() : nullptr, "gzs", c.source);
+  const toml::table* table = nullptr;
+  EZONE_TRY(optional_section(root, "gzs", c.source, &table));
+  TableReader r(table, "gzs", c.source);
   GzsConfig& g = c.gzs;
   EZONE_TRY(r.string("fences_dir", false, &g.fences_dir, "set gzs.fences_dir to a folder of GeoJSON files"));
   EZONE_TRY(r.string("shards_file", false, &g.shards_file, "set gzs.shards_file to a shard config file"));
@@ -268,9 +172,9 @@ Status read_gzs(const toml::table& root, NodeConfig& c) {
 }
 
 Status read_router(const toml::table& root, NodeConfig& c) {
-  const toml::node* node = root.get("router");
-  if (node && !node->is_table()) return config_error(c.source, "router", "must be a table", "write [router]");
-  TableReader r(node ? node->as_table() : nullptr, "router", c.source);
+  const toml::table* table = nullptr;
+  EZONE_TRY(optional_section(root, "router", c.source, &table));
+  TableReader r(table, "router", c.source);
   RouterSettings& t = c.router;
   EZONE_TRY(r.integer("hops_max", &t.hops_max, 1, 16));
   EZONE_TRY(r.integer("write_forbidden_hold_ms", &t.write_forbidden_hold_ms, 0, 60000));
@@ -283,14 +187,70 @@ Status read_router(const toml::table& root, NodeConfig& c) {
       "forward_connections_max, request_deadline_ms");
 }
 
+Status read_dal(const toml::table& root, NodeConfig& c) {
+  const toml::table* table = nullptr;
+  EZONE_TRY(optional_section(root, "dal", c.source, &table));
+  if (!table) return Status::ok();
+  TableReader r(table, "dal", c.source);
+  DalSettings& d = c.dal;
+  d.enabled = true;
+  EZONE_TRY(r.string("schema_file", true, &d.schema_file,
+                     "set dal.schema_file to the tables' schema, e.g. \"../../schemas/takeout.toml\""));
+  EZONE_TRY(r.string("db_file", false, &d.db_file,
+                     "set dal.db_file to the SQLite file, or leave it out for <data_dir>/<ezone>.db"));
+  std::string sync = "full";
+  const std::string sync_fix =
+      "use \"full\" (a commit survives power loss) or \"normal\" (faster; the last commits "
+      "may be lost on power loss)";
+  EZONE_TRY(r.string("synchronous", false, &sync, sync_fix));
+  if (sync != "full" && sync != "normal")
+    return r.error("synchronous", "'" + sync + "' is not a synchronous mode", sync_fix);
+  d.synchronous_full = sync == "full";
+  EZONE_TRY(r.integer("group_tx_max", &d.group_tx_max, 1, 100000));
+  EZONE_TRY(r.integer("queue_tx_max", &d.queue_tx_max, 1, 10000000));
+  EZONE_TRY(r.integer("feed_rows_max", &d.feed_rows_max, 1000, 100000000));
+  EZONE_TRY(r.no_unknown_keys(
+      "schema_file, db_file, synchronous, group_tx_max, queue_tx_max, feed_rows_max"));
+  if (d.schema_file.empty())
+    return r.error("schema_file", "is empty", "name the schema file, e.g. \"../../schemas/takeout.toml\"");
+  resolve_path(c.source, &d.schema_file);
+  if (d.db_file.empty())
+    d.db_file = c.data_dir + "/" + c.ezone + ".db";
+  else
+    resolve_path(c.source, &d.db_file);
+  return Status::ok();
+}
+
+Status read_drc(const toml::table& root, NodeConfig& c) {
+  const toml::table* table = nullptr;
+  EZONE_TRY(optional_section(root, "drc", c.source, &table));
+  if (!table) return Status::ok();
+  if (!c.dal.enabled)
+    return config_error(c.source, "drc", "[drc] is set but [dal] is missing; the DRC replicates the DAL's tables",
+                        "add a [dal] section with schema_file, or remove [drc]");
+  TableReader r(table, "drc", c.source);
+  DrcSettings& d = c.drc;
+  EZONE_TRY(r.integer("batch_rows_max", &d.batch_rows_max, 1, 1000000));
+  EZONE_TRY(r.integer("batch_bytes_max", &d.batch_bytes_max, 4096, int64_t{64} << 20));
+  EZONE_TRY(r.integer("pull_wait_ms", &d.pull_wait_ms, 0, 10000));
+  EZONE_TRY(r.integer("pull_timeout_ms", &d.pull_timeout_ms, 1, 60000));
+  EZONE_TRY(r.integer("retry_ms", &d.retry_ms, 1, 60000));
+  EZONE_TRY(r.no_unknown_keys("batch_rows_max, batch_bytes_max, pull_wait_ms, pull_timeout_ms, retry_ms"));
+  if (d.pull_timeout_ms <= d.pull_wait_ms)
+    return r.error("pull_timeout_ms", "must be larger than drc.pull_wait_ms (the origin holds a pull that long)",
+                   "set it to pull_wait_ms plus a few round trips, e.g. pull_wait_ms + 2500");
+  return Status::ok();
+}
+
 Status check_top_level(const toml::table& root, const std::string& source) {
-  static const std::set<std::string> sections{"node", "peers", "etcd", "timeouts", "limits", "gzs", "router"};
+  static const std::set<std::string> sections{"node", "peers", "etcd", "timeouts", "limits",
+                                              "gzs",  "router", "dal", "drc"};
   for (const auto& [k, v] : root) {
     std::string name(k.str());
     if (!sections.count(name))
       return config_error(source, name, "unknown key",
                           "remove it or correct its spelling; top-level sections are "
-                          "[node], [[peers]], [etcd], [timeouts], [limits], [gzs] and [router]");
+                          "[node], [[peers]], [etcd], [timeouts], [limits], [gzs], [router], [dal] and [drc]");
   }
   return Status::ok();
 }
@@ -336,16 +296,9 @@ Status check_wildcards(const NodeConfig& c) {
 Result<NodeConfig> parse_node_config(const std::string& text, const std::string& source) {
   NodeConfig c;
   c.source = source;
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream where;
-    where << e.source().begin;
-    return Status(Errc::parse_error, source + ": not valid TOML at " + where.str() + ": " +
-                                         std::string(e.description()) +
-                                         ". Fix: correct the syntax at that line");
-  }
+  auto parsed = config_internal::parse_toml(text, source);
+  if (!parsed) return parsed.status();
+  const toml::table& root = *parsed;
   EZONE_TRY(check_top_level(root, source));
   EZONE_TRY(read_node(root, c));
   EZONE_TRY(read_peers(root, c));
@@ -354,23 +307,23 @@ Result<NodeConfig> parse_node_config(const std::string& text, const std::string&
   EZONE_TRY(read_limits(root, c));
   EZONE_TRY(read_gzs(root, c));
   EZONE_TRY(read_router(root, c));
+  EZONE_TRY(read_dal(root, c));
+  EZONE_TRY(read_drc(root, c));
   EZONE_TRY(check_uniqueness(c));
   EZONE_TRY(check_wildcards(c));
-  resolve_path(source, &c.data_dir);
   return c;
 }
 
 Result<NodeConfig> load_node_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return Status(Errc::not_found, path + ": cannot read the config file (" +
-                                       std::string(std::strerror(errno)) +
-                                       "). Fix: pass an existing, readable file to --config");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad())
-    return Status(Errc::io_error, path + ": read failed. Fix: check the file and its disk");
-  return parse_node_config(text.str(), path);
+  auto text = config_internal::read_text_file(path, "config file",
+                                              "pass an existing, readable file to --config");
+  if (!text) return text.status();
+  auto config = parse_node_config(*text, path);
+  if (!config || !config->dal.enabled) return config;
+  // A broken schema is a config error: report it now, not when the DAL opens.
+  auto schema = load_node_schema(*config);
+  if (!schema) return schema.status();
+  return config;
 }
 
 }  // namespace ezone

@@ -7,6 +7,8 @@
 //   [limits]   thread counts and request bounds
 //   [gzs]      fences, shard grouping, merchants, order-id minter
 //   [router]   hop limit, write-forbidden handling, forwarding bounds
+//   [dal]      optional: the SQLite database, its schema file, group commit
+//   [drc]      optional (needs [dal]): replication pull batches and timing
 //
 // config/examples/ holds complete files; every key is documented there.
 #pragma once
@@ -75,6 +77,28 @@ struct RouterSettings {
   int64_t request_deadline_ms = 10000;  // a client must send a whole request within this
 };
 
+// The DAL (DESIGN.md, "dal"). Present only when the file has a [dal] section.
+// Paths are resolved against the config file's directory.
+struct DalSettings {
+  bool enabled = false;           // true when a [dal] section is present
+  std::string schema_file;        // required in [dal]; see config/schema_config.hpp
+  std::string db_file;            // default: <node.data_dir>/<ezone>.db
+  bool synchronous_full = true;   // key `synchronous` = "full" | "normal"
+  int64_t group_tx_max = 512;     // requests per group commit, 1..100000
+  int64_t queue_tx_max = 50000;   // queued requests before queue_full, 1..10000000
+  int64_t feed_rows_max = 200000; // change-feed rows kept, 1000..100000000
+};
+
+// The DRC (DESIGN.md, "drc"): how this site pulls each peer's outbox.
+// Allowed only with [dal].
+struct DrcSettings {
+  int64_t batch_rows_max = 2000;      // rows per pulled batch, 1..1000000
+  int64_t batch_bytes_max = 4 << 20;  // bytes per pulled batch, 4096..(64<<20)
+  int64_t pull_wait_ms = 500;         // long-poll hold at the origin, 0..10000
+  int64_t pull_timeout_ms = 3000;     // one pull; must be > pull_wait_ms, ..60000
+  int64_t retry_ms = 100;             // wait after a failed pull, 1..60000
+};
+
 struct NodeConfig {
   std::string source;  // the file it was read from (for error messages)
   std::string ezone;
@@ -90,6 +114,8 @@ struct NodeConfig {
   LimitsConfig limits;
   GzsConfig gzs;
   RouterSettings router;
+  DalSettings dal;
+  DrcSettings drc;
 };
 
 // Reads and validates a config file. On failure returns invalid_argument (or
@@ -97,10 +123,15 @@ struct NodeConfig {
 // the key and the fix, e.g.
 //   "bj.toml: key 'node.http': '127.0.0.1' has no port; write host:port.
 //    Fix: set node.http to an address such as \"127.0.0.1:7100\""
-// Relative data_dir paths are resolved against the file's directory.
+// Relative paths (data_dir, gzs.*, dal.*) are resolved against the file's
+// directory. When [dal] is present it also loads and checks the schema file
+// (load_node_schema in config/schema_config.hpp) and returns its error, so
+// `ezoned --check` catches a broken schema; the caller that needs the
+// data::Schema itself calls load_node_schema.
 Result<NodeConfig> load_node_config(const std::string& path);
 
 // Same as load_node_config, from text already in memory; source names it.
+// Reads no other file: the schema file named by [dal] is not checked.
 Result<NodeConfig> parse_node_config(const std::string& text, const std::string& source);
 
 // Checks that each listening address (http, admin, cluster) can be bound

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/cluster/membership_slot.hpp"
+#include "actors/drc/drc_protocol.hpp"
 #include "core/clock.hpp"
 #include "core/metrics.hpp"
 
@@ -44,6 +45,7 @@ struct ClusterState {
   Counter* stale_handles = nullptr;
   Counter* connect_failures = nullptr;
   bool started = false;
+  caf::actor drc_server;  // where peers' outbox pulls go (actors/drc)
   static inline const char* name = "ezone.cluster";
 };
 
@@ -245,6 +247,24 @@ caf::behavior cluster_actor(Self self, ClusterActorConfig config) {
       [self](ez_epoch_atom, int64_t epoch) {
         self->state.view.set_self_epoch(epoch);
         self->state.config.slot->publish(self->state.view);
+      },
+      [self](ez_drcset_atom, const caf::actor& server) { self->state.drc_server = server; },
+      [self](ez_peer_atom, const std::string& ezone) -> caf::actor {
+        auto it = self->state.peers.find(ezone);
+        return it == self->state.peers.end() ? caf::actor() : it->second.handle;
+      },
+      [self](ez_pull_atom atom, const std::string& requester, uint64_t after, uint32_t rows_max,
+             uint32_t bytes_max, int64_t wait_ms) -> caf::result<caf::message> {
+        auto& st = self->state;
+        if (!st.peers.count(requester)) {
+          st.rejected_unknown->inc();
+          return caf::make_error(caf::sec::runtime_error, "ezone '" + requester + "' is not in [[peers]] of '" +
+                                                              st.config.ezone + "'");
+        }
+        if (!st.drc_server) {
+          return caf::make_error(caf::sec::runtime_error, "ezone '" + st.config.ezone + "' runs no DAL/DRC");
+        }
+        return self->delegate(st.drc_server, atom, requester, after, rows_max, bytes_max, wait_ms);
       },
   };
 }

@@ -64,6 +64,8 @@ HttpHandler make_admin_handler(AdminSources sources) {
     std::string path = req.path();
     if (sources.gzs)
       if (auto answer = handle_gzs_admin(*sources.gzs, req)) return *answer;
+    if (sources.extra)
+      if (auto answer = sources.extra(req)) return *answer;
     bool known = path == "/healthz" || path == "/admin/v1/cluster" || path == "/metrics";
     if (!known) {
       not_found->inc();

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "actors/http/http_types.hpp"
@@ -27,6 +28,8 @@ struct AdminSources {
   std::function<EtcdState()> etcd;
   Metrics* metrics = nullptr;
   Gzs* gzs = nullptr;  // optional
+  // More endpoints (DAL/DRC): an answer, or nullopt for paths it does not serve.
+  std::function<std::optional<HttpResponse>(const HttpRequest&)> extra;
 };
 
 // The JSON document of GET /admin/v1/cluster.

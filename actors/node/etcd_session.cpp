@@ -46,6 +46,7 @@ void EtcdSession::stop() {
     std::lock_guard<std::mutex> lock(mutex_);
     state_.lease_id = 0;
     state_.registered = false;
+    state_.lease_valid_until_mono_ms = 0;
   }
 }
 
@@ -78,9 +79,12 @@ bool EtcdSession::ensure_registered() {
   if (now.registered && mono_ms() - last_keepalive_ms_ < timeouts_.lease_ttl_s * 1000 / 3)
     return true;
   if (now.registered) {
+    const int64_t sent_ms = mono_ms();
     auto ttl = store_.lease_keepalive(now.lease_id);
     if (ttl) {
       last_keepalive_ms_ = mono_ms();
+      std::lock_guard<std::mutex> lock(mutex_);
+      state_.lease_valid_until_mono_ms = sent_ms + *ttl * 1000;
       return true;
     }
     errors_.inc();
@@ -89,7 +93,9 @@ bool EtcdSession::ensure_registered() {
     std::lock_guard<std::mutex> lock(mutex_);
     state_.registered = false;
     state_.lease_id = 0;
+    state_.lease_valid_until_mono_ms = 0;
   }
+  const int64_t sent_ms = mono_ms();
   auto lease = store_.lease_grant(timeouts_.lease_ttl_s);
   if (!lease) return errors_.inc(), set_reachable(false, lease.status().message()), false;
   auto put = store_.put(key_, registration_, lease->id);
@@ -100,7 +106,21 @@ bool EtcdSession::ensure_registered() {
   std::lock_guard<std::mutex> lock(mutex_);
   state_.lease_id = lease->id;
   state_.registered = true;
+  state_.lease_valid_until_mono_ms = sent_ms + lease->ttl_s * 1000;
   return true;
+}
+
+bool EtcdSession::lease_valid(std::string* why) const {
+  const EtcdState s = state();
+  const int64_t ttl_ms = timeouts_.lease_ttl_s * 1000;
+  const int64_t margin_ms = std::min<int64_t>(1000, std::max<int64_t>(200, ttl_ms / 5));
+  const int64_t left_ms = s.lease_valid_until_mono_ms - margin_ms - mono_ms();
+  if (s.registered && left_ms > 0) return true;
+  if (why) {
+    *why = !s.registered ? "no lease is held (etcd: " + (s.last_error.empty() ? std::string("not registered yet") : s.last_error) + ")"
+                         : "the lease was not renewed in time (" + std::to_string(-left_ms) + " ms past the fencing point)";
+  }
+  return false;
 }
 
 void EtcdSession::set_reachable(bool reachable, const std::string& error) {

@@ -33,6 +33,9 @@ struct EtcdState {
   std::string last_error;       // empty while reachable
   int64_t lease_id = 0;         // 0 = no lease held
   bool registered = false;      // the node key is written under lease_id
+  // Monotonic ms until which this node may act as the lease's holder (see
+  // EtcdSession::lease_valid); 0 = never.
+  int64_t lease_valid_until_mono_ms = 0;
 };
 
 // The etcd key under which a node registers.
@@ -50,6 +53,13 @@ class EtcdSession {
   // Revokes the lease (bounded by the store's request timeout) and joins.
   void stop();
   EtcdState state() const;
+  // True while this ezone still holds its lease with a safety margin: the
+  // lease was last renewed (or granted) by a request sent at T with TTL t,
+  // so etcd cannot expire it before T + t; the node stops acting as its
+  // holder at T + t - margin (a fifth of the TTL, 200..1000 ms). That is the
+  // self-fencing of DESIGN.md invariant 8: writes stop before any other
+  // ezone can take over. `why` receives the reason when false.
+  bool lease_valid(std::string* why = nullptr) const;
 
  private:
   void run();

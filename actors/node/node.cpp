@@ -11,12 +11,17 @@
 
 #include "actors/cluster/cluster_actor.hpp"
 #include "actors/cluster/membership_slot.hpp"
+#include "actors/dal/dal_http.hpp"
+#include "actors/drc/admin_drc.hpp"
+#include "actors/drc/drc_service.hpp"
 #include "actors/gzs/gzs.hpp"
 #include "actors/http/http_server.hpp"
 #include "actors/node/admin_api.hpp"
 #include "actors/router/router.hpp"
 #include "core/build_info.hpp"
+#include "config/schema_config.hpp"
 #include "core/clock.hpp"
+#include "core/hlc.hpp"
 #include "storage/etcd/etcd_meta_store.hpp"
 
 namespace ezone {
@@ -97,18 +102,26 @@ struct Node::Impl {
   std::unique_ptr<caf::actor_system> system;
   caf::actor cluster;
   std::unique_ptr<Gzs> gzs;
+  HybridClock hlc{SystemClock::instance()};
+  std::unique_ptr<dal::Dal> dal;      // when [dal] is configured
+  std::unique_ptr<DrcService> drc;    // when there is a DAL
   std::unique_ptr<HttpServer> admin;
   std::unique_ptr<RouterIngress> ingress;
-  std::mutex cluster_mutex;  // guards `cluster` against the GZS watch thread
+  std::mutex cluster_mutex;  // guards `cluster` and `dal` against the GZS watch thread
   bool stopped = false;
 
   AdminSources admin_sources() {
-    return AdminSources{&config, started_wall_ms, [this] { return slot->get(); },
-                        [this] { return etcd->state(); }, metrics.get(), gzs.get()};
+    AdminSources sources{&config, started_wall_ms, [this] { return slot->get(); },
+                         [this] { return etcd->state(); }, metrics.get(), gzs.get(), nullptr};
+    if (dal) {
+      sources.extra = [this](const HttpRequest& req) { return handle_drc_admin(*dal, drc.get(), req); };
+    }
+    return sources;
   }
   Status start_data_dir();
   Status start_meta(std::shared_ptr<meta::MetaStore> injected);
   Status start_gzs();
+  Status start_dal();
   Status start_cluster();
   Status start_http(std::vector<Endpoint> endpoints);
   void stop();
@@ -146,10 +159,37 @@ Status Node::Impl::start_gzs() {
   options.on_epoch = [this](Epoch epoch) {
     std::lock_guard<std::mutex> lock(cluster_mutex);
     if (cluster) send_epoch(cluster, epoch);
+    if (dal) dal->gate_changed();
   };
   auto started = Gzs::start(config, *meta, *metrics, logger, std::move(options));
   if (!started) return started.status();
   gzs = std::move(*started);
+  return Status::ok();
+}
+
+Status Node::Impl::start_dal() {
+  if (!config.dal.enabled) return Status::ok();
+  auto schema = load_node_schema(config);
+  if (!schema) return Status(schema.status().code(), config.source + ": key 'dal.schema_file': " + schema.status().message());
+  dal::DalConfig dc;
+  dc.ezone = config.ezone;
+  dc.path = config.dal.db_file;
+  dc.synchronous_full = config.dal.synchronous_full;
+  dc.group_tx_max = static_cast<size_t>(config.dal.group_tx_max);
+  dc.queue_tx_max = static_cast<size_t>(config.dal.queue_tx_max);
+  dc.feed_rows_max = static_cast<size_t>(config.dal.feed_rows_max);
+  // The DAL's write gate: the route table the router reads, and the lease
+  // that self-fences this ezone when etcd stops renewing it.
+  auto gate = [this] {
+    dal::WriteGate g;
+    g.routes = gzs->routes();
+    g.lease_valid = etcd->lease_valid(&g.lease_detail);
+    return g;
+  };
+  auto opened = dal::Dal::open(dc, std::move(schema.value()), gate, hlc, metrics.get());
+  if (!opened) return Status(opened.status().code(), config.source + ": key 'dal': " + opened.status().message());
+  std::lock_guard<std::mutex> lock(cluster_mutex);
+  dal = std::move(opened.value());
   return Status::ok();
 }
 
@@ -163,6 +203,18 @@ Status Node::Impl::start_cluster() {
     std::lock_guard<std::mutex> lock(cluster_mutex);
     cluster = spawn_cluster_actor(*system, std::move(cc));
     send_epoch(cluster, gzs->epoch());
+  }
+  if (dal) {
+    DrcServiceConfig drc_config;
+    drc_config.ezone = config.ezone;
+    for (const PeerConfig& p : config.peers) drc_config.peers.push_back(p.ezone);
+    drc_config.tuning = DrcTuning{static_cast<uint32_t>(config.drc.batch_rows_max),
+                                  static_cast<uint32_t>(config.drc.batch_bytes_max), config.drc.pull_wait_ms,
+                                  config.drc.pull_timeout_ms, config.drc.retry_ms};
+    drc_config.dal = dal.get();
+    drc_config.metrics = metrics.get();
+    drc_config.logger = logger;
+    drc = DrcService::start(*system, cluster, std::move(drc_config));
   }
   auto port = system->middleman().publish(cluster, config.cluster.port, config.cluster.host.c_str(),
                                           /*reuse_addr=*/true);
@@ -191,6 +243,7 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   rc.forwarder.connections_per_upstream_max = config.router.forward_connections_max;
   rc.forwarder.response_timeout_ms = config.router.forward_timeout_ms;
   endpoints.push_back(probe_endpoint(config.ezone, *gzs));
+  if (dal) endpoints.push_back(dal_tx_endpoint(*dal, *metrics));
   auto h = RouterIngress::start(std::move(rc), std::move(endpoints), http_options, *metrics);
   if (!h) return Status(h.status().code(), config.source + ": " + h.status().message());
   ingress = std::move(*h);
@@ -212,6 +265,7 @@ void Node::Impl::stop() {
   if (ingress) ingress->stop();
   if (admin) admin->stop();
   if (gzs) gzs->stop();  // no epoch reaches the cluster actor after this
+  if (drc) drc->stop();
   if (system) {
     {
       std::lock_guard<std::mutex> lock(cluster_mutex);
@@ -219,6 +273,12 @@ void Node::Impl::stop() {
       cluster = nullptr;
     }
     system.reset();  // joins CAF's threads and closes the cluster port
+  }
+  drc.reset();
+  {
+    // After the actor system: no puller or server can reach the DAL now.
+    std::lock_guard<std::mutex> lock(cluster_mutex);
+    dal.reset();
   }
   if (etcd) etcd->stop();
   logger->info("event=node_stopped ezone={}", config.ezone);
@@ -239,6 +299,7 @@ Result<std::unique_ptr<Node>> Node::start(const NodeConfig& config, NodeOptions 
       registration_json(config, impl->incarnation, impl->started_wall_ms), impl->logger,
       *impl->metrics);
   Status s = impl->start_gzs();
+  if (s) s = impl->start_dal();
   if (s) s = impl->start_cluster();
   if (s) s = impl->start_http(std::move(options.endpoints));
   if (!s) {
@@ -262,6 +323,7 @@ Metrics& Node::metrics() { return *impl_->metrics; }
 uint16_t Node::admin_port() const { return impl_->admin->port(); }
 uint16_t Node::http_port() const { return impl_->ingress->port(); }
 Gzs& Node::gzs() { return *impl_->gzs; }
+dal::Dal* Node::dal() { return impl_->dal.get(); }
 
 std::string Node::cluster_json() const { return render_cluster_json(impl_->admin_sources()); }
 

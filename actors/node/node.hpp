@@ -35,6 +35,9 @@ struct NodeOptions {
 };
 
 class Gzs;
+namespace dal {
+class Dal;
+}
 
 class Node {
  public:
@@ -60,6 +63,8 @@ class Node {
   Metrics& metrics();
   // The node's GZS (fences, merchants, route table).
   Gzs& gzs();
+  // The node's DAL; nullptr when the config has no [dal] section.
+  dal::Dal* dal();
   // Ports actually bound (useful when a test configures port 0... never:
   // config requires real ports; these echo them back).
   uint16_t admin_port() const;

@@ -241,12 +241,19 @@ Dal::~Dal() {
 // ---- the writer ----
 
 std::future<TxOutcome> Dal::submit(TxTarget target, TxFn fn) {
+  auto promise = std::make_shared<std::promise<TxOutcome>>();
+  auto done = promise->get_future();
+  submit(target, std::move(fn), [promise](TxOutcome out) { promise->set_value(std::move(out)); });
+  return done;
+}
+
+void Dal::submit(TxTarget target, TxFn fn, DoneFn done) {
   auto job = std::make_unique<Job>();
   job->kind = Job::Kind::tx;
   job->dal_owner = this;
   job->target = target;
   job->fn = std::move(fn);
-  auto done = job->tx_done.get_future();
+  job->tx_done = std::move(done);
   Refusal refusal = Refusal::none;
   {
     std::lock_guard<std::mutex> lock(impl_->queue_mutex);
@@ -260,7 +267,7 @@ std::future<TxOutcome> Dal::submit(TxTarget target, TxFn fn) {
   }
   if (refusal == Refusal::none) {
     impl_->queue_cv.notify_one();
-    return done;
+    return;
   }
   const std::string why = refusal == Refusal::stopping
                               ? "the DAL is stopping"
@@ -270,8 +277,7 @@ std::future<TxOutcome> Dal::submit(TxTarget target, TxFn fn) {
   TxOutcome out;
   out.status = Status(Errc::unavailable, why);
   out.refusal = refusal;
-  job->tx_done.set_value(out);
-  return done;
+  job->tx_done(std::move(out));
 }
 
 void Dal::Impl::writer_loop() {
@@ -317,7 +323,7 @@ void Dal::Impl::writer_loop() {
       TxOutcome out;
       out.status = Status(Errc::unavailable, "the DAL is stopping");
       out.refusal = Refusal::stopping;
-      job->tx_done.set_value(out);
+      job->tx_done(std::move(out));
     }
   }
 }
@@ -335,13 +341,19 @@ WriteGate Dal::Impl::take_gate() {
 
 void Dal::Impl::publish_commit(Epoch epoch) {
   acked_epoch = epoch;
+  const uint64_t head = next_seq - 1;
+  bool grew = false;
   {
     std::lock_guard<std::mutex> lock(head_mutex);
-    head_seq = next_seq - 1;
+    grew = head != head_seq.load();
+    head_seq = head;
   }
   head_cv.notify_all();
-  if (group_feed.empty()) return;
   std::lock_guard<std::mutex> lock(feed_mutex);
+  if (grew) {
+    for (auto& [id, fn] : outbox_watchers) fn(head);
+  }
+  if (group_feed.empty()) return;
   for (auto& [id, fn] : subscribers) {
     try {
       fn(group_feed);
@@ -608,6 +620,18 @@ uint64_t Dal::subscribe(FeedFn fn) {
 void Dal::unsubscribe(uint64_t id) {
   std::lock_guard<std::mutex> lock(impl_->feed_mutex);
   impl_->subscribers.erase(id);
+}
+
+uint64_t Dal::on_outbox(OutboxFn fn) {
+  std::lock_guard<std::mutex> lock(impl_->feed_mutex);
+  const uint64_t id = impl_->next_subscriber++;
+  impl_->outbox_watchers[id] = std::move(fn);
+  return id;
+}
+
+void Dal::remove_on_outbox(uint64_t id) {
+  std::lock_guard<std::mutex> lock(impl_->feed_mutex);
+  impl_->outbox_watchers.erase(id);
 }
 
 const data::Schema& Dal::schema() const { return impl_->schema; }

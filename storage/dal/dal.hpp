@@ -116,6 +116,8 @@ class Tx {
   // Runs one statement and returns its rows (at most query_rows_max).
   Result<std::vector<Row>> query(std::string_view sql, const std::vector<Value>& params = {});
   const TxTarget& target() const { return target_; }
+  // Rows changed by the last exec()/query() (sqlite3_changes).
+  int64_t changes() const { return changes_; }
   // The transaction's timestamp: the version of every row it writes.
   HlcTime hlc() const { return hlc_; }
   const std::string& ezone() const;
@@ -127,6 +129,7 @@ class Tx {
   TxTarget target_;
   HlcTime hlc_;
   Status refused_;  // the first statement the authorizer refused
+  int64_t changes_ = 0;
 };
 
 // A handler: returns ok to commit, an error to roll the request back (the
@@ -186,6 +189,11 @@ class Dal {
 
   // Queues a transaction. The future is ready after the commit (or refusal).
   std::future<TxOutcome> submit(TxTarget target, TxFn fn);
+  // The same, calling `done` with the outcome instead (on the writer thread,
+  // or on the caller's when refused at once). For I/O threads that must not
+  // block: `done` must return quickly.
+  using DoneFn = std::function<void(TxOutcome)>;
+  void submit(TxTarget target, TxFn fn, DoneFn done);
   TxOutcome run(TxTarget target, TxFn fn) { return submit(target, std::move(fn)).get(); }
 
   // A read-only query on a reader connection (sees committed data only).
@@ -196,6 +204,11 @@ class Dal {
   // bytes (always at least one entry when there is one).
   Result<OutboxBatch> read_outbox(uint64_t after, size_t rows_max, size_t bytes_max);
   uint64_t outbox_head() const;
+  // Calls fn(head) on the writer thread after every commit that added
+  // outbox entries (drc's long-polling pulls wait on it). Quick callers only.
+  using OutboxFn = std::function<void(uint64_t head)>;
+  uint64_t on_outbox(OutboxFn fn);
+  void remove_on_outbox(uint64_t id);
   // Blocks until outbox_head() > after or timeout_ms passed; returns the head.
   uint64_t wait_outbox(uint64_t after, int64_t timeout_ms);
 

@@ -34,7 +34,7 @@ struct Job {
   Dal* dal_owner = nullptr;
   TxTarget target;
   TxFn fn;
-  std::promise<TxOutcome> tx_done;
+  Dal::DoneFn tx_done;
   const OutboxBatch* batch = nullptr;
   std::promise<Result<ApplyReport>> apply_done;
 };
@@ -84,6 +84,7 @@ struct Dal::Impl {
 
   std::mutex feed_mutex;
   std::map<uint64_t, FeedFn> subscribers;
+  std::map<uint64_t, OutboxFn> outbox_watchers;
   uint64_t next_subscriber = 1;
 
   // ---- dal.cpp ----

@@ -188,7 +188,8 @@ Result<int64_t> Dal::Impl::handler_exec(Tx& tx, std::string_view sql, const std:
     }
   }
   q.reset();
-  return static_cast<int64_t>(sqlite3_changes64(writer->get()));
+  tx.changes_ = sqlite3_stmt_readonly(q.get()) ? 0 : static_cast<int64_t>(sqlite3_changes64(writer->get()));
+  return tx.changes_;
 }
 
 // ---- row versions and images ----
@@ -451,7 +452,7 @@ void Dal::Impl::run_group(std::vector<std::unique_ptr<Job>>& jobs) {
     }
   }
   publish_commit(epoch);
-  for (size_t i = 0; i < jobs.size(); ++i) jobs[i]->tx_done.set_value(std::move(outcomes[i]));
+  for (size_t i = 0; i < jobs.size(); ++i) jobs[i]->tx_done(std::move(outcomes[i]));
 }
 
 }  // namespace ezone::dal

@@ -23,6 +23,7 @@
 #include "tests/support/eventually.hpp"
 #include "actors/gzs/gzs.hpp"
 #include "storage/route/route_store.hpp"
+#include "tests/actors/node_fixture.hpp"
 #include "tests/support/ports.hpp"
 #include "zones/routing/order_id.hpp"
 
@@ -31,32 +32,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::eventually;
-
-struct ZonePorts {
-  uint16_t http, admin, cluster;
-};
-
-NodeConfig make_config(const std::string& ezone, const ZonePorts& self, const std::string& peer,
-                       const ZonePorts& peer_ports, const std::string& dir) {
-  NodeConfig c;
-  c.source = "test-" + ezone + ".toml";
-  c.ezone = ezone;
-  c.http = {"127.0.0.1", self.http};
-  c.admin = {"127.0.0.1", self.admin};
-  c.cluster = {"127.0.0.1", self.cluster};
-  c.data_dir = dir + "/" + ezone;
-  c.peers.push_back({peer, {"127.0.0.1", peer_ports.cluster}, {"127.0.0.1", peer_ports.admin},
-                     {"127.0.0.1", peer_ports.http}});
-  c.etcd.endpoints.push_back({"127.0.0.1", 1});  // unused: the memory store is injected
-  c.timeouts.peer_down_after_ms = 400;
-  c.timeouts.etcd_check_interval_ms = 50;
-  c.limits.caf_worker_threads = 1;
-  return c;
-}
-
-ZonePorts fresh_ports() {
-  return {test::free_loopback_port(), test::free_loopback_port(), test::free_loopback_port()};
-}
 
 size_t thread_count() {
   size_t n = 0;
@@ -79,42 +54,15 @@ bool can_bind(uint16_t port) {
   return ok;
 }
 
-
 PeerState peer_state(const Node& node, const std::string& peer) {
   const MemberInfo* m = node.membership()->find(peer);
   return m ? m->state : PeerState::connecting;
 }
 
-class NodeTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/ezone-node-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    store_ = std::make_shared<meta::MemoryMetaStore>(SystemClock::instance());
-    bj_ports_ = fresh_ports();
-    sh_ports_ = fresh_ports();
-  }
-  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
-
-  // shards_file: a shard config for the route table (none by default).
-  Result<std::unique_ptr<Node>> start(const std::string& ezone, std::vector<Endpoint> endpoints = {},
-                                      const std::string& shards_file = "") {
-    bool bj = ezone == "bj";
-    NodeOptions options;
-    options.meta = store_;
-    options.logger = std::make_shared<spdlog::logger>(ezone, std::make_shared<spdlog::sinks::null_sink_mt>());
-    options.endpoints = std::move(endpoints);
-    NodeConfig config = make_config(ezone, bj ? bj_ports_ : sh_ports_, bj ? "sh" : "bj",
-                                    bj ? sh_ports_ : bj_ports_, dir_);
-    config.gzs.shards_file = shards_file;
-    return Node::start(config, options);
-  }
-
-  std::string dir_;
-  std::shared_ptr<meta::MemoryMetaStore> store_;
-  ZonePorts bj_ports_{}, sh_ports_{};
-};
+class NodeTest : public test::TwoNodeTest {};
+using test::ZonePorts;
+using test::fresh_ports;
+using test::make_config;
 
 }  // namespace
 

@@ -2,12 +2,16 @@
 // Each error must name the file, the key and a fix.
 #include "config/node_config.hpp"
 
+#include "config/schema_config.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
 
@@ -47,6 +51,27 @@ void expect_error(const Result<NodeConfig>& r, const std::string& key) {
 }
 
 std::string source_dir() { return EZONE_TEST_SOURCE_DIR; }
+
+// kValid with a [dal] section holding `dal` and, if not empty, a [drc]
+// section holding `drc`.
+std::string with_dal(const std::string& dal, const std::string& drc = "") {
+  std::string text = std::string(kValid) + "\n[dal]\n" + dal + "\n";
+  if (!drc.empty()) text += "[drc]\n" + drc + "\n";
+  return text;
+}
+
+// A fresh directory for the files one test writes, removed afterwards.
+struct TempDir {
+  std::string path = ::testing::TempDir() + "ezone-config-XXXXXX";
+  TempDir() { EXPECT_NE(::mkdtemp(path.data()), nullptr) << std::strerror(errno); }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  ASSERT_TRUE(out.good()) << path;
+}
 
 }  // namespace
 
@@ -153,10 +178,150 @@ TEST(NodeConfig, PortInUseIsRejected) {
   EXPECT_NE(s.message().find("Fix:"), std::string::npos) << s.message();
 }
 
+TEST(NodeConfig, DalAndDrcAreOffByDefault) {
+  auto r = parse_node_config(kValid, "test.toml");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_FALSE(r->dal.enabled);
+}
+
+TEST(NodeConfig, DalSectionParsesWithDefaults) {
+  auto r = parse_node_config(with_dal("schema_file = \"schemas/s.toml\"", "retry_ms = 250"), "/etc/ezone/test.toml");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_TRUE(r->dal.enabled);
+  EXPECT_EQ(r->dal.schema_file, "/etc/ezone/schemas/s.toml") << "relative to the config file";
+  EXPECT_EQ(r->dal.db_file, "/tmp/ezone-test-bj/bj.db") << "<data_dir>/<ezone>.db";
+  EXPECT_TRUE(r->dal.synchronous_full);
+  EXPECT_EQ(r->dal.group_tx_max, 512);
+  EXPECT_EQ(r->dal.queue_tx_max, 50000);
+  EXPECT_EQ(r->dal.feed_rows_max, 200000);
+  EXPECT_EQ(r->drc.batch_rows_max, 2000);
+  EXPECT_EQ(r->drc.batch_bytes_max, 4 << 20);
+  EXPECT_EQ(r->drc.pull_wait_ms, 500);
+  EXPECT_EQ(r->drc.pull_timeout_ms, 3000);
+  EXPECT_EQ(r->drc.retry_ms, 250);
+}
+
+TEST(NodeConfig, DalKeysAreRead) {
+  auto r = parse_node_config(with_dal("schema_file = \"/s.toml\"\ndb_file = \"db/x.db\"\nsynchronous = \"normal\"\n"
+                                      "group_tx_max = 7\nqueue_tx_max = 70\nfeed_rows_max = 7000"),
+                             "/etc/ezone/test.toml");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->dal.schema_file, "/s.toml") << "absolute paths stay";
+  EXPECT_EQ(r->dal.db_file, "/etc/ezone/db/x.db");
+  EXPECT_FALSE(r->dal.synchronous_full);
+  EXPECT_EQ(r->dal.group_tx_max, 7);
+  EXPECT_EQ(r->dal.queue_tx_max, 70);
+  EXPECT_EQ(r->dal.feed_rows_max, 7000);
+}
+
+TEST(NodeConfig, DalUnknownKeyIsRejected) {
+  expect_error(parse_node_config(with_dal("schema_file = \"s.toml\"\ngroup_max = 5"), "test.toml"),
+               "dal.group_max");
+}
+
+TEST(NodeConfig, DrcUnknownKeyIsRejected) {
+  expect_error(parse_node_config(with_dal("schema_file = \"s.toml\"", "batch_rows = 5"), "test.toml"),
+               "drc.batch_rows");
+}
+
+TEST(NodeConfig, DalMissingSchemaFileIsRejected) {
+  expect_error(parse_node_config(with_dal("synchronous = \"full\""), "test.toml"), "dal.schema_file");
+  expect_error(parse_node_config(with_dal("schema_file = \"\""), "test.toml"), "dal.schema_file");
+}
+
+TEST(NodeConfig, DalBadSynchronousIsRejected) {
+  expect_error(parse_node_config(with_dal("schema_file = \"s.toml\"\nsynchronous = \"off\""), "test.toml"),
+               "dal.synchronous");
+}
+
+TEST(NodeConfig, DalOutOfRangeIsRejected) {
+  for (const char* line : {"group_tx_max = 0", "group_tx_max = 100001", "queue_tx_max = 0",
+                           "queue_tx_max = 10000001", "feed_rows_max = 999", "feed_rows_max = 100000001"}) {
+    std::string key = std::string("dal.") + std::string(line).substr(0, std::strchr(line, ' ') - line);
+    expect_error(parse_node_config(with_dal(std::string("schema_file = \"s.toml\"\n") + line), "test.toml"), key);
+  }
+}
+
+TEST(NodeConfig, DrcOutOfRangeIsRejected) {
+  for (const char* line : {"batch_rows_max = 0", "batch_rows_max = 1000001", "batch_bytes_max = 4095",
+                           "batch_bytes_max = 67108865", "pull_wait_ms = -1", "pull_wait_ms = 10001",
+                           "pull_timeout_ms = 60001", "retry_ms = 0", "retry_ms = 60001"}) {
+    std::string key = std::string("drc.") + std::string(line).substr(0, std::strchr(line, ' ') - line);
+    expect_error(parse_node_config(with_dal("schema_file = \"s.toml\"", line), "test.toml"), key);
+  }
+}
+
+TEST(NodeConfig, DrcPullTimeoutMustExceedPullWait) {
+  expect_error(parse_node_config(with_dal("schema_file = \"s.toml\"", "pull_wait_ms = 3000"), "test.toml"),
+               "drc.pull_timeout_ms");
+}
+
+TEST(NodeConfig, DrcWithoutDalIsRejected) {
+  auto r = parse_node_config(std::string(kValid) + "\n[drc]\nretry_ms = 100\n", "test.toml");
+  expect_error(r, "drc");
+  EXPECT_NE(r.status().message().find("[dal]"), std::string::npos) << r.status().message();
+}
+
+TEST(NodeConfig, UnreadableSchemaFileIsRejected) {
+  TempDir tmp;
+  const std::string& dir = tmp.path;
+  write_file(dir + "/test.toml", with_dal("schema_file = \"missing.toml\""));
+  auto r = load_node_config(dir + "/test.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Errc::not_found);
+  EXPECT_NE(r.status().message().find(dir + "/missing.toml"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("dal.schema_file"), std::string::npos) << r.status().message();
+}
+
+TEST(NodeConfig, BrokenSchemaFailsTheConfigLoad) {
+  TempDir tmp;
+  const std::string& dir = tmp.path;
+  write_file(dir + "/test.toml", with_dal("schema_file = \"schema.toml\""));
+  write_file(dir + "/schema.toml", "[[table]]\nname = \"t\"\nkind = \"local\"\n");
+  auto r = load_node_config(dir + "/test.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("schema.toml: table[0] 't': key 'ddl'"), std::string::npos)
+      << r.status().message();
+}
+
+TEST(NodeConfig, GlobalMasterMustBeAKnownEzone) {
+  TempDir tmp;
+  const std::string& dir = tmp.path;
+  write_file(dir + "/test.toml", with_dal("schema_file = \"schema.toml\""));
+  write_file(dir + "/schema.toml",
+             "[[table]]\nname = \"t\"\nkind = \"local\"\nddl = \"CREATE TABLE t(k)\"\n"
+             "[[table]]\nname = \"users\"\nkind = \"global-zone\"\nmaster = \"gz\"\nddl = \"CREATE TABLE users(k)\"\n");
+  auto r = load_node_config(dir + "/test.toml");
+  ASSERT_FALSE(r.ok());
+  const std::string& msg = r.status().message();
+  EXPECT_NE(msg.find("schema.toml: table[1] 'users': key 'master'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'gz'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("bj, sh"), std::string::npos) << "names the known ezones: " << msg;
+
+  auto config = parse_node_config(with_dal("schema_file = \"schema.toml\""), dir + "/test.toml");
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  config->peers[0].ezone = "gz";
+  auto schema = load_node_schema(*config);
+  ASSERT_TRUE(schema.ok()) << schema.status().to_string();
+  EXPECT_EQ(schema->find("users")->master_ezone, "gz");
+}
+
+TEST(NodeConfig, NodeSchemaNeedsDal) {
+  auto config = parse_node_config(kValid, "test.toml");
+  ASSERT_TRUE(config.ok());
+  auto schema = load_node_schema(*config);
+  ASSERT_FALSE(schema.ok());
+  EXPECT_NE(schema.status().message().find("[dal]"), std::string::npos) << schema.status().message();
+}
+
 TEST(NodeConfig, ShippedExamplesLoad) {
   for (const char* file : {"laptop/bj.toml", "laptop/sh.toml", "three-site/bj.toml", "three-site/sh.toml"}) {
     auto r = load_node_config(source_dir() + "/config/examples/" + file);
-    EXPECT_TRUE(r.ok()) << file << ": " << r.status().to_string();
+    ASSERT_TRUE(r.ok()) << file << ": " << r.status().to_string();
+    EXPECT_TRUE(r->dal.enabled) << file;
+    auto schema = load_node_schema(*r);
+    ASSERT_TRUE(schema.ok()) << file << ": " << schema.status().to_string();
+    EXPECT_EQ(schema->tables().size(), 4u) << file;
   }
 }
 

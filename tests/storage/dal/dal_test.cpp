@@ -6,7 +6,7 @@
 #include <set>
 #include <thread>
 
-#include "storage/dal/dal_fixture.hpp"
+#include "tests/storage/dal/dal_fixture.hpp"
 #include "storage/dal/sqlite_db.hpp"
 
 namespace ezone::test {

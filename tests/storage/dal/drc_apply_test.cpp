@@ -3,7 +3,7 @@
 // loser kept everywhere, and a halted table on a schema mismatch.
 #include <gtest/gtest.h>
 
-#include "storage/dal/dal_fixture.hpp"
+#include "tests/storage/dal/dal_fixture.hpp"
 #include "storage/dal/sqlite_db.hpp"
 
 namespace ezone::test {

@@ -1,0 +1,175 @@
+#include "actors/dal/dal_http.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace ezone {
+namespace {
+
+using nlohmann::json;
+
+struct Statement {
+  std::string sql;
+  std::vector<dal::Value> params;
+};
+
+struct TxRequest {
+  dal::TxTarget target;
+  std::vector<Statement> statements;
+};
+
+Result<dal::Value> to_value(const json& j, const std::string& where) {
+  if (j.is_null()) return dal::Value(std::monostate{});
+  if (j.is_boolean()) return dal::Value(int64_t{j.get<bool>() ? 1 : 0});
+  if (j.is_number_integer()) {
+    if (j.is_number_unsigned() && j.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+      return Status(Errc::invalid_argument, where + ": integer out of the 64-bit range");
+    }
+    return dal::Value(j.get<int64_t>());
+  }
+  if (j.is_number_float()) return dal::Value(j.get<double>());
+  if (j.is_string()) return dal::Value(j.get<std::string>());
+  if (j.is_object() && j.size() == 1 && j.contains("blob") && j["blob"].is_string()) {
+    const std::string& hex = j["blob"].get_ref<const std::string&>();
+    if (hex.size() % 2) return Status(Errc::invalid_argument, where + ": blob hex has an odd length");
+    dal::Blob b;
+    for (size_t i = 0; i < hex.size(); i += 2) {
+      int v = 0;
+      for (size_t k = 0; k < 2; ++k) {
+        const char c = hex[i + k];
+        const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0) return Status(Errc::invalid_argument, where + ": blob is not hex");
+        v = v * 16 + d;
+      }
+      b.bytes += static_cast<char>(v);
+    }
+    return dal::Value(std::move(b));
+  }
+  return Status(Errc::invalid_argument, where + ": expected null, a number, a string or {\"blob\": hex}");
+}
+
+json from_value(const dal::Value& v) {
+  if (auto* i = std::get_if<int64_t>(&v)) return *i;
+  if (auto* d = std::get_if<double>(&v)) return *d;
+  if (auto* s = std::get_if<std::string>(&v)) return *s;
+  if (auto* b = std::get_if<dal::Blob>(&v)) {
+    const std::string text = dal::value_text(*b);  // x'..'
+    return json{{"blob", text.substr(2, text.size() - 3)}};
+  }
+  return nullptr;
+}
+
+Result<TxRequest> parse_request(const std::string& body) {
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto bad = [](const std::string& why) { return Status(Errc::invalid_argument, why); };
+  if (j.is_discarded()) return bad("the body is not JSON");
+  if (!j.is_object()) return bad("the body must be a JSON object");
+  TxRequest req;
+  for (auto& [key, value] : j.items()) {
+    if (key == "shard") {
+      if (value.is_null()) continue;
+      if (!value.is_number_unsigned() || value.get<uint64_t>() > kShardIdMax) return bad("'shard' must be null or 0.." + std::to_string(kShardIdMax));
+      req.target.shard = static_cast<ShardId>(value.get<uint64_t>());
+    } else if (key == "epoch") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 0) return bad("'epoch' must be a non-negative integer");
+      req.target.epoch = value.get<int64_t>();
+    } else if (key != "statements") {
+      return bad("unknown key '" + key + "' (expected shard, epoch, statements)");
+    }
+  }
+  const json& stmts = j.contains("statements") ? j["statements"] : json();
+  if (!stmts.is_array() || stmts.empty()) return bad("'statements' must be a non-empty array");
+  if (stmts.size() > kDalHttpStatementsMax) return bad("more than " + std::to_string(kDalHttpStatementsMax) + " statements");
+  for (size_t i = 0; i < stmts.size(); ++i) {
+    const std::string where = "statements[" + std::to_string(i) + "]";
+    const json& s = stmts[i];
+    if (!s.is_object() || !s.contains("sql") || !s["sql"].is_string()) return bad(where + ": needs \"sql\", a string");
+    Statement st{s["sql"].get<std::string>(), {}};
+    for (auto& [key, value] : s.items()) {
+      if (key != "sql" && key != "params") return bad(where + ": unknown key '" + key + "'");
+    }
+    if (s.contains("params")) {
+      const json& p = s["params"];
+      if (!p.is_array()) return bad(where + ".params must be an array");
+      if (p.size() > kDalHttpParamsMax) return bad(where + ": more than " + std::to_string(kDalHttpParamsMax) + " params");
+      for (size_t k = 0; k < p.size(); ++k) {
+        auto v = to_value(p[k], where + ".params[" + std::to_string(k) + "]");
+        if (!v) return v.status();
+        st.params.push_back(std::move(v.value()));
+      }
+    }
+    req.statements.push_back(std::move(st));
+  }
+  if (!j.contains("epoch") && req.target.shard) return bad("'epoch' is required with a shard (the epoch your route came from)");
+  return req;
+}
+
+int http_status(const dal::TxOutcome& out) {
+  switch (out.status.code()) {
+    case Errc::ok: return 200;
+    case Errc::invalid_argument:
+    case Errc::parse_error: return 400;
+    case Errc::conflict:
+    case Errc::not_found: return 409;
+    case Errc::unavailable:
+    case Errc::timeout: return 503;
+    default: return 500;
+  }
+}
+
+HttpResponse answer(const dal::TxOutcome& out, const json& results) {
+  if (out.ok()) {
+    return HttpResponse::json(200, json{{"committed", true}, {"outbox_seq", out.outbox_seq}, {"hlc", out.hlc},
+                                        {"results", results}}.dump() + "\n");
+  }
+  const int code = http_status(out);
+  HttpResponse r = HttpResponse::json(code, json{{"committed", false},
+                                                 {"refusal", dal::refusal_name(out.refusal)},
+                                                 {"error", out.status.message()}}.dump() + "\n");
+  if (code == 503) r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+}  // namespace
+
+Endpoint dal_tx_endpoint(dal::Dal& dal, Metrics& metrics) {
+  Endpoint e;
+  e.method = "POST";
+  e.pattern = "/dal/v1/tx";
+  e.entrance = Entrance::internal;
+  e.key = KeyExtractor{};  // not routed: the DAL judges the named shard
+  e.access = Access::write;
+  Counter& bad = metrics.counter("ezone_dal_http_bad_requests_total", "Malformed POST /dal/v1/tx requests");
+  e.handler = [&dal, &bad](HttpRequest&& http, HttpResponder respond) {
+    auto req = parse_request(http.body);
+    if (!req) {
+      bad.inc();
+      respond(HttpResponse::json(400, json{{"committed", false}, {"refusal", "bad_request"},
+                                           {"error", req.status().message()}}.dump() + "\n"));
+      return;
+    }
+    auto statements = std::make_shared<std::vector<Statement>>(std::move(req.value().statements));
+    auto results = std::make_shared<json>(json::array());
+    dal.submit(
+        req.value().target,
+        [statements, results](dal::Tx& tx) -> Status {
+          *results = json::array();  // the handler runs once, but keep it clean
+          for (size_t i = 0; i < statements->size(); ++i) {
+            const Statement& s = (*statements)[i];
+            auto rows = tx.query(s.sql, s.params);
+            if (!rows) return Status(rows.status().code(), "statements[" + std::to_string(i) + "]: " + rows.status().message());
+            json out_rows = json::array();
+            for (const dal::Row& row : rows.value()) {
+              json r = json::array();
+              for (const dal::Value& v : row) r.push_back(from_value(v));
+              out_rows.push_back(std::move(r));
+            }
+            results->push_back(json{{"changes", tx.changes()}, {"rows", std::move(out_rows)}});
+          }
+          return Status::ok();
+        },
+        [respond, results](dal::TxOutcome out) { respond(answer(out, *results)); });
+  };
+  return e;
+}
+
+}  // namespace ezone

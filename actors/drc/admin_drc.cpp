@@ -1,0 +1,103 @@
+#include "actors/drc/admin_drc.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "core/clock.hpp"
+
+namespace ezone {
+namespace {
+
+using nlohmann::json;
+
+json peer_json(const DrcPeerStatus& s) {
+  return json{{"origin", s.origin},
+              {"connected", s.connected},
+              {"cursor", s.cursor},
+              {"head", s.head},
+              {"lag_rows", s.lag_rows},
+              {"lag_ms", s.lag_ms},
+              {"watermark_hlc", s.watermark_hlc},
+              {"last_apply_ms", s.last_apply_wall_ms},
+              {"batches", s.batches},
+              {"entries", s.entries},
+              {"rows", s.rows},
+              {"conflicts", s.conflicts},
+              {"parked", s.parked},
+              {"last_error", s.last_error}};
+}
+
+// A non-negative integer query parameter, or `fallback` when absent.
+Result<int64_t> int_param(const HttpRequest& req, const std::string& name, int64_t fallback, int64_t max) {
+  const std::string text = req.query_param(name);
+  if (text.empty()) return fallback;
+  int64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9' || v > max) return Status(Errc::invalid_argument, "'" + name + "' must be an integer 0.." + std::to_string(max));
+    v = v * 10 + (c - '0');
+  }
+  if (v > max) return Status(Errc::invalid_argument, "'" + name + "' must be an integer 0.." + std::to_string(max));
+  return v;
+}
+
+HttpResponse conflicts_json(dal::Dal& dal, const HttpRequest& req) {
+  auto limit = int_param(req, "limit", 100, 100000);
+  if (!limit) return HttpResponse::error(400, limit.status().message());
+  auto conflicts = dal.conflicts(static_cast<size_t>(limit.value()));
+  if (!conflicts) return HttpResponse::error(500, conflicts.status().message());
+  json out = json::array();
+  for (const dal::ConflictRecord& c : conflicts.value()) {
+    out.push_back(json{{"table", c.table},
+                       {"pk", c.pk},
+                       {"winner", {{"origin", c.winner.origin}, {"hlc", c.winner.hlc}, {"op", dal::change_op_name(c.winner_op)}, {"row", c.winner_row}}},
+                       {"loser", {{"origin", c.loser.origin}, {"hlc", c.loser.hlc}, {"op", dal::change_op_name(c.loser_op)}, {"row", c.loser_row}}}});
+  }
+  return HttpResponse::json(200, json{{"conflicts", out}}.dump(2) + "\n");
+}
+
+HttpResponse checksum_json(dal::Dal& dal, const HttpRequest& req) {
+  const std::string table = req.query_param("table");
+  if (table.empty()) return HttpResponse::error(400, "give ?table=NAME (a replicated table)");
+  std::optional<ShardId> shard;
+  if (!req.query_param("shard").empty()) {
+    auto s = int_param(req, "shard", 0, kShardIdMax);
+    if (!s) return HttpResponse::error(400, s.status().message());
+    shard = static_cast<ShardId>(s.value());
+  }
+  auto sum = dal.checksum(table, shard);
+  if (!sum) return HttpResponse::error(sum.status().code() == Errc::not_found ? 404 : 400, sum.status().message());
+  json out{{"table", table}, {"checksum", std::to_string(sum.value())}};
+  if (shard) out["shard"] = *shard;
+  return HttpResponse::json(200, out.dump() + "\n");
+}
+
+}  // namespace
+
+std::string render_drc_json(dal::Dal& dal, const DrcService* drc) {
+  json peers = json::array();
+  if (drc) {
+    for (const DrcPeerStatus& s : drc->status()) peers.push_back(peer_json(s));
+  }
+  json halted = json::array();
+  for (const dal::HaltedTable& h : dal.halted()) {
+    halted.push_back(json{{"origin", h.origin}, {"table", h.table}, {"reason", h.reason}, {"parked_rows", h.parked_rows}});
+  }
+  json doc{{"ezone", dal.ezone()},
+           {"outbox_head", dal.outbox_head()},
+           {"acknowledged_epoch", dal.acknowledged_epoch()},
+           {"now_ms", SystemClock::instance().wall_ms()},
+           {"peers", peers},
+           {"halted", halted}};
+  return doc.dump(2) + "\n";
+}
+
+std::optional<HttpResponse> handle_drc_admin(dal::Dal& dal, const DrcService* drc, const HttpRequest& req) {
+  const std::string path = req.path();
+  const bool known = path == "/admin/v1/drc" || path == "/admin/v1/drc/conflicts" || path == "/admin/v1/dal/checksum";
+  if (!known) return std::nullopt;
+  if (req.method != "GET") return HttpResponse::error(405, req.method + " not allowed on " + path + "; use GET");
+  if (path == "/admin/v1/drc/conflicts") return conflicts_json(dal, req);
+  if (path == "/admin/v1/dal/checksum") return checksum_json(dal, req);
+  return HttpResponse::json(200, render_drc_json(dal, drc));
+}
+
+}  // namespace ezone

@@ -1,0 +1,24 @@
+// Admin endpoints of the DAL and DRC (served on node.admin):
+//   GET /admin/v1/drc                 per-peer watermark, lag and errors, halted
+//                                     tables, this site's outbox head (ezctl drc)
+//   GET /admin/v1/drc/conflicts       kept losers of conflicts (?limit=N, default 100)
+//   GET /admin/v1/dal/checksum?table=T[&shard=S]
+//                                     checksum of a replicated table (or one
+//                                     shard of it); equal on converged sites
+#pragma once
+
+#include <optional>
+
+#include "actors/drc/drc_service.hpp"
+#include "actors/http/http_types.hpp"
+#include "storage/dal/dal.hpp"
+
+namespace ezone {
+
+// The JSON document of GET /admin/v1/drc. drc may be null (no peers).
+std::string render_drc_json(dal::Dal& dal, const DrcService* drc);
+
+// nullopt when the path is not one of the above.
+std::optional<HttpResponse> handle_drc_admin(dal::Dal& dal, const DrcService* drc, const HttpRequest& request);
+
+}  // namespace ezone

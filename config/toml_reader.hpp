@@ -1,0 +1,92 @@
+// Internal to config/: what every TOML file reader here shares, so that the
+// node config and the schema file word their errors the same way:
+//   "<where>: key '<key>': <problem>. Fix: <fix>"
+// where <where> is the file ("bj.toml") or a place in it
+// ("takeout.toml: table[2] 'users'"). Not installed, not for other modules:
+// it includes toml++, which only config/ links.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+
+#include <toml++/toml.h>
+
+#include "core/status.hpp"
+
+namespace ezone::config_internal {
+
+#define EZONE_TRY(expr)          \
+  do {                           \
+    Status _s = (expr);          \
+    if (!_s) return _s;          \
+  } while (false)
+
+// invalid_argument "<where>: key '<key>': <problem>. Fix: <fix>".
+Status config_error(const std::string& where, const std::string& key, const std::string& problem,
+                    const std::string& fix);
+
+// Parses TOML text. A syntax error is parse_error naming source, the line and
+// column, and the problem.
+Result<toml::table> parse_toml(const std::string& text, const std::string& source);
+
+// Reads a whole file. not_found (or io_error) naming path, what it is
+// ("config file") and the caller's fix.
+Result<std::string> read_text_file(const std::string& path, const std::string& what,
+                                   const std::string& fix);
+
+// Relative paths in a file are relative to that file (source), so a config
+// works from any working directory. Empty and absolute paths stay as they are.
+void resolve_path(const std::string& source, std::string* path);
+
+// Finds the optional section [name] of root: *out is nullptr when it is
+// absent; invalid_argument when name is there but is not a table.
+Status optional_section(const toml::table& root, const std::string& name, const std::string& source,
+                        const toml::table** out);
+
+// Reads one TOML table, remembering which keys were consumed so that
+// leftovers can be reported as unknown keys (a typo must never be ignored).
+// A null table reads as empty: every key is absent.
+class TableReader {
+ public:
+  // path prefixes key names in errors ("node" gives "node.http"; "" gives
+  // "http"); where is the file or place the errors start with.
+  TableReader(const toml::table* table, std::string path, std::string where)
+      : table_(table), path_(std::move(path)), where_(std::move(where)) {}
+
+  std::string key(const std::string& name) const {
+    return path_.empty() ? name : path_ + "." + name;
+  }
+
+  // Returns the node for name (nullptr if absent) and marks it known.
+  const toml::node* get(const std::string& name);
+
+  // Absent: an error if required, else out is left alone.
+  Status string(const std::string& name, bool required, std::string* out, const std::string& fix);
+
+  Status integer(const std::string& name, int64_t* out, int64_t min, int64_t max);
+  template <class Int>
+  Status integer(const std::string& name, Int* out, int64_t min, int64_t max) {
+    int64_t value = *out;
+    EZONE_TRY(integer(name, &value, min, max));
+    *out = static_cast<Int>(value);
+    return Status::ok();
+  }
+
+  Status boolean(const std::string& name, bool* out);
+
+  Status error(const std::string& name, const std::string& problem, const std::string& fix) const {
+    return config_error(where_, key(name), problem, fix);
+  }
+
+  // An error naming the first key of the table that no getter asked for.
+  Status no_unknown_keys(const std::string& allowed) const;
+
+ private:
+  const toml::table* table_;
+  std::string path_;
+  std::string where_;
+  std::set<std::string> known_;
+};
+
+}  // namespace ezone::config_internal

@@ -1,0 +1,188 @@
+// The DAL and DRC inside real Nodes (two in one process, replicating over
+// the CAF cluster): the HTTP transaction API with its refusals, replication
+// with its watermark, and catching up after a peer was down.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+#include "actors/gzs/gzs.hpp"
+#include "storage/dal/dal.hpp"
+#include "storage/net/http_client.hpp"
+#include "tests/actors/node_fixture.hpp"
+#include "tests/support/eventually.hpp"
+
+namespace ezone {
+namespace {
+
+using nlohmann::json;
+using test::eventually;
+
+constexpr const char* kSchema = R"toml(
+[[table]]
+name = "orders"
+kind = "sharding-zone"
+shard_column = "shard"
+ddl = "CREATE TABLE orders(id INTEGER PRIMARY KEY, shard INTEGER NOT NULL, state TEXT NOT NULL)"
+
+[[table]]
+name = "users"
+kind = "global-zone"
+master = "bj"
+ddl = "CREATE TABLE users(id INTEGER PRIMARY KEY, phone TEXT NOT NULL UNIQUE)"
+)toml";
+
+class DrcNodeTest : public test::TwoNodeTest {
+ protected:
+  void SetUp() override {
+    TwoNodeTest::SetUp();
+    const std::string schema = dir_ + "/schema.toml";
+    std::ofstream(schema) << kSchema;
+    configure = [schema](NodeConfig& c) {
+      c.dal.enabled = true;
+      c.dal.schema_file = schema;
+      c.dal.db_file = c.data_dir + "/" + c.ezone + ".db";
+      c.dal.synchronous_full = false;
+      c.drc.pull_wait_ms = 200;
+      c.drc.pull_timeout_ms = 1000;
+      c.drc.retry_ms = 50;
+    };
+  }
+
+  Result<std::unique_ptr<Node>> start_node(const std::string& ezone) {
+    return start(ezone, {}, std::string(EZONE_TEST_SOURCE_DIR) + "/config/shards/test-fences.toml");
+  }
+
+  Result<net::HttpResponse> tx(uint16_t http_port, const json& body) {
+    net::HttpRequest req;
+    req.method = "POST";
+    req.target = "/dal/v1/tx";
+    req.body = body.dump();
+    req.content_type = "application/json";
+    return net::HttpConnection({"127.0.0.1", http_port}).request(req, 5000);
+  }
+
+  // Posts `body` to bj until it commits: a node refuses writes (503,
+  // lease_invalid) until its etcd session holds the lease.
+  bool commit_once_leased(const json& body) {
+    return eventually([&] {
+      auto r = tx(bj_ports_.http, body);
+      return r.ok() && r->status == 200;
+    });
+  }
+
+  json admin_get(uint16_t admin_port, const std::string& target) {
+    auto r = net::http_request({"127.0.0.1", admin_port}, "GET", target, "", "", 2000);
+    if (!r.ok() || r->status != 200) return json();
+    return json::parse(r->body, nullptr, false);
+  }
+
+  std::string checksum(uint16_t admin_port) {
+    json j = admin_get(admin_port, "/admin/v1/dal/checksum?table=orders");
+    return j.is_object() ? j.value("checksum", "") : "";
+  }
+
+  json insert_order(int64_t id, ShardId shard, Epoch epoch) {
+    return json{{"shard", shard}, {"epoch", epoch},
+                {"statements", {{{"sql", "INSERT INTO orders(id, shard, state) VALUES(?1, ?2, 'created')"},
+                                 {"params", {id, shard}}}}}};
+  }
+};
+
+TEST_F(DrcNodeTest, AWriteThroughTheHttpApiReplicatesToThePeer) {
+  auto bj = start_node("bj");
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  auto sh = start_node("sh");
+  ASSERT_TRUE(sh.ok()) << sh.status().to_string();
+  const Epoch epoch = (*bj)->gzs().epoch();
+  // Shard 1 ("squares") is bj's in test-fences.toml.
+  ASSERT_TRUE(commit_once_leased(insert_order(1, 1, epoch)));
+  auto second = tx(bj_ports_.http, insert_order(2, 1, epoch));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->status, 200) << second->body;
+  EXPECT_EQ(json::parse(second->body)["committed"], true);
+
+  ASSERT_TRUE(eventually([&] { return !checksum(bj_ports_.admin).empty() &&
+                                      checksum(bj_ports_.admin) == checksum(sh_ports_.admin); }));
+  ASSERT_TRUE(eventually([&] {
+    json drc = admin_get(sh_ports_.admin, "/admin/v1/drc");
+    return drc.is_object() && drc["peers"].size() == 1 && drc["peers"][0]["cursor"] == 2 &&
+           drc["peers"][0]["lag_rows"] == 0 && drc["peers"][0]["connected"] == true;
+  }));
+  auto rows = (*sh)->dal()->query("SELECT COUNT(*) FROM orders");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(std::get<int64_t>(rows.value()[0][0]), 2);
+  // sh applied, never re-shipped: its own outbox is empty.
+  EXPECT_EQ((*sh)->dal()->outbox_head(), 0u);
+  EXPECT_NE((*sh)->metrics().render().find("ezone_drc_cursor_seq{ezone=\"sh\",origin=\"bj\"} 2"), std::string::npos);
+}
+
+TEST_F(DrcNodeTest, TheHttpApiRefusesWrongZoneWritesDdlAndMalformedRequests) {
+  auto bj = start_node("bj");
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  const Epoch epoch = (*bj)->gzs().epoch();
+  ASSERT_TRUE(commit_once_leased(insert_order(1, 1, epoch)));
+  auto wrong = tx(bj_ports_.http, insert_order(5, 2, epoch));  // shard 2 is sh's
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_EQ(wrong->status, 409) << wrong->body;
+  EXPECT_EQ(json::parse(wrong->body)["refusal"], "wrong_zone");
+
+  auto ddl = tx(bj_ports_.http, json{{"statements", {{{"sql", "DROP TABLE orders"}}}}});
+  ASSERT_TRUE(ddl.ok());
+  EXPECT_EQ(ddl->status, 400) << ddl->body;
+  EXPECT_EQ(json::parse(ddl->body)["refusal"], "statement_refused");
+
+  auto two = tx(bj_ports_.http, json{{"shard", 1}, {"epoch", epoch},
+                                     {"statements", {{{"sql", "DELETE FROM orders; DELETE FROM users"}}}}});
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(two->status, 400) << two->body;
+
+  net::HttpRequest garbage;
+  garbage.method = "POST";
+  garbage.target = "/dal/v1/tx";
+  garbage.body = "{not json";
+  auto bad = net::HttpConnection({"127.0.0.1", bj_ports_.http}).request(garbage, 5000);
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->status, 400);
+  auto stale = tx(bj_ports_.http, insert_order(6, 1, epoch + 5));
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(stale->status, 503) << stale->body;
+  EXPECT_FALSE(stale->header("Retry-After").empty());
+
+  auto select = tx(bj_ports_.http, json{{"statements", {{{"sql", "SELECT id, state FROM orders"}}}}});
+  ASSERT_TRUE(select.ok());
+  EXPECT_EQ(select->status, 200) << select->body;
+  EXPECT_EQ(json::parse(select->body)["results"][0]["rows"], json::parse(R"([[1,"created"]])"));
+  const std::string metrics = (*bj)->metrics().render();
+  EXPECT_NE(metrics.find("ezone_dal_refusals_total{ezone=\"bj\",reason=\"wrong_zone\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("ezone_dal_http_bad_requests_total{ezone=\"bj\"} 1"), std::string::npos);
+}
+
+TEST_F(DrcNodeTest, APeerThatWasDownCatchesUpExactlyOnce) {
+  auto bj = start_node("bj");
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  auto sh = start_node("sh");
+  ASSERT_TRUE(sh.ok()) << sh.status().to_string();
+  const Epoch epoch = (*bj)->gzs().epoch();
+  ASSERT_TRUE(commit_once_leased(insert_order(0, 1, epoch)));
+  ASSERT_TRUE(eventually([&] { return checksum(bj_ports_.admin) == checksum(sh_ports_.admin); }));
+  (*sh)->stop();
+  sh->reset();
+  for (int i = 1; i <= 60; ++i) {
+    auto r = tx(bj_ports_.http, insert_order(i, 1, epoch));
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->status, 200) << r->body;
+  }
+  auto again = start_node("sh");
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  ASSERT_TRUE(eventually([&] { return checksum(bj_ports_.admin) == checksum(sh_ports_.admin); }));
+  auto rows = (*again)->dal()->query("SELECT COUNT(*) FROM orders");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(std::get<int64_t>(rows.value()[0][0]), 61);
+  auto cursor = (*again)->dal()->cursor("bj");
+  ASSERT_TRUE(cursor.ok());
+  EXPECT_EQ(cursor.value(), 61u);
+}
+
+}  // namespace
+}  // namespace ezone

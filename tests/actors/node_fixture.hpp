@@ -1,0 +1,81 @@
+// Two Nodes (bj and sh) in one process sharing an in-memory metadata store,
+// on fresh loopback ports, for component tests of the node.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+#include <stdlib.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "actors/node/node.hpp"
+#include "core/clock.hpp"
+#include "storage/meta/memory_meta_store.hpp"
+#include "tests/support/ports.hpp"
+
+namespace ezone::test {
+
+struct ZonePorts {
+  uint16_t http, admin, cluster;
+};
+
+inline NodeConfig make_config(const std::string& ezone, const ZonePorts& self, const std::string& peer,
+                              const ZonePorts& peer_ports, const std::string& dir) {
+  NodeConfig c;
+  c.source = "test-" + ezone + ".toml";
+  c.ezone = ezone;
+  c.http = {"127.0.0.1", self.http};
+  c.admin = {"127.0.0.1", self.admin};
+  c.cluster = {"127.0.0.1", self.cluster};
+  c.data_dir = dir + "/" + ezone;
+  c.peers.push_back({peer, {"127.0.0.1", peer_ports.cluster}, {"127.0.0.1", peer_ports.admin},
+                     {"127.0.0.1", peer_ports.http}});
+  c.etcd.endpoints.push_back({"127.0.0.1", 1});  // unused: the memory store is injected
+  c.timeouts.peer_down_after_ms = 400;
+  c.timeouts.etcd_check_interval_ms = 50;
+  c.limits.caf_worker_threads = 1;
+  return c;
+}
+
+inline ZonePorts fresh_ports() {
+  return {free_loopback_port(), free_loopback_port(), free_loopback_port()};
+}
+
+class TwoNodeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/ezone-node-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    store_ = std::make_shared<meta::MemoryMetaStore>(SystemClock::instance());
+    bj_ports_ = fresh_ports();
+    sh_ports_ = fresh_ports();
+  }
+  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+
+  // shards_file: a shard config for the route table (none by default).
+  Result<std::unique_ptr<Node>> start(const std::string& ezone, std::vector<Endpoint> endpoints = {},
+                                      const std::string& shards_file = "") {
+    bool bj = ezone == "bj";
+    NodeOptions options;
+    options.meta = store_;
+    options.logger = std::make_shared<spdlog::logger>(ezone, std::make_shared<spdlog::sinks::null_sink_mt>());
+    options.endpoints = std::move(endpoints);
+    NodeConfig config = make_config(ezone, bj ? bj_ports_ : sh_ports_, bj ? "sh" : "bj",
+                                    bj ? sh_ports_ : bj_ports_, dir_);
+    config.gzs.shards_file = shards_file;
+    if (configure) configure(config);
+    return Node::start(config, options);
+  }
+
+  // Called on every config start() builds, before the node starts.
+  std::function<void(NodeConfig&)> configure;
+  std::string dir_;
+  std::shared_ptr<meta::MemoryMetaStore> store_;
+  ZonePorts bj_ports_{}, sh_ports_{};
+};
+
+}  // namespace ezone::test
