@@ -178,6 +178,11 @@ Status Node::Impl::start_dal() {
   dc.group_tx_max = static_cast<size_t>(config.dal.group_tx_max);
   dc.queue_tx_max = static_cast<size_t>(config.dal.queue_tx_max);
   dc.feed_rows_max = static_cast<size_t>(config.dal.feed_rows_max);
+  if (const char* pause = std::getenv("EZONE_FAULT_APPLY_PAUSE_MS")) {
+    dc.fault_apply_pause_ms = std::atoll(pause);
+    logger->warn("event=fault_hook ezone={} EZONE_FAULT_APPLY_PAUSE_MS={} (crash tests only)", config.ezone,
+                 dc.fault_apply_pause_ms);
+  }
   // The DAL's write gate: the route table the router reads, and the lease
   // that self-fences this ezone when etcd stops renewing it.
   auto gate = [this] {

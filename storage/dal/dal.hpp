@@ -59,6 +59,10 @@ struct DalConfig {
   size_t feed_rows_max = 200000;   // change-feed rows kept for `since` readers
   size_t readers = 2;              // read-only connections for query()
   size_t query_rows_max = 10000;   // rows one query may return
+  // Fault hook for crash tests only: hold each peer batch's transaction open
+  // this long before COMMIT, so a test can kill -9 the process mid-apply.
+  // ezoned sets it from EZONE_FAULT_APPLY_PAUSE_MS; 0 (always, in production).
+  int64_t fault_apply_pause_ms = 0;
 };
 
 // What this site may write, taken as one snapshot per group commit.

@@ -227,6 +227,11 @@ Result<ApplyReport> Dal::Impl::run_apply(const OutboxBatch& batch) {
   if (s) {
     Applier applier(*this, state);
     s = applier.run(batch);
+    if (s && config.fault_apply_pause_ms > 0 && state.report.entries > 0) {
+      spdlog::warn("dal: fault hook: pausing {} ms inside an apply of {} entries", config.fault_apply_pause_ms,
+                   state.report.entries);
+      std::this_thread::sleep_for(std::chrono::milliseconds(config.fault_apply_pause_ms));
+    }
     if (s) s = writer->exec("COMMIT");
     if (!s) writer->exec("ROLLBACK");
   }

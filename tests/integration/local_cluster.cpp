@@ -79,6 +79,7 @@ Status LocalCluster::write_configs() {
     toml << "\n[timeouts]\n" << options_.timeouts_toml << "\n";
     if (!options_.gzs_toml.empty())
       toml << "\n[gzs]\n" << options_.gzs_toml << "\nminter_id = " << minter++ << "\n";
+    toml << "\n" << options_.extra_toml << "\n";
     std::ofstream out(z.config);
     out << toml.str();
     if (!out) return Status(Errc::io_error, "cannot write " + z.config);
@@ -86,10 +87,11 @@ Status LocalCluster::write_configs() {
   return Status::ok();
 }
 
-Status LocalCluster::start_zone(const std::string& ezone) {
+Status LocalCluster::start_zone(const std::string& ezone, std::vector<std::pair<std::string, std::string>> env) {
   Zone& z = zones_.at(ezone);
   if (z.process) z.process->kill9();
   ChildOptions o;
+  o.env = std::move(env);
   o.argv = {options_.bin_dir + "/ezoned", "--config", z.config};
   o.log_path = z.log;
   auto child = ChildProcess::start(o);

@@ -27,6 +27,8 @@ struct LocalClusterOptions {
   // "minter_id" is added per zone. Empty: no [gzs] table (no fences, no shards).
   std::string gzs_toml;
   std::string log_level = "info";
+  // Appended to every node's config, e.g. "[dal]\nschema_file = ..." (paths absolute).
+  std::string extra_toml;
 };
 
 struct ZoneAddresses {
@@ -48,8 +50,9 @@ class LocalCluster {
   ChildProcess& process(const std::string& ezone) { return *zones_.at(ezone).process; }
 
   // Starts (or restarts, after kill9) a zone's ezoned on the same ports and
-  // config. Does not wait for it to be ready.
-  Status start_zone(const std::string& ezone);
+  // config, with `env` added to its environment (fault hooks). Does not wait
+  // for it to be ready.
+  Status start_zone(const std::string& ezone, std::vector<std::pair<std::string, std::string>> env = {});
   // Waits until the zone's /healthz answers, up to timeout_ms.
   Status wait_ready(const std::string& ezone, int64_t timeout_ms);
 

@@ -1,6 +1,7 @@
 #include "tools/ezctl/admin_client.hpp"
 
 #include <cstdio>
+#include <ctime>
 
 #include "core/address.hpp"
 #include "storage/net/http_client.hpp"
@@ -37,6 +38,19 @@ int fail(const std::string& what, const std::string& error) {
 std::string reply_error(const AdminReply& reply) {
   std::string error = reply.body.is_object() ? reply.body.value("error", "") : "";
   return "node answered " + std::to_string(reply.status) + (error.empty() ? "" : ": " + error);
+}
+
+int64_t now_ms() { return static_cast<int64_t>(std::time(nullptr)) * 1000; }
+
+std::string ago(int64_t since_ms, int64_t now) {
+  if (since_ms <= 0) return "-";
+  int64_t d = (now - since_ms) / 1000;
+  if (d < 0) d = 0;
+  char buf[32];
+  if (d < 120) std::snprintf(buf, sizeof(buf), "%llds", static_cast<long long>(d));
+  else if (d < 7200) std::snprintf(buf, sizeof(buf), "%lldm", static_cast<long long>(d / 60));
+  else std::snprintf(buf, sizeof(buf), "%lldh", static_cast<long long>(d / 3600));
+  return buf;
 }
 
 }  // namespace ezctl

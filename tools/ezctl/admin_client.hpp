@@ -27,4 +27,9 @@ int fail(const std::string& what, const std::string& error);
 // The error text of a non-2xx reply.
 std::string reply_error(const AdminReply& reply);
 
+// Wall-clock milliseconds now, and a short "how long ago" ("12s", "5m",
+// "3h"; "-" for 0) for tables.
+int64_t now_ms();
+std::string ago(int64_t since_ms, int64_t now_ms);
+
 }  // namespace ezctl

@@ -4,6 +4,7 @@
 //   ezctl --node ADMIN routes [--json]
 //   ezctl --node ADMIN move --shards S1,S2 --to EZONE [--expected-epoch N]
 //   ezctl --node ADMIN locate KEY... [--file F] [--json]
+//   ezctl --node ADMIN drc [conflicts [--limit N]] [--json]
 //
 // ADMIN is HOST:PORT of a node's admin address (node.admin in its config).
 // Exit codes: 0 ok, 1 the node cannot be reached or refused, 2 bad usage.
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "tools/ezctl/drc_command.hpp"
 #include "tools/ezctl/locate_command.hpp"
 #include "tools/ezctl/routes_command.hpp"
 #include "tools/ezctl/status_command.hpp"
@@ -26,6 +28,8 @@ int usage(const std::string& why) {
                "  move --shards S1,S2 --to EZONE [--expected-epoch N]\n"
                "                                      raw route change (not a safe switchover)\n"
                "  locate KEY... [--file F]            who owns geo=LAT,LON, merchant=ID, order=ID\n"
+               "  drc                                 replication: watermark and lag per peer\n"
+               "  drc conflicts [--limit N]           losers kept by conflict resolution\n"
                "HOST:PORT is the node's admin address (node.admin in its config)\n",
                why.c_str());
   return 2;
@@ -41,11 +45,11 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
     else if (arg == "--shards" && has_value) o->shards = argv[++i];
     else if (arg == "--to" && has_value) o->to = argv[++i];
     else if (arg == "--file" && has_value) o->file = argv[++i];
-    else if ((arg == "--timeout-ms" || arg == "--expected-epoch") && has_value) {
+    else if ((arg == "--timeout-ms" || arg == "--expected-epoch" || arg == "--limit") && has_value) {
       char* end = nullptr;
       long long v = std::strtoll(argv[++i], &end, 10);
       if (*end != '\0' || v <= 0) return *error = arg + " must be a positive number", false;
-      (arg == "--timeout-ms" ? o->timeout_ms : o->expected_epoch) = v;
+      (arg == "--timeout-ms" ? o->timeout_ms : arg == "--limit" ? o->limit : o->expected_epoch) = v;
     } else if (arg.size() > 1 && arg[0] == '-') return *error = "unknown option " + arg, false;
     else o->args.push_back(arg);
   }
@@ -66,5 +70,6 @@ int main(int argc, char** argv) {
   if (cmd == "routes" && bare) return ezctl::run_routes(options);
   if (cmd == "move" && bare) return ezctl::run_move(options);
   if (cmd == "locate") return ezctl::run_locate(options);
+  if (cmd == "drc") return ezctl::run_drc(options);
   return usage("unknown command or extra arguments: " + cmd);
 }

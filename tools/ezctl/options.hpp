@@ -18,6 +18,8 @@ struct Options {
   int64_t expected_epoch = 0;  // 0 = the epoch the node currently has
   // locate
   std::string file;     // one key per line
+  // drc conflicts
+  int64_t limit = 100;
 };
 
 }  // namespace ezctl

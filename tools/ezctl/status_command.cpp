@@ -12,17 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string ago(int64_t since_ms, int64_t now_ms) {
-  if (since_ms <= 0) return "-";
-  int64_t d = (now_ms - since_ms) / 1000;
-  if (d < 0) d = 0;
-  char buf[32];
-  if (d < 120) std::snprintf(buf, sizeof(buf), "%llds", static_cast<long long>(d));
-  else if (d < 7200) std::snprintf(buf, sizeof(buf), "%lldm", static_cast<long long>(d / 60));
-  else std::snprintf(buf, sizeof(buf), "%lldh", static_cast<long long>(d / 3600));
-  return buf;
-}
-
 std::string row(const std::string& a, const std::string& b, const std::string& c,
                 const std::string& d, const std::string& e, const std::string& f) {
   char buf[512];
@@ -30,8 +19,6 @@ std::string row(const std::string& a, const std::string& b, const std::string& c
                 c.c_str(), d.c_str(), e.c_str(), f.c_str());
   return buf;
 }
-
-int64_t now_ms() { return static_cast<int64_t>(std::time(nullptr)) * 1000; }
 
 }  // namespace
 

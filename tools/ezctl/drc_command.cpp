@@ -1,0 +1,87 @@
+#include "tools/ezctl/drc_command.hpp"
+
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "tools/ezctl/admin_client.hpp"
+
+namespace ezctl {
+namespace {
+
+using nlohmann::json;
+
+std::string peer_row(const std::string& origin, const std::string& state, const std::string& cursor,
+                     const std::string& head, const std::string& lag_rows, const std::string& lag_ms,
+                     const std::string& applied, const std::string& error) {
+  char buf[768];
+  std::snprintf(buf, sizeof(buf), "%-8s %-6s %-10s %-10s %-9s %-8s %-8s %s\n", origin.c_str(), state.c_str(),
+                cursor.c_str(), head.c_str(), lag_rows.c_str(), lag_ms.c_str(), applied.c_str(), error.c_str());
+  return buf;
+}
+
+std::string num(const json& j, const char* key) { return std::to_string(j.value(key, int64_t{0})); }
+
+int run_conflicts(const Options& options) {
+  auto reply = admin_call(options, "GET", "/admin/v1/drc/conflicts?limit=" + std::to_string(options.limit));
+  if (!reply) return fail("drc conflicts", reply.status().message());
+  if (reply->status != 200) return fail("drc conflicts", reply_error(*reply));
+  const json& list = reply->body.value("conflicts", json::array());
+  if (options.json) {
+    std::printf("%s\n", reply->body.dump(2).c_str());
+    return 0;
+  }
+  if (list.empty()) std::printf("no conflicts\n");
+  for (const json& c : list) {
+    const json& w = c.value("winner", json::object());
+    const json& l = c.value("loser", json::object());
+    std::printf("%s %s\n  winner %-6s hlc %-20s %s %s\n  loser  %-6s hlc %-20s %s %s\n", c.value("table", "?").c_str(),
+                c.value("pk", "?").c_str(), w.value("origin", "?").c_str(), num(w, "hlc").c_str(),
+                w.value("op", "?").c_str(), w.value("row", "").c_str(), l.value("origin", "?").c_str(),
+                num(l, "hlc").c_str(), l.value("op", "?").c_str(), l.value("row", "").c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string format_drc_table(const std::string& drc_json) {
+  json doc = json::parse(drc_json, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.contains("peers") || !doc.contains("ezone")) return "";
+  const int64_t now = doc.value("now_ms", now_ms());
+  std::string out = "ezone  " + doc.value("ezone", "?") + "   outbox head " + num(doc, "outbox_head") +
+                    "   acknowledged epoch " + num(doc, "acknowledged_epoch") + "\n\n";
+  out += peer_row("ORIGIN", "STATE", "APPLIED", "HEAD", "LAG_ROWS", "LAG_MS", "LAST", "ERROR");
+  for (const json& p : doc["peers"]) {
+    out += peer_row(p.value("origin", "?"), p.value("connected", false) ? "up" : "DOWN", num(p, "cursor"),
+                    num(p, "head"), num(p, "lag_rows"), num(p, "lag_ms"), ago(p.value("last_apply_ms", int64_t{0}), now),
+                    p.value("last_error", ""));
+  }
+  const json& halted = doc.value("halted", json::array());
+  if (!halted.empty()) {
+    out += "\nHALTED TABLES (their rows are parked until the schemas match)\n";
+    for (const json& h : halted) {
+      out += "  " + h.value("table", "?") + " from " + h.value("origin", "?") + ": " + num(h, "parked_rows") +
+             " rows parked; " + h.value("reason", "") + "\n";
+    }
+  }
+  return out;
+}
+
+int run_drc(const Options& options) {
+  if (options.args.size() == 2 && options.args[1] == "conflicts") return run_conflicts(options);
+  if (options.args.size() != 1) return fail("drc", "usage: drc [conflicts [--limit N]]");
+  auto reply = admin_call(options, "GET", "/admin/v1/drc");
+  if (!reply) return fail("drc", reply.status().message());
+  if (reply->status != 200) return fail("drc", reply_error(*reply));
+  if (options.json) {
+    std::printf("%s\n", reply->body.dump(2).c_str());
+    return 0;
+  }
+  std::string table = format_drc_table(reply->body.dump());
+  if (table.empty()) return fail("drc", "the node sent a document that is not DRC status");
+  std::fputs(table.c_str(), stdout);
+  return 0;
+}
+
+}  // namespace ezctl
