@@ -137,20 +137,131 @@ TEST_F(DrcProcessTest, KillDuringApplyThenRestartAppliesEachChangeExactlyOnce) {
   cluster_->process("sh").kill9();
   for (int64_t id = 1; id <= 200; ++id) ASSERT_TRUE(commit_order(id));
   // sh comes back holding every batch's transaction open for 1.5 s before
-  // its COMMIT; once the first batch (50) is durable, the second is in flight.
+  // its COMMIT, and logs each hold as it starts. The second hold means the
+  // first batch (50 rows) is durable and the second is in flight: kill then.
   ASSERT_TRUE(cluster_->start_zone("sh", {{"EZONE_FAULT_APPLY_PAUSE_MS", "1500"}}).is_ok());
-  ASSERT_TRUE(cluster_->wait_ready("sh", 20000).is_ok());
-  ASSERT_TRUE(eventually([&] { return cursor_of_bj_at_sh() >= 51; }, std::chrono::seconds(15)))
-      << cluster_->log_tail("sh");
+  auto holds = [&] {
+    const std::string log = cluster_->log_tail("sh", 1 << 20);
+    size_t n = 0;
+    for (size_t at = log.find("fault hook: pausing"); at != std::string::npos; at = log.find("fault hook: pausing", at + 1)) ++n;
+    return n;
+  };
+  ASSERT_TRUE(eventually([&] { return holds() >= 2; }, std::chrono::seconds(20))) << cluster_->log_tail("sh");
   cluster_->process("sh").kill9();
-  const std::string log = cluster_->log_tail("sh", 1 << 20);
-  size_t pauses = 0;
-  for (size_t at = log.find("fault hook: pausing"); at != std::string::npos; at = log.find("fault hook: pausing", at + 1)) ++pauses;
-  ASSERT_GE(pauses, 2u) << "the kill did not land inside an apply: " << log;
+  ASSERT_EQ(holds(), 2u);
 
   ASSERT_TRUE(cluster_->start_zone("sh").is_ok());
   ASSERT_TRUE(cluster_->wait_ready("sh", 20000).is_ok());
   expect_converged(201);
+}
+
+TEST_F(DrcProcessTest, AForcedConflictConvergesToOneWinnerAndKeepsTheLoserOnBothSites) {
+  ASSERT_TRUE(eventually([&] { return cursor_of_bj_at_sh() == 1; }, std::chrono::seconds(10)));
+  // bj writes order 7 and dies before shipping it...
+  cluster_->process("sh").kill9();
+  ASSERT_TRUE(eventually([&] {
+    auto r = tx("bj", json{{"shard", 1}, {"epoch", 1},
+                          {"statements", {{{"sql", "INSERT INTO orders(id, shard, state) VALUES(7, 1, 'bj-version')"}}}}});
+    return r.ok() && r->status == 200;
+  }));
+  cluster_->process("bj").kill9();
+  // ...sh takes shard 1 over (ownership overlaps: bj's write is unreplicated)
+  // and writes the same order.
+  ASSERT_TRUE(cluster_->start_zone("sh").is_ok());
+  ASSERT_TRUE(cluster_->wait_ready("sh", 20000).is_ok());
+  auto [code, out] = cluster_->ezctl("sh", {"move", "--shards", "1", "--to", "sh"});
+  ASSERT_EQ(code, 0) << out;
+  ASSERT_TRUE(eventually([&] {
+    auto r = tx("sh", json{{"shard", 1}, {"epoch", 2},
+                          {"statements", {{{"sql", "INSERT INTO orders(id, shard, state) VALUES(7, 1, 'sh-version')"}}}}});
+    return r.ok() && r->status == 200;
+  })) << cluster_->log_tail("sh");
+  ASSERT_TRUE(cluster_->start_zone("bj").is_ok());
+  ASSERT_TRUE(cluster_->wait_ready("bj", 20000).is_ok());
+  auto state_at = [&](const std::string& ezone) {
+    auto r = tx(ezone, json{{"statements", {{{"sql", "SELECT state FROM orders WHERE id=7"}}}}});
+    return r.ok() && r->status == 200 ? json::parse(r->body)["results"][0]["rows"].dump() : std::string();
+  };
+  ASSERT_TRUE(eventually([&] {
+    json bj = admin("bj", "/admin/v1/drc");
+    return bj.is_object() && cursor_of_bj_at_sh() == bj.value("outbox_head", uint64_t{0}) &&
+           state_at("bj") == R"([["sh-version"]])" && state_at("sh") == R"([["sh-version"]])" &&
+           checksum("bj", "orders") == checksum("sh", "orders");
+  }, std::chrono::seconds(20))) << state_at("bj") << " " << state_at("sh");
+  for (const std::string ezone : {"bj", "sh"}) {
+    json c = admin(ezone, "/admin/v1/drc/conflicts");
+    ASSERT_TRUE(c.is_object()) << ezone;
+    ASSERT_EQ(c["conflicts"].size(), 1u) << ezone << ": " << c.dump();
+    EXPECT_EQ(c["conflicts"][0]["winner"]["origin"], "sh");
+    EXPECT_EQ(c["conflicts"][0]["loser"]["origin"], "bj");
+    EXPECT_EQ(c["conflicts"][0]["loser"]["row"], "[7,1,\"bj-version\"]");
+  }
+}
+
+// Three sites, each writing its own shard, each pulling from both others:
+// every change is applied once at each peer and never shipped on.
+TEST(DrcMeshProcessTest, AFullMeshOfThreeSitesConvergesWithoutLoops) {
+  char tmpl[] = "/tmp/ezone-drc-mesh-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  std::ofstream(dir + "/schema.toml") << kSchema;
+  std::ofstream(dir + "/shards.toml") << "ezones = [\"bj\", \"sh\", \"gz\"]\n"
+                                         "[[shard]]\nid = 1\nname = \"north\"\nowner = \"bj\"\nfences = [\"n\"]\n"
+                                         "[[shard]]\nid = 2\nname = \"east\"\nowner = \"sh\"\nfences = [\"e\"]\n"
+                                         "[[shard]]\nid = 3\nname = \"south\"\nowner = \"gz\"\nfences = [\"s\"]\n";
+  LocalClusterOptions options;
+  options.ezones = {"bj", "sh", "gz"};
+  options.gzs_toml = "shards_file = \"" + dir + "/shards.toml\"\n";
+  options.extra_toml = "[dal]\nschema_file = \"" + dir + "/schema.toml\"\n\n[drc]\nbatch_rows_max = 7\n"
+                       "pull_wait_ms = 200\npull_timeout_ms = 1000\nretry_ms = 50\n";
+  auto cluster = LocalCluster::start(options);
+  ASSERT_TRUE(cluster.ok()) << cluster.status().to_string();
+  const std::map<std::string, int> shard_of{{"bj", 1}, {"sh", 2}, {"gz", 3}};
+  auto post = [&](const std::string& ezone, const json& body) {
+    net::HttpRequest req;
+    req.method = "POST";
+    req.target = "/dal/v1/tx";
+    req.body = body.dump();
+    req.content_type = "application/json";
+    return net::HttpConnection((*cluster)->addresses(ezone).http).request(req, 5000);
+  };
+  auto admin = [&](const std::string& ezone, const std::string& target) {
+    auto r = net::http_request((*cluster)->addresses(ezone).admin, "GET", target, "", "", 2000);
+    return r.ok() && r->status == 200 ? json::parse(r->body, nullptr, false) : json();
+  };
+  for (const auto& [ezone, shard] : shard_of) {
+    for (int i = 0; i < 30; ++i) {
+      json body{{"shard", shard}, {"epoch", 1},
+                {"statements", {{{"sql", "INSERT INTO orders(id, shard, state) VALUES(?1, ?2, ?3)"},
+                                 {"params", {shard * 1000 + i, shard, ezone}}}}}};
+      ASSERT_TRUE(eventually([&] {
+        auto r = post(ezone, body);
+        return r.ok() && r->status == 200;
+      })) << ezone;
+    }
+  }
+  auto converged = [&] {
+    std::set<std::string> sums;
+    for (const auto& [ezone, shard] : shard_of) {
+      json drc = admin(ezone, "/admin/v1/drc");
+      if (!drc.is_object() || drc["outbox_head"] != 30 || drc["peers"].size() != 2) return false;
+      for (const json& p : drc["peers"]) {
+        if (p["cursor"] != 30) return false;  // each peer's 30, applied once
+      }
+      json sum = admin(ezone, "/admin/v1/dal/checksum?table=orders");
+      if (!sum.is_object()) return false;
+      sums.insert(sum.value("checksum", ""));
+    }
+    return sums.size() == 1;
+  };
+  EXPECT_TRUE(eventually(converged, std::chrono::seconds(20))) << (*cluster)->log_tail("gz");
+  for (const auto& [ezone, shard] : shard_of) {
+    auto r = post(ezone, json{{"statements", {{{"sql", "SELECT COUNT(*) FROM orders"}}}}});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(json::parse(r->body)["results"][0]["rows"][0][0], 90) << ezone;
+  }
+  cluster->reset();
+  std::system(("rm -rf '" + dir + "'").c_str());
 }
 
 }  // namespace
