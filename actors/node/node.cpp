@@ -173,6 +173,7 @@ Status Node::Impl::start_dal() {
   if (!schema) return Status(schema.status().code(), config.source + ": key 'dal.schema_file': " + schema.status().message());
   dal::DalConfig dc;
   dc.ezone = config.ezone;
+  dc.logger = logger;
   dc.path = config.dal.db_file;
   dc.synchronous_full = config.dal.synchronous_full;
   dc.group_tx_max = static_cast<size_t>(config.dal.group_tx_max);

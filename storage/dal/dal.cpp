@@ -358,7 +358,7 @@ void Dal::Impl::publish_commit(Epoch epoch) {
     try {
       fn(group_feed);
     } catch (const std::exception& e) {
-      spdlog::warn("dal: a change-feed subscriber threw: {}", e.what());
+      log().warn("event=dal_feed_subscriber_threw error=\"{}\"", e.what());
     }
   }
   group_feed.clear();
@@ -394,7 +394,7 @@ Counter& Dal::Impl::refusal_counter(Refusal r) {
 
 void Dal::Impl::count_refusal(Refusal r, const std::string& message) {
   refusal_counter(r).inc();
-  spdlog::info("dal: refused ({}): {}", refusal_name(r), message);
+  log().info("event=dal_refused ezone={} reason={} detail=\"{}\"", config.ezone, refusal_name(r), message);
 }
 
 // ---- reads ----

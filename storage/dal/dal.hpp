@@ -46,10 +46,16 @@
 #include "zones/data/table_schema.hpp"
 #include "zones/routing/route_table.hpp"
 
+namespace spdlog {
+class logger;
+}
+
 namespace ezone::dal {
 
 struct DalConfig {
-  std::string ezone;  // this site's ezone: the origin of its outbox
+  std::string ezone;
+  // Where refusals, halts and errors are logged; null: spdlog's default.
+  std::shared_ptr<spdlog::logger> logger;  // this site's ezone: the origin of its outbox
   std::string path;   // the SQLite file (created if missing)
   // FULL: a commit survives power loss. NORMAL: it survives a process crash
   // only; faster, for laptops and benchmarks that say so.

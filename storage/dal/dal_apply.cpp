@@ -81,7 +81,7 @@ Status Applier::check_schemas(const OutboxBatch& batch) {
     }
     const bool was_halted = st_.halted.count(key) > 0;
     if (!reason.empty() && !was_halted) {
-      spdlog::error("drc: replication of {} halted: {}", name, reason);
+      impl_.log().error("event=drc_table_halted table={} origin={} reason=\"{}\"", name, st_.origin, reason);
       st_.halted[key] = HaltedTable{st_.origin, name, reason, 0};
     } else if (reason.empty() && was_halted) {
       if (Status s = resume(name); !s) return s;
@@ -104,7 +104,7 @@ Status Applier::resume(const std::string& table) {
   }
   auto n = impl_.writer->run("DELETE FROM _ezone_parked WHERE origin=?1 AND tbl=?2", {Value(st_.origin), Value(table)});
   if (!n) return n.status();
-  spdlog::info("drc: replication of {} from {} resumed; {} parked rows applied", table, st_.origin, rows.value().size());
+  impl_.log().info("event=drc_table_resumed table={} origin={} parked_rows_applied={}", table, st_.origin, rows.value().size());
   st_.halted.erase({st_.origin, table});
   return Status::ok();
 }
@@ -228,7 +228,7 @@ Result<ApplyReport> Dal::Impl::run_apply(const OutboxBatch& batch) {
     Applier applier(*this, state);
     s = applier.run(batch);
     if (s && config.fault_apply_pause_ms > 0 && state.report.entries > 0) {
-      spdlog::warn("dal: fault hook: pausing {} ms inside an apply of {} entries", config.fault_apply_pause_ms,
+      log().warn("event=fault_hook dal: fault hook: pausing {} ms inside an apply of {} entries", config.fault_apply_pause_ms,
                    state.report.entries);
       std::this_thread::sleep_for(std::chrono::milliseconds(config.fault_apply_pause_ms));
     }
@@ -241,7 +241,7 @@ Result<ApplyReport> Dal::Impl::run_apply(const OutboxBatch& batch) {
       metrics->counter("ezone_drc_apply_errors_total", "Peer batches that could not be applied (nothing of them was).",
                        {{"origin", batch.origin}}).inc();
     }
-    spdlog::warn("drc: batch from {} not applied: {}", batch.origin, s.message());
+    log().warn("event=drc_apply_failed origin={} error=\"{}\"", batch.origin, s.message());
     return s;
   }
   {

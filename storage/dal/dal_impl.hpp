@@ -12,6 +12,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include <spdlog/spdlog.h>
+
 #include "storage/dal/dal.hpp"
 #include "storage/dal/sqlite_db.hpp"
 
@@ -48,6 +50,7 @@ struct Dal::Impl {
       : config(std::move(c)), schema(std::move(s)), gate_source(std::move(g)), clock(clk), metrics(m) {}
 
   DalConfig config;
+  spdlog::logger& log() { return config.logger ? *config.logger : *spdlog::default_logger_raw(); }
   data::Schema schema;
   GateSource gate_source;
   HybridClock& clock;

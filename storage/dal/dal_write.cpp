@@ -444,7 +444,7 @@ void Dal::Impl::run_group(std::vector<std::unique_ptr<Job>>& jobs) {
   if (!begin) {
     // Nothing of the group is durable: every request that would have
     // committed fails with the reason, and the sequence is reused.
-    spdlog::error("dal: group commit failed: {}", begin.message());
+    log().error("event=dal_group_commit_failed ezone={} error=\"{}\"", config.ezone, begin.message());
     next_seq = seq_before;
     group_feed.clear();
     for (TxOutcome& o : outcomes) {
