@@ -28,6 +28,10 @@ namespace {
 using ez_grew_atom = caf::atom_constant<caf::atom("ez_grew")>;
 using ez_expire_atom = caf::atom_constant<caf::atom("ez_expire")>;
 using ez_next_atom = caf::atom_constant<caf::atom("ez_next")>;
+using ez_trim_atom = caf::atom_constant<caf::atom("ez_trim")>;
+
+// How often the server trims outbox entries that every peer has applied.
+constexpr int64_t kTrimIntervalMs = 10000;
 using std::chrono::milliseconds;
 
 int64_t mono_ms() { return SystemClock::instance().now_ms(); }
@@ -52,6 +56,9 @@ struct PendingPull {
 struct ServerState {
   DrcServiceConfig config;
   std::vector<PendingPull> pending;
+  // The `after` of each peer's latest pull: it has durably applied that far
+  // (a puller asks for more only after its apply committed).
+  std::map<std::string, uint64_t> applied_by_peer;
   Counter* served = nullptr;
   static inline const char* name = "ezone.drc.server";
 };
@@ -88,10 +95,27 @@ void answer_pending(ServerSelf self, Pred pred) {
   }
 }
 
+// Deletes the outbox entries every peer has applied. Until each peer has
+// pulled once since this node started, nothing is trimmed.
+void trim(ServerSelf self) {
+  auto& st = self->state;
+  if (st.applied_by_peer.size() < st.config.peers.size()) return;
+  uint64_t upto = UINT64_MAX;
+  for (const auto& [peer, after] : st.applied_by_peer) upto = std::min(upto, after);
+  auto deleted = st.config.dal->trim_outbox(upto);
+  if (!deleted) {
+    st.config.logger->warn("event=drc_outbox_trim_failed error=\"{}\"", deleted.status().message());
+    return;
+  }
+  st.config.metrics->counter("ezone_drc_outbox_trimmed_total", "Outbox entries deleted after every peer applied them")
+      .inc(deleted.value());
+}
+
 caf::behavior drc_server(ServerSelf self, DrcServiceConfig config) {
   self->state.config = std::move(config);
   self->state.served = &self->state.config.metrics->counter("ezone_drc_batches_served_total",
                                                             "Outbox batches served to peers' pulls");
+  self->delayed_send(self, milliseconds(kTrimIntervalMs), ez_trim_atom::value);
   return {
       [self](ez_pull_atom, const std::string& requester, uint64_t after, uint32_t rows_max,
              uint32_t bytes_max, int64_t wait_ms) -> caf::result<std::string> {
@@ -102,6 +126,7 @@ caf::behavior drc_server(ServerSelf self, DrcServiceConfig config) {
           return caf::make_error(caf::sec::runtime_error, "ezone '" + requester + "' is not a peer of '" +
                                                               st.config.ezone + "'");
         }
+        st.applied_by_peer[requester] = after;
         rows_max = std::max<uint32_t>(1, std::min(rows_max, st.config.tuning.batch_rows_max));
         bytes_max = std::max<uint32_t>(4096, std::min(bytes_max, st.config.tuning.batch_bytes_max));
         wait_ms = std::min(wait_ms, st.config.tuning.pull_wait_ms);
@@ -117,6 +142,10 @@ caf::behavior drc_server(ServerSelf self, DrcServiceConfig config) {
       [self](ez_expire_atom) {
         const int64_t now = mono_ms();
         answer_pending(self, [now](const PendingPull& p) { return p.deadline_ms <= now; });
+      },
+      [self](ez_trim_atom) {
+        trim(self);
+        self->delayed_send(self, milliseconds(kTrimIntervalMs), ez_trim_atom::value);
       },
   };
 }

@@ -295,7 +295,7 @@ void Dal::Impl::writer_loop() {
         continue;
       }
       // A peer's batch runs alone in its transaction; local requests group.
-      if (queue.front()->kind == Job::Kind::apply) {
+      if (queue.front()->kind != Job::Kind::tx) {
         jobs.push_back(std::move(queue.front()));
         queue.pop_front();
       } else {
@@ -307,6 +307,8 @@ void Dal::Impl::writer_loop() {
     }
     if (jobs.front()->kind == Job::Kind::apply) {
       jobs.front()->apply_done.set_value(run_apply(*jobs.front()->batch));
+    } else if (jobs.front()->kind == Job::Kind::maintenance) {
+      jobs.front()->maintenance_done.set_value(run_maintenance(jobs.front()->maintenance));
     } else {
       run_group(jobs);
     }
@@ -319,6 +321,8 @@ void Dal::Impl::writer_loop() {
   for (auto& job : left) {
     if (job->kind == Job::Kind::apply) {
       job->apply_done.set_value(Status(Errc::unavailable, "the DAL is stopping"));
+    } else if (job->kind == Job::Kind::maintenance) {
+      job->maintenance_done.set_value(Status(Errc::unavailable, "the DAL is stopping"));
     } else {
       TxOutcome out;
       out.status = Status(Errc::unavailable, "the DAL is stopping");
@@ -326,6 +330,14 @@ void Dal::Impl::writer_loop() {
       job->tx_done(std::move(out));
     }
   }
+}
+
+Status Dal::Impl::run_maintenance(const std::function<Status()>& fn) {
+  Status s = writer->exec("BEGIN IMMEDIATE");
+  if (s) s = fn();
+  if (s) s = writer->exec("COMMIT");
+  if (!s) writer->exec("ROLLBACK");
+  return s;
 }
 
 WriteGate Dal::Impl::take_gate() {
@@ -487,6 +499,29 @@ Result<OutboxBatch> Dal::read_outbox(uint64_t after, size_t rows_max, size_t byt
 }
 
 uint64_t Dal::outbox_head() const { return impl_->head_seq.load(); }
+
+Result<uint64_t> Dal::trim_outbox(uint64_t upto) {
+  const uint64_t head = outbox_head();
+  upto = std::min(upto, head > 0 ? head - 1 : 0);
+  if (upto == 0) return uint64_t{0};
+  auto job = std::make_unique<Job>();
+  job->kind = Job::Kind::maintenance;
+  uint64_t deleted = 0;
+  job->maintenance = [this, upto, &deleted]() -> Status {
+    auto n = impl_->writer->run("DELETE FROM _ezone_outbox WHERE seq <= ?1", {Value(static_cast<int64_t>(upto))});
+    if (n) deleted = static_cast<uint64_t>(n.value());
+    return n.status();
+  };
+  auto done = job->maintenance_done.get_future();
+  {
+    std::lock_guard<std::mutex> lock(impl_->queue_mutex);
+    if (impl_->stopping) return Status(Errc::unavailable, "the DAL is stopping");
+    impl_->queue.push_back(std::move(job));
+  }
+  impl_->queue_cv.notify_one();
+  if (Status s = done.get(); !s) return s;
+  return deleted;
+}
 
 uint64_t Dal::wait_outbox(uint64_t after, int64_t timeout_ms) {
   std::unique_lock<std::mutex> lock(impl_->head_mutex);

@@ -214,6 +214,11 @@ class Dal {
   // bytes (always at least one entry when there is one).
   Result<OutboxBatch> read_outbox(uint64_t after, size_t rows_max, size_t bytes_max);
   uint64_t outbox_head() const;
+  // Deletes outbox entries with seq <= upto that every peer has applied (the
+  // caller knows: drc passes the smallest cursor its peers pulled from). The
+  // newest entry is always kept, so the sequence continues after a restart.
+  // Returns the number deleted.
+  Result<uint64_t> trim_outbox(uint64_t upto);
   // Calls fn(head) on the writer thread after every commit that added
   // outbox entries (drc's long-polling pulls wait on it). Quick callers only.
   using OutboxFn = std::function<void(uint64_t head)>;

@@ -32,13 +32,17 @@ struct TableInfo {
 };
 
 struct Job {
-  enum class Kind { tx, apply } kind = Kind::tx;
+  // tx: a request (grouped); apply: a peer's batch; maintenance: the DAL's
+  // own housekeeping (its own transaction, internal authorizer mode).
+  enum class Kind { tx, apply, maintenance } kind = Kind::tx;
   Dal* dal_owner = nullptr;
   TxTarget target;
   TxFn fn;
   Dal::DoneFn tx_done;
   const OutboxBatch* batch = nullptr;
   std::promise<Result<ApplyReport>> apply_done;
+  std::function<Status()> maintenance;
+  std::promise<Status> maintenance_done;
 };
 
 // How the writer's authorizer treats statements: the DAL's own (anything)
@@ -94,6 +98,7 @@ struct Dal::Impl {
   Status setup_schema();
   Status load_table_info(const data::TableSpec& spec);
   void writer_loop();
+  Status run_maintenance(const std::function<Status()>& fn);
   WriteGate take_gate();
   void publish_commit(Epoch epoch);
   Result<Stmt*> cached(std::string_view sql);

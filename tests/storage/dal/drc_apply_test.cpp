@@ -248,5 +248,24 @@ TEST(DrcApplyTest, ASchemaMismatchHaltsThatTableOnlyAndResumesWhenFixed) {
   EXPECT_EQ(checksum(bj, "orders"), checksum(*sh, "orders"));
 }
 
+TEST(DrcApplyTest, TrimmingTheOutboxKeepsTheSequenceAndWhatPeersStillNeed) {
+  TempDir dir;
+  {
+    Site bj("bj", "", dir.path());
+    Site sh("sh");
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(bj.put_order(i, 11, "x").ok());
+    pull(bj, sh);
+    auto deleted = bj.dal().trim_outbox(100);  // more than the head: keeps the newest
+    ASSERT_TRUE(deleted.ok()) << deleted.status().to_string();
+    EXPECT_EQ(deleted.value(), 9u);
+    auto rest = bj.dal().read_outbox(0, 100, 1 << 20);
+    ASSERT_TRUE(rest.ok());
+    ASSERT_EQ(rest.value().entries.size(), 1u);
+    EXPECT_EQ(rest.value().entries[0].seq, 10u);
+  }
+  Site again("bj", "", dir.path());
+  EXPECT_EQ(again.put_order(99, 11, "x").outbox_seq, 11u);  // no reuse after a restart
+}
+
 }  // namespace
 }  // namespace ezone::test
