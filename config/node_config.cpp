@@ -242,15 +242,28 @@ Status read_drc(const toml::table& root, NodeConfig& c) {
   return Status::ok();
 }
 
+Status read_app(const toml::table& root, NodeConfig& c) {
+  const toml::table* table = nullptr;
+  EZONE_TRY(optional_section(root, "app", c.source, &table));
+  if (!table) return Status::ok();
+  TableReader r(table, "app", c.source);
+  EZONE_TRY(r.string("name", true, &c.app.name, "name the app, e.g. name = \"takeout\", or remove [app]"));
+  EZONE_TRY(r.no_unknown_keys("name"));
+  if (c.app.name.empty()) return r.error("name", "is empty", "name the app, e.g. name = \"takeout\", or remove [app]");
+  if (!c.dal.enabled)
+    return r.error("name", "an app keeps its data in the DAL, but [dal] is missing", "add a [dal] section with schema_file");
+  return Status::ok();
+}
+
 Status check_top_level(const toml::table& root, const std::string& source) {
   static const std::set<std::string> sections{"node", "peers", "etcd", "timeouts", "limits",
-                                              "gzs",  "router", "dal", "drc"};
+                                              "gzs",  "router", "dal", "drc", "app"};
   for (const auto& [k, v] : root) {
     std::string name(k.str());
     if (!sections.count(name))
       return config_error(source, name, "unknown key",
                           "remove it or correct its spelling; top-level sections are "
-                          "[node], [[peers]], [etcd], [timeouts], [limits], [gzs], [router], [dal] and [drc]");
+                          "[node], [[peers]], [etcd], [timeouts], [limits], [gzs], [router], [dal], [drc] and [app]");
   }
   return Status::ok();
 }
@@ -309,6 +322,7 @@ Result<NodeConfig> parse_node_config(const std::string& text, const std::string&
   EZONE_TRY(read_router(root, c));
   EZONE_TRY(read_dal(root, c));
   EZONE_TRY(read_drc(root, c));
+  EZONE_TRY(read_app(root, c));
   EZONE_TRY(check_uniqueness(c));
   EZONE_TRY(check_wildcards(c));
   return c;

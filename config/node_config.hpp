@@ -7,6 +7,9 @@
 //   [limits]   thread counts and request bounds
 //   [gzs]      fences, shard grouping, merchants, order-id minter
 //   [router]   hop limit, write-forbidden handling, forwarding bounds
+//   [dal]      the SQLite database and its schema file
+//   [drc]      replication batches and pulls
+//   [app]      the application served (ezoned: "takeout")
 //   [dal]      optional: the SQLite database, its schema file, group commit
 //   [drc]      optional (needs [dal]): replication pull batches and timing
 //
@@ -99,6 +102,13 @@ struct DrcSettings {
   int64_t retry_ms = 100;             // wait after a failed pull, 1..60000
 };
 
+// [app]: the application this node serves next to the runtime's endpoints.
+// ezoned knows the apps built into it (examples/: "takeout"); an embedder
+// passes its own through NodeOptions::app instead.
+struct AppSettings {
+  std::string name;  // empty: no app
+};
+
 struct NodeConfig {
   std::string source;  // the file it was read from (for error messages)
   std::string ezone;
@@ -116,6 +126,7 @@ struct NodeConfig {
   RouterSettings router;
   DalSettings dal;
   DrcSettings drc;
+  AppSettings app;
 };
 
 // Reads and validates a config file. On failure returns invalid_argument (or

@@ -14,6 +14,7 @@
 namespace ezone {
 
 struct Resolution {
+  bool has_shard = true;      // false for an ezone key (a zone, not a shard)
   ShardId shard = 0;
   std::string shard_name;
   int64_t fence_id = -1;      // -1 when the key was not a geo point or merchant

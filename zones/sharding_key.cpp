@@ -25,11 +25,13 @@ const char* sharding_key_kind_name(ShardingKey::Kind kind) {
     case ShardingKey::Kind::geo: return "geo";
     case ShardingKey::Kind::merchant: return "merchant";
     case ShardingKey::Kind::order: return "order";
+    case ShardingKey::Kind::ezone: return "ezone";
   }
   return "unknown";
 }
 
 std::string ShardingKey::to_string() const {
+  if (kind == Kind::ezone) return "ezone=" + ezone;
   if (kind != Kind::geo) return std::string(sharding_key_kind_name(kind)) + "=" + std::to_string(id);
   char buf[64];
   std::snprintf(buf, sizeof(buf), "geo=%.6f,%.6f", point.lat, point.lon);
@@ -67,7 +69,7 @@ Result<uint64_t> parse_key_id(std::string_view digits, const char* what) {
 Result<ShardingKey> parse_sharding_key(std::string_view text) {
   auto eq = text.find('=');
   if (eq == std::string_view::npos)
-    return bad("sharding key '" + std::string(text) + "' must look like geo=LAT,LON, merchant=ID or order=ID");
+    return bad("sharding key '" + std::string(text) + "' must look like geo=LAT,LON, merchant=ID, order=ID or ezone=NAME");
   std::string_view kind = text.substr(0, eq);
   std::string_view value = text.substr(eq + 1);
   ShardingKey key;
@@ -77,8 +79,16 @@ Result<ShardingKey> parse_sharding_key(std::string_view text) {
     key.point = *p;
     return key;
   }
+  if (kind == "ezone") {
+    const bool ok = !value.empty() && value.size() <= 32 &&
+                    value.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string_view::npos;
+    if (!ok) return bad("ezone key '" + std::string(value) + "' must be 1-32 characters of [a-z0-9_-]");
+    key.kind = ShardingKey::Kind::ezone;
+    key.ezone = std::string(value);
+    return key;
+  }
   if (kind != "merchant" && kind != "order")
-    return bad("unknown sharding key kind '" + std::string(kind) + "'; use geo, merchant or order");
+    return bad("unknown sharding key kind '" + std::string(kind) + "'; use geo, merchant, order or ezone");
   key.kind = kind == "merchant" ? ShardingKey::Kind::merchant : ShardingKey::Kind::order;
   auto id = parse_key_id(value, kind == "merchant" ? "merchant" : "order");
   if (!id) return id.status();

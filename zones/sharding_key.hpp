@@ -17,10 +17,14 @@ struct GeoPoint {
 };
 
 struct ShardingKey {
-  enum class Kind { geo, merchant, order };
+  // ezone: not a shard's key but a zone's name: the request belongs to that
+  // ezone (a global-zone table's master). It has no shard, so it is never
+  // write-forbidden; it is forwarded like any key whose owner is elsewhere.
+  enum class Kind { geo, merchant, order, ezone };
   Kind kind = Kind::geo;
-  GeoPoint point;   // for geo
-  uint64_t id = 0;  // for merchant and order
+  GeoPoint point;     // for geo
+  uint64_t id = 0;    // for merchant and order
+  std::string ezone;  // for ezone
 
   // The canonical text form, e.g. "geo=31.23,121.47".
   std::string to_string() const;

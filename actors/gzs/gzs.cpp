@@ -1,7 +1,9 @@
 #include "actors/gzs/gzs.hpp"
 
 #include <atomic>
+#include <cstdlib>
 #include <mutex>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -69,6 +71,10 @@ struct Gzs::Impl {
   std::shared_ptr<const MerchantMap> merchants;  // atomic_load/atomic_store only
   RouteTableHolder routes;
   std::unique_ptr<RouteCache> cache;
+  std::unique_ptr<OrderIdMinter> minter;
+  std::optional<LmdbKv> minter_kv;       // holds the resume point
+  std::atomic<int64_t> minter_saved_ms{-1};
+  std::mutex minter_save;
   std::unique_ptr<RouteStore> route_store;
   std::unique_ptr<RouteWatcher> route_watch;
   std::unique_ptr<meta::Watch> merchant_watch;
@@ -80,6 +86,8 @@ struct Gzs::Impl {
 
   Status load_geo();
   Status load_routes();
+  Status start_minter(const std::shared_ptr<LmdbEnv>& env);
+  Status save_minter_point();
   void install(std::shared_ptr<const RouteTable> table, const char* source);
   void apply_merchant(const meta::KeyValue& kv, bool removed);
   Status load_merchant_overrides();
@@ -128,6 +136,7 @@ Status Gzs::Impl::load_routes() {
   auto opened = RouteCache::open(*env);
   if (!opened) return gzs_error(config, "node.data_dir", opened.status());
   cache = std::move(*opened);
+  if (Status s = start_minter(*env); !s) return s;
   if (auto cached = cache->load()) install(std::make_shared<const RouteTable>(std::move(*cached)), "lmdb");
   route_store = std::make_unique<RouteStore>(*store, metrics);
   Result<RouteTable> current = Status(Errc::not_found, "no shard config");
@@ -151,6 +160,45 @@ Status Gzs::Impl::load_routes() {
   auto watch = route_store->watch(RouteWatchOptions{routes.epoch()}, std::move(callbacks));
   if (!watch) return watch.status();
   route_watch = std::move(*watch);
+  return Status::ok();
+}
+
+namespace {
+constexpr const char* kMinterKey = "order_minter_resume_ms";
+// How far ahead of the latest id the saved point is set: one fsync per this
+// interval at most.
+constexpr int64_t kMinterSaveAheadMs = 2000;
+}  // namespace
+
+Status Gzs::Impl::start_minter(const std::shared_ptr<LmdbEnv>& env) {
+  auto kv = env->database("minter");
+  if (!kv) return gzs_error(config, "node.data_dir", kv.status());
+  minter_kv.emplace(std::move(*kv));
+  OrderIdMinterOptions options;
+  options.minter = static_cast<uint32_t>(config.gzs.minter_id);
+  auto saved = minter_kv->get(kMinterKey);
+  if (saved) {
+    char* end = nullptr;
+    const long long v = std::strtoll(saved->c_str(), &end, 10);
+    if (*end != '\0' || v < -1) {
+      return gzs_error(config, "node.data_dir", Status(Errc::parse_error, "the saved order-id resume point '" +
+                                                                              *saved + "' is not a number"));
+    }
+    options.resume_after_ms = v;
+  } else if (saved.status().code() != Errc::not_found) {
+    return gzs_error(config, "node.data_dir", saved.status());
+  }
+  minter_saved_ms = options.resume_after_ms;
+  auto created = OrderIdMinter::create(SystemClock::instance(), options);
+  if (!created) return gzs_error(config, "gzs.minter_id", created.status());
+  minter = std::move(*created);
+  return Status::ok();
+}
+
+Status Gzs::Impl::save_minter_point() {
+  const int64_t point = minter->resume_point_ms(kMinterSaveAheadMs);
+  if (Status s = minter_kv->put(kMinterKey, std::to_string(point)); !s) return s;
+  minter_saved_ms = point;
   return Status::ok();
 }
 
@@ -277,6 +325,17 @@ Result<Resolution> Gzs::resolve(const ShardingKey& key) const {
       }
       return impl_->owner_of(parts->shard, std::move(r));
     }
+    case ShardingKey::Kind::ezone: {
+      auto table = impl_->routes.current();
+      if (!table) return Status(Errc::unavailable, "this node has no route table yet");
+      const HostPort* site = table->site(key.ezone);
+      if (!site) return Status(Errc::not_found, "ezone '" + key.ezone + "' is not in the route table");
+      r.has_shard = false;
+      r.owner = key.ezone;
+      r.owner_http = *site;
+      r.epoch = table->epoch();
+      return r;
+    }
   }
   return Status(Errc::internal, "unknown key kind");
 }
@@ -289,6 +348,24 @@ std::shared_ptr<const RouteTable> Gzs::routes() const { return impl_->routes.cur
 Epoch Gzs::epoch() const { return impl_->routes.epoch(); }
 size_t Gzs::fence_count() const { return impl_->geo ? impl_->geo->fences.size() : 0; }
 size_t Gzs::merchant_count() const { return std::atomic_load(&impl_->merchants)->size(); }
+
+Result<uint64_t> Gzs::mint_order_id(ShardId shard) {
+  Impl& im = *impl_;
+  auto id = im.minter->mint(shard);
+  if (!id) return id.status();
+  auto parts = decode_order_id(*id);
+  if (!parts) return parts.status();
+  if (parts->time_ms > im.minter_saved_ms.load()) {
+    std::lock_guard<std::mutex> lock(im.minter_save);
+    if (parts->time_ms > im.minter_saved_ms.load()) {
+      if (Status s = im.save_minter_point(); !s) {
+        im.logger->error("event=order_minter_save_failed ezone={} error=\"{}\"", im.config.ezone, s.to_string());
+        return Status(Errc::unavailable, "cannot save the order-id resume point: " + s.message());
+      }
+    }
+  }
+  return *id;
+}
 
 Result<RouteTable> Gzs::move(const std::vector<std::string>& shards, const std::string& to, Epoch expected_epoch) {
   auto stored = impl_->route_store->load();

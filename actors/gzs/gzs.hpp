@@ -79,6 +79,15 @@ class Gzs {
   // Sets a merchant's shard (and optionally fence) on this node.
   Status set_merchant(const MerchantRoute& route);
 
+  // A new order id for `shard` (layout: zones/routing/order_id.hpp), minted
+  // with [gzs] minter_id. Unique across restarts: before an id's time field
+  // passes the point saved in LMDB, a new point (a couple of seconds ahead)
+  // is saved durably, and the next incarnation starts after it. Thread-safe;
+  // usually lock-free, one fsync every few seconds. Errors: invalid_argument
+  // for a bad shard; unavailable when the minter is exhausted or the point
+  // cannot be saved (no id is returned that a restart could reissue).
+  Result<uint64_t> mint_order_id(ShardId shard);
+
  private:
   struct Impl;
   explicit Gzs(std::unique_ptr<Impl> impl);

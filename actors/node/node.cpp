@@ -123,6 +123,7 @@ struct Node::Impl {
   Status start_gzs();
   Status start_dal();
   Status start_cluster();
+  Status start_app(const AppFactory& app, std::vector<Endpoint>& endpoints);
   Status start_http(std::vector<Endpoint> endpoints);
   void stop();
 };
@@ -233,6 +234,19 @@ Status Node::Impl::start_cluster() {
   return Status::ok();
 }
 
+Status Node::Impl::start_app(const AppFactory& app, std::vector<Endpoint>& endpoints) {
+  if (!app) return Status::ok();
+  if (!dal) {
+    return Status(Errc::invalid_argument, config.source + ": the application keeps its data in the DAL, but the "
+                                                          "config has no [dal] section. Fix: add [dal] schema_file");
+  }
+  AppContext context{config, *dal, *gzs, *metrics, logger};
+  auto made = app(context);
+  if (!made) return Status(made.status().code(), config.source + ": the application failed to start: " + made.status().message());
+  for (Endpoint& e : *made) endpoints.push_back(std::move(e));
+  return Status::ok();
+}
+
 Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   const LimitsConfig& l = config.limits;
   HttpServerOptions http_options{"http", "node.http", config.http, l.http_threads,
@@ -307,6 +321,7 @@ Result<std::unique_ptr<Node>> Node::start(const NodeConfig& config, NodeOptions 
   Status s = impl->start_gzs();
   if (s) s = impl->start_dal();
   if (s) s = impl->start_cluster();
+  if (s) s = impl->start_app(options.app, options.endpoints);
   if (s) s = impl->start_http(std::move(options.endpoints));
   if (!s) {
     impl->stop();

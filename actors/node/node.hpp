@@ -5,6 +5,7 @@
 // The header is free of CAF and Beast so that embedders compile quickly.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,25 @@ class logger;
 
 namespace ezone {
 
+class Gzs;
+namespace dal {
+class Dal;
+}
+
+// What an application gets from the node it runs in (see NodeOptions::app).
+// Everything outlives the endpoints the app returns.
+struct AppContext {
+  const NodeConfig& config;
+  dal::Dal& dal;       // the site's database (transactions under the DAL rule)
+  Gzs& gzs;            // key -> shard -> owner, and order-id minting
+  Metrics& metrics;    // register the app's own metrics here
+  std::shared_ptr<spdlog::logger> logger;
+};
+
+// Builds an application's endpoints once the node's DAL and GZS are up.
+// Called once, during Node::start; an error fails the start with it.
+using AppFactory = std::function<Result<std::vector<Endpoint>>(const AppContext&)>;
+
 struct NodeOptions {
   // The cluster's metadata store. Null: an EtcdMetaStore on config.etcd.
   // Tests pass a shared MemoryMetaStore.
@@ -32,12 +52,10 @@ struct NodeOptions {
   // next to the built-in GET /ezone/v1/probe. Handlers run in the zone that
   // owns the request's shard; the router adds X-Ezone-Shard to the request.
   std::vector<Endpoint> endpoints;
+  // The application (e.g. examples/takeout): its endpoints join `endpoints`.
+  // Requires [dal] in the config.
+  AppFactory app;
 };
-
-class Gzs;
-namespace dal {
-class Dal;
-}
 
 class Node {
  public:

@@ -114,4 +114,11 @@ KeyExtractor first_key_of(std::vector<KeyExtractor> extractors) {
   };
 }
 
+KeyExtractor key_to_ezone(std::string ezone) {
+  ShardingKey key;
+  key.kind = ShardingKey::Kind::ezone;
+  key.ezone = std::move(ezone);
+  return [key](const HttpRequest&, const PathParams&) -> Result<ShardingKey> { return key; };
+}
+
 }  // namespace ezone

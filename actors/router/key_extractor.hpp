@@ -34,6 +34,9 @@ using KeyExtractor = std::function<Result<ShardingKey>(const HttpRequest&, const
 
 // The X-Ezone-Key header: "geo=LAT,LON", "merchant=ID" or "order=ID".
 KeyExtractor key_from_header();
+// Every request belongs to `ezone` (e.g. a global-zone table's master): it
+// is served there and forwarded there from elsewhere.
+KeyExtractor key_to_ezone(std::string ezone);
 // A merchant or order id (kind must not be geo) from the path parameter
 // param, e.g. {id} in "/v1/orders/{id}/accept".
 KeyExtractor key_from_path(std::string param, ShardingKey::Kind kind);

@@ -228,7 +228,7 @@ void Router::Impl::dispatch_local(Pending&& p, Epoch epoch, const Resolution* r)
   headers.erase(std::remove_if(headers.begin(), headers.end(),
                                [](const auto& h) { return h.first == "x-ezone-shard"; }),
                 headers.end());
-  if (r) headers.emplace_back("x-ezone-shard", std::to_string(r->shard));
+  if (r && r->has_shard) headers.emplace_back("x-ezone-shard", std::to_string(r->shard));
   int e = p.entrance;
   m.requests[e][static_cast<int>(Outcome::local)]->inc();
   HttpResponder answer(std::make_shared<AnswerSink>(std::move(p.respond), m.latency[e][static_cast<int>(Outcome::local)],

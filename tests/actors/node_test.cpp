@@ -230,4 +230,62 @@ TEST_F(NodeTest, WritesToAWriteForbiddenShardGet503AcrossNodes) {
   EXPECT_EQ(served.load(), before) << "no write reached the handler";
 }
 
+TEST_F(NodeTest, OrderIdsMintedAfterARestartAreNeverReissued) {
+  std::string shards = std::string(EZONE_TEST_SOURCE_DIR) + "/config/shards/test-fences.toml";
+  uint64_t last = 0;
+  {
+    auto bj = start("bj", {}, shards);
+    ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+    // 150k ids at once: 256 fit in a millisecond, so the minter borrows
+    // ~600 ms ahead of the clock, further than a restart takes.
+    for (int i = 0; i < 150000; ++i) {
+      auto id = (*bj)->gzs().mint_order_id(1);
+      ASSERT_TRUE(id.ok()) << id.status().to_string();
+      EXPECT_GT(*id & ((uint64_t{1} << 53) - 1), last & ((uint64_t{1} << 53) - 1));
+      last = *id;
+      auto parts = decode_order_id(*id);
+      ASSERT_TRUE(parts.ok());
+      EXPECT_EQ(parts->shard, 1u);
+    }
+  }
+  // A restart (the clock has not moved past the ids already minted) resumes
+  // after the saved point instead of reusing time fields.
+  auto again = start("bj", {}, shards);
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  auto next = (*again)->gzs().mint_order_id(1);
+  ASSERT_TRUE(next.ok());
+  EXPECT_GT(decode_order_id(*next)->time_ms, decode_order_id(last)->time_ms)
+      << "the ids of the first run reached " << decode_order_id(last)->unix_ms() << " ms; now is "
+      << SystemClock::instance().wall_ms();
+}
+
+TEST_F(NodeTest, AnEzoneKeyIsServedByThatEzoneAndForwardedFromElsewhere) {
+  std::string shards = std::string(EZONE_TEST_SOURCE_DIR) + "/config/shards/test-fences.toml";
+  auto endpoints = [&](const std::string& ezone) {
+    Endpoint e;
+    e.method = "POST";
+    e.pattern = "/v1/users";
+    e.key = key_to_ezone("bj");
+    e.handler = [ezone](HttpRequest&& req, HttpResponder respond) {
+      respond(HttpResponse::json(201, nlohmann::json{{"zone", ezone}, {"shard", req.header("x-ezone-shard")}}.dump()));
+    };
+    return std::vector<Endpoint>{e};
+  };
+  auto bj = start("bj", endpoints("bj"), shards);
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  auto sh = start("sh", endpoints("sh"), shards);
+  ASSERT_TRUE(sh.ok()) << sh.status().to_string();
+  for (uint16_t port : {bj_ports_.http, sh_ports_.http}) {
+    net::HttpRequest req;
+    req.method = "POST";
+    req.target = "/v1/users";
+    req.body = "{}";
+    auto r = net::HttpConnection({"127.0.0.1", port}).request(req, 5000);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    EXPECT_EQ(r->status, 201) << r->body;
+    EXPECT_EQ(nlohmann::json::parse(r->body)["zone"], "bj");
+    EXPECT_EQ(nlohmann::json::parse(r->body)["shard"], "") << "an ezone key has no shard";
+  }
+}
+
 }  // namespace ezone

@@ -251,6 +251,17 @@ TEST(NodeConfig, DrcOutOfRangeIsRejected) {
   }
 }
 
+TEST(NodeConfig, AppSectionNamesTheAppAndNeedsTheDal) {
+  auto c = parse_node_config(with_dal("schema_file = \"s.toml\"") + "[app]\nname = \"takeout\"\n", "test.toml");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->app.name, "takeout");
+  expect_error(parse_node_config(std::string(kValid) + "\n[app]\nname = \"takeout\"\n", "test.toml"), "app.name");
+  expect_error(parse_node_config(with_dal("schema_file = \"s.toml\"") + "[app]\nname = \"\"\n", "test.toml"),
+               "app.name");
+  expect_error(parse_node_config(with_dal("schema_file = \"s.toml\"") + "[app]\nname = \"x\"\nport = 1\n", "test.toml"),
+               "app.port");
+}
+
 TEST(NodeConfig, DrcPullTimeoutMustExceedPullWait) {
   expect_error(parse_node_config(with_dal("schema_file = \"s.toml\"", "pull_wait_ms = 3000"), "test.toml"),
                "drc.pull_timeout_ms");

@@ -24,6 +24,19 @@ TEST(ShardingKey, ParsesIds) {
   EXPECT_EQ(o->to_string(), "order=18446744073709551615");
 }
 
+TEST(ShardingKey, ParsesEzoneKeys) {
+  auto z = parse_sharding_key("ezone=bj");
+  ASSERT_TRUE(z.ok()) << z.status().to_string();
+  EXPECT_EQ(z->kind, ShardingKey::Kind::ezone);
+  EXPECT_EQ(z->ezone, "bj");
+  EXPECT_EQ(z->to_string(), "ezone=bj");
+  for (const char* bad : {"ezone=", "ezone=BJ", "ezone=b j", "ezone=0123456789012345678901234567890123"}) {
+    auto k = parse_sharding_key(bad);
+    ASSERT_FALSE(k.ok()) << bad;
+    EXPECT_NE(k.status().message().find("[a-z0-9_-]"), std::string::npos) << k.status().message();
+  }
+}
+
 TEST(ShardingKey, RejectsMalformedKeysWithClearMessages) {
   struct Case {
     const char* text;
