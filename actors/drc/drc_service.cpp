@@ -160,6 +160,7 @@ struct PullerState {
   caf::actor handle;  // the peer's cluster actor while it answers
   uint64_t cursor = 0;
   bool cursor_known = false;
+  bool pulling = false;  // a pull is outstanding (at most one at a time)
   static inline const char* name = "ezone.drc.puller";
 };
 using PullerSelf = caf::stateful_actor<PullerState>*;
@@ -225,6 +226,13 @@ void record_batch(PullerSelf self, const dal::OutboxBatch& batch, const dal::App
   });
 }
 
+void pull(PullerSelf self, uint64_t after);
+
+// Applies one batch. When the origin has more, the next pull goes out first
+// (asking for what follows this batch), so the origin's read and the network
+// overlap this site's apply and fsync. If the apply fails, that prefetched
+// batch no longer continues the cursor: its apply is refused as a gap and
+// the puller retries from the durable cursor.
 void on_batch(PullerSelf self, const std::string& bytes) {
   auto& st = self->state;
   auto batch = dal::decode_batch(bytes);
@@ -232,24 +240,32 @@ void on_batch(PullerSelf self, const std::string& bytes) {
   if (batch.value().origin != st.peer) {
     return retry(self, "asked '" + st.peer + "' for its outbox but got ezone '" + batch.value().origin + "'s");
   }
+  const auto& entries = batch.value().entries;
+  if (!entries.empty() && entries.back().seq < batch.value().head_seq && !st.pulling) pull(self, entries.back().seq);
   const uint64_t before = st.cursor;
   auto report = st.config.dal->apply(batch.value());
   if (!report) return retry(self, "apply from '" + st.peer + "': " + report.status().message());
   st.cursor = report.value().cursor;
   record_batch(self, batch.value(), report.value(), before);
-  self->send(self, ez_next_atom::value);
+  if (!st.pulling) pull(self, st.cursor);
 }
 
-void pull(PullerSelf self) {
+void pull(PullerSelf self, uint64_t after) {
   auto& st = self->state;
   const DrcTuning& t = st.config.tuning;
-  self->request(st.handle, milliseconds(t.pull_timeout_ms), ez_pull_atom::value, st.config.ezone, st.cursor,
+  st.pulling = true;
+  self->request(st.handle, milliseconds(t.pull_timeout_ms), ez_pull_atom::value, st.config.ezone, after,
                 t.batch_rows_max, t.batch_bytes_max, t.pull_wait_ms)
-      .then([self](const std::string& bytes) { on_batch(self, bytes); },
-            [self](caf::error& err) {
-              self->state.handle = nullptr;
-              retry(self, "pull from '" + self->state.peer + "': " + self->system().render(err));
-            });
+      .then(
+          [self](const std::string& bytes) {
+            self->state.pulling = false;
+            on_batch(self, bytes);
+          },
+          [self](caf::error& err) {
+            self->state.pulling = false;
+            self->state.handle = nullptr;
+            retry(self, "pull from '" + self->state.peer + "': " + self->system().render(err));
+          });
 }
 
 void step(PullerSelf self) {
@@ -260,13 +276,14 @@ void step(PullerSelf self) {
     st.cursor = cursor.value();
     st.cursor_known = true;
   }
-  if (st.handle) return pull(self);
+  if (st.pulling) return;  // the outstanding pull drives the next step
+  if (st.handle) return pull(self, st.cursor);
   self->request(st.cluster, milliseconds(1000), ez_peer_atom::value, st.peer)
       .then(
           [self](const caf::actor& handle) {
             if (!handle) return retry(self, "peer '" + self->state.peer + "' is not up");
             self->state.handle = handle;
-            pull(self);
+            if (!self->state.pulling) pull(self, self->state.cursor);
           },
           [self](caf::error& err) { retry(self, "asking the cluster actor: " + self->system().render(err)); });
 }

@@ -223,7 +223,7 @@ Result<ApplyReport> Dal::Impl::run_apply(const OutboxBatch& batch) {
     std::lock_guard<std::mutex> lock(halted_mutex);
     state.halted = halted;
   }
-  Status s = writer->exec("BEGIN IMMEDIATE");
+  Status s = control("BEGIN IMMEDIATE");
   if (s) {
     Applier applier(*this, state);
     s = applier.run(batch);
@@ -232,8 +232,8 @@ Result<ApplyReport> Dal::Impl::run_apply(const OutboxBatch& batch) {
                    state.report.entries);
       std::this_thread::sleep_for(std::chrono::milliseconds(config.fault_apply_pause_ms));
     }
-    if (s) s = writer->exec("COMMIT");
-    if (!s) writer->exec("ROLLBACK");
+    if (s) s = control("COMMIT");
+    if (!s) control("ROLLBACK");
   }
   if (!s) {
     group_feed.clear();

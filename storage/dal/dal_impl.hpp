@@ -62,7 +62,12 @@ struct Dal::Impl {
 
   std::unique_ptr<Db> writer;                          // writer
   std::map<std::string, TableInfo> tables;             // replicated tables; fixed after open
-  std::unordered_map<std::string, Stmt> stmt_cache;    // writer
+  // Prepared statements, by SQL text (writer). Handlers' statements live
+  // apart from the DAL's own: a statement is authorized when prepared, so a
+  // handler sending the text of an internal statement ("COMMIT", an outbox
+  // insert) must get its own preparation, and with it the refusal.
+  std::unordered_map<std::string, Stmt> stmt_cache;
+  std::unordered_map<std::string, Stmt> handler_stmt_cache;
   AuthMode auth_mode = AuthMode::internal;             // writer
   std::string auth_refusal;                            // writer: first refused action
   std::map<Epoch, std::shared_ptr<const RouteTable>> gate_history;  // writer
@@ -101,7 +106,11 @@ struct Dal::Impl {
   Status run_maintenance(const std::function<Status()>& fn);
   WriteGate take_gate();
   void publish_commit(Epoch epoch);
-  Result<Stmt*> cached(std::string_view sql);
+  Result<Stmt*> cached(std::string_view sql, bool for_handler = false);
+  // Runs one statement without parameters or rows (BEGIN, COMMIT, SAVEPOINT
+  // ...) from the statement cache: parsing them for every request was a
+  // visible share of a single-row commit.
+  Status control(std::string_view sql);
   template <class F>
   auto with_reader(F&& f) -> decltype(f(std::declval<Db&>()));
   Counter& refusal_counter(Refusal r);

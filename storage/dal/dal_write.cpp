@@ -158,7 +158,7 @@ Result<int64_t> Dal::Impl::handler_exec(Tx& tx, std::string_view sql, const std:
                                         std::vector<Row>* rows) {
   if (!tx.refused_.is_ok()) return tx.refused_;
   auth_refusal.clear();
-  auto stmt = cached(sql);
+  auto stmt = cached(sql, /*for_handler=*/true);
   if (!stmt) {
     // A refusal by the authorizer or the one-statement rule ends the whole
     // request: the handler may not catch it and commit the rest.
@@ -337,11 +337,14 @@ TxOutcome Dal::Impl::run_one(Job& job, const WriteGate& gate) {
 
   const HlcTime hlc = clock.now();
   out.hlc = hlc;
-  if (Status s = writer->exec("SAVEPOINT request"); !s) {
+  if (Status s = control("SAVEPOINT request"); !s) {
     out.status = s;
     return out;
   }
-  auto rollback = [&] { writer->exec("ROLLBACK TO request; RELEASE request"); };
+  auto rollback = [&] {
+    control("ROLLBACK TO request");
+    control("RELEASE request");
+  };
   SessionGuard session;
   if (int rc = sqlite3session_create(writer->get(), "main", &session.s); rc != SQLITE_OK) {
     rollback();
@@ -390,7 +393,7 @@ TxOutcome Dal::Impl::run_one(Job& job, const WriteGate& gate) {
     out.status = s;
     return out;
   }
-  writer->exec("RELEASE request");
+  control("RELEASE request");
   return out;
 }
 
@@ -430,7 +433,7 @@ void Dal::Impl::run_group(std::vector<std::unique_ptr<Job>>& jobs) {
   const Epoch epoch = gate.routes ? gate.routes->epoch() : 0;
   std::vector<TxOutcome> outcomes(jobs.size());
   const uint64_t seq_before = next_seq;
-  Status begin = writer->exec("BEGIN IMMEDIATE");
+  Status begin = control("BEGIN IMMEDIATE");
   if (begin) {
     for (size_t i = 0; i < jobs.size(); ++i) outcomes[i] = run_one(*jobs[i], gate);
     if (++commits_since_trim >= kFeedTrimEvery) {
@@ -438,8 +441,8 @@ void Dal::Impl::run_group(std::vector<std::unique_ptr<Job>>& jobs) {
       writer->run("DELETE FROM _ezone_feed WHERE id <= (SELECT MAX(id) FROM _ezone_feed) - ?1",
                   {Value(static_cast<int64_t>(config.feed_rows_max))});
     }
-    begin = writer->exec("COMMIT");
-    if (!begin) writer->exec("ROLLBACK");
+    begin = control("COMMIT");
+    if (!begin) control("ROLLBACK");
   }
   if (!begin) {
     // Nothing of the group is durable: every request that would have

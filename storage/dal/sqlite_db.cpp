@@ -165,6 +165,12 @@ void Stmt::reset() { sqlite3_reset(stmt_); }
 // ---- Db ----
 
 Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool read_only) {
+  // SQLite's memory statistics take a global mutex on every allocation;
+  // nothing here reads them. Must precede the library's initialisation, so
+  // it applies when the first Db of the process opens (a later call is a
+  // harmless no-op).
+  static const bool memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+  (void)memstatus_off;
   sqlite3* raw = nullptr;
   const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                     SQLITE_OPEN_NOMUTEX;
