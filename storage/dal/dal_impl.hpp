@@ -124,6 +124,10 @@ struct Dal::Impl {
   Result<data::RowVersion> row_version(const std::string& table, const std::string& key, bool* deleted);
   Status set_row_version(const std::string& table, const std::string& key, const data::RowVersion& v,
                          bool deleted);
+  // Replaces the row's version by `next` only if it is `expected` (empty:
+  // the row has none). True when it did.
+  Result<bool> advance_row_version(const std::string& table, const std::string& key,
+                                   const data::RowVersion& expected, const data::RowVersion& next, bool deleted);
   Status append_feed(const TableInfo& t, const RowChange& c, const std::string& origin, HlcTime hlc);
   Result<Row> read_row(const TableInfo& t, const Row& pk);
   Status record_local(std::vector<RowChange>& changes, const TxTarget& target, HlcTime hlc, TxOutcome& out);

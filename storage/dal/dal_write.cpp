@@ -227,6 +227,28 @@ Status Dal::Impl::set_row_version(const std::string& table, const std::string& k
   return done.status();
 }
 
+Result<bool> Dal::Impl::advance_row_version(const std::string& table, const std::string& key,
+                                            const data::RowVersion& expected, const data::RowVersion& next,
+                                            bool deleted) {
+  const bool fresh = expected.empty();
+  auto stmt = cached(fresh ? "INSERT OR IGNORE INTO _ezone_rowver(tbl, key, hlc, origin, deleted) VALUES(?1, ?2, ?3, ?4, ?5)"
+                           : "UPDATE _ezone_rowver SET hlc=?3, origin=?4, deleted=?5 WHERE tbl=?1 AND key=?2 AND hlc=?6 "
+                             "AND origin=?7");
+  if (!stmt) return stmt.status();
+  Stmt& q = *stmt.value();
+  std::vector<Value> params{Value(table), Value(Blob{key}), Value(static_cast<int64_t>(next.hlc)), Value(next.origin),
+                            Value(static_cast<int64_t>(deleted ? 1 : 0))};
+  if (!fresh) {
+    params.push_back(Value(static_cast<int64_t>(expected.hlc)));
+    params.push_back(Value(expected.origin));
+  }
+  if (Status s = q.bind_all(params); !s) return s;
+  auto done = q.step();
+  q.reset();
+  if (!done) return done.status();
+  return sqlite3_changes64(writer->get()) == 1;
+}
+
 Result<Row> Dal::Impl::read_row(const TableInfo& t, const Row& pk) {
   auto stmt = cached(t.select_sql);
   if (!stmt) return stmt.status();
