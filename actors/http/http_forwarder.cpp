@@ -255,6 +255,7 @@ void Upstream::on_connected(std::shared_ptr<Conn> conn, beast::error_code ec) {
   if (!ec && !conn->timed_out) {
     beast::error_code ignored;
     conn->socket.set_option(tcp::no_delay(true), ignored);
+    conn->socket.non_blocking(true, ignored);  // for write_now_or_async
     set_cloexec(conn->socket.native_handle());
     return send(std::move(conn));
   }
@@ -277,7 +278,7 @@ void Upstream::send(std::shared_ptr<Conn> conn) {
   c->body = std::move(c->x.request.body);
   std::array<asio::const_buffer, 2> buffers{asio::buffer(c->head), asio::buffer(c->body)};
   c->deadline_after(shared_->options.response_timeout_ms);
-  asio::async_write(c->socket, buffers, [self = shared_from_this(), conn = std::move(conn)](beast::error_code ec, size_t) mutable {
+  write_now_or_async(c->socket, buffers, [self = shared_from_this(), conn = std::move(conn)](beast::error_code ec, size_t) mutable {
     conn->x.request.body = std::move(conn->body);
     if (ec) return self->fail(std::move(conn), ec, false);
     self->receive(std::move(conn));

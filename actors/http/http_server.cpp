@@ -153,9 +153,13 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
     body_ = status_has_body(r.status) && !head_request_ ? std::move(r.body) : std::string();
     std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
     enter(Phase::writing, steady_now_ms() + core_->options.request_timeout_ms);
-    asio::async_write(socket_, buffers, [self = shared_from_this()](beast::error_code ec, size_t) {
+    write_now_or_async(socket_, buffers, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (ec) return self->close();
       if (!self->keep_alive_) return self->linger();
+      // A pipelined request is already buffered: take it from the event
+      // loop, so a long pipeline cannot deepen the stack (the write above
+      // may have completed inline, inside the previous request's dispatch).
+      if (self->buffer_.size() > 0) return asio::post(self->socket_.get_executor(), [self] { self->read_next(); });
       self->read_next();
     });
   }
@@ -443,6 +447,7 @@ void BeastServer::accept() {
 void BeastServer::on_accept(IoLane& lane, LaneSocket socket) {
   beast::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
+  socket.non_blocking(true, ignored);  // for write_now_or_async
   set_cloexec(socket.native_handle());
   auto session = std::make_shared<Session>(std::move(socket), core_, lane);
   bool busy = core_->open.load() > core_->options.connections_max;

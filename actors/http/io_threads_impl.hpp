@@ -4,18 +4,23 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/basic_stream_socket.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 
 #include "actors/http/io_threads.hpp"
 
@@ -29,6 +34,39 @@ using LaneSocket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost:
 // connection open after we closed it, or hold our listening port); Asio
 // does not set close-on-exec itself.
 inline void set_cloexec(int fd) { ::fcntl(fd, F_SETFD, FD_CLOEXEC); }
+
+// Sends buffers now if the socket takes them all (one sendmsg), and then
+// calls done(error_code{}, bytes) inline: an HTTP message of a few hundred
+// bytes nearly always fits. Otherwise what is left goes out through
+// async_write, and done runs from the event loop (its byte count is then
+// that of the rest only); so does done with an error, so a failure never
+// recurses into the caller. Requires the socket in non-blocking mode
+// (socket.non_blocking(true)); the buffers must live until done runs.
+//
+// Why: async_write posts its completion to the back of the lane's queue,
+// so whatever follows the write (reading the response, or the client's
+// next request) waited for a whole turn of the event loop, once per write.
+template <class Buffers, class Handler>
+void write_now_or_async(LaneSocket& socket, Buffers buffers, Handler&& done) {
+  boost::system::error_code ec;
+  size_t total = boost::asio::buffer_size(buffers);
+  size_t n = socket.write_some(buffers, ec);
+  if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) {
+    ec = {};
+    n = 0;
+  }
+  if (!ec && n == total) return done(ec, n);
+  if (ec) {
+    boost::asio::post(socket.get_executor(), [done = std::forward<Handler>(done), ec, n]() mutable { done(ec, n); });
+    return;
+  }
+  for (auto& b : buffers) {
+    size_t skip = std::min(n, b.size());
+    b += skip;
+    n -= skip;
+  }
+  boost::asio::async_write(socket, buffers, std::forward<Handler>(done));
+}
 
 // How often a lane checks the deadlines of its connections.
 constexpr int64_t kDeadlineTickMs = 50;

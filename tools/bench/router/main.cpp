@@ -13,12 +13,13 @@
 // threads and nginx runs the same number of worker processes; everything
 // (wrk, proxy, upstream) shares this machine's cores.
 //
-// Besides req/s and p99 from wrk, each run records the CPU time the proxy
+// Besides req/s, p50 and p99 from wrk, each run records the CPU time the proxy
 // and the upstream spent per request (from /proc/.../schedstat). On a
 // machine shared with other work, req/s and p99 move with everyone else's
 // load; CPU per request is the steadier measure of the proxy's own cost.
 //
-// Prints a table per round, the medians, and a final JSON line.
+// Prints a table per round, the medians, the median of the forward/nginx
+// ratios within each round, and a final JSON line.
 //   router_bench [--rounds 5] [--duration 4] [--connections 64]
 //                [--wrk-threads 2] [--proxy-threads 1] [--upstream-threads 1]
 #include <signal.h>
@@ -57,6 +58,7 @@ struct Options {
 
 struct WrkResult {
   double rps = 0;
+  double p50_ms = 0;
   double p99_ms = 0;
   double requests = 0;
   bool ok = false;
@@ -235,16 +237,23 @@ double to_ms(const std::string& text) {
   return v;
 }
 
+// The value of one line of wrk's latency distribution ("     99%    4.11ms").
+double percentile_ms(const std::string& out, size_t at) {
+  size_t value = out.find_first_not_of(' ', at + 4);
+  return to_ms(out.substr(value, out.find('\n', value) - value));
+}
+
 WrkResult parse_wrk(const std::string& out) {
   WrkResult r;
   auto rps_at = out.find("Requests/sec:");
+  auto p50_at = out.find(" 50%");
   auto p99_at = out.find(" 99%");
-  if (rps_at == std::string::npos || p99_at == std::string::npos) return r;
+  if (rps_at == std::string::npos || p50_at == std::string::npos || p99_at == std::string::npos) return r;
   r.rps = std::atof(out.c_str() + rps_at + 13);
   auto total_at = out.find(" requests in ");
   if (total_at != std::string::npos) r.requests = std::atof(out.c_str() + out.rfind('\n', total_at) + 1);
-  size_t value = out.find_first_not_of(' ', p99_at + 4);
-  r.p99_ms = to_ms(out.substr(value, out.find('\n', value) - value));
+  r.p50_ms = percentile_ms(out, p50_at);
+  r.p99_ms = percentile_ms(out, p99_at);
   r.ok = out.find("Non-2xx") == std::string::npos && out.find("Socket errors") == std::string::npos;
   return r;
 }
@@ -306,24 +315,44 @@ double median_of(const Target& t, double WrkResult::*field) {
   return median(v);
 }
 
+// The median over rounds of forward's figure divided by nginx's in the same
+// round: the two ran seconds apart, so a load burst from other work on the
+// machine moves both sides of each ratio far more than it moves the median
+// of each side taken apart.
+double median_round_ratio(const Target& fwd, const Target& ngx, double WrkResult::*field) {
+  std::vector<double> v;
+  for (size_t i = 0; i < fwd.results.size() && i < ngx.results.size(); ++i)
+    if (ngx.results[i].*field > 0) v.push_back(fwd.results[i].*field / (ngx.results[i].*field));
+  return median(v);
+}
+
 void report(const std::vector<Target>& targets, const Options& o) {
   const Target &fwd = targets[0], &ngx = targets[1], &local = targets[2];
   double fwd_rps = median_of(fwd, &WrkResult::rps), ngx_rps = median_of(ngx, &WrkResult::rps);
+  double fwd_p50 = median_of(fwd, &WrkResult::p50_ms), ngx_p50 = median_of(ngx, &WrkResult::p50_ms);
   double fwd_p99 = median_of(fwd, &WrkResult::p99_ms), ngx_p99 = median_of(ngx, &WrkResult::p99_ms);
   double fwd_cpu = median_of(fwd, &WrkResult::proxy_cpu_us), ngx_cpu = median_of(ngx, &WrkResult::proxy_cpu_us);
-  std::printf("\nmedian over %d rounds:        req/s     p99 ms   proxy us/req  upstream us/req\n", o.rounds);
+  std::printf("\nmedian over %d rounds:        req/s     p50 ms     p99 ms   proxy us/req  upstream us/req\n",
+              o.rounds);
   for (const auto& t : targets)
-    std::printf("  %-8s              %9.0f  %9.2f  %13.1f  %15.1f\n", t.name, median_of(t, &WrkResult::rps),
-                median_of(t, &WrkResult::p99_ms), median_of(t, &WrkResult::proxy_cpu_us),
-                median_of(t, &WrkResult::upstream_cpu_us));
-  std::printf("  forward/nginx: req/s %.3f (>= 1 is better), p99 %.3f and CPU per request %.3f (<= 1 is better)\n",
-              fwd_rps / ngx_rps, fwd_p99 / ngx_p99, fwd_cpu / ngx_cpu);
+    std::printf("  %-8s              %9.0f  %9.2f  %9.2f  %13.1f  %15.1f\n", t.name, median_of(t, &WrkResult::rps),
+                median_of(t, &WrkResult::p50_ms), median_of(t, &WrkResult::p99_ms),
+                median_of(t, &WrkResult::proxy_cpu_us), median_of(t, &WrkResult::upstream_cpu_us));
+  std::printf("  forward/nginx: req/s %.3f (>= 1 is better), p50 %.3f, p99 %.3f and CPU per request %.3f (<= 1 is "
+              "better)\n",
+              fwd_rps / ngx_rps, fwd_p50 / ngx_p50, fwd_p99 / ngx_p99, fwd_cpu / ngx_cpu);
+  double round_rps = median_round_ratio(fwd, ngx, &WrkResult::rps);
+  double round_p99 = median_round_ratio(fwd, ngx, &WrkResult::p99_ms);
+  std::printf("  forward/nginx within each round, median over rounds: req/s %.3f, p99 %.3f\n", round_rps, round_p99);
   std::printf(
       "{\"bench\":\"router\",\"router_forward_rps\":%.0f,\"nginx_rps\":%.0f,\"rps_ratio\":%.3f,"
-      "\"router_forward_p99_ms\":%.3f,\"nginx_p99_ms\":%.3f,\"p99_ratio\":%.3f,\"router_local_rps\":%.0f,"
+      "\"router_forward_p50_ms\":%.3f,\"nginx_p50_ms\":%.3f,"
+      "\"router_forward_p99_ms\":%.3f,\"nginx_p99_ms\":%.3f,\"p99_ratio\":%.3f,"
+      "\"rps_ratio_per_round\":%.3f,\"p99_ratio_per_round\":%.3f,\"router_local_rps\":%.0f,"
       "\"router_forward_cpu_us_per_req\":%.1f,\"nginx_cpu_us_per_req\":%.1f,\"cpu_ratio\":%.3f,"
       "\"proxy_threads\":%d,\"upstream_threads\":%d,\"connections\":%d,\"duration_s\":%d,\"rounds\":%d}\n",
-      fwd_rps, ngx_rps, fwd_rps / ngx_rps, fwd_p99, ngx_p99, fwd_p99 / ngx_p99, median_of(local, &WrkResult::rps),
+      fwd_rps, ngx_rps, fwd_rps / ngx_rps, fwd_p50, ngx_p50, fwd_p99, ngx_p99, fwd_p99 / ngx_p99, round_rps,
+      round_p99, median_of(local, &WrkResult::rps),
       fwd_cpu, ngx_cpu, fwd_cpu / ngx_cpu, o.proxy_threads, o.upstream_threads, o.connections, o.duration_s,
       o.rounds);
 }
@@ -362,7 +391,7 @@ void run_rounds(std::vector<Target>& targets, const Options& o) {
   std::printf("wrk -t%d -c%d -d%ds --latency; bj I/O threads = nginx workers = %d; sh I/O threads = %d\n",
               o.wrk_threads, o.connections, o.duration_s, o.proxy_threads, o.upstream_threads);
   for (auto& t : targets) run_wrk(o, t.port, 1);  // warm up pools and caches
-  std::printf("%-6s %-8s %10s %9s %13s %15s\n", "round", "path", "req/s", "p99 ms", "proxy us/req",
+  std::printf("%-6s %-8s %10s %9s %9s %13s %15s\n", "round", "path", "req/s", "p50 ms", "p99 ms", "proxy us/req",
               "upstream us/req");
   for (int round = 0; round < o.rounds; ++round) {
     for (size_t k = 0; k < targets.size(); ++k) {
@@ -370,8 +399,8 @@ void run_rounds(std::vector<Target>& targets, const Options& o) {
       Target& t = targets[(k + static_cast<size_t>(round)) % targets.size()];
       WrkResult r = measure(o, t);
       t.results.push_back(r);
-      std::printf("%-6d %-8s %10.0f %9.2f %13.1f %15.1f%s\n", round + 1, t.name, r.rps, r.p99_ms, r.proxy_cpu_us,
-                  r.upstream_cpu_us, r.ok ? "" : "  (errors)");
+      std::printf("%-6d %-8s %10.0f %9.2f %9.2f %13.1f %15.1f%s\n", round + 1, t.name, r.rps, r.p50_ms, r.p99_ms,
+                  r.proxy_cpu_us, r.upstream_cpu_us, r.ok ? "" : "  (errors)");
       std::fflush(stdout);
     }
   }
