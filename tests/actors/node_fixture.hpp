@@ -64,6 +64,7 @@ class TwoNodeTest : public ::testing::Test {
     options.meta = store_;
     options.logger = std::make_shared<spdlog::logger>(ezone, std::make_shared<spdlog::sinks::null_sink_mt>());
     options.endpoints = std::move(endpoints);
+    options.app = app;
     NodeConfig config = make_config(ezone, bj ? bj_ports_ : sh_ports_, bj ? "sh" : "bj",
                                     bj ? sh_ports_ : bj_ports_, dir_);
     config.gzs.shards_file = shards_file;
@@ -73,6 +74,8 @@ class TwoNodeTest : public ::testing::Test {
 
   // Called on every config start() builds, before the node starts.
   std::function<void(NodeConfig&)> configure;
+  // The application every node start() builds serves (none by default).
+  AppFactory app;
   std::string dir_;
   std::shared_ptr<meta::MemoryMetaStore> store_;
   ZonePorts bj_ports_{}, sh_ports_{};

