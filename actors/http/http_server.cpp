@@ -3,6 +3,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <exception>
 #include <optional>
 #include <vector>
@@ -23,6 +24,9 @@ using tcp = asio::ip::tcp;
 
 // Bytes asked of the socket per read while waiting for a request.
 constexpr size_t kReadChunkBytes = 8192;
+// Bytes a streamed response may queue for a client that reads slowly; past
+// this the client is disconnected (ezone_http_stream_overflows_total).
+constexpr size_t kStreamBufferBytesMax = 1 << 20;
 // After an error answer the server reads and discards what the client still
 // sends for this long before closing, so the answer is not lost to a TCP
 // reset caused by unread data (nginx's lingering close).
@@ -41,6 +45,7 @@ struct ServerCounters {
   Counter* handler_errors;
   Counter* rejected_connections;
   Counter* accept_errors;
+  Counter* stream_overflows;
   Gauge* open_connections;
 };
 
@@ -78,7 +83,8 @@ void serialize_head(const HttpResponse& r, const ServerCore& core, bool keep_ali
   auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
   out.append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ").append(reason.data(), reason.size()).append("\r\n");
   if (!r.content_type.empty() && !has_crlf(r.content_type)) append_header(out, "Content-Type", r.content_type);
-  if (status_has_body(r.status)) append_header(out, "Content-Length", std::to_string(r.body.size()));
+  if (status_has_body(r.status) && !r.stream) append_header(out, "Content-Length", std::to_string(r.body.size()));
+  if (r.stream) append_header(out, "Cache-Control", "no-cache");
   if (!core.options.ezone.empty() && !r.find_header("x-ezone")) append_header(out, "X-Ezone", core.options.ezone);
   if (core.options.epoch && !r.find_header("x-ezone-epoch"))
     append_header(out, "X-Ezone-Epoch", std::to_string(core.options.epoch()));
@@ -149,6 +155,7 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
 
   void write_response(HttpResponse&& r) {
     if (r.status < 100 || r.status > 999) r = HttpResponse::error(500, "handler gave an invalid status");
+    if (r.stream) return start_stream(std::move(r));
     serialize_head(r, *core_, keep_alive_, head_);
     body_ = status_has_body(r.status) && !head_request_ ? std::move(r.body) : std::string();
     std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
@@ -164,6 +171,96 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
     });
   }
 
+  // ---- streamed responses (see ResponseStream) ----
+
+  void start_stream(HttpResponse&& r) {
+    keep_alive_ = false;
+    serialize_head(r, *core_, keep_alive_, head_);
+    enter(Phase::streaming, 0);  // no deadline: the stream lives until either side ends it
+    auto stream = std::move(r.stream);
+    asio::async_write(socket_, asio::buffer(head_), [self = shared_from_this(), stream](beast::error_code ec, size_t) {
+      if (ec) return self->close();
+      self->stream_writer_ = std::make_shared<Writer>(self);
+      self->watch_client();
+      stream->start(self->stream_writer_);
+    });
+  }
+
+  // A read that only notices the client closing (or sending garbage).
+  void watch_client() {
+    buffer_.clear();
+    socket_.async_read_some(buffer_.prepare(kReadChunkBytes), [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->end_stream();
+      self->watch_client();
+    });
+  }
+
+  void stream_push(std::string bytes) {
+    if (stream_closed_) return;
+    stream_bytes_ += bytes.size();
+    if (stream_bytes_ > kStreamBufferBytesMax) {
+      core_->counters.stream_overflows->inc();
+      return end_stream();
+    }
+    stream_queue_.push_back(std::move(bytes));
+    if (!stream_writing_) stream_flush();
+  }
+
+  void stream_flush() {
+    if (stream_queue_.empty()) {
+      stream_writing_ = false;
+      if (stream_closing_) end_stream();
+      return;
+    }
+    stream_writing_ = true;
+    asio::async_write(socket_, asio::buffer(stream_queue_.front()), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      if (ec) return self->end_stream();
+      self->stream_bytes_ -= n;
+      self->stream_queue_.pop_front();
+      self->stream_flush();
+    });
+  }
+
+  void stream_close_request() {
+    stream_closing_ = true;
+    if (!stream_writing_) end_stream();
+  }
+
+  void end_stream() {
+    if (stream_closed_) return;
+    stream_closed_ = true;
+    if (stream_writer_) stream_writer_->mark_closed();
+    stream_writer_.reset();
+    stream_queue_.clear();
+    close();
+  }
+
+  // The StreamWriter of one session: hops every call onto the session's lane.
+  class Writer final : public StreamWriter {
+   public:
+    explicit Writer(std::shared_ptr<Session> session) : session_(session), io_(session->lane_.io) {}
+    bool write(std::string bytes) override {
+      if (closed_.load()) return false;
+      asio::post(io_, [w = session_, b = std::move(bytes)]() mutable {
+        if (auto s = w.lock()) s->stream_push(std::move(b));
+      });
+      return true;
+    }
+    void close() override {
+      if (closed_.exchange(true)) return;
+      asio::post(io_, [w = session_] {
+        if (auto s = w.lock()) s->stream_close_request();
+      });
+    }
+    bool closed() const override { return closed_.load(); }
+    void mark_closed() { closed_ = true; }
+
+   private:
+    std::weak_ptr<Session> session_;
+    asio::io_context& io_;
+    std::atomic<bool> closed_{false};
+  };
+
   void on_deadline() override {
     if (phase_ == Phase::idle) core_->counters.idle_closed->inc();
     if (phase_ == Phase::reading) {
@@ -178,7 +275,7 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
 
  private:
   // What the connection waits for, which decides what its deadline means.
-  enum class Phase { idle, reading, handling, writing, lingering };
+  enum class Phase { idle, reading, handling, writing, lingering, streaming };
 
   void enter(Phase phase, int64_t deadline_ms) {
     phase_ = phase;
@@ -296,6 +393,13 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
   bool head_request_ = false;
   std::string head_;  // reused for every response on this connection
   std::string body_;
+  // A streamed response (lane only).
+  std::shared_ptr<Writer> stream_writer_;
+  std::deque<std::string> stream_queue_;
+  size_t stream_bytes_ = 0;
+  bool stream_writing_ = false;
+  bool stream_closing_ = false;
+  bool stream_closed_ = false;
 };
 
 void Session::dispatch() {
@@ -343,6 +447,8 @@ ServerCounters make_counters(Metrics& metrics, const std::string& name) {
   c.body_too_large = &metrics.counter("ezone_http_too_large_total", large_help, body);
   c.request_timeouts = &metrics.counter("ezone_http_request_timeouts_total",
                                         "Requests not received within the request timeout (408)", s);
+  c.stream_overflows = &metrics.counter("ezone_http_stream_overflows_total",
+                                        "Streamed responses cut off because the client read too slowly", s);
   c.truncated = &metrics.counter("ezone_http_truncated_requests_total",
                                  "Connections closed by the client in the middle of a request", s);
   c.idle_closed = &metrics.counter("ezone_http_idle_closed_total",

@@ -33,6 +33,29 @@ struct HttpRequest {
   void set_header(std::string_view lower_name, std::string value);
 };
 
+// A response body produced over time, e.g. Server-Sent Events. The server
+// sends the head (with no Content-Length: the body ends when the connection
+// closes), then calls start() once, on the connection's I/O thread.
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  // Queues bytes for the client; callable from any thread, never blocks.
+  // Returns false once the stream is closed: the client went away, close()
+  // was called, or the client fell more than the server's stream buffer
+  // behind (it is then disconnected and counted: a slow reader never makes
+  // the server buffer without bound).
+  virtual bool write(std::string bytes) = 0;
+  // Ends the response after what is queued; idempotent.
+  virtual void close() = 0;
+  virtual bool closed() const = 0;
+};
+
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  virtual void start(std::shared_ptr<StreamWriter> writer) = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   // Sent as Content-Type unless empty.
@@ -41,6 +64,9 @@ struct HttpResponse {
   // Extra headers, any case. The server owns the framing headers
   // (Content-Length, Transfer-Encoding, Connection) and ignores them here.
   std::vector<std::pair<std::string, std::string>> headers;
+  // Set for a streamed body (body is then ignored). The connection closes
+  // when the stream ends.
+  std::shared_ptr<ResponseStream> stream;
 
   static HttpResponse text(int status, std::string body);
   static HttpResponse json(int status, std::string body);

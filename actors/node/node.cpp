@@ -13,6 +13,7 @@
 #include "actors/cluster/membership_slot.hpp"
 #include "actors/dal/dal_http.hpp"
 #include "actors/drc/admin_drc.hpp"
+#include "actors/drc/change_feed.hpp"
 #include "actors/drc/drc_service.hpp"
 #include "actors/gzs/gzs.hpp"
 #include "actors/http/http_server.hpp"
@@ -105,6 +106,7 @@ struct Node::Impl {
   HybridClock hlc{SystemClock::instance()};
   std::unique_ptr<dal::Dal> dal;      // when [dal] is configured
   std::unique_ptr<DrcService> drc;    // when there is a DAL
+  std::unique_ptr<ChangeFeedHub> feed;  // GET /drc/v1/changes, when there is a DAL
   std::unique_ptr<HttpServer> admin;
   std::unique_ptr<RouterIngress> ingress;
   std::mutex cluster_mutex;  // guards `cluster` and `dal` against the GZS watch thread
@@ -263,7 +265,11 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   rc.forwarder.connections_per_upstream_max = config.router.forward_connections_max;
   rc.forwarder.response_timeout_ms = config.router.forward_timeout_ms;
   endpoints.push_back(probe_endpoint(config.ezone, *gzs));
-  if (dal) endpoints.push_back(dal_tx_endpoint(*dal, *metrics));
+  if (dal) {
+    endpoints.push_back(dal_tx_endpoint(*dal, *metrics));
+    feed = std::make_unique<ChangeFeedHub>(*dal, *metrics);
+    endpoints.push_back(feed->endpoint());
+  }
   auto h = RouterIngress::start(std::move(rc), std::move(endpoints), http_options, *metrics);
   if (!h) return Status(h.status().code(), config.source + ": " + h.status().message());
   ingress = std::move(*h);
@@ -284,6 +290,7 @@ void Node::Impl::stop() {
   stopped = true;
   if (ingress) ingress->stop();
   if (admin) admin->stop();
+  if (feed) feed->stop();  // its streams read the DAL
   if (gzs) gzs->stop();  // no epoch reaches the cluster actor after this
   if (drc) drc->stop();
   if (system) {

@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "actors/gzs/gzs.hpp"
 #include "storage/dal/dal.hpp"
@@ -182,6 +185,53 @@ TEST_F(DrcNodeTest, APeerThatWasDownCatchesUpExactlyOnce) {
   auto cursor = (*again)->dal()->cursor("bj");
   ASSERT_TRUE(cursor.ok());
   EXPECT_EQ(cursor.value(), 61u);
+}
+
+TEST_F(DrcNodeTest, TheChangeFeedStreamsReplayedAndLiveChangesAsServerSentEvents) {
+  auto bj = start_node("bj");
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  auto sh = start_node("sh");
+  ASSERT_TRUE(sh.ok()) << sh.status().to_string();
+  const Epoch epoch = (*bj)->gzs().epoch();
+  ASSERT_TRUE(commit_once_leased(insert_order(1, 1, epoch)));
+  ASSERT_TRUE(eventually([&] { return checksum(bj_ports_.admin) == checksum(sh_ports_.admin); }));
+
+  // At sh: replay from the start, then stay for live changes.
+  std::atomic<bool> cancel{false};
+  std::string received;
+  std::mutex mu;
+  std::thread reader([&] {
+    net::HttpRequest req;
+    req.method = "GET";
+    req.target = "/drc/v1/changes?tables=orders&since=0";
+    auto end = net::http_stream({"127.0.0.1", sh_ports_.http}, req, 3000, cancel, [&](const std::string& piece) {
+      std::lock_guard<std::mutex> lock(mu);
+      received += piece;
+      return received.find("\"pk\":\"[2]\"") == std::string::npos;  // stop after the live event
+    });
+    EXPECT_TRUE(end.ok()) << end.status().to_string();
+  });
+  auto has = [&](const std::string& text) {
+    std::lock_guard<std::mutex> lock(mu);
+    return received.find(text) != std::string::npos;
+  };
+  EXPECT_TRUE(eventually([&] { return has("\"pk\":\"[1]\""); }, std::chrono::seconds(10)));
+  auto r = tx(bj_ports_.http, insert_order(2, 1, epoch));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(eventually([&] { return has("\"pk\":\"[2]\""); }, std::chrono::seconds(10)));
+  cancel = true;
+  reader.join();
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_NE(received.find("event: change\ndata: {"), std::string::npos) << received;
+  EXPECT_NE(received.find("\"origin\":\"bj\""), std::string::npos) << received;
+  EXPECT_NE(received.find("\"table\":\"orders\""), std::string::npos) << received;
+  EXPECT_EQ(received.find("\"pk\":\"[1]\"", received.find("\"pk\":\"[1]\"") + 1), std::string::npos)
+      << "replayed once, not again live: " << received;
+
+  // Bad requests are refused with a reason.
+  auto bad = net::http_request({"127.0.0.1", sh_ports_.http}, "GET", "/drc/v1/changes?tables=nope", "", "", 2000);
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->status, 400) << bad->body;
 }
 
 }  // namespace
