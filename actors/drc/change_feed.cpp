@@ -147,13 +147,14 @@ class FeedStream final : public ResponseStream {
   }
   void start(std::shared_ptr<StreamWriter> writer) override {
     started_ = true;
+    bool stopping = false;
     {
       std::lock_guard<std::mutex> lock(hub_->mutex);
-      if (hub_->stopping) {
-        writer->close();
-        hub_->active--;
-        return;
-      }
+      stopping = hub_->stopping;
+    }
+    if (stopping) {
+      writer->close();
+      return hub_->finished();  // wakes stop(), which waits for the count
     }
     // Detached: the hub counts it, and stop() waits for the count to drain.
     std::thread([hub = hub_, writer, tables = tables_, since = since_] { hub->run(writer, tables, since); }).detach();
