@@ -637,18 +637,25 @@ Result<std::vector<ConflictRecord>> Dal::conflicts(size_t limit) {
 
 Result<std::vector<FeedEvent>> Dal::feed_since(uint64_t since_id, const std::vector<std::string>& tables_wanted,
                                                size_t limit) {
-  auto rows = query("SELECT id, tbl, pk, op, shard, origin, hlc FROM _ezone_feed WHERE id > ?1 ORDER BY id LIMIT ?2",
-                    {Value(static_cast<int64_t>(since_id)), Value(static_cast<int64_t>(limit))});
+  // The table filter is in the query, before LIMIT: filtered afterwards, a
+  // page of other tables' events came back empty and a reader stopped early.
+  std::string sql = "SELECT id, tbl, pk, op, shard, origin, hlc FROM _ezone_feed WHERE id > ?1";
+  std::vector<Value> params{Value(static_cast<int64_t>(since_id)), Value(static_cast<int64_t>(limit))};
+  if (!tables_wanted.empty()) {
+    std::vector<std::string> marks;
+    for (const std::string& t : tables_wanted) {
+      params.push_back(Value(t));
+      marks.push_back("?" + std::to_string(params.size()));
+    }
+    sql += " AND tbl IN (" + join(marks, ",") + ")";
+  }
+  auto rows = query(sql + " ORDER BY id LIMIT ?2", params);
   if (!rows) return rows.status();
   std::vector<FeedEvent> out;
   for (const Row& r : rows.value()) {
     FeedEvent e;
     e.id = static_cast<uint64_t>(std::get<int64_t>(r[0]));
     e.table = std::get<std::string>(r[1]);
-    if (!tables_wanted.empty() &&
-        std::find(tables_wanted.begin(), tables_wanted.end(), e.table) == tables_wanted.end()) {
-      continue;
-    }
     e.pk = std::get<std::string>(r[2]);
     e.op = std::get<std::string>(r[3]) == "delete" ? ChangeOp::remove : ChangeOp::upsert;
     e.shard = std::get<int64_t>(r[4]);

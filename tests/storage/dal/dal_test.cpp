@@ -276,7 +276,14 @@ TEST(DalTest, TheChangeFeedCarriesLocalWritesToSubscribersAndSinceReaders) {
   ASSERT_TRUE(since.ok());
   ASSERT_EQ(since.value().size(), 1u);
   EXPECT_EQ(since.value()[0].pk, "[7]");
-  auto after = bj.dal().feed_since(seen[1].id, {}, 100);
+  // A page limit counts matching events only: one users event after two
+  // orders events is still found with a limit of 1.
+  ASSERT_TRUE(bj.put_order(2, 11, "x").ok());
+  auto paged = bj.dal().feed_since(0, {"users"}, 1);
+  ASSERT_TRUE(paged.ok());
+  ASSERT_EQ(paged.value().size(), 1u);
+  EXPECT_EQ(paged.value()[0].table, "users");
+  auto after = bj.dal().feed_since(seen[1].id, {"users"}, 100);
   ASSERT_TRUE(after.ok());
   EXPECT_TRUE(after.value().empty());
 }
