@@ -255,15 +255,30 @@ Status read_app(const toml::table& root, NodeConfig& c) {
   return Status::ok();
 }
 
+Status read_coordinator(const toml::table& root, NodeConfig& c) {
+  const toml::table* table = nullptr;
+  EZONE_TRY(optional_section(root, "coordinator", c.source, &table));
+  if (!table) return Status::ok();
+  TableReader r(table, "coordinator", c.source);
+  CoordinatorSettings& s = c.coordinator;
+  EZONE_TRY(r.boolean("auto_failover", &s.auto_failover));
+  EZONE_TRY(r.integer("ack_timeout_ms", &s.ack_timeout_ms, 100, 600000));
+  EZONE_TRY(r.integer("apply_timeout_ms", &s.apply_timeout_ms, 100, 3600000));
+  EZONE_TRY(r.integer("skew_margin_ms", &s.skew_margin_ms, 0, 60000));
+  EZONE_TRY(r.integer("failover_wait_ms", &s.failover_wait_ms, 1000, 3600000));
+  EZONE_TRY(r.integer("poll_ms", &s.poll_ms, 1, 1000));
+  return r.no_unknown_keys("auto_failover, ack_timeout_ms, apply_timeout_ms, skew_margin_ms, failover_wait_ms, poll_ms");
+}
+
 Status check_top_level(const toml::table& root, const std::string& source) {
   static const std::set<std::string> sections{"node", "peers", "etcd", "timeouts", "limits",
-                                              "gzs",  "router", "dal", "drc", "app"};
+                                              "gzs",  "router", "dal", "drc", "app", "coordinator"};
   for (const auto& [k, v] : root) {
     std::string name(k.str());
     if (!sections.count(name))
       return config_error(source, name, "unknown key",
                           "remove it or correct its spelling; top-level sections are "
-                          "[node], [[peers]], [etcd], [timeouts], [limits], [gzs], [router], [dal], [drc] and [app]");
+                          "[node], [[peers]], [etcd], [timeouts], [limits], [gzs], [router], [dal], [drc], [app] and [coordinator]");
   }
   return Status::ok();
 }
@@ -323,6 +338,7 @@ Result<NodeConfig> parse_node_config(const std::string& text, const std::string&
   EZONE_TRY(read_dal(root, c));
   EZONE_TRY(read_drc(root, c));
   EZONE_TRY(read_app(root, c));
+  EZONE_TRY(read_coordinator(root, c));
   EZONE_TRY(check_uniqueness(c));
   EZONE_TRY(check_wildcards(c));
   return c;

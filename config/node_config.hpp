@@ -10,6 +10,7 @@
 //   [dal]      the SQLite database and its schema file
 //   [drc]      replication batches and pulls
 //   [app]      the application served (ezoned: "takeout")
+//   [coordinator] optional: workflow timing and automatic failover
 //   [dal]      optional: the SQLite database, its schema file, group commit
 //   [drc]      optional (needs [dal]): replication pull batches and timing
 //
@@ -102,6 +103,20 @@ struct DrcSettings {
   int64_t retry_ms = 100;             // wait after a failed pull, 1..60000
 };
 
+// [coordinator] (DESIGN.md, "coordinator"): how this node runs journaled
+// workflows. Every node runs a coordinator; any of them may run a workflow.
+struct CoordinatorSettings {
+  // Submit a failover when an ezone that owns shards has lost its lease.
+  // Off by default: turn it on where etcd has a quorum that a dead IDC
+  // cannot take with it (three members with a witness, or one laptop etcd).
+  bool auto_failover = false;
+  int64_t ack_timeout_ms = 5000;    // a switchover's acknowledgement wait, 100..600000
+  int64_t apply_timeout_ms = 30000; // its watermark wait, 100..3600000
+  int64_t skew_margin_ms = 1000;    // wait after a lease is gone, 0..60000
+  int64_t failover_wait_ms = 60000; // a failover of a zone that keeps its lease, 1000..3600000
+  int64_t poll_ms = 5;              // between steps of a waiting workflow, 1..1000
+};
+
 // [app]: the application this node serves next to the runtime's endpoints.
 // ezoned knows the apps built into it (examples/: "takeout"); an embedder
 // passes its own through NodeOptions::app instead.
@@ -127,6 +142,7 @@ struct NodeConfig {
   DalSettings dal;
   DrcSettings drc;
   AppSettings app;
+  CoordinatorSettings coordinator;
 };
 
 // Reads and validates a config file. On failure returns invalid_argument (or

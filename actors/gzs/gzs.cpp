@@ -92,7 +92,6 @@ struct Gzs::Impl {
   void apply_merchant(const meta::KeyValue& kv, bool removed);
   Status load_merchant_overrides();
   Result<Resolution> owner_of(ShardId shard, Resolution r) const;
-  Result<ShardId> parse_shard(const RouteTable& table, const std::string& text) const;
 };
 
 Status Gzs::Impl::load_geo() {
@@ -256,12 +255,6 @@ Result<Resolution> Gzs::Impl::owner_of(ShardId shard, Resolution r) const {
   return r;
 }
 
-Result<ShardId> Gzs::Impl::parse_shard(const RouteTable& table, const std::string& text) const {
-  if (const ShardRoute* r = table.find_by_name(text)) return r->shard;
-  auto id = parse_key_id(text, "shard");
-  if (id && *id <= kShardIdMax && table.find(static_cast<ShardId>(*id))) return static_cast<ShardId>(*id);
-  return Status(Errc::invalid_argument, "unknown shard '" + text + "' (give a shard name or id from `ezctl routes`)");
-}
 
 Result<std::unique_ptr<Gzs>> Gzs::start(const NodeConfig& config, meta::MetaStore& store, Metrics& metrics,
                                         std::shared_ptr<spdlog::logger> logger, GzsOptions options) {
@@ -376,7 +369,7 @@ Result<RouteTable> Gzs::move(const std::vector<std::string>& shards, const std::
                                       std::to_string(stored->epoch()) + "; re-read (ezctl routes) and retry");
   std::vector<ShardId> ids;
   for (const auto& text : shards) {
-    auto id = impl_->parse_shard(*stored, text);
+    auto id = stored->find_shard(text);
     if (!id) return id.status();
     ids.push_back(*id);
   }

@@ -26,6 +26,23 @@ EtcdSession::EtcdSession(meta::MetaStore& store, const NodeConfig& config, std::
 
 EtcdSession::~EtcdSession() { stop(); }
 
+void EtcdSession::set_fence_epoch_source(std::function<Result<int64_t>()> source) {
+  fence_epoch_source_ = std::move(source);
+}
+
+void EtcdSession::refresh_fence_epoch() {
+  if (!fence_epoch_source_) return;
+  auto epoch = fence_epoch_source_();
+  if (!epoch) {
+    errors_.inc();
+    logger_->warn("event=fence_epoch_unknown ezone={} error=\"{}\" (fenced until the route table is read)", ezone_,
+                  epoch.status().to_string());
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  state_.fence_epoch = *epoch;
+}
+
 void EtcdSession::start() {
   // The first registration happens before start() returns, so a node that
   // reports itself started is visible in etcd when etcd is up.
@@ -71,7 +88,7 @@ void EtcdSession::step() {
     return set_reachable(false, health.message());
   }
   set_reachable(true, "");
-  ensure_registered();
+  if (ensure_registered() && state().fence_epoch == INT64_MAX) refresh_fence_epoch();
 }
 
 bool EtcdSession::ensure_registered() {
@@ -103,10 +120,16 @@ bool EtcdSession::ensure_registered() {
   last_keepalive_ms_ = mono_ms();
   logger_->info("event=etcd_registered ezone={} key={} lease={} ttl_s={}", ezone_, key_, lease->id,
                 lease->ttl_s);
-  std::lock_guard<std::mutex> lock(mutex_);
-  state_.lease_id = lease->id;
-  state_.registered = true;
-  state_.lease_valid_until_mono_ms = sent_ms + lease->ttl_s * 1000;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    state_.lease_id = lease->id;
+    state_.registered = true;
+    state_.lease_valid_until_mono_ms = sent_ms + lease->ttl_s * 1000;
+    // A new lease: whatever the node missed while it had none, it must
+    // catch up with before acting (see EtcdState::fence_epoch).
+    if (fence_epoch_source_) state_.fence_epoch = INT64_MAX;
+  }
+  refresh_fence_epoch();
   return true;
 }
 

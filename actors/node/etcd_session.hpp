@@ -11,6 +11,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,6 +37,12 @@ struct EtcdState {
   // Monotonic ms until which this node may act as the lease's holder (see
   // EtcdSession::lease_valid); 0 = never.
   int64_t lease_valid_until_mono_ms = 0;
+  // The route-table epoch this node must have installed before it may act
+  // on its lease: read from etcd right after each new registration, so a
+  // node that restarts (or lost and regained its lease) stays fenced until
+  // it has caught up with the epoch current at that moment. INT64_MAX while
+  // that read has not succeeded yet; 0 without a fence_epoch source.
+  int64_t fence_epoch = 0;
 };
 
 // The etcd key under which a node registers.
@@ -48,6 +55,10 @@ class EtcdSession {
   EtcdSession(meta::MetaStore& store, const NodeConfig& config, std::string registration,
               std::shared_ptr<spdlog::logger> logger, Metrics& metrics);
   ~EtcdSession();
+
+  // Where fence_epoch comes from (the current route-table epoch in etcd).
+  // Set before start(); without it fence_epoch stays 0.
+  void set_fence_epoch_source(std::function<Result<int64_t>()> source);
 
   void start();
   // Revokes the lease (bounded by the store's request timeout) and joins.
@@ -65,6 +76,7 @@ class EtcdSession {
   void run();
   void step();
   bool ensure_registered();
+  void refresh_fence_epoch();
   void set_reachable(bool reachable, const std::string& error);
   bool wait_ms(int64_t ms);  // false when stopping
 
@@ -77,6 +89,7 @@ class EtcdSession {
   Gauge& reachable_gauge_;
   Counter& errors_;
   int64_t last_keepalive_ms_ = 0;
+  std::function<Result<int64_t>()> fence_epoch_source_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

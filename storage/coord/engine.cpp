@@ -34,8 +34,9 @@ WorkflowEngine::WorkflowEngine(meta::MetaStore& store, SiteProbe& probe, const C
     : store_(store), probe_(probe), clock_(clock), options_(options), journal_(store), routes_(store) {}
 
 Result<JournaledWorkflow> WorkflowEngine::submit_switchover(const std::vector<ShardId>& shards, const std::string& to,
-                                                            const std::string& id, bool dry_run) {
+                                                            const std::string& id, bool dry_run, bool* created) {
   if (Status s = validate_workflow_id(id); !s) return s;
+  if (created) *created = false;
   auto existing = journal_.load(id);
   if (existing) return existing;
   if (existing.status().code() != Errc::not_found) return existing.status();
@@ -44,13 +45,14 @@ Result<JournaledWorkflow> WorkflowEngine::submit_switchover(const std::vector<Sh
   auto planned = plan_switchover(*table, shards, to, id, clock_.wall_ms());
   if (!planned) return planned.status();
   if (dry_run) return JournaledWorkflow{std::move(*planned), 0};
-  return journal_.create(*planned);
+  return journal_.create(*planned, created);
 }
 
 Result<JournaledWorkflow> WorkflowEngine::submit_failover(const std::string& dead, bool force, const std::string& id,
                                                           bool dry_run, const Capacities& capacities,
-                                                          const ShardWeights& weights) {
+                                                          const ShardWeights& weights, bool* created) {
   if (Status s = validate_workflow_id(id); !s) return s;
+  if (created) *created = false;
   auto existing = journal_.load(id);
   if (existing) return existing;
   if (existing.status().code() != Errc::not_found) return existing.status();
@@ -68,7 +70,7 @@ Result<JournaledWorkflow> WorkflowEngine::submit_failover(const std::string& dea
   auto planned = plan_failover(*table, dead, excluded, capacities, weights, force, id, clock_.wall_ms());
   if (!planned) return planned.status();
   if (dry_run) return JournaledWorkflow{std::move(*planned), 0};
-  return journal_.create(*planned);
+  return journal_.create(*planned, created);
 }
 
 Result<JournaledWorkflow> WorkflowEngine::cancel(const std::string& id) {

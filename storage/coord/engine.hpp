@@ -69,17 +69,17 @@ class WorkflowEngine {
 
   // Plans a switchover on the current route table and journals it (unless
   // dry_run). An id already in the journal returns that workflow unchanged
-  // (idempotent submit). Errors from plan_switchover, the store, and
+  // (idempotent submit; *created, if given, says which). Errors from plan_switchover, the store, and
   // not_found when no route table exists.
   Result<JournaledWorkflow> submit_switchover(const std::vector<ShardId>& shards, const std::string& to,
-                                              const std::string& id, bool dry_run);
+                                              const std::string& id, bool dry_run, bool* created = nullptr);
   // Plans a failover of `dead`'s shards to the live ezones, spread by
   // capacity. Without force it waits for dead's lease to be gone (plus the
   // skew margin) before moving anything; with force it moves them at once,
   // on the operator's word. conflict when dead owns nothing.
   Result<JournaledWorkflow> submit_failover(const std::string& dead, bool force, const std::string& id,
                                             bool dry_run, const Capacities& capacities = {},
-                                            const ShardWeights& weights = {});
+                                            const ShardWeights& weights = {}, bool* created = nullptr);
   // Marks the workflow for cancellation; its runner returns the shards to
   // their previous owners at its next step. conflict when it already
   // finished (its outcome says how). Idempotent.

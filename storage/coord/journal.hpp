@@ -51,6 +51,7 @@ class WorkflowJournal {
  public:
   // store must outlive the journal.
   explicit WorkflowJournal(meta::MetaStore& store) : store_(store) {}
+  meta::MetaStore& store() { return store_; }
 
   // Writes a new workflow. If one with that id exists, returns it instead
   // (created = false): submitting the same id twice starts one workflow.

@@ -325,6 +325,24 @@ TEST(NodeConfig, NodeSchemaNeedsDal) {
   EXPECT_NE(schema.status().message().find("[dal]"), std::string::npos) << schema.status().message();
 }
 
+TEST(NodeConfig, CoordinatorSectionIsReadAndChecked) {
+  auto defaults = parse_node_config(kValid, "test.toml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_FALSE(defaults->coordinator.auto_failover);
+  EXPECT_EQ(defaults->coordinator.ack_timeout_ms, 5000);
+  auto set = parse_node_config(std::string(kValid) + "\n[coordinator]\nauto_failover = true\nskew_margin_ms = 250\n",
+                               "test.toml");
+  ASSERT_TRUE(set.ok()) << set.status().to_string();
+  EXPECT_TRUE(set->coordinator.auto_failover);
+  EXPECT_EQ(set->coordinator.skew_margin_ms, 250);
+  expect_error(parse_node_config(std::string(kValid) + "\n[coordinator]\npoll_ms = 0\n", "test.toml"),
+               "coordinator.poll_ms");
+  expect_error(parse_node_config(std::string(kValid) + "\n[coordinator]\nauto_failover = \"yes\"\n", "test.toml"),
+               "coordinator.auto_failover");
+  expect_error(parse_node_config(std::string(kValid) + "\n[coordinator]\nautofailover = true\n", "test.toml"),
+               "coordinator.autofailover");
+}
+
 TEST(NodeConfig, ShippedExamplesLoad) {
   for (const char* file : {"laptop/bj.toml", "laptop/sh.toml", "three-site/bj.toml", "three-site/sh.toml"}) {
     auto r = load_node_config(source_dir() + "/config/examples/" + file);
@@ -333,6 +351,7 @@ TEST(NodeConfig, ShippedExamplesLoad) {
     auto schema = load_node_schema(*r);
     ASSERT_TRUE(schema.ok()) << file << ": " << schema.status().to_string();
     EXPECT_EQ(schema->tables().size(), 4u) << file;
+    EXPECT_TRUE(r->coordinator.auto_failover) << file;
   }
 }
 

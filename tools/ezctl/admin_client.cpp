@@ -1,3 +1,4 @@
+#include <chrono>
 #include "tools/ezctl/admin_client.hpp"
 
 #include <cstdio>
@@ -40,7 +41,10 @@ std::string reply_error(const AdminReply& reply) {
   return "node answered " + std::to_string(reply.status) + (error.empty() ? "" : ": " + error);
 }
 
-int64_t now_ms() { return static_cast<int64_t>(std::time(nullptr)) * 1000; }
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
 
 std::string ago(int64_t since_ms, int64_t now) {
   if (since_ms <= 0) return "-";
@@ -51,6 +55,18 @@ std::string ago(int64_t since_ms, int64_t now) {
   else if (d < 7200) std::snprintf(buf, sizeof(buf), "%lldm", static_cast<long long>(d / 60));
   else std::snprintf(buf, sizeof(buf), "%lldh", static_cast<long long>(d / 3600));
   return buf;
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > start) out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
 }
 
 }  // namespace ezctl

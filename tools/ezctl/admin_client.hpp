@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -26,6 +27,9 @@ ezone::Result<AdminReply> admin_call(const Options& options, const std::string& 
 int fail(const std::string& what, const std::string& error);
 // The error text of a non-2xx reply.
 std::string reply_error(const AdminReply& reply);
+
+// "a,b,,c" -> {"a", "b", "c"}.
+std::vector<std::string> split_commas(const std::string& text);
 
 // Wall-clock milliseconds now, and a short "how long ago" ("12s", "5m",
 // "3h"; "-" for 0) for tables.

@@ -5,6 +5,11 @@
 //   ezctl --node ADMIN move --shards S1,S2 --to EZONE [--expected-epoch N]
 //   ezctl --node ADMIN locate KEY... [--file F] [--json]
 //   ezctl --node ADMIN drc [conflicts [--limit N]] [--json]
+//   ezctl --node ADMIN switchover --shards S1,S2 --to EZONE [--id ID] [--dry-run] [--no-wait]
+//   ezctl --node ADMIN failover --zone EZONE [--force] [--id ID] [--dry-run] [--no-wait]
+//   ezctl --node ADMIN rebalance --target bj=52,sh=48 [--weights S=W,...] [--dry-run] [--no-wait]
+//   ezctl --node ADMIN workflows [ID] [--json]
+//   ezctl --node ADMIN cancel ID [--no-wait]
 //
 // ADMIN is HOST:PORT of a node's admin address (node.admin in its config).
 // Exit codes: 0 ok, 1 the node cannot be reached or refused, 2 bad usage.
@@ -16,6 +21,7 @@
 #include "tools/ezctl/locate_command.hpp"
 #include "tools/ezctl/routes_command.hpp"
 #include "tools/ezctl/status_command.hpp"
+#include "tools/ezctl/workflow_command.hpp"
 
 namespace {
 
@@ -30,6 +36,14 @@ int usage(const std::string& why) {
                "  locate KEY... [--file F]            who owns geo=LAT,LON, merchant=ID, order=ID\n"
                "  drc                                 replication: watermark and lag per peer\n"
                "  drc conflicts [--limit N]           losers kept by conflict resolution\n"
+               "  switchover --shards S1,S2 --to EZONE [--dry-run] [--no-wait] [--id ID]\n"
+               "                                      safe move: write-forbid, wait for replication, move\n"
+               "  failover --zone EZONE [--force] [--dry-run]\n"
+               "                                      give a dead ezone's shards to the survivors\n"
+               "  rebalance --target bj=52,sh=48 [--weights S=W,...] [--dry-run]\n"
+               "                                      plan, then switch shards toward a traffic split\n"
+               "  workflows [ID]                      journaled workflows, or one with its history\n"
+               "  cancel ID                           cancel a workflow: its shards return to their owner\n"
                "HOST:PORT is the node's admin address (node.admin in its config)\n",
                why.c_str());
   return 2;
@@ -45,11 +59,22 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
     else if (arg == "--shards" && has_value) o->shards = argv[++i];
     else if (arg == "--to" && has_value) o->to = argv[++i];
     else if (arg == "--file" && has_value) o->file = argv[++i];
-    else if ((arg == "--timeout-ms" || arg == "--expected-epoch" || arg == "--limit") && has_value) {
+    else if (arg == "--id" && has_value) o->id = argv[++i];
+    else if (arg == "--zone" && has_value) o->zone = argv[++i];
+    else if (arg == "--target" && has_value) o->target = argv[++i];
+    else if (arg == "--weights" && has_value) o->weights = argv[++i];
+    else if (arg == "--dry-run") o->dry_run = true;
+    else if (arg == "--no-wait") o->no_wait = true;
+    else if (arg == "--force") o->force = true;
+    else if ((arg == "--timeout-ms" || arg == "--expected-epoch" || arg == "--limit" || arg == "--wait-ms") &&
+             has_value) {
       char* end = nullptr;
       long long v = std::strtoll(argv[++i], &end, 10);
       if (*end != '\0' || v <= 0) return *error = arg + " must be a positive number", false;
-      (arg == "--timeout-ms" ? o->timeout_ms : arg == "--limit" ? o->limit : o->expected_epoch) = v;
+      (arg == "--timeout-ms" ? o->timeout_ms
+       : arg == "--limit"    ? o->limit
+       : arg == "--wait-ms"  ? o->wait_ms
+                             : o->expected_epoch) = v;
     } else if (arg.size() > 1 && arg[0] == '-') return *error = "unknown option " + arg, false;
     else o->args.push_back(arg);
   }
@@ -71,5 +96,10 @@ int main(int argc, char** argv) {
   if (cmd == "move" && bare) return ezctl::run_move(options);
   if (cmd == "locate") return ezctl::run_locate(options);
   if (cmd == "drc") return ezctl::run_drc(options);
+  if (cmd == "switchover" && bare) return ezctl::run_switchover(options);
+  if (cmd == "failover" && bare) return ezctl::run_failover(options);
+  if (cmd == "rebalance" && bare) return ezctl::run_rebalance(options);
+  if (cmd == "workflows" && options.args.size() <= 2) return ezctl::run_workflows(options);
+  if (cmd == "cancel") return ezctl::run_cancel(options);
   return usage("unknown command or extra arguments: " + cmd);
 }

@@ -9,17 +9,6 @@ namespace {
 
 using nlohmann::json;
 
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    if (comma > start) out.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -59,7 +48,7 @@ int run_move(const Options& options) {
   std::fprintf(stderr,
                "ezctl move is a RAW route change: it does not make the shards write-forbidden or wait\n"
                "for replication, so writes in flight at the old owner may reach the new one late.\n"
-               "The safe workflow is `ezctl switchover` (not built yet: see the disaster-recovery issue).\n");
+               "The safe workflow is `ezctl switchover --shards ... --to ...`.\n");
   json body{{"shards", shards}, {"to", options.to}};
   if (options.expected_epoch > 0) body["expected_epoch"] = options.expected_epoch;
   auto reply = admin_call(options, "POST", "/admin/v1/routes/move", body.dump());

@@ -170,6 +170,18 @@ const HostPort* RouteTable::site(const std::string& ezone) const {
   return it == sites_.end() ? nullptr : &it->second;
 }
 
+Result<ShardId> RouteTable::find_shard(const std::string& text) const {
+  if (const ShardRoute* r = find_by_name(text)) return r->shard;
+  uint64_t id = 0;
+  bool digits = !text.empty() && text.size() <= 5;
+  for (char c : text) {
+    digits = digits && c >= '0' && c <= '9';
+    id = id * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (digits && id <= kShardIdMax && find(static_cast<ShardId>(id))) return static_cast<ShardId>(id);
+  return Status(Errc::invalid_argument, "unknown shard '" + text + "' (give a shard name or id from `ezctl routes`)");
+}
+
 std::vector<ShardId> RouteTable::shards_owned_by(const std::string& ezone) const {
   std::vector<ShardId> out;
   for (const auto& route : shards_)

@@ -82,6 +82,9 @@ class RouteTable {
   // nullptr for an unknown ezone.
   const HostPort* site(const std::string& ezone) const;
   bool has_ezone(const std::string& ezone) const { return sites_.count(ezone) > 0; }
+  // A shard by name, or by decimal id. invalid_argument naming the text
+  // when the table has no such shard.
+  Result<ShardId> find_shard(const std::string& name_or_id) const;
   // Ids of the shards this ezone owns, ascending.
   std::vector<ShardId> shards_owned_by(const std::string& ezone) const;
 

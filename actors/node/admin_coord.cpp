@@ -1,0 +1,196 @@
+#include "actors/node/admin_coord.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "actors/node/coordinator.hpp"
+#include "core/clock.hpp"
+#include "storage/dal/dal.hpp"
+
+namespace ezone {
+namespace {
+
+using nlohmann::json;
+using coord::JournaledWorkflow;
+
+constexpr const char* kWorkflowsPath = "/admin/v1/workflows";
+
+int status_of(const Status& s) {
+  switch (s.code()) {
+    case Errc::invalid_argument:
+    case Errc::parse_error: return 400;
+    case Errc::not_found: return 404;
+    case Errc::conflict: return 409;
+    case Errc::unavailable:
+    case Errc::timeout: return 503;
+    default: return 500;
+  }
+}
+HttpResponse error_of(const Status& s) { return HttpResponse::error(status_of(s), s.message()); }
+
+json workflow_doc(Coordinator& c, const JournaledWorkflow& j, bool detail) {
+  json doc = json::parse(coord::encode_workflow_json(j.workflow));
+  doc["revision"] = j.mod_revision;
+  if (detail) {
+    auto runner = c.engine().journal().runner(j.workflow.id);
+    doc["runner"] = runner ? *runner : "";
+    doc["waiting_on"] = c.waiting_on(j.workflow.id);
+    doc["now_wall_ms"] = SystemClock::instance().wall_ms();
+  }
+  return doc;
+}
+
+HttpResponse site_report(const CoordAdminSources& s) {
+  if (!s.dal) return HttpResponse::error(404, s.ezone + " runs no DAL: it cannot write");
+  coord::SiteReport r;
+  r.ezone = s.ezone;
+  r.acknowledged_epoch = s.dal->acknowledged_epoch();
+  r.outbox_head = s.dal->outbox_head();
+  for (const std::string& peer : s.peers) {
+    auto cursor = s.dal->cursor(peer);
+    if (!cursor) return error_of(cursor.status());
+    r.applied[peer] = *cursor;
+  }
+  return HttpResponse::json(200, coord::encode_site_report_json(r) + "\n");
+}
+
+std::string generated_id(const std::string& kind) {
+  return kind + "-" + std::to_string(SystemClock::instance().wall_ms());
+}
+
+Result<std::vector<ShardId>> shard_list(const json& body, const RouteTable& table) {
+  if (!body.contains("shards") || !body["shards"].is_array() || body["shards"].empty())
+    return Status(Errc::invalid_argument, "\"shards\" must be a non-empty array of shard names or ids");
+  std::vector<ShardId> out;
+  for (const json& s : body["shards"]) {
+    std::string text = s.is_string() ? s.get<std::string>() : s.is_number_unsigned() ? std::to_string(s.get<uint64_t>()) : "";
+    auto id = table.find_shard(text);
+    if (!id) return id.status();
+    out.push_back(*id);
+  }
+  return out;
+}
+
+HttpResponse answer(const Result<JournaledWorkflow>& j, Coordinator& c, bool dry_run, bool created) {
+  if (!j) return error_of(j.status());
+  if (created) c.kick();
+  json doc = workflow_doc(c, *j, false);
+  doc["dry_run"] = dry_run;
+  return HttpResponse::json(created ? 201 : 200, doc.dump(2) + "\n");
+}
+
+HttpResponse rebalance(Coordinator& c, const json& body, const RouteTable& table, const std::string& id, bool dry_run) {
+  if (!body.contains("target") || !body["target"].is_object())
+    return HttpResponse::error(400, "\"target\" must be an object of ezone -> percent, e.g. {\"bj\": 52, \"sh\": 48}");
+  std::map<std::string, double> target;
+  for (auto it = body["target"].begin(); it != body["target"].end(); ++it) {
+    if (!it.value().is_number()) return HttpResponse::error(400, "target." + it.key() + " must be a number");
+    target[it.key()] = it.value().get<double>();
+  }
+  coord::ShardWeights weights;
+  if (body.contains("weights")) {
+    if (!body["weights"].is_object()) return HttpResponse::error(400, "\"weights\" must be an object of shard -> weight");
+    for (auto it = body["weights"].begin(); it != body["weights"].end(); ++it) {
+      auto shard = table.find_shard(it.key());
+      if (!shard) return error_of(shard.status());
+      if (!it.value().is_number()) return HttpResponse::error(400, "weights." + it.key() + " must be a number");
+      weights[*shard] = it.value().get<double>();
+    }
+  }
+  auto plan = coord::plan_rebalance(table, weights, target);
+  if (!plan) return error_of(plan.status());
+  json moves = json::array();
+  std::map<std::pair<std::string, std::string>, std::vector<ShardId>> groups;
+  for (const coord::Move& m : plan->moves) {
+    moves.push_back(json{{"shard", m.shard}, {"name", table.find(m.shard)->name}, {"from", m.from}, {"to", m.to}, {"weight", m.weight}});
+    groups[{m.from, m.to}].push_back(m.shard);
+  }
+  json started = json::array();
+  int n = 0;
+  for (const auto& [pair, shards] : groups) {
+    if (dry_run) break;
+    auto j = c.engine().submit_switchover(shards, pair.second, id + "-" + std::to_string(++n), false);
+    if (!j) return error_of(j.status());
+    started.push_back(j->workflow.id);
+  }
+  if (!started.empty()) c.kick();
+  json doc{{"id", id}, {"dry_run", dry_run}, {"epoch", table.epoch()}, {"moves", moves},
+           {"share_before", plan->share_before}, {"share_after", plan->share_after}, {"workflows", started}};
+  return HttpResponse::json(dry_run ? 200 : 201, doc.dump(2) + "\n");
+}
+
+HttpResponse start(Coordinator& c, const HttpRequest& req) {
+  json body = json::parse(req.body, nullptr, false);
+  if (!body.is_object() || !body.contains("kind") || !body["kind"].is_string())
+    return HttpResponse::error(400, "body must be a JSON object with \"kind\": switchover, failover or rebalance");
+  const std::string kind = body["kind"].get<std::string>();
+  bool dry_run = body.value("dry_run", false);
+  std::string id = body.contains("id") && body["id"].is_string() ? body["id"].get<std::string>() : generated_id(kind);
+  auto table = RouteStore(c.engine().journal().store()).load();
+  if (!table) return error_of(table.status());
+  if (kind == "switchover") {
+    auto shards = shard_list(body, *table);
+    if (!shards) return error_of(shards.status());
+    if (!body.contains("to") || !body["to"].is_string()) return HttpResponse::error(400, "\"to\" must name the target ezone");
+    bool created = false;
+    auto j = c.engine().submit_switchover(*shards, body["to"].get<std::string>(), id, dry_run, &created);
+    return answer(j, c, dry_run, created);
+  }
+  if (kind == "failover") {
+    if (!body.contains("zone") || !body["zone"].is_string()) return HttpResponse::error(400, "\"zone\" must name the failed ezone");
+    bool created = false;
+    auto j = c.engine().submit_failover(body["zone"].get<std::string>(), body.value("force", false), id, dry_run, {}, {},
+                                        &created);
+    return answer(j, c, dry_run, created);
+  }
+  if (kind == "rebalance") return rebalance(c, body, *table, id, dry_run);
+  return HttpResponse::error(400, "unknown kind '" + kind + "'; use switchover, failover or rebalance");
+}
+
+HttpResponse workflows(Coordinator& c, const HttpRequest& req) {
+  const std::string path = req.path();
+  if (path == kWorkflowsPath) {
+    if (req.method == "POST") return start(c, req);
+    if (req.method != "GET") return HttpResponse::error(405, "use GET or POST");
+    std::vector<std::string> bad;
+    auto all = c.engine().journal().list(&bad);
+    if (!all) return error_of(all.status());
+    json list = json::array();
+    for (const JournaledWorkflow& j : *all) list.push_back(workflow_doc(c, j, false));
+    return HttpResponse::json(200, json{{"workflows", list}, {"malformed", bad}}.dump(2) + "\n");
+  }
+  std::string rest = path.substr(std::string(kWorkflowsPath).size() + 1);
+  const std::string cancel_suffix = "/cancel";
+  if (rest.size() > cancel_suffix.size() && rest.compare(rest.size() - cancel_suffix.size(), cancel_suffix.size(), cancel_suffix) == 0) {
+    if (req.method != "POST") return HttpResponse::error(405, "use POST to cancel");
+    auto j = c.engine().cancel(rest.substr(0, rest.size() - cancel_suffix.size()));
+    if (!j) return error_of(j.status());
+    c.kick();
+    return HttpResponse::json(200, workflow_doc(c, *j, true).dump(2) + "\n");
+  }
+  if (req.method != "GET") return HttpResponse::error(405, "use GET");
+  auto j = c.engine().journal().load(rest);
+  if (!j) return error_of(j.status());
+  return HttpResponse::json(200, workflow_doc(c, *j, true).dump(2) + "\n");
+}
+
+}  // namespace
+
+std::optional<HttpResponse> handle_coord_admin(const CoordAdminSources& s, const HttpRequest& req) {
+  const std::string path = req.path();
+  if (path == "/admin/v1/coord/site") {
+    if (req.method != "GET") return HttpResponse::error(405, "use GET");
+    return site_report(s);
+  }
+  if (path == kWorkflowsPath || path.rfind(std::string(kWorkflowsPath) + "/", 0) == 0) {
+    if (!s.coordinator) return HttpResponse::error(404, "this node runs no coordinator");
+    try {
+      return workflows(*s.coordinator, req);
+    } catch (const nlohmann::json::exception& e) {
+      // A field of the wrong type (e.g. "dry_run": "yes").
+      return HttpResponse::error(400, std::string("malformed request body: ") + e.what());
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace ezone

@@ -1,0 +1,46 @@
+// Admin endpoints of the coordinator (DESIGN.md, "coordinator"):
+//
+//   GET  /admin/v1/coord/site            this site's acknowledged epoch,
+//                                        outbox head and applied cursors
+//                                        (what other coordinators wait on)
+//   GET  /admin/v1/workflows             every journaled workflow
+//   GET  /admin/v1/workflows/<id>        one, with its runner and, when
+//                                        this node runs it, what it waits on
+//   POST /admin/v1/workflows             start one (body below); 201 when
+//                                        created, 200 when the id existed
+//                                        or for a dry run
+//   POST /admin/v1/workflows/<id>/cancel
+//
+// POST bodies:
+//   {"kind": "switchover", "shards": ["hubei", 7], "to": "sh", "id": "...", "dry_run": false}
+//   {"kind": "failover", "zone": "bj", "force": false, "id": "...", "dry_run": false}
+//   {"kind": "rebalance", "target": {"bj": 52, "sh": 48}, "weights": {"7": 120.5},
+//    "id": "...", "dry_run": false}
+// "id" is optional (one is generated from the kind and the time). A
+// rebalance answers its plan and, unless dry_run, starts one switchover per
+// (from, to) pair of its moves, with ids <id>-1, <id>-2, ...
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/http/http_types.hpp"
+
+namespace ezone {
+
+class Coordinator;
+namespace dal {
+class Dal;
+}
+
+struct CoordAdminSources {
+  std::string ezone;
+  Coordinator* coordinator = nullptr;  // null: workflow endpoints answer 404
+  dal::Dal* dal = nullptr;             // null: /coord/site answers 404 (this node cannot write)
+  std::vector<std::string> peers;      // the ezones whose outboxes this site applies
+};
+
+std::optional<HttpResponse> handle_coord_admin(const CoordAdminSources& sources, const HttpRequest& req);
+
+}  // namespace ezone
