@@ -1,5 +1,7 @@
 #include "actors/node/coordinator.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "core/clock.hpp"
@@ -94,6 +96,10 @@ bool Coordinator::scan() {
     return false;
   }
   const int64_t lease = lease_id_();
+  std::set<ShardId> moving;
+  for (const JournaledWorkflow& j : *all) {
+    if (j.workflow.outcome == Outcome::running) moving.insert(j.workflow.shards.begin(), j.workflow.shards.end());
+  }
   for (const JournaledWorkflow& j : *all) {
     if (j.workflow.outcome != Outcome::running || lease == 0) continue;
     {
@@ -111,7 +117,7 @@ bool Coordinator::scan() {
     std::lock_guard<std::mutex> lock(mutex_);
     running_.set(static_cast<int64_t>(claimed_.size()));
   }
-  if (config_.auto_failover) detect_failures();
+  if (config_.auto_failover) detect_failures(moving);
   return true;
 }
 
@@ -150,14 +156,22 @@ void Coordinator::drive(const std::string& id) {
   }
 }
 
-void Coordinator::detect_failures() {
+void Coordinator::detect_failures(const std::set<ShardId>& moving) {
   auto table = routes_.load();
   auto nodes = journal_.live_nodes();
   if (!table || !nodes) return;
   std::set<std::string> live;
   for (const coord::LiveNode& n : *nodes) live.insert(n.ezone);
+  seen_live_.insert(live.begin(), live.end());
   for (const auto& [zone, site] : table->sites()) {
-    if (live.count(zone) || table->shards_owned_by(zone).empty()) continue;
+    // Only a zone this node saw live and now misses lost its lease. One
+    // that was never seen may simply not have started yet: failing it over
+    // would take the shards of a healthy zone at every cold start. (An
+    // operator fails over a zone that never came up with ezctl failover.)
+    if (live.count(zone) || !seen_live_.count(zone)) continue;
+    std::vector<ShardId> owned = table->shards_owned_by(zone);
+    bool busy = std::any_of(owned.begin(), owned.end(), [&](ShardId s) { return moving.count(s) > 0; });
+    if (owned.empty() || busy) continue;  // a running workflow already moves its shards
     // One id per (ezone, epoch, attempt): every survivor submits the same
     // ids, and the journal's create-if-absent keeps exactly one of each.
     for (int attempt = 0; attempt < kAutoFailoverAttemptsMax; ++attempt) {

@@ -8,8 +8,8 @@
 //                               lease (a dead runner's claim goes with its
 //                               lease, so a survivor resumes its workflows);
 //                               with auto_failover, submit a failover for
-//                               every ezone that owns shards but has no
-//                               live registration
+//                               every ezone that owns shards, was seen
+//                               registered and no longer is
 //   drive (every poll_ms):      step each claimed workflow until it waits;
 //                               release it once finished
 //
@@ -70,7 +70,7 @@ class Coordinator {
   void run();
   bool scan();
   void drive(const std::string& id);
-  void detect_failures();
+  void detect_failures(const std::set<ShardId>& moving);
 
   meta::MetaStore& store_;
   CoordinatorConfig config_;
@@ -91,6 +91,7 @@ class Coordinator {
   bool kicked_ = false;
   std::set<std::string> claimed_;
   std::map<std::string, std::string> waiting_;
+  std::set<std::string> seen_live_;  // zones seen registered (coordinator thread only)
   std::thread thread_;
 };
 

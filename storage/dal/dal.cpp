@@ -292,8 +292,12 @@ void Dal::Impl::writer_loop() {
       std::unique_lock<std::mutex> lock(queue_mutex);
       queue_cv.wait(lock, [&] { return stopping || !queue.empty() || gate_dirty; });
       if (stopping) break;
+      const bool gate_moved = gate_dirty;
       gate_dirty = false;
-      if (queue.empty()) {
+      if (queue.empty() || (gate_moved && queue.front()->kind != Job::Kind::tx)) {
+        // Acknowledge a new epoch now, also while peers' batches stream in
+        // (they take no gate): every later group reads the gate afresh, so
+        // no commit under an older epoch can follow this acknowledgement.
         lock.unlock();
         const WriteGate gate = take_gate();
         acked_epoch = gate.routes ? gate.routes->epoch() : 0;

@@ -1,0 +1,320 @@
+// Disaster-recovery workflows with real ezoned processes and etcd (issue 6):
+// a planned switchover under a stream of writes loses nothing and moves the
+// writes to the new owner; a dry run changes nothing; a cancel returns the
+// shard to its owner; kill -9 of a whole zone makes the survivor take its
+// shards once its lease is gone, and the restarted zone does not write them.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "core/ids.hpp"
+#include "storage/net/http_client.hpp"
+#include "tests/integration/local_cluster.hpp"
+#include "tests/integration/test_schema.hpp"
+#include "tests/support/eventually.hpp"
+
+namespace ezone::test {
+namespace {
+
+using nlohmann::json;
+using std::chrono::seconds;
+
+constexpr ShardId kShard = 1;  // "squares", owned by bj in test-fences.toml
+
+// Writes orders to one shard, as a zone-aware client does: it sends each
+// write to the shard's owner at the epoch it last read, and on a refusal
+// re-reads the route table and tries the same order again. It records which
+// zone acknowledged each order.
+class ShardWriter {
+ public:
+  // Writes order ids first_id, first_id + 1, ...
+  explicit ShardWriter(LocalCluster& cluster, int64_t first_id = 1) : cluster_(cluster), next_id_(first_id) {}
+  ~ShardWriter() { stop(); }
+
+  void start() {
+    thread_ = std::thread([this] { run(); });
+  }
+  void stop() {
+    stopping_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  size_t acked() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return acked_.size();
+  }
+  std::map<int64_t, std::string> acked_by() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return acked_;
+  }
+  int refusals() const { return refusals_; }
+  std::string last_refusal() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return last_refusal_;
+  }
+
+ private:
+  // (owner, epoch) of kShard, asked of any zone that answers.
+  bool read_route(std::string* owner, int64_t* epoch) {
+    for (const char* z : {"bj", "sh"}) {
+      auto r = net::http_request(cluster_.addresses(z).admin, "GET", "/admin/v1/routes", "", "", 1000);
+      if (!r.ok() || r->status != 200) continue;
+      json t = json::parse(r->body, nullptr, false);
+      if (!t.is_object()) continue;
+      for (const json& s : t["shards"]) {
+        if (s.value("id", -1) != static_cast<int>(kShard)) continue;
+        *owner = s.value("owner", "");
+        *epoch = t.value("epoch", int64_t{0});
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void run() {
+    std::string owner;
+    int64_t epoch = 0;
+    int64_t id = next_id_;
+    const auto deadline = std::chrono::steady_clock::now() + seconds(60);  // bound: tests stop it far sooner
+    while (!stopping_ && std::chrono::steady_clock::now() < deadline) {
+      if (owner.empty() && !read_route(&owner, &epoch)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
+      json body{{"shard", kShard},
+                {"epoch", epoch},
+                {"statements", {{{"sql", "INSERT INTO orders(id, shard, state) VALUES(?1, ?2, 'created')"},
+                                 {"params", {id, kShard}}}}}};
+      net::HttpRequest req;
+      req.method = "POST";
+      req.target = "/dal/v1/tx";
+      req.body = body.dump();
+      req.content_type = "application/json";
+      auto r = net::HttpConnection(cluster_.addresses(owner).http).request(req, 3000);
+      if (r.ok() && r->status == 200) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        acked_[id++] = owner;
+        continue;
+      }
+      // Refused (write-forbidden, stale epoch, wrong zone) or unreachable: re-read the route.
+      ++refusals_;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        last_refusal_ = owner + ": " + (r.ok() ? std::to_string(r->status) + " " + r->body : r.status().to_string());
+      }
+      owner.clear();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+
+  LocalCluster& cluster_;
+  const int64_t next_id_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> refusals_{0};
+  mutable std::mutex mutex_;
+  std::map<int64_t, std::string> acked_;  // order id -> the zone that acknowledged it
+  std::string last_refusal_;
+};
+
+class SwitchoverProcessTest : public ::testing::Test {
+ protected:
+  void start_cluster(const std::string& coordinator_toml, const std::string& timeouts_toml = "") {
+    char tmpl[] = "/tmp/ezone-switchover-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    std::ofstream(dir_ + "/schema.toml") << kOrdersUsersSchema;
+    LocalClusterOptions options;
+    options.gzs_toml = "shards_file = \"" + std::string(EZONE_TEST_SOURCE_DIR) + "/config/shards/test-fences.toml\"\n";
+    options.timeouts_toml = timeouts_toml;
+    options.extra_toml = "[dal]\nschema_file = \"" + dir_ + "/schema.toml\"\n\n[drc]\npull_wait_ms = 200\n"
+                         "pull_timeout_ms = 1000\nretry_ms = 50\n\n[coordinator]\n" + coordinator_toml;
+    auto cluster = LocalCluster::start(options);
+    ASSERT_TRUE(cluster.ok()) << cluster.status().to_string();
+    cluster_ = std::move(cluster.value());
+  }
+  void TearDown() override {
+    cluster_.reset();
+    if (!dir_.empty()) std::system(("rm -rf '" + dir_ + "'").c_str());
+  }
+
+  json admin(const std::string& ezone, const std::string& target) {
+    auto r = net::http_request(cluster_->addresses(ezone).admin, "GET", target, "", "", 2000);
+    if (!r.ok() || r->status != 200) return json();
+    return json::parse(r->body, nullptr, false);
+  }
+  // kShard's entry in the zone's route table, with the table's epoch.
+  json route_of_shard(const std::string& ezone) {
+    json t = admin(ezone, "/admin/v1/routes");
+    if (!t.is_object()) return json();
+    for (json s : t["shards"])
+      if (s.value("id", -1) == static_cast<int>(kShard)) return s["epoch"] = t["epoch"], s;
+    return json();
+  }
+  // Order ids present at a zone.
+  std::set<int64_t> orders_at(const std::string& ezone) {
+    net::HttpRequest req;
+    req.method = "POST";
+    req.target = "/dal/v1/tx";
+    req.body = json{{"statements", {{{"sql", "SELECT id FROM orders ORDER BY id"}}}}}.dump();
+    req.content_type = "application/json";
+    auto r = net::HttpConnection(cluster_->addresses(ezone).http).request(req, 5000);
+    std::set<int64_t> out;
+    if (!r.ok() || r->status != 200) {
+      ADD_FAILURE() << "cannot read the orders at " << ezone << ": "
+                    << (r.ok() ? std::to_string(r->status) + " " + r->body : r.status().to_string());
+      return out;
+    }
+    const json doc = json::parse(r->body);  // named: the loop below must not range over a temporary's member
+    for (const json& row : doc["results"][0]["rows"]) out.insert(row[0].get<int64_t>());
+    return out;
+  }
+  bool converged() {
+    json bj = admin("bj", "/admin/v1/coord/site"), sh = admin("sh", "/admin/v1/coord/site");
+    if (!bj.is_object() || !sh.is_object()) return false;
+    return sh["applied"].value("bj", uint64_t{0}) == bj.value("outbox_head", uint64_t{0}) &&
+           bj["applied"].value("sh", uint64_t{0}) == sh.value("outbox_head", uint64_t{0});
+  }
+  void expect_every_ack_present(const ShardWriter& writer) {
+    ASSERT_TRUE(eventually([&] { return converged(); }, seconds(20))) << cluster_->log_tail("sh");
+    std::set<int64_t> at_bj = orders_at("bj"), at_sh = orders_at("sh");
+    for (const auto& [id, zone] : writer.acked_by()) {
+      EXPECT_TRUE(at_bj.count(id)) << "order " << id << " acknowledged by " << zone << " is missing at bj";
+      EXPECT_TRUE(at_sh.count(id)) << "order " << id << " acknowledged by " << zone << " is missing at sh";
+    }
+    EXPECT_EQ(at_bj, at_sh);
+    EXPECT_EQ(at_bj.size(), writer.acked_by().size()) << "first at bj: " << (at_bj.empty() ? -1 : *at_bj.begin());
+  }
+
+  std::string dir_;
+  std::unique_ptr<LocalCluster> cluster_;
+};
+
+TEST_F(SwitchoverProcessTest, PlannedSwitchoverUnderWritesLosesNothingAndMovesTheWrites) {
+  start_cluster("ack_timeout_ms = 5000\n");
+  ShardWriter writer(*cluster_);
+  writer.start();
+  ASSERT_TRUE(eventually([&] { return writer.acked() >= 50; }, seconds(20))) << cluster_->log_tail("bj");
+
+  auto [code, out] = cluster_->ezctl("bj", {"switchover", "--shards", "squares", "--to", "sh", "--id", "so-1"});
+  ASSERT_EQ(code, 0) << out << cluster_->log_tail("bj");
+  EXPECT_NE(out.find("so-1: done (write-forbidden window"), std::string::npos) << out;
+  EXPECT_NE(out.find("[  0."), std::string::npos) << "no live progress shown: " << out;
+  size_t at_switch = writer.acked();
+  ASSERT_TRUE(eventually([&] { return writer.acked() >= at_switch + 50; }, seconds(20)))
+      << writer.last_refusal() << "\n" << cluster_->log_tail("sh");
+  writer.stop();
+
+  json route = route_of_shard("bj");
+  EXPECT_EQ(route.value("owner", ""), "sh") << route;
+  EXPECT_EQ(route.value("state", ""), "active") << route;
+  int by_sh = 0;
+  for (const auto& [id, zone] : writer.acked_by()) by_sh += zone == "sh";
+  EXPECT_GE(by_sh, 50) << "the writes did not follow the shard to sh";
+  expect_every_ack_present(writer);
+
+  auto [wcode, wout] = cluster_->ezctl("sh", {"workflows", "so-1", "--json"});
+  ASSERT_EQ(wcode, 0) << wout;
+  json w = json::parse(wout);
+  EXPECT_EQ(w["outcome"], "done");
+  EXPECT_GT(w.value("window_ms", 0), 0);
+  EXPECT_EQ(w.value("final_epoch", 0), w.value("forbid_epoch", 0) + 1);
+  EXPECT_FALSE(w["high_water"].empty()) << w;
+  std::vector<std::string> steps;
+  for (const json& e : w["events"]) steps.push_back(e["step"]);
+  EXPECT_EQ(steps, (std::vector<std::string>{"forbid", "await_acks", "await_apply", "transfer", "finished"}));
+
+  // The same switchover again: a no-op with the same effect.
+  auto [again, again_out] = cluster_->ezctl("sh", {"switchover", "--shards", "squares", "--to", "sh"});
+  EXPECT_EQ(again, 0) << again_out;
+  EXPECT_NE(again_out.find("already owned by sh"), std::string::npos) << again_out;
+  EXPECT_EQ(route_of_shard("sh").value("epoch", 0), route.value("epoch", 0));
+}
+
+TEST_F(SwitchoverProcessTest, DryRunChangesNothingAndCancelReturnsTheShard) {
+  start_cluster("ack_timeout_ms = 60000\n");
+  ASSERT_TRUE(eventually([&] { return route_of_shard("bj").is_object(); }, seconds(10)));
+  const int64_t epoch = route_of_shard("bj").value("epoch", 0);
+  auto [dcode, dout] = cluster_->ezctl("bj", {"switchover", "--shards", "squares", "--to", "sh", "--dry-run"});
+  EXPECT_EQ(dcode, 0) << dout;
+  EXPECT_NE(dout.find("dry run, nothing changed"), std::string::npos) << dout;
+  EXPECT_EQ(route_of_shard("bj").value("epoch", 0), epoch);
+
+  // sh, paused, cannot acknowledge the write-forbidden epoch: the
+  // switchover waits there until the operator cancels it.
+  ASSERT_TRUE(cluster_->process("sh").sigstop());
+  auto [scode, sout] = cluster_->ezctl("bj", {"switchover", "--shards", "squares", "--to", "sh", "--id", "so-c", "--no-wait"});
+  EXPECT_EQ(scode, 0) << sout;
+  EXPECT_TRUE(eventually([&] {
+    json w = admin("bj", "/admin/v1/workflows/so-c");
+    return w.is_object() && w.value("step", "") == "await_acks";
+  }, seconds(10)));
+  EXPECT_EQ(route_of_shard("bj").value("state", ""), "write-forbidden");
+  auto [ccode, cout] = cluster_->ezctl("bj", {"cancel", "so-c"});
+  EXPECT_EQ(ccode, 0) << cout;
+  EXPECT_NE(cout.find("so-c: cancelled"), std::string::npos) << cout;
+  ASSERT_TRUE(cluster_->process("sh").sigcont());
+  json route = route_of_shard("bj");
+  EXPECT_EQ(route.value("owner", ""), "bj") << route;
+  EXPECT_EQ(route.value("state", ""), "active") << route;
+  auto [again, again_out] = cluster_->ezctl("bj", {"cancel", "so-c"});
+  EXPECT_EQ(again, 1) << again_out;  // already finished
+  EXPECT_NE(again_out.find("already finished"), std::string::npos) << again_out;
+}
+
+TEST_F(SwitchoverProcessTest, KillNineOfAZoneFailsItsShardsOverAndTheReturningZoneStaysOff) {
+  start_cluster("auto_failover = true\nskew_margin_ms = 300\n", "lease_ttl_s = 2\netcd_check_interval_ms = 200\n");
+  ShardWriter writer(*cluster_);
+  writer.start();
+  ASSERT_TRUE(eventually([&] { return writer.acked() >= 30; }, seconds(20))) << cluster_->log_tail("bj");
+  writer.stop();
+  ASSERT_TRUE(eventually([&] { return converged(); }, seconds(20)));
+
+  cluster_->process("bj").kill9();
+  const auto killed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] { return route_of_shard("sh").value("owner", "") == "sh"; }, seconds(20)))
+      << cluster_->log_tail("sh");
+  const auto rto_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed).count();
+  std::printf("failover after kill -9: shard owned by sh %lld ms later (lease 2 s, skew margin 300 ms)\n",
+              static_cast<long long>(rto_ms));
+  json workflows = admin("sh", "/admin/v1/workflows");
+  ASSERT_TRUE(workflows.is_object());
+  bool auto_done = false;
+  for (const json& w : workflows["workflows"])
+    auto_done |= w.value("kind", "") == "failover" && w.value("outcome", "") == "done" && w.value("dead_ezone", "") == "bj";
+  EXPECT_TRUE(auto_done) << workflows.dump(2);
+
+  // Every order bj acknowledged is at the survivor, and the survivor writes the shard.
+  std::set<int64_t> at_sh = orders_at("sh");
+  for (const auto& [id, zone] : writer.acked_by()) EXPECT_TRUE(at_sh.count(id)) << "order " << id << " lost";
+  ShardWriter after(*cluster_, 1000000);
+  after.start();
+  ASSERT_TRUE(eventually([&] { return after.acked() >= 10; }, seconds(20)))
+      << after.last_refusal() << "\n" << cluster_->log_tail("sh");
+  after.stop();
+
+  // bj returns: it learns it owns nothing of the shard, and refuses its writes.
+  ASSERT_TRUE(cluster_->start_zone("bj").is_ok());
+  ASSERT_TRUE(cluster_->wait_ready("bj", 20000).is_ok());
+  ASSERT_TRUE(eventually([&] { return route_of_shard("bj").value("owner", "") == "sh"; }, seconds(20)));
+  json body{{"shard", kShard},
+            {"epoch", route_of_shard("bj").value("epoch", 0)},
+            {"statements", {{{"sql", "INSERT INTO orders(id, shard, state) VALUES(999999, 1, 'created')"}}}}};
+  net::HttpRequest req;
+  req.method = "POST";
+  req.target = "/dal/v1/tx";
+  req.body = body.dump();
+  req.content_type = "application/json";
+  auto r = net::HttpConnection(cluster_->addresses("bj").http).request(req, 5000);
+  ASSERT_TRUE(r.ok());
+  EXPECT_NE(r->status, 200) << r->body;
+  EXPECT_NE(r->body.find("wrong_zone"), std::string::npos) << r->body;
+}
+
+}  // namespace
+}  // namespace ezone::test
