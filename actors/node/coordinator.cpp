@@ -37,9 +37,32 @@ Coordinator::Coordinator(meta::MetaStore& store, CoordinatorConfig config, std::
 
 Coordinator::~Coordinator() { stop(); }
 
-void Coordinator::start() { thread_ = std::thread([this] { run(); }); }
+void Coordinator::start() {
+  for (const char* prefix : {coord::kNodeKeyPrefix, coord::kWorkflowKeyPrefix}) {
+    const bool journal = prefix == coord::kWorkflowKeyPrefix;
+    meta::WatchCallbacks callbacks;
+    callbacks.on_events = [this, journal](const std::vector<meta::WatchEvent>& events) {
+      // Every registration change matters; of the journal only new records
+      // (each step's own update would otherwise wake a scan every time).
+      bool created = std::any_of(events.begin(), events.end(), [](const meta::WatchEvent& e) {
+        return e.type == meta::WatchEvent::Type::put && e.kv.version == 1;
+      });
+      if (!journal || created) kick();
+    };
+    callbacks.on_status = [this](const Status& s) {
+      if (s) kick();  // back after an outage: look again
+    };
+    // Without the watch the idle poll still finds everything, later.
+    auto watch = store_.watch(prefix, /*prefix=*/true, 0, std::move(callbacks));
+    if (watch) watches_.push_back(std::move(*watch));
+    else logger_->warn("event=coordinator_watch_failed ezone={} prefix={} error=\"{}\"", config_.ezone, prefix,
+                       watch.status().to_string());
+  }
+  thread_ = std::thread([this] { run(); });
+}
 
 void Coordinator::stop() {
+  watches_.clear();  // waits until no callback runs, so none kicks a stopped coordinator
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;

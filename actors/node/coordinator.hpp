@@ -3,7 +3,8 @@
 // blocks on etcd and on other nodes' admin APIs, and none of it is on a
 // request path.
 //
-//   scan (every idle_poll_ms):  list running workflows in the journal;
+//   scan (every idle_poll_ms, and at once when a registration or a journal
+//   record changes, through etcd watches):  list running workflows in the journal;
 //                               claim each unclaimed one under this node's
 //                               lease (a dead runner's claim goes with its
 //                               lease, so a survivor resumes its workflows);
@@ -27,6 +28,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/metrics.hpp"
 #include "storage/coord/engine.hpp"
@@ -92,6 +94,10 @@ class Coordinator {
   std::set<std::string> claimed_;
   std::map<std::string, std::string> waiting_;
   std::set<std::string> seen_live_;  // zones seen registered (coordinator thread only)
+  // Watches on registrations and on the journal: a zone's lease going, or
+  // a workflow submitted at another node, wakes the thread at once instead
+  // of at its next idle poll.
+  std::vector<std::unique_ptr<meta::Watch>> watches_;
   std::thread thread_;
 };
 

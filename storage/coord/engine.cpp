@@ -158,6 +158,9 @@ Result<StepResult> WorkflowEngine::do_forbid(Ctx& c) {
     return committed.status();
   }
   w.forbid_epoch = committed->epoch();
+  // The window opens when the forbidding epoch is committed, not when this
+  // step began: the commit itself (an etcd write) is not part of it.
+  c.now = clock_.wall_ms();
   w.forbid_wall_ms = c.now;
   return enter(c, Step::await_acks, "write-forbidden at epoch " + std::to_string(w.forbid_epoch));
 }
@@ -271,6 +274,7 @@ Result<StepResult> WorkflowEngine::do_transfer(Ctx& c) {
     if (committed.status().code() == Errc::conflict) return StepResult{c.j, true, "route table moved; retrying"};
     return committed.status();
   }
+  c.now = clock_.wall_ms();  // the window closes when the moving epoch is committed
   std::string note = "moved at epoch " + std::to_string(committed->epoch());
   if (w.forbid_wall_ms > 0) note += "; write-forbidden window " + std::to_string(c.now - w.forbid_wall_ms) + " ms";
   if (!w.dead_ezone.empty())

@@ -33,14 +33,20 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::start(LocalClusterOptions op
   char tmpl[] = "/tmp/ezone-cluster-XXXXXX";
   if (!::mkdtemp(tmpl)) return Status(Errc::io_error, "mkdtemp failed");
   c->dir_ = tmpl;
-  auto etcd = EtcdProcess::start();
-  if (!etcd) return etcd.status();
-  c->etcd_ = std::move(*etcd);
+  if (c->options_.etcd_members > 1) {
+    auto etcd = EtcdCluster::start(c->options_.etcd_members);
+    if (!etcd) return etcd.status();
+    c->etcd_cluster_ = std::move(*etcd);
+  } else {
+    auto etcd = EtcdProcess::start();
+    if (!etcd) return etcd.status();
+    c->etcd_ = std::move(*etcd);
+  }
   if (Status s = c->write_configs(); !s) return s;
   for (const auto& ezone : c->options_.ezones)
     if (Status s = c->start_zone(ezone); !s) return s;
   for (const auto& ezone : c->options_.ezones)
-    if (Status s = c->wait_ready(ezone, 20000); !s) return s;
+    if (Status s = c->wait_ready(ezone, c->options_.ready_timeout_ms); !s) return s;
   return c;
 }
 
@@ -48,6 +54,7 @@ LocalCluster::~LocalCluster() {
   for (auto& [ezone, zone] : zones_)
     if (zone.process) zone.process->terminate(3000);
   etcd_.reset();
+  etcd_cluster_.reset();
   if (!dir_.empty() && !std::getenv("EZONE_KEEP_TEST_DIRS"))
     std::system(("rm -rf '" + dir_ + "'").c_str());
 }
@@ -62,6 +69,7 @@ Status LocalCluster::write_configs() {
     z.log = dir_ + "/" + ezone + ".log";
   }
   int minter = 1;
+  size_t zone_index = 0;
   for (const auto& ezone : options_.ezones) {
     const Zone& z = zones_[ezone];
     std::ostringstream toml;
@@ -75,7 +83,7 @@ Status LocalCluster::write_configs() {
            << "\"\nadmin = \"" << pz.addr.admin.to_string() << "\"\nhttp = \""
            << pz.addr.http.to_string() << "\"\n";
     }
-    toml << "\n[etcd]\nendpoints = [\"" << etcd_->endpoint().to_string() << "\"]\n";
+    toml << "\n[etcd]\nendpoints = [" << etcd_endpoints_toml(zone_index++) << "]\n";
     toml << "\n[timeouts]\n" << options_.timeouts_toml << "\n";
     if (!options_.gzs_toml.empty())
       toml << "\n[gzs]\n" << options_.gzs_toml << "\nminter_id = " << minter++ << "\n";
@@ -85,6 +93,16 @@ Status LocalCluster::write_configs() {
     if (!out) return Status(Errc::io_error, "cannot write " + z.config);
   }
   return Status::ok();
+}
+
+std::string LocalCluster::etcd_endpoints_toml(size_t zone_index) const {
+  if (etcd_) return "\"" + etcd_->endpoint().to_string() + "\"";
+  // The zone's own member first, as in a real IDC; the others to fail over to.
+  std::vector<HostPort> all = etcd_cluster_->endpoints();
+  std::string out = "\"" + all.at(zone_index % all.size()).to_string() + "\"";
+  for (size_t i = 0; i < all.size(); ++i)
+    if (i != zone_index % all.size()) out += ", \"" + all[i].to_string() + "\"";
+  return out;
 }
 
 Status LocalCluster::start_zone(const std::string& ezone, std::vector<std::pair<std::string, std::string>> env) {

@@ -29,6 +29,13 @@ struct LocalClusterOptions {
   std::string log_level = "info";
   // Appended to every node's config, e.g. "[dal]\nschema_file = ..." (paths absolute).
   std::string extra_toml;
+  // How long start() waits for each zone's /healthz (the 392 real fences
+  // take ~15 s to index on a loaded 2-core machine).
+  int64_t ready_timeout_ms = 20000;
+  // etcd members. 1: one member for all. 3 or more: a cluster, one member
+  // per zone in ezones order (listed first in that zone's config, the
+  // others after it) and the rest as witnesses with no ezoned.
+  size_t etcd_members = 1;
 };
 
 struct ZoneAddresses {
@@ -43,10 +50,15 @@ class LocalCluster {
   ~LocalCluster();
 
   const ZoneAddresses& addresses(const std::string& ezone) const { return zones_.at(ezone).addr; }
+  const std::vector<std::string>& ezones() const { return options_.ezones; }
   const std::string& config_path(const std::string& ezone) const { return zones_.at(ezone).config; }
   const std::string& log_path(const std::string& ezone) const { return zones_.at(ezone).log; }
   std::string log_tail(const std::string& ezone, size_t bytes = 3000) const;
-  EtcdProcess& etcd() { return *etcd_; }
+  // The single etcd, or member 0 of the cluster.
+  EtcdProcess& etcd() { return etcd_ ? *etcd_ : etcd_cluster_->member(0); }
+  // Member i (0 with a single etcd); the member of zone k is member k.
+  EtcdProcess& etcd_member(size_t i) { return etcd_ ? *etcd_ : etcd_cluster_->member(i); }
+  size_t etcd_member_count() const { return etcd_ ? 1 : etcd_cluster_->size(); }
   ChildProcess& process(const std::string& ezone) { return *zones_.at(ezone).process; }
 
   // Starts (or restarts, after kill9) a zone's ezoned on the same ports and
@@ -82,7 +94,10 @@ class LocalCluster {
 
   LocalClusterOptions options_;
   std::string dir_;
-  std::unique_ptr<EtcdProcess> etcd_;
+  std::string etcd_endpoints_toml(size_t zone_index) const;
+
+  std::unique_ptr<EtcdProcess> etcd_;           // etcd_members == 1
+  std::unique_ptr<EtcdCluster> etcd_cluster_;   // etcd_members > 1
   std::map<std::string, Zone> zones_;
 };
 

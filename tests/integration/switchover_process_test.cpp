@@ -15,6 +15,7 @@
 #include "core/ids.hpp"
 #include "storage/net/http_client.hpp"
 #include "tests/integration/local_cluster.hpp"
+#include "tests/integration/shard_writer.hpp"
 #include "tests/integration/test_schema.hpp"
 #include "tests/support/eventually.hpp"
 
@@ -25,101 +26,6 @@ using nlohmann::json;
 using std::chrono::seconds;
 
 constexpr ShardId kShard = 1;  // "squares", owned by bj in test-fences.toml
-
-// Writes orders to one shard, as a zone-aware client does: it sends each
-// write to the shard's owner at the epoch it last read, and on a refusal
-// re-reads the route table and tries the same order again. It records which
-// zone acknowledged each order.
-class ShardWriter {
- public:
-  // Writes order ids first_id, first_id + 1, ...
-  explicit ShardWriter(LocalCluster& cluster, int64_t first_id = 1) : cluster_(cluster), next_id_(first_id) {}
-  ~ShardWriter() { stop(); }
-
-  void start() {
-    thread_ = std::thread([this] { run(); });
-  }
-  void stop() {
-    stopping_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  size_t acked() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return acked_.size();
-  }
-  std::map<int64_t, std::string> acked_by() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return acked_;
-  }
-  int refusals() const { return refusals_; }
-  std::string last_refusal() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return last_refusal_;
-  }
-
- private:
-  // (owner, epoch) of kShard, asked of any zone that answers.
-  bool read_route(std::string* owner, int64_t* epoch) {
-    for (const char* z : {"bj", "sh"}) {
-      auto r = net::http_request(cluster_.addresses(z).admin, "GET", "/admin/v1/routes", "", "", 1000);
-      if (!r.ok() || r->status != 200) continue;
-      json t = json::parse(r->body, nullptr, false);
-      if (!t.is_object()) continue;
-      for (const json& s : t["shards"]) {
-        if (s.value("id", -1) != static_cast<int>(kShard)) continue;
-        *owner = s.value("owner", "");
-        *epoch = t.value("epoch", int64_t{0});
-        return true;
-      }
-    }
-    return false;
-  }
-
-  void run() {
-    std::string owner;
-    int64_t epoch = 0;
-    int64_t id = next_id_;
-    const auto deadline = std::chrono::steady_clock::now() + seconds(60);  // bound: tests stop it far sooner
-    while (!stopping_ && std::chrono::steady_clock::now() < deadline) {
-      if (owner.empty() && !read_route(&owner, &epoch)) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        continue;
-      }
-      json body{{"shard", kShard},
-                {"epoch", epoch},
-                {"statements", {{{"sql", "INSERT INTO orders(id, shard, state) VALUES(?1, ?2, 'created')"},
-                                 {"params", {id, kShard}}}}}};
-      net::HttpRequest req;
-      req.method = "POST";
-      req.target = "/dal/v1/tx";
-      req.body = body.dump();
-      req.content_type = "application/json";
-      auto r = net::HttpConnection(cluster_.addresses(owner).http).request(req, 3000);
-      if (r.ok() && r->status == 200) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        acked_[id++] = owner;
-        continue;
-      }
-      // Refused (write-forbidden, stale epoch, wrong zone) or unreachable: re-read the route.
-      ++refusals_;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        last_refusal_ = owner + ": " + (r.ok() ? std::to_string(r->status) + " " + r->body : r.status().to_string());
-      }
-      owner.clear();
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-  }
-
-  LocalCluster& cluster_;
-  const int64_t next_id_;
-  std::thread thread_;
-  std::atomic<bool> stopping_{false};
-  std::atomic<int> refusals_{0};
-  mutable std::mutex mutex_;
-  std::map<int64_t, std::string> acked_;  // order id -> the zone that acknowledged it
-  std::string last_refusal_;
-};
 
 class SwitchoverProcessTest : public ::testing::Test {
  protected:
@@ -182,12 +88,12 @@ class SwitchoverProcessTest : public ::testing::Test {
   void expect_every_ack_present(const ShardWriter& writer) {
     ASSERT_TRUE(eventually([&] { return converged(); }, seconds(20))) << cluster_->log_tail("sh");
     std::set<int64_t> at_bj = orders_at("bj"), at_sh = orders_at("sh");
-    for (const auto& [id, zone] : writer.acked_by()) {
-      EXPECT_TRUE(at_bj.count(id)) << "order " << id << " acknowledged by " << zone << " is missing at bj";
-      EXPECT_TRUE(at_sh.count(id)) << "order " << id << " acknowledged by " << zone << " is missing at sh";
+    for (const auto& [id, ack] : writer.acks()) {
+      EXPECT_TRUE(at_bj.count(id)) << "order " << id << " acknowledged by " << ack.zone << " is missing at bj";
+      EXPECT_TRUE(at_sh.count(id)) << "order " << id << " acknowledged by " << ack.zone << " is missing at sh";
     }
     EXPECT_EQ(at_bj, at_sh);
-    EXPECT_EQ(at_bj.size(), writer.acked_by().size()) << "first at bj: " << (at_bj.empty() ? -1 : *at_bj.begin());
+    EXPECT_EQ(at_bj.size(), writer.acks().size()) << "first at bj: " << (at_bj.empty() ? -1 : *at_bj.begin());
   }
 
   std::string dir_;
@@ -213,7 +119,7 @@ TEST_F(SwitchoverProcessTest, PlannedSwitchoverUnderWritesLosesNothingAndMovesTh
   EXPECT_EQ(route.value("owner", ""), "sh") << route;
   EXPECT_EQ(route.value("state", ""), "active") << route;
   int by_sh = 0;
-  for (const auto& [id, zone] : writer.acked_by()) by_sh += zone == "sh";
+  for (const auto& [id, ack] : writer.acks()) by_sh += ack.zone == "sh";
   EXPECT_GE(by_sh, 50) << "the writes did not follow the shard to sh";
   expect_every_ack_present(writer);
 
@@ -291,8 +197,10 @@ TEST_F(SwitchoverProcessTest, KillNineOfAZoneFailsItsShardsOverAndTheReturningZo
 
   // Every order bj acknowledged is at the survivor, and the survivor writes the shard.
   std::set<int64_t> at_sh = orders_at("sh");
-  for (const auto& [id, zone] : writer.acked_by()) EXPECT_TRUE(at_sh.count(id)) << "order " << id << " lost";
-  ShardWriter after(*cluster_, 1000000);
+  for (const auto& [id, ack] : writer.acks()) EXPECT_TRUE(at_sh.count(id)) << "order " << id << " lost";
+  ShardWriterOptions from_a_million;
+  from_a_million.first_id = 1000000;
+  ShardWriter after(*cluster_, from_a_million);
   after.start();
   ASSERT_TRUE(eventually([&] { return after.acked() >= 10; }, seconds(20)))
       << after.last_refusal() << "\n" << cluster_->log_tail("sh");

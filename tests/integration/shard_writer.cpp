@@ -1,0 +1,118 @@
+#include "tests/integration/shard_writer.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "storage/net/http_client.hpp"
+
+namespace ezone::test {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+ShardWriter::ShardWriter(LocalCluster& cluster, ShardWriterOptions options)
+    : cluster_(cluster), options_(options), next_id_(options.first_id) {}
+
+ShardWriter::~ShardWriter() { stop(); }
+
+void ShardWriter::start() {
+  for (int t = 0; t < options_.threads; ++t) threads_.emplace_back([this, t] { run(t); });
+}
+
+void ShardWriter::stop() {
+  stopping_ = true;
+  for (std::thread& t : threads_)
+    if (t.joinable()) t.join();
+}
+
+size_t ShardWriter::acked() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return acks_.size();
+}
+
+std::map<int64_t, Ack> ShardWriter::acks() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return acks_;
+}
+
+std::string ShardWriter::last_refusal() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return last_refusal_;
+}
+
+bool ShardWriter::read_route(std::string* owner, int64_t* epoch) {
+  for (const auto& zone : cluster_.ezones()) {
+    auto r = net::http_request(cluster_.addresses(zone).admin, "GET", "/admin/v1/routes", "", "", 1000);
+    if (!r.ok() || r->status != 200) continue;
+    json t = json::parse(r->body, nullptr, false);
+    if (!t.is_object()) continue;
+    for (const json& s : t["shards"]) {
+      if (s.value("id", int64_t{-1}) != static_cast<int64_t>(options_.shard)) continue;
+      *owner = s.value("owner", "");
+      *epoch = t.value("epoch", int64_t{0});
+      return true;
+    }
+  }
+  return false;
+}
+
+void ShardWriter::run(int thread) {
+  std::string owner;
+  int64_t epoch = 0;
+  std::unique_ptr<net::HttpConnection> conn;
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::milliseconds(options_.duration_max_ms);
+  // Each thread offers rate / threads, on a fixed schedule (no coordinated omission).
+  const double per_thread_s = options_.rate_per_s > 0 ? options_.threads / options_.rate_per_s : 0;
+  int64_t sent = 0;
+  int64_t id = next_id_++;
+  while (!stopping_ && Clock::now() < deadline) {
+    if (per_thread_s > 0) {
+      auto due = start + std::chrono::duration_cast<Clock::duration>(
+                             std::chrono::duration<double>(per_thread_s * (sent + thread / double(options_.threads))));
+      if (due > Clock::now()) std::this_thread::sleep_until(due);
+    }
+    if (owner.empty()) {
+      conn.reset();
+      if (!read_route(&owner, &epoch)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
+      conn = std::make_unique<net::HttpConnection>(cluster_.addresses(owner).http);
+    }
+    json body{{"shard", options_.shard},
+              {"epoch", epoch},
+              {"statements", {{{"sql", "INSERT INTO orders(id, shard, state) VALUES(?1, ?2, 'created')"},
+                               {"params", {id, options_.shard}}}}}};
+    net::HttpRequest req;
+    req.method = "POST";
+    req.target = "/dal/v1/tx";
+    req.body = body.dump();
+    req.content_type = "application/json";
+    auto r = conn->request(req, 3000);
+    if (r.ok() && r->status == 200) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        acks_[id] = Ack{owner, Clock::now()};
+      }
+      id = next_id_++;
+      ++sent;
+      continue;
+    }
+    if (r.ok() && r->body.find("UNIQUE constraint failed") != std::string::npos) {
+      // An earlier attempt of this id committed although its answer was
+      // lost: it is in the table but was never acknowledged. Move on.
+      id = next_id_++;
+      continue;
+    }
+    // Refused (write-forbidden, stale epoch, wrong zone) or unreachable: re-read the route.
+    ++refusals_;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      last_refusal_ = owner + ": " + (r.ok() ? std::to_string(r->status) + " " + r->body : r.status().to_string());
+    }
+    owner.clear();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+}  // namespace ezone::test
