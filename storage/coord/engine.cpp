@@ -269,7 +269,15 @@ Result<StepResult> WorkflowEngine::do_transfer(Ctx& c) {
   }
   auto next = transfer_table(c.table, w);
   if (!next) return finish(c, Outcome::failed, next.status().message());
-  auto committed = routes_.commit(c.table.epoch(), *next);
+  // The dead zone must still be unregistered when the change lands, not
+  // only when this step looked: had it registered again in between, it
+  // could act on the old table until its watch caught up. In one etcd
+  // transaction, a registration after this commit reads the new epoch as
+  // its fence (EtcdSession::fence_epoch) and one before it fails it.
+  std::vector<meta::Compare> also;
+  if (!w.dead_ezone.empty() && !w.force)
+    also.push_back(meta::Compare{kNodeKeyPrefix + w.dead_ezone, meta::Compare::Target::version, 0, ""});
+  auto committed = routes_.commit(c.table.epoch(), *next, also);
   if (!committed) {
     if (committed.status().code() == Errc::conflict) return StepResult{c.j, true, "route table moved; retrying"};
     return committed.status();

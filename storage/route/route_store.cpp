@@ -67,7 +67,8 @@ Status RouteStore::moved(Epoch expected, Epoch now) {
                                     ", now " + std::to_string(now) + "; re-read and retry");
 }
 
-Result<RouteTable> RouteStore::commit(Epoch expected_epoch, const RouteTable& next) {
+Result<RouteTable> RouteStore::commit(Epoch expected_epoch, const RouteTable& next,
+                                      const std::vector<meta::Compare>& also) {
   if (expected_epoch < 1 || expected_epoch == std::numeric_limits<Epoch>::max())
     return Status(Errc::invalid_argument,
                   "expected epoch " + std::to_string(expected_epoch) + " is not a valid epoch");
@@ -80,15 +81,24 @@ Result<RouteTable> RouteStore::commit(Epoch expected_epoch, const RouteTable& ne
   if (!current.ok()) return current.status();
   if (current->table.epoch() != expected_epoch)
     return moved(expected_epoch, current->table.epoch());
-  auto result = store_.cas(kRouteTableKey, current->mod_revision, encode_route_table_json(next));
+  meta::TxnRequest txn;
+  txn.compares.push_back(
+      meta::Compare{kRouteTableKey, meta::Compare::Target::mod_revision, current->mod_revision, ""});
+  txn.compares.insert(txn.compares.end(), also.begin(), also.end());
+  txn.success.push_back(meta::Op{meta::Op::Kind::put, kRouteTableKey, encode_route_table_json(next), 0});
+  auto result = store_.txn(txn);
   if (!result.ok()) return confirm_uncertain_commit(next, result.status());
   if (result->succeeded) return next;
   for (const auto& kv : result->current) {
     if (kv.key != kRouteTableKey) continue;
     auto now = decode_stored_route_table(kv);
     if (!now.ok()) return now.status();
+    if (kv.mod_revision == current->mod_revision) break;  // the table held: a condition in `also` failed
     return moved(expected_epoch, now->epoch());
   }
+  if (!also.empty())
+    return Status(Errc::conflict, "route table commit on epoch " + std::to_string(expected_epoch) +
+                                      " refused: a condition of the change no longer holds; re-read and decide again");
   return not_bootstrapped();  // the key was deleted under us
 }
 

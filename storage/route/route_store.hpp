@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/metrics.hpp"
 #include "core/status.hpp"
@@ -80,8 +81,11 @@ class RouteStore {
   //   unavailable / timeout from the store; after a timeout the table is
   //                re-read once, and if it already equals next (the write
   //                did land) the commit succeeds.
+  // `also` adds compares that must hold in the same transaction (e.g. "the
+  // dead ezone's registration is still absent"); when one fails, conflict.
   // Returns next on success.
-  Result<RouteTable> commit(Epoch expected_epoch, const RouteTable& next);
+  Result<RouteTable> commit(Epoch expected_epoch, const RouteTable& next,
+                            const std::vector<meta::Compare>& also = {});
 
   // The operator's way out when the stored document is malformed or was
   // deleted (commit cannot help: it needs a valid table to compare with).

@@ -88,11 +88,14 @@ void ShardWriter::run(int thread) {
     req.target = "/dal/v1/tx";
     req.body = body.dump();
     req.content_type = "application/json";
+    const int64_t sent_wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
     auto r = conn->request(req, 3000);
     if (r.ok() && r->status == 200) {
       {
         std::lock_guard<std::mutex> lock(mutex_);
-        acks_[id] = Ack{owner, Clock::now()};
+        acks_[id] = Ack{owner, Clock::now(), sent_wall_ms, epoch};
       }
       id = next_id_++;
       ++sent;

@@ -32,6 +32,8 @@ struct ShardWriterOptions {
 struct Ack {
   std::string zone;
   std::chrono::steady_clock::time_point at;
+  int64_t sent_wall_ms = 0;   // when the acknowledged attempt was sent (system clock)
+  int64_t epoch = 0;          // the route-table epoch the client sent it under
 };
 
 class ShardWriter {

@@ -121,6 +121,25 @@ TEST_P(RouteStoreTest, CommitAdvancesTheEpoch) {
   EXPECT_GT(loaded->mod_revision, 0);
 }
 
+TEST_P(RouteStoreTest, CommitWithAFailedConditionChangesNothing) {
+  // The failover's guard: "the dead zone's registration is still absent".
+  bootstrap();
+  auto next = move_shards(table_at(1), {0}, "sh");
+  ASSERT_TRUE(next.ok());
+  const std::string reg = "/ezone/v1/nodes/bj";
+  std::vector<meta::Compare> absent{meta::Compare{reg, meta::Compare::Target::version, 0, ""}};
+  ASSERT_TRUE(harness_->store().put(reg, "{}").ok());  // bj registered again
+  auto refused = routes_->commit(1, *next, absent);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Errc::conflict);
+  EXPECT_NE(refused.status().message().find("condition"), std::string::npos) << refused.status().message();
+  EXPECT_EQ(routes_->load()->epoch(), 1);
+  ASSERT_TRUE(harness_->store().del(reg).ok());
+  auto committed = routes_->commit(1, *next, absent);
+  ASSERT_TRUE(committed.ok()) << committed.status().to_string();
+  EXPECT_EQ(routes_->load()->epoch(), 2);
+}
+
 TEST_P(RouteStoreTest, StaleChangeFailsWithAClearError) {
   bootstrap();
   ASSERT_TRUE(move_zero().ok());  // epoch 2
