@@ -217,9 +217,27 @@ TEST(FindMaxSearch, ErrorsOrFallingBehindFailAStep) {
   EXPECT_FALSE(step_passes(StepOutcome{100, 100, 1000, 1}, 100'000));
   EXPECT_FALSE(step_passes(StepOutcome{100, 80, 1000, 0}, 100'000));
   EXPECT_TRUE(step_passes(StepOutcome{100, 95, 100'000, 0}, 100'000));
+}
+
+TEST(FindMaxSearch, AFailingFirstStepHalvesThenBisects) {
+  FindMaxSearch search(800, 2, 1e6);
+  std::vector<double> rates;
+  while (auto r = search.next_rate()) {
+    rates.push_back(*r);
+    search.record(fake_step(*r, 300), 100'000);
+  }
+  EXPECT_EQ(rates, (std::vector<double>{800, 400, 200, 300, 350}));
+  EXPECT_DOUBLE_EQ(search.best_rate(), 300);
+}
+
+TEST(FindMaxSearch, GivesUpAfterTheLastHalving) {
   FindMaxSearch search(100, 3, 1e6);
-  search.record(StepOutcome{100, 100, 1000, 3}, 100'000);
-  EXPECT_FALSE(search.next_rate().has_value());
+  std::vector<double> rates;
+  while (auto r = search.next_rate()) {
+    rates.push_back(*r);
+    search.record(StepOutcome{*r, *r, 1000, 3}, 100'000);  // errors in every step
+  }
+  EXPECT_EQ(rates, (std::vector<double>{100, 50, 25, 12, 6}));
   EXPECT_DOUBLE_EQ(search.best_rate(), 0);
 }
 

@@ -148,7 +148,10 @@ void FlowEngine::worker(size_t index) {
       continue;
     }
     lock.unlock();
-    execute(std::move(flow), clients, rng);
+    // A step's answer leads straight to the flow's next step on this thread:
+    // handing it to another worker would cost a wake-up per step, on the
+    // cores the system under test runs on.
+    while (flow) flow = execute(std::move(flow), clients, rng);
     lock.lock();
   }
 }
@@ -164,7 +167,8 @@ Call FlowEngine::send(const Flow& f, NodeClients& clients, size_t node) const {
   return clients.call(node, "POST", target, "{}", 200);
 }
 
-void FlowEngine::execute(std::unique_ptr<Flow> flow, NodeClients& clients, std::mt19937_64& rng) {
+std::unique_ptr<FlowEngine::Flow> FlowEngine::execute(std::unique_ptr<Flow> flow, NodeClients& clients,
+                                                      std::mt19937_64& rng) {
   const ShardId shard = flow->order_id ? flow->shard : flow->point.shard;
   const size_t node = pick_node(shard, rng);
   const Call call = send(*flow, clients, node);
@@ -179,7 +183,7 @@ void FlowEngine::execute(std::unique_ptr<Flow> flow, NodeClients& clients, std::
     if (call.maybe_applied && flow->order_id) flow->maybe_state = state_after(flow->next);
     ++stats_->flows_failed;
     finish_locked(*flow);
-    return;
+    return nullptr;
   }
   if (flow->next == FlowStep::create) {
     flow->order_id = id;
@@ -189,13 +193,17 @@ void FlowEngine::execute(std::unique_ptr<Flow> flow, NodeClients& clients, std::
   if (flow->next == FlowStep::deliver) {
     ++stats_->flows_completed;
     finish_locked(*flow);
-    return;
+    return nullptr;
   }
   flow->next = static_cast<FlowStep>(static_cast<int>(flow->next) + 1);
   flow->ready_us = done_us;
-  ready_.push_back(std::move(flow));
-  lock.unlock();
-  ready_cv_.notify_one();
+  if (abandon_) {  // the drain bound passed: the next step is not sent
+    ++stats_->errors["abandoned"];
+    ++stats_->flows_failed;
+    finish_locked(*flow);
+    return nullptr;
+  }
+  return flow;
 }
 
 void FlowEngine::record_locked(const Flow& flow, size_t node, const Call& call, const std::string& error,

@@ -3,14 +3,14 @@
 // connections (NodeClients).
 //
 //   scheduler (caller's thread)        workers (N threads)
-//   at each due time: new flow  --->  [ready queue]  ---> send the flow's next step
-//                                         ^                 |
-//                                         +---- next step --+  (or finish: acked order)
+//   at each due time: new flow  --->  [ready queue]  ---> send the flow's steps, one
+//                                                        after the other, on the same
+//                                                        worker (then: acked order)
 //
 // Open loop: a flow's start time comes from the rate alone, never from how
 // fast earlier flows finished. Each step's latency runs from the moment it
 // became ready (its scheduled start, or the previous step's answer) to its
-// own answer, so time spent queued behind busy workers counts: an
+// own answer, so time a new flow spends queued behind busy workers counts: an
 // overloaded system shows up as latency, not as a quietly lower rate
 // (no coordinated omission). Flows in flight are bounded by in_flight_max; a
 // flow due beyond it is refused and counted as error "overload".
@@ -94,7 +94,10 @@ class FlowEngine {
   struct Flow;
   void worker(size_t index);
   Call send(const Flow& flow, NodeClients& clients, size_t node) const;
-  void execute(std::unique_ptr<Flow> flow, NodeClients& clients, std::mt19937_64& rng);
+  // Sends the flow's next step and records it; returns the flow when it has
+  // a further step to send (the caller sends it at once), null once the
+  // flow has finished (delivered, failed or abandoned).
+  std::unique_ptr<Flow> execute(std::unique_ptr<Flow> flow, NodeClients& clients, std::mt19937_64& rng);
   // Both require mutex_ held.
   void finish_locked(const Flow& flow);
   void record_locked(const Flow& flow, size_t node, const Call& call, const std::string& error, int64_t latency_us);

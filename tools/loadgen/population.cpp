@@ -5,6 +5,8 @@
 #include <mutex>
 #include <thread>
 
+#include "storage/net/http_client.hpp"
+
 namespace ezone::loadgen {
 namespace {
 

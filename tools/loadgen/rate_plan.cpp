@@ -53,7 +53,12 @@ void FindMaxSearch::record(const StepOutcome& outcome, int64_t p99_bound_us) {
     done_ = next_ > rate_max_;
     return;
   }
-  if (best_ == 0 || bisect_left_ <= 0 || failed_ - best_ < 1) {
+  if (best_ == 0) {  // nothing passed yet: halve
+    next_ = std::floor(failed_ / 2);
+    done_ = halvings_left_-- <= 0 || next_ < 1;
+    return;
+  }
+  if (bisect_left_ <= 0 || failed_ - best_ < 1) {
     done_ = true;
     return;
   }

@@ -23,11 +23,13 @@ const char* profile_name(Profile p);
 double rate_at(Profile profile, double rate, double t_s, double duration_s);
 
 // --find-max: double the rate while steps pass, then bisect between the last
-// pass and the first failure. A step passes when its p99 (worst of the four
+// pass and the first failure. When the very first step fails, halve the rate
+// (at most kFindMaxHalvingsMax times) until one passes, then bisect as well. A step passes when its p99 (worst of the four
 // steps) is within the bound, it had no error, and it achieved at least
 // kFindMaxAchievedMin of its target rate (otherwise the generator or the
 // system fell behind, and the p99 understates it).
 constexpr double kFindMaxAchievedMin = 0.9;
+constexpr int kFindMaxHalvingsMax = 4;
 
 struct StepOutcome {
   double target_rate = 0;
@@ -55,6 +57,7 @@ class FindMaxSearch {
   double best_ = 0;
   double failed_ = 0;  // lowest failing rate, 0 = none yet
   int bisect_left_;
+  int halvings_left_ = kFindMaxHalvingsMax;
   double rate_max_;
   bool done_ = false;
 };

@@ -22,20 +22,15 @@ bool maybe_applied(int status, Errc transport_error, bool maybe_sent) {
 }
 
 NodeClients::NodeClients(const std::vector<HostPort>& nodes, int64_t timeout_ms) : timeout_ms_(timeout_ms) {
-  for (const HostPort& n : nodes) connections_.push_back(std::make_unique<net::HttpConnection>(n));
+  for (const HostPort& n : nodes) connections_.push_back(std::make_unique<HttpLink>(n));
 }
 
 Call NodeClients::call(size_t node, const std::string& method, const std::string& target, const std::string& body,
                        int expected_status) {
-  net::HttpRequest req;
-  req.method = method;
-  req.target = target;
-  req.body = body;
-  if (!body.empty()) req.content_type = "application/json";
   Call out;
   bool maybe_sent = true;
   const auto start = std::chrono::steady_clock::now();
-  auto resp = connections_[node]->request(req, timeout_ms_, &maybe_sent);
+  auto resp = connections_[node]->request(method, target, body, timeout_ms_, &maybe_sent);
   out.service_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
   if (!resp) {
     out.error = error_kind(0, resp.status().code());
@@ -44,7 +39,7 @@ Call NodeClients::call(size_t node, const std::string& method, const std::string
     return out;
   }
   out.status = resp->status;
-  out.served_by = resp->header("X-Ezone");
+  out.served_by = std::move(resp->served_by);
   out.body = nlohmann::json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
   if (out.body.is_discarded()) out.body = nullptr;
   if (resp->status != expected_status) {

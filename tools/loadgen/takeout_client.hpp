@@ -1,6 +1,6 @@
 // The takeout app's HTTP API as the load generator calls it: one keep-alive
-// connection per node for the calling thread (net::HttpConnection), every
-// call bounded by a timeout, every outcome classified for the report.
+// connection per node for the calling thread (HttpLink), every call bounded
+// by a timeout, every outcome classified for the report.
 //
 // Not thread-safe: each worker thread owns one NodeClients.
 #pragma once
@@ -14,7 +14,7 @@
 
 #include "core/address.hpp"
 #include "core/status.hpp"
-#include "storage/net/http_client.hpp"
+#include "tools/loadgen/http_link.hpp"
 
 namespace ezone::loadgen {
 
@@ -52,7 +52,7 @@ class NodeClients {
   const HostPort& node(size_t i) const { return connections_[i]->peer(); }
 
  private:
-  std::vector<std::unique_ptr<net::HttpConnection>> connections_;
+  std::vector<std::unique_ptr<HttpLink>> connections_;
   int64_t timeout_ms_;
 };
 

@@ -1,0 +1,216 @@
+// The load generator's self-verification against a real cluster: etcd and
+// two ezoned processes (bj, sh) serving the takeout app on loopback, the
+// loadgen run in-process (run_loadgen, exactly what the binary runs). A run
+// that nobody tampers with must verify clean; in a run where the test damages
+// acknowledged orders behind the loadgen's back, after the load and before
+// verification, the report must list exactly those orders:
+//   - deleted at sh through a separate SQLite connection to sh's database
+//     file (outside the DAL, so nothing replicates): lost at sh only;
+//   - deleted through the DAL at its owner (captured and replicated, so the
+//     verifier's wait for replication carries it to the other site): lost at
+//     both sites;
+//   - its state rewritten at bj through a separate SQLite connection: the
+//     wrong state at bj, and sh's row differs from bj's.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <tuple>
+
+#include <nlohmann/json.hpp>
+
+#include "storage/net/http_client.hpp"
+#include "tests/integration/local_cluster.hpp"
+#include "tests/support/eventually.hpp"
+#include "tools/loadgen/run.hpp"
+
+namespace ezone::loadgen {
+namespace {
+
+using nlohmann::json;
+using test::eventually;
+using test::LocalCluster;
+
+const std::string kSource = EZONE_TEST_SOURCE_DIR;
+const std::string kFencesDir = kSource + "/tests/data/fences/good";
+const std::string kShardsFile = kSource + "/config/shards/test-fences.toml";
+constexpr int64_t kTimeoutMs = 5000;
+
+// A statement on a site's database file through a connection of the test's
+// own: the DAL's session capture never sees it, so it does not replicate.
+// Returns the number of rows changed, or -1 with the error in *error.
+int exec_behind_dal(const std::string& db_file, const std::string& sql, int64_t id, std::string* error) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(db_file.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+  sqlite3_stmt* stmt = nullptr;
+  if (rc == SQLITE_OK) rc = sqlite3_busy_timeout(db, static_cast<int>(kTimeoutMs));
+  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_bind_int64(stmt, 1, id);
+  if (rc == SQLITE_OK) rc = sqlite3_step(stmt) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+  const int changed = rc == SQLITE_OK ? sqlite3_changes(db) : -1;
+  if (rc != SQLITE_OK) *error = db_file + ": " + (db ? sqlite3_errmsg(db) : "cannot open");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return changed;
+}
+
+class LoadgenClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    test::LocalClusterOptions options;
+    options.gzs_toml = "fences_dir = \"" + kFencesDir + "\"\nshards_file = \"" + kShardsFile + "\"\n";
+    options.extra_toml = "[dal]\nschema_file = \"" + kSource + "/config/schemas/takeout.toml\"\n"
+                         "synchronous = \"normal\"\n\n"
+                         "[drc]\npull_wait_ms = 200\npull_timeout_ms = 1000\nretry_ms = 50\n\n"
+                         "[app]\nname = \"takeout\"\n";
+    auto cluster = LocalCluster::start(options);
+    ASSERT_TRUE(cluster.ok()) << cluster.status().to_string();
+    cluster_ = std::move(*cluster);
+    // Writes are refused (503) until each zone holds its etcd lease: wait
+    // for one merchant to commit in a shard of each zone (1 is bj's, 2 sh's).
+    ASSERT_TRUE(merchant_commits("bj", 1.0, 1.0)) << cluster_->log_tail("bj");
+    ASSERT_TRUE(merchant_commits("sh", 2.0, 5.5)) << cluster_->log_tail("sh");
+  }
+  void TearDown() override { cluster_.reset(); }
+
+  bool merchant_commits(const std::string& ezone, double lat, double lon) {
+    const std::string body = json{{"name", "warm-up"}, {"lat", lat}, {"lon", lon}}.dump();
+    return eventually([&] {
+      auto r = net::http_request(cluster_->addresses(ezone).http, "POST", "/v1/merchants", body, "application/json",
+                                 kTimeoutMs);
+      return r.ok() && r->status == 201;
+    }, std::chrono::seconds(20));
+  }
+
+  Options options() const {
+    Options o;
+    for (const std::string ezone : {"bj", "sh"}) {
+      o.nodes.push_back(cluster_->addresses(ezone).http);
+      o.admins.push_back(cluster_->addresses(ezone).admin);
+    }
+    o.fences_dir = kFencesDir;
+    o.shards_file = kShardsFile;
+    o.seed = 5;
+    o.workers = 4;
+    o.timeout_ms = kTimeoutMs;
+    o.rate = 20;
+    o.duration_s = 1.5;
+    o.users = 8;
+    o.merchants_per_shard = 2;
+    o.verify_wait_s = 60;
+    return o;
+  }
+
+  std::string site(const std::string& ezone) const { return cluster_->addresses(ezone).http.to_string(); }
+
+  // <dir>/<ezone>.toml names data_dir <dir>/data-<ezone>; the DAL's database
+  // is <data_dir>/<ezone>.db by default.
+  std::string db_file(const std::string& ezone) const {
+    const std::string& config = cluster_->config_path(ezone);
+    return config.substr(0, config.rfind('/')) + "/data-" + ezone + "/" + ezone + ".db";
+  }
+
+  // Deletes the order through the DAL of the zone that owns its shard, at
+  // the current epoch (both from the admin API's locate).
+  std::string delete_through_dal(int64_t id) {
+    auto located = net::http_request(cluster_->addresses("bj").admin, "GET",
+                                     "/admin/v1/locate?key=order=" + std::to_string(id), "", "", kTimeoutMs);
+    if (!located.ok() || located->status != 200) return "locate failed";
+    const json where = json::parse(located->body, nullptr, false);
+    const std::string owner = where.value("owner", "");
+    if (owner != "bj" && owner != "sh") return "no owner in " + located->body;
+    const json tx{{"shard", where.value("shard", 0)}, {"epoch", where.value("epoch", 0)},
+                  {"statements", {{{"sql", "DELETE FROM orders WHERE id = ?1"}, {"params", {id}}}}}};
+    auto r = net::http_request(cluster_->addresses(owner).http, "POST", "/dal/v1/tx", tx.dump(), "application/json",
+                               kTimeoutMs);
+    if (!r.ok()) return r.status().to_string();
+    const json answer = json::parse(r->body, nullptr, false);
+    if (r->status != 200 || answer["results"][0].value("changes", 0) != 1) return "the DAL answered " + r->body;
+    return "";
+  }
+
+  std::unique_ptr<LocalCluster> cluster_;
+};
+
+// The problems of a report as (kind, id, site), sorted.
+std::set<std::tuple<std::string, int64_t, std::string>> problem_set(const VerifyResult& v) {
+  std::set<std::tuple<std::string, int64_t, std::string>> out;
+  for (const Problem& p : v.problems) out.insert({problem_kind_name(p.kind), p.id, p.site});
+  return out;
+}
+
+TEST_F(LoadgenClusterTest, AnUntouchedRunVerifiesCleanAndTamperedOrdersAreListed) {
+  auto clean = run_loadgen(options());
+  ASSERT_TRUE(clean.ok()) << clean.status().to_string();
+  ASSERT_TRUE(clean->verified);
+  EXPECT_FALSE(clean->acked.empty()) << clean->report.dump();
+  EXPECT_TRUE(clean->replication.caught_up) << clean->replication.lag;
+  EXPECT_EQ(clean->verify.orders, clean->acked.size());
+  EXPECT_EQ(clean->verify.sites, 2u);
+  EXPECT_TRUE(clean->verify.problems.empty()) << clean->report["verify"].dump();
+  EXPECT_TRUE(clean->ok);
+  EXPECT_TRUE(clean->report["ok"].get<bool>());
+
+  // The second run: three of its orders are damaged once the load is over.
+  int64_t lost_at_sh = 0, lost_everywhere = 0, changed_at_bj = 0;
+  std::string tamper_error;
+  Options o = options();
+  o.seed = 6;
+  RunHooks hooks;
+  hooks.before_verify = [&](const std::vector<AckedOrder>& acked) {
+    // Tamper only once every change has been applied everywhere, so no
+    // change still in flight lands on a row the test removed.
+    const ReplicationWait settled = wait_for_replication(o.admins, o.verify_wait_s, kTimeoutMs);
+    if (!settled.caught_up) {
+      tamper_error = "replication did not catch up before tampering: " + settled.lag;
+      return;
+    }
+    std::vector<AckedOrder> sorted = acked;
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    // The state the row will hold is known only without a maybe_state.
+    sorted.erase(std::remove_if(sorted.begin(), sorted.end(), [](const auto& o) { return !o.maybe_state.empty(); }),
+                 sorted.end());
+    if (sorted.size() < 3) {
+      tamper_error = "fewer than 3 orders to damage: " + std::to_string(sorted.size());
+      return;
+    }
+    lost_at_sh = sorted[0].id;
+    lost_everywhere = sorted[1].id;
+    changed_at_bj = sorted[2].id;
+    std::string error;
+    if (exec_behind_dal(db_file("sh"), "DELETE FROM orders WHERE id = ?1", lost_at_sh, &error) != 1) {
+      tamper_error = "delete at sh: " + error;
+      return;
+    }
+    const std::string other = sorted[2].state == "delivered" ? "created" : "delivered";
+    if (exec_behind_dal(db_file("bj"), "UPDATE orders SET state = '" + other + "' WHERE id = ?1", changed_at_bj,
+                        &error) != 1) {
+      tamper_error = "update at bj: " + error;
+      return;
+    }
+    tamper_error = delete_through_dal(lost_everywhere);
+  };
+  auto tampered = run_loadgen(o, hooks);
+  ASSERT_TRUE(tampered.ok()) << tampered.status().to_string();
+  ASSERT_EQ(tamper_error, "");
+  ASSERT_TRUE(tampered->verified);
+  EXPECT_TRUE(tampered->replication.caught_up) << tampered->replication.lag;
+  EXPECT_FALSE(tampered->ok);
+  EXPECT_FALSE(tampered->report["ok"].get<bool>());
+  const std::set<std::tuple<std::string, int64_t, std::string>> expected{
+      {"lost", lost_at_sh, site("sh")},
+      {"lost", lost_everywhere, site("bj")},
+      {"lost", lost_everywhere, site("sh")},
+      {"wrong_state", changed_at_bj, site("bj")},
+      {"differs", changed_at_bj, site("sh")},
+  };
+  EXPECT_EQ(problem_set(tampered->verify), expected) << tampered->report["verify"].dump();
+  EXPECT_EQ(tampered->verify.problems.size(), expected.size()) << "each problem listed once";
+  EXPECT_EQ(tampered->report["verify"]["problem_counts"],
+            (json{{"lost", 3}, {"wrong_state", 1}, {"differs", 1}}));
+}
+
+}  // namespace
+}  // namespace ezone::loadgen
