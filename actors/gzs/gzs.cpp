@@ -1,9 +1,11 @@
 #include "actors/gzs/gzs.hpp"
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -75,6 +77,13 @@ struct Gzs::Impl {
   std::optional<LmdbKv> minter_kv;       // holds the resume point
   std::atomic<int64_t> minter_saved_ms{-1};
   std::mutex minter_save;
+  // Keeps the saved resume point ahead of the clock, so that minting on a
+  // router I/O thread does not wait for LMDB's fsync (it still saves itself
+  // if this thread ever falls behind).
+  std::thread minter_saver;
+  std::mutex minter_saver_mutex;
+  std::condition_variable minter_saver_wake;
+  bool minter_saver_stopping = false;
   std::unique_ptr<RouteStore> route_store;
   std::unique_ptr<RouteWatcher> route_watch;
   std::unique_ptr<meta::Watch> merchant_watch;
@@ -88,6 +97,9 @@ struct Gzs::Impl {
   Status load_routes();
   Status start_minter(const std::shared_ptr<LmdbEnv>& env);
   Status save_minter_point();
+  void run_minter_saver();
+  void stop_minter_saver();
+  ~Impl() { stop_minter_saver(); }  // also when start fails half-way
   void install(std::shared_ptr<const RouteTable> table, const char* source);
   void apply_merchant(const meta::KeyValue& kv, bool removed);
   Status load_merchant_overrides();
@@ -191,7 +203,32 @@ Status Gzs::Impl::start_minter(const std::shared_ptr<LmdbEnv>& env) {
   auto created = OrderIdMinter::create(SystemClock::instance(), options);
   if (!created) return gzs_error(config, "gzs.minter_id", created.status());
   minter = std::move(*created);
+  minter_saver = std::thread([this] { run_minter_saver(); });
   return Status::ok();
+}
+
+void Gzs::Impl::run_minter_saver() {
+  std::unique_lock<std::mutex> lock(minter_saver_mutex);
+  while (!minter_saver_wake.wait_for(lock, std::chrono::milliseconds(kMinterSaveAheadMs / 8),
+                                     [this] { return minter_saver_stopping; })) {
+    lock.unlock();
+    // Renew once less than half of the lead is left.
+    if (SystemClock::instance().wall_ms() + kMinterSaveAheadMs / 2 > minter_saved_ms.load()) {
+      std::lock_guard<std::mutex> save(minter_save);
+      if (Status s = save_minter_point(); !s)
+        logger->error("event=order_minter_save_failed ezone={} error=\"{}\"", config.ezone, s.to_string());
+    }
+    lock.lock();
+  }
+}
+
+void Gzs::Impl::stop_minter_saver() {
+  {
+    std::lock_guard<std::mutex> lock(minter_saver_mutex);
+    minter_saver_stopping = true;
+  }
+  minter_saver_wake.notify_all();
+  if (minter_saver.joinable()) minter_saver.join();
 }
 
 Status Gzs::Impl::save_minter_point() {
@@ -281,6 +318,7 @@ Gzs::Gzs(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Gzs::~Gzs() { stop(); }
 
 void Gzs::stop() {
+  impl_->stop_minter_saver();
   impl_->route_watch.reset();
   impl_->merchant_watch.reset();
 }
