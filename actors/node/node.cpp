@@ -289,6 +289,7 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   rc.retry_after_s = config.router.retry_after_s;
   rc.resolver = gzs->resolver();
   rc.epoch = [g = gzs.get()] { return g->epoch(); };
+  rc.may_write = [this](std::string* why) { return may_act(why); };
   rc.forwarder.connections_per_upstream_max = config.router.forward_connections_max;
   rc.forwarder.response_timeout_ms = config.router.forward_timeout_ms;
   endpoints.push_back(probe_endpoint(config.ezone, *gzs));

@@ -166,7 +166,12 @@ void Router::Impl::route(Pending&& p) {
   if (r.write_forbidden && p.endpoint->access == Access::write)
     return hold_or_reject(std::move(p), RejectReason::write_forbidden,
                           "shard " + std::to_string(r.shard) + " is write-forbidden (moving)", r.epoch);
-  if (r.owner == config.ezone) return dispatch_local(std::move(p), r.epoch, &r);
+  if (r.owner == config.ezone) {
+    std::string why;
+    if (p.endpoint->access == Access::write && config.may_write && !config.may_write(&why))
+      return hold_or_reject(std::move(p), RejectReason::fenced, "ezone " + config.ezone + " is fenced: " + why, r.epoch);
+    return dispatch_local(std::move(p), r.epoch, &r);
+  }
   if (p.trail.hops + 1 > config.hops_max)
     return reject(p, RejectReason::hop_limit, "forwarding to " + r.owner + " would pass the hop limit of " +
                                                   std::to_string(config.hops_max),

@@ -63,6 +63,13 @@ struct RouterConfig {
   // reached a resolution (404 no endpoint, ...). Optional: without it the
   // newest epoch seen in a resolution is used. Same thread rules as resolver.
   std::function<Epoch()> epoch;
+  // Whether this ezone may accept writes now (its lease is valid and it has
+  // caught up with the epoch current when it got it); `why` gets the reason
+  // when not. A write endpoint for a local shard is then answered 503
+  // (reason fenced) instead of reaching its handler: the node fences itself
+  // at the router as well as in the DAL. Optional (no check); same thread
+  // rules as resolver.
+  std::function<bool(std::string* why)> may_write;
   HttpForwarderOptions forwarder;
 };
 

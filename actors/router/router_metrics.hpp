@@ -31,8 +31,9 @@ enum class RejectReason {
   stale_epoch,         // 503: the sender's epoch is newer and ours did not catch up
   hop_limit,           // 508: too many forwards
   loop,                // 508: the request came back to a router with the same table
+  fenced,              // 503: a write for a shard this ezone owns, while its lease is not valid
 };
-constexpr int kRejectReasons = 12;
+constexpr int kRejectReasons = 13;
 const char* reject_reason_name(RejectReason reason);
 int reject_status(RejectReason reason);
 

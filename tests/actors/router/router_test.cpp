@@ -2,6 +2,7 @@
 // a loopback port and its own fake route table, so a test can make the
 // tables agree, disagree, lag or forbid writes, and watch where each
 // request is served (X-Ezone) and what each router counted.
+#include <atomic>
 #include "actors/router/router.hpp"
 
 #include <gtest/gtest.h>
@@ -109,6 +110,7 @@ std::vector<Endpoint> endpoints(const std::string& ezone) {
 struct Site {
   std::string ezone;
   FakeTable table;
+  std::atomic<bool> fenced{false};  // what may_write answers
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<RouterIngress> ingress;
 
@@ -147,6 +149,10 @@ class RouterTest : public ::testing::Test {
     c.hold_poll_ms = 5;
     c.retry_after_s = 2;
     c.resolver = [t = &site.table](const ShardingKey& k) { return t->resolve(k); };
+    c.may_write = [f = &site.fenced](std::string* why) {
+      if (*f) *why = "its lease was not renewed (test)";
+      return !*f;
+    };
     // Longer than hold_ms: a request held at the far router must not time
     // out on its way back.
     c.forwarder.response_timeout_ms = 1500;
@@ -313,6 +319,21 @@ TEST_F(RouterTest, WriteForbiddenShardGets503WithRetryAfter) {
   EXPECT_EQ(bj_.rejections("merchant", "write_forbidden"), 1u);
   // Reads of a moving shard are still served.
   EXPECT_EQ(http_call(bj_.ingress->port(), "GET", "/v1/orders/5").status, 200);
+}
+
+TEST_F(RouterTest, AFencedZoneRefusesWritesToItsShardsAtTheRouter) {
+  bj_.table.set("order=9", "bj");
+  bj_.fenced = true;
+  auto r = http_call(bj_.ingress->port(), "POST", "/v1/orders/9/accept");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.header("retry-after"), "2");
+  EXPECT_EQ(json_of(r)["reason"], "fenced");
+  EXPECT_NE(json_of(r)["error"].get<std::string>().find("ezone bj is fenced: its lease was not renewed"),
+            std::string::npos) << r.body;
+  EXPECT_EQ(bj_.rejections("merchant", "fenced"), 1u);
+  EXPECT_EQ(http_call(bj_.ingress->port(), "GET", "/v1/orders/9").status, 200);  // reads go on
+  bj_.fenced = false;
+  EXPECT_EQ(http_call(bj_.ingress->port(), "POST", "/v1/orders/9/accept").status, 200);
 }
 
 TEST_F(RouterTest, WriteForbiddenRemoteShardIsAnsweredAtTheEntrance) {
