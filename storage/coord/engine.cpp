@@ -262,8 +262,20 @@ Result<StepResult> WorkflowEngine::do_await_lease(Ctx& c) {
 Result<StepResult> WorkflowEngine::do_transfer(Ctx& c) {
   Workflow& w = c.w();
   if (!w.dead_ezone.empty() && !w.force) {
-    if (c.live.count(w.dead_ezone) && w.kind == WorkflowKind::failover)
-      return finish(c, Outcome::cancelled, w.dead_ezone + " registered again before its shards moved");
+    if (c.live.count(w.dead_ezone)) {
+      if (w.kind == WorkflowKind::failover)
+        return finish(c, Outcome::cancelled, w.dead_ezone + " registered again before its shards moved");
+      // A switchover that went on as a failover while its old owner had no
+      // lease: the owner is back, so the commit's condition (its
+      // registration absent) cannot hold any more, and retrying it would
+      // spin for ever (found by the simulator, seed 307). Wait for the
+      // owner's acknowledgement and watermark again, as a planned
+      // switchover: then nothing it wrote is left behind.
+      const std::string back = w.dead_ezone;
+      w.dead_ezone.clear();
+      w.lease_gone_wall_ms = 0;
+      return enter(c, Step::await_acks, back + " registered again; waiting for its acknowledgement and watermark");
+    }
     int64_t left = w.lease_gone_wall_ms + options_.skew_margin_ms - c.now;
     if (left > 0) return wait(c, "skew margin after " + w.dead_ezone + "'s lease: " + std::to_string(left) + " ms left");
   }

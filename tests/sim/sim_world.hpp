@@ -1,0 +1,225 @@
+// The deterministic multi-site simulator (DESIGN.md, "Invariants"; issue 6,
+// "Deterministic simulator"). One World is one run of one seed:
+//
+//   - N sites (SimSite: the real Dal on SQLite), the in-memory metadata
+//     store (MemoryMetaStore: CAS, leases, watches) on a ManualClock, and a
+//     coordinator running the real WorkflowEngine, all joined by simulated
+//     links (Net) that drop, delay, reorder and partition, in either
+//     direction on its own;
+//   - each site keeps its lease alive over its link to the store, learns
+//     route tables from a lossy watch push and by polling, and pulls its
+//     peers' outboxes (pull model; replies may be lost, late or reordered);
+//   - a random workload writes random keys of random shards at random
+//     sites, routed by the table the entry site holds (and, on purpose,
+//     sometimes to a site that does not own the shard, or at a wrong epoch);
+//   - faults: partitions, kills and restarts of sites, the store going
+//     unreachable, coordinator restarts; switchovers, failovers (plain,
+//     forced for a site kept down, and, in half the seeds, automatic for an
+//     ezone whose registration went, as the node's Coordinator does) and
+//     cancels go through the engine's step() from the simulation loop. The
+//     engine reaches the store over its own link (SimStoreLink): requests
+//     and answers get lost, and other messages land between its calls.
+//
+// Every event is checked as it happens against an oracle of what the store
+// decided (route-table history, lease registrations) and what every site
+// committed; after the chaos phase the world heals, quiesces and checks that
+// all sites converged. The checks are listed in sim_check.cpp.
+//
+// The run is a pure function of (seed, options): one RNG, simulated time,
+// one request at a time into each Dal. trace_hash() fingerprints the event
+// log so tests can compare two runs of a seed.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "storage/coord/engine.hpp"
+#include "storage/meta/memory_meta_store.hpp"
+#include "storage/route/route_store.hpp"
+#include "tests/sim/sim_net.hpp"
+#include "tests/sim/sim_site.hpp"
+#include "tests/sim/sim_store_link.hpp"
+
+namespace ezone::sim {
+
+struct Breaks {
+  SiteBreaks site;
+  bool probe_skips_watermark = false;  // the probe claims every target applied everything
+};
+
+struct Options {
+  uint64_t seed = 1;
+  int sites = 0;                // 0: 2 + seed % 3
+  int shards = 6;
+  int64_t tick_ms = 10;
+  int64_t chaos_ms = 6000;      // faults and workload
+  int64_t quiesce_ms_max = 60000;
+  int64_t lease_ttl_s = 2;
+  double writes_per_s = 30;     // client writes entering the sites
+  int64_t store_hop_ms_max = 0;  // 0: a coordinator<->store hop lets 1-5 ms pass 30% of the time; N: 1-N ms always
+  int64_t skew_ms_max = 0;      // 0: most clocks within 50 ms, one seed in five within 3 s
+  bool trace_all = false;       // print every trace line
+  std::string dir;              // where SQLite files go ("" = /dev/shm or /tmp)
+  Breaks breaks;
+  SiteFixes fixes;
+};
+
+struct Stats {
+  uint64_t attempts = 0, commits = 0, refusals = 0, wrong_zone_refused = 0;
+  uint64_t applies = 0, applied_entries = 0, conflicts = 0;
+  uint64_t kills = 0, partitions = 0, store_outages = 0;
+  uint64_t switchovers_done = 0, failovers_done = 0, cancelled = 0, failed = 0;
+  uint64_t transfers_checked = 0;
+  int64_t sim_ms = 0;
+};
+
+struct RunResult {
+  std::vector<std::string> violations;  // empty: every invariant held
+  std::vector<std::string> trace_tail;  // the last trace lines (for a failure report)
+  uint64_t trace_hash = 0;
+  Stats stats;
+};
+
+RunResult run_world(const Options& options);
+
+// ---- internals shared by the world's .cpp files ----
+
+// One committed local write, with the gate it was judged on.
+struct CommitRecord {
+  int site = 0;
+  ShardId shard = 0;
+  std::string key, value;
+  HlcTime hlc = 0;
+  uint64_t seq = 0;
+  Epoch gate_epoch = 0;
+  data::RowVersion base;  // the version it replaced, from its outbox entry
+  int64_t at_ms = 0;
+  bool entry_checked = false;  // its outbox entry was read and matched
+};
+
+class World;
+
+// The coordinator's view of the sites, over its simulated links.
+class SimProbe final : public coord::SiteProbe {
+ public:
+  explicit SimProbe(World& world) : world_(world) {}
+  Result<Epoch> acknowledged_epoch(const std::string& ezone) override;
+  Result<uint64_t> outbox_head(const std::string& ezone) override;
+  Result<uint64_t> applied(const std::string& ezone, const std::string& origin) override;
+
+ private:
+  World& world_;
+};
+
+class World {
+ public:
+  explicit World(const Options& options);
+  ~World();
+  RunResult run();
+
+  // ---- used by SimProbe ----
+  SimSite* reachable_site(const std::string& ezone);  // nullptr: unknown, dead or cut off
+  const Breaks& breaks() const { return opt_.breaks; }
+
+ private:
+  friend class SimProbe;
+  // sim_world.cpp: setup, loop, faults
+  void setup();
+  void tick(bool chaos);
+  void inject_faults();
+  void heal();
+  bool quiet();
+  void kill_site(int i);
+  void restart_site(int i);
+  int64_t now() const { return clock_.now_ms(); }
+  int store_node() const { return static_cast<int>(sites_.size()); }
+  int coord_node() const { return store_node() + 1; }
+
+  // sim_protocols.cpp: what each site does, and the store's side of it
+  void site_actions(SimSite& s);
+  void send_grant(SimSite& s);
+  void send_keepalive(SimSite& s);
+  void send_poll(SimSite& s);
+  void send_pull(SimSite& s, int peer);
+  void on_pull_reply(int site, uint64_t inc, int peer, const std::string& wire);
+  void deliver_table(int site, uint64_t inc, std::shared_ptr<const RouteTable> table, const char* how);
+  void push_table(std::shared_ptr<const RouteTable> table);
+  void workload();
+  void attempt_write(int entry, ShardId shard);
+  void submit_at(SimSite& s, ShardId shard, Epoch epoch, const std::string& how);
+
+  // sim_coord.cpp: the coordinator
+  bool coord_store_hop(bool request);
+  void coordinator_actions(bool chaos);
+  void submit_workflow();
+  void detect_failures();
+  void step_workflows();
+
+  // sim_check.cpp: the oracle and the invariants
+  void watch_store();
+  void on_table_event(const RouteTable& table);
+  void check_commit(SimSite& s, const dal::TxOutcome& out, ShardId shard, Epoch target_epoch,
+                    const std::string& key, const std::string& value, const GateSeen& gate);
+  void check_outbox_entry(int site, const dal::OutboxEntry& e);
+  void check_refusal(SimSite& s, const dal::TxOutcome& out, ShardId shard, Epoch target_epoch, const GateSeen& gate);
+  void check_transfer(Epoch epoch, const RouteTable& before, const RouteTable& after);
+  void check_sites();
+  void check_converged();
+  void violation(const std::string& what);
+  void trace(const std::string& line);
+
+  Options opt_;
+  Rng rng_;
+  ManualClock clock_;
+  std::unique_ptr<meta::MemoryMetaStore> store_;
+  std::unique_ptr<RouteStore> routes_;
+  std::unique_ptr<Net> net_;
+  std::vector<std::unique_ptr<SimSite>> sites_;
+  std::string dir_;
+  data::Schema schema_;
+
+  // coordinator
+  SimProbe probe_{*this};
+  std::unique_ptr<SimStoreLink> coord_store_;     // the engine's way to the store
+  std::unique_ptr<coord::WorkflowJournal> oracle_journal_;  // the oracle's, straight to the store
+  std::unique_ptr<coord::WorkflowEngine> engine_;
+  std::vector<std::string> workflows_;        // running, in submit order
+  std::map<std::string, int> forced_dead_;    // workflow id -> site kept down until it ends
+  uint64_t workflow_count_ = 0;
+  int64_t coord_next_ms_ = 0;
+  int64_t coord_down_until_ms_ = 0;
+  std::string stepping_;                      // the workflow whose step() runs now
+  bool auto_failover_ = false;                // as the node's Coordinator with auto_failover
+  std::set<std::string> seen_live_;           // ezones the coordinator saw registered
+
+  // faults
+  bool store_up_ = true;
+  std::set<int> pinned_dead_;  // sites a forced failover keeps down
+
+  // oracle: what the store decided, seen with no delay
+  std::unique_ptr<meta::Watch> table_watch_, node_watch_;
+  std::map<Epoch, std::shared_ptr<const RouteTable>> tables_;
+  std::map<std::string, int64_t> registered_;  // ezone -> lease of its registration
+  std::vector<std::pair<Epoch, std::shared_ptr<const RouteTable>>> pending_tables_;
+
+  // what the sites did
+  std::vector<CommitRecord> commits_;
+  std::map<std::pair<int, std::string>, uint64_t> cursor_seen_;  // (site, origin) -> highest cursor seen
+  std::map<std::pair<ShardId, Epoch>, int> writer_of_;           // (shard, gate epoch) -> site that committed
+  std::map<std::pair<int, uint64_t>, size_t> commit_by_seq_;     // (site, outbox seq) -> commits_ index
+  uint64_t write_count_ = 0;
+
+  Stats stats_;
+  std::vector<std::string> violations_;
+  std::deque<std::string> tail_;
+  uint64_t hash_ = 1469598103934665603ull;
+};
+
+}  // namespace ezone::sim
