@@ -253,7 +253,7 @@ caf::behavior cluster_actor(Self self, ClusterActorConfig config) {
         auto it = self->state.peers.find(ezone);
         return it == self->state.peers.end() ? caf::actor() : it->second.handle;
       },
-      [self](ez_pull_atom atom, const std::string& requester, uint64_t after, uint32_t rows_max,
+      [self](ez_pull_atom atom, const std::string& requester, uint64_t after, uint64_t applied, uint32_t rows_max,
              uint32_t bytes_max, int64_t wait_ms) -> caf::result<caf::message> {
         auto& st = self->state;
         if (!st.peers.count(requester)) {
@@ -264,7 +264,7 @@ caf::behavior cluster_actor(Self self, ClusterActorConfig config) {
         if (!st.drc_server) {
           return caf::make_error(caf::sec::runtime_error, "ezone '" + st.config.ezone + "' runs no DAL/DRC");
         }
-        return self->delegate(st.drc_server, atom, requester, after, rows_max, bytes_max, wait_ms);
+        return self->delegate(st.drc_server, atom, requester, after, applied, rows_max, bytes_max, wait_ms);
       },
   };
 }

@@ -3,8 +3,12 @@
 // on the encoding without type registration.
 //
 //   to a peer's cluster actor, delegated to its DRC server:
-//     (ez_pull, requester ezone, after seq, rows_max, bytes_max, wait_ms)
-//        -> std::string: encode_batch() of the entries after `after`
+//     (ez_pull, requester ezone, after seq, applied seq, rows_max, bytes_max,
+//      wait_ms)
+//        -> std::string: encode_batch() of the entries after `after`.
+//        `applied` is the requester's durable cursor: what it has committed.
+//        A pipelined puller asks for more (`after`) before its earlier
+//        batches committed, so only `applied` may let the origin trim.
 //   to the local cluster actor:
 //     (ez_peer, ezone) -> caf::actor: the peer's cluster actor, or an invalid
 //        handle while the peer is not up

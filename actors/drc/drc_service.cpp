@@ -7,22 +7,37 @@
 //       | pull failed or timed out (peer down, hung)       | pull(after = cursor)
 //       +------------------ retry_ms ---------------------+|
 //                                                          v
-//                                    batch --apply (cursor in the same tx)--> pull again
+//            batch --decode (job thread)--> apply (DAL writer, cursor in the same tx)
+//              ^                  |
+//              +---- pull on -----+  while fewer than pipeline_batches_max
+//                                    batches are decoding or applying
 //
-// An apply error (a gap, undecodable bytes) keeps the cursor where it was
-// and retries after retry_ms; the error shows in status() and the metrics.
+// The pipeline: while the writer applies batch N, the job thread decodes
+// N+1 and the origin already reads N+2, so the writer does not wait for the
+// network or the decoding. Pulls start small and double up to the tuning's
+// bounds, so the first rows are applied within milliseconds of a (re)start.
+// A pull carries the durable cursor (`applied`) apart from `after`: only
+// the former lets the origin trim its outbox.
+//
+// An apply or decode error keeps the cursor where it was: the batches
+// behind it in the pipeline are dropped (a later one applied anyway would
+// only skip or be refused as a gap: the DAL applies each seq exactly once),
+// and the puller retries from the durable cursor after retry_ms; the error
+// shows in status() and the metrics.
 //
 // Threads. The actors are ordinary scheduled actors and never block: every
-// SQLite call (reading the outbox, applying a batch, trimming) runs on a
-// JobThread of the service, which reports back with a message. Time comes
-// from a plain ticker thread, not CAF's clock. Both choices avoid a hang
-// seen under load with CAF 0.17: its clock holds a strong reference to the
-// receiver of every pending timer, and stops before the actor system waits
-// for detached threads, so a detached actor with a pending timer could never
-// be destroyed and the node's stop hung. Requests carry no timeout: a lost
-// peer ends them through the cluster's heartbeats, and a slow one is given up
-// at pull_timeout_ms by the tick.
+// SQLite call (reading the outbox, decoding and applying a batch, trimming)
+// runs on a JobThread of the service or on the DAL's writer, which report
+// back with a message. Time comes from a plain ticker thread, not CAF's
+// clock. Both choices avoid a hang seen under load with CAF 0.17: its clock
+// holds a strong reference to the receiver of every pending timer, and stops
+// before the actor system waits for detached threads, so a detached actor
+// with a pending timer could never be destroyed and the node's stop hung.
+// Requests carry no timeout: a lost peer ends them through the cluster's
+// heartbeats, and a slow one is given up at pull_timeout_ms by the tick.
 #include "actors/drc/drc_service.hpp"
+
+#include <pthread.h>
 
 #include <condition_variable>
 #include <deque>
@@ -45,12 +60,17 @@ using ez_next_atom = caf::atom_constant<caf::atom("ez_next")>;
 using ez_tick_atom = caf::atom_constant<caf::atom("ez_dtick")>;
 using ez_read_atom = caf::atom_constant<caf::atom("ez_read")>;
 using ez_applied_atom = caf::atom_constant<caf::atom("ez_applied")>;
+using ez_decoded_atom = caf::atom_constant<caf::atom("ez_decoded")>;
 using std::chrono::milliseconds;
 
 // How often the server trims outbox entries that every peer has applied.
 constexpr int64_t kTrimIntervalMs = 10000;
 // The ticker's period: the resolution of held pulls' expiry and of retries.
 constexpr int64_t kTickMs = 20;
+// The first pull after a (re)start or an idle spell asks for this much; each
+// following pull doubles it up to the tuning's batch_rows_max/bytes_max.
+constexpr uint32_t kFirstPullRows = 32;
+constexpr uint32_t kFirstPullBytes = 256u << 10;
 
 int64_t mono_ms() { return SystemClock::instance().now_ms(); }
 int64_t wall_ms() { return SystemClock::instance().wall_ms(); }
@@ -58,7 +78,11 @@ int64_t wall_ms() { return SystemClock::instance().wall_ms(); }
 // Runs blocking jobs one at a time, in order, on its own thread.
 class JobThread {
  public:
-  JobThread() : thread_([this] { run(); }) {}
+  explicit JobThread(std::string name)
+      : thread_([this, name = std::move(name)] {
+          pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+          run();
+        }) {}
   ~JobThread() { stop(); }
 
   void post(std::function<void()> job) {
@@ -114,6 +138,30 @@ struct StatusBoard {
   }
 };
 
+// Applies queued to the DAL's writer and not yet answered, so stop() can
+// wait for them: after stop() nothing of the service touches the DAL.
+struct ApplyTracker {
+  std::mutex mutex;
+  std::condition_variable idle;
+  int outstanding = 0;
+
+  void begin() {
+    std::lock_guard<std::mutex> lock(mutex);
+    ++outstanding;
+  }
+  void end() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      --outstanding;
+    }
+    idle.notify_all();
+  }
+  void wait_idle() {
+    std::unique_lock<std::mutex> lock(mutex);
+    idle.wait(lock, [this] { return outstanding == 0; });
+  }
+};
+
 // ---- server ----
 
 struct PendingPull {
@@ -130,8 +178,8 @@ struct ServerState {
   std::vector<PendingPull> held;  // waiting for new entries or their deadline
   std::map<uint64_t, caf::typed_response_promise<std::string>> reading;  // by read number
   uint64_t reads = 0;
-  // The `after` of each peer's latest pull: it has durably applied that far
-  // (a puller asks for more only after its apply committed).
+  // The `applied` of each peer's latest pull: it has durably applied that
+  // far (not `after`: a pipelined puller asks for more before committing).
   std::map<std::string, uint64_t> applied_by_peer;
   int64_t next_trim_ms = 0;
   Counter* served = nullptr;
@@ -192,8 +240,8 @@ caf::behavior drc_server(ServerSelf self, DrcServiceConfig config, std::shared_p
   st.served = &st.config.metrics->counter("ezone_drc_batches_served_total", "Outbox batches served to peers' pulls");
   st.next_trim_ms = mono_ms() + kTrimIntervalMs;
   return {
-      [self](ez_pull_atom, const std::string& requester, uint64_t after, uint32_t rows_max, uint32_t bytes_max,
-             int64_t wait_ms) -> caf::result<std::string> {
+      [self](ez_pull_atom, const std::string& requester, uint64_t after, uint64_t applied, uint32_t rows_max,
+             uint32_t bytes_max, int64_t wait_ms) -> caf::result<std::string> {
         auto& st = self->state;
         const auto& peers = st.config.peers;
         if (std::find(peers.begin(), peers.end(), requester) == peers.end()) {
@@ -201,7 +249,7 @@ caf::behavior drc_server(ServerSelf self, DrcServiceConfig config, std::shared_p
           return caf::make_error(caf::sec::runtime_error, "ezone '" + requester + "' is not a peer of '" +
                                                               st.config.ezone + "'");
         }
-        st.applied_by_peer[requester] = after;
+        st.applied_by_peer[requester] = std::min(applied, after);
         PendingPull p;
         p.after = after;
         p.rows_max = std::max<uint32_t>(1, std::min(rows_max, st.config.tuning.batch_rows_max));
@@ -247,21 +295,29 @@ struct PullerState {
   std::string peer;
   std::shared_ptr<StatusBoard> board;
   std::shared_ptr<JobThread> jobs;
+  std::shared_ptr<ApplyTracker> applies;
   caf::actor cluster;
   caf::actor handle;        // the peer's cluster actor while it answers
   uint64_t cursor = 0;      // durable: what this site has applied from the peer
+  uint64_t fetched = 0;     // the last seq received and decoded (>= cursor)
   bool pulling = false;     // a pull is outstanding (at most one at a time)
   uint64_t pull_id = 0;     // the outstanding pull's number; a late answer to an abandoned one is dropped
   int64_t pull_deadline_ms = 0;
-  bool applying = false;    // a batch is on the job thread
-  std::optional<std::string> next_batch;  // a prefetched batch waiting for the apply
+  int decoding = 0;         // batches on the job thread, not yet decoded
+  int in_pipeline = 0;      // batches received and not yet applied (or dropped)
+  uint64_t generation = 0;  // bumped by an error: the pipeline's older batches are dropped
+  uint32_t rows_next = kFirstPullRows, bytes_next = kFirstPullBytes;
   int64_t retry_at_ms = -1;  // >= 0: waiting to retry at this time
+  int peer_waits = 0;        // asks in a row that found the peer not up
   static inline const char* name = "ezone.drc.puller";
 };
 using PullerSelf = caf::stateful_actor<PullerState>*;
 
 void retry(PullerSelf self, const std::string& error) {
   auto& st = self->state;
+  ++st.generation;  // what is still in the pipeline no longer continues the cursor
+  st.rows_next = kFirstPullRows;
+  st.bytes_next = kFirstPullBytes;
   st.config.metrics->counter("ezone_drc_pull_errors_total", "Pulls or applies that failed", {{"origin", st.peer}})
       .inc();
   st.board->update(st.peer, [&](DrcPeerStatus& s) {
@@ -272,7 +328,7 @@ void retry(PullerSelf self, const std::string& error) {
   st.retry_at_ms = mono_ms() + st.config.tuning.retry_ms;  // the tick calls step() then
 }
 
-// Metrics and status after an apply; runs on the job thread.
+// Metrics and status after an apply; runs on the DAL's writer thread.
 void record_batch(const DrcServiceConfig& config, const std::string& peer, StatusBoard& board,
                   const dal::OutboxBatch& batch, const dal::ApplyReport& report, uint64_t before) {
   const MetricLabels labels{{"origin", peer}};
@@ -319,38 +375,89 @@ void record_batch(const DrcServiceConfig& config, const std::string& peer, Statu
 
 void pull(PullerSelf self, uint64_t after);
 
-// Hands one batch to the job thread. When the origin has more, the next pull
-// goes out first (asking for what follows this batch), so the origin's read
-// and the network overlap this site's apply and fsync. If the apply fails,
-// that prefetched batch no longer continues the cursor: its apply is refused
-// as a gap and the puller retries from the durable cursor.
+// Sends the next pull while the pipeline has room (fewer than
+// pipeline_batches_max batches decoding or applying). When the peer has
+// nothing more, that pull is a long poll held at the peer, so a change
+// committed there while this site applies is on its way at once instead of
+// after the apply. Waits while a batch is decoding: until then where it
+// ends (the next `after`) is unknown.
+void maybe_pull(PullerSelf self) {
+  auto& st = self->state;
+  if (st.pulling || st.decoding > 0 || st.retry_at_ms >= 0 || !st.handle) return;
+  if (st.in_pipeline < static_cast<int>(st.config.tuning.pipeline_batches_max)) {
+    pull(self, std::max(st.fetched, st.cursor));
+  }
+}
+
+// Decodes a batch on the job thread, then queues it to the DAL's writer;
+// the actor hears ez_decoded (where the batch ends) and, after the commit,
+// ez_applied.
 void on_batch(PullerSelf self, std::string bytes) {
   auto& st = self->state;
-  if (st.applying) {
-    st.next_batch = std::move(bytes);  // at most one: one pull is outstanding at a time
-    return;
-  }
-  auto batch = std::make_shared<dal::OutboxBatch>();
-  auto decoded = dal::decode_batch(bytes);
-  if (!decoded) return retry(self, "batch from '" + st.peer + "': " + decoded.status().message());
-  *batch = std::move(decoded.value());
-  if (batch->origin != st.peer) {
-    return retry(self, "asked '" + st.peer + "' for its outbox but got ezone '" + batch->origin + "'s");
-  }
-  if (!batch->entries.empty() && batch->entries.back().seq < batch->head_seq && !st.pulling) {
-    pull(self, batch->entries.back().seq);
-  }
-  st.applying = true;
+  ++st.decoding;
+  ++st.in_pipeline;
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  st.jobs->post([me, batch, config = st.config, peer = st.peer, board = st.board, before = st.cursor] {
-    auto report = config.dal->apply(*batch);
-    if (!report) {
-      caf::anon_send(me, ez_applied_atom::value, false, before, "apply from '" + peer + "': " + report.status().message());
-      return;
+  st.jobs->post([me, bytes = std::move(bytes), gen = st.generation, config = st.config, peer = st.peer,
+                 board = st.board, applies = st.applies] {
+    auto decoded = dal::decode_batch(bytes);
+    if (!decoded) {
+      return caf::anon_send(me, ez_decoded_atom::value, gen, false, uint64_t{0}, uint64_t{0},
+                            "batch from '" + peer + "': " + decoded.status().message());
     }
-    record_batch(config, peer, *board, *batch, report.value(), before);
-    caf::anon_send(me, ez_applied_atom::value, true, report.value().cursor, std::string());
+    if (decoded.value().origin != peer) {
+      return caf::anon_send(me, ez_decoded_atom::value, gen, false, uint64_t{0}, uint64_t{0},
+                            "asked '" + peer + "' for its outbox but got ezone '" + decoded.value().origin + "'s");
+    }
+    const uint64_t entries = decoded.value().entries.size();
+    const uint64_t last = entries ? decoded.value().entries.back().seq : 0;
+    auto prepared = entries ? config.dal->prepare(std::move(decoded.value()))
+                            : Result<std::shared_ptr<const dal::PreparedBatch>>(nullptr);
+    if (!prepared) {
+      return caf::anon_send(me, ez_decoded_atom::value, gen, false, uint64_t{0}, uint64_t{0},
+                            "apply from '" + peer + "': " + prepared.status().message());
+    }
+    caf::anon_send(me, ez_decoded_atom::value, gen, true, entries, last, std::string());
+    if (!entries) return;
+    std::shared_ptr<const dal::PreparedBatch> batch = prepared.value();
+    applies->begin();
+    config.dal->apply(std::move(prepared.value()), [me, gen, config, peer, board, batch, applies](
+                                                       Result<dal::ApplyReport> report) {
+      if (!report) {
+        caf::anon_send(me, ez_applied_atom::value, gen, false, uint64_t{0},
+                       "apply from '" + peer + "': " + report.status().message());
+      } else {
+        // The entries this apply committed: the last `entries` up to the cursor.
+        const uint64_t applied_after = report.value().cursor - report.value().entries;
+        record_batch(config, peer, *board, dal::prepared_outbox(*batch), report.value(), applied_after);
+        caf::anon_send(me, ez_applied_atom::value, gen, true, report.value().cursor, std::string());
+      }
+      applies->end();
+    });
   });
+}
+
+void on_decoded(PullerSelf self, uint64_t gen, bool ok, uint64_t entries, uint64_t last, const std::string& error) {
+  auto& st = self->state;
+  --st.decoding;
+  if (!ok || entries == 0) --st.in_pipeline;  // nothing of it goes to the writer
+  if (gen != st.generation) return maybe_pull(self);
+  if (!ok) return retry(self, error);
+  if (entries > 0) {
+    st.fetched = last;
+  } else {
+    st.rows_next = kFirstPullRows;  // idle for a whole long poll: the next burst starts small
+    st.bytes_next = kFirstPullBytes;
+  }
+  maybe_pull(self);
+}
+
+void on_applied(PullerSelf self, uint64_t gen, bool ok, uint64_t cursor, const std::string& error) {
+  auto& st = self->state;
+  --st.in_pipeline;
+  if (ok) st.cursor = std::max(st.cursor, cursor);  // durable, whatever happened since
+  if (gen != st.generation) return maybe_pull(self);
+  if (!ok) return retry(self, error);
+  maybe_pull(self);
 }
 
 void pull(PullerSelf self, uint64_t after) {
@@ -359,8 +466,12 @@ void pull(PullerSelf self, uint64_t after) {
   st.pulling = true;
   const uint64_t id = ++st.pull_id;
   st.pull_deadline_ms = mono_ms() + t.pull_timeout_ms;
-  self->request(st.handle, caf::infinite, ez_pull_atom::value, st.config.ezone, after, t.batch_rows_max,
-                t.batch_bytes_max, t.pull_wait_ms)
+  const uint32_t rows = std::min(st.rows_next, t.batch_rows_max);
+  const uint32_t bytes = std::min(st.bytes_next, t.batch_bytes_max);
+  st.rows_next = std::min<uint64_t>(uint64_t{st.rows_next} * 2, t.batch_rows_max);
+  st.bytes_next = std::min<uint64_t>(uint64_t{st.bytes_next} * 2, t.batch_bytes_max);
+  self->request(st.handle, caf::infinite, ez_pull_atom::value, st.config.ezone, after, st.cursor, rows, bytes,
+                t.pull_wait_ms)
       .then(
           [self, id](std::string& bytes) {
             if (id != self->state.pull_id || !self->state.pulling) return;  // abandoned by the tick
@@ -377,40 +488,40 @@ void pull(PullerSelf self, uint64_t after) {
 
 void step(PullerSelf self) {
   auto& st = self->state;
-  if (st.pulling || st.applying) return;  // their answers drive the next step
-  if (st.handle) return pull(self, st.cursor);
+  // After an error, the batches still in the pipeline drain first: the
+  // next pull starts from the durable cursor.
+  if (st.pulling || st.in_pipeline > 0) return;
+  st.fetched = st.cursor;
+  if (st.handle) return maybe_pull(self);
   self->request(st.cluster, caf::infinite, ez_peer_atom::value, st.peer)
       .then(
           [self](const caf::actor& handle) {
-            if (!handle) return retry(self, "peer '" + self->state.peer + "' is not up");
-            self->state.handle = handle;
+            auto& st = self->state;
+            if (!handle) {
+              retry(self, "peer '" + st.peer + "' is not up");
+              // Right after a start the cluster is still connecting: ask
+              // again soon (one tick, then twice as long each time), not
+              // retry_ms later.
+              const int64_t wait_ms = std::min<int64_t>(st.config.tuning.retry_ms, kTickMs << std::min(st.peer_waits++, 8));
+              st.retry_at_ms = mono_ms() + wait_ms;
+              return;
+            }
+            st.peer_waits = 0;
+            st.handle = handle;
             step(self);
           },
           [self](caf::error& err) { retry(self, "asking the cluster actor: " + self->system().render(err)); });
 }
 
-void on_applied(PullerSelf self, bool ok, uint64_t cursor, const std::string& error) {
-  auto& st = self->state;
-  st.applying = false;
-  if (!ok) {
-    st.next_batch.reset();  // it continues a batch that did not apply
-    return retry(self, error);
-  }
-  st.cursor = cursor;
-  if (st.next_batch) {
-    std::string next = std::move(*st.next_batch);
-    st.next_batch.reset();
-    return on_batch(self, std::move(next));
-  }
-  if (!st.pulling) pull(self, st.cursor);
-}
-
 caf::behavior drc_puller(PullerSelf self, DrcServiceConfig config, std::string peer, uint64_t cursor,
-                         caf::actor cluster, std::shared_ptr<StatusBoard> board, std::shared_ptr<JobThread> jobs) {
+                         caf::actor cluster, std::shared_ptr<StatusBoard> board, std::shared_ptr<JobThread> jobs,
+                         std::shared_ptr<ApplyTracker> applies) {
   auto& st = self->state;
+  st.applies = std::move(applies);
   st.config = std::move(config);
   st.peer = std::move(peer);
   st.cursor = cursor;
+  st.fetched = cursor;
   st.cluster = std::move(cluster);
   st.board = std::move(board);
   st.jobs = std::move(jobs);
@@ -421,8 +532,11 @@ caf::behavior drc_puller(PullerSelf self, DrcServiceConfig config, std::string p
   self->send(self, ez_next_atom::value);
   return {
       [self](ez_next_atom) { step(self); },
-      [self](ez_applied_atom, bool ok, uint64_t cursor, const std::string& error) {
-        on_applied(self, ok, cursor, error);
+      [self](ez_decoded_atom, uint64_t gen, bool ok, uint64_t entries, uint64_t last, const std::string& error) {
+        on_decoded(self, gen, ok, entries, last, error);
+      },
+      [self](ez_applied_atom, uint64_t gen, bool ok, uint64_t cursor, const std::string& error) {
+        on_applied(self, gen, ok, cursor, error);
       },
       [self](ez_tick_atom) {
         auto& st = self->state;
@@ -432,7 +546,7 @@ caf::behavior drc_puller(PullerSelf self, DrcServiceConfig config, std::string p
           st.handle = nullptr;
           retry(self, "pull from '" + st.peer + "' got no answer within " +
                           std::to_string(st.config.tuning.pull_timeout_ms) + " ms (drc.pull_timeout_ms)");
-        } else if (st.retry_at_ms >= 0 && now >= st.retry_at_ms) {
+        } else if (st.retry_at_ms >= 0 && now >= st.retry_at_ms && st.in_pipeline == 0) {
           st.retry_at_ms = -1;
           step(self);
         }
@@ -446,10 +560,11 @@ struct DrcService::Impl {
   DrcServiceConfig config;
   std::shared_ptr<StatusBoard> board = std::make_shared<StatusBoard>();
   // One job thread for the server's reads and trims, one per puller for its
-  // applies (the DAL's writer serialises the applies anyway; separate
-  // threads keep one peer's slow apply from delaying another's reads).
-  std::shared_ptr<JobThread> server_jobs = std::make_shared<JobThread>();
+  // decoding (separate threads keep one peer's large batches from delaying
+  // another's reads); the DAL's writer applies, in order.
+  std::shared_ptr<JobThread> server_jobs;
   std::vector<std::shared_ptr<JobThread>> puller_jobs;
+  std::shared_ptr<ApplyTracker> applies = std::make_shared<ApplyTracker>();
   caf::actor server;
   std::vector<caf::actor> pullers;
   uint64_t outbox_watch = 0;
@@ -472,6 +587,7 @@ std::unique_ptr<DrcService> DrcService::start(caf::actor_system& system, const c
                                               DrcServiceConfig config) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
+  impl->server_jobs = std::make_shared<JobThread>("drcsrv-" + config.ezone);
   impl->server = system.spawn(drc_server, config, impl->server_jobs);
   caf::anon_send(cluster, ez_drcset_atom::value, impl->server);
   caf::actor server = impl->server;
@@ -482,10 +598,10 @@ std::unique_ptr<DrcService> DrcService::start(caf::actor_system& system, const c
     // The durable cursor, read once here (a blocking read, before any actor needs it).
     auto cursor = config.dal->cursor(peer);
     if (!cursor) config.logger->error("event=drc_cursor_unreadable origin={} error=\"{}\"", peer, cursor.status().message());
-    auto jobs = std::make_shared<JobThread>();
+    auto jobs = std::make_shared<JobThread>("drcpull-" + peer);
     impl->puller_jobs.push_back(jobs);
     impl->pullers.push_back(
-        system.spawn(drc_puller, config, peer, cursor ? cursor.value() : 0, cluster, impl->board, jobs));
+        system.spawn(drc_puller, config, peer, cursor ? cursor.value() : 0, cluster, impl->board, jobs, impl->applies));
   }
   Impl* raw = impl.get();
   impl->ticker = std::thread([raw] { raw->tick_loop(); });
@@ -510,6 +626,7 @@ void DrcService::stop() {
   // After this no job touches the DAL: the node closes it next.
   impl_->server_jobs->stop();
   for (auto& jobs : impl_->puller_jobs) jobs->stop();
+  impl_->applies->wait_idle();  // the DAL's writer answers every queued apply
   impl_->pullers.clear();
   impl_->server = nullptr;
 }

@@ -5,9 +5,10 @@
 //            commit adds entries (long polling), so replication lag is a
 //            network round trip plus an apply, not a polling interval.
 //   pullers  one per peer: pull a bounded batch after the durable cursor,
-//            apply it through the DAL (cursor in the same transaction), then
-//            pull again. Pulling is the back-pressure: a slow site asks for
-//            less, and no site ever pushes.
+//            decode it, apply it through the DAL (cursor in the same
+//            transaction), with a few batches in a pipeline. Pulling is the
+//            back-pressure: a slow site asks for less, and no site ever
+//            pushes.
 //
 // Both are detached CAF actors (each has its own thread), because applying
 // and reading SQLite block. The header is CAF-free.
@@ -38,6 +39,10 @@ struct DrcTuning {
   int64_t pull_wait_ms = 500;
   int64_t pull_timeout_ms = 3000;
   int64_t retry_ms = 100;
+  // Batches a puller has received and not yet applied (decoding, queued or
+  // applying): the depth of its pipeline, and with batch_bytes_max the bound
+  // on what it holds.
+  uint32_t pipeline_batches_max = 3;
 };
 
 // What `ezctl drc` and /admin/v1/drc show per peer.

@@ -6,7 +6,9 @@
 #include <cereal/types/variant.hpp>
 #include <cereal/types/vector.hpp>
 
-#include <sstream>
+#include <cstring>
+#include <istream>
+#include <ostream>
 
 namespace cereal {
 template <class Archive>
@@ -31,18 +33,36 @@ void serialize(Archive& ar, OutboxEntry& e) {
   ar(e.seq, e.hlc, e.shard, e.commit_wall_ms, e.body);
 }
 
+int StringSink::overflow(int c) {
+  if (c != traits_type::eof()) out_.push_back(static_cast<char>(c));
+  return traits_type::not_eof(c);
+}
+
+std::streamsize StringSink::xsputn(const char* s, std::streamsize n) {
+  out_.append(s, static_cast<size_t>(n));
+  return n;
+}
+
+MemorySource::MemorySource(std::string_view bytes) {
+  // The get area only ever reads: istream never writes through it.
+  char* p = const_cast<char*>(bytes.data());
+  setg(p, p, p + bytes.size());
+}
+
 const char* change_op_name(ChangeOp op) { return op == ChangeOp::upsert ? "upsert" : "delete"; }
 
 namespace {
 
 template <class T>
 std::string encode(const T& value) {
-  std::ostringstream out(std::ios::binary);
+  std::string out;
   {
-    cereal::PortableBinaryOutputArchive ar(out);
+    StringSink sink(out);
+    std::ostream stream(&sink);
+    cereal::PortableBinaryOutputArchive ar(stream);
     ar(kFormat, value);
   }
-  return std::move(out).str();
+  return out;
 }
 
 // Reads a kFormat-tagged archive with `read`; every malformed input becomes a
@@ -53,7 +73,8 @@ Status read_archive(std::string_view bytes, const char* what, F&& read) {
     return Status(Errc::parse_error, std::string(what) + ": " + std::to_string(bytes.size()) + " bytes is over the limit");
   }
   try {
-    std::istringstream in(std::string(bytes), std::ios::binary);
+    MemorySource source(bytes);
+    std::istream in(&source);
     cereal::PortableBinaryInputArchive ar(in);
     uint32_t format = 0;
     ar(format);
@@ -86,12 +107,18 @@ Result<std::vector<RowChange>> decode_changes(std::string_view bytes) {
 }
 
 std::string encode_batch(const OutboxBatch& batch) {
-  std::ostringstream out(std::ios::binary);
+  std::string out;
+  size_t bytes = 64 + batch.origin.size();
+  for (const auto& [name, fp] : batch.fingerprints) bytes += 16 + name.size() + fp.size();
+  for (const OutboxEntry& e : batch.entries) bytes += 48 + e.body.size();
+  out.reserve(bytes);
   {
-    cereal::PortableBinaryOutputArchive ar(out);
+    StringSink sink(out);
+    std::ostream stream(&sink);
+    cereal::PortableBinaryOutputArchive ar(stream);
     ar(kFormat, batch.origin, batch.head_seq, batch.fingerprints, batch.entries);
   }
-  return std::move(out).str();
+  return out;
 }
 
 Result<OutboxBatch> decode_batch(std::string_view bytes) {
@@ -109,24 +136,38 @@ Result<OutboxBatch> decode_batch(std::string_view bytes) {
   return batch;
 }
 
+namespace {
+
+void put_u64_be(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
+}
+
+}  // namespace
+
 std::string encode_key(const Row& pk) {
-  // Type tag + length-prefixed bytes per value: unambiguous, and cheap.
+  // Type tag, then the value: an integer as 8 big-endian bytes with the sign
+  // bit flipped, so the byte order of keys is the numeric order of the ids
+  // and rows inserted in key order append to the row-version B-tree instead
+  // of landing at random pages (little-endian keys made every insert a
+  // random page write); a real as its 8 bits; text and blobs length-prefixed
+  // (4 bytes, big-endian). Unambiguous and cheap.
   std::string out;
+  out.reserve(pk.size() * 10);
   for (const Value& v : pk) {
     out += static_cast<char>('0' + v.index());
-    std::string bytes;
     if (auto* i = std::get_if<int64_t>(&v)) {
-      bytes.assign(reinterpret_cast<const char*>(i), sizeof *i);
+      put_u64_be(out, static_cast<uint64_t>(*i) ^ (uint64_t{1} << 63));
     } else if (auto* d = std::get_if<double>(&v)) {
-      bytes.assign(reinterpret_cast<const char*>(d), sizeof *d);
-    } else if (auto* s = std::get_if<std::string>(&v)) {
-      bytes = *s;
-    } else if (auto* b = std::get_if<Blob>(&v)) {
-      bytes = b->bytes;
+      uint64_t bits = 0;
+      std::memcpy(&bits, d, sizeof bits);
+      put_u64_be(out, bits);
+    } else {
+      const std::string* bytes = std::get_if<std::string>(&v);
+      if (auto* b = std::get_if<Blob>(&v)) bytes = &b->bytes;
+      const uint32_t n = bytes ? static_cast<uint32_t>(bytes->size()) : 0;
+      for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((n >> shift) & 0xff);
+      if (bytes) out += *bytes;
     }
-    const uint32_t n = static_cast<uint32_t>(bytes.size());
-    out.append(reinterpret_cast<const char*>(&n), sizeof n);
-    out += bytes;
   }
   return out;
 }

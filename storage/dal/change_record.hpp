@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <map>
+#include <streambuf>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,8 +70,30 @@ Result<std::vector<RowChange>> decode_changes(std::string_view bytes);
 std::string encode_batch(const OutboxBatch& batch);
 Result<OutboxBatch> decode_batch(std::string_view bytes);
 
+// Stream buffers for cereal archives without std::stringstream's copies:
+// StringSink appends to a string the caller owns; MemorySource reads bytes
+// it does not own (they must outlive it).
+class StringSink : public std::streambuf {
+ public:
+  explicit StringSink(std::string& out) : out_(out) {}
+
+ protected:
+  int overflow(int c) override;
+  std::streamsize xsputn(const char* s, std::streamsize n) override;
+
+ private:
+  std::string& out_;
+};
+
+class MemorySource : public std::streambuf {
+ public:
+  explicit MemorySource(std::string_view bytes);
+};
+
 // A canonical byte key for a primary key (equal values give equal keys), used
-// to index row versions.
+// to index row versions and conflicts. Integer keys sort in numeric order,
+// so rows written in key order append to the row-version B-tree. Stored on
+// disk: a change here is a new format in storage/dal/dal_format.cpp.
 std::string encode_key(const Row& pk);
 
 }  // namespace ezone::dal

@@ -2,41 +2,35 @@
 // its queue, reader connections, and the read-side inspection calls.
 #include "storage/dal/dal.hpp"
 
+#include <pthread.h>
+
 #include <spdlog/spdlog.h>
 
 #include "storage/dal/dal_impl.hpp"
+#include "storage/dal/feed_record.hpp"
 
 namespace ezone::dal {
 
 namespace {
 
-// The DAL's own tables. They live in the same database as the business
-// tables, so one transaction covers a write, its capture and a cursor.
-constexpr const char* kInternalDdl = R"sql(
-CREATE TABLE IF NOT EXISTS _ezone_outbox(
-  seq INTEGER PRIMARY KEY, hlc INTEGER NOT NULL, shard INTEGER NOT NULL,
-  wall_ms INTEGER NOT NULL, body BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS _ezone_cursor(
-  origin TEXT PRIMARY KEY, seq INTEGER NOT NULL, hlc INTEGER NOT NULL,
-  wall_ms INTEGER NOT NULL, applied_wall_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS _ezone_rowver(
-  tbl TEXT NOT NULL, key BLOB NOT NULL, hlc INTEGER NOT NULL, origin TEXT NOT NULL,
-  deleted INTEGER NOT NULL, PRIMARY KEY(tbl, key)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS _ezone_conflicts(
-  id INTEGER PRIMARY KEY, tbl TEXT NOT NULL, pk TEXT NOT NULL, key BLOB NOT NULL,
-  winner_origin TEXT NOT NULL, winner_hlc INTEGER NOT NULL, winner_op TEXT NOT NULL,
-  winner_row TEXT NOT NULL, loser_origin TEXT NOT NULL, loser_hlc INTEGER NOT NULL,
-  loser_op TEXT NOT NULL, loser_row TEXT NOT NULL, detected_wall_ms INTEGER NOT NULL,
-  UNIQUE(tbl, key, loser_origin, loser_hlc));
-CREATE TABLE IF NOT EXISTS _ezone_feed(
-  id INTEGER PRIMARY KEY, tbl TEXT NOT NULL, pk TEXT NOT NULL, op TEXT NOT NULL,
-  shard INTEGER NOT NULL, origin TEXT NOT NULL, hlc INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS _ezone_parked(
-  id INTEGER PRIMARY KEY, origin TEXT NOT NULL, tbl TEXT NOT NULL, seq INTEGER NOT NULL,
-  hlc INTEGER NOT NULL, change BLOB NOT NULL, reason TEXT NOT NULL);
-)sql";
-
 constexpr size_t kStatementCacheMax = 512;
+// Peers' batches applied in one transaction at most (each up to a pull's
+// batch_bytes_max).
+constexpr size_t kApplyBatchesPerTxMax = 8;
+// WAL size (pages) at which the checkpointer is asked to copy the WAL back
+// into the database: SQLite's own auto-checkpoint threshold.
+constexpr int kCheckpointWalPages = 1000;
+// WAL size at which the writer checkpoints itself, blocking its commits,
+// because the checkpointer is not keeping up: the bound on the WAL.
+constexpr int kWalPagesMax = 262144;  // 1 GiB of 4 KiB pages
+
+// Names the calling thread (as top, perf and gdb show it; at most 15 bytes).
+void name_thread(const std::string& name) { pthread_setname_np(pthread_self(), name.substr(0, 15).c_str()); }
+
+int wal_hook(void* ctx, sqlite3*, const char*, int pages) {
+  static_cast<Dal::Impl*>(ctx)->on_wal_commit(pages);
+  return SQLITE_OK;
+}
 
 bool is_write_action(int action) {
   return action == SQLITE_INSERT || action == SQLITE_UPDATE || action == SQLITE_DELETE;
@@ -148,11 +142,15 @@ Result<std::unique_ptr<Dal>> Dal::open(DalConfig config, data::Schema schema, Ga
     impl->readers_free.push_back(std::move(reader.value()));
   }
   sqlite3_set_authorizer(impl->writer->get(), authorize, impl.get());
+  if (Status s = impl->start_checkpointer(); !s) return s;
   // The gate at open is the first epoch this writer uses and acknowledges.
   const WriteGate first = impl->take_gate();
   impl->acked_epoch = first.routes ? first.routes->epoch() : 0;
   Impl* raw = impl.get();
-  impl->writer_thread = std::thread([raw] { raw->writer_loop(); });
+  impl->writer_thread = std::thread([raw] {
+    name_thread("dal-" + raw->config.ezone);
+    raw->writer_loop();
+  });
   return std::unique_ptr<Dal>(new Dal(std::move(impl)));
 }
 
@@ -167,7 +165,7 @@ Status Dal::Impl::setup_schema() {
       !s) {
     return Status(Errc::io_error, "DAL '" + config.path + "': " + s.message());
   }
-  if (Status s = writer->exec(kInternalDdl); !s) return s;
+  if (Status s = setup_internal_tables(); !s) return s;
   for (const data::TableSpec& spec : schema.tables()) {
     auto exists = writer->query("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", {Value(spec.name)});
     if (!exists) return exists.status();
@@ -183,6 +181,19 @@ Status Dal::Impl::setup_schema() {
   if (!head) return head.status();
   next_seq = static_cast<uint64_t>(std::get<int64_t>(head.value()[0][0])) + 1;
   head_seq = next_seq - 1;
+  auto feed = writer->query("SELECT id + n FROM _ezone_feed ORDER BY id DESC LIMIT 1");
+  if (!feed) return feed.status();
+  if (!feed.value().empty()) next_feed_id = static_cast<uint64_t>(std::get<int64_t>(feed.value()[0][0]));
+  // The clock must not go back across a restart: a later write must carry
+  // an HLC above every version this database holds, or last-writer-wins
+  // would keep the older version at a site that receives both (found by
+  // the simulator, tests/sim restart_hlc_floor).
+  auto floor = writer->query(
+      "SELECT MAX(m) FROM (SELECT MAX(hlc) AS m FROM _ezone_rowver UNION ALL SELECT MAX(hlc) FROM _ezone_outbox "
+      "UNION ALL SELECT MAX(hlc) FROM _ezone_cursor)");
+  if (!floor) return floor.status();
+  if (!floor.value().empty() && std::holds_alternative<int64_t>(floor.value()[0][0]))
+    clock.observe(static_cast<HlcTime>(std::get<int64_t>(floor.value()[0][0])));
   auto parked = writer->query("SELECT origin, tbl, MIN(reason), COUNT(*) FROM _ezone_parked GROUP BY origin, tbl");
   if (!parked) return parked.status();
   for (const Row& r : parked.value()) {
@@ -240,6 +251,7 @@ Dal::~Dal() {
   }
   impl_->queue_cv.notify_all();
   if (impl_->writer_thread.joinable()) impl_->writer_thread.join();
+  impl_->stop_checkpointer();
   impl_->head_cv.notify_all();
 }
 
@@ -303,8 +315,14 @@ void Dal::Impl::writer_loop() {
         acked_epoch = gate.routes ? gate.routes->epoch() : 0;
         continue;
       }
-      // A peer's batch runs alone in its transaction; local requests group.
-      if (queue.front()->kind != Job::Kind::tx) {
+      // Local requests group, and so do peers' batches (up to
+      // kApplyBatchesPerTxMax); maintenance runs alone.
+      if (queue.front()->kind == Job::Kind::apply) {
+        while (!queue.empty() && queue.front()->kind == Job::Kind::apply && jobs.size() < kApplyBatchesPerTxMax) {
+          jobs.push_back(std::move(queue.front()));
+          queue.pop_front();
+        }
+      } else if (queue.front()->kind != Job::Kind::tx) {
         jobs.push_back(std::move(queue.front()));
         queue.pop_front();
       } else {
@@ -315,7 +333,7 @@ void Dal::Impl::writer_loop() {
       }
     }
     if (jobs.front()->kind == Job::Kind::apply) {
-      jobs.front()->apply_done.set_value(run_apply(*jobs.front()->batch));
+      run_applies(jobs);
     } else if (jobs.front()->kind == Job::Kind::maintenance) {
       jobs.front()->maintenance_done.set_value(run_maintenance(jobs.front()->maintenance));
     } else {
@@ -329,7 +347,7 @@ void Dal::Impl::writer_loop() {
   }
   for (auto& job : left) {
     if (job->kind == Job::Kind::apply) {
-      job->apply_done.set_value(Status(Errc::unavailable, "the DAL is stopping"));
+      job->apply_done(Status(Errc::unavailable, "the DAL is stopping"));
     } else if (job->kind == Job::Kind::maintenance) {
       job->maintenance_done.set_value(Status(Errc::unavailable, "the DAL is stopping"));
     } else {
@@ -339,6 +357,72 @@ void Dal::Impl::writer_loop() {
       job->tx_done(std::move(out));
     }
   }
+}
+
+// ---- the checkpointer ----
+//
+// SQLite checkpoints the WAL on the committing connection by default: every
+// ~1000 pages one commit also copied the WAL into the database and synced
+// it, tens of milliseconds that the requests of that group (and every
+// request queued behind them) waited. Here the writer's WAL hook only wakes
+// a thread that runs PASSIVE checkpoints on its own connection; PASSIVE
+// never blocks the writer or readers. Durability is unchanged: a commit is
+// durable once its WAL frames are synced (synchronous=FULL), whoever
+// checkpoints them later.
+
+Status Dal::Impl::start_checkpointer() {
+  auto db = Db::open(config.path, false);
+  if (!db) return db.status();
+  checkpoint_db = std::move(db.value());
+  const std::string sync = config.synchronous_full ? "FULL" : "NORMAL";
+  if (Status s = checkpoint_db->exec("PRAGMA synchronous=" + sync + "; PRAGMA busy_timeout=5000;"); !s) return s;
+  sqlite3_wal_hook(writer->get(), wal_hook, this);  // replaces SQLite's auto-checkpoint
+  checkpoint_thread = std::thread([this] {
+    name_thread("ckpt-" + config.ezone);
+    checkpoint_loop();
+  });
+  return Status::ok();
+}
+
+void Dal::Impl::on_wal_commit(int wal_pages) {
+  if (wal_pages >= kWalPagesMax) {
+    log().warn("event=dal_wal_checkpoint_inline ezone={} wal_pages={}", config.ezone, wal_pages);
+    sqlite3_wal_checkpoint_v2(writer->get(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    return;
+  }
+  if (wal_pages < kCheckpointWalPages) return;
+  {
+    std::lock_guard<std::mutex> lock(checkpoint_mutex);
+    checkpoint_wanted = true;
+  }
+  checkpoint_cv.notify_one();
+}
+
+void Dal::Impl::checkpoint_loop() {
+  std::unique_lock<std::mutex> lock(checkpoint_mutex);
+  for (;;) {
+    checkpoint_cv.wait(lock, [&] { return checkpoint_wanted || checkpoint_stop; });
+    if (checkpoint_stop) return;
+    checkpoint_wanted = false;
+    lock.unlock();
+    int log_pages = 0, done_pages = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(checkpoint_db->get(), "main", SQLITE_CHECKPOINT_PASSIVE, &log_pages,
+                                             &done_pages);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      log().warn("event=dal_wal_checkpoint_failed ezone={} error=\"{}\"", config.ezone, checkpoint_db->error_text());
+    }
+    lock.lock();
+  }
+}
+
+void Dal::Impl::stop_checkpointer() {
+  {
+    std::lock_guard<std::mutex> lock(checkpoint_mutex);
+    checkpoint_stop = true;
+  }
+  checkpoint_cv.notify_one();
+  if (checkpoint_thread.joinable()) checkpoint_thread.join();
+  checkpoint_db.reset();
 }
 
 Status Dal::Impl::run_maintenance(const std::function<Status()>& fn) {
@@ -405,6 +489,15 @@ Result<Stmt*> Dal::Impl::cached(std::string_view sql, bool for_handler) {
   }
   auto [pos, inserted] = cache.emplace(std::string(sql), std::move(stmt.value()));
   return &pos->second;
+}
+
+Result<Stmt*> Dal::Impl::cached_sql(const std::string& sql) {
+  auto it = stmt_cache.find(sql);
+  if (it != stmt_cache.end()) {
+    it->second.reset();
+    return &it->second;
+  }
+  return cached(sql);
 }
 
 Status Dal::Impl::control(std::string_view sql) {
@@ -550,20 +643,45 @@ uint64_t Dal::wait_outbox(uint64_t after, int64_t timeout_ms) {
 }
 
 Result<ApplyReport> Dal::apply(const OutboxBatch& batch) {
-  if (batch.origin == impl_->config.ezone) {
-    return Status(Errc::invalid_argument, "a batch from this ezone's own outbox ('" + batch.origin + "') is never applied here");
+  auto prepared = std::make_shared<PreparedBatch>();
+  prepared->batch = &batch;
+  if (Status s = impl_->prepare(*prepared); !s) {
+    impl_->count_apply_error(batch.origin, s);
+    return s;
   }
+  std::promise<Result<ApplyReport>> promise;
+  auto done = promise.get_future();
+  apply(std::move(prepared), [&promise](Result<ApplyReport> report) { promise.set_value(std::move(report)); });
+  return done.get();
+}
+
+const OutboxBatch& prepared_outbox(const PreparedBatch& batch) { return *batch.batch; }
+
+Result<std::shared_ptr<const PreparedBatch>> Dal::prepare(OutboxBatch batch) {
+  auto prepared = std::make_shared<PreparedBatch>();
+  prepared->owned = std::move(batch);
+  prepared->batch = &*prepared->owned;
+  if (Status s = impl_->prepare(*prepared); !s) {
+    impl_->count_apply_error(prepared->batch->origin, s);
+    return s;
+  }
+  return std::shared_ptr<const PreparedBatch>(std::move(prepared));
+}
+
+void Dal::apply(std::shared_ptr<const PreparedBatch> batch, ApplyDoneFn done) {
   auto job = std::make_unique<Job>();
   job->kind = Job::Kind::apply;
-  job->batch = &batch;
-  auto done = job->apply_done.get_future();
+  job->batch = std::move(batch);
+  job->apply_done = std::move(done);
   {
     std::lock_guard<std::mutex> lock(impl_->queue_mutex);
-    if (impl_->stopping) return Status(Errc::unavailable, "the DAL is stopping");
-    impl_->queue.push_back(std::move(job));
+    if (!impl_->stopping) {
+      impl_->queue.push_back(std::move(job));
+      job = nullptr;
+    }
   }
+  if (job) return job->apply_done(Status(Errc::unavailable, "the DAL is stopping"));
   impl_->queue_cv.notify_one();
-  return done.get();
 }
 
 Result<uint64_t> Dal::cursor(const std::string& origin) {
@@ -639,34 +757,61 @@ Result<std::vector<ConflictRecord>> Dal::conflicts(size_t limit) {
   return out;
 }
 
+namespace {
+
+// Appends the events of feed records (id, n, events) after `since` and of
+// the wanted tables to `out`, up to `limit`; `next` becomes the id of the
+// record to read after these.
+Status read_feed_page(Db& db, uint64_t since, const std::vector<std::string>& wanted, size_t limit,
+                      std::vector<FeedEvent>& out, uint64_t& next, bool& more) {
+  constexpr int64_t kRecordsPerPage = 64;
+  auto rows = db.query("SELECT id, n, events FROM _ezone_feed WHERE id >= ?1 ORDER BY id LIMIT ?2",
+                       {Value(static_cast<int64_t>(next)), Value(kRecordsPerPage)});
+  if (!rows) return rows.status();
+  more = static_cast<int64_t>(rows.value().size()) == kRecordsPerPage;
+  for (const Row& r : rows.value()) {
+    const auto first = static_cast<uint64_t>(std::get<int64_t>(r[0]));
+    const auto n = static_cast<uint64_t>(std::get<int64_t>(r[1]));
+    next = first + std::max<uint64_t>(n, 1);
+    if (first + n <= since + 1) continue;
+    auto events = decode_feed_events(std::get<Blob>(r[2]).bytes, first, n);
+    if (!events) return events.status();
+    for (FeedEvent& e : events.value()) {
+      if (e.id <= since) continue;
+      if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), e.table) == wanted.end()) continue;
+      out.push_back(std::move(e));
+      if (out.size() == limit) {
+        more = false;
+        return Status::ok();
+      }
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 Result<std::vector<FeedEvent>> Dal::feed_since(uint64_t since_id, const std::vector<std::string>& tables_wanted,
                                                size_t limit) {
-  // The table filter is in the query, before LIMIT: filtered afterwards, a
-  // page of other tables' events came back empty and a reader stopped early.
-  std::string sql = "SELECT id, tbl, pk, op, shard, origin, hlc FROM _ezone_feed WHERE id > ?1";
-  std::vector<Value> params{Value(static_cast<int64_t>(since_id)), Value(static_cast<int64_t>(limit))};
-  if (!tables_wanted.empty()) {
-    std::vector<std::string> marks;
-    for (const std::string& t : tables_wanted) {
-      params.push_back(Value(t));
-      marks.push_back("?" + std::to_string(params.size()));
-    }
-    sql += " AND tbl IN (" + join(marks, ",") + ")";
-  }
-  auto rows = query(sql + " ORDER BY id LIMIT ?2", params);
-  if (!rows) return rows.status();
+  // Events are filtered by table while the records are read, before the
+  // limit: filtered afterwards, a page of other tables' events came back
+  // empty and a reader stopped early.
   std::vector<FeedEvent> out;
-  for (const Row& r : rows.value()) {
-    FeedEvent e;
-    e.id = static_cast<uint64_t>(std::get<int64_t>(r[0]));
-    e.table = std::get<std::string>(r[1]);
-    e.pk = std::get<std::string>(r[2]);
-    e.op = std::get<std::string>(r[3]) == "delete" ? ChangeOp::remove : ChangeOp::upsert;
-    e.shard = std::get<int64_t>(r[4]);
-    e.origin = std::get<std::string>(r[5]);
-    e.hlc = static_cast<HlcTime>(std::get<int64_t>(r[6]));
-    out.push_back(std::move(e));
-  }
+  if (limit == 0) return out;
+  Status st = impl_->with_reader([&](Db& db) -> Status {
+    if (Status s = db.exec("BEGIN"); !s) return s;
+    // The record holding event since_id + 1 starts at or before it.
+    auto start = db.query("SELECT COALESCE(MAX(id), 0) FROM _ezone_feed WHERE id <= ?1",
+                          {Value(static_cast<int64_t>(since_id + 1))});
+    Status result = start.status();
+    uint64_t next = start ? static_cast<uint64_t>(std::get<int64_t>(start.value()[0][0])) : 0;
+    for (bool more = true; result && more;) {
+      result = read_feed_page(db, since_id, tables_wanted, limit, out, next, more);
+    }
+    db.exec("COMMIT");
+    return result;
+  });
+  if (!st) return st;
   return out;
 }
 

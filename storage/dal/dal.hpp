@@ -174,6 +174,11 @@ struct ApplyReport {
   uint64_t cursor = 0;     // the origin's cursor after the batch
 };
 
+// A peer's batch decoded and keyed by Dal::prepare(); opaque.
+struct PreparedBatch;
+// The batch a PreparedBatch was prepared from.
+const OutboxBatch& prepared_outbox(const PreparedBatch& batch);
+
 // Replication of one table from one origin, halted on a schema difference.
 // Its rows are parked (durably, in order) and applied once the schemas match.
 struct HaltedTable {
@@ -233,6 +238,15 @@ class Dal {
   // conflict for a gap after the cursor (the batch does not continue it),
   // parse_error for undecodable rows; nothing of the batch is applied then.
   Result<ApplyReport> apply(const OutboxBatch& batch);
+  // The same in two steps, for a pipeline: prepare() decodes and keys the
+  // batch on the calling thread (its errors: invalid_argument, parse_error,
+  // counted like a failed apply), so the writer spends its time in SQLite;
+  // apply() queues it to the writer and returns at once. `done` runs on the
+  // writer thread after the commit (or the failure) and must return quickly.
+  // Batches queued one after another apply in that order.
+  Result<std::shared_ptr<const PreparedBatch>> prepare(OutboxBatch batch);
+  using ApplyDoneFn = std::function<void(Result<ApplyReport>)>;
+  void apply(std::shared_ptr<const PreparedBatch> batch, ApplyDoneFn done);
   // The last seq applied from `origin` (0: nothing yet).
   Result<uint64_t> cursor(const std::string& origin);
   std::vector<HaltedTable> halted() const;

@@ -1,6 +1,7 @@
 // Applying a peer's outbox batch on the writer thread (DESIGN.md, "drc").
 //
-// One SQLite transaction per batch holds the rows, their versions, any
+// The SQLite transaction that applies a batch (alone, or with the batches
+// queued behind it, each in a savepoint) holds the rows, their versions, any
 // conflicts, parked rows, change-feed entries and the origin's new cursor. A
 // crash anywhere before COMMIT leaves none of them, and the next pull starts
 // again from the old cursor: exactly-once.
@@ -36,13 +37,13 @@ class Applier {
  public:
   Applier(Dal::Impl& impl, ApplyState& state) : impl_(impl), st_(state) {}
 
-  Status run(const OutboxBatch& batch);
+  Status run(const PreparedBatch& batch);
 
  private:
   Status check_schemas(const OutboxBatch& batch);
   Status resume(const std::string& table);
   Status park(const RowChange& c, const OutboxEntry& e, const std::string& reason);
-  Status apply_change(const RowChange& c, const data::RowVersion& incoming);
+  Status apply_change(const PreparedChange& pc, const data::RowVersion& incoming);
   Status write(const TableInfo& t, const RowChange& c);
   Status record_conflict(const TableInfo& t, const RowChange& c, const std::string& key,
                          const data::RowVersion& winner, ChangeOp winner_op, const std::string& winner_row,
@@ -98,8 +99,8 @@ Status Applier::resume(const std::string& table) {
     auto changes = decode_changes(std::get<Blob>(r[1]).bytes);
     if (!changes) return changes.status();
     const data::RowVersion v{static_cast<HlcTime>(std::get<int64_t>(r[0])), st_.origin};
-    for (const RowChange& c : changes.value()) {
-      if (Status s = apply_change(c, v); !s) return s;
+    for (RowChange& c : changes.value()) {
+      if (Status s = apply_change(impl_.prepare_change(std::move(c)), v); !s) return s;
     }
   }
   auto n = impl_.writer->run("DELETE FROM _ezone_parked WHERE origin=?1 AND tbl=?2", {Value(st_.origin), Value(table)});
@@ -124,10 +125,10 @@ Status Applier::park(const RowChange& c, const OutboxEntry& e, const std::string
 
 Status Applier::write(const TableInfo& t, const RowChange& c) {
   const bool upsert = c.op == ChangeOp::upsert;
-  auto stmt = impl_.cached(upsert ? t.upsert_sql : t.delete_sql);
+  auto stmt = impl_.cached_sql(upsert ? t.upsert_sql : t.delete_sql);
   if (!stmt) return stmt.status();
   Stmt& q = *stmt.value();
-  if (Status s = q.bind_all(upsert ? c.row : c.pk); !s) return s;
+  if (Status s = q.bind_all_static(upsert ? c.row : c.pk); !s) return s;
   auto done = q.step();
   q.reset();
   return done.status();
@@ -153,13 +154,14 @@ Status Applier::record_conflict(const TableInfo& t, const RowChange& c, const st
   return Status::ok();
 }
 
-Status Applier::apply_change(const RowChange& c, const data::RowVersion& incoming) {
-  const TableInfo& t = impl_.tables.at(c.table);
+Status Applier::apply_change(const PreparedChange& pc, const data::RowVersion& incoming) {
+  const RowChange& c = pc.change;
+  const TableInfo& t = *pc.table;
   if (c.row.size() != t.columns.size() || c.pk.size() != t.pk_cols.size()) {
     return Status(Errc::parse_error, "a change to '" + c.table + "' has " + std::to_string(c.row.size()) +
                                          " columns; the table has " + std::to_string(t.columns.size()));
   }
-  const std::string key = encode_key(c.pk);
+  const std::string& key = pc.key;
   // The common case in one statement: this site holds exactly the version
   // the change replaced, and now records the change's version instead.
   auto advanced = impl_.advance_row_version(c.table, key, c.base, incoming, c.op == ChangeOp::remove);
@@ -167,7 +169,8 @@ Status Applier::apply_change(const RowChange& c, const data::RowVersion& incomin
   if (advanced.value()) {
     if (Status s = write(t, c); !s) return s;
     ++st_.report.rows;
-    return impl_.append_feed(t, c, incoming.origin, incoming.hlc);
+    impl_.add_feed_event(c.table, pc.pk_text, c.op, pc.shard, incoming.origin, incoming.hlc);
+    return Status::ok();
   }
   auto local = impl_.row_version(c.table, key, nullptr);
   if (!local) return local.status();
@@ -189,33 +192,32 @@ Status Applier::apply_change(const RowChange& c, const data::RowVersion& incomin
   if (Status s = write(t, c); !s) return s;
   if (Status s = impl_.set_row_version(c.table, key, incoming, c.op == ChangeOp::remove); !s) return s;
   ++st_.report.rows;
-  return impl_.append_feed(t, c, incoming.origin, incoming.hlc);
+  impl_.add_feed_event(c.table, pc.pk_text, c.op, pc.shard, incoming.origin, incoming.hlc);
+  return Status::ok();
 }
 
-Status Applier::run(const OutboxBatch& batch) {
+Status Applier::run(const PreparedBatch& prepared) {
   auto cursor = read_cursor();
   if (!cursor) return cursor.status();
   st_.report.cursor = cursor.value();
-  if (Status s = check_schemas(batch); !s) return s;
+  if (Status s = check_schemas(*prepared.batch); !s) return s;
   const OutboxEntry* last = nullptr;
-  for (const OutboxEntry& e : batch.entries) {
+  for (const PreparedEntry& pe : prepared.entries) {
+    const OutboxEntry& e = *pe.entry;
     if (e.seq <= cursor.value()) continue;  // applied before: a repeated pull
     const uint64_t expected = last ? last->seq + 1 : cursor.value() + 1;
     if (e.seq != expected) {
       return Status(Errc::conflict, "the batch from ezone '" + st_.origin + "' starts at seq " + std::to_string(e.seq) +
                                         " but the cursor expects " + std::to_string(expected));
     }
-    auto changes = decode_changes(e.body);
-    if (!changes) {
-      return Status(Errc::parse_error, "entry " + std::to_string(e.seq) + " from '" + st_.origin + "': " +
-                                           changes.status().message());
-    }
     impl_.clock.observe(e.hlc);
-    for (const RowChange& c : changes.value()) {
+    const data::RowVersion incoming{e.hlc, st_.origin};
+    for (const PreparedChange& pc : pe.changes) {
+      const RowChange& c = pc.change;
       auto h = st_.halted.find({st_.origin, c.table});
-      Status s = h != st_.halted.end()            ? park(c, e, h->second.reason)
-                 : !impl_.tables.count(c.table)  ? park(c, e, "table '" + c.table + "' is not replicated here")
-                                                 : apply_change(c, data::RowVersion{e.hlc, st_.origin});
+      Status s = h != st_.halted.end() ? park(c, e, h->second.reason)
+                 : !pc.table           ? park(c, e, "table '" + c.table + "' is not replicated here")
+                                       : apply_change(pc, incoming);
       if (!s) return s;
     }
     ++st_.report.entries;
@@ -226,43 +228,114 @@ Status Applier::run(const OutboxBatch& batch) {
   return write_cursor(*last);
 }
 
-Result<ApplyReport> Dal::Impl::run_apply(const OutboxBatch& batch) {
-  ApplyState state{batch.origin, {}, {}};
-  {
-    std::lock_guard<std::mutex> lock(halted_mutex);
-    state.halted = halted;
+Status Dal::Impl::prepare(PreparedBatch& out) const {
+  const OutboxBatch& batch = *out.batch;
+  if (batch.origin == config.ezone) {
+    return Status(Errc::invalid_argument, "a batch from this ezone's own outbox ('" + batch.origin + "') is never applied here");
   }
-  Status s = control("BEGIN IMMEDIATE");
-  if (s) {
-    Applier applier(*this, state);
-    s = applier.run(batch);
-    if (s && config.fault_apply_pause_ms > 0 && state.report.entries > 0) {
-      log().warn("event=fault_hook dal: fault hook: pausing {} ms inside an apply of {} entries", config.fault_apply_pause_ms,
-                   state.report.entries);
-      std::this_thread::sleep_for(std::chrono::milliseconds(config.fault_apply_pause_ms));
+  out.entries.reserve(batch.entries.size());
+  for (const OutboxEntry& e : batch.entries) {
+    auto changes = decode_changes(e.body);
+    if (!changes) {
+      return Status(Errc::parse_error, "entry " + std::to_string(e.seq) + " from '" + batch.origin + "': " +
+                                           changes.status().message());
     }
-    if (s) s = control("COMMIT");
-    if (!s) control("ROLLBACK");
+    PreparedEntry pe;
+    pe.entry = &e;
+    pe.changes.reserve(changes.value().size());
+    for (RowChange& c : changes.value()) pe.changes.push_back(prepare_change(std::move(c)));
+    out.entries.push_back(std::move(pe));
   }
-  if (!s) {
-    group_feed.clear();
-    if (metrics) {
-      metrics->counter("ezone_drc_apply_errors_total", "Peer batches that could not be applied (nothing of them was).",
-                       {{"origin", batch.origin}}).inc();
-    }
-    log().warn("event=drc_apply_failed origin={} error=\"{}\"", batch.origin, s.message());
-    return s;
-  }
-  {
-    std::lock_guard<std::mutex> lock(halted_mutex);
-    halted = std::move(state.halted);
-  }
+  return Status::ok();
+}
+
+PreparedChange Dal::Impl::prepare_change(RowChange change) const {
+  PreparedChange p;
+  auto it = tables.find(change.table);
+  p.table = it == tables.end() ? nullptr : &it->second;
+  p.key = encode_key(change.pk);
+  p.pk_text = row_text(change.pk);
+  if (p.table) p.shard = row_shard(*p.table, change.row);
+  p.change = std::move(change);
+  return p;
+}
+
+void Dal::Impl::count_apply_error(const std::string& origin, const Status& error) {
   if (metrics) {
-    metrics->counter("ezone_drc_rows_applied_total", "Rows applied from peers.", {{"origin", batch.origin}})
-        .inc(state.report.rows);
+    metrics->counter("ezone_drc_apply_errors_total", "Peer batches that could not be applied (nothing of them was).",
+                     {{"origin", origin}}).inc();
+  }
+  log().warn("event=drc_apply_failed origin={} error=\"{}\"", origin, error.message());
+}
+
+// Several peers' batches queued together commit in one transaction (one
+// fsync), each inside its own savepoint: a batch that fails is rolled back
+// alone, with its feed events, and the others still commit. Queued batches
+// are common: a puller keeps a few in its pipeline, and at a steady trickle
+// each pull brings only what one group commit at the origin wrote.
+void Dal::Impl::run_applies(std::vector<std::unique_ptr<Job>>& jobs) {
+  std::vector<Result<ApplyReport>> results;
+  results.reserve(jobs.size());
+  HaltedMap halted_now;
+  {
+    std::lock_guard<std::mutex> lock(halted_mutex);
+    halted_now = halted;
+  }
+  const uint64_t feed_before = next_feed_id;
+  uint64_t entries = 0;
+  Status s = control("BEGIN IMMEDIATE");
+  for (size_t i = 0; s && i < jobs.size(); ++i) {
+    const PreparedBatch& prepared = *jobs[i]->batch;
+    ApplyState state{prepared.batch->origin, halted_now, {}};
+    const size_t feed_mark = group_feed.size();
+    Status one = control("SAVEPOINT apply");
+    if (one) {
+      Applier applier(*this, state);
+      one = applier.run(prepared);
+    }
+    if (one) {
+      control("RELEASE apply");
+      halted_now = std::move(state.halted);
+      entries += state.report.entries;
+      results.emplace_back(state.report);
+    } else {
+      control("ROLLBACK TO apply");
+      control("RELEASE apply");
+      drop_feed_events(feed_mark);
+      count_apply_error(prepared.batch->origin, one);
+      results.emplace_back(one);
+    }
+  }
+  if (s && config.fault_apply_pause_ms > 0 && entries > 0) {
+    log().warn("event=fault_hook dal: fault hook: pausing {} ms inside an apply of {} entries", config.fault_apply_pause_ms,
+               entries);
+    std::this_thread::sleep_for(std::chrono::milliseconds(config.fault_apply_pause_ms));
+  }
+  if (s) s = write_feed();
+  if (s) s = control("COMMIT");
+  if (!s) {
+    control("ROLLBACK");
+    forget_feed(feed_before);
+    results.resize(jobs.size(), s);
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      if (!results[i]) continue;
+      results[i] = s;  // nothing of the transaction is durable
+      count_apply_error(jobs[i]->batch->batch->origin, s);
+    }
+  } else {
+    {
+      std::lock_guard<std::mutex> lock(halted_mutex);
+      halted = std::move(halted_now);
+    }
+    for (size_t i = 0; metrics && i < jobs.size(); ++i) {
+      if (!results[i]) continue;
+      metrics->counter("ezone_drc_rows_applied_total", "Rows applied from peers.",
+                       {{"origin", jobs[i]->batch->batch->origin}})
+          .inc(results[i].value().rows);
+    }
   }
   publish_commit(acked_epoch.load());
-  return state.report;
+  for (size_t i = 0; i < jobs.size(); ++i) jobs[i]->apply_done(std::move(results[i]));
 }
 
 }  // namespace ezone::dal

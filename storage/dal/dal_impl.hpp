@@ -8,6 +8,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -31,6 +32,30 @@ struct TableInfo {
   std::string delete_sql;
 };
 
+// A peer's change, decoded and keyed on the caller's thread before the
+// batch reaches the writer, so the writer spends its time in SQLite.
+struct PreparedChange {
+  RowChange change;
+  const TableInfo* table = nullptr;  // null: not a replicated table here
+  std::string key;                   // encode_key(change.pk)
+  std::string pk_text;               // row_text(change.pk), for the feed
+  int64_t shard = -1;                // the row's shard, for the feed
+};
+
+struct PreparedEntry {
+  const OutboxEntry* entry = nullptr;
+  std::vector<PreparedChange> changes;
+};
+
+struct PreparedBatch {
+  std::optional<OutboxBatch> owned;  // set when prepare() took the batch
+  const OutboxBatch* batch = nullptr;
+  std::vector<PreparedEntry> entries;  // point into *batch
+};
+
+// The shard column's value of a row of `t`, -1 when it has none.
+int64_t row_shard(const TableInfo& t, const Row& row);
+
 struct Job {
   // tx: a request (grouped); apply: a peer's batch; maintenance: the DAL's
   // own housekeeping (its own transaction, internal authorizer mode).
@@ -39,8 +64,8 @@ struct Job {
   TxTarget target;
   TxFn fn;
   Dal::DoneFn tx_done;
-  const OutboxBatch* batch = nullptr;
-  std::promise<Result<ApplyReport>> apply_done;
+  std::shared_ptr<const PreparedBatch> batch;
+  Dal::ApplyDoneFn apply_done;
   std::function<Status()> maintenance;
   std::promise<Status> maintenance_done;
 };
@@ -73,7 +98,8 @@ struct Dal::Impl {
   std::map<Epoch, std::shared_ptr<const RouteTable>> gate_history;  // writer
   uint64_t next_seq = 1;                               // writer
   std::vector<FeedEvent> group_feed;                   // writer: events of the open transaction
-  size_t commits_since_trim = 0;                       // writer
+  uint64_t next_feed_id = 1;                           // writer: id of the next feed event
+  size_t feed_records_since_trim = 0;                  // writer
 
   std::mutex queue_mutex;
   std::condition_variable queue_cv;
@@ -87,6 +113,15 @@ struct Dal::Impl {
   std::mutex head_mutex;
   std::condition_variable head_cv;
 
+  // WAL checkpoints run on their own thread and connection, so a commit
+  // never waits for one (see start_checkpointer in dal.cpp).
+  std::unique_ptr<Db> checkpoint_db;
+  std::thread checkpoint_thread;
+  std::mutex checkpoint_mutex;
+  std::condition_variable checkpoint_cv;
+  bool checkpoint_wanted = false;
+  bool checkpoint_stop = false;
+
   std::mutex readers_mutex;
   std::condition_variable readers_cv;
   std::vector<std::unique_ptr<Db>> readers_free;
@@ -99,14 +134,24 @@ struct Dal::Impl {
   std::map<uint64_t, OutboxFn> outbox_watchers;
   uint64_t next_subscriber = 1;
 
+  // ---- dal_format.cpp ----
+  Status setup_internal_tables();
+
   // ---- dal.cpp ----
   Status setup_schema();
   Status load_table_info(const data::TableSpec& spec);
   void writer_loop();
+  Status start_checkpointer();
+  void checkpoint_loop();
+  void stop_checkpointer();
+  // The writer's WAL hook: after each commit, with the WAL's size in pages.
+  void on_wal_commit(int wal_pages);
   Status run_maintenance(const std::function<Status()>& fn);
   WriteGate take_gate();
   void publish_commit(Epoch epoch);
   Result<Stmt*> cached(std::string_view sql, bool for_handler = false);
+  // The same for the DAL's own hot statements, without copying the text.
+  Result<Stmt*> cached_sql(const std::string& sql);
   // Runs one statement without parameters or rows (BEGIN, COMMIT, SAVEPOINT
   // ...) from the statement cache: parsing them for every request was a
   // visible share of a single-row commit.
@@ -115,6 +160,7 @@ struct Dal::Impl {
   auto with_reader(F&& f) -> decltype(f(std::declval<Db&>()));
   Counter& refusal_counter(Refusal r);
   void count_refusal(Refusal r, const std::string& message);
+  Status recheck_before_commit(std::vector<std::unique_ptr<Job>>& jobs, std::vector<TxOutcome>& outcomes);
 
   // ---- dal_write.cpp ----
   void run_group(std::vector<std::unique_ptr<Job>>& jobs);
@@ -128,12 +174,29 @@ struct Dal::Impl {
   // the row has none). True when it did.
   Result<bool> advance_row_version(const std::string& table, const std::string& key,
                                    const data::RowVersion& expected, const data::RowVersion& next, bool deleted);
-  Status append_feed(const TableInfo& t, const RowChange& c, const std::string& origin, HlcTime hlc);
+  // Adds a change-feed event to the open transaction (written by
+  // write_feed() before its COMMIT).
+  void add_feed_event(const std::string& table, std::string pk_text, ChangeOp op, int64_t shard,
+                      const std::string& origin, HlcTime hlc);
+  // Drops the events added after the first `keep` (a rolled-back request).
+  void drop_feed_events(size_t keep);
+  // Writes the open transaction's events as feed records, and now and then
+  // trims the feed to feed_rows_max events. Call just before COMMIT.
+  Status write_feed();
+  // After a failed transaction: its events and ids are forgotten.
+  void forget_feed(uint64_t next_id_before);
   Result<Row> read_row(const TableInfo& t, const Row& pk);
   Status record_local(std::vector<RowChange>& changes, const TxTarget& target, HlcTime hlc, TxOutcome& out);
 
   // ---- dal_apply.cpp ----
-  Result<ApplyReport> run_apply(const OutboxBatch& batch);
+  // Decodes and keys a batch (any thread). parse_error for undecodable
+  // entries.
+  // Fills `out` from *out.batch.
+  Status prepare(PreparedBatch& out) const;
+  PreparedChange prepare_change(RowChange change) const;
+  // Applies the batches of apply jobs in one transaction and answers each.
+  void run_applies(std::vector<std::unique_ptr<Job>>& jobs);
+  void count_apply_error(const std::string& origin, const Status& error);
 };
 
 }  // namespace ezone::dal

@@ -3,12 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include "storage/dal/dal_impl.hpp"
+#include "storage/dal/feed_record.hpp"
 
 namespace ezone::dal {
 
 namespace {
-
-constexpr size_t kFeedTrimEvery = 1024;  // commits between change-feed trims
 
 struct Refused {
   Refusal refusal = Refusal::none;
@@ -193,20 +192,71 @@ Result<int64_t> Dal::Impl::handler_exec(Tx& tx, std::string_view sql, const std:
 }
 
 // ---- row versions and images ----
+//
+// These run for every replicated row, so they bind directly (text and blobs
+// without copies: the arguments outlive the statement's step) and find their
+// statements without building a string.
+
+namespace {
+
+const std::string kRowVersionSql = "SELECT hlc, origin, deleted FROM _ezone_rowver WHERE tbl=?1 AND key=?2";
+const std::string kSetRowVersionSql =
+    "INSERT OR REPLACE INTO _ezone_rowver(tbl, key, hlc, origin, deleted) VALUES(?1, ?2, ?3, ?4, ?5)";
+const std::string kFreshRowVersionSql =
+    "INSERT OR IGNORE INTO _ezone_rowver(tbl, key, hlc, origin, deleted) VALUES(?1, ?2, ?3, ?4, ?5)";
+const std::string kAdvanceRowVersionSql =
+    "UPDATE _ezone_rowver SET hlc=?3, origin=?4, deleted=?5 WHERE tbl=?1 AND key=?2 AND hlc=?6 AND origin=?7";
+const std::string kFeedInsertSql = "INSERT INTO _ezone_feed(id, n, events) VALUES(?1, ?2, ?3)";
+const std::string kFeedTrimSql = "DELETE FROM _ezone_feed WHERE id < ?1 AND id + n <= ?1";
+
+constexpr size_t kFeedTrimEveryRecords = 1024;  // feed records written between trims
+
+Status bind_version(Stmt& q, const std::string& table, const std::string& key, const data::RowVersion& v,
+                    bool deleted) {
+  q.reset();
+  for (Status s : {q.bind_text_static(1, table), q.bind_blob_static(2, key), q.bind_int(3, static_cast<int64_t>(v.hlc)),
+                   q.bind_text_static(4, v.origin), q.bind_int(5, deleted ? 1 : 0)}) {
+    if (!s) return s;
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+int64_t row_shard(const TableInfo& t, const Row& row) {
+  if (t.shard_col < 0 || static_cast<size_t>(t.shard_col) >= row.size()) return -1;
+  auto* i = std::get_if<int64_t>(&row[static_cast<size_t>(t.shard_col)]);
+  return i ? *i : -1;
+}
+
+namespace {
+
+Result<bool> step_once(Stmt& q) {
+  auto done = q.step();
+  q.reset();
+  return done;
+}
+
+}  // namespace
 
 Result<data::RowVersion> Dal::Impl::row_version(const std::string& table, const std::string& key, bool* deleted) {
-  auto stmt = cached("SELECT hlc, origin, deleted FROM _ezone_rowver WHERE tbl=?1 AND key=?2");
+  auto stmt = cached_sql(kRowVersionSql);
   if (!stmt) return stmt.status();
   Stmt& q = *stmt.value();
-  if (Status s = q.bind_all({Value(table), Value(Blob{key})}); !s) return s;
+  if (Status s = q.bind_text_static(1, table); !s) return s;
+  if (Status s = q.bind_blob_static(2, key); !s) return s;
   auto row = q.step();
-  if (!row) return row.status();
+  if (!row) {
+    q.reset();
+    return row.status();
+  }
   data::RowVersion v;
   if (deleted) *deleted = false;
   if (row.value()) {
-    v.hlc = static_cast<HlcTime>(std::get<int64_t>(q.column(0)));
-    v.origin = std::get<std::string>(q.column(1));
-    if (deleted) *deleted = std::get<int64_t>(q.column(2)) != 0;
+    v.hlc = static_cast<HlcTime>(sqlite3_column_int64(q.get(), 0));
+    v.origin.assign(reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 1)),
+                    static_cast<size_t>(sqlite3_column_bytes(q.get(), 1)));
+    if (deleted) *deleted = sqlite3_column_int64(q.get(), 2) != 0;
   }
   q.reset();
   return v;
@@ -214,74 +264,84 @@ Result<data::RowVersion> Dal::Impl::row_version(const std::string& table, const 
 
 Status Dal::Impl::set_row_version(const std::string& table, const std::string& key, const data::RowVersion& v,
                                   bool deleted) {
-  auto stmt = cached("INSERT OR REPLACE INTO _ezone_rowver(tbl, key, hlc, origin, deleted) VALUES(?1, ?2, ?3, ?4, ?5)");
+  auto stmt = cached_sql(kSetRowVersionSql);
   if (!stmt) return stmt.status();
-  Stmt& q = *stmt.value();
-  if (Status s = q.bind_all({Value(table), Value(Blob{key}), Value(static_cast<int64_t>(v.hlc)), Value(v.origin),
-                             Value(static_cast<int64_t>(deleted ? 1 : 0))});
-      !s) {
-    return s;
-  }
-  auto done = q.step();
-  q.reset();
-  return done.status();
+  if (Status s = bind_version(*stmt.value(), table, key, v, deleted); !s) return s;
+  return step_once(*stmt.value()).status();
 }
 
 Result<bool> Dal::Impl::advance_row_version(const std::string& table, const std::string& key,
                                             const data::RowVersion& expected, const data::RowVersion& next,
                                             bool deleted) {
   const bool fresh = expected.empty();
-  auto stmt = cached(fresh ? "INSERT OR IGNORE INTO _ezone_rowver(tbl, key, hlc, origin, deleted) VALUES(?1, ?2, ?3, ?4, ?5)"
-                           : "UPDATE _ezone_rowver SET hlc=?3, origin=?4, deleted=?5 WHERE tbl=?1 AND key=?2 AND hlc=?6 "
-                             "AND origin=?7");
+  auto stmt = cached_sql(fresh ? kFreshRowVersionSql : kAdvanceRowVersionSql);
   if (!stmt) return stmt.status();
   Stmt& q = *stmt.value();
-  std::vector<Value> params{Value(table), Value(Blob{key}), Value(static_cast<int64_t>(next.hlc)), Value(next.origin),
-                            Value(static_cast<int64_t>(deleted ? 1 : 0))};
+  if (Status s = bind_version(q, table, key, next, deleted); !s) return s;
   if (!fresh) {
-    params.push_back(Value(static_cast<int64_t>(expected.hlc)));
-    params.push_back(Value(expected.origin));
+    if (Status s = q.bind_int(6, static_cast<int64_t>(expected.hlc)); !s) return s;
+    if (Status s = q.bind_text_static(7, expected.origin); !s) return s;
   }
-  if (Status s = q.bind_all(params); !s) return s;
-  auto done = q.step();
-  q.reset();
+  auto done = step_once(q);
   if (!done) return done.status();
   return sqlite3_changes64(writer->get()) == 1;
 }
 
 Result<Row> Dal::Impl::read_row(const TableInfo& t, const Row& pk) {
-  auto stmt = cached(t.select_sql);
+  auto stmt = cached_sql(t.select_sql);
   if (!stmt) return stmt.status();
   Stmt& q = *stmt.value();
-  if (Status s = q.bind_all(pk); !s) return s;
+  if (Status s = q.bind_all_static(pk); !s) return s;
   auto row = q.step();
-  if (!row) return row.status();
+  if (!row) {
+    q.reset();
+    return row.status();
+  }
   Row out;
   if (row.value()) out = q.row();
   q.reset();
   return out;
 }
 
-Status Dal::Impl::append_feed(const TableInfo& t, const RowChange& c, const std::string& origin, HlcTime hlc) {
-  int64_t shard = -1;
-  if (t.shard_col >= 0 && static_cast<size_t>(t.shard_col) < c.row.size()) {
-    if (auto* i = std::get_if<int64_t>(&c.row[static_cast<size_t>(t.shard_col)])) shard = *i;
+// ---- the change feed ----
+
+void Dal::Impl::add_feed_event(const std::string& table, std::string pk_text, ChangeOp op, int64_t shard,
+                               const std::string& origin, HlcTime hlc) {
+  group_feed.push_back(FeedEvent{next_feed_id++, table, std::move(pk_text), op, shard, origin, hlc});
+}
+
+void Dal::Impl::drop_feed_events(size_t keep) {
+  if (keep >= group_feed.size()) return;
+  next_feed_id -= group_feed.size() - keep;
+  group_feed.resize(keep);
+}
+
+void Dal::Impl::forget_feed(uint64_t next_id_before) {
+  group_feed.clear();
+  next_feed_id = next_id_before;
+}
+
+Status Dal::Impl::write_feed() {
+  for (size_t first = 0; first < group_feed.size(); first += kFeedRecordEventsMax) {
+    const size_t n = std::min(kFeedRecordEventsMax, group_feed.size() - first);
+    const std::string events = encode_feed_events(group_feed, first, n);
+    auto stmt = cached_sql(kFeedInsertSql);
+    if (!stmt) return stmt.status();
+    Stmt& q = *stmt.value();
+    q.reset();
+    for (Status s : {q.bind_int(1, static_cast<int64_t>(group_feed[first].id)), q.bind_int(2, static_cast<int64_t>(n)),
+                     q.bind_blob_static(3, events)}) {
+      if (!s) return s;
+    }
+    if (auto done = step_once(q); !done) return done.status();
+    ++feed_records_since_trim;
   }
-  FeedEvent e{0, c.table, row_text(c.pk), c.op, shard, origin, hlc};
-  auto stmt = cached("INSERT INTO _ezone_feed(tbl, pk, op, shard, origin, hlc) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+  if (feed_records_since_trim < kFeedTrimEveryRecords || next_feed_id <= config.feed_rows_max) return Status::ok();
+  feed_records_since_trim = 0;
+  auto stmt = cached_sql(kFeedTrimSql);
   if (!stmt) return stmt.status();
-  Stmt& q = *stmt.value();
-  if (Status s = q.bind_all({Value(e.table), Value(e.pk), Value(std::string(change_op_name(e.op))), Value(shard),
-                             Value(origin), Value(static_cast<int64_t>(hlc))});
-      !s) {
-    return s;
-  }
-  auto done = q.step();
-  q.reset();
-  if (!done) return done.status();
-  e.id = static_cast<uint64_t>(sqlite3_last_insert_rowid(writer->get()));
-  group_feed.push_back(std::move(e));
-  return Status::ok();
+  if (Status s = stmt.value()->bind_int(1, static_cast<int64_t>(next_feed_id - config.feed_rows_max)); !s) return s;
+  return step_once(*stmt.value()).status();
 }
 
 // ---- one request ----
@@ -363,9 +423,11 @@ TxOutcome Dal::Impl::run_one(Job& job, const WriteGate& gate) {
     out.status = s;
     return out;
   }
+  const size_t feed_mark = group_feed.size();
   auto rollback = [&] {
     control("ROLLBACK TO request");
     control("RELEASE request");
+    drop_feed_events(feed_mark);
   };
   SessionGuard session;
   if (int rc = sqlite3session_create(writer->get(), "main", &session.s); rc != SQLITE_OK) {
@@ -429,20 +491,22 @@ Status Dal::Impl::record_local(std::vector<RowChange>& changes, const TxTarget& 
     if (!base) return base.status();
     c.base = base.value();
     if (Status s = set_row_version(c.table, key, version, c.op == ChangeOp::remove); !s) return s;
-    if (Status s = append_feed(tables.at(c.table), c, config.ezone, hlc); !s) return s;
+    const TableInfo& t = tables.at(c.table);
+    add_feed_event(c.table, row_text(c.pk), c.op, row_shard(t, c.row), config.ezone, hlc);
   }
-  auto stmt = cached("INSERT INTO _ezone_outbox(seq, hlc, shard, wall_ms, body) VALUES(?1, ?2, ?3, ?4, ?5)");
+  static const std::string kOutboxInsertSql =
+      "INSERT INTO _ezone_outbox(seq, hlc, shard, wall_ms, body) VALUES(?1, ?2, ?3, ?4, ?5)";
+  auto stmt = cached_sql(kOutboxInsertSql);
   if (!stmt) return stmt.status();
   Stmt& q = *stmt.value();
   const int64_t shard = target.shard ? static_cast<int64_t>(*target.shard) : -1;
-  if (Status s = q.bind_all({Value(static_cast<int64_t>(next_seq)), Value(static_cast<int64_t>(hlc)), Value(shard),
-                             Value(hlc_physical_ms(hlc)), Value(Blob{encode_changes(changes)})});
-      !s) {
-    return s;
-  }
-  auto done = q.step();
+  const std::string body = encode_changes(changes);
   q.reset();
-  if (!done) return done.status();
+  for (Status s : {q.bind_int(1, static_cast<int64_t>(next_seq)), q.bind_int(2, static_cast<int64_t>(hlc)),
+                   q.bind_int(3, shard), q.bind_int(4, hlc_physical_ms(hlc)), q.bind_blob_static(5, body)}) {
+    if (!s) return s;
+  }
+  if (auto done = step_once(q); !done) return done.status();
   out.outbox_seq = next_seq++;
   out.rows = static_cast<int64_t>(changes.size());
   return Status::ok();
@@ -450,28 +514,58 @@ Status Dal::Impl::record_local(std::vector<RowChange>& changes, const TxTarget& 
 
 // ---- a group ----
 
+// The gate was taken when the group began; the handlers, the capture and a
+// slow disk or a paused process (SIGSTOP, a long stall) can put time between
+// that and COMMIT. So every request about to commit is judged again on a
+// gate taken now: had the lease run out or the shard moved meanwhile, the
+// whole group rolls back instead of committing a write this ezone may no
+// longer make (invariant 8). The refused requests get the reason, the
+// others of the group a retryable error.
+Status Dal::Impl::recheck_before_commit(std::vector<std::unique_ptr<Job>>& jobs, std::vector<TxOutcome>& outcomes) {
+  const WriteGate now = take_gate();
+  Refused late;
+  for (size_t i = 0; i < jobs.size() && late.refusal == Refusal::none; ++i) {
+    if (!outcomes[i].ok() || outcomes[i].rows == 0) continue;
+    late = check_gate(now, gate_history, jobs[i]->target, config.ezone);
+    if (late.refusal == Refusal::none && !now.lease_valid)
+      late = {Refusal::lease_invalid, "ezone '" + config.ezone + "' lost its ownership lease before the commit (" +
+                                          (now.lease_detail.empty() ? "not renewed" : now.lease_detail) +
+                                          "), so it is fenced"};
+  }
+  if (late.refusal == Refusal::none) return Status::ok();
+  count_refusal(late.refusal, late.message + " (judged again right before COMMIT)");
+  for (TxOutcome& o : outcomes) {
+    if (!o.ok()) continue;
+    o.refusal = late.refusal;
+    o.status = Status(Errc::unavailable, "not committed: " + late.message + " (judged again right before COMMIT); retry");
+  }
+  return Status(Errc::unavailable, late.message);
+}
+
 void Dal::Impl::run_group(std::vector<std::unique_ptr<Job>>& jobs) {
   const WriteGate gate = take_gate();
   const Epoch epoch = gate.routes ? gate.routes->epoch() : 0;
   std::vector<TxOutcome> outcomes(jobs.size());
-  const uint64_t seq_before = next_seq;
+  const uint64_t seq_before = next_seq, feed_before = next_feed_id;
   Status begin = control("BEGIN IMMEDIATE");
+  bool refused_late = false;
   if (begin) {
     for (size_t i = 0; i < jobs.size(); ++i) outcomes[i] = run_one(*jobs[i], gate);
-    if (++commits_since_trim >= kFeedTrimEvery) {
-      commits_since_trim = 0;
-      writer->run("DELETE FROM _ezone_feed WHERE id <= (SELECT MAX(id) FROM _ezone_feed) - ?1",
-                  {Value(static_cast<int64_t>(config.feed_rows_max))});
+    begin = write_feed();
+    if (begin) {
+      begin = recheck_before_commit(jobs, outcomes);
+      refused_late = !begin;
     }
-    begin = control("COMMIT");
+    if (begin) begin = control("COMMIT");
     if (!begin) control("ROLLBACK");
   }
   if (!begin) {
     // Nothing of the group is durable: every request that would have
     // committed fails with the reason, and the sequence is reused.
-    log().error("event=dal_group_commit_failed ezone={} error=\"{}\"", config.ezone, begin.message());
+    if (!refused_late)
+      log().error("event=dal_group_commit_failed ezone={} error=\"{}\"", config.ezone, begin.message());
     next_seq = seq_before;
-    group_feed.clear();
+    forget_feed(feed_before);
     for (TxOutcome& o : outcomes) {
       if (o.status.is_ok()) o = TxOutcome{Status(Errc::io_error, "commit failed: " + begin.message())};
     }

@@ -94,21 +94,59 @@ Stmt& Stmt::operator=(Stmt&& o) noexcept {
 
 Stmt::~Stmt() { sqlite3_finalize(stmt_); }
 
+namespace {
+
+int bind_value(sqlite3_stmt* stmt, int index, const Value& v, sqlite3_destructor_type lifetime) {
+  if (std::holds_alternative<std::monostate>(v)) return sqlite3_bind_null(stmt, index);
+  if (auto* i = std::get_if<int64_t>(&v)) return sqlite3_bind_int64(stmt, index, *i);
+  if (auto* d = std::get_if<double>(&v)) return sqlite3_bind_double(stmt, index, *d);
+  if (auto* s = std::get_if<std::string>(&v)) return sqlite3_bind_text64(stmt, index, s->data(), s->size(), lifetime, SQLITE_UTF8);
+  const Blob& b = std::get<Blob>(v);
+  return sqlite3_bind_blob64(stmt, index, b.bytes.data(), b.bytes.size(), lifetime);
+}
+
+}  // namespace
+
 Status Stmt::bind(int index, const Value& v) {
-  int rc = SQLITE_OK;
-  if (std::holds_alternative<std::monostate>(v)) {
-    rc = sqlite3_bind_null(stmt_, index);
-  } else if (auto* i = std::get_if<int64_t>(&v)) {
-    rc = sqlite3_bind_int64(stmt_, index, *i);
-  } else if (auto* d = std::get_if<double>(&v)) {
-    rc = sqlite3_bind_double(stmt_, index, *d);
-  } else if (auto* s = std::get_if<std::string>(&v)) {
-    rc = sqlite3_bind_text64(stmt_, index, s->data(), s->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-  } else {
-    const Blob& b = std::get<Blob>(v);
-    rc = sqlite3_bind_blob64(stmt_, index, b.bytes.data(), b.bytes.size(), SQLITE_TRANSIENT);
-  }
+  const int rc = bind_value(stmt_, index, v, SQLITE_TRANSIENT);
   if (rc != SQLITE_OK) return sqlite_status(sqlite3_db_handle(stmt_), rc, "bind parameter " + std::to_string(index));
+  return Status::ok();
+}
+
+Status Stmt::bind_static(int index, const Value& v) {
+  const int rc = bind_value(stmt_, index, v, SQLITE_STATIC);
+  if (rc != SQLITE_OK) return sqlite_status(sqlite3_db_handle(stmt_), rc, "bind parameter " + std::to_string(index));
+  return Status::ok();
+}
+
+Status Stmt::bind_int(int index, int64_t v) {
+  const int rc = sqlite3_bind_int64(stmt_, index, v);
+  if (rc != SQLITE_OK) return sqlite_status(sqlite3_db_handle(stmt_), rc, "bind parameter " + std::to_string(index));
+  return Status::ok();
+}
+
+Status Stmt::bind_text_static(int index, std::string_view text) {
+  const int rc = sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
+  if (rc != SQLITE_OK) return sqlite_status(sqlite3_db_handle(stmt_), rc, "bind parameter " + std::to_string(index));
+  return Status::ok();
+}
+
+Status Stmt::bind_blob_static(int index, std::string_view bytes) {
+  const int rc = sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_STATIC);
+  if (rc != SQLITE_OK) return sqlite_status(sqlite3_db_handle(stmt_), rc, "bind parameter " + std::to_string(index));
+  return Status::ok();
+}
+
+Status Stmt::bind_all_static(const std::vector<Value>& params) {
+  reset();
+  const int expected = sqlite3_bind_parameter_count(stmt_);
+  if (static_cast<size_t>(expected) != params.size()) {
+    return Status(Errc::invalid_argument, "the statement takes " + std::to_string(expected) +
+                                              " parameters, " + std::to_string(params.size()) + " given");
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (Status s = bind_static(static_cast<int>(i + 1), params[i]); !s) return s;
+  }
   return Status::ok();
 }
 

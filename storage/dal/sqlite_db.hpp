@@ -36,6 +36,13 @@ class Stmt {
   // the count differs from the statement's parameter count.
   Status bind_all(const std::vector<Value>& params);
   Status bind(int index, const Value& v);  // 1-based
+  // Binds without copying text and blobs: the caller keeps `v` (or the
+  // bytes) alive and unchanged until the statement is reset. For hot paths.
+  Status bind_static(int index, const Value& v);
+  Status bind_all_static(const std::vector<Value>& params);
+  Status bind_int(int index, int64_t v);
+  Status bind_text_static(int index, std::string_view text);
+  Status bind_blob_static(int index, std::string_view bytes);
   // Steps once: true for a row, false when done; an error otherwise.
   Result<bool> step();
   Value column(int index) const;

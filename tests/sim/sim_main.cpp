@@ -12,7 +12,6 @@
 // the coordinator's store calls lets 1..N ms pass, with other messages),
 // --writes-per-s N (client writes; default 30).
 // Breaks: no-fence-margin, no-catchup-fence, probe-skips-watermark.
-// Fixes (modelled in the sim before they land): --fix hlc-floor-at-restart.
 // Exit status 0 when every seed held every invariant (with
 // --expect-violation: when at least one seed was caught).
 #include <chrono>
@@ -32,7 +31,7 @@ using ezone::sim::Stats;
 int usage(const char* why) {
   std::fprintf(stderr,
                "ezone_sim: %s\nusage: ezone_sim [--seed S | --seeds A..B | --soak N [--from S]] [--sites N] "
-               "[--chaos-ms N] [--skew-ms N] [--store-hop-ms N] [--writes-per-s N] [--trace] [--determinism] [--break NAME]... [--fix NAME] [--expect-violation]\n",
+               "[--chaos-ms N] [--skew-ms N] [--store-hop-ms N] [--writes-per-s N] [--trace] [--determinism] [--break NAME]... [--expect-violation]\n",
                why);
   return 2;
 }
@@ -119,11 +118,6 @@ int main(int argc, char** argv) {
     } else if (a == "--skew-ms") {
       if (!need(n)) return usage("--skew-ms needs a number");
       base.skew_ms_max = static_cast<int64_t>(n);
-    } else if (a == "--fix") {
-      const std::string f = v ? v : "";
-      if (f == "hlc-floor-at-restart") base.fixes.hlc_floor_at_restart = true;
-      else return usage("unknown --fix (hlc-floor-at-restart)");
-      ++i;
     } else if (a == "--trace") {
       base.trace_all = true;
     } else if (a == "--determinism") {

@@ -9,7 +9,7 @@
 namespace ezone::sim {
 
 SimSite::SimSite(int index, std::string ezone, std::string db_path, const Clock& clock, int64_t skew_ms,
-                 int64_t lease_ttl_s, data::Schema schema, SiteBreaks breaks, SiteFixes fixes)
+                 int64_t lease_ttl_s, data::Schema schema, SiteBreaks breaks)
     : index_(index),
       ezone_(std::move(ezone)),
       db_path_(std::move(db_path)),
@@ -18,7 +18,6 @@ SimSite::SimSite(int index, std::string ezone, std::string db_path, const Clock&
       lease_ttl_s_(lease_ttl_s),
       schema_(std::move(schema)),
       breaks_(breaks),
-      fixes_(fixes),
       logger_(std::make_shared<spdlog::logger>("sim-" + ezone_, std::make_shared<spdlog::sinks::null_sink_mt>())) {}
 
 SimSite::~SimSite() { kill(); }
@@ -38,9 +37,9 @@ void SimSite::start() {
   pull_sent_ms.clear();
   pull_next_ms.clear();
   pull_cursor.clear();
-  // A new process: its HLC starts from its wall clock again.
+  // A new process: its HLC starts from its wall clock again (Dal::open
+  // then lifts it above every timestamp its database holds).
   hlc_ = std::make_unique<HybridClock>(wall_);
-  if (fixes_.hlc_floor_at_restart) hlc_->observe(hlc_seen_);
   dal::DalConfig config;
   config.ezone = ezone_;
   config.logger = logger_;
@@ -59,7 +58,6 @@ void SimSite::start() {
 
 void SimSite::kill() {
   dal_.reset();
-  if (hlc_) hlc_seen_ = std::max(hlc_seen_, hlc_->last());
   hlc_.reset();
   std::lock_guard<std::mutex> lock(mutex_);
   view_.reset();

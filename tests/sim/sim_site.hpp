@@ -50,13 +50,6 @@ struct SiteBreaks {
   bool no_catchup_fence = false; // a new lease does not wait for the current epoch
 };
 
-// Fixes the simulation can model before they land in the code.
-struct SiteFixes {
-  // A restarted process's HLC starts above every timestamp its database
-  // holds (what Dal::open would do by observing its highest row version).
-  bool hlc_floor_at_restart = false;
-};
-
 // The self-fencing rule of actors/node/etcd_session.cpp (lease_valid): the
 // lease was renewed by a request sent at T with TTL t, so the store cannot
 // expire it before T + t; the node stops at T + t - margin.
@@ -65,7 +58,7 @@ inline int64_t fence_margin_ms(int64_t ttl_ms) { return std::min<int64_t>(1000, 
 class SimSite {
  public:
   SimSite(int index, std::string ezone, std::string db_path, const Clock& clock, int64_t skew_ms,
-          int64_t lease_ttl_s, data::Schema schema, SiteBreaks breaks, SiteFixes fixes = {});
+          int64_t lease_ttl_s, data::Schema schema, SiteBreaks breaks);
   ~SimSite();
 
   // Opens the Dal (a restart when it ran before). Aborts on failure: the
@@ -123,9 +116,7 @@ class SimSite {
   const int64_t lease_ttl_s_;
   const data::Schema schema_;
   const SiteBreaks breaks_;
-  const SiteFixes fixes_;
   std::shared_ptr<spdlog::logger> logger_;
-  HlcTime hlc_seen_ = 0;  // the highest HLC the site's database holds (for fixes_)
 
   mutable std::mutex mutex_;  // the fields below are read by the Dal's writer
   std::shared_ptr<const RouteTable> view_;

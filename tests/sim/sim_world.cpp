@@ -84,7 +84,7 @@ void World::setup() {
     if (opt_.skew_ms_max > 0) skew_max = opt_.skew_ms_max;
     const int64_t skew = uniform_int(rng_, -skew_max, skew_max);
     sites_.push_back(std::make_unique<SimSite>(i, kZones[i], dir_ + "/" + kZones[i] + ".db", clock_, skew,
-                                               opt_.lease_ttl_s, schema_, opt_.breaks.site, opt_.fixes));
+                                               opt_.lease_ttl_s, schema_, opt_.breaks.site));
     sites_.back()->start();
     trace("start " + sites_.back()->ezone() + " skew_ms=" + std::to_string(skew));
   }

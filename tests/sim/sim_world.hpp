@@ -68,7 +68,6 @@ struct Options {
   bool trace_all = false;       // print every trace line
   std::string dir;              // where SQLite files go ("" = /dev/shm or /tmp)
   Breaks breaks;
-  SiteFixes fixes;
 };
 
 struct Stats {

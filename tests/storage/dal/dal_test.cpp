@@ -77,6 +77,47 @@ TEST(DalTest, CommittedWritesSurviveAReopen) {
   EXPECT_EQ(third.outbox_seq, 3u);  // the sequence continues, never reused
 }
 
+TEST(DalTest, TheClockDoesNotGoBackAcrossARestart) {
+  // A restarted process whose wall clock is behind the versions its
+  // database holds must still write successors with larger HLCs, or
+  // last-writer-wins would keep the older version elsewhere.
+  TempDir dir;
+  HlcTime before = 0;
+  {
+    Site bj("bj", "", dir.path());
+    bj.clock().advance_ms(60'000);  // this life ran a minute ahead
+    auto first = bj.put_order(1, 11, "created");
+    ASSERT_TRUE(first.ok());
+    before = first.hlc;
+  }
+  Site again("bj", "", dir.path());  // its clock starts a minute earlier
+  auto next = again.put_order(1, 11, "accepted");
+  ASSERT_TRUE(next.ok()) << next.status.to_string();
+  EXPECT_GT(next.hlc, before);
+}
+
+TEST(DalTest, ALeaseLostOrAShardMovedBeforeCommitRollsTheWriteBack) {
+  // The process stalls between taking the gate and COMMIT (here: the
+  // handler itself makes the lease run out, then moves the shard away).
+  Site bj("bj");
+  auto lost = bj.dal().run({11, bj.epoch()}, [&](dal::Tx& tx) -> Status {
+    Status s = tx.exec("INSERT INTO orders(id, shard, state) VALUES(1, 11, 'created')").status();
+    bj.set_lease(false);
+    return s;
+  });
+  EXPECT_EQ(lost.refusal, Refusal::lease_invalid) << lost.status.to_string();
+  EXPECT_NE(lost.status.message().find("right before COMMIT"), std::string::npos) << lost.status.message();
+  bj.set_lease(true);
+  auto moved = bj.dal().run({11, bj.epoch()}, [&](dal::Tx& tx) -> Status {
+    Status s = tx.exec("INSERT INTO orders(id, shard, state) VALUES(2, 11, 'created')").status();
+    bj.set_routes(routes_at(2, "sh"));  // shard 11 now belongs to sh
+    return s;
+  });
+  EXPECT_NE(moved.refusal, Refusal::none) << moved.status.to_string();
+  EXPECT_EQ(count(bj, "SELECT COUNT(*) FROM orders"), 0);
+  EXPECT_EQ(bj.dal().outbox_head(), 0u);  // nothing captured, the sequence reused
+}
+
 TEST(DalTest, AWriteForAShardOwnedElsewhereIsRefusedAsWrongZone) {
   Site bj("bj");
   auto out = bj.put_order(1, 31, "created");
