@@ -146,7 +146,7 @@ struct Node::Impl {
                                       std::to_string(gzs->epoch()) + ")";
     return false;
   }
-  void start_coordinator();
+  void make_coordinator();
   Status start_data_dir();
   Status start_meta(std::shared_ptr<meta::MetaStore> injected);
   Status start_gzs();
@@ -313,16 +313,17 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   return Status::ok();
 }
 
-void Node::Impl::start_coordinator() {
+void Node::Impl::make_coordinator() {
   CoordinatorConfig cc;
   cc.ezone = config.ezone;
   const CoordinatorSettings& s = config.coordinator;
   cc.auto_failover = s.auto_failover;
   cc.engine = coord::EngineOptions{s.ack_timeout_ms, s.apply_timeout_ms, s.skew_margin_ms, s.failover_wait_ms};
   cc.poll_ms = s.poll_ms;
+  // Made before the admin server serves, so /admin/v1/workflows answers
+  // from the first request; its thread starts once the etcd session runs.
   coordinator = std::make_unique<Coordinator>(
       *meta, cc, [this] { return etcd->state().lease_id; }, [this] { return may_act(nullptr); }, logger, *metrics);
-  coordinator->start();
 }
 
 void Node::Impl::stop() {
@@ -376,13 +377,14 @@ Result<std::unique_ptr<Node>> Node::start(const NodeConfig& config, NodeOptions 
   if (s) s = impl->start_dal();
   if (s) s = impl->start_cluster();
   if (s) s = impl->start_app(options.app, options.endpoints);
+  if (s) impl->make_coordinator();
   if (s) s = impl->start_http(std::move(options.endpoints));
   if (!s) {
     impl->stop();
     return s;
   }
   impl->etcd->start();
-  impl->start_coordinator();
+  impl->coordinator->start();
   impl->logger->info("event=node_started ezone={} http={} admin={} cluster={} incarnation={} version={}",
                      config.ezone, config.http.to_string(), config.admin.to_string(),
                      config.cluster.to_string(), impl->incarnation, build_version());

@@ -86,17 +86,9 @@ class ChaosProcessTest : public ::testing::TestWithParam<uint64_t> {
            bj["applied"].value("sh", uint64_t{0}) == sh.value("outbox_head", uint64_t{0});
   }
   std::set<int64_t> orders_at(const std::string& ezone) {
-    net::HttpRequest req;
-    req.method = "POST";
-    req.target = "/dal/v1/tx";
-    req.body = json{{"statements", {{{"sql", "SELECT id FROM orders ORDER BY id"}}}}}.dump();
-    req.content_type = "application/json";
-    auto r = net::HttpConnection(cluster_->addresses(ezone).http).request(req, 10000);
-    std::set<int64_t> out;
-    if (!r.ok() || r->status != 200) return out;
-    const json doc = json::parse(r->body);
-    for (const json& row : doc["results"][0]["rows"]) out.insert(row[0].get<int64_t>());
-    return out;
+    auto orders = test::orders_at(*cluster_, ezone);
+    EXPECT_TRUE(orders.ok()) << "cannot read the orders at " << ezone << ": " << orders.status().to_string();
+    return orders.ok() ? *orders : std::set<int64_t>{};
   }
   // Restarts a zone killed or paused, and waits until both sites agree and converge.
   void heal(const std::string& zone, bool restart, size_t etcd_member = SIZE_MAX) {

@@ -1,5 +1,7 @@
 #include "tests/integration/shard_writer.hpp"
 
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "storage/net/http_client.hpp"
@@ -115,6 +117,31 @@ void ShardWriter::run(int thread) {
     }
     owner.clear();
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+Result<std::set<int64_t>> orders_at(const LocalCluster& cluster, const std::string& ezone) {
+  constexpr int kPageRows = 5000;
+  std::set<int64_t> out;
+  net::HttpConnection conn(cluster.addresses(ezone).http);
+  int64_t after = std::numeric_limits<int64_t>::min();
+  for (;;) {
+    net::HttpRequest req;
+    req.method = "POST";
+    req.target = "/dal/v1/tx";
+    req.body = json{{"statements",
+                     {{{"sql", "SELECT id FROM orders WHERE id > ?1 ORDER BY id LIMIT " + std::to_string(kPageRows)},
+                       {"params", {after}}}}}}
+                   .dump();
+    req.content_type = "application/json";
+    auto r = conn.request(req, 10000);
+    if (!r) return r.status();
+    if (r->status != 200) return Status(Errc::unavailable, ezone + " answered " + std::to_string(r->status) + ": " + r->body);
+    const json doc = json::parse(r->body, nullptr, false);
+    if (!doc.is_object()) return Status(Errc::parse_error, ezone + " sent something that is not JSON");
+    const json& rows = doc["results"][0]["rows"];
+    for (const json& row : rows) out.insert(after = row[0].get<int64_t>());
+    if (rows.size() < static_cast<size_t>(kPageRows)) return out;
   }
 }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,5 +63,9 @@ class ShardWriter {
   std::map<int64_t, Ack> acks_;
   std::string last_refusal_;
 };
+
+// The ids of every order at a zone, read in pages (a DAL query returns at
+// most dal.query_rows_max rows). error() when the zone does not answer.
+Result<std::set<int64_t>> orders_at(const LocalCluster& cluster, const std::string& ezone);
 
 }  // namespace ezone::test

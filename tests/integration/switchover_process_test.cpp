@@ -61,23 +61,10 @@ class SwitchoverProcessTest : public ::testing::Test {
       if (s.value("id", -1) == static_cast<int>(kShard)) return s["epoch"] = t["epoch"], s;
     return json();
   }
-  // Order ids present at a zone.
   std::set<int64_t> orders_at(const std::string& ezone) {
-    net::HttpRequest req;
-    req.method = "POST";
-    req.target = "/dal/v1/tx";
-    req.body = json{{"statements", {{{"sql", "SELECT id FROM orders ORDER BY id"}}}}}.dump();
-    req.content_type = "application/json";
-    auto r = net::HttpConnection(cluster_->addresses(ezone).http).request(req, 5000);
-    std::set<int64_t> out;
-    if (!r.ok() || r->status != 200) {
-      ADD_FAILURE() << "cannot read the orders at " << ezone << ": "
-                    << (r.ok() ? std::to_string(r->status) + " " + r->body : r.status().to_string());
-      return out;
-    }
-    const json doc = json::parse(r->body);  // named: the loop below must not range over a temporary's member
-    for (const json& row : doc["results"][0]["rows"]) out.insert(row[0].get<int64_t>());
-    return out;
+    auto orders = test::orders_at(*cluster_, ezone);
+    EXPECT_TRUE(orders.ok()) << "cannot read the orders at " << ezone << ": " << orders.status().to_string();
+    return orders.ok() ? *orders : std::set<int64_t>{};
   }
   bool converged() {
     json bj = admin("bj", "/admin/v1/coord/site"), sh = admin("sh", "/admin/v1/coord/site");

@@ -85,19 +85,6 @@ std::string owner_of_shard(LocalCluster& c, const std::string& ask) {
   return "";
 }
 
-std::set<int64_t> orders_at(LocalCluster& c, const std::string& zone) {
-  net::HttpRequest req;
-  req.method = "POST";
-  req.target = "/dal/v1/tx";
-  req.body = json{{"statements", {{{"sql", "SELECT id FROM orders ORDER BY id"}}}}}.dump();
-  req.content_type = "application/json";
-  std::set<int64_t> out;
-  auto r = net::HttpConnection(c.addresses(zone).http).request(req, 10000);
-  if (!r || r->status != 200) return out;
-  const json doc = json::parse(r->body);
-  for (const json& row : doc["results"][0]["rows"]) out.insert(row[0].get<int64_t>());
-  return out;
-}
 
 bool converged(LocalCluster& c) {
   json bj = admin_get(c, "bj", "/admin/v1/coord/site"), sh = admin_get(c, "sh", "/admin/v1/coord/site");
@@ -110,7 +97,13 @@ bool converged(LocalCluster& c) {
 std::vector<std::string> lost_orders(LocalCluster& c, const std::map<int64_t, Ack>& acks) {
   std::vector<std::string> lost;
   if (!wait_for([&] { return converged(c); }, 60000)) lost.push_back("the sites did not converge within 60 s");
-  std::set<int64_t> bj = orders_at(c, "bj"), sh = orders_at(c, "sh");
+  auto bj_read = orders_at(c, "bj"), sh_read = orders_at(c, "sh");
+  if (!bj_read || !sh_read) {
+    lost.push_back("cannot read the orders: " + (bj_read ? sh_read.status() : bj_read.status()).to_string());
+    return lost;
+  }
+  const std::set<int64_t>& bj = *bj_read;
+  const std::set<int64_t>& sh = *sh_read;
   for (const auto& [id, ack] : acks) {
     if (!bj.count(id)) lost.push_back("order " + std::to_string(id) + " (acked by " + ack.zone + ") missing at bj");
     if (!sh.count(id)) lost.push_back("order " + std::to_string(id) + " (acked by " + ack.zone + ") missing at sh");
