@@ -56,6 +56,13 @@ struct PreparedBatch {
 // The shard column's value of a row of `t`, -1 when it has none.
 int64_t row_shard(const TableInfo& t, const Row& row);
 
+// "a" + sep + "b" + ...: column lists and conditions of generated SQL.
+inline std::string join(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
+  return out;
+}
+
 struct Job {
   // tx: a request (grouped); apply: a peer's batch; maintenance: the DAL's
   // own housekeeping (its own transaction, internal authorizer mode).

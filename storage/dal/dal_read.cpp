@@ -1,0 +1,337 @@
+// The DAL's read side and the calls the DRC makes: queries on the reader
+// connections, outbox reads, trims and waits, peers' batches handed to the
+// writer, and the inspection behind the admin API (checksums, conflicts,
+// the change feed and its subscribers).
+#include <spdlog/spdlog.h>
+
+#include "storage/dal/dal.hpp"
+#include "storage/dal/dal_impl.hpp"
+#include "storage/dal/feed_record.hpp"
+
+namespace ezone::dal {
+
+template <class F>
+auto Dal::Impl::with_reader(F&& f) -> decltype(f(std::declval<Db&>())) {
+  std::unique_ptr<Db> db;
+  {
+    std::unique_lock<std::mutex> lock(readers_mutex);
+    readers_cv.wait(lock, [&] { return !readers_free.empty(); });
+    db = std::move(readers_free.back());
+    readers_free.pop_back();
+  }
+  auto result = f(*db);
+  {
+    std::lock_guard<std::mutex> lock(readers_mutex);
+    readers_free.push_back(std::move(db));
+  }
+  readers_cv.notify_one();
+  return result;
+}
+
+// ---- reads ----
+
+
+Result<std::vector<Row>> Dal::query(std::string_view sql, const std::vector<Value>& params) {
+  return impl_->with_reader([&](Db& db) -> Result<std::vector<Row>> {
+    std::string_view tail;
+    auto stmt = db.prepare(sql, &tail);
+    if (!stmt) return stmt.status();
+    if (tail.find_first_not_of(" \n\t\r;") != std::string_view::npos) {
+      return Status(Errc::invalid_argument, "more than one statement in one string");
+    }
+    if (!sqlite3_stmt_readonly(stmt.value().get())) return Status(Errc::invalid_argument, "query() runs read-only statements");
+    if (Status s = stmt.value().bind_all(params); !s) return s;
+    std::vector<Row> rows;
+    for (;;) {
+      auto more = stmt.value().step();
+      if (!more) return more.status();
+      if (!more.value()) return rows;
+      if (rows.size() == impl_->config.query_rows_max) {
+        return Status(Errc::invalid_argument, "the query returns more than " +
+                                                  std::to_string(impl_->config.query_rows_max) + " rows");
+      }
+      rows.push_back(stmt.value().row());
+    }
+  });
+}
+
+namespace {
+
+Status read_entries(Db& db, uint64_t after, size_t rows_max, size_t bytes_max, OutboxBatch& batch) {
+  auto head = db.query("SELECT COALESCE(MAX(seq), 0) FROM _ezone_outbox");
+  if (!head) return head.status();
+  batch.head_seq = static_cast<uint64_t>(std::get<int64_t>(head.value()[0][0]));
+  auto stmt = db.prepare("SELECT seq, hlc, shard, wall_ms, body FROM _ezone_outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+  if (!stmt) return stmt.status();
+  Stmt& q = stmt.value();
+  if (Status s = q.bind_all({Value(static_cast<int64_t>(after)), Value(static_cast<int64_t>(std::max<size_t>(rows_max, 1)))}); !s) return s;
+  size_t bytes = 0;
+  for (;;) {
+    auto more = q.step();
+    if (!more) return more.status();
+    if (!more.value()) return Status::ok();
+    OutboxEntry e;
+    e.seq = static_cast<uint64_t>(std::get<int64_t>(q.column(0)));
+    e.hlc = static_cast<HlcTime>(std::get<int64_t>(q.column(1)));
+    e.shard = std::get<int64_t>(q.column(2));
+    e.commit_wall_ms = std::get<int64_t>(q.column(3));
+    e.body = std::get<Blob>(q.column(4)).bytes;
+    bytes += e.body.size() + 40;
+    batch.entries.push_back(std::move(e));
+    if (bytes >= bytes_max) return Status::ok();
+  }
+}
+
+}  // namespace
+
+Result<OutboxBatch> Dal::read_outbox(uint64_t after, size_t rows_max, size_t bytes_max) {
+  OutboxBatch batch;
+  batch.origin = impl_->config.ezone;
+  for (const auto& [name, t] : impl_->tables) batch.fingerprints[name] = t.fingerprint;
+  Status st = impl_->with_reader([&](Db& db) -> Status {
+    // The head is read in the same read transaction as the entries, so the
+    // batch never claims less than it holds.
+    if (Status s = db.exec("BEGIN"); !s) return s;
+    Status result = read_entries(db, after, rows_max, bytes_max, batch);
+    db.exec("COMMIT");
+    return result;
+  });
+  if (!st) return st;
+  return batch;
+}
+
+uint64_t Dal::outbox_head() const { return impl_->head_seq.load(); }
+
+Result<uint64_t> Dal::trim_outbox(uint64_t upto) {
+  const uint64_t head = outbox_head();
+  upto = std::min(upto, head > 0 ? head - 1 : 0);
+  if (upto == 0) return uint64_t{0};
+  auto job = std::make_unique<Job>();
+  job->kind = Job::Kind::maintenance;
+  uint64_t deleted = 0;
+  job->maintenance = [this, upto, &deleted]() -> Status {
+    auto n = impl_->writer->run("DELETE FROM _ezone_outbox WHERE seq <= ?1", {Value(static_cast<int64_t>(upto))});
+    if (n) deleted = static_cast<uint64_t>(n.value());
+    return n.status();
+  };
+  auto done = job->maintenance_done.get_future();
+  {
+    std::lock_guard<std::mutex> lock(impl_->queue_mutex);
+    if (impl_->stopping) return Status(Errc::unavailable, "the DAL is stopping");
+    impl_->queue.push_back(std::move(job));
+  }
+  impl_->queue_cv.notify_one();
+  if (Status s = done.get(); !s) return s;
+  return deleted;
+}
+
+uint64_t Dal::wait_outbox(uint64_t after, int64_t timeout_ms) {
+  std::unique_lock<std::mutex> lock(impl_->head_mutex);
+  impl_->head_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    return impl_->head_seq.load() > after || impl_->stopping;
+  });
+  return impl_->head_seq.load();
+}
+
+Result<ApplyReport> Dal::apply(const OutboxBatch& batch) {
+  auto prepared = std::make_shared<PreparedBatch>();
+  prepared->batch = &batch;
+  if (Status s = impl_->prepare(*prepared); !s) {
+    impl_->count_apply_error(batch.origin, s);
+    return s;
+  }
+  std::promise<Result<ApplyReport>> promise;
+  auto done = promise.get_future();
+  apply(std::move(prepared), [&promise](Result<ApplyReport> report) { promise.set_value(std::move(report)); });
+  return done.get();
+}
+
+const OutboxBatch& prepared_outbox(const PreparedBatch& batch) { return *batch.batch; }
+
+Result<std::shared_ptr<const PreparedBatch>> Dal::prepare(OutboxBatch batch) {
+  auto prepared = std::make_shared<PreparedBatch>();
+  prepared->owned = std::move(batch);
+  prepared->batch = &*prepared->owned;
+  if (Status s = impl_->prepare(*prepared); !s) {
+    impl_->count_apply_error(prepared->batch->origin, s);
+    return s;
+  }
+  return std::shared_ptr<const PreparedBatch>(std::move(prepared));
+}
+
+void Dal::apply(std::shared_ptr<const PreparedBatch> batch, ApplyDoneFn done) {
+  auto job = std::make_unique<Job>();
+  job->kind = Job::Kind::apply;
+  job->batch = std::move(batch);
+  job->apply_done = std::move(done);
+  {
+    std::lock_guard<std::mutex> lock(impl_->queue_mutex);
+    if (!impl_->stopping) {
+      impl_->queue.push_back(std::move(job));
+      job = nullptr;
+    }
+  }
+  if (job) return job->apply_done(Status(Errc::unavailable, "the DAL is stopping"));
+  impl_->queue_cv.notify_one();
+}
+
+Result<uint64_t> Dal::cursor(const std::string& origin) {
+  auto rows = query("SELECT seq FROM _ezone_cursor WHERE origin=?1", {Value(origin)});
+  if (!rows) return rows.status();
+  if (rows.value().empty()) return uint64_t{0};
+  return static_cast<uint64_t>(std::get<int64_t>(rows.value()[0][0]));
+}
+
+std::vector<HaltedTable> Dal::halted() const {
+  std::lock_guard<std::mutex> lock(impl_->halted_mutex);
+  std::vector<HaltedTable> out;
+  for (const auto& [key, h] : impl_->halted) out.push_back(h);
+  return out;
+}
+
+Epoch Dal::acknowledged_epoch() const { return impl_->acked_epoch.load(); }
+
+void Dal::gate_changed() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->queue_mutex);
+    impl_->gate_dirty = true;
+  }
+  impl_->queue_cv.notify_one();
+}
+
+Result<uint64_t> Dal::checksum(const std::string& table, std::optional<ShardId> shard) {
+  auto it = impl_->tables.find(table);
+  if (it == impl_->tables.end()) return Status(Errc::not_found, "'" + table + "' is not a replicated table");
+  const TableInfo& t = it->second;
+  std::vector<std::string> order;
+  for (int c : t.pk_cols) order.push_back(t.columns[static_cast<size_t>(c)]);
+  std::string sql = "SELECT " + join(t.columns, ",") + " FROM " + table;
+  std::vector<Value> params;
+  if (shard) {
+    if (t.shard_col < 0) return Status(Errc::invalid_argument, "'" + table + "' has no shard column");
+    sql += " WHERE " + t.columns[static_cast<size_t>(t.shard_col)] + "=?1";
+    params.push_back(Value(static_cast<int64_t>(*shard)));
+  }
+  sql += " ORDER BY " + join(order, ",");
+  return impl_->with_reader([&](Db& db) -> Result<uint64_t> {
+    auto stmt = db.prepare(sql);
+    if (!stmt) return stmt.status();
+    if (Status s = stmt.value().bind_all(params); !s) return s;
+    uint64_t h = 1469598103934665603ull;  // FNV-1a over each row's canonical bytes
+    for (;;) {
+      auto more = stmt.value().step();
+      if (!more) return more.status();
+      if (!more.value()) return h;
+      for (unsigned char c : encode_key(stmt.value().row())) h = (h ^ c) * 1099511628211ull;
+    }
+  });
+}
+
+Result<std::vector<ConflictRecord>> Dal::conflicts(size_t limit) {
+  auto rows = query("SELECT tbl, pk, winner_origin, winner_hlc, winner_op, winner_row, loser_origin, loser_hlc, "
+                    "loser_op, loser_row FROM _ezone_conflicts ORDER BY tbl, key, loser_origin, loser_hlc LIMIT ?1",
+                    {Value(static_cast<int64_t>(limit))});
+  if (!rows) return rows.status();
+  std::vector<ConflictRecord> out;
+  for (const Row& r : rows.value()) {
+    ConflictRecord c;
+    c.table = std::get<std::string>(r[0]);
+    c.pk = std::get<std::string>(r[1]);
+    c.winner = {static_cast<HlcTime>(std::get<int64_t>(r[3])), std::get<std::string>(r[2])};
+    c.winner_op = std::get<std::string>(r[4]) == "delete" ? ChangeOp::remove : ChangeOp::upsert;
+    c.winner_row = std::get<std::string>(r[5]);
+    c.loser = {static_cast<HlcTime>(std::get<int64_t>(r[7])), std::get<std::string>(r[6])};
+    c.loser_op = std::get<std::string>(r[8]) == "delete" ? ChangeOp::remove : ChangeOp::upsert;
+    c.loser_row = std::get<std::string>(r[9]);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+namespace {
+
+// Appends the events of feed records (id, n, events) after `since` and of
+// the wanted tables to `out`, up to `limit`; `next` becomes the id of the
+// record to read after these.
+Status read_feed_page(Db& db, uint64_t since, const std::vector<std::string>& wanted, size_t limit,
+                      std::vector<FeedEvent>& out, uint64_t& next, bool& more) {
+  constexpr int64_t kRecordsPerPage = 64;
+  auto rows = db.query("SELECT id, n, events FROM _ezone_feed WHERE id >= ?1 ORDER BY id LIMIT ?2",
+                       {Value(static_cast<int64_t>(next)), Value(kRecordsPerPage)});
+  if (!rows) return rows.status();
+  more = static_cast<int64_t>(rows.value().size()) == kRecordsPerPage;
+  for (const Row& r : rows.value()) {
+    const auto first = static_cast<uint64_t>(std::get<int64_t>(r[0]));
+    const auto n = static_cast<uint64_t>(std::get<int64_t>(r[1]));
+    next = first + std::max<uint64_t>(n, 1);
+    if (first + n <= since + 1) continue;
+    auto events = decode_feed_events(std::get<Blob>(r[2]).bytes, first, n);
+    if (!events) return events.status();
+    for (FeedEvent& e : events.value()) {
+      if (e.id <= since) continue;
+      if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), e.table) == wanted.end()) continue;
+      out.push_back(std::move(e));
+      if (out.size() == limit) {
+        more = false;
+        return Status::ok();
+      }
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::vector<FeedEvent>> Dal::feed_since(uint64_t since_id, const std::vector<std::string>& tables_wanted,
+                                               size_t limit) {
+  // Events are filtered by table while the records are read, before the
+  // limit: filtered afterwards, a page of other tables' events came back
+  // empty and a reader stopped early.
+  std::vector<FeedEvent> out;
+  if (limit == 0) return out;
+  Status st = impl_->with_reader([&](Db& db) -> Status {
+    if (Status s = db.exec("BEGIN"); !s) return s;
+    // The record holding event since_id + 1 starts at or before it.
+    auto start = db.query("SELECT COALESCE(MAX(id), 0) FROM _ezone_feed WHERE id <= ?1",
+                          {Value(static_cast<int64_t>(since_id + 1))});
+    Status result = start.status();
+    uint64_t next = start ? static_cast<uint64_t>(std::get<int64_t>(start.value()[0][0])) : 0;
+    for (bool more = true; result && more;) {
+      result = read_feed_page(db, since_id, tables_wanted, limit, out, next, more);
+    }
+    db.exec("COMMIT");
+    return result;
+  });
+  if (!st) return st;
+  return out;
+}
+
+uint64_t Dal::subscribe(FeedFn fn) {
+  std::lock_guard<std::mutex> lock(impl_->feed_mutex);
+  const uint64_t id = impl_->next_subscriber++;
+  impl_->subscribers[id] = std::move(fn);
+  return id;
+}
+
+void Dal::unsubscribe(uint64_t id) {
+  std::lock_guard<std::mutex> lock(impl_->feed_mutex);
+  impl_->subscribers.erase(id);
+}
+
+uint64_t Dal::on_outbox(OutboxFn fn) {
+  std::lock_guard<std::mutex> lock(impl_->feed_mutex);
+  const uint64_t id = impl_->next_subscriber++;
+  impl_->outbox_watchers[id] = std::move(fn);
+  return id;
+}
+
+void Dal::remove_on_outbox(uint64_t id) {
+  std::lock_guard<std::mutex> lock(impl_->feed_mutex);
+  impl_->outbox_watchers.erase(id);
+}
+
+const data::Schema& Dal::schema() const { return impl_->schema; }
+const std::string& Dal::ezone() const { return impl_->config.ezone; }
+const std::string& Tx::ezone() const { return dal_.impl_->config.ezone; }
+
+}  // namespace ezone::dal
