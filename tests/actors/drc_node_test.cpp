@@ -14,6 +14,7 @@
 #include "storage/net/http_client.hpp"
 #include "tests/actors/node_fixture.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/test_schema.hpp"
 
 namespace ezone {
 namespace {
@@ -21,26 +22,12 @@ namespace {
 using nlohmann::json;
 using test::eventually;
 
-constexpr const char* kSchema = R"toml(
-[[table]]
-name = "orders"
-kind = "sharding-zone"
-shard_column = "shard"
-ddl = "CREATE TABLE orders(id INTEGER PRIMARY KEY, shard INTEGER NOT NULL, state TEXT NOT NULL)"
-
-[[table]]
-name = "users"
-kind = "global-zone"
-master = "bj"
-ddl = "CREATE TABLE users(id INTEGER PRIMARY KEY, phone TEXT NOT NULL UNIQUE)"
-)toml";
-
 class DrcNodeTest : public test::TwoNodeTest {
  protected:
   void SetUp() override {
     TwoNodeTest::SetUp();
     const std::string schema = dir_ + "/schema.toml";
-    std::ofstream(schema) << kSchema;
+    std::ofstream(schema) << test::kOrdersUsersSchema;
     configure = [schema](NodeConfig& c) {
       c.dal.enabled = true;
       c.dal.schema_file = schema;

@@ -11,25 +11,12 @@
 #include "storage/net/http_client.hpp"
 #include "tests/integration/local_cluster.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/test_schema.hpp"
 
 namespace ezone::test {
 namespace {
 
 using nlohmann::json;
-
-constexpr const char* kSchema = R"toml(
-[[table]]
-name = "orders"
-kind = "sharding-zone"
-shard_column = "shard"
-ddl = "CREATE TABLE orders(id INTEGER PRIMARY KEY, shard INTEGER NOT NULL, state TEXT NOT NULL)"
-
-[[table]]
-name = "users"
-kind = "global-zone"
-master = "bj"
-ddl = "CREATE TABLE users(id INTEGER PRIMARY KEY, phone TEXT NOT NULL UNIQUE)"
-)toml";
 
 class DrcProcessTest : public ::testing::Test {
  protected:
@@ -37,7 +24,7 @@ class DrcProcessTest : public ::testing::Test {
     char tmpl[] = "/tmp/ezone-drc-proc-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    std::ofstream(dir_ + "/schema.toml") << kSchema;
+    std::ofstream(dir_ + "/schema.toml") << kOrdersUsersSchema;
     LocalClusterOptions options;
     options.gzs_toml = "shards_file = \"" + std::string(EZONE_TEST_SOURCE_DIR) + "/config/shards/test-fences.toml\"\n";
     // Small batches, so an apply of the backlog takes several transactions.
@@ -204,7 +191,7 @@ TEST(DrcMeshProcessTest, AFullMeshOfThreeSitesConvergesWithoutLoops) {
   char tmpl[] = "/tmp/ezone-drc-mesh-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const std::string dir = tmpl;
-  std::ofstream(dir + "/schema.toml") << kSchema;
+  std::ofstream(dir + "/schema.toml") << kOrdersUsersSchema;
   std::ofstream(dir + "/shards.toml") << "ezones = [\"bj\", \"sh\", \"gz\"]\n"
                                          "[[shard]]\nid = 1\nname = \"north\"\nowner = \"bj\"\nfences = [\"n\"]\n"
                                          "[[shard]]\nid = 2\nname = \"east\"\nowner = \"sh\"\nfences = [\"e\"]\n"

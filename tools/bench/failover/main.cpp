@@ -30,7 +30,7 @@
 #include "storage/net/http_client.hpp"
 #include "tests/integration/local_cluster.hpp"
 #include "tests/integration/shard_writer.hpp"
-#include "tests/integration/test_schema.hpp"
+#include "tests/support/test_schema.hpp"
 #include "tests/support/etcd_process.hpp"
 
 namespace {
