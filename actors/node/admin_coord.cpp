@@ -5,6 +5,7 @@
 #include "actors/node/coordinator.hpp"
 #include "core/clock.hpp"
 #include "storage/dal/dal.hpp"
+#include "storage/net/http_client.hpp"
 
 namespace ezone {
 namespace {
@@ -78,7 +79,47 @@ HttpResponse answer(const Result<JournaledWorkflow>& j, Coordinator& c, bool dry
   return HttpResponse::json(created ? 201 : 200, doc.dump(2) + "\n");
 }
 
-HttpResponse rebalance(Coordinator& c, const json& body, const RouteTable& table, const std::string& id, bool dry_run) {
+json traffic_doc(const CoordAdminSources& s) {
+  json shards = json::object();
+  if (s.served_per_shard) {
+    std::vector<uint64_t> served = s.served_per_shard();
+    for (size_t i = 0; i < served.size(); ++i)
+      if (served[i] > 0) shards[std::to_string(i)] = served[i];
+  }
+  return json{{"ezone", s.ezone}, {"shards", shards}};
+}
+
+// Requests served per shard by every live node: this one's counts plus each
+// other node's GET /admin/v1/traffic. unavailable naming a node that does
+// not answer (a rebalance must not weigh by half the traffic).
+Result<coord::ShardWeights> measured_weights(const CoordAdminSources& s, Coordinator& c) {
+  coord::ShardWeights weights;
+  auto add = [&](const json& doc) {
+    for (auto it = doc["shards"].begin(); it != doc["shards"].end(); ++it)
+      if (it.value().is_number_unsigned()) weights[static_cast<ShardId>(std::stoul(it.key()))] += it.value().get<double>();
+  };
+  add(traffic_doc(s));
+  auto nodes = c.engine().journal().live_nodes();
+  if (!nodes) return nodes.status();
+  for (const coord::LiveNode& n : *nodes) {
+    if (n.ezone == s.ezone) continue;
+    auto admin = parse_host_port(n.admin);
+    if (!admin) return Status(Errc::unavailable, n.ezone + " registered no usable admin address");
+    auto r = net::http_request(*admin, "GET", "/admin/v1/traffic", "", "", 2000);
+    if (!r || r->status != 200)
+      return Status(Errc::unavailable, "cannot measure the traffic served by " + n.ezone + ": " +
+                                           (r ? "status " + std::to_string(r->status) : r.status().message()) +
+                                           "; give the weights by hand");
+    json doc = json::parse(r->body, nullptr, false);
+    if (!doc.is_object() || !doc.contains("shards") || !doc["shards"].is_object())
+      return Status(Errc::unavailable, n.ezone + " sent a malformed traffic report");
+    add(doc);
+  }
+  return weights;
+}
+
+HttpResponse rebalance(const CoordAdminSources& s, Coordinator& c, const json& body, const RouteTable& table,
+                       const std::string& id, bool dry_run) {
   if (!body.contains("target") || !body["target"].is_object())
     return HttpResponse::error(400, "\"target\" must be an object of ezone -> percent, e.g. {\"bj\": 52, \"sh\": 48}");
   std::map<std::string, double> target;
@@ -87,7 +128,17 @@ HttpResponse rebalance(Coordinator& c, const json& body, const RouteTable& table
     target[it.key()] = it.value().get<double>();
   }
   coord::ShardWeights weights;
-  if (body.contains("weights")) {
+  std::string source = "given";
+  if (!body.contains("weights")) {
+    auto measured = measured_weights(s, c);
+    if (!measured) return error_of(measured.status());
+    weights = std::move(*measured);
+    source = "measured: requests served per shard since each node started";
+    if (weights.empty()) source = "uniform: no traffic measured yet";
+    // A shard with no measured requests weighs nothing, not the default 1.
+    for (const ShardRoute& r : table.shards())
+      if (!weights.empty() && !weights.count(r.shard)) weights[r.shard] = 0;
+  } else {
     if (!body["weights"].is_object()) return HttpResponse::error(400, "\"weights\" must be an object of shard -> weight");
     for (auto it = body["weights"].begin(); it != body["weights"].end(); ++it) {
       auto shard = table.find_shard(it.key());
@@ -113,12 +164,12 @@ HttpResponse rebalance(Coordinator& c, const json& body, const RouteTable& table
     started.push_back(j->workflow.id);
   }
   if (!started.empty()) c.kick();
-  json doc{{"id", id}, {"dry_run", dry_run}, {"epoch", table.epoch()}, {"moves", moves},
+  json doc{{"id", id}, {"dry_run", dry_run}, {"epoch", table.epoch()}, {"weights_source", source}, {"moves", moves},
            {"share_before", plan->share_before}, {"share_after", plan->share_after}, {"workflows", started}};
   return HttpResponse::json(dry_run ? 200 : 201, doc.dump(2) + "\n");
 }
 
-HttpResponse start(Coordinator& c, const HttpRequest& req) {
+HttpResponse start(const CoordAdminSources& s, Coordinator& c, const HttpRequest& req) {
   json body = json::parse(req.body, nullptr, false);
   if (!body.is_object() || !body.contains("kind") || !body["kind"].is_string())
     return HttpResponse::error(400, "body must be a JSON object with \"kind\": switchover, failover or rebalance");
@@ -142,14 +193,14 @@ HttpResponse start(Coordinator& c, const HttpRequest& req) {
                                         &created);
     return answer(j, c, dry_run, created);
   }
-  if (kind == "rebalance") return rebalance(c, body, *table, id, dry_run);
+  if (kind == "rebalance") return rebalance(s, c, body, *table, id, dry_run);
   return HttpResponse::error(400, "unknown kind '" + kind + "'; use switchover, failover or rebalance");
 }
 
-HttpResponse workflows(Coordinator& c, const HttpRequest& req) {
+HttpResponse workflows(const CoordAdminSources& s, Coordinator& c, const HttpRequest& req) {
   const std::string path = req.path();
   if (path == kWorkflowsPath) {
-    if (req.method == "POST") return start(c, req);
+    if (req.method == "POST") return start(s, c, req);
     if (req.method != "GET") return HttpResponse::error(405, "use GET or POST");
     std::vector<std::string> bad;
     auto all = c.engine().journal().list(&bad);
@@ -181,10 +232,14 @@ std::optional<HttpResponse> handle_coord_admin(const CoordAdminSources& s, const
     if (req.method != "GET") return HttpResponse::error(405, "use GET");
     return site_report(s);
   }
+  if (path == "/admin/v1/traffic") {
+    if (req.method != "GET") return HttpResponse::error(405, "use GET");
+    return HttpResponse::json(200, traffic_doc(s).dump(2) + "\n");
+  }
   if (path == kWorkflowsPath || path.rfind(std::string(kWorkflowsPath) + "/", 0) == 0) {
     if (!s.coordinator) return HttpResponse::error(404, "this node runs no coordinator");
     try {
-      return workflows(*s.coordinator, req);
+      return workflows(s, *s.coordinator, req);
     } catch (const nlohmann::json::exception& e) {
       // A field of the wrong type (e.g. "dry_run": "yes").
       return HttpResponse::error(400, std::string("malformed request body: ") + e.what());

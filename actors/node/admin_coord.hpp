@@ -10,6 +10,8 @@
 //                                        created, 200 when the id existed
 //                                        or for a dry run
 //   POST /admin/v1/workflows/<id>/cancel
+//   GET  /admin/v1/traffic               requests this node served per shard
+//                                        since it started (router counts)
 //
 // POST bodies:
 //   {"kind": "switchover", "shards": ["hubei", 7], "to": "sh", "id": "...", "dry_run": false}
@@ -18,9 +20,13 @@
 //    "id": "...", "dry_run": false}
 // "id" is optional (one is generated from the kind and the time). A
 // rebalance answers its plan and, unless dry_run, starts one switchover per
-// (from, to) pair of its moves, with ids <id>-1, <id>-2, ...
+// (from, to) pair of its moves, with ids <id>-1, <id>-2, ... Without
+// "weights" it weighs each shard by its measured traffic: the requests every
+// live node served for it (GET /admin/v1/traffic of each), and says so in
+// "weights_source".
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +45,8 @@ struct CoordAdminSources {
   Coordinator* coordinator = nullptr;  // null: workflow endpoints answer 404
   dal::Dal* dal = nullptr;             // null: /coord/site answers 404 (this node cannot write)
   std::vector<std::string> peers;      // the ezones whose outboxes this site applies
+  // Requests served per shard id here (Router::served_per_shard); null: none.
+  std::function<std::vector<uint64_t>()> served_per_shard;
 };
 
 std::optional<HttpResponse> handle_coord_admin(const CoordAdminSources& sources, const HttpRequest& req);

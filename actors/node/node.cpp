@@ -126,7 +126,8 @@ struct Node::Impl {
     AdminSources sources{&config, started_wall_ms, [this] { return slot->get(); },
                          [this] { return etcd->state(); }, metrics.get(), gzs.get(), nullptr};
     sources.extra = [this](const HttpRequest& req) -> std::optional<HttpResponse> {
-      CoordAdminSources coord{config.ezone, coordinator.get(), dal.get(), {}};
+      CoordAdminSources coord{config.ezone, coordinator.get(), dal.get(), {}, nullptr};
+      if (ingress) coord.served_per_shard = [this] { return ingress->router().served_per_shard(); };
       for (const PeerConfig& p : config.peers) coord.peers.push_back(p.ezone);
       if (auto answer = handle_coord_admin(coord, req)) return answer;
       if (dal) return handle_drc_admin(*dal, drc.get(), req);

@@ -1,3 +1,4 @@
+#include <array>
 #include "actors/router/router.hpp"
 
 #include <algorithm>
@@ -80,6 +81,7 @@ struct Router::Impl {
   RouterMetrics m;
   std::atomic<Epoch> newest_epoch{0};
   std::atomic<int64_t> held{0};
+  std::array<std::atomic<uint64_t>, kShardIdMax + 1> served{};  // per shard, local dispatches
 
   Impl(RouterConfig c, EndpointRegistry r, std::shared_ptr<IoThreads> i, Metrics& metrics)
       : config(std::move(c)), registry(std::move(r)), io(std::move(i)),
@@ -233,7 +235,10 @@ void Router::Impl::dispatch_local(Pending&& p, Epoch epoch, const Resolution* r)
   headers.erase(std::remove_if(headers.begin(), headers.end(),
                                [](const auto& h) { return h.first == "x-ezone-shard"; }),
                 headers.end());
-  if (r && r->has_shard) headers.emplace_back("x-ezone-shard", std::to_string(r->shard));
+  if (r && r->has_shard) {
+    headers.emplace_back("x-ezone-shard", std::to_string(r->shard));
+    if (r->shard <= kShardIdMax) served[r->shard].fetch_add(1, std::memory_order_relaxed);
+  }
   int e = p.entrance;
   m.requests[e][static_cast<int>(Outcome::local)]->inc();
   HttpResponder answer(std::make_shared<AnswerSink>(std::move(p.respond), m.latency[e][static_cast<int>(Outcome::local)],
@@ -278,6 +283,12 @@ AsyncHttpHandler Router::handler() {
 void Router::handle(HttpRequest&& request, HttpResponder respond) { impl_->handle(std::move(request), std::move(respond)); }
 Epoch Router::epoch() const { return impl_->current_epoch(); }
 const std::string& Router::ezone() const { return impl_->config.ezone; }
+
+std::vector<uint64_t> Router::served_per_shard() const {
+  std::vector<uint64_t> out(impl_->served.size());
+  for (size_t i = 0; i < out.size(); ++i) out[i] = impl_->served[i].load(std::memory_order_relaxed);
+  return out;
+}
 
 Result<std::unique_ptr<RouterIngress>> RouterIngress::start(RouterConfig config, std::vector<Endpoint> endpoints,
                                                             HttpServerOptions server, Metrics& metrics) {

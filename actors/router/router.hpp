@@ -92,6 +92,10 @@ class Router {
   // config.epoch() if set, else the newest epoch seen in a resolution.
   Epoch epoch() const;
   const std::string& ezone() const;
+  // Requests served here (dispatched to a local handler) per shard id since
+  // the router started: the measured traffic a rebalance weighs shards by.
+  // Indexed by shard id, kShardIdMax + 1 entries.
+  std::vector<uint64_t> served_per_shard() const;
 
  private:
   struct Impl;

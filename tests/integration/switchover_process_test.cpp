@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/ids.hpp"
+#include "zones/routing/order_id.hpp"
 #include "storage/net/http_client.hpp"
 #include "tests/integration/local_cluster.hpp"
 #include "tests/integration/shard_writer.hpp"
@@ -157,6 +158,32 @@ TEST_F(SwitchoverProcessTest, DryRunChangesNothingAndCancelReturnsTheShard) {
   auto [again, again_out] = cluster_->ezctl("bj", {"cancel", "so-c"});
   EXPECT_EQ(again, 1) << again_out;  // already finished
   EXPECT_NE(again_out.find("already finished"), std::string::npos) << again_out;
+}
+
+TEST_F(SwitchoverProcessTest, RebalanceWeighsShardsByTheTrafficTheRoutersMeasured) {
+  start_cluster("ack_timeout_ms = 5000\n");
+  // Traffic only to "squares" (shard 1, at bj), through the router of both
+  // zones, keyed by order ids that carry shard 1.
+  auto order_in_squares = encode_order_id(OrderIdParts{kShard, 1000, 1, 7});
+  ASSERT_TRUE(order_in_squares.ok());
+  for (int i = 0; i < 20; ++i) {
+    for (const char* entry : {"bj", "sh"}) {
+      net::HttpRequest req;
+      req.target = "/ezone/v1/probe";
+      req.headers.emplace_back("X-Ezone-Key", "order=" + std::to_string(*order_in_squares));
+      auto r = net::HttpConnection(cluster_->addresses(entry).http).request(req, 3000);
+      ASSERT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.status().to_string());
+    }
+  }
+  json traffic = admin("bj", "/admin/v1/traffic");
+  EXPECT_EQ(traffic["shards"].value("1", 0), 40) << traffic;  // every request served at the owner
+  auto [code, out] = cluster_->ezctl("sh", {"rebalance", "--target", "bj=0,sh=100", "--dry-run"});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("weights measured"), std::string::npos) << out;
+  // Only the shard that carries traffic is worth moving; bj's idle shard 3 stays.
+  EXPECT_NE(out.find("shard 1    squares              bj -> sh"), std::string::npos) << out;
+  EXPECT_EQ(out.find("shard 3 "), std::string::npos) << out;
+  EXPECT_NE(out.find("bj       100.0% ->   0.0%"), std::string::npos) << out;
 }
 
 TEST_F(SwitchoverProcessTest, KillNineOfAZoneFailsItsShardsOverAndTheReturningZoneStaysOff) {

@@ -141,7 +141,8 @@ int run_rebalance(const Options& options) {
   if (!plan) return fail("rebalance", plan.status().message());
   if (plan->status != 200) return fail("rebalance", reply_error(*plan));
   const json& p = plan->body;
-  std::printf("rebalance plan at epoch %lld:\n", static_cast<long long>(p.value("epoch", int64_t{0})));
+  std::printf("rebalance plan at epoch %lld (weights %s):\n", static_cast<long long>(p.value("epoch", int64_t{0})),
+              p.value("weights_source", "?").c_str());
   for (const json& m : p["moves"])
     std::printf("  shard %-4lld %-20s %s -> %s (weight %.1f)\n", static_cast<long long>(m.value("shard", int64_t{0})),
                 m.value("name", "").c_str(), m.value("from", "").c_str(), m.value("to", "").c_str(),

@@ -3,6 +3,8 @@
 //   switchover --shards S1,S2 --to EZONE [--id ID] [--dry-run] [--no-wait]
 //   failover --zone EZONE [--force] [--id ID] [--dry-run] [--no-wait]
 //   rebalance --target bj=52,sh=48 [--weights S=W,...] [--id ID] [--dry-run] [--no-wait]
+//     (without --weights, shards weigh what the routers measured: the
+//     requests each live node served per shard)
 //   workflows [ID]
 //   cancel ID
 //
