@@ -125,16 +125,20 @@ bool Coordinator::scan() {
   }
   for (const JournaledWorkflow& j : *all) {
     if (j.workflow.outcome != Outcome::running || lease == 0) continue;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (claimed_.count(j.workflow.id)) continue;
-    }
+    // Claimed again at every scan, also the ones this node drives: if its
+    // lease lapsed meanwhile, its claim went with it and another node may
+    // have taken the workflow over; then this one stops driving it.
     auto claimed = journal_.claim(j.workflow.id, config_.ezone, lease);
-    if (!claimed || !*claimed) continue;
-    logger_->info("event=workflow_claimed ezone={} id={} kind={} step={}", config_.ezone, j.workflow.id,
-                  coord::workflow_kind_name(j.workflow.kind), coord::step_name(j.workflow.step));
+    if (!claimed) continue;  // etcd trouble: keep things as they are
     std::lock_guard<std::mutex> lock(mutex_);
-    claimed_.insert(j.workflow.id);
+    if (!*claimed) {
+      if (claimed_.erase(j.workflow.id))
+        logger_->warn("event=workflow_lost ezone={} id={} (another node runs it now)", config_.ezone, j.workflow.id);
+      continue;
+    }
+    if (claimed_.insert(j.workflow.id).second)
+      logger_->info("event=workflow_claimed ezone={} id={} kind={} step={}", config_.ezone, j.workflow.id,
+                    coord::workflow_kind_name(j.workflow.kind), coord::step_name(j.workflow.step));
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
