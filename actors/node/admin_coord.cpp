@@ -1,5 +1,9 @@
 #include "actors/node/admin_coord.hpp"
 
+#include <cstdio>
+#include <mutex>
+#include <random>
+
 #include <nlohmann/json.hpp>
 
 #include "actors/node/coordinator.hpp"
@@ -54,8 +58,15 @@ HttpResponse site_report(const CoordAdminSources& s) {
   return HttpResponse::json(200, coord::encode_site_report_json(r) + "\n");
 }
 
+// kind-<wall ms>-<random>: two requests in the same millisecond must not
+// share an id, or the second would be answered with the first workflow.
 std::string generated_id(const std::string& kind) {
-  return kind + "-" + std::to_string(SystemClock::instance().wall_ms());
+  static std::mt19937 rng{std::random_device{}()};
+  static std::mutex rng_mutex;
+  std::lock_guard<std::mutex> lock(rng_mutex);
+  char suffix[8];
+  std::snprintf(suffix, sizeof(suffix), "%04x", static_cast<unsigned>(rng() & 0xffff));
+  return kind + "-" + std::to_string(SystemClock::instance().wall_ms()) + "-" + suffix;
 }
 
 Result<std::vector<ShardId>> shard_list(const json& body, const RouteTable& table) {
