@@ -175,7 +175,15 @@ HttpResponse rebalance(const CoordAdminSources& s, Coordinator& c, const json& b
     started.push_back(j->workflow.id);
   }
   if (!started.empty()) c.kick();
-  json doc{{"id", id}, {"dry_run", dry_run}, {"epoch", table.epoch()}, {"weights_source", source}, {"moves", moves},
+  // The weights the plan used, so that a caller can run exactly the plan it
+  // was shown (measured traffic keeps changing between two requests).
+  json used = json::object();
+  for (const ShardRoute& r : table.shards()) {
+    auto w = weights.find(r.shard);
+    used[std::to_string(r.shard)] = w == weights.end() ? 1.0 : w->second;
+  }
+  json doc{{"id", id}, {"dry_run", dry_run}, {"epoch", table.epoch()}, {"weights_source", source}, {"weights", used},
+           {"moves", moves},
            {"share_before", plan->share_before}, {"share_after", plan->share_after}, {"workflows", started}};
   return HttpResponse::json(dry_run ? 200 : 201, doc.dump(2) + "\n");
 }

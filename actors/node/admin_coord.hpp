@@ -23,7 +23,7 @@
 // (from, to) pair of its moves, with ids <id>-1, <id>-2, ... Without
 // "weights" it weighs each shard by its measured traffic: the requests every
 // live node served for it (GET /admin/v1/traffic of each), and says so in
-// "weights_source".
+// "weights_source"; "weights" lists the weight of every shard it used.
 #pragma once
 
 #include <functional>

@@ -184,6 +184,17 @@ TEST_F(SwitchoverProcessTest, RebalanceWeighsShardsByTheTrafficTheRoutersMeasure
   EXPECT_NE(out.find("shard 1    squares              bj -> sh"), std::string::npos) << out;
   EXPECT_EQ(out.find("shard 3 "), std::string::npos) << out;
   EXPECT_NE(out.find("bj       100.0% ->   0.0%"), std::string::npos) << out;
+  // Run for real: exactly the plan shown, one switchover, and it lands.
+  auto [run_code, run_out] = cluster_->ezctl("sh", {"rebalance", "--target", "bj=0,sh=100"});
+  ASSERT_EQ(run_code, 0) << run_out;
+  EXPECT_NE(run_out.find(": done (write-forbidden window"), std::string::npos) << run_out;
+  EXPECT_EQ(route_of_shard("sh").value("owner", ""), "sh");
+  json t = admin("sh", "/admin/v1/routes");
+  for (const json& shard : t["shards"]) {
+    if (shard.value("id", -1) == 3) {
+      EXPECT_EQ(shard.value("owner", ""), "bj") << "an idle shard moved";
+    }
+  }
 }
 
 TEST_F(SwitchoverProcessTest, KillNineOfAZoneFailsItsShardsOverAndTheReturningZoneStaysOff) {

@@ -154,6 +154,7 @@ int run_rebalance(const Options& options) {
   if (options.dry_run) return 0;
   body["dry_run"] = false;
   body["id"] = p.value("id", "");
+  body["weights"] = p.value("weights", json::object());  // run the plan that was shown
   auto started = admin_call(options, "POST", "/admin/v1/workflows", body.dump());
   if (!started) return fail("rebalance", started.status().message());
   if (started->status != 201) return fail("rebalance", reply_error(*started));
