@@ -33,29 +33,40 @@ std::string join(const std::vector<std::string>& parts) {
 WorkflowEngine::WorkflowEngine(meta::MetaStore& store, SiteProbe& probe, const Clock& clock, EngineOptions options)
     : store_(store), probe_(probe), clock_(clock), options_(options), journal_(store), routes_(store) {}
 
-Result<JournaledWorkflow> WorkflowEngine::submit_switchover(const std::vector<ShardId>& shards, const std::string& to,
-                                                            const std::string& id, bool dry_run, bool* created) {
+// An id already journaled is answered with its workflow (idempotent
+// submit); not_found is the only miss that lets the caller plan anew.
+Status WorkflowEngine::find_existing(const std::string& id, bool* created, std::optional<JournaledWorkflow>* out) {
   if (Status s = validate_workflow_id(id); !s) return s;
   if (created) *created = false;
   auto existing = journal_.load(id);
-  if (existing) return existing;
-  if (existing.status().code() != Errc::not_found) return existing.status();
-  auto table = routes_.load();
-  if (!table) return table.status();
-  auto planned = plan_switchover(*table, shards, to, id, clock_.wall_ms());
+  if (existing) *out = std::move(*existing);
+  else if (existing.status().code() != Errc::not_found) return existing.status();
+  return Status::ok();
+}
+
+Result<JournaledWorkflow> WorkflowEngine::record(Result<Workflow> planned, bool dry_run, bool* created) {
   if (!planned) return planned.status();
   if (dry_run) return JournaledWorkflow{std::move(*planned), 0};
   return journal_.create(*planned, created);
 }
 
+Result<JournaledWorkflow> WorkflowEngine::submit_switchover(const std::vector<ShardId>& shards, const std::string& to,
+                                                            const std::string& id, bool dry_run, bool* created) {
+  std::optional<JournaledWorkflow> known;
+  if (Status st = find_existing(id, created, &known); !st) return st;
+  if (known) return std::move(*known);
+  auto table = routes_.load();
+  if (!table) return table.status();
+  auto planned = plan_switchover(*table, shards, to, id, clock_.wall_ms());
+  return record(std::move(planned), dry_run, created);
+}
+
 Result<JournaledWorkflow> WorkflowEngine::submit_failover(const std::string& dead, bool force, const std::string& id,
                                                           bool dry_run, const Capacities& capacities,
                                                           const ShardWeights& weights, bool* created) {
-  if (Status s = validate_workflow_id(id); !s) return s;
-  if (created) *created = false;
-  auto existing = journal_.load(id);
-  if (existing) return existing;
-  if (existing.status().code() != Errc::not_found) return existing.status();
+  std::optional<JournaledWorkflow> known;
+  if (Status st = find_existing(id, created, &known); !st) return st;
+  if (known) return std::move(*known);
   auto table = routes_.load();
   if (!table) return table.status();
   auto nodes = journal_.live_nodes();
@@ -68,9 +79,7 @@ Result<JournaledWorkflow> WorkflowEngine::submit_failover(const std::string& dea
     if (!live && zone != dead) excluded.push_back(zone);
   }
   auto planned = plan_failover(*table, dead, excluded, capacities, weights, force, id, clock_.wall_ms());
-  if (!planned) return planned.status();
-  if (dry_run) return JournaledWorkflow{std::move(*planned), 0};
-  return journal_.create(*planned, created);
+  return record(std::move(planned), dry_run, created);
 }
 
 Result<JournaledWorkflow> WorkflowEngine::cancel(const std::string& id) {

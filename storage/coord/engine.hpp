@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,8 @@ class WorkflowEngine {
 
  private:
   struct Ctx;
+  Status find_existing(const std::string& id, bool* created, std::optional<JournaledWorkflow>* out);
+  Result<JournaledWorkflow> record(Result<Workflow> planned, bool dry_run, bool* created);
   Result<StepResult> step_switchover(Ctx& c);
   Result<StepResult> step_failover(Ctx& c);
   Result<StepResult> do_forbid(Ctx& c);
