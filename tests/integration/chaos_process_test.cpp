@@ -62,29 +62,15 @@ class ChaosProcessTest : public ::testing::TestWithParam<uint64_t> {
     std::system(("rm -rf '" + dir_ + "'").c_str());
   }
 
-  json admin(const std::string& ezone, const std::string& target) {
-    auto r = net::http_request(cluster_->addresses(ezone).admin, "GET", target, "", "", 2000);
-    if (!r.ok() || r->status != 200) return json();
-    return json::parse(r->body, nullptr, false);
-  }
-  std::string owner(const std::string& ask) {
-    json t = admin(ask, "/admin/v1/routes");
-    if (!t.is_object()) return "";
-    for (const json& s : t["shards"])
-      if (s.value("id", -1) == static_cast<int>(kShard)) return s.value("owner", "");
-    return "";
-  }
+  json admin(const std::string& ezone, const std::string& target) { return admin_json(*cluster_, ezone, target); }
+  std::string owner(const std::string& ask) { return shard_route(*cluster_, ask, kShard).value("owner", ""); }
+  bool converged() { return replication_caught_up(*cluster_); }
   // The owner as every live zone agrees on it; "" while they disagree.
   std::string agreed_owner() {
     std::string a = owner("bj"), b = owner("sh");
     return a == b ? a : "";
   }
   static std::string other(const std::string& z) { return z == "bj" ? "sh" : "bj"; }
-  bool converged() {
-    json bj = admin("bj", "/admin/v1/coord/site"), sh = admin("sh", "/admin/v1/coord/site");
-    return bj.is_object() && sh.is_object() && sh["applied"].value("bj", uint64_t{0}) == bj.value("outbox_head", uint64_t{0}) &&
-           bj["applied"].value("sh", uint64_t{0}) == sh.value("outbox_head", uint64_t{0});
-  }
   std::set<int64_t> orders_at(const std::string& ezone) {
     auto orders = test::orders_at(*cluster_, ezone);
     EXPECT_TRUE(orders.ok()) << "cannot read the orders at " << ezone << ": " << orders.status().to_string();

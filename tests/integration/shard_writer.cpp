@@ -43,16 +43,11 @@ std::string ShardWriter::last_refusal() const {
 
 bool ShardWriter::read_route(std::string* owner, int64_t* epoch) {
   for (const auto& zone : cluster_.ezones()) {
-    auto r = net::http_request(cluster_.addresses(zone).admin, "GET", "/admin/v1/routes", "", "", 1000);
-    if (!r.ok() || r->status != 200) continue;
-    json t = json::parse(r->body, nullptr, false);
-    if (!t.is_object()) continue;
-    for (const json& s : t["shards"]) {
-      if (s.value("id", int64_t{-1}) != static_cast<int64_t>(options_.shard)) continue;
-      *owner = s.value("owner", "");
-      *epoch = t.value("epoch", int64_t{0});
-      return true;
-    }
+    json route = shard_route(cluster_, zone, options_.shard);
+    if (!route.is_object()) continue;
+    *owner = route.value("owner", "");
+    *epoch = route.value("epoch", int64_t{0});
+    return true;
   }
   return false;
 }
@@ -118,6 +113,36 @@ void ShardWriter::run(int thread) {
     owner.clear();
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+}
+
+json admin_json(const LocalCluster& cluster, const std::string& ezone, const std::string& target) {
+  auto r = net::http_request(cluster.addresses(ezone).admin, "GET", target, "", "", 2000);
+  if (!r.ok() || r->status != 200) return json();
+  return json::parse(r->body, nullptr, false);
+}
+
+json shard_route(const LocalCluster& cluster, const std::string& ezone, ShardId shard) {
+  json t = admin_json(cluster, ezone, "/admin/v1/routes");
+  if (!t.is_object()) return json();
+  for (json s : t["shards"]) {
+    if (s.value("id", int64_t{-1}) != static_cast<int64_t>(shard)) continue;
+    s["epoch"] = t["epoch"];
+    return s;
+  }
+  return json();
+}
+
+bool replication_caught_up(const LocalCluster& cluster) {
+  std::map<std::string, json> sites;
+  for (const std::string& z : cluster.ezones()) {
+    sites[z] = admin_json(cluster, z, "/admin/v1/coord/site");
+    if (!sites[z].is_object()) return false;
+  }
+  for (const auto& [z, site] : sites)
+    for (const auto& [origin, other] : sites)
+      if (z != origin && site["applied"].value(origin, uint64_t{0}) != other.value("outbox_head", uint64_t{0}))
+        return false;
+  return true;
 }
 
 Result<std::set<int64_t>> orders_at(const LocalCluster& cluster, const std::string& ezone) {

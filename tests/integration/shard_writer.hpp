@@ -64,6 +64,15 @@ class ShardWriter {
   std::string last_refusal_;
 };
 
+// GET `target` on a zone's admin API as JSON; null when it does not answer 200.
+nlohmann::json admin_json(const LocalCluster& cluster, const std::string& ezone, const std::string& target);
+// The shard's route ({"id", "owner", "state", ..., "epoch"}) in the zone's
+// route table; null when the zone does not answer or has no such shard.
+nlohmann::json shard_route(const LocalCluster& cluster, const std::string& ezone, ShardId shard);
+// Every zone has applied every other zone's outbox up to its head
+// (GET /admin/v1/coord/site of each).
+bool replication_caught_up(const LocalCluster& cluster);
+
 // The ids of every order at a zone, read in pages (a DAL query returns at
 // most dal.query_rows_max rows). error() when the zone does not answer.
 Result<std::set<int64_t>> orders_at(const LocalCluster& cluster, const std::string& ezone);

@@ -49,30 +49,14 @@ class SwitchoverProcessTest : public ::testing::Test {
     if (!dir_.empty()) std::system(("rm -rf '" + dir_ + "'").c_str());
   }
 
-  json admin(const std::string& ezone, const std::string& target) {
-    auto r = net::http_request(cluster_->addresses(ezone).admin, "GET", target, "", "", 2000);
-    if (!r.ok() || r->status != 200) return json();
-    return json::parse(r->body, nullptr, false);
-  }
-  // kShard's entry in the zone's route table, with the table's epoch.
-  json route_of_shard(const std::string& ezone) {
-    json t = admin(ezone, "/admin/v1/routes");
-    if (!t.is_object()) return json();
-    for (json s : t["shards"])
-      if (s.value("id", -1) == static_cast<int>(kShard)) return s["epoch"] = t["epoch"], s;
-    return json();
-  }
   std::set<int64_t> orders_at(const std::string& ezone) {
     auto orders = test::orders_at(*cluster_, ezone);
     EXPECT_TRUE(orders.ok()) << "cannot read the orders at " << ezone << ": " << orders.status().to_string();
     return orders.ok() ? *orders : std::set<int64_t>{};
   }
-  bool converged() {
-    json bj = admin("bj", "/admin/v1/coord/site"), sh = admin("sh", "/admin/v1/coord/site");
-    if (!bj.is_object() || !sh.is_object()) return false;
-    return sh["applied"].value("bj", uint64_t{0}) == bj.value("outbox_head", uint64_t{0}) &&
-           bj["applied"].value("sh", uint64_t{0}) == sh.value("outbox_head", uint64_t{0});
-  }
+  json admin(const std::string& ezone, const std::string& target) { return admin_json(*cluster_, ezone, target); }
+  json route_of_shard(const std::string& ezone) { return shard_route(*cluster_, ezone, kShard); }
+  bool converged() { return replication_caught_up(*cluster_); }
   void expect_every_ack_present(const ShardWriter& writer) {
     ASSERT_TRUE(eventually([&] { return converged(); }, seconds(20))) << cluster_->log_tail("sh");
     std::set<int64_t> at_bj = orders_at("bj"), at_sh = orders_at("sh");

@@ -71,32 +71,10 @@ bool wait_for(F f, int64_t timeout_ms) {
   return f();
 }
 
-json admin_get(LocalCluster& c, const std::string& zone, const std::string& target) {
-  auto r = net::http_request(c.addresses(zone).admin, "GET", target, "", "", 2000);
-  if (!r || r->status != 200) return json();
-  return json::parse(r->body, nullptr, false);
-}
-
-std::string owner_of_shard(LocalCluster& c, const std::string& ask) {
-  json t = admin_get(c, ask, "/admin/v1/routes");
-  if (!t.is_object()) return "";
-  for (const json& s : t["shards"])
-    if (s.value("id", int64_t{-1}) == kShard) return s.value("owner", "");
-  return "";
-}
-
-
-bool converged(LocalCluster& c) {
-  json bj = admin_get(c, "bj", "/admin/v1/coord/site"), sh = admin_get(c, "sh", "/admin/v1/coord/site");
-  return bj.is_object() && sh.is_object() &&
-         sh["applied"].value("bj", uint64_t{0}) == bj.value("outbox_head", uint64_t{0}) &&
-         bj["applied"].value("sh", uint64_t{0}) == sh.value("outbox_head", uint64_t{0});
-}
-
 // Every acknowledged order at both sites; returns the missing ones.
 std::vector<std::string> lost_orders(LocalCluster& c, const std::map<int64_t, Ack>& acks) {
   std::vector<std::string> lost;
-  if (!wait_for([&] { return converged(c); }, 60000)) lost.push_back("the sites did not converge within 60 s");
+  if (!wait_for([&] { return replication_caught_up(c); }, 60000)) lost.push_back("the sites did not converge within 60 s");
   auto bj_read = orders_at(c, "bj"), sh_read = orders_at(c, "sh");
   if (!bj_read || !sh_read) {
     lost.push_back("cannot read the orders: " + (bj_read ? sh_read.status() : bj_read.status()).to_string());
@@ -140,7 +118,7 @@ SwitchoverFigures measure_switchovers(LocalCluster& c, const Flags& f) {
   writer.start();
   std::this_thread::sleep_for(std::chrono::seconds(2));  // warm up at the offered rate
   for (int i = 0; i < f.switchovers; ++i) {
-    std::string owner = owner_of_shard(c, "bj");
+    std::string owner = shard_route(c, "bj", kShard).value("owner", "");
     std::string to = owner == "bj" ? "sh" : "bj";
     std::string id = "bench-so-" + std::to_string(i) + "-" + std::to_string(std::time(nullptr));
     const auto t0 = Clock::now();
@@ -150,7 +128,7 @@ SwitchoverFigures measure_switchovers(LocalCluster& c, const Flags& f) {
       continue;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // writes resume at the new owner
-    json w = admin_get(c, to, "/admin/v1/workflows/" + id);
+    json w = admin_json(c, to, "/admin/v1/workflows/" + id);
     double window = w.value("window_ms", 0.0);
     double gap = longest_gap_ms(writer.acks(), t0, Clock::now());
     out.window_ms.push_back(window);
@@ -187,7 +165,7 @@ RtoFigures measure_rto(LocalCluster& c, const Flags& f) {
   wo.first_id = 10'000'000;
   std::map<int64_t, Ack> all_acks;
   for (int run = 0; run < f.runs; ++run) {
-    std::string victim = owner_of_shard(c, "bj");
+    std::string victim = shard_route(c, "bj", kShard).value("owner", "");
     std::string survivor = victim == "bj" ? "sh" : "bj";
     size_t member = victim == "bj" ? 0 : 1;
     wo.first_id += 1'000'000;
@@ -220,7 +198,7 @@ RtoFigures measure_rto(LocalCluster& c, const Flags& f) {
     Status back = c.etcd_member(member).restart(/*wait_until_healthy=*/false);
     if (back) back = c.start_zone(victim);
     if (back) back = c.wait_ready(victim, 60000);
-    if (!back || !wait_for([&] { return converged(c); }, 60000)) {
+    if (!back || !wait_for([&] { return replication_caught_up(c); }, 60000)) {
       out.lost.push_back("run " + std::to_string(run) + ": " + victim + " did not come back: " + back.to_string());
       break;
     }
