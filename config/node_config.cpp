@@ -270,15 +270,25 @@ Status read_coordinator(const toml::table& root, NodeConfig& c) {
   return r.no_unknown_keys("auto_failover, ack_timeout_ms, apply_timeout_ms, skew_margin_ms, failover_wait_ms, poll_ms");
 }
 
+Status read_admin(const toml::table& root, NodeConfig& c) {
+  const toml::table* table = nullptr;
+  EZONE_TRY(optional_section(root, "admin", c.source, &table));
+  if (!table) return Status::ok();
+  TableReader r(table, "admin", c.source);
+  EZONE_TRY(r.boolean("allow_fault_injection", &c.admin_api.allow_fault_injection));
+  return r.no_unknown_keys("allow_fault_injection");
+}
+
 Status check_top_level(const toml::table& root, const std::string& source) {
   static const std::set<std::string> sections{"node", "peers", "etcd", "timeouts", "limits",
-                                              "gzs",  "router", "dal", "drc", "app", "coordinator"};
+                                              "gzs",  "router", "dal", "drc", "app", "coordinator", "admin"};
   for (const auto& [k, v] : root) {
     std::string name(k.str());
     if (!sections.count(name))
       return config_error(source, name, "unknown key",
                           "remove it or correct its spelling; top-level sections are "
-                          "[node], [[peers]], [etcd], [timeouts], [limits], [gzs], [router], [dal], [drc], [app] and [coordinator]");
+                          "[node], [[peers]], [etcd], [timeouts], [limits], [gzs], [router], [dal], [drc], [app], [coordinator] "
+                          "and [admin]");
   }
   return Status::ok();
 }
@@ -339,6 +349,7 @@ Result<NodeConfig> parse_node_config(const std::string& text, const std::string&
   EZONE_TRY(read_drc(root, c));
   EZONE_TRY(read_app(root, c));
   EZONE_TRY(read_coordinator(root, c));
+  EZONE_TRY(read_admin(root, c));
   EZONE_TRY(check_uniqueness(c));
   EZONE_TRY(check_wildcards(c));
   return c;

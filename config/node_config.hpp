@@ -11,6 +11,7 @@
 //   [drc]      replication batches and pulls
 //   [app]      the application served (ezoned: "takeout")
 //   [coordinator] optional: workflow timing and automatic failover
+//   [admin]    optional: what the admin API (node.admin) lets operators do
 //   [dal]      optional: the SQLite database, its schema file, group commit
 //   [drc]      optional (needs [dal]): replication pull batches and timing
 //
@@ -124,6 +125,14 @@ struct AppSettings {
   std::string name;  // empty: no app
 };
 
+// [admin]: what the admin API on node.admin allows besides reading.
+struct AdminSettings {
+  // POST /admin/v1/fault/isolate and /heal (disaster-recovery drills: the
+  // node's data plane goes dark while the process runs). Off by default: a
+  // production node answers them 403 unless an operator turned this on.
+  bool allow_fault_injection = false;
+};
+
 struct NodeConfig {
   std::string source;  // the file it was read from (for error messages)
   std::string ezone;
@@ -143,6 +152,7 @@ struct NodeConfig {
   DrcSettings drc;
   AppSettings app;
   CoordinatorSettings coordinator;
+  AdminSettings admin_api;  // [admin] (node.admin is the address)
 };
 
 // Reads and validates a config file. On failure returns invalid_argument (or

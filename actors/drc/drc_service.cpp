@@ -75,6 +75,12 @@ constexpr uint32_t kFirstPullBytes = 256u << 10;
 int64_t mono_ms() { return SystemClock::instance().now_ms(); }
 int64_t wall_ms() { return SystemClock::instance().wall_ms(); }
 
+bool isolated(const DrcServiceConfig& config) { return config.fault && config.fault->isolated(); }
+std::string isolated_error(const DrcServiceConfig& config) {
+  return "ezone '" + config.ezone + "' is isolated by fault injection (a drill): it neither serves nor pulls "
+         "outboxes until healed";
+}
+
 // Runs blocking jobs one at a time, in order, on its own thread.
 class JobThread {
  public:
@@ -183,6 +189,7 @@ struct ServerState {
   std::map<std::string, uint64_t> applied_by_peer;
   int64_t next_trim_ms = 0;
   Counter* served = nullptr;
+  Counter* refused_isolated = nullptr;
   static inline const char* name = "ezone.drc.server";
 };
 using ServerSelf = caf::stateful_actor<ServerState>*;
@@ -238,11 +245,17 @@ caf::behavior drc_server(ServerSelf self, DrcServiceConfig config, std::shared_p
   st.config = std::move(config);
   st.jobs = std::move(jobs);
   st.served = &st.config.metrics->counter("ezone_drc_batches_served_total", "Outbox batches served to peers' pulls");
+  st.refused_isolated = &st.config.metrics->counter("ezone_drc_isolated_pulls_total",
+                                                    "Peers' pulls refused because this node was isolated (a drill)");
   st.next_trim_ms = mono_ms() + kTrimIntervalMs;
   return {
       [self](ez_pull_atom, const std::string& requester, uint64_t after, uint64_t applied, uint32_t rows_max,
              uint32_t bytes_max, int64_t wait_ms) -> caf::result<std::string> {
         auto& st = self->state;
+        if (isolated(st.config)) {
+          st.refused_isolated->inc();
+          return caf::make_error(caf::sec::runtime_error, isolated_error(st.config));
+        }
         const auto& peers = st.config.peers;
         if (std::find(peers.begin(), peers.end(), requester) == peers.end()) {
           st.config.metrics->counter("ezone_drc_rejected_pulls_total", "Pulls from ezones that are not peers").inc();
@@ -266,7 +279,11 @@ caf::behavior drc_server(ServerSelf self, DrcServiceConfig config, std::shared_p
       [self](ez_read_atom, uint64_t id, bool ok, const std::string& payload) {
         auto it = self->state.reading.find(id);
         if (it == self->state.reading.end()) return;
-        if (ok) {
+        if (ok && isolated(self->state.config)) {
+          // Held or read before the isolation began: a dark IDC sends nothing.
+          self->state.refused_isolated->inc();
+          it->second.deliver(caf::make_error(caf::sec::runtime_error, isolated_error(self->state.config)));
+        } else if (ok) {
           self->state.served->inc();
           it->second.deliver(payload);
         } else {
@@ -375,6 +392,23 @@ void record_batch(const DrcServiceConfig& config, const std::string& peer, Statu
 
 void pull(PullerSelf self, uint64_t after);
 
+// While the node is isolated a puller sends nothing: it shows why, forgets
+// the peer's handle and looks again every retry_ms (not counted as pull
+// errors: nothing failed). Returns true then.
+bool paused_by_isolation(PullerSelf self) {
+  auto& st = self->state;
+  if (!isolated(st.config)) return false;
+  const std::string why = isolated_error(st.config);
+  st.board->update(st.peer, [&](DrcPeerStatus& s) {
+    if (s.last_error != why) st.config.logger->warn("event=drc_pull_paused origin={} reason=isolated", st.peer);
+    s.last_error = why;
+    s.connected = false;
+  });
+  st.handle = nullptr;
+  st.retry_at_ms = mono_ms() + st.config.tuning.retry_ms;
+  return true;
+}
+
 // Sends the next pull while the pipeline has room (fewer than
 // pipeline_batches_max batches decoding or applying). When the peer has
 // nothing more, that pull is a long poll held at the peer, so a change
@@ -384,6 +418,7 @@ void pull(PullerSelf self, uint64_t after);
 void maybe_pull(PullerSelf self) {
   auto& st = self->state;
   if (st.pulling || st.decoding > 0 || st.retry_at_ms >= 0 || !st.handle) return;
+  if (paused_by_isolation(self)) return;
   if (st.in_pipeline < static_cast<int>(st.config.tuning.pipeline_batches_max)) {
     pull(self, std::max(st.fetched, st.cursor));
   }
@@ -476,6 +511,8 @@ void pull(PullerSelf self, uint64_t after) {
           [self, id](std::string& bytes) {
             if (id != self->state.pull_id || !self->state.pulling) return;  // abandoned by the tick
             self->state.pulling = false;
+            // Answered after the isolation began: dropped, pulled again after the heal.
+            if (paused_by_isolation(self)) return;
             on_batch(self, std::move(bytes));
           },
           [self, id](caf::error& err) {
@@ -492,6 +529,7 @@ void step(PullerSelf self) {
   // next pull starts from the durable cursor.
   if (st.pulling || st.in_pipeline > 0) return;
   st.fetched = st.cursor;
+  if (paused_by_isolation(self)) return;
   if (st.handle) return maybe_pull(self);
   self->request(st.cluster, caf::infinite, ez_peer_atom::value, st.peer)
       .then(

@@ -10,6 +10,10 @@
 //            back-pressure: a slow site asks for less, and no site ever
 //            pushes.
 //
+// Isolation (config.fault, a drill): while the node is isolated the server
+// answers every pull with an error naming it, and the pullers send none;
+// both resume after the heal, the pullers from their durable cursors.
+//
 // Both are detached CAF actors (each has its own thread), because applying
 // and reading SQLite block. The header is CAF-free.
 #pragma once
@@ -19,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "core/fault_state.hpp"
 #include "core/metrics.hpp"
 #include "storage/dal/dal.hpp"
 
@@ -66,6 +71,7 @@ struct DrcServiceConfig {
   dal::Dal* dal = nullptr;         // must outlive the service
   Metrics* metrics = nullptr;      // must outlive the service
   std::shared_ptr<spdlog::logger> logger;
+  std::shared_ptr<const FaultState> fault;  // optional: null never isolates
 };
 
 class DrcService {

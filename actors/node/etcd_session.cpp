@@ -30,6 +30,8 @@ void EtcdSession::set_fence_epoch_source(std::function<Result<int64_t>()> source
   fence_epoch_source_ = std::move(source);
 }
 
+void EtcdSession::set_fault_state(std::shared_ptr<FaultState> fault) { fault_ = std::move(fault); }
+
 void EtcdSession::refresh_fence_epoch() {
   if (!fence_epoch_source_) return;
   auto epoch = fence_epoch_source_();
@@ -82,6 +84,12 @@ void EtcdSession::run() {
 }
 
 void EtcdSession::step() {
+  if (fault_) {
+    if (fault_->heal_if_due())
+      logger_->warn("event=fault_healed ezone={} reason=\"the isolation's duration_ms ran out\"", ezone_);
+    // A dark IDC reaches no etcd member: no call, not even a revoke.
+    if (fault_->isolated()) return set_reachable(false, "isolated by fault injection (a drill): etcd is not called");
+  }
   Status health = store_.health();
   if (!health) {
     errors_.inc();

@@ -7,6 +7,14 @@
 //     within that interval when etcd is unreachable;
 //   - re-registers with a new lease when the old one was lost.
 // stop() revokes the lease, so peers see a clean departure at once.
+//
+// While the node's FaultState says it is isolated (a drill), the session
+// makes no etcd call at all and reports etcd unreachable: the lease runs
+// down exactly as when renewals fail, so lease_valid() turns false at its
+// fencing point and etcd expires the lease at its TTL (nothing revokes it:
+// a dark IDC could not). After the heal the session finds the lease gone
+// and re-registers with a new one, fenced until it has caught up
+// (fence_epoch), as after any lost lease.
 #pragma once
 
 #include <condition_variable>
@@ -18,6 +26,7 @@
 #include <thread>
 
 #include "config/node_config.hpp"
+#include "core/fault_state.hpp"
 #include "core/metrics.hpp"
 #include "storage/meta/meta_store.hpp"
 
@@ -59,6 +68,10 @@ class EtcdSession {
   // Where fence_epoch comes from (the current route-table epoch in etcd).
   // Set before start(); without it fence_epoch stays 0.
   void set_fence_epoch_source(std::function<Result<int64_t>()> source);
+  // The node's fault injection; set before start(). The session also ends
+  // an isolation whose deadline has passed (and logs it). Without one it
+  // is never isolated.
+  void set_fault_state(std::shared_ptr<FaultState> fault);
 
   void start();
   // Revokes the lease (bounded by the store's request timeout) and joins.
@@ -90,6 +103,7 @@ class EtcdSession {
   Counter& errors_;
   int64_t last_keepalive_ms_ = 0;
   std::function<Result<int64_t>()> fence_epoch_source_;
+  std::shared_ptr<FaultState> fault_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -19,6 +19,7 @@
 #include "actors/http/http_server.hpp"
 #include "actors/node/admin_api.hpp"
 #include "actors/node/admin_coord.hpp"
+#include "actors/node/admin_fault.hpp"
 #include "actors/node/coordinator.hpp"
 #include "actors/router/router.hpp"
 #include "core/build_info.hpp"
@@ -119,6 +120,9 @@ struct Node::Impl {
   std::unique_ptr<HttpServer> admin;
   std::unique_ptr<RouterIngress> ingress;
   std::unique_ptr<Coordinator> coordinator;
+  // Fault injection for drills (admin_fault.hpp): read by the etcd session,
+  // the router, the DRC and the coordinator.
+  std::shared_ptr<FaultState> fault = std::make_shared<FaultState>(SystemClock::instance());
   std::mutex cluster_mutex;  // guards `cluster` and `dal` against the GZS watch thread
   bool stopped = false;
 
@@ -130,10 +134,21 @@ struct Node::Impl {
       if (ingress) coord.served_per_shard = [this] { return ingress->router().served_per_shard(); };
       for (const PeerConfig& p : config.peers) coord.peers.push_back(p.ezone);
       if (auto answer = handle_coord_admin(coord, req)) return answer;
+      if (auto answer = handle_fault_admin(fault_sources(), req)) return answer;
       if (dal) return handle_drc_admin(*dal, drc.get(), req);
       return std::nullopt;
     };
     return sources;
+  }
+  FaultAdminSources fault_sources() {
+    return FaultAdminSources{config.ezone,
+                             config.source,
+                             config.admin_api.allow_fault_injection,
+                             fault.get(),
+                             [this](std::string* why) { return may_act(why); },
+                             logger,
+                             &metrics->counter("ezone_fault_isolations_total",
+                                               "Isolations of this node begun by fault injection (drills)")};
   }
   // Whether this node may act on its lease: it holds it with margin, and
   // it has installed the route table that was current when it got it.
@@ -251,6 +266,7 @@ Status Node::Impl::start_cluster() {
     drc_config.dal = dal.get();
     drc_config.metrics = metrics.get();
     drc_config.logger = logger;
+    drc_config.fault = fault;
     drc = DrcService::start(*system, cluster, std::move(drc_config));
   }
   auto port = system->middleman().publish(cluster, config.cluster.port, config.cluster.host.c_str(),
@@ -291,6 +307,7 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   rc.resolver = gzs->resolver();
   rc.epoch = [g = gzs.get()] { return g->epoch(); };
   rc.may_write = [this](std::string* why) { return may_act(why); };
+  rc.fault = fault;
   rc.forwarder.connections_per_upstream_max = config.router.forward_connections_max;
   rc.forwarder.response_timeout_ms = config.router.forward_timeout_ms;
   endpoints.push_back(probe_endpoint(config.ezone, *gzs));
@@ -323,8 +340,11 @@ void Node::Impl::make_coordinator() {
   cc.poll_ms = s.poll_ms;
   // Made before the admin server serves, so /admin/v1/workflows answers
   // from the first request; its thread starts once the etcd session runs.
+  // An isolated node drives nothing, not even in the moments before its
+  // lease runs out: a dark IDC cannot reach etcd or the other sites.
   coordinator = std::make_unique<Coordinator>(
-      *meta, cc, [this] { return etcd->state().lease_id; }, [this] { return may_act(nullptr); }, logger, *metrics);
+      *meta, cc, [this] { return etcd->state().lease_id; },
+      [this] { return !fault->isolated() && may_act(nullptr); }, logger, *metrics);
 }
 
 void Node::Impl::stop() {
@@ -368,6 +388,7 @@ Result<std::unique_ptr<Node>> Node::start(const NodeConfig& config, NodeOptions 
       *impl->meta, impl->config,
       registration_json(config, impl->incarnation, impl->started_wall_ms), impl->logger,
       *impl->metrics);
+  impl->etcd->set_fault_state(impl->fault);
   impl->etcd->set_fence_epoch_source([store = impl->meta.get()]() -> Result<int64_t> {
     auto table = RouteStore(*store).load();
     if (!table && table.status().code() == Errc::not_found) return int64_t{0};  // nothing to catch up with

@@ -10,10 +10,10 @@
 namespace ezone {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
+double seconds_since(SteadyClock::time_point start) {
+  return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 
 // A request between arrival and its answer. It is moved, not copied, and
@@ -26,8 +26,8 @@ struct Pending {
   ShardingKey key;
   bool has_key = false;
   RouteTrail trail;
-  Clock::time_point start;
-  Clock::time_point hold_deadline;
+  SteadyClock::time_point start;
+  SteadyClock::time_point hold_deadline;
   bool holding = false;
 };
 
@@ -35,7 +35,7 @@ struct Pending {
 // X-Ezone-Epoch on answers that lack one and times the request.
 class AnswerSink final : public ResponseSink {
  public:
-  AnswerSink(HttpResponder inner, Histogram* latency, Clock::time_point start, Epoch epoch)
+  AnswerSink(HttpResponder inner, Histogram* latency, SteadyClock::time_point start, Epoch epoch)
       : inner_(std::move(inner)), latency_(latency), start_(start), epoch_(epoch) {}
   ~AnswerSink() override {
     if (claim()) deliver(HttpResponse::error(500, "request dropped by its handler"));
@@ -49,7 +49,7 @@ class AnswerSink final : public ResponseSink {
  private:
   HttpResponder inner_;
   Histogram* latency_;
-  Clock::time_point start_;
+  SteadyClock::time_point start_;
   Epoch epoch_;
 };
 
@@ -90,6 +90,8 @@ struct Router::Impl {
   void handle(HttpRequest&& request, HttpResponder respond);
   void route(Pending&& p);
   void reject(Pending& p, RejectReason reason, const std::string& message, Epoch epoch);
+  // Answers 503 isolated and returns true while the node is isolated.
+  bool reject_if_isolated(Pending& p);
   void hold_or_reject(Pending&& p, RejectReason reason, const std::string& message, Epoch epoch);
   // r: the resolution that made this zone the owner (null for endpoints
   // without a key); its shard reaches the handler as X-Ezone-Shard.
@@ -108,16 +110,17 @@ struct Router::Impl {
 
 void Router::Impl::handle(HttpRequest&& request, HttpResponder respond) {
   Pending p;
-  p.start = Clock::now();
+  p.start = SteadyClock::now();
   p.request = std::move(request);
   p.respond = std::move(respond);
   auto match = registry.match(p.request.method, p.request.path_view());
+  if (match.endpoint) p.entrance = static_cast<int>(match.endpoint->entrance);
+  if (reject_if_isolated(p)) return;
   if (!match.endpoint) {
     RejectReason reason = match.other_method ? RejectReason::method_not_allowed : RejectReason::no_endpoint;
     return reject(p, reason, "no endpoint for " + p.request.method + " " + p.request.path(), current_epoch());
   }
   p.endpoint = match.endpoint;
-  p.entrance = static_cast<int>(p.endpoint->entrance);
   auto trail = parse_route_trail(p.request);
   if (!trail) return reject(p, RejectReason::bad_header, trail.status().message(), current_epoch());
   p.trail = std::move(*trail);
@@ -147,7 +150,19 @@ Result<Resolution> Router::Impl::resolve(const ShardingKey& key) {
   }
 }
 
+bool Router::Impl::reject_if_isolated(Pending& p) {
+  if (!config.fault || !config.fault->isolated()) return false;
+  reject(p, RejectReason::isolated,
+         "ezone " + config.ezone + " is isolated by fault injection (a drill); POST /admin/v1/fault/heal on its admin "
+         "API ends it",
+         current_epoch());
+  return true;
+}
+
 void Router::Impl::route(Pending&& p) {
+  // A held request comes back here from its timer: the node may have been
+  // isolated meanwhile, and then must not serve or forward it.
+  if (p.holding && reject_if_isolated(p)) return;
   auto resolved = resolve(p.key);
   if (!resolved) {
     RejectReason reason = reason_for_resolution(resolved.status().code());
@@ -185,7 +200,7 @@ void Router::Impl::route(Pending&& p) {
 
 void Router::Impl::hold_or_reject(Pending&& p, RejectReason reason, const std::string& message, Epoch epoch) {
   if (config.hold_ms <= 0) return reject(p, reason, message, epoch);
-  auto now = Clock::now();
+  auto now = SteadyClock::now();
   if (!p.holding) {
     if (held.load(std::memory_order_relaxed) >= config.holds_max) {
       m.holds[static_cast<int>(HoldResult::overflow)]->inc();

@@ -14,6 +14,12 @@
 //   8. owner == self: run the endpoint's handler here ("local");
 //      owner elsewhere: forward to the owner's router over a pooled
 //      keep-alive connection with the trail stamped ("forwarded").
+// Isolation: while config.fault says the node is isolated (a drill's fault
+// injection), every request that reaches the router, a client's or one
+// forwarded by a peer, is answered 503 (reason isolated) before step 2, and
+// a held request that wakes up isolated is answered so too: nothing is
+// served here and nothing is forwarded out.
+//
 // Every error is JSON {"error": what, "reason": reason, "key": key} (key when
 // one was read), counted by entrance and reason (router_metrics.hpp). Every
 // response carries X-Ezone (set by the server, or the owner's passed
@@ -43,6 +49,7 @@
 #include "actors/router/endpoint.hpp"
 #include "actors/router/route_trail.hpp"
 #include "actors/router/router_metrics.hpp"
+#include "core/fault_state.hpp"
 #include "core/metrics.hpp"
 #include "zones/resolution.hpp"
 
@@ -70,6 +77,8 @@ struct RouterConfig {
   // at the router as well as in the DAL. Optional (no check); same thread
   // rules as resolver.
   std::function<bool(std::string* why)> may_write;
+  // The node's fault injection (isolation). Optional: null never isolates.
+  std::shared_ptr<const FaultState> fault;
   HttpForwarderOptions forwarder;
 };
 

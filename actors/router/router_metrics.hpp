@@ -32,8 +32,9 @@ enum class RejectReason {
   hop_limit,           // 508: too many forwards
   loop,                // 508: the request came back to a router with the same table
   fenced,              // 503: a write for a shard this ezone owns, while its lease is not valid
+  isolated,            // 503: an operator isolated this node (fault injection, core/fault_state.hpp)
 };
-constexpr int kRejectReasons = 13;
+constexpr int kRejectReasons = 14;
 const char* reject_reason_name(RejectReason reason);
 int reject_status(RejectReason reason);
 

@@ -343,6 +343,19 @@ TEST(NodeConfig, CoordinatorSectionIsReadAndChecked) {
                "coordinator.autofailover");
 }
 
+TEST(NodeConfig, FaultInjectionIsOffUnlessTheAdminSectionAllowsIt) {
+  auto plain = parse_node_config(kValid, "test.toml");
+  ASSERT_TRUE(plain.ok()) << plain.status().to_string();
+  EXPECT_FALSE(plain->admin_api.allow_fault_injection);
+  auto set = parse_node_config(std::string(kValid) + "\n[admin]\nallow_fault_injection = true\n", "test.toml");
+  ASSERT_TRUE(set.ok()) << set.status().to_string();
+  EXPECT_TRUE(set->admin_api.allow_fault_injection);
+  expect_error(parse_node_config(std::string(kValid) + "\n[admin]\nallow_fault_injection = 1\n", "test.toml"),
+               "admin.allow_fault_injection");
+  expect_error(parse_node_config(std::string(kValid) + "\n[admin]\nallow_faults = true\n", "test.toml"),
+               "admin.allow_faults");
+}
+
 TEST(NodeConfig, ShippedExamplesLoad) {
   for (const char* file : {"laptop/bj.toml", "laptop/sh.toml", "three-site/bj.toml", "three-site/sh.toml"}) {
     auto r = load_node_config(source_dir() + "/config/examples/" + file);
@@ -352,6 +365,8 @@ TEST(NodeConfig, ShippedExamplesLoad) {
     ASSERT_TRUE(schema.ok()) << file << ": " << schema.status().to_string();
     EXPECT_EQ(schema->tables().size(), 4u) << file;
     EXPECT_TRUE(r->coordinator.auto_failover) << file;
+    // Drills on a laptop, never by default on a real site.
+    EXPECT_EQ(r->admin_api.allow_fault_injection, std::string(file).rfind("laptop/", 0) == 0) << file;
   }
 }
 

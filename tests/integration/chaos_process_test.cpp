@@ -22,9 +22,9 @@
 
 #include "core/ids.hpp"
 #include "storage/net/http_client.hpp"
+#include "tests/integration/dr_cluster_test.hpp"
 #include "tests/integration/local_cluster.hpp"
 #include "tests/integration/shard_writer.hpp"
-#include "tests/support/test_schema.hpp"
 #include "tests/support/eventually.hpp"
 
 namespace ezone::test {
@@ -35,34 +35,13 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 constexpr ShardId kShard = 1;
-constexpr int64_t kLeaseTtlS = 2;
+constexpr int64_t kLeaseTtlS = kDrLeaseTtlS;
 constexpr int kFaults = 6;
 
-class ChaosProcessTest : public ::testing::TestWithParam<uint64_t> {
+class ChaosProcessTest : public DrClusterTest<::testing::TestWithParam<uint64_t>> {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/ezone-chaos-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    std::ofstream(dir_ + "/schema.toml") << kOrdersUsersSchema;
-    LocalClusterOptions options;
-    options.etcd_members = 3;
-    options.gzs_toml = "shards_file = \"" + std::string(EZONE_TEST_SOURCE_DIR) + "/config/shards/test-fences.toml\"\n";
-    options.timeouts_toml = "lease_ttl_s = " + std::to_string(kLeaseTtlS) + "\netcd_check_interval_ms = 100\n";
-    options.extra_toml = "[dal]\nschema_file = \"" + dir_ + "/schema.toml\"\n\n[drc]\npull_wait_ms = 200\n"
-                         "pull_timeout_ms = 1000\nretry_ms = 20\n\n[coordinator]\nauto_failover = true\n"
-                         "skew_margin_ms = 300\nack_timeout_ms = 3000\napply_timeout_ms = 10000\n";
-    options.ready_timeout_ms = 60000;
-    auto cluster = LocalCluster::start(options);
-    ASSERT_TRUE(cluster.ok()) << cluster.status().to_string();
-    cluster_ = std::move(cluster.value());
-  }
-  void TearDown() override {
-    cluster_.reset();
-    std::system(("rm -rf '" + dir_ + "'").c_str());
-  }
+  void SetUp() override { start_dr_cluster(); }
 
-  json admin(const std::string& ezone, const std::string& target) { return admin_json(*cluster_, ezone, target); }
   std::string owner(const std::string& ask) { return shard_route(*cluster_, ask, kShard).value("owner", ""); }
   bool converged() { return replication_caught_up(*cluster_); }
   // The owner as every live zone agrees on it; "" while they disagree.
@@ -71,11 +50,6 @@ class ChaosProcessTest : public ::testing::TestWithParam<uint64_t> {
     return a == b ? a : "";
   }
   static std::string other(const std::string& z) { return z == "bj" ? "sh" : "bj"; }
-  std::set<int64_t> orders_at(const std::string& ezone) {
-    auto orders = test::orders_at(*cluster_, ezone);
-    EXPECT_TRUE(orders.ok()) << "cannot read the orders at " << ezone << ": " << orders.status().to_string();
-    return orders.ok() ? *orders : std::set<int64_t>{};
-  }
   // Restarts a zone killed or paused, and waits until both sites agree and converge.
   void heal(const std::string& zone, bool restart, size_t etcd_member = SIZE_MAX) {
     if (etcd_member != SIZE_MAX) {
@@ -88,9 +62,6 @@ class ChaosProcessTest : public ::testing::TestWithParam<uint64_t> {
     ASSERT_TRUE(eventually([&] { return !agreed_owner().empty() && converged(); }, seconds(60)))
         << cluster_->log_tail("bj") << cluster_->log_tail("sh");
   }
-
-  std::string dir_;
-  std::unique_ptr<LocalCluster> cluster_;
 };
 
 TEST_P(ChaosProcessTest, FaultsLoseNoAcknowledgedWriteAndAcceptNoWrongZoneWrite) {

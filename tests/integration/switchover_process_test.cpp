@@ -15,9 +15,9 @@
 #include "core/ids.hpp"
 #include "zones/routing/order_id.hpp"
 #include "storage/net/http_client.hpp"
+#include "tests/integration/dr_cluster_test.hpp"
 #include "tests/integration/local_cluster.hpp"
 #include "tests/integration/shard_writer.hpp"
-#include "tests/support/test_schema.hpp"
 #include "tests/support/eventually.hpp"
 
 namespace ezone::test {
@@ -28,33 +28,17 @@ using std::chrono::seconds;
 
 constexpr ShardId kShard = 1;  // "squares", owned by bj in test-fences.toml
 
-class SwitchoverProcessTest : public ::testing::Test {
+class SwitchoverProcessTest : public DrClusterTest<> {
  protected:
   void start_cluster(const std::string& coordinator_toml, const std::string& timeouts_toml = "") {
-    char tmpl[] = "/tmp/ezone-switchover-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    std::ofstream(dir_ + "/schema.toml") << kOrdersUsersSchema;
+    ASSERT_NO_FATAL_FAILURE(make_dir());
     LocalClusterOptions options;
-    options.gzs_toml = "shards_file = \"" + std::string(EZONE_TEST_SOURCE_DIR) + "/config/shards/test-fences.toml\"\n";
     options.timeouts_toml = timeouts_toml;
     options.extra_toml = "[dal]\nschema_file = \"" + dir_ + "/schema.toml\"\n\n[drc]\npull_wait_ms = 200\n"
                          "pull_timeout_ms = 1000\nretry_ms = 50\n\n[coordinator]\n" + coordinator_toml;
-    auto cluster = LocalCluster::start(options);
-    ASSERT_TRUE(cluster.ok()) << cluster.status().to_string();
-    cluster_ = std::move(cluster.value());
-  }
-  void TearDown() override {
-    cluster_.reset();
-    if (!dir_.empty()) std::system(("rm -rf '" + dir_ + "'").c_str());
+    start(std::move(options));
   }
 
-  std::set<int64_t> orders_at(const std::string& ezone) {
-    auto orders = test::orders_at(*cluster_, ezone);
-    EXPECT_TRUE(orders.ok()) << "cannot read the orders at " << ezone << ": " << orders.status().to_string();
-    return orders.ok() ? *orders : std::set<int64_t>{};
-  }
-  json admin(const std::string& ezone, const std::string& target) { return admin_json(*cluster_, ezone, target); }
   json route_of_shard(const std::string& ezone) { return shard_route(*cluster_, ezone, kShard); }
   bool converged() { return replication_caught_up(*cluster_); }
   void expect_every_ack_present(const ShardWriter& writer) {
@@ -67,9 +51,6 @@ class SwitchoverProcessTest : public ::testing::Test {
     EXPECT_EQ(at_bj, at_sh);
     EXPECT_EQ(at_bj.size(), writer.acks().size()) << "first at bj: " << (at_bj.empty() ? -1 : *at_bj.begin());
   }
-
-  std::string dir_;
-  std::unique_ptr<LocalCluster> cluster_;
 };
 
 TEST_F(SwitchoverProcessTest, PlannedSwitchoverUnderWritesLosesNothingAndMovesTheWrites) {

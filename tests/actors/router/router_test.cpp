@@ -11,6 +11,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -111,6 +112,7 @@ struct Site {
   std::string ezone;
   FakeTable table;
   std::atomic<bool> fenced{false};  // what may_write answers
+  std::shared_ptr<FaultState> fault = std::make_shared<FaultState>(SystemClock::instance());
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<RouterIngress> ingress;
 
@@ -153,6 +155,7 @@ class RouterTest : public ::testing::Test {
       if (*f) *why = "its lease was not renewed (test)";
       return !*f;
     };
+    c.fault = site.fault;
     // Longer than hold_ms: a request held at the far router must not time
     // out on its way back.
     c.forwarder.response_timeout_ms = 1500;
@@ -334,6 +337,49 @@ TEST_F(RouterTest, AFencedZoneRefusesWritesToItsShardsAtTheRouter) {
   EXPECT_EQ(http_call(bj_.ingress->port(), "GET", "/v1/orders/9").status, 200);  // reads go on
   bj_.fenced = false;
   EXPECT_EQ(http_call(bj_.ingress->port(), "POST", "/v1/orders/9/accept").status, 200);
+}
+
+TEST_F(RouterTest, AnIsolatedZoneAnswersEveryRequest503AndForwardsNothing) {
+  bj_.table.set("order=9", "bj");
+  bj_.table.set("order=8", "sh");
+  sh_.table.set("order=8", "sh");
+  sh_.table.set("order=9", "bj");
+  bj_.fault->isolate(60000);
+  for (auto [method, target] : {std::pair{"POST", "/v1/orders/9/accept"}, std::pair{"GET", "/v1/orders/9"},
+                                std::pair{"POST", "/v1/orders/8/accept"}, std::pair{"GET", "/internal/ping"}}) {
+    auto r = http_call(bj_.ingress->port(), method, target);
+    EXPECT_EQ(r.status, 503) << target;
+    EXPECT_EQ(r.header("retry-after"), "2");
+    EXPECT_EQ(json_of(r)["reason"], "isolated") << r.body;
+  }
+  EXPECT_EQ(sh_.requests("merchant", "local"), 0u);  // order=8 was not forwarded out
+  // A peer's forward into the isolated zone is refused too (the answer
+  // comes back through sh, which forwarded it).
+  auto in = http_call(sh_.ingress->port(), "POST", "/v1/orders/9/accept");
+  EXPECT_EQ(in.status, 503);
+  EXPECT_EQ(json_of(in)["reason"], "isolated") << in.body;
+  EXPECT_EQ(bj_.rejections("merchant", "isolated"), 3u);
+  EXPECT_EQ(bj_.requests("merchant", "local") + bj_.requests("merchant", "forwarded"), 0u);
+
+  bj_.fault->heal();
+  EXPECT_EQ(http_call(bj_.ingress->port(), "POST", "/v1/orders/9/accept").status, 200);
+  auto out = http_call(bj_.ingress->port(), "POST", "/v1/orders/8/accept");
+  EXPECT_EQ(out.status, 200);
+  EXPECT_EQ(out.header("x-ezone"), "sh");
+}
+
+TEST_F(RouterTest, ARequestHeldWhenTheZoneIsIsolatedIsNotServed) {
+  bj_.table.set("order=5", "bj", 7, /*write_forbidden=*/true);
+  std::thread isolate([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    bj_.fault->isolate(60000);
+    bj_.table.set("order=5", "bj", 8);  // writable again, but the zone is dark now
+  });
+  auto r = http_call(bj_.ingress->port(), "POST", "/v1/orders/5/accept");
+  isolate.join();
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(json_of(r)["reason"], "isolated") << r.body;
+  EXPECT_EQ(bj_.requests("merchant", "local"), 0u);
 }
 
 TEST_F(RouterTest, WriteForbiddenRemoteShardIsAnsweredAtTheEntrance) {
