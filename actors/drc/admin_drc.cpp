@@ -70,6 +70,48 @@ HttpResponse checksum_json(dal::Dal& dal, const HttpRequest& req) {
   return HttpResponse::json(200, out.dump() + "\n");
 }
 
+json quarantine_entry_json(const dal::QuarantineEntry& e) {
+  json out{{"table", e.table},         {"pk", e.pk},           {"shard", e.shard},
+           {"origins", e.origins},     {"hlc_max", e.hlc_max}, {"since_wall_ms", e.since_wall_ms},
+           {"conflicts", e.conflicts}, {"released", e.released}};
+  if (e.released) {
+    out["released_wall_ms"] = e.released_wall_ms;
+    out["released_by"] = e.released_by;
+  }
+  return out;
+}
+
+HttpResponse quarantine_json(dal::Dal& dal, const HttpRequest& req) {
+  auto limit = int_param(req, "limit", 1000, 100000);
+  if (!limit) return HttpResponse::error(400, limit.status().message());
+  auto released = int_param(req, "released", 0, 1);
+  if (!released) return HttpResponse::error(400, released.status().message());
+  auto entries = dal.quarantine(static_cast<size_t>(limit.value()), released.value() == 1);
+  if (!entries) return HttpResponse::error(500, entries.status().message());
+  json out = json::array();
+  for (const dal::QuarantineEntry& e : entries.value()) out.push_back(quarantine_entry_json(e));
+  return HttpResponse::json(200, json{{"ezone", dal.ezone()}, {"quarantined", out}}.dump(2) + "\n");
+}
+
+// POST {"table": "orders", "pk": "[42]"}: releases the row here; the
+// release replicates to every other site.
+HttpResponse resolve_json(dal::Dal& dal, const HttpRequest& req) {
+  const json body = json::parse(req.body, nullptr, false);
+  if (!body.is_object() || !body.contains("table") || !body["table"].is_string() || !body.contains("pk") ||
+      !(body["pk"].is_string() || body["pk"].is_number_integer())) {
+    return HttpResponse::error(400, "give a JSON body {\"table\": NAME, \"pk\": KEY} (KEY as listed, e.g. \"[42]\")");
+  }
+  const std::string table = body["table"].get<std::string>();
+  const std::string pk = body["pk"].is_string() ? body["pk"].get<std::string>() : std::to_string(body["pk"].get<int64_t>());
+  auto seq = dal.release_quarantine(table, pk);
+  if (!seq) {
+    const Errc code = seq.status().code();
+    return HttpResponse::error(code == Errc::not_found ? 404 : code == Errc::unavailable ? 503 : 500, seq.status().message());
+  }
+  return HttpResponse::json(200, json{{"ezone", dal.ezone()}, {"table", table}, {"released", true},
+                                      {"outbox_seq", seq.value()}}.dump() + "\n");
+}
+
 }  // namespace
 
 std::string render_drc_json(dal::Dal& dal, const DrcService* drc) {
@@ -81,7 +123,13 @@ std::string render_drc_json(dal::Dal& dal, const DrcService* drc) {
   for (const dal::HaltedTable& h : dal.halted()) {
     halted.push_back(json{{"origin", h.origin}, {"table", h.table}, {"reason", h.reason}, {"parked_rows", h.parked_rows}});
   }
+  json tables = json::array();
+  for (const data::TableSpec& t : dal.schema().tables()) {
+    if (t.kind == data::TableKind::local) continue;
+    tables.push_back(json{{"name", t.name}, {"kind", data::table_kind_name(t.kind)}});
+  }
   json doc{{"ezone", dal.ezone()},
+           {"tables", tables},
            {"outbox_head", dal.outbox_head()},
            {"acknowledged_epoch", dal.acknowledged_epoch()},
            {"now_ms", SystemClock::instance().wall_ms()},
@@ -92,11 +140,17 @@ std::string render_drc_json(dal::Dal& dal, const DrcService* drc) {
 
 std::optional<HttpResponse> handle_drc_admin(dal::Dal& dal, const DrcService* drc, const HttpRequest& req) {
   const std::string path = req.path();
-  const bool known = path == "/admin/v1/drc" || path == "/admin/v1/drc/conflicts" || path == "/admin/v1/dal/checksum";
+  if (path == "/admin/v1/quarantine/resolve") {
+    if (req.method != "POST") return HttpResponse::error(405, req.method + " not allowed on " + path + "; use POST");
+    return resolve_json(dal, req);
+  }
+  const bool known = path == "/admin/v1/drc" || path == "/admin/v1/drc/conflicts" || path == "/admin/v1/dal/checksum" ||
+                     path == "/admin/v1/quarantine";
   if (!known) return std::nullopt;
   if (req.method != "GET") return HttpResponse::error(405, req.method + " not allowed on " + path + "; use GET");
   if (path == "/admin/v1/drc/conflicts") return conflicts_json(dal, req);
   if (path == "/admin/v1/dal/checksum") return checksum_json(dal, req);
+  if (path == "/admin/v1/quarantine") return quarantine_json(dal, req);
   return HttpResponse::json(200, render_drc_json(dal, drc));
 }
 

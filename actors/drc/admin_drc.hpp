@@ -1,10 +1,15 @@
 // Admin endpoints of the DAL and DRC (served on node.admin):
 //   GET /admin/v1/drc                 per-peer watermark, lag and errors, halted
-//                                     tables, this site's outbox head (ezctl drc)
+//                                     tables, this site's outbox head and its
+//                                     replicated tables (ezctl drc)
 //   GET /admin/v1/drc/conflicts       kept losers of conflicts (?limit=N, default 100)
 //   GET /admin/v1/dal/checksum?table=T[&shard=S]
 //                                     checksum of a replicated table (or one
 //                                     shard of it); equal on converged sites
+//   GET /admin/v1/quarantine          quarantined rows (?released=1 adds released
+//                                     ones, ?limit=N, default 1000)
+//   POST /admin/v1/quarantine/resolve {"table": T, "pk": "[42]"}: releases a
+//                                     row here and, replicated, everywhere
 #pragma once
 
 #include <optional>

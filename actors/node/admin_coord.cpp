@@ -58,6 +58,16 @@ HttpResponse site_report(const CoordAdminSources& s) {
   return HttpResponse::json(200, coord::encode_site_report_json(r) + "\n");
 }
 
+// The registered nodes (their leases are alive) and whether this node's
+// coordinator fails a zone over by itself: what a drill needs to know.
+HttpResponse live_nodes_doc(Coordinator& c) {
+  auto nodes = c.engine().journal().live_nodes();
+  if (!nodes) return error_of(nodes.status());
+  json list = json::array();
+  for (const coord::LiveNode& n : *nodes) list.push_back(json{{"ezone", n.ezone}, {"admin", n.admin}, {"lease", n.lease}});
+  return HttpResponse::json(200, json{{"auto_failover", c.auto_failover()}, {"nodes", list}}.dump(2) + "\n");
+}
+
 // kind-<wall ms>-<random>: two requests in the same millisecond must not
 // share an id, or the second would be answered with the first workflow.
 std::string generated_id(const std::string& kind) {
@@ -250,6 +260,11 @@ std::optional<HttpResponse> handle_coord_admin(const CoordAdminSources& s, const
   if (path == "/admin/v1/coord/site") {
     if (req.method != "GET") return HttpResponse::error(405, "use GET");
     return site_report(s);
+  }
+  if (path == "/admin/v1/coord/nodes") {
+    if (req.method != "GET") return HttpResponse::error(405, "use GET");
+    if (!s.coordinator) return HttpResponse::error(404, "this node runs no coordinator");
+    return live_nodes_doc(*s.coordinator);
   }
   if (path == "/admin/v1/traffic") {
     if (req.method != "GET") return HttpResponse::error(405, "use GET");

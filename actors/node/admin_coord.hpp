@@ -3,6 +3,8 @@
 //   GET  /admin/v1/coord/site            this site's acknowledged epoch,
 //                                        outbox head and applied cursors
 //                                        (what other coordinators wait on)
+//   GET  /admin/v1/coord/nodes           the registered nodes (ezone, admin
+//                                        address, lease) and auto_failover
 //   GET  /admin/v1/workflows             every journaled workflow
 //   GET  /admin/v1/workflows/<id>        one, with its runner and, when
 //                                        this node runs it, what it waits on

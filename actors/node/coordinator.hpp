@@ -63,6 +63,7 @@ class Coordinator {
   void stop();  // idempotent; joins the thread
 
   coord::WorkflowEngine& engine() { return engine_; }
+  bool auto_failover() const { return config_.auto_failover; }
   // Wakes the thread to scan now (after a submit or a cancel).
   void kick();
   // What a workflow this node runs waits on ("" when unknown here).

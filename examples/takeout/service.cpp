@@ -66,7 +66,8 @@ int refusal_status(dal::Refusal refusal) {
     case Refusal::stopping: return 503;
     case Refusal::wrong_zone:
     case Refusal::not_master:
-    case Refusal::unknown_shard: return 409;
+    case Refusal::unknown_shard:
+    case Refusal::quarantined: return 409;
     case Refusal::none:
     case Refusal::shard_mismatch:
     case Refusal::no_shard:

@@ -114,6 +114,7 @@ const char* refusal_name(Refusal refusal) {
     case Refusal::statement_refused: return "statement_refused";
     case Refusal::queue_full: return "queue_full";
     case Refusal::stopping: return "stopping";
+    case Refusal::quarantined: return "quarantined";
   }
   return "?";
 }
@@ -173,6 +174,7 @@ Status Dal::Impl::setup_schema() {
     if (spec.kind == data::TableKind::local) continue;
     if (Status s = load_table_info(spec); !s) return s;
   }
+  if (Status s = load_quarantine_state(); !s) return s;
   auto head = writer->query("SELECT COALESCE(MAX(seq), 0) FROM _ezone_outbox");
   if (!head) return head.status();
   next_seq = static_cast<uint64_t>(std::get<int64_t>(head.value()[0][0])) + 1;
@@ -421,11 +423,18 @@ void Dal::Impl::stop_checkpointer() {
   checkpoint_db.reset();
 }
 
+// A maintenance job may write an outbox entry (a quarantine release): on a
+// failure its sequence is reused, and after it the new head is published.
 Status Dal::Impl::run_maintenance(const std::function<Status()>& fn) {
+  const uint64_t seq_before = next_seq;
   Status s = control("BEGIN IMMEDIATE");
   if (s) s = fn();
   if (s) s = control("COMMIT");
-  if (!s) control("ROLLBACK");
+  if (!s) {
+    control("ROLLBACK");
+    next_seq = seq_before;
+  }
+  publish_commit(acked_epoch.load());
   return s;
 }
 

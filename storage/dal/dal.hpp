@@ -96,6 +96,7 @@ enum class Refusal {
   statement_refused,  // DDL, several statements, ATTACH, an internal or unclassified table
   queue_full,         // more than queue_tx_max requests are waiting
   stopping,           // the DAL is shutting down
+  quarantined,        // a written row is quarantined (written on two sites at once; see QuarantineEntry)
 };
 const char* refusal_name(Refusal refusal);
 
@@ -164,6 +165,34 @@ struct ConflictRecord {
   data::RowVersion winner, loser;
   ChangeOp winner_op = ChangeOp::upsert, loser_op = ChangeOp::upsert;
   std::string winner_row, loser_row;  // row_text, "" for a deleted row
+};
+
+// A quarantined row (DESIGN.md, "return of a failed IDC"): a row that two
+// sites wrote concurrently, which only happens while ownership overlapped
+// (a forced failover, or an IDC that wrote before it learnt it had lost its
+// shards). The conflict policy still picks one winner everywhere and keeps
+// the loser, but the business has not seen both versions: until an operator
+// releases the row, the DAL refuses every write to it (Refusal::quarantined)
+// on every site. Replication of the row goes on.
+//
+// Every site agrees on what is quarantined: only the site that owns the
+// row's shard (the master, for a global-zone table) turns a conflict it
+// detects into a quarantine, and both that and an operator's release travel
+// to the other sites as control records in the outbox. Each is a maximum
+// (the newest version the quarantine covers, the newest a release covers),
+// so the order they arrive in does not matter; a row is quarantined while
+// the first exceeds the second, and a later conflict quarantines it again.
+struct QuarantineEntry {
+  std::string table;
+  std::string pk;            // row_text of the primary key, e.g. "[42]"
+  int64_t shard = -1;        // the row's shard, -1 for global-zone rows
+  HlcTime hlc_max = 0;       // newest version its quarantine covers
+  std::string origins;       // the sites whose versions conflicted, "bj,sh"
+  int64_t since_wall_ms = 0; // when this site learnt of its quarantine
+  uint64_t conflicts = 0;    // its records in the conflict table
+  bool released = false;
+  int64_t released_wall_ms = 0;
+  std::string released_by;   // the ezone where an operator released it
 };
 
 struct ApplyReport {
@@ -262,6 +291,13 @@ class Dal {
   // shard's rows only. Equal on every converged site.
   Result<uint64_t> checksum(const std::string& table, std::optional<ShardId> shard = std::nullopt);
   Result<std::vector<ConflictRecord>> conflicts(size_t limit = 1000);
+  // Quarantined rows, oldest first; released ones too if asked.
+  Result<std::vector<QuarantineEntry>> quarantine(size_t limit = 1000, bool with_released = false);
+  // Releases a quarantined row here and, through replication, everywhere.
+  // `pk` is the row_text of its key ("[42]"; a bare "42" is taken as "[42]").
+  // not_found when the row is not quarantined here. Returns the outbox
+  // sequence of the release record.
+  Result<uint64_t> release_quarantine(const std::string& table, const std::string& pk);
   Result<std::vector<FeedEvent>> feed_since(uint64_t since_id, const std::vector<std::string>& tables,
                                             size_t limit);
   // In-process change-feed subscribers, called on the writer thread after

@@ -14,6 +14,9 @@
 //
 // Rows of a table whose schema differs from the origin's are parked, in
 // order, and applied when the schemas match again; other tables go on.
+//
+// At the row's owner a conflict also quarantines the row (dal_quarantine.cpp);
+// a change to kQuarantineTable is a quarantine or a release from the origin.
 #include <spdlog/spdlog.h>
 
 #include "storage/dal/dal_impl.hpp"
@@ -187,6 +190,7 @@ Status Applier::apply_change(const PreparedChange& pc, const data::RowVersion& i
                    ? record_conflict(t, c, key, incoming, c.op, incoming_text, local.value(), local_op, local_text)
                    : record_conflict(t, c, key, local.value(), local_op, local_text, incoming, c.op, incoming_text);
     if (!s) return s;
+    if (Status q = impl_.on_conflict(t, key, pc.pk_text, pc.shard, incoming, local.value()); !q) return q;
   }
   if (!incoming_wins) return Status::ok();
   if (Status s = write(t, c); !s) return s;
@@ -215,7 +219,8 @@ Status Applier::run(const PreparedBatch& prepared) {
     for (const PreparedChange& pc : pe.changes) {
       const RowChange& c = pc.change;
       auto h = st_.halted.find({st_.origin, c.table});
-      Status s = h != st_.halted.end() ? park(c, e, h->second.reason)
+      Status s = c.table == kQuarantineTable    ? impl_.apply_quarantine_record(c)
+                 : h != st_.halted.end() ? park(c, e, h->second.reason)
                  : !pc.table           ? park(c, e, "table '" + c.table + "' is not replicated here")
                                        : apply_change(pc, incoming);
       if (!s) return s;
@@ -281,13 +286,16 @@ void Dal::Impl::run_applies(std::vector<std::unique_ptr<Job>>& jobs) {
     std::lock_guard<std::mutex> lock(halted_mutex);
     halted_now = halted;
   }
-  const uint64_t feed_before = next_feed_id;
+  // A quarantine decided while applying appends a control record to this
+  // site's outbox: its sequence is given back with a rolled-back batch.
+  const uint64_t feed_before = next_feed_id, seq_before = next_seq;
   uint64_t entries = 0;
   Status s = control("BEGIN IMMEDIATE");
   for (size_t i = 0; s && i < jobs.size(); ++i) {
     const PreparedBatch& prepared = *jobs[i]->batch;
     ApplyState state{prepared.batch->origin, halted_now, {}};
     const size_t feed_mark = group_feed.size();
+    const uint64_t seq_mark = next_seq;
     Status one = control("SAVEPOINT apply");
     if (one) {
       Applier applier(*this, state);
@@ -302,6 +310,7 @@ void Dal::Impl::run_applies(std::vector<std::unique_ptr<Job>>& jobs) {
       control("ROLLBACK TO apply");
       control("RELEASE apply");
       drop_feed_events(feed_mark);
+      next_seq = seq_mark;
       count_apply_error(prepared.batch->origin, one);
       results.emplace_back(one);
     }
@@ -316,6 +325,7 @@ void Dal::Impl::run_applies(std::vector<std::unique_ptr<Job>>& jobs) {
   if (!s) {
     control("ROLLBACK");
     forget_feed(feed_before);
+    next_seq = seq_before;
     results.resize(jobs.size(), s);
     for (size_t i = 0; i < jobs.size(); ++i) {
       if (!results[i]) continue;

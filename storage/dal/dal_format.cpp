@@ -6,6 +6,8 @@
 //     landed on random pages of the row-version B-tree);
 //   - the change feed is one record per transaction (feed_record.hpp), not
 //     one row per event.
+// _ezone_quarantine was added within format 2: it is created when missing,
+// and a build without it ignores it.
 // A format-1 database (no _ezone_meta) is converted in place, in one
 // transaction, when it is opened; a database of a newer format is refused.
 #include <cstring>
@@ -40,6 +42,11 @@ CREATE TABLE IF NOT EXISTS _ezone_conflicts(
   winner_row TEXT NOT NULL, loser_origin TEXT NOT NULL, loser_hlc INTEGER NOT NULL,
   loser_op TEXT NOT NULL, loser_row TEXT NOT NULL, detected_wall_ms INTEGER NOT NULL,
   UNIQUE(tbl, key, loser_origin, loser_hlc));
+CREATE TABLE IF NOT EXISTS _ezone_quarantine(
+  tbl TEXT NOT NULL, key BLOB NOT NULL, pk TEXT NOT NULL, shard INTEGER NOT NULL,
+  q_hlc INTEGER NOT NULL, r_hlc INTEGER NOT NULL, origins TEXT NOT NULL, since_wall_ms INTEGER NOT NULL,
+  released_wall_ms INTEGER NOT NULL, released_by TEXT NOT NULL,
+  PRIMARY KEY(tbl, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS _ezone_feed(
   id INTEGER PRIMARY KEY, n INTEGER NOT NULL, events BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS _ezone_parked(

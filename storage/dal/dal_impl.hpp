@@ -20,6 +20,10 @@
 
 namespace ezone::dal {
 
+// The internal table of quarantined rows; a release travels in the outbox as
+// a change to it.
+extern const char* const kQuarantineTable;
+
 // A replicated table as found in the database.
 struct TableInfo {
   const data::TableSpec* spec = nullptr;
@@ -107,6 +111,10 @@ struct Dal::Impl {
   std::vector<FeedEvent> group_feed;                   // writer: events of the open transaction
   uint64_t next_feed_id = 1;                           // writer: id of the next feed event
   size_t feed_records_since_trim = 0;                  // writer
+  // Writer: a row may be quarantined, so writes check each row. Set when a
+  // quarantine is applied (even in a batch rolled back later: a spare check
+  // is harmless), recomputed at open and after a release.
+  bool quarantine_active = false;
 
   std::mutex queue_mutex;
   std::condition_variable queue_cv;
@@ -154,6 +162,8 @@ struct Dal::Impl {
   // The writer's WAL hook: after each commit, with the WAL's size in pages.
   void on_wal_commit(int wal_pages);
   Status run_maintenance(const std::function<Status()>& fn);
+  // Queues a maintenance job and waits for it (not on the writer thread).
+  Status run_queued(std::unique_ptr<Job> job);
   WriteGate take_gate();
   void publish_commit(Epoch epoch);
   Result<Stmt*> cached(std::string_view sql, bool for_handler = false);
@@ -194,6 +204,20 @@ struct Dal::Impl {
   void forget_feed(uint64_t next_id_before);
   Result<Row> read_row(const TableInfo& t, const Row& pk);
   Status record_local(std::vector<RowChange>& changes, const TxTarget& target, HlcTime hlc, TxOutcome& out);
+
+  // ---- dal_quarantine.cpp ----
+  // A conflict of versions `a` and `b` of a row, in an open apply: the
+  // shard's owner quarantines the row and ships the quarantine.
+  Status on_conflict(const TableInfo& t, const std::string& key, const std::string& pk_text, int64_t shard,
+                     const data::RowVersion& a, const data::RowVersion& b);
+  // Applies a control record (a change to kQuarantineTable), a peer's or
+  // this site's own.
+  Status apply_quarantine_record(const RowChange& c);
+  // Appends a control record to the outbox, in the open transaction.
+  Status append_control(const RowChange& c);
+  // Writer: whether writes to the row are refused.
+  Result<bool> is_quarantined(const std::string& table, const std::string& key);
+  Status load_quarantine_state();
 
   // ---- dal_apply.cpp ----
   // Decodes and keys a batch (any thread). parse_error for undecodable

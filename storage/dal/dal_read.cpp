@@ -114,15 +114,19 @@ Result<uint64_t> Dal::trim_outbox(uint64_t upto) {
     if (n) deleted = static_cast<uint64_t>(n.value());
     return n.status();
   };
+  if (Status s = impl_->run_queued(std::move(job)); !s) return s;
+  return deleted;
+}
+
+Status Dal::Impl::run_queued(std::unique_ptr<Job> job) {
   auto done = job->maintenance_done.get_future();
   {
-    std::lock_guard<std::mutex> lock(impl_->queue_mutex);
-    if (impl_->stopping) return Status(Errc::unavailable, "the DAL is stopping");
-    impl_->queue.push_back(std::move(job));
+    std::lock_guard<std::mutex> lock(queue_mutex);
+    if (stopping) return Status(Errc::unavailable, "the DAL is stopping");
+    queue.push_back(std::move(job));
   }
-  impl_->queue_cv.notify_one();
-  if (Status s = done.get(); !s) return s;
-  return deleted;
+  queue_cv.notify_one();
+  return done.get();
 }
 
 uint64_t Dal::wait_outbox(uint64_t after, int64_t timeout_ms) {

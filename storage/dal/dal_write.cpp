@@ -393,6 +393,15 @@ Result<std::vector<RowChange>> build_changes(Dal::Impl& impl, const std::vector<
                                              "), so it is fenced"};
       return changes;
     }
+    auto quarantined = impl.is_quarantined(spec.name, encode_key(rc.pk));
+    if (!quarantined) return quarantined.status();
+    if (quarantined.value()) {
+      refused = {Refusal::quarantined,
+                 "row " + row_text(rc.pk) + " of table '" + spec.name + "' is quarantined: two sites wrote it while "
+                 "their ownership overlapped, so writes to it are refused until an operator releases it (ezctl "
+                 "quarantine list; ezctl quarantine resolve --table " + spec.name + " --pk '" + row_text(rc.pk) + "')"};
+      return changes;
+    }
     changes.push_back(std::move(rc));
   }
   return changes;

@@ -143,7 +143,7 @@ Result<nlohmann::json> LocalCluster::status(const std::string& ezone, int64_t ti
   return doc;
 }
 
-std::pair<int, std::string> LocalCluster::run_ezctl(const std::vector<std::string>& args) const {
+std::pair<int, std::string> LocalCluster::run_ezctl(const std::vector<std::string>& args, int64_t wait_ms) const {
   static int counter = 0;
   std::string out_path = dir_ + "/ezctl-" + std::to_string(++counter) + ".out";
   ChildOptions o;
@@ -152,13 +152,14 @@ std::pair<int, std::string> LocalCluster::run_ezctl(const std::vector<std::strin
   o.log_path = out_path;
   auto child = ChildProcess::start(o);
   if (!child) return {-1, child.status().to_string()};
-  auto code = (*child)->wait(10000);
+  auto code = (*child)->wait(wait_ms);
   return {code ? *code : -1, read_file(out_path)};
 }
 
-std::pair<int, std::string> LocalCluster::ezctl(const std::string& ezone, std::vector<std::string> args) const {
+std::pair<int, std::string> LocalCluster::ezctl(const std::string& ezone, std::vector<std::string> args,
+                                               int64_t wait_ms) const {
   args.insert(args.begin(), {"--node", zones_.at(ezone).addr.admin.to_string()});
-  return run_ezctl(args);
+  return run_ezctl(args, wait_ms);
 }
 
 Result<nlohmann::json> LocalCluster::ezctl_status(const std::string& ezone) const {

@@ -73,10 +73,12 @@ class LocalCluster {
   // The same through the ezctl binary: `ezctl --node ADMIN status --json`.
   // Returns the parsed output, or an error carrying ezctl's output and exit code.
   Result<nlohmann::json> ezctl_status(const std::string& ezone) const;
-  // Runs ezctl with args; returns {exit code, stdout+stderr}.
-  std::pair<int, std::string> run_ezctl(const std::vector<std::string>& args) const;
+  // Runs ezctl with args, waiting at most wait_ms (then it is killed, and
+  // the code is -1); returns {exit code, stdout+stderr}.
+  std::pair<int, std::string> run_ezctl(const std::vector<std::string>& args, int64_t wait_ms = 10000) const;
   // ezctl against one zone's admin address: {exit code, output}.
-  std::pair<int, std::string> ezctl(const std::string& ezone, std::vector<std::string> args) const;
+  std::pair<int, std::string> ezctl(const std::string& ezone, std::vector<std::string> args,
+                                    int64_t wait_ms = 10000) const;
 
   // The state ("up", "down", "connecting") that `observer` reports for `peer`,
   // and the peer entry itself; empty when the observer cannot be asked.

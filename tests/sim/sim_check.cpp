@@ -33,6 +33,14 @@
 //                  applied every commit A made to it.
 //   7 convergence  after healing and quiescing, equal checksums per table
 //                  and per shard at every site.
+//   9 quarantine   a write is refused as quarantined only for a row its
+//                  site holds in quarantine; after quiescing, every site
+//                  holds the same quarantined rows, each with a conflict.
+//                  Quarantine and release records in the outbox are the
+//                  site's own control records (invariants 3 and 4 allow
+//                  them beside its commits).
+//                  (The operator releases every quarantined row now and
+//                  then, World::operator_releases, so keys stay writable.)
 //   8 fencing      a site whose lease is valid by its own reckoning holds
 //                  the lease the store has registered for it (checked every
 //                  tick), and every commit happened under that lease.
@@ -141,7 +149,8 @@ void World::check_commit(SimSite& s, const dal::TxOutcome& out, ShardId shard, E
 
   // Invariant 3: the commit's outbox entry, from the outbox itself.
   if (out.outbox_seq == 0 || out.rows != 1) return violation("invariant 3: " + who + " with no outbox entry");
-  if (out.outbox_seq > 1 && !commit_by_seq_.count({s.index(), out.outbox_seq - 1}))
+  if (out.outbox_seq > 1 && !commit_by_seq_.count({s.index(), out.outbox_seq - 1}) &&
+      !control_entry(s, out.outbox_seq - 1))
     return violation("invariant 3: " + who + " as outbox seq " + std::to_string(out.outbox_seq) + ", but seq " +
                      std::to_string(out.outbox_seq - 1) + " was no commit of it");
   if (commit_by_seq_.count({s.index(), out.outbox_seq}))
@@ -153,6 +162,7 @@ void World::check_commit(SimSite& s, const dal::TxOutcome& out, ShardId shard, E
 void World::check_outbox_entry(int site, const dal::OutboxEntry& e) {
   const std::string& ezone = sites_[static_cast<size_t>(site)]->ezone();
   auto it = commit_by_seq_.find({site, e.seq});
+  if (it == commit_by_seq_.end() && is_control(e)) return;  // a quarantine or a release
   if (it == commit_by_seq_.end())
     return violation("invariant 4: " + ezone + "'s outbox holds seq " + std::to_string(e.seq) +
                      " that is not one of its own acknowledged commits (re-shipped or invented)");
@@ -172,10 +182,33 @@ void World::check_outbox_entry(int site, const dal::OutboxEntry& e) {
   c.entry_checked = true;
 }
 
-void World::check_refusal(SimSite& s, const dal::TxOutcome& out, ShardId shard, Epoch target, const GateSeen& g) {
+// A quarantine or release record: the site's own control record, never a
+// client's commit.
+bool World::is_control(const dal::OutboxEntry& e) {
+  auto changes = dal::decode_changes(e.body);
+  return changes && changes->size() == 1 && (*changes)[0].table == "_ezone_quarantine";
+}
+
+bool World::control_entry(SimSite& s, uint64_t seq) {
+  if (release_seqs_.count({s.index(), seq})) return true;
+  auto batch = s.dal().read_outbox(seq - 1, 1, 1 << 20);
+  return batch && batch->entries.size() == 1 && batch->entries[0].seq == seq && is_control(batch->entries[0]);
+}
+
+void World::check_refusal(SimSite& s, const dal::TxOutcome& out, ShardId shard, Epoch target, const GateSeen& g,
+                          const std::string& key) {
   ++stats_.refusals;
   if (out.refusal == dal::Refusal::none)
     return violation("a write at " + s.ezone() + " failed without a refusal: " + out.status.to_string());
+  if (out.refusal == dal::Refusal::quarantined) {
+    // Allowed only for a row this site holds in quarantine.
+    auto q = s.dal().quarantine(1000000);
+    if (!q) return violation("quarantine() failed at " + s.ezone());
+    const std::string pk = dal::row_text({dal::Value(key)});
+    for (const dal::QuarantineEntry& e : *q)
+      if (e.table == "kv" && e.pk == pk) return void(++stats_.quarantined_refused);
+    return violation("the DAL at " + s.ezone() + " refused key " + key + " as quarantined, but it is not quarantined there");
+  }
   if (target != g.epoch || g.epoch == 0) return;
   auto at = tables_.find(g.epoch);
   if (at == tables_.end()) return violation("invariant 2: " + s.ezone() + " judged a write on an unknown epoch");

@@ -81,6 +81,30 @@ void World::check_converged() {
     }
   }
 
+  // Invariant 9: every site quarantines the same rows, each with a conflict
+  // recorded somewhere (at the owner that decided it, not necessarily here).
+  std::set<std::string> conflicted, first_quarantine;
+  for (auto& s : sites_) {
+    auto conflicts = s->dal().conflicts(1000000);
+    if (!conflicts) return violation("conflicts() failed at " + s->ezone());
+    for (const dal::ConflictRecord& r : *conflicts) conflicted.insert(r.table + " " + r.pk);
+  }
+  for (auto& s : sites_) {
+    auto q = s->dal().quarantine(1000000);
+    if (!q) return violation("quarantine() failed at " + s->ezone());
+    std::set<std::string> here;
+    for (const dal::QuarantineEntry& e : *q) {
+      if (!conflicted.count(e.table + " " + e.pk))
+        return violation("invariant 9: " + s->ezone() + " quarantines " + e.table + " " + e.pk +
+                         " but no site recorded a conflict of it");
+      here.insert(e.table + " " + e.pk);
+    }
+    if (s == sites_.front()) first_quarantine = here;
+    else if (here != first_quarantine)
+      return violation("invariant 9: after healing, " + s->ezone() + " quarantines " + std::to_string(here.size()) +
+                       " rows and " + first.ezone() + " " + std::to_string(first_quarantine.size()) + ", not the same ones");
+  }
+
   // Exactly once, from each site's change feed: a peer's version of a row
   // arrives at most once.
   for (auto& s : sites_) {

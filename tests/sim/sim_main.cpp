@@ -58,6 +58,8 @@ void add(Stats& total, const Stats& s) {
   total.cancelled += s.cancelled;
   total.failed += s.failed;
   total.transfers_checked += s.transfers_checked;
+  total.quarantined_refused += s.quarantined_refused;
+  total.releases += s.releases;
   total.sim_ms += s.sim_ms;
 }
 
@@ -180,7 +182,8 @@ int main(int argc, char** argv) {
   std::printf(
       "%llu seeds in %.1f s: %llu failed. writes %llu attempted, %llu committed, %llu refused (%llu wrong-zone); "
       "%llu applies (%llu entries, %llu conflicts); %llu kills, %llu partitions, %llu store outages; "
-      "%llu switchovers and %llu failovers done, %llu cancelled, %llu failed; %llu transfers checked; %.0f s simulated\n",
+      "%llu switchovers and %llu failovers done, %llu cancelled, %llu failed; %llu transfers checked; "
+      "%llu quarantine refusals, %llu releases; %.0f s simulated\n",
       static_cast<unsigned long long>(runs), secs, static_cast<unsigned long long>(failed),
       static_cast<unsigned long long>(total.attempts), static_cast<unsigned long long>(total.commits),
       static_cast<unsigned long long>(total.refusals), static_cast<unsigned long long>(total.wrong_zone_refused),
@@ -189,7 +192,8 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(total.partitions), static_cast<unsigned long long>(total.store_outages),
       static_cast<unsigned long long>(total.switchovers_done), static_cast<unsigned long long>(total.failovers_done),
       static_cast<unsigned long long>(total.cancelled), static_cast<unsigned long long>(total.failed),
-      static_cast<unsigned long long>(total.transfers_checked), static_cast<double>(total.sim_ms) / 1000.0);
+      static_cast<unsigned long long>(total.transfers_checked), static_cast<unsigned long long>(total.quarantined_refused),
+      static_cast<unsigned long long>(total.releases), static_cast<double>(total.sim_ms) / 1000.0);
   if (expect_violation) {
     if (failed == 0) std::printf("expected a violation, but every seed passed: the check is blind to this break\n");
     return failed > 0 ? 0 : 1;
@@ -197,8 +201,9 @@ int main(int argc, char** argv) {
   // A range that never committed, switched over or failed over proves
   // nothing: say so instead of passing.
   if (runs >= 100 && (total.commits == 0 || total.switchovers_done == 0 || total.failovers_done == 0 ||
-                      total.transfers_checked == 0 || total.conflicts == 0)) {
-    std::printf("the run exercised too little (no commits, switchovers, failovers, checked transfers or conflicts)\n");
+                      total.transfers_checked == 0 || total.conflicts == 0 || total.releases == 0)) {
+    std::printf("the run exercised too little (no commits, switchovers, failovers, checked transfers, conflicts or "
+                "quarantine releases)\n");
     return 1;
   }
   return failed == 0 ? 0 : 1;

@@ -246,7 +246,7 @@ void World::submit_at(SimSite& s, ShardId shard, Epoch epoch, const std::string&
   if (out.ok()) {
     check_commit(s, out, shard, epoch, key, value, gate);
   } else {
-    check_refusal(s, out, shard, epoch, gate);
+    check_refusal(s, out, shard, epoch, gate, key);
   }
 }
 

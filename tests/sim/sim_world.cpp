@@ -135,6 +135,10 @@ void World::tick(bool chaos) {
   net_->run_due(now());
   for (auto& s : sites_)
     if (s->alive() && violations_.empty()) site_actions(*s);
+  if (violations_.empty() && now() >= next_release_ms_) {
+    next_release_ms_ = now() + kReleaseEveryMs;
+    operator_releases();
+  }
   if (chaos && violations_.empty()) {
     workload();
     inject_faults();
@@ -229,6 +233,22 @@ void World::heal() {
     store_->set_available(true);
   }
   for (size_t i = 0; i < sites_.size(); ++i) restart_site(static_cast<int>(i));
+}
+
+void World::operator_releases() {
+  for (auto& s : sites_) {
+    if (!s->alive()) continue;
+    auto q = s->dal().quarantine(1000000);
+    if (!q) return violation("quarantine() failed at " + s->ezone());
+    for (const dal::QuarantineEntry& e : *q) {
+      auto seq = s->dal().release_quarantine(e.table, e.pk);
+      if (!seq) return violation("release of " + e.table + " " + e.pk + " at " + s->ezone() + " failed: " + seq.status().to_string());
+      release_seqs_.insert({s->index(), *seq});
+      ++stats_.releases;
+      trace("operator releases " + e.table + " " + e.pk + " at " + s->ezone() + " (outbox seq " + std::to_string(*seq) + ")");
+    }
+    return;
+  }
 }
 
 bool World::quiet() {

@@ -49,6 +49,8 @@
 
 namespace ezone::sim {
 
+constexpr int64_t kReleaseEveryMs = 1500;  // World::operator_releases
+
 struct Breaks {
   SiteBreaks site;
   bool probe_skips_watermark = false;  // the probe claims every target applied everything
@@ -76,6 +78,7 @@ struct Stats {
   uint64_t kills = 0, partitions = 0, store_outages = 0;
   uint64_t switchovers_done = 0, failovers_done = 0, cancelled = 0, failed = 0;
   uint64_t transfers_checked = 0;
+  uint64_t quarantined_refused = 0, releases = 0;
   int64_t sim_ms = 0;
 };
 
@@ -167,7 +170,13 @@ class World {
   void check_commit(SimSite& s, const dal::TxOutcome& out, ShardId shard, Epoch target_epoch,
                     const std::string& key, const std::string& value, const GateSeen& gate);
   void check_outbox_entry(int site, const dal::OutboxEntry& e);
-  void check_refusal(SimSite& s, const dal::TxOutcome& out, ShardId shard, Epoch target_epoch, const GateSeen& gate);
+  void check_refusal(SimSite& s, const dal::TxOutcome& out, ShardId shard, Epoch target_epoch, const GateSeen& gate,
+                     const std::string& key);
+  // The operator: every kReleaseEveryMs, the first live site releases every
+  // row quarantined there (no randomness: seeds keep their traces).
+  void operator_releases();
+  static bool is_control(const dal::OutboxEntry& e);
+  bool control_entry(SimSite& s, uint64_t seq);  // is the site's outbox entry `seq` a control record
   void check_transfer(Epoch epoch, const RouteTable& before, const RouteTable& after);
   void check_sites();
   void check_converged();
@@ -213,6 +222,8 @@ class World {
   std::map<std::pair<int, std::string>, uint64_t> cursor_seen_;  // (site, origin) -> highest cursor seen
   std::map<std::pair<ShardId, Epoch>, int> writer_of_;           // (shard, gate epoch) -> site that committed
   std::map<std::pair<int, uint64_t>, size_t> commit_by_seq_;     // (site, outbox seq) -> commits_ index
+  std::set<std::pair<int, uint64_t>> release_seqs_;              // (site, outbox seq) of quarantine releases
+  int64_t next_release_ms_ = 0;
   uint64_t write_count_ = 0;
 
   Stats stats_;

@@ -24,6 +24,7 @@
 #include "storage/net/http_client.hpp"
 #include "tests/integration/local_cluster.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/tools/takeout_cluster.hpp"
 #include "tools/loadgen/run.hpp"
 
 namespace ezone::loadgen {
@@ -33,10 +34,9 @@ using nlohmann::json;
 using test::eventually;
 using test::LocalCluster;
 
-const std::string kSource = EZONE_TEST_SOURCE_DIR;
-const std::string kFencesDir = kSource + "/tests/data/fences/good";
-const std::string kShardsFile = kSource + "/config/shards/test-fences.toml";
-constexpr int64_t kTimeoutMs = 5000;
+const std::string& kFencesDir = test::kTakeoutFencesDir;
+const std::string& kShardsFile = test::kTakeoutShardsFile;
+constexpr int64_t kTimeoutMs = test::kTakeoutTimeoutMs;
 
 // A statement on a site's database file through a connection of the test's
 // own: the DAL's session capture never sees it, so it does not replicate.
@@ -58,31 +58,8 @@ int exec_behind_dal(const std::string& db_file, const std::string& sql, int64_t 
 
 class LoadgenClusterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    test::LocalClusterOptions options;
-    options.gzs_toml = "fences_dir = \"" + kFencesDir + "\"\nshards_file = \"" + kShardsFile + "\"\n";
-    options.extra_toml = "[dal]\nschema_file = \"" + kSource + "/config/schemas/takeout.toml\"\n"
-                         "synchronous = \"normal\"\n\n"
-                         "[drc]\npull_wait_ms = 200\npull_timeout_ms = 1000\nretry_ms = 50\n\n"
-                         "[app]\nname = \"takeout\"\n";
-    auto cluster = LocalCluster::start(options);
-    ASSERT_TRUE(cluster.ok()) << cluster.status().to_string();
-    cluster_ = std::move(*cluster);
-    // Writes are refused (503) until each zone holds its etcd lease: wait
-    // for one merchant to commit in a shard of each zone (1 is bj's, 2 sh's).
-    ASSERT_TRUE(merchant_commits("bj", 1.0, 1.0)) << cluster_->log_tail("bj");
-    ASSERT_TRUE(merchant_commits("sh", 2.0, 5.5)) << cluster_->log_tail("sh");
-  }
+  void SetUp() override { test::start_takeout_cluster(&cluster_); }
   void TearDown() override { cluster_.reset(); }
-
-  bool merchant_commits(const std::string& ezone, double lat, double lon) {
-    const std::string body = json{{"name", "warm-up"}, {"lat", lat}, {"lon", lon}}.dump();
-    return eventually([&] {
-      auto r = net::http_request(cluster_->addresses(ezone).http, "POST", "/v1/merchants", body, "application/json",
-                                 kTimeoutMs);
-      return r.ok() && r->status == 201;
-    }, std::chrono::seconds(20));
-  }
 
   Options options() const {
     Options o;

@@ -10,6 +10,10 @@
 //   ezctl --node ADMIN rebalance --target bj=52,sh=48 [--weights S=W,...] [--dry-run] [--no-wait]
 //   ezctl --node ADMIN workflows [ID] [--json]
 //   ezctl --node ADMIN cancel ID [--no-wait]
+//   ezctl --node ADMIN quarantine list [--released] [--limit N] [--json]
+//   ezctl --node ADMIN quarantine resolve --table T --pk KEY
+//   ezctl --node ADMIN drill idc-down --zone EZONE [--rate N] [--duration S] [--warmup S]
+//         [--report-dir DIR] [--fences-dir D] [--shards-file F] [--json]
 //
 // ADMIN is HOST:PORT of a node's admin address (node.admin in its config).
 // Exit codes: 0 ok, 1 the node cannot be reached or refused, 2 bad usage.
@@ -18,7 +22,9 @@
 #include <string>
 
 #include "tools/ezctl/drc_command.hpp"
+#include "tools/ezctl/drill_command.hpp"
 #include "tools/ezctl/locate_command.hpp"
+#include "tools/ezctl/quarantine_command.hpp"
 #include "tools/ezctl/routes_command.hpp"
 #include "tools/ezctl/status_command.hpp"
 #include "tools/ezctl/workflow_command.hpp"
@@ -44,6 +50,13 @@ int usage(const std::string& why) {
                "                                      plan, then switch shards toward a traffic split\n"
                "  workflows [ID]                      journaled workflows, or one with its history\n"
                "  cancel ID                           cancel a workflow: its shards return to their owner\n"
+               "  quarantine list [--released]        rows written on two sites at once; writes refused\n"
+               "  quarantine resolve --table T --pk KEY\n"
+               "                                      release a row (replicates to every site)\n"
+               "  drill idc-down --zone EZONE [--rate N] [--duration S] [--warmup S] [--report-dir DIR]\n"
+               "         [--fences-dir D] [--shards-file F]\n"
+               "                                      isolate a zone under loadgen traffic, fail it over,\n"
+               "                                      restore it; report RTO, RPO, errors, convergence\n"
                "HOST:PORT is the node's admin address (node.admin in its config)\n",
                why.c_str());
   return 2;
@@ -63,6 +76,18 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
     else if (arg == "--zone" && has_value) o->zone = argv[++i];
     else if (arg == "--target" && has_value) o->target = argv[++i];
     else if (arg == "--weights" && has_value) o->weights = argv[++i];
+    else if (arg == "--table" && has_value) o->table = argv[++i];
+    else if (arg == "--pk" && has_value) o->pk = argv[++i];
+    else if (arg == "--released") o->released = true;
+    else if (arg == "--report-dir" && has_value) o->report_dir = argv[++i];
+    else if (arg == "--fences-dir" && has_value) o->fences_dir = argv[++i];
+    else if (arg == "--shards-file" && has_value) o->shards_file = argv[++i];
+    else if ((arg == "--rate" || arg == "--duration" || arg == "--warmup") && has_value) {
+      char* end = nullptr;
+      const double v = std::strtod(argv[++i], &end);
+      if (*end != '\0' || !(v > 0) || v > 1e6) return *error = arg + " must be a positive number", false;
+      (arg == "--rate" ? o->rate : arg == "--duration" ? o->duration_s : o->warmup_s) = v;
+    }
     else if (arg == "--dry-run") o->dry_run = true;
     else if (arg == "--no-wait") o->no_wait = true;
     else if (arg == "--force") o->force = true;
@@ -101,5 +126,7 @@ int main(int argc, char** argv) {
   if (cmd == "rebalance" && bare) return ezctl::run_rebalance(options);
   if (cmd == "workflows" && options.args.size() <= 2) return ezctl::run_workflows(options);
   if (cmd == "cancel") return ezctl::run_cancel(options);
+  if (cmd == "quarantine") return ezctl::run_quarantine(options);
+  if (cmd == "drill") return ezctl::run_drill(options);
   return usage("unknown command or extra arguments: " + cmd);
 }

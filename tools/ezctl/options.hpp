@@ -29,6 +29,17 @@ struct Options {
   bool no_wait = false;
   bool force = false;
   int64_t wait_ms = 600000;  // how long to follow a workflow
+  // quarantine
+  std::string table;
+  std::string pk;
+  bool released = false;  // list released rows too
+  // drill
+  double rate = 50;         // loadgen flows/s
+  double duration_s = 40;   // of the load
+  double warmup_s = 8;      // load before the outage
+  std::string report_dir = ".";
+  std::string fences_dir;   // loadgen's defaults when empty
+  std::string shards_file;
 };
 
 }  // namespace ezctl

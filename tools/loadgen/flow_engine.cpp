@@ -71,8 +71,8 @@ struct FlowEngine::Flow {
 };
 
 FlowEngine::FlowEngine(const Options& options, const Population& population,
-                       const std::map<ShardId, std::string>& initial_owner)
-    : options_(options), population_(population), owner_node_(kShardIdMax + 1) {
+                       const std::map<ShardId, std::string>& initial_owner, CallObserver observer)
+    : options_(options), population_(population), observer_(std::move(observer)), owner_node_(kShardIdMax + 1) {
   stats_ = std::make_unique<StepStats>();
   for (std::atomic<int>& n : owner_node_) n.store(-1);
   for (const auto& [shard, ezone] : initial_owner) learn_owner(shard, ezone);
@@ -177,6 +177,12 @@ std::unique_ptr<FlowEngine::Flow> FlowEngine::execute(std::unique_ptr<Flow> flow
   ShardId created_shard = 0;
   const std::string error = judge(flow->next, call, &id, &created_shard);
   if (error.empty()) learn_owner(shard, call.served_by);
+  if (observer_) {
+    observer_(CallEvent{std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count(),
+                        shard, flow->next == FlowStep::create ? id : flow->order_id, flow->next, error.empty(),
+                        call.served_by, error});
+  }
   std::unique_lock<std::mutex> lock(mutex_);
   record_locked(*flow, node, call, error, done_us - flow->ready_us);
   if (!error.empty()) {

@@ -25,6 +25,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -75,12 +76,26 @@ struct LoadStep {
   Profile profile = Profile::flat;
 };
 
+// One answered (or failed) step, for a caller watching the run live (the
+// failover drill times its RTO and RPO from these).
+struct CallEvent {
+  int64_t wall_ms = 0;    // when the answer came (system clock)
+  ShardId shard = 0;
+  int64_t order_id = 0;   // 0 for a create that failed
+  FlowStep step = FlowStep::create;
+  bool ok = false;
+  std::string served_by;  // X-Ezone of the answer, "" when none
+  std::string error;      // the error kind when !ok
+};
+// Called on the worker threads, concurrently: it must be thread-safe and quick.
+using CallObserver = std::function<void(const CallEvent&)>;
+
 class FlowEngine {
  public:
   // population must outlive the engine. Shard owners start from the shard
   // config (initial_owner: shard -> ezone) and follow X-Ezone afterwards.
   FlowEngine(const Options& options, const Population& population,
-             const std::map<ShardId, std::string>& initial_owner);
+             const std::map<ShardId, std::string>& initial_owner, CallObserver observer = {});
   ~FlowEngine();
 
   // Runs one step to its end (pacing, then draining in-flight flows, bounded
@@ -111,6 +126,7 @@ class FlowEngine {
 
   const Options& options_;
   const Population& population_;
+  const CallObserver observer_;
   std::vector<std::atomic<int>> owner_node_;  // by shard: node index to enter at (owner policy)
 
   std::mutex mutex_;  // guards everything below

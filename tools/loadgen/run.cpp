@@ -103,7 +103,7 @@ Result<RunResult> run_loadgen(const Options& o, const RunHooks& hooks) {
   if (!pop) return Status(pop.status().code(), "setup failed: " + pop.status().message());
   out.report["setup"] = setup_json(*pop);
   {
-    FlowEngine engine(o, *pop, initial_owners(**fences));
+    FlowEngine engine(o, *pop, initial_owners(**fences), hooks.on_call);
     run_load(o, engine, &out);
     out.acked = engine.acked();
   }  // the workers stop (and close their connections) before verification

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.hpp"
+#include "tools/loadgen/flow_engine.hpp"
 #include "tools/loadgen/options.hpp"
 #include "tools/loadgen/verifier.hpp"
 #include "tools/loadgen/verify.hpp"
@@ -27,6 +28,8 @@ struct RunHooks {
   // every order the run saw acknowledged. Tests tamper with a site here, to
   // check that verification notices.
   std::function<void(const std::vector<AckedOrder>&)> before_verify;
+  // Every step of every flow as it is answered (see CallObserver).
+  CallObserver on_call;
 };
 
 struct RunResult {

@@ -39,6 +39,8 @@ std::string select_body(const std::vector<AckedOrder>& acked, size_t begin, size
   return json{{"statements", json::array({json{{"sql", sql}, {"params", params}}})}}.dump();
 }
 
+}  // namespace
+
 SiteRows read_site(const HostPort& node, const std::vector<AckedOrder>& acked, size_t batch, int64_t timeout_ms) {
   SiteRows site{node.to_string(), {}, ""};
   net::HttpConnection conn(node);
@@ -60,8 +62,6 @@ SiteRows read_site(const HostPort& node, const std::vector<AckedOrder>& acked, s
   }
   return site;
 }
-
-}  // namespace
 
 ReplicationWait wait_for_replication(const std::vector<HostPort>& admins, double wait_s, int64_t timeout_ms) {
   ReplicationWait out;

@@ -22,6 +22,10 @@ struct ReplicationWait {
 // says so (verification then runs at once).
 ReplicationWait wait_for_replication(const std::vector<HostPort>& admins, double wait_s, int64_t timeout_ms);
 
+// Reads the acked orders' rows at one node (batches of `batch` ids per
+// SELECT); SiteRows::error says why it could not.
+SiteRows read_site(const HostPort& node, const std::vector<AckedOrder>& acked, size_t batch, int64_t timeout_ms);
+
 // Reads the acked orders at every node (batches of `batch` ids per SELECT)
 // and diffs them: the result of diff_orders.
 VerifyResult verify_sites(const std::vector<HostPort>& nodes, const std::vector<AckedOrder>& acked, size_t batch,

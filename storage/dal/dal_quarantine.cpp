@@ -1,0 +1,208 @@
+// Quarantine of rows written on two sites at once (DESIGN.md, "return of a
+// failed IDC"; QuarantineEntry in dal.hpp).
+//
+// _ezone_quarantine holds per (table, key) two maxima: q_hlc, the newest
+// version a quarantine covers, and r_hlc, the newest a release covers. The
+// row is quarantined while q_hlc > r_hlc. Both travel as control records,
+// changes to kQuarantineTable in the outbox (pk = table, key; row = hlc,
+// pk text, shard, origins or releasing ezone): upsert quarantines, remove
+// releases. Taking maxima commutes, so every site that has applied the same
+// records holds the same state, whatever order they came in.
+//
+// Who quarantines: only the owner of the row's shard (the master of a
+// global-zone table), as its own view has it, when it applies a conflicting
+// version. A site that only relays versions can see them out of causal
+// order (from different origins) and record a conflict the owner never
+// sees; it keeps that conflict record but does not quarantine on it.
+#include <algorithm>
+
+#include "storage/dal/dal_impl.hpp"
+
+namespace ezone::dal {
+
+const char* const kQuarantineTable = "_ezone_quarantine";
+
+namespace {
+
+// ?1 tbl ?2 key ?3 pk ?4 shard ?5 hlc ?6 origins ?7 wall ms. Returns whether
+// the row is now quarantined.
+const std::string kQuarantineSql =
+    "INSERT INTO _ezone_quarantine(tbl, key, pk, shard, q_hlc, r_hlc, origins, since_wall_ms, released_wall_ms, "
+    "released_by) VALUES(?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, 0, '') "
+    "ON CONFLICT(tbl, key) DO UPDATE SET "
+    "  since_wall_ms = CASE WHEN excluded.q_hlc > r_hlc AND q_hlc <= r_hlc THEN excluded.since_wall_ms "
+    "                       ELSE since_wall_ms END, "
+    "  origins = CASE WHEN excluded.q_hlc > q_hlc THEN excluded.origins ELSE origins END, "
+    "  pk = excluded.pk, shard = excluded.shard, "
+    "  q_hlc = MAX(q_hlc, excluded.q_hlc) "
+    "RETURNING q_hlc > r_hlc";
+
+// ?1 tbl ?2 key ?3 pk ?4 shard ?5 hlc ?6 wall ms ?7 releasing ezone.
+const std::string kReleaseSql =
+    "INSERT INTO _ezone_quarantine(tbl, key, pk, shard, q_hlc, r_hlc, origins, since_wall_ms, released_wall_ms, "
+    "released_by) VALUES(?1, ?2, ?3, ?4, 0, ?5, '', 0, ?6, ?7) "
+    "ON CONFLICT(tbl, key) DO UPDATE SET "
+    "  released_wall_ms = CASE WHEN excluded.r_hlc > r_hlc THEN excluded.released_wall_ms ELSE released_wall_ms END, "
+    "  released_by = CASE WHEN excluded.r_hlc > r_hlc THEN excluded.released_by ELSE released_by END, "
+    "  r_hlc = MAX(r_hlc, excluded.r_hlc)";
+
+std::string normalise_pk(const std::string& pk) {
+  if (!pk.empty() && pk.front() == '[') return pk;
+  return "[" + pk + "]";
+}
+
+bool is_record(const RowChange& c) {
+  return c.pk.size() == 2 && c.row.size() == 4 && std::holds_alternative<std::string>(c.pk[0]) &&
+         std::holds_alternative<Blob>(c.pk[1]) && std::holds_alternative<int64_t>(c.row[0]) &&
+         std::holds_alternative<std::string>(c.row[1]) && std::holds_alternative<int64_t>(c.row[2]) &&
+         std::holds_alternative<std::string>(c.row[3]);
+}
+
+RowChange control_record(ChangeOp op, const std::string& table, const std::string& key, HlcTime hlc,
+                         const std::string& pk_text, int64_t shard, const std::string& text) {
+  RowChange c;
+  c.table = kQuarantineTable;
+  c.op = op;
+  c.pk = {Value(table), Value(Blob{key})};
+  c.row = {Value(static_cast<int64_t>(hlc)), Value(pk_text), Value(shard), Value(text)};
+  return c;
+}
+
+}  // namespace
+
+Status Dal::Impl::load_quarantine_state() {
+  auto rows = writer->query("SELECT EXISTS(SELECT 1 FROM _ezone_quarantine WHERE q_hlc > r_hlc)");
+  if (!rows) return rows.status();
+  quarantine_active = !rows.value().empty() && std::get<int64_t>(rows.value()[0][0]) != 0;
+  return Status::ok();
+}
+
+Status Dal::Impl::on_conflict(const TableInfo& t, const std::string& key, const std::string& pk_text, int64_t shard,
+                              const data::RowVersion& a, const data::RowVersion& b) {
+  bool owner = false;
+  if (t.spec->kind == data::TableKind::global) {
+    owner = t.spec->master_ezone == config.ezone;
+  } else {
+    const WriteGate gate = gate_source();
+    const ShardRoute* r = gate.routes && shard >= 0 ? gate.routes->find(static_cast<ShardId>(shard)) : nullptr;
+    owner = r && r->owner == config.ezone;
+  }
+  if (!owner) return Status::ok();  // the owner decides, and its record will come
+  std::string first = a.origin, second = b.origin;
+  if (second < first) std::swap(first, second);
+  const RowChange q = control_record(ChangeOp::upsert, t.spec->name, key, std::max(a.hlc, b.hlc), pk_text, shard,
+                                     first == second ? first : first + "," + second);
+  if (Status s = apply_quarantine_record(q); !s) return s;
+  return append_control(q);
+}
+
+Status Dal::Impl::append_control(const RowChange& c) {
+  const HlcTime hlc = clock.now();
+  auto n = writer->run("INSERT INTO _ezone_outbox(seq, hlc, shard, wall_ms, body) VALUES(?1, ?2, -1, ?3, ?4)",
+                       {Value(static_cast<int64_t>(next_seq)), Value(static_cast<int64_t>(hlc)),
+                        Value(hlc_physical_ms(hlc)), Value(Blob{encode_changes({c})})});
+  if (!n) return n.status();
+  ++next_seq;
+  return Status::ok();
+}
+
+Status Dal::Impl::apply_quarantine_record(const RowChange& c) {
+  if (!is_record(c)) return Status(Errc::parse_error, "a quarantine control record is malformed");
+  const std::string& table = std::get<std::string>(c.pk[0]);
+  const std::string& pk_text = std::get<std::string>(c.row[1]);
+  const std::string& text = std::get<std::string>(c.row[3]);
+  const Value wall(hlc_physical_ms(clock.last()));
+  if (c.op == ChangeOp::remove) {
+    auto n = writer->run(kReleaseSql, {c.pk[0], c.pk[1], c.row[1], c.row[2], c.row[0], wall, c.row[3]});
+    if (!n) return n.status();
+    log().info("event=dal_quarantine_released ezone={} table={} pk={} by={}", config.ezone, table, pk_text, text);
+    return load_quarantine_state();
+  }
+  auto was = is_quarantined(table, std::get<Blob>(c.pk[1]).bytes);
+  if (!was) return was.status();
+  auto rows = writer->query(kQuarantineSql, {c.pk[0], c.pk[1], c.row[1], c.row[2], c.row[0], c.row[3], wall});
+  if (!rows) return rows.status();
+  const bool now = !rows.value().empty() && std::get<int64_t>(rows.value()[0][0]) != 0;
+  if (!now || was.value()) return Status::ok();  // a release covers it, or it was quarantined already
+  quarantine_active = true;
+  if (metrics) {
+    metrics->counter("ezone_dal_quarantined_total", "Rows quarantined after a conflict (written on two sites).",
+                     {{"table", table}}).inc();
+  }
+  log().warn("event=dal_row_quarantined ezone={} table={} pk={} shard={} writers={}", config.ezone, table, pk_text,
+             std::get<int64_t>(c.row[2]), text);
+  return Status::ok();
+}
+
+Result<bool> Dal::Impl::is_quarantined(const std::string& table, const std::string& key) {
+  if (!quarantine_active) return false;
+  auto stmt = cached_sql("SELECT 1 FROM _ezone_quarantine WHERE tbl = ?1 AND key = ?2 AND q_hlc > r_hlc");
+  if (!stmt) return stmt.status();
+  Stmt& q = *stmt.value();
+  q.reset();
+  if (Status s = q.bind_text_static(1, table); !s) return s;
+  if (Status s = q.bind_blob_static(2, key); !s) return s;
+  auto row = q.step();
+  q.reset();
+  if (!row) return row.status();
+  return row.value();
+}
+
+Result<std::vector<QuarantineEntry>> Dal::quarantine(size_t limit, bool with_released) {
+  auto rows = query(
+      "SELECT q.tbl, q.pk, q.shard, q.q_hlc, q.origins, q.since_wall_ms, q.q_hlc <= q.r_hlc, q.released_wall_ms, "
+      "q.released_by, (SELECT COUNT(*) FROM _ezone_conflicts c WHERE c.tbl = q.tbl AND c.key = q.key) "
+      "FROM _ezone_quarantine q WHERE q.q_hlc > 0 AND (q.q_hlc > q.r_hlc OR ?2) "
+      "ORDER BY q.since_wall_ms, q.tbl, q.key LIMIT ?1",
+      {Value(static_cast<int64_t>(limit)), Value(int64_t{with_released ? 1 : 0})});
+  if (!rows) return rows.status();
+  std::vector<QuarantineEntry> out;
+  for (const Row& r : rows.value()) {
+    QuarantineEntry e;
+    e.table = std::get<std::string>(r[0]);
+    e.pk = std::get<std::string>(r[1]);
+    e.shard = std::get<int64_t>(r[2]);
+    e.hlc_max = static_cast<HlcTime>(std::get<int64_t>(r[3]));
+    e.origins = std::get<std::string>(r[4]);
+    e.since_wall_ms = std::get<int64_t>(r[5]);
+    e.released = std::get<int64_t>(r[6]) != 0;
+    e.released_wall_ms = std::get<int64_t>(r[7]);
+    e.released_by = std::get<std::string>(r[8]);
+    e.conflicts = static_cast<uint64_t>(std::get<int64_t>(r[9]));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<uint64_t> Dal::release_quarantine(const std::string& table, const std::string& pk) {
+  const std::string pk_text = normalise_pk(pk);
+  uint64_t seq = 0;
+  auto job = std::make_unique<Job>();
+  job->kind = Job::Kind::maintenance;
+  job->maintenance = [this, &table, &pk_text, &seq]() -> Status {
+    Impl& impl = *impl_;
+    auto rows = impl.writer->query(
+        "SELECT key, q_hlc, shard FROM _ezone_quarantine WHERE tbl = ?1 AND pk = ?2 AND q_hlc > r_hlc",
+        {Value(table), Value(pk_text)});
+    if (!rows) return rows.status();
+    if (rows.value().empty()) {
+      return Status(Errc::not_found, "row " + pk_text + " of table '" + table + "' is not quarantined at ezone '" +
+                                         impl.config.ezone + "'");
+    }
+    const Row& q = rows.value()[0];
+    const RowChange release =
+        control_record(ChangeOp::remove, table, std::get<Blob>(q[0]).bytes, static_cast<HlcTime>(std::get<int64_t>(q[1])),
+                       pk_text, std::get<int64_t>(q[2]), impl.config.ezone);
+    if (Status s = impl.apply_quarantine_record(release); !s) return s;
+    seq = impl.next_seq;
+    return impl.append_control(release);
+  };
+  if (Status s = impl_->run_queued(std::move(job)); !s) return s;
+  if (impl_->metrics) {
+    impl_->metrics->counter("ezone_dal_quarantine_released_total", "Quarantined rows released by an operator.",
+                            {{"table", table}}).inc();
+  }
+  return seq;
+}
+
+}  // namespace ezone::dal
