@@ -434,6 +434,7 @@ Status Dal::Impl::run_maintenance(const std::function<Status()>& fn) {
     control("ROLLBACK");
     next_seq = seq_before;
   }
+  quarantine_after_commit(s.is_ok());
   publish_commit(acked_epoch.load());
   return s;
 }

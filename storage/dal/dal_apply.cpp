@@ -344,6 +344,7 @@ void Dal::Impl::run_applies(std::vector<std::unique_ptr<Job>>& jobs) {
           .inc(results[i].value().rows);
     }
   }
+  quarantine_after_commit(s.is_ok());
   publish_commit(acked_epoch.load());
   for (size_t i = 0; i < jobs.size(); ++i) jobs[i]->apply_done(std::move(results[i]));
 }

@@ -115,6 +115,7 @@ struct Dal::Impl {
   // quarantine is applied (even in a batch rolled back later: a spare check
   // is harmless), recomputed at open and after a release.
   bool quarantine_active = false;
+  bool quarantine_recheck = false;  // writer: a release was applied in the open transaction
 
   std::mutex queue_mutex;
   std::condition_variable queue_cv;
@@ -218,6 +219,9 @@ struct Dal::Impl {
   // Writer: whether writes to the row are refused.
   Result<bool> is_quarantined(const std::string& table, const std::string& key);
   Status load_quarantine_state();
+  // After a transaction ends: once a release committed, quarantine_active
+  // is computed afresh (a rolled-back release leaves it on).
+  void quarantine_after_commit(bool committed);
 
   // ---- dal_apply.cpp ----
   // Decodes and keys a batch (any thread). parse_error for undecodable

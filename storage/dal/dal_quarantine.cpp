@@ -77,6 +77,16 @@ Status Dal::Impl::load_quarantine_state() {
   return Status::ok();
 }
 
+void Dal::Impl::quarantine_after_commit(bool committed) {
+  if (!quarantine_recheck) return;
+  quarantine_recheck = false;
+  if (!committed) return;
+  if (Status s = load_quarantine_state(); !s) {
+    quarantine_active = true;  // unknown: keep checking every write
+    log().warn("event=dal_quarantine_state_unknown ezone={} error=\"{}\"", config.ezone, s.message());
+  }
+}
+
 Status Dal::Impl::on_conflict(const TableInfo& t, const std::string& key, const std::string& pk_text, int64_t shard,
                               const data::RowVersion& a, const data::RowVersion& b) {
   bool owner = false;
@@ -116,7 +126,8 @@ Status Dal::Impl::apply_quarantine_record(const RowChange& c) {
     auto n = writer->run(kReleaseSql, {c.pk[0], c.pk[1], c.row[1], c.row[2], c.row[0], wall, c.row[3]});
     if (!n) return n.status();
     log().info("event=dal_quarantine_released ezone={} table={} pk={} by={}", config.ezone, table, pk_text, text);
-    return load_quarantine_state();
+    quarantine_recheck = true;  // after the commit: a rollback must leave the checks on
+    return Status::ok();
   }
   auto was = is_quarantined(table, std::get<Blob>(c.pk[1]).bytes);
   if (!was) return was.status();

@@ -179,6 +179,32 @@ TEST(QuarantineTest, ANewerConflictAfterAReleaseQuarantinesTheRowAgain) {
   EXPECT_EQ(quarantined(sh).size(), 1u);
 }
 
+TEST(QuarantineTest, AReleaseInABatchThatFailsLeavesTheRowQuarantined) {
+  Site bj("bj"), sh("sh");
+  both_write_order_1(bj, sh);
+  sync(bj, sh);
+  bj.set_routes(routes_at(2, "sh"));
+  ASSERT_TRUE(bj.dal().release_quarantine("orders", "[1]").ok());
+  auto cursor = sh.dal().cursor("bj");
+  ASSERT_TRUE(cursor.ok());
+  auto batch = bj.dal().read_outbox(cursor.value(), 100, 1 << 20);
+  ASSERT_TRUE(batch.ok());
+  ASSERT_FALSE(batch.value().entries.empty());
+  // The release, then a record that fails while applying: nothing commits.
+  dal::RowChange bad;
+  bad.table = "_ezone_quarantine";
+  bad.pk = {Value(int64_t{1})};
+  const uint64_t next = batch.value().entries.back().seq + 1;
+  batch.value().entries.push_back(dal::OutboxEntry{next, 5, -1, 0, dal::encode_changes({bad})});
+  batch.value().head_seq = next;
+  EXPECT_FALSE(sh.dal().apply(batch.value()).ok());
+  EXPECT_EQ(quarantined(sh).size(), 1u);
+  EXPECT_EQ(set_state(sh, 1, "delivered").refusal, dal::Refusal::quarantined);
+  pull(bj, sh);  // the real batch
+  EXPECT_TRUE(quarantined(sh).empty());
+  EXPECT_TRUE(set_state(sh, 1, "delivered").ok());
+}
+
 TEST(QuarantineTest, AMalformedControlRecordFromAPeerIsRefusedWhole) {
   Site bj("bj"), sh("sh");
   dal::RowChange bad;
