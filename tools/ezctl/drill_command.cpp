@@ -241,7 +241,7 @@ json convergence(const Options& o, const Cluster& c) {
   for (const json& t : (*drc)["tables"]) {
     const std::string name = t.value("name", "");
     targets.push_back("/admin/v1/dal/checksum?table=" + name);
-    if (t.value("kind", "") != "sharding") continue;
+    if (t.value("kind", "") != "sharding-zone") continue;  // data::table_kind_name
     for (const auto& [shard, owner] : c.shard_owner)
       targets.push_back("/admin/v1/dal/checksum?table=" + name + "&shard=" + std::to_string(shard));
   }
