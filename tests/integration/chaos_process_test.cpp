@@ -1,8 +1,14 @@
 // Chaos with real processes (issue 6): two zones, three etcd members (bj's,
 // sh's and a witness), a client writing one shard the whole time, and a
-// seeded sequence of faults: planned switchovers, kill -9 of the owner (and
-// of the other zone with its etcd member), SIGSTOP of the owner past its
-// lease (the paused-process split-brain case) and of the other zone.
+// seeded sequence of faults. ChaosProcessTest: planned switchovers, kill -9
+// of the owner (and of the other zone with its etcd member), SIGSTOP of the
+// owner past its lease (the paused-process split-brain case) and of the
+// other zone. ChaosNetnsTest: each IDC (ezoned and its etcd member) and the
+// witness in a network namespace of its own, and partitions between them:
+// the owner's IDC cut off both ways, or only its outgoing or only its
+// incoming packets, past its lease (it must fence itself while the client
+// can still reach it, the others fail it over, and on heal it rejoins and
+// converges), and the other IDC cut off (the owner keeps the shard).
 //
 // The client's history is then checked:
 //   - nothing acknowledged is lost: after the faults heal every
@@ -26,6 +32,7 @@
 #include "tests/integration/local_cluster.hpp"
 #include "tests/integration/shard_writer.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/netns.hpp"
 
 namespace ezone::test {
 namespace {
@@ -37,10 +44,17 @@ using std::chrono::seconds;
 constexpr ShardId kShard = 1;
 constexpr int64_t kLeaseTtlS = kDrLeaseTtlS;
 constexpr int kFaults = 6;
+constexpr int kNetnsFaults = 5;
 
-class ChaosProcessTest : public DrClusterTest<::testing::TestWithParam<uint64_t>> {
+// The writer, the checks and the helpers; subclasses start the cluster and pick the faults.
+class ChaosTest : public DrClusterTest<::testing::TestWithParam<uint64_t>> {
  protected:
-  void SetUp() override { start_dr_cluster(); }
+  // Injects fault number `fault` of the subclass's menu while `o` owns the shard, and heals it.
+  virtual void inject(int fault, const std::string& o) = 0;
+  // Writes through `faults` faults, each picked by the seed from a menu of
+  // menu_size, then checks the history (see the top of this file).
+  void run_chaos(int faults, int menu_size);
+  void check_history(const ShardWriter& writer, uint64_t seed);
 
   std::string owner(const std::string& ask) { return shard_route(*cluster_, ask, kShard).value("owner", ""); }
   bool converged() { return replication_caught_up(*cluster_); }
@@ -62,9 +76,18 @@ class ChaosProcessTest : public DrClusterTest<::testing::TestWithParam<uint64_t>
     ASSERT_TRUE(eventually([&] { return !agreed_owner().empty() && converged(); }, seconds(60)))
         << cluster_->log_tail("bj") << cluster_->log_tail("sh");
   }
+  // Waits (bounded) until the other zone has taken the shard from `o`.
+  void wait_failed_over(const std::string& o) {
+    ASSERT_TRUE(eventually([&] { return owner(other(o)) == other(o); }, seconds(30))) << cluster_->log_tail(other(o));
+  }
+  void switchover(const std::string& o) {
+    auto [code, out] = cluster_->ezctl(o, {"switchover", "--shards", "squares", "--to", other(o)});
+    EXPECT_TRUE(code == 0 || code == 1) << out;
+    EXPECT_EQ(out.find(": failed"), std::string::npos) << out;
+  }
 };
 
-TEST_P(ChaosProcessTest, FaultsLoseNoAcknowledgedWriteAndAcceptNoWrongZoneWrite) {
+void ChaosTest::run_chaos(int faults, int menu_size) {
   uint64_t seed = GetParam();
   if (const char* env = std::getenv("EZONE_CHAOS_SEED")) seed = std::strtoull(env, nullptr, 10);
   std::printf("chaos seed %llu (replay: EZONE_CHAOS_SEED=%llu)\n", static_cast<unsigned long long>(seed),
@@ -78,49 +101,22 @@ TEST_P(ChaosProcessTest, FaultsLoseNoAcknowledgedWriteAndAcceptNoWrongZoneWrite)
   writer.start();
   ASSERT_TRUE(eventually([&] { return writer.acked() >= 50; }, seconds(30))) << writer.last_refusal();
 
-  for (int step = 0; step < kFaults; ++step) {
+  for (int step = 0; step < faults; ++step) {
     const std::string o = agreed_owner();
     ASSERT_FALSE(o.empty());
-    const size_t o_member = o == "bj" ? 0 : 1;
-    const int fault = static_cast<int>(rng() % 5);
+    const int fault = static_cast<int>(rng() % menu_size);
     std::printf("fault %d: %d (owner %s)\n", step, fault, o.c_str());
-    switch (fault) {
-      case 0: {  // planned switchover
-        auto [code, out] = cluster_->ezctl(o, {"switchover", "--shards", "squares", "--to", other(o)});
-        EXPECT_TRUE(code == 0 || code == 1) << out;
-        EXPECT_EQ(out.find(": failed"), std::string::npos) << out;
-        break;
-      }
-      case 1:  // the owner's ezoned dies
-        cluster_->process(o).kill9();
-        ASSERT_TRUE(eventually([&] { return owner(other(o)) == other(o); }, seconds(30))) << cluster_->log_tail(other(o));
-        heal(o, true);
-        break;
-      case 2:  // the owner freezes past its lease, then wakes with a stale table
-        ASSERT_TRUE(cluster_->process(o).sigstop());
-        std::this_thread::sleep_for(milliseconds(kLeaseTtlS * 1000 + 1500));
-        ASSERT_TRUE(cluster_->process(o).sigcont());
-        heal(o, false);
-        break;
-      case 3:  // the other zone freezes briefly
-        ASSERT_TRUE(cluster_->process(other(o)).sigstop());
-        std::this_thread::sleep_for(milliseconds(800));
-        ASSERT_TRUE(cluster_->process(other(o)).sigcont());
-        heal(other(o), false);
-        break;
-      case 4:  // the other IDC dies whole: its ezoned and its etcd member
-        cluster_->process(other(o)).kill9();
-        cluster_->etcd_member(o_member == 0 ? 1 : 0).kill9();
-        std::this_thread::sleep_for(milliseconds(1000));
-        heal(other(o), true, o_member == 0 ? 1 : 0);
-        break;
-    }
+    inject(fault, o);
+    if (HasFatalFailure()) return;
     std::this_thread::sleep_for(milliseconds(500));
   }
   ASSERT_TRUE(eventually([&] { return writer.acked() >= 100; }, seconds(30))) << writer.last_refusal();
   writer.stop();
   heal("bj", false);
+  if (!HasFatalFailure()) check_history(writer, seed);
+}
 
+void ChaosTest::check_history(const ShardWriter& writer, uint64_t seed) {
   // Nothing acknowledged is lost, and the sites hold the same orders.
   std::set<int64_t> at_bj = orders_at("bj"), at_sh = orders_at("sh");
   const auto acks = writer.acks();
@@ -172,7 +168,98 @@ TEST_P(ChaosProcessTest, FaultsLoseNoAcknowledgedWriteAndAcceptNoWrongZoneWrite)
               static_cast<unsigned long long>(seed), acks.size(), changes.size(), writer.refusals());
 }
 
+class ChaosProcessTest : public ChaosTest {
+ protected:
+  void SetUp() override { start_dr_cluster(); }
+  void inject(int fault, const std::string& o) override {
+    const size_t o_member = o == "bj" ? 0 : 1;
+    switch (fault) {
+      case 0:  // planned switchover
+        switchover(o);
+        break;
+      case 1:  // the owner's ezoned dies
+        cluster_->process(o).kill9();
+        ASSERT_NO_FATAL_FAILURE(wait_failed_over(o));
+        heal(o, true);
+        break;
+      case 2:  // the owner freezes past its lease, then wakes with a stale table
+        ASSERT_TRUE(cluster_->process(o).sigstop());
+        std::this_thread::sleep_for(milliseconds(kLeaseTtlS * 1000 + 1500));
+        ASSERT_TRUE(cluster_->process(o).sigcont());
+        heal(o, false);
+        break;
+      case 3:  // the other zone freezes briefly
+        ASSERT_TRUE(cluster_->process(other(o)).sigstop());
+        std::this_thread::sleep_for(milliseconds(800));
+        ASSERT_TRUE(cluster_->process(other(o)).sigcont());
+        heal(other(o), false);
+        break;
+      case 4:  // the other IDC dies whole: its ezoned and its etcd member
+        cluster_->process(other(o)).kill9();
+        cluster_->etcd_member(o_member == 0 ? 1 : 0).kill9();
+        std::this_thread::sleep_for(milliseconds(1000));
+        heal(other(o), true, o_member == 0 ? 1 : 0);
+        break;
+    }
+  }
+};
+
+TEST_P(ChaosProcessTest, FaultsLoseNoAcknowledgedWriteAndAcceptNoWrongZoneWrite) {
+  run_chaos(kFaults, 5);
+}
+
 INSTANTIATE_TEST_SUITE_P(Seeds, ChaosProcessTest, ::testing::Values(1, 2));
+
+// Partitions in network namespaces (LocalClusterOptions::netns). The client
+// namespace is never cut: the test process sees every node, the isolated
+// one included, as a client on its own side of the partition would.
+class ChaosNetnsTest : public ChaosTest {
+ protected:
+  void SetUp() override {
+    if (Status s = NetnsTopology::probe(); !s) GTEST_SKIP() << "network namespaces unavailable: " << s.to_string();
+    start_dr_cluster("", true);
+  }
+  NetnsTopology& net() { return *cluster_->netns(); }
+  // Cuts the owner's IDC off from the other IDC and the witness, waits for
+  // the others to fail it over, checks that it fenced itself, and heals.
+  void partition_owner(const std::string& o, NetnsTopology::Cut cut) {
+    ASSERT_TRUE(net().isolate(o, {"client"}, cut).is_ok());
+    ASSERT_NO_FATAL_FAILURE(wait_failed_over(o));
+    // Invariant 8: it fenced itself before the shard could move.
+    EXPECT_TRUE(admin(o, "/admin/v1/fault").value("fenced", false)) << admin(o, "/admin/v1/fault").dump();
+    ASSERT_TRUE(net().heal().is_ok());
+    heal(o, false);
+  }
+  void inject(int fault, const std::string& o) override {
+    switch (fault) {
+      case 0:  // planned switchover
+        switchover(o);
+        break;
+      case 1:  // the owner's IDC cut off both ways
+        partition_owner(o, NetnsTopology::Cut::both);
+        break;
+      case 2:  // the owner's IDC can send but hears nothing
+        partition_owner(o, NetnsTopology::Cut::incoming);
+        break;
+      case 3:  // the owner's IDC hears everything but cannot send
+        partition_owner(o, NetnsTopology::Cut::outgoing);
+        break;
+      case 4:  // the other IDC cut off past the lease: the owner keeps quorum and shard
+        ASSERT_TRUE(net().isolate(other(o), {"client"}).is_ok());
+        std::this_thread::sleep_for(milliseconds(kLeaseTtlS * 1000 + 1500));
+        EXPECT_EQ(owner(o), o);
+        ASSERT_TRUE(net().heal().is_ok());
+        heal(other(o), false);
+        break;
+    }
+  }
+};
+
+TEST_P(ChaosNetnsTest, PartitionsLoseNoAcknowledgedWriteAndAcceptNoWrongZoneWrite) {
+  run_chaos(kNetnsFaults, 5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, ChaosNetnsTest, ::testing::Values(13, 14));  // together every fault
 
 }  // namespace
 }  // namespace ezone::test

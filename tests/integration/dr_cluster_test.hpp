@@ -3,7 +3,7 @@
 // tests use it), or, with start_dr_cluster (chaos, fault injection), three
 // etcd members (bj's, sh's and a witness, so a dead IDC cannot take the
 // quorum with it), leases of kDrLeaseTtlS seconds, auto_failover and fast
-// DRC retries.
+// DRC retries, optionally with each IDC in a network namespace.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -28,11 +28,13 @@ template <class Base = ::testing::Test>
 class DrClusterTest : public Base {
  protected:
   // Starts the cluster in a fresh directory; extra_toml (whole tables, e.g.
-  // "[admin]\n...") is added to every node's config.
-  void start_dr_cluster(const std::string& extra_toml = "") {
+  // "[admin]\n...") is added to every node's config. netns: each IDC in a
+  // network namespace of its own (LocalClusterOptions::netns).
+  void start_dr_cluster(const std::string& extra_toml = "", bool netns = false) {
     ASSERT_NO_FATAL_FAILURE(make_dir());
     LocalClusterOptions options;
     options.etcd_members = 3;
+    options.netns = netns;
     options.timeouts_toml = "lease_ttl_s = " + std::to_string(kDrLeaseTtlS) + "\netcd_check_interval_ms = 100\n";
     options.extra_toml = extra_toml + "\n[dal]\nschema_file = \"" + dir_ + "/schema.toml\"\n\n[drc]\npull_wait_ms = 200\n"
                          "pull_timeout_ms = 1000\nretry_ms = 20\n\n[coordinator]\nauto_failover = true\n"

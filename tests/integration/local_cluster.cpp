@@ -33,15 +33,9 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::start(LocalClusterOptions op
   char tmpl[] = "/tmp/ezone-cluster-XXXXXX";
   if (!::mkdtemp(tmpl)) return Status(Errc::io_error, "mkdtemp failed");
   c->dir_ = tmpl;
-  if (c->options_.etcd_members > 1) {
-    auto etcd = EtcdCluster::start(c->options_.etcd_members);
-    if (!etcd) return etcd.status();
-    c->etcd_cluster_ = std::move(*etcd);
-  } else {
-    auto etcd = EtcdProcess::start();
-    if (!etcd) return etcd.status();
-    c->etcd_ = std::move(*etcd);
-  }
+  if (c->options_.netns)
+    if (Status s = c->start_netns(); !s) return s;
+  if (Status s = c->start_etcd(); !s) return s;
   if (Status s = c->write_configs(); !s) return s;
   for (const auto& ezone : c->options_.ezones)
     if (Status s = c->start_zone(ezone); !s) return s;
@@ -55,16 +49,49 @@ LocalCluster::~LocalCluster() {
     if (zone.process) zone.process->terminate(3000);
   etcd_.reset();
   etcd_cluster_.reset();
+  netns_.reset();  // after the processes in it; returns this thread to its namespace
   if (!dir_.empty() && !std::getenv("EZONE_KEEP_TEST_DIRS"))
     std::system(("rm -rf '" + dir_ + "'").c_str());
+}
+
+std::string LocalCluster::etcd_site(size_t member) const {
+  return member < options_.ezones.size() ? options_.ezones[member] : "witness" + std::to_string(member);
+}
+
+Status LocalCluster::start_netns() {
+  if (options_.etcd_members < options_.ezones.size())
+    return Status(Errc::invalid_argument, "netns needs an etcd member per zone");
+  NetnsTopology::sweep_stale();
+  std::vector<std::string> members;
+  for (size_t i = 0; i < options_.etcd_members; ++i) members.push_back(etcd_site(i));
+  members.push_back("client");
+  auto topology = NetnsTopology::create(members);
+  if (!topology) return topology.status();
+  netns_ = std::move(*topology);
+  return netns_->join("client");
+}
+
+Status LocalCluster::start_etcd() {
+  EtcdOptions etcd_options;
+  for (size_t i = 0; netns_ && i < options_.etcd_members; ++i)
+    etcd_options.placements.push_back({netns_->address(etcd_site(i)), netns_->ns_path(etcd_site(i))});
+  if (options_.etcd_members > 1) {
+    auto etcd = EtcdCluster::start(options_.etcd_members, etcd_options);
+    if (!etcd) return etcd.status();
+    etcd_cluster_ = std::move(*etcd);
+  } else {
+    auto etcd = EtcdProcess::start(etcd_options);
+    if (!etcd) return etcd.status();
+    etcd_ = std::move(*etcd);
+  }
+  return Status::ok();
 }
 
 Status LocalCluster::write_configs() {
   for (const auto& ezone : options_.ezones) {
     Zone& z = zones_[ezone];
-    z.addr = {{"127.0.0.1", free_loopback_port()},
-              {"127.0.0.1", free_loopback_port()},
-              {"127.0.0.1", free_loopback_port()}};
+    const std::string host = netns_ ? netns_->address(ezone) : "127.0.0.1";
+    z.addr = {{host, free_loopback_port()}, {host, free_loopback_port()}, {host, free_loopback_port()}};
     z.config = dir_ + "/" + ezone + ".toml";
     z.log = dir_ + "/" + ezone + ".log";
   }
@@ -112,6 +139,7 @@ Status LocalCluster::start_zone(const std::string& ezone, std::vector<std::pair<
   o.env = std::move(env);
   o.argv = {options_.bin_dir + "/ezoned", "--config", z.config};
   o.log_path = z.log;
+  if (netns_) o.netns = netns_->ns_path(ezone);
   auto child = ChildProcess::start(o);
   if (!child) return child.status();
   z.process = std::move(*child);

@@ -1,6 +1,14 @@
 // LocalCluster: a real etcd plus N real ezoned processes on loopback, on
 // ports chosen at run time, for integration tests and the failure-detection
 // benchmark. Every process it starts is stopped by its destructor.
+//
+// With LocalClusterOptions::netns each zone is an IDC of its own instead: a
+// network namespace (tests/support/netns.hpp) holding its ezoned and its
+// etcd member, both on the namespace's address; each witness etcd member
+// has a namespace too, and the thread that calls start() moves into a
+// "client" namespace from which it reaches them all (as do the threads and
+// children it starts later, e.g. ShardWriter and ezctl). netns() then cuts
+// and heals links between them.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +23,7 @@
 #include "core/status.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/etcd_process.hpp"
+#include "tests/support/netns.hpp"
 
 namespace ezone::test {
 
@@ -36,6 +45,10 @@ struct LocalClusterOptions {
   // per zone in ezones order (listed first in that zone's config, the
   // others after it) and the rest as witnesses with no ezoned.
   size_t etcd_members = 1;
+  // One network namespace per zone and witness (see above). Requires root,
+  // `ip` and etcd_members >= ezones.size() (NetnsTopology::probe() tells
+  // whether the machine allows it). Off: everything on loopback here.
+  bool netns = false;
 };
 
 struct ZoneAddresses {
@@ -60,6 +73,9 @@ class LocalCluster {
   EtcdProcess& etcd_member(size_t i) { return etcd_ ? *etcd_ : etcd_cluster_->member(i); }
   size_t etcd_member_count() const { return etcd_ ? 1 : etcd_cluster_->size(); }
   ChildProcess& process(const std::string& ezone) { return *zones_.at(ezone).process; }
+  // The namespaces when options.netns is set (members: each zone, "witness<i>"
+  // for etcd member i past the zones, and "client"); null otherwise.
+  NetnsTopology* netns() { return netns_.get(); }
 
   // Starts (or restarts, after kill9) a zone's ezoned on the same ports and
   // config, with `env` added to its environment (fault hooks). Does not wait
@@ -93,11 +109,16 @@ class LocalCluster {
   };
   explicit LocalCluster(LocalClusterOptions options) : options_(std::move(options)) {}
   Status write_configs();
+  Status start_netns();
+  Status start_etcd();
+  // Where etcd member i runs: its zone, or witness<i>.
+  std::string etcd_site(size_t member) const;
 
   LocalClusterOptions options_;
   std::string dir_;
   std::string etcd_endpoints_toml(size_t zone_index) const;
 
+  std::unique_ptr<NetnsTopology> netns_;        // options.netns; outlives every process
   std::unique_ptr<EtcdProcess> etcd_;           // etcd_members == 1
   std::unique_ptr<EtcdCluster> etcd_cluster_;   // etcd_members > 1
   std::map<std::string, Zone> zones_;

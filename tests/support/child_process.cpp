@@ -1,6 +1,7 @@
 #include "tests/support/child_process.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -47,9 +48,14 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 // Runs in the child between fork and exec, where a multi-threaded parent
 // allows only async-signal-safe calls: everything was prepared before fork.
 [[noreturn]] void exec_child(const char* program, char* const* argv, char* const* envp,
-                             int log_fd, int error_fd, const char* dir, pid_t parent) {
+                             int log_fd, int error_fd, int netns_fd, const char* dir, pid_t parent) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
+  if (netns_fd >= 0 && ::setns(netns_fd, CLONE_NEWNET) != 0) {
+    int error = errno;
+    (void)!::write(error_fd, &error, sizeof error);
+    ::_exit(127);
+  }
   int null_fd = ::open("/dev/null", O_RDONLY);
   if (null_fd >= 0) ::dup2(null_fd, 0);
   ::dup2(log_fd, 1);
@@ -122,16 +128,24 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::start(const ChildOptions& op
   int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0)
     return Status(Errc::io_error, "cannot open log '" + log_path + "': " + std::strerror(errno));
+  int netns_fd = -1;
+  if (!options.netns.empty() && (netns_fd = ::open(options.netns.c_str(), O_RDONLY | O_CLOEXEC)) < 0) {
+    ::close(log_fd);
+    return Status(Errc::io_error, "cannot open netns '" + options.netns + "': " + std::strerror(errno));
+  }
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
     ::close(log_fd);
+    if (netns_fd >= 0) ::close(netns_fd);
     return Status(Errc::io_error, std::string("pipe2: ") + std::strerror(errno));
   }
   const char* dir = options.working_dir.empty() ? nullptr : options.working_dir.c_str();
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
-  if (pid == 0) exec_child(program->c_str(), argv.data(), envp.data(), log_fd, pipe_fds[1], dir, parent);
+  if (pid == 0)
+    exec_child(program->c_str(), argv.data(), envp.data(), log_fd, pipe_fds[1], netns_fd, dir, parent);
   ::close(log_fd);
+  if (netns_fd >= 0) ::close(netns_fd);
   ::close(pipe_fds[1]);
   if (pid < 0) {
     ::close(pipe_fds[0]);

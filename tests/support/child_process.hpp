@@ -30,6 +30,9 @@ struct ChildOptions {
   // stdout and stderr are appended here; empty = /dev/null.
   std::string log_path;
   std::string working_dir;  // empty = the test's working directory
+  // A network namespace file (e.g. /var/run/netns/NAME) the child enters
+  // before exec; empty = the namespace of the thread that starts it.
+  std::string netns;
 };
 
 // Resolves a program name on PATH (names with a '/' are returned as they
@@ -39,8 +42,9 @@ Result<std::string> find_program(const std::string& name);
 class ChildProcess {
  public:
   // Forks and execs. Returns not_found when the program does not exist or
-  // cannot be executed, io_error when the log file cannot be opened, with
-  // the reason; the child has then already been reaped.
+  // cannot be executed, io_error when the log file or the network namespace
+  // cannot be opened or entered, with the reason; the child has then
+  // already been reaped.
   static Result<std::unique_ptr<ChildProcess>> start(const ChildOptions& options);
   ~ChildProcess();  // kill9() and reap, whatever the state
   ChildProcess(const ChildProcess&) = delete;

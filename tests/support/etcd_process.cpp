@@ -20,7 +20,13 @@ constexpr int kStartAttemptsMax = 4;
 constexpr int64_t kHealthProbeTimeoutMs = 500;
 constexpr auto kHealthPollInterval = std::chrono::milliseconds(50);
 
-std::string url(uint16_t port) { return "http://127.0.0.1:" + std::to_string(port); }
+std::string url(const EtcdPlacement& placement, uint16_t port) {
+  return "http://" + placement.host + ":" + std::to_string(port);
+}
+
+EtcdPlacement placement_of(const EtcdOptions& options, size_t member) {
+  return member < options.placements.size() ? options.placements[member] : EtcdPlacement{};
+}
 
 Result<std::string> make_temp_dir() {
   std::string pattern = "/tmp/ezone-etcd-XXXXXX";
@@ -50,10 +56,10 @@ std::vector<std::string> etcd_args(const std::string& program, const EtcdOptions
       program,
       "--name", spec.name,
       "--data-dir", data_dir,
-      "--listen-client-urls", url(spec.client_port),
-      "--advertise-client-urls", url(spec.client_port),
-      "--listen-peer-urls", url(spec.peer_port),
-      "--initial-advertise-peer-urls", url(spec.peer_port),
+      "--listen-client-urls", url(spec.placement, spec.client_port),
+      "--advertise-client-urls", url(spec.placement, spec.client_port),
+      "--listen-peer-urls", url(spec.placement, spec.peer_port),
+      "--initial-advertise-peer-urls", url(spec.placement, spec.peer_port),
       "--initial-cluster", spec.initial_cluster,
       "--initial-cluster-token", spec.cluster_token,
       "--initial-cluster-state", "new",
@@ -68,9 +74,10 @@ std::vector<std::string> etcd_args(const std::string& program, const EtcdOptions
 EtcdMemberSpec single_member_spec(const EtcdOptions& options) {
   EtcdMemberSpec spec;
   spec.name = options.name;
+  spec.placement = placement_of(options, 0);
   spec.client_port = free_loopback_port();
   spec.peer_port = free_loopback_port();
-  spec.initial_cluster = spec.name + "=" + url(spec.peer_port);
+  spec.initial_cluster = spec.name + "=" + url(spec.placement, spec.peer_port);
   spec.cluster_token = unique_token();
   return spec;
 }
@@ -107,6 +114,7 @@ Status EtcdProcess::spawn() {
   ChildOptions child;
   child.argv = etcd_args(*program, options_, spec_, data_dir_);
   child.log_path = log_path_;
+  child.netns = spec_.placement.netns;
   auto started = ChildProcess::start(child);
   if (!started.ok()) return started.status();
   child_ = std::move(started).value();
@@ -181,10 +189,11 @@ Result<std::unique_ptr<EtcdCluster>> EtcdCluster::start(size_t members,
     std::string token = unique_token();
     for (size_t i = 0; i < members; ++i) {
       specs[i].name = options.name + "-" + std::to_string(i);
+      specs[i].placement = placement_of(options, i);
       specs[i].client_port = free_loopback_port();
       specs[i].peer_port = free_loopback_port();
       specs[i].cluster_token = token;
-      initial_cluster += (i ? "," : "") + specs[i].name + "=" + url(specs[i].peer_port);
+      initial_cluster += (i ? "," : "") + specs[i].name + "=" + url(specs[i].placement, specs[i].peer_port);
     }
     std::unique_ptr<EtcdCluster> cluster(new EtcdCluster());
     for (auto& spec : specs) {

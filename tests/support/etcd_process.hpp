@@ -1,5 +1,6 @@
 // Real etcd members for tests: single ones (EtcdProcess) and small clusters
-// (EtcdCluster), each on loopback ports chosen at run time and a temporary
+// (EtcdCluster), each on loopback ports chosen at run time (or at the hosts
+// and network namespaces of EtcdOptions::placements) and a temporary
 // directory of its own (/tmp/ezone-etcd-XXXXXX holding data/ and etcd.log).
 //
 // Everything is bounded and cleaned up: starting waits at most
@@ -19,6 +20,12 @@
 
 namespace ezone::test {
 
+// Where a member listens: its host, and the network namespace it runs in.
+struct EtcdPlacement {
+  std::string host = "127.0.0.1";
+  std::string netns;  // a namespace file (ChildOptions::netns); empty = the caller's
+};
+
 struct EtcdOptions {
   std::string program = "etcd";  // a name on PATH or a path; falls back to /usr/bin/etcd
   std::string name = "ezone-test";
@@ -28,14 +35,17 @@ struct EtcdOptions {
   int64_t heartbeat_ms = 50;
   int64_t election_ms = 500;
   std::vector<std::string> extra_args;
+  // Member i runs at placements[i]; members past its end on loopback.
+  std::vector<EtcdPlacement> placements;
 };
 
 // Where one member lives; fixed for its lifetime so restarts reuse it.
 struct EtcdMemberSpec {
   std::string name;
+  EtcdPlacement placement;
   uint16_t client_port = 0;
   uint16_t peer_port = 0;
-  std::string initial_cluster;  // "a=http://127.0.0.1:P1,b=..."
+  std::string initial_cluster;  // "a=http://HOST:P1,b=..."
   std::string cluster_token;
 };
 
@@ -49,8 +59,8 @@ class EtcdProcess {
   EtcdProcess(const EtcdProcess&) = delete;
   EtcdProcess& operator=(const EtcdProcess&) = delete;
 
-  HostPort endpoint() const { return {"127.0.0.1", spec_.client_port}; }
-  HostPort peer_endpoint() const { return {"127.0.0.1", spec_.peer_port}; }
+  HostPort endpoint() const { return {spec_.placement.host, spec_.client_port}; }
+  HostPort peer_endpoint() const { return {spec_.placement.host, spec_.peer_port}; }
   const std::string& name() const { return spec_.name; }
   const std::string& data_dir() const { return data_dir_; }
   const std::string& log_path() const { return log_path_; }
@@ -87,7 +97,8 @@ class EtcdProcess {
   std::unique_ptr<ChildProcess> child_;
 };
 
-// N members (3 for quorum tests) of one cluster, all on loopback.
+// N members (3 for quorum tests) of one cluster, on loopback unless
+// EtcdOptions::placements says otherwise.
 class EtcdCluster {
  public:
   // Starts every member, then waits until each one reports healthy.
