@@ -474,8 +474,10 @@ json Drill::run() {
     verify(load);
   }
   const json& l = report_.value("loss", json::object());
-  ok = ok && report_.value("error", std::string()).empty() && l.value("verified", false) &&
-       l.value("silent", int64_t{1}) == 0 && report_["convergence"].value("equal", false);
+  // An RPO that could not be read at a survivor is a failed measurement.
+  ok = ok && report_.value("error", std::string()).empty() && report_["rpo"]["errors"].empty() &&
+       l.value("verified", false) && l.value("silent", int64_t{1}) == 0 &&
+       report_["convergence"].value("equal", false);
   report_["ok"] = ok;
   report_["finished_wall_ms"] = now_ms();
   return report_;

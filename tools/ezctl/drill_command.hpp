@@ -20,10 +20,11 @@
 //   6. writes drill-<ms>.json and drill-<ms>.txt in --report-dir and prints
 //      the text.
 //
-// Exit codes: 0 when the failover happened, every site converged and nothing
-// acknowledged was lost silently (a write that differs is explained only by
-// the conflict table or quarantine); 1 otherwise, or when the drill could
-// not run; 2 bad usage. Z is healed on every path once it was isolated.
+// Exit codes: 0 when the failover happened, the RPO could be read at every
+// survivor, every site converged and nothing acknowledged was lost silently
+// (a write that differs is explained only by the conflict table or
+// quarantine); 1 otherwise, or when the drill could not run; 2 bad usage.
+// Z is healed on every path once it was isolated.
 #pragma once
 
 #include "tools/ezctl/options.hpp"
