@@ -205,6 +205,9 @@ struct Dal::Impl {
   void forget_feed(uint64_t next_id_before);
   Result<Row> read_row(const TableInfo& t, const Row& pk);
   Status record_local(std::vector<RowChange>& changes, const TxTarget& target, HlcTime hlc, TxOutcome& out);
+  // Writes the next outbox entry (in the open transaction) and returns its
+  // seq; the seq is given back by the caller when the transaction fails.
+  Result<uint64_t> append_outbox(HlcTime hlc, int64_t shard, const std::string& body);
 
   // ---- dal_quarantine.cpp ----
   // A conflict of versions `a` and `b` of a row, in an open apply: the

@@ -107,13 +107,7 @@ Status Dal::Impl::on_conflict(const TableInfo& t, const std::string& key, const 
 }
 
 Status Dal::Impl::append_control(const RowChange& c) {
-  const HlcTime hlc = clock.now();
-  auto n = writer->run("INSERT INTO _ezone_outbox(seq, hlc, shard, wall_ms, body) VALUES(?1, ?2, -1, ?3, ?4)",
-                       {Value(static_cast<int64_t>(next_seq)), Value(static_cast<int64_t>(hlc)),
-                        Value(hlc_physical_ms(hlc)), Value(Blob{encode_changes({c})})});
-  if (!n) return n.status();
-  ++next_seq;
-  return Status::ok();
+  return append_outbox(clock.now(), -1, encode_changes({c})).status();
 }
 
 Status Dal::Impl::apply_quarantine_record(const RowChange& c) {

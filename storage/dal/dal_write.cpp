@@ -503,22 +503,27 @@ Status Dal::Impl::record_local(std::vector<RowChange>& changes, const TxTarget& 
     const TableInfo& t = tables.at(c.table);
     add_feed_event(c.table, row_text(c.pk), c.op, row_shard(t, c.row), config.ezone, hlc);
   }
+  const int64_t shard = target.shard ? static_cast<int64_t>(*target.shard) : -1;
+  auto seq = append_outbox(hlc, shard, encode_changes(changes));
+  if (!seq) return seq.status();
+  out.outbox_seq = *seq;
+  out.rows = static_cast<int64_t>(changes.size());
+  return Status::ok();
+}
+
+Result<uint64_t> Dal::Impl::append_outbox(HlcTime hlc, int64_t shard, const std::string& body) {
   static const std::string kOutboxInsertSql =
       "INSERT INTO _ezone_outbox(seq, hlc, shard, wall_ms, body) VALUES(?1, ?2, ?3, ?4, ?5)";
   auto stmt = cached_sql(kOutboxInsertSql);
   if (!stmt) return stmt.status();
   Stmt& q = *stmt.value();
-  const int64_t shard = target.shard ? static_cast<int64_t>(*target.shard) : -1;
-  const std::string body = encode_changes(changes);
   q.reset();
   for (Status s : {q.bind_int(1, static_cast<int64_t>(next_seq)), q.bind_int(2, static_cast<int64_t>(hlc)),
                    q.bind_int(3, shard), q.bind_int(4, hlc_physical_ms(hlc)), q.bind_blob_static(5, body)}) {
     if (!s) return s;
   }
   if (auto done = step_once(q); !done) return done.status();
-  out.outbox_seq = next_seq++;
-  out.rows = static_cast<int64_t>(changes.size());
-  return Status::ok();
+  return next_seq++;
 }
 
 // ---- a group ----
