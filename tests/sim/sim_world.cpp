@@ -243,7 +243,6 @@ void World::operator_releases() {
     for (const dal::QuarantineEntry& e : *q) {
       auto seq = s->dal().release_quarantine(e.table, e.pk);
       if (!seq) return violation("release of " + e.table + " " + e.pk + " at " + s->ezone() + " failed: " + seq.status().to_string());
-      release_seqs_.insert({s->index(), *seq});
       ++stats_.releases;
       trace("operator releases " + e.table + " " + e.pk + " at " + s->ezone() + " (outbox seq " + std::to_string(*seq) + ")");
     }

@@ -222,7 +222,6 @@ class World {
   std::map<std::pair<int, std::string>, uint64_t> cursor_seen_;  // (site, origin) -> highest cursor seen
   std::map<std::pair<ShardId, Epoch>, int> writer_of_;           // (shard, gate epoch) -> site that committed
   std::map<std::pair<int, uint64_t>, size_t> commit_by_seq_;     // (site, outbox seq) -> commits_ index
-  std::set<std::pair<int, uint64_t>> release_seqs_;              // (site, outbox seq) of quarantine releases
   int64_t next_release_ms_ = 0;
   uint64_t write_count_ = 0;
 
