@@ -32,6 +32,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tools/bench/drc/drc_bench_report.hpp"
 #include "tools/bench/drc/pg_baseline.hpp"
 
 namespace ezone::drc {
@@ -129,42 +130,6 @@ Result<Options> parse(int argc, char** argv) {
     }
   if (!values.empty()) return Status(Errc::invalid_argument, "unknown flag " + values.begin()->first);
   return o;
-}
-
-double round_to(double v, int digits) {
-  double scale = std::pow(10.0, digits);
-  return std::round(v * scale) / scale;
-}
-double round1(double v) { return round_to(v, 1); }
-
-nlohmann::json to_json(const ApplyFigures& f) {
-  return {{"rows", f.rows},
-          {"rows_per_tx", f.rows_per_tx},
-          {"writers", f.writers},
-          {"publisher_rows_per_s", round1(f.publisher_rows_per_s)},
-          {"publisher_tx_per_s", round1(f.publisher_tx_per_s)},
-          {"startup_ms", round1(f.startup_ms)},
-          {"apply_rows_per_s", round1(f.apply_rows_per_s)},
-          {"apply_steady_rows_per_s", round1(f.apply_steady_rows_per_s)}};
-}
-
-nlohmann::json to_json(const LagFigures& f) {
-  return {{"offered_per_s", round1(f.offered_per_s)}, {"achieved_per_s", round1(f.achieved_per_s)},
-          {"connections", f.connections},             {"rows", f.rows},
-          {"late_sends", f.late_sends},               {"lag_p50_ms", round_to(f.lag_p50_ms, 2)},
-          {"lag_p99_ms", round_to(f.lag_p99_ms, 2)}, {"lag_max_ms", round_to(f.lag_max_ms, 2)},
-          {"commit_p50_ms", round_to(f.commit_p50_ms, 3)}, {"commit_p99_ms", round_to(f.commit_p99_ms, 3)}};
-}
-
-nlohmann::json to_json(const CatchupFigures& f) {
-  return {{"rows", f.rows},
-          {"rows_per_tx", f.rows_per_tx},
-          {"writers", f.writers},
-          {"publisher_rows_per_s", round1(f.publisher_rows_per_s)},
-          {"restart_ms", round1(f.restart_ms)},
-          {"startup_ms", round1(f.startup_ms)},
-          {"catchup_rows_per_s", round1(f.catchup_rows_per_s)},
-          {"catchup_steady_rows_per_s", round1(f.catchup_steady_rows_per_s)}};
 }
 
 void print_apply_header() {
