@@ -16,6 +16,7 @@
 // heartbeats, and a slow one is given up at pull_timeout_ms by the tick.
 #include "actors/drc/drc_service.hpp"
 
+#include <atomic>
 #include <optional>
 
 #include <spdlog/spdlog.h>
@@ -58,6 +59,13 @@ struct PendingPull {
 struct ServerState {
   DrcServiceConfig config;
   std::shared_ptr<JobThread> jobs;
+  // Trims run on their own thread: deleting a long backlog takes many
+  // writer transactions, and the reads that peers' pulls wait on must not
+  // queue behind them. At most one is in flight; one that stopped at the
+  // DAL's per-call bound asks for the next at the next tick.
+  std::shared_ptr<JobThread> trims;
+  std::shared_ptr<std::atomic<bool>> trimming = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<std::atomic<bool>> trim_more = std::make_shared<std::atomic<bool>>(false);
   std::vector<PendingPull> held;  // waiting for new entries or their deadline
   std::map<uint64_t, caf::typed_response_promise<std::string>> reading;  // by read number
   uint64_t reads = 0;
@@ -105,9 +113,12 @@ void trim(ServerSelf self) {
   if (st.applied_by_peer.size() < st.config.peers.size()) return;
   uint64_t upto = UINT64_MAX;
   for (const auto& [peer, after] : st.applied_by_peer) upto = std::min(upto, after);
+  if (st.trimming->exchange(true)) return;
   DrcServiceConfig config = st.config;
-  st.jobs->post([config, upto] {
+  st.trims->post([config, upto, trimming = st.trimming, more = st.trim_more] {
     auto deleted = config.dal->trim_outbox(upto);
+    more->store(deleted && deleted.value() >= dal::kTrimEntriesPerCall);
+    trimming->store(false);
     if (!deleted) {
       config.logger->warn("event=drc_outbox_trim_failed error=\"{}\"", deleted.status().message());
       return;
@@ -117,10 +128,12 @@ void trim(ServerSelf self) {
   });
 }
 
-caf::behavior drc_server(ServerSelf self, DrcServiceConfig config, std::shared_ptr<JobThread> jobs) {
+caf::behavior drc_server(ServerSelf self, DrcServiceConfig config, std::shared_ptr<JobThread> jobs,
+                         std::shared_ptr<JobThread> trims) {
   auto& st = self->state;
   st.config = std::move(config);
   st.jobs = std::move(jobs);
+  st.trims = std::move(trims);
   st.served = &st.config.metrics->counter("ezone_drc_batches_served_total", "Outbox batches served to peers' pulls");
   st.refused_isolated = &st.config.metrics->counter("ezone_drc_isolated_pulls_total",
                                                     "Peers' pulls refused because this node was isolated (a drill)");
@@ -174,7 +187,7 @@ caf::behavior drc_server(ServerSelf self, DrcServiceConfig config, std::shared_p
       [self](ez_tick_atom) {
         const int64_t now = mono_ms();
         release_held(self, [now](const PendingPull& p) { return p.deadline_ms <= now; });
-        if (now >= self->state.next_trim_ms) {
+        if (now >= self->state.next_trim_ms || self->state.trim_more->exchange(false)) {
           self->state.next_trim_ms = now + kTrimIntervalMs;
           trim(self);
         }
@@ -187,10 +200,11 @@ caf::behavior drc_server(ServerSelf self, DrcServiceConfig config, std::shared_p
 struct DrcService::Impl {
   DrcServiceConfig config;
   std::shared_ptr<StatusBoard> board = std::make_shared<StatusBoard>();
-  // One job thread for the server's reads and trims, one per puller for its
-  // decoding (separate threads keep one peer's large batches from delaying
-  // another's reads); the DAL's writer applies, in order.
+  // One job thread for the server's reads, one for its trims, one per
+  // puller for its decoding (separate threads keep one peer's large batches
+  // from delaying another's reads); the DAL's writer applies, in order.
   std::shared_ptr<JobThread> server_jobs;
+  std::shared_ptr<JobThread> trim_jobs;
   std::vector<std::shared_ptr<JobThread>> puller_jobs;
   std::shared_ptr<ApplyTracker> applies = std::make_shared<ApplyTracker>();
   caf::actor server;
@@ -216,7 +230,8 @@ std::unique_ptr<DrcService> DrcService::start(caf::actor_system& system, const c
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->server_jobs = std::make_shared<JobThread>("drcsrv-" + config.ezone);
-  impl->server = system.spawn(drc_server, config, impl->server_jobs);
+  impl->trim_jobs = std::make_shared<JobThread>("drctrim-" + config.ezone);
+  impl->server = system.spawn(drc_server, config, impl->server_jobs, impl->trim_jobs);
   caf::anon_send(cluster, ez_drcset_atom::value, impl->server);
   caf::actor server = impl->server;
   impl->outbox_watch = config.dal->on_outbox([server](uint64_t head) {
@@ -253,6 +268,7 @@ void DrcService::stop() {
   caf::anon_send_exit(impl_->server, caf::exit_reason::user_shutdown);
   // After this no job touches the DAL: the node closes it next.
   impl_->server_jobs->stop();
+  impl_->trim_jobs->stop();
   for (auto& jobs : impl_->puller_jobs) jobs->stop();
   impl_->applies->wait_idle();  // the DAL's writer answers every queued apply
   impl_->pullers.clear();

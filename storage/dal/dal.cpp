@@ -186,8 +186,14 @@ Status Dal::Impl::setup_schema() {
   // an HLC above every version this database holds, or last-writer-wins
   // would keep the older version at a site that receives both (found by
   // the simulator, tests/sim restart_hlc_floor).
+  //
+  // Every version in _ezone_rowver is a local commit's or a peer's applied
+  // change. Outbox HLCs grow with seq and the last entry is never trimmed
+  // (trim_outbox), and a peer's changes arrive in its seq order, so its
+  // cursor's HLC bounds them: the floor takes O(log n), where scanning
+  // every row's version took minutes at startup for a large database.
   auto floor = writer->query(
-      "SELECT MAX(m) FROM (SELECT MAX(hlc) AS m FROM _ezone_rowver UNION ALL SELECT MAX(hlc) FROM _ezone_outbox "
+      "SELECT MAX(m) FROM (SELECT hlc AS m FROM (SELECT hlc FROM _ezone_outbox ORDER BY seq DESC LIMIT 1) "
       "UNION ALL SELECT MAX(hlc) FROM _ezone_cursor)");
   if (!floor) return floor.status();
   if (!floor.value().empty() && std::holds_alternative<int64_t>(floor.value()[0][0]))
@@ -403,14 +409,25 @@ void Dal::Impl::checkpoint_loop() {
     if (checkpoint_stop) return;
     checkpoint_wanted = false;
     lock.unlock();
-    int log_pages = 0, done_pages = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(checkpoint_db->get(), "main", SQLITE_CHECKPOINT_PASSIVE, &log_pages,
-                                             &done_pages);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-      log().warn("event=dal_wal_checkpoint_failed ezone={} error=\"{}\"", config.ezone, checkpoint_db->error_text());
+    {
+      std::lock_guard<std::mutex> db_lock(checkpoint_db_mutex);
+      const int rc = sqlite3_wal_checkpoint_v2(checkpoint_db->get(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                               nullptr);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        log().warn("event=dal_wal_checkpoint_failed ezone={} error=\"{}\"", config.ezone, checkpoint_db->error_text());
+      }
     }
     lock.lock();
   }
+}
+
+Status Dal::checkpoint() {
+  std::lock_guard<std::mutex> lock(impl_->checkpoint_db_mutex);
+  if (!impl_->checkpoint_db) return Status(Errc::unavailable, "the DAL is stopping");
+  const int rc = sqlite3_wal_checkpoint_v2(impl_->checkpoint_db->get(), "main", SQLITE_CHECKPOINT_FULL, nullptr, nullptr);
+  if (rc == SQLITE_OK) return Status::ok();
+  return Status(rc == SQLITE_BUSY ? Errc::unavailable : Errc::io_error,
+                "DAL '" + impl_->config.path + "': checkpoint: " + impl_->checkpoint_db->error_text());
 }
 
 void Dal::Impl::stop_checkpointer() {
@@ -420,6 +437,7 @@ void Dal::Impl::stop_checkpointer() {
   }
   checkpoint_cv.notify_one();
   if (checkpoint_thread.joinable()) checkpoint_thread.join();
+  std::lock_guard<std::mutex> lock(checkpoint_db_mutex);
   checkpoint_db.reset();
 }
 

@@ -208,6 +208,9 @@ struct PreparedBatch;
 // The batch a PreparedBatch was prepared from.
 const OutboxBatch& prepared_outbox(const PreparedBatch& batch);
 
+// Dal::trim_outbox deletes at most this many entries per call.
+constexpr uint64_t kTrimEntriesPerCall = 64000;
+
 // Replication of one table from one origin, halted on a schema difference.
 // Its rows are parked (durably, in order) and applied once the schemas match.
 struct HaltedTable {
@@ -251,8 +254,15 @@ class Dal {
   // Deletes outbox entries with seq <= upto that every peer has applied (the
   // caller knows: drc passes the smallest cursor its peers pulled from). The
   // newest entry is always kept, so the sequence continues after a restart.
+  // Deletes in transactions of 1,000 entries, so commits interleave, and
+  // stops once it deleted kTrimEntriesPerCall (the caller trims again).
   // Returns the number deleted.
   Result<uint64_t> trim_outbox(uint64_t upto);
+  // Copies the whole WAL into the database file and syncs it (SQLite's FULL
+  // checkpoint), waiting up to 5 s for an open write transaction to end:
+  // for a quiet disk before a measurement, or before copying the file. The
+  // DAL otherwise checkpoints on its own, in the background.
+  Status checkpoint();
   // Calls fn(head) on the writer thread after every commit that added
   // outbox entries (drc's long-polling pulls wait on it). Quick callers only.
   using OutboxFn = std::function<void(uint64_t head)>;

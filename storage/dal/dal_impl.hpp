@@ -137,6 +137,7 @@ struct Dal::Impl {
   std::condition_variable checkpoint_cv;
   bool checkpoint_wanted = false;
   bool checkpoint_stop = false;
+  std::mutex checkpoint_db_mutex;  // one checkpoint at a time on checkpoint_db
 
   std::mutex readers_mutex;
   std::condition_variable readers_cv;

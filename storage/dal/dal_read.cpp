@@ -57,6 +57,11 @@ Result<std::vector<Row>> Dal::query(std::string_view sql, const std::vector<Valu
 
 namespace {
 
+// trim_outbox deletes in transactions of at most kTrimChunkEntries entries
+// and, beyond the first entry, kTrimChunkBytes of bodies.
+constexpr size_t kTrimChunkEntries = 1000;
+constexpr int64_t kTrimChunkBytes = 1 << 20;
+
 Status read_entries(Db& db, uint64_t after, size_t rows_max, size_t bytes_max, OutboxBatch& batch) {
   auto head = db.query("SELECT COALESCE(MAX(seq), 0) FROM _ezone_outbox");
   if (!head) return head.status();
@@ -106,15 +111,29 @@ Result<uint64_t> Dal::trim_outbox(uint64_t upto) {
   const uint64_t head = outbox_head();
   upto = std::min(upto, head > 0 ? head - 1 : 0);
   if (upto == 0) return uint64_t{0};
-  auto job = std::make_unique<Job>();
-  job->kind = Job::Kind::maintenance;
+  // In chunks, each its own transaction: after a peer caught up with a long
+  // backlog, one DELETE of every entry held the writer (and every commit
+  // queued behind it) for hundreds of milliseconds.
   uint64_t deleted = 0;
-  job->maintenance = [this, upto, &deleted]() -> Status {
-    auto n = impl_->writer->run("DELETE FROM _ezone_outbox WHERE seq <= ?1", {Value(static_cast<int64_t>(upto))});
-    if (n) deleted = static_cast<uint64_t>(n.value());
-    return n.status();
-  };
-  if (Status s = impl_->run_queued(std::move(job)); !s) return s;
+  while (deleted < kTrimEntriesPerCall) {
+    auto job = std::make_unique<Job>();
+    job->kind = Job::Kind::maintenance;
+    int64_t n = 0;
+    job->maintenance = [this, upto, &n]() -> Status {
+      // (length() of a blob reads no overflow page.)
+      auto done = impl_->writer->run(
+          "DELETE FROM _ezone_outbox WHERE seq <= ?1 AND seq <= (SELECT COALESCE(MAX(seq), "
+          "(SELECT MIN(seq) FROM _ezone_outbox)) "
+          "FROM (SELECT seq, SUM(length(body)) OVER (ORDER BY seq) AS total FROM _ezone_outbox WHERE seq <= ?1 "
+          "ORDER BY seq LIMIT ?2) WHERE total <= ?3)",
+          {Value(static_cast<int64_t>(upto)), Value(static_cast<int64_t>(kTrimChunkEntries)), Value(kTrimChunkBytes)});
+      if (done) n = done.value();
+      return done.status();
+    };
+    if (Status s = impl_->run_queued(std::move(job)); !s) return s;
+    deleted += static_cast<uint64_t>(n);
+    if (n == 0) break;
+  }
   return deleted;
 }
 

@@ -96,6 +96,42 @@ TEST(DalTest, TheClockDoesNotGoBackAcrossARestart) {
   EXPECT_GT(next.hlc, before);
 }
 
+TEST(DalTest, TheClockFloorHoldsAfterATrimAndForPeersVersions) {
+  // At open the floor comes from the outbox's last entry and the cursors,
+  // not from a scan of every row's version: versions whose outbox entries
+  // were trimmed, and versions applied from a peer whose clock ran ahead,
+  // must both still hold the clock up.
+  TempDir dir;
+  HlcTime local = 0, peer = 0;
+  {
+    Site bj("bj", "", dir.path()), sh("sh", "", dir.path());
+    bj.clock().advance_ms(60'000);
+    for (int64_t id = 1; id <= 3; ++id) {
+      auto w = bj.put_order(id, 11, "created");
+      ASSERT_TRUE(w.ok()) << w.status.to_string();
+      local = w.hlc;
+    }
+    auto trimmed = bj.dal().trim_outbox(3);
+    ASSERT_TRUE(trimmed.ok()) << trimmed.status().to_string();
+    EXPECT_EQ(trimmed.value(), 2u);  // the last entry is always kept
+    sh.clock().advance_ms(120'000);
+    auto w = sh.put_order(7, 31, "created");
+    ASSERT_TRUE(w.ok()) << w.status.to_string();
+    peer = w.hlc;
+    pull(sh, bj);
+  }
+  Site again("bj", "", dir.path());  // its clock is two minutes behind sh's versions
+  again.set_routes(routes_at(2, "bj", ShardState::active, "bj"));
+  auto mine = again.put_order(1, 11, "accepted");
+  ASSERT_TRUE(mine.ok()) << mine.status.to_string();
+  EXPECT_GT(mine.hlc, local);
+  auto theirs = again.dal().run({31, 2}, [](dal::Tx& tx) {
+    return tx.exec("UPDATE orders SET state='accepted' WHERE id=7").status();
+  });
+  ASSERT_TRUE(theirs.ok()) << theirs.status.to_string();
+  EXPECT_GT(theirs.hlc, peer);
+}
+
 TEST(DalTest, ALeaseLostOrAShardMovedBeforeCommitRollsTheWriteBack) {
   // The process stalls between taking the gate and COMMIT (here: the
   // handler itself makes the lease run out, then moves the shard away).

@@ -267,5 +267,26 @@ TEST(DrcApplyTest, TrimmingTheOutboxKeepsTheSequenceAndWhatPeersStillNeed) {
   EXPECT_EQ(again.put_order(99, 11, "x").outbox_seq, 11u);  // no reuse after a restart
 }
 
+TEST(DrcApplyTest, ALongBacklogIsTrimmedInBoundedTransactionsUpToTheMark) {
+  // 2,500 small entries (three transactions of at most 1,000) and 12 of
+  // 300 KB (a few per MiB-bounded transaction): the chunks end exactly at
+  // the mark, whichever bound cut them.
+  Site bj("bj");
+  for (int64_t i = 1; i <= 2500; ++i) ASSERT_TRUE(bj.put_order(i, 11, "x").ok());
+  const std::string big(300 * 1024, 'b');
+  for (int64_t i = 2501; i <= 2512; ++i) ASSERT_TRUE(bj.put_order(i, 11, big).ok());
+  auto deleted = bj.dal().trim_outbox(2508);
+  ASSERT_TRUE(deleted.ok()) << deleted.status().to_string();
+  EXPECT_EQ(deleted.value(), 2508u);
+  auto rest = bj.dal().read_outbox(0, 100, 64 << 20);
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest.value().entries.size(), 4u);
+  EXPECT_EQ(rest.value().entries.front().seq, 2509u);
+  auto again = bj.dal().trim_outbox(2508);  // nothing left up to the mark
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.value(), 0u);
+  EXPECT_EQ(bj.dal().read_outbox(0, 100, 64 << 20).value().entries.size(), 4u);
+}
+
 }  // namespace
 }  // namespace ezone::test
