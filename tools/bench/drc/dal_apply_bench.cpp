@@ -8,6 +8,12 @@
 // reaches bj's head. Prints the time split between reading, the wire and
 // applying, and rows/s.
 //
+// Baseline, in the same run: plain SQLite (no DAL) inserting the same rows
+// into the same table, in transactions of the size sh's applies had, with
+// the same pragmas: once into the table alone, once with a row-version row
+// each (the DAL's _ezone_rowver and key). It is the ceiling of any apply
+// that keeps a version per row in SQLite on this machine.
+//
 //   dal_apply_bench [--rows 200000] [--per-tx 100] [--batch-rows 2000]
 //                   [--batch-bytes 4194304] [--sync full|normal] [--window 256]
 //                   [--pause-ms 0]   (between writing and applying, to attach perf)
@@ -23,8 +29,11 @@
 #include <string>
 #include <thread>
 
+#include <sqlite3.h>
+
 #include "core/clock.hpp"
 #include "core/hlc.hpp"
+#include "storage/dal/change_record.hpp"
 #include "storage/dal/dal.hpp"
 
 namespace {
@@ -123,6 +132,67 @@ Status write_rows(dal::Dal& bj, const Options& o) {
   return error.empty() ? Status::ok() : Status(Errc::internal, error);
 }
 
+// Rows/s of plain SQLite inserting ids 1..rows (the bench's row) in
+// transactions of rows_per_commit, with or without a version row each.
+Result<double> plain_sqlite_rows_per_s(const std::string& path, int64_t rows, int64_t rows_per_commit,
+                                       bool sync_full, bool versions) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
+    sqlite3_close(db);
+    return Status(Errc::io_error, "open " + path);
+  }
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> owner(db, sqlite3_close);
+  auto exec = [db](const std::string& sql) -> Status {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) == SQLITE_OK) return Status::ok();
+    Status s(Errc::io_error, sql + ": " + (err ? err : "?"));
+    sqlite3_free(err);
+    return s;
+  };
+  for (const std::string& sql :
+       {std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") + (sync_full ? "FULL" : "NORMAL") +
+            "; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;",
+        std::string("CREATE TABLE rows(id INTEGER PRIMARY KEY, shard INTEGER NOT NULL, payload TEXT NOT NULL, "
+                    "created_at_us INTEGER NOT NULL)"),
+        std::string("CREATE TABLE rowver(tbl TEXT NOT NULL, key BLOB NOT NULL, hlc INTEGER NOT NULL, "
+                    "origin TEXT NOT NULL, deleted INTEGER NOT NULL, PRIMARY KEY(tbl, key)) WITHOUT ROWID")}) {
+    if (Status s = exec(sql); !s) return s;
+  }
+  sqlite3_stmt *row = nullptr, *ver = nullptr;
+  sqlite3_prepare_v2(db, "INSERT INTO rows(id, shard, payload, created_at_us) VALUES(?1, ?2, ?3, ?4) "
+                         "ON CONFLICT(id) DO UPDATE SET shard=excluded.shard, payload=excluded.payload, "
+                         "created_at_us=excluded.created_at_us", -1, &row, nullptr);
+  sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO rowver(tbl, key, hlc, origin, deleted) VALUES(?1, ?2, ?3, ?4, ?5)",
+                     -1, &ver, nullptr);
+  std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> row_owner(row, sqlite3_finalize), ver_owner(ver, sqlite3_finalize);
+  if (!row || !ver) return Status(Errc::internal, sqlite3_errmsg(db));
+  const std::string payload(100, 'p');
+  const int64_t t0 = now_us();
+  for (int64_t id = 1; id <= rows;) {
+    if (Status s = exec("BEGIN IMMEDIATE"); !s) return s;
+    for (const int64_t end = std::min(rows, id + rows_per_commit - 1); id <= end; ++id) {
+      if (versions) {
+        const std::string key = dal::encode_key({dal::Value(id)});
+        sqlite3_bind_text(ver, 1, "rows", 4, SQLITE_STATIC);
+        sqlite3_bind_blob(ver, 2, key.data(), int(key.size()), SQLITE_STATIC);
+        sqlite3_bind_int64(ver, 3, id);
+        sqlite3_bind_text(ver, 4, "bj", 2, SQLITE_STATIC);
+        sqlite3_bind_int(ver, 5, 0);
+        if (sqlite3_step(ver) != SQLITE_DONE) return Status(Errc::io_error, sqlite3_errmsg(db));
+        sqlite3_reset(ver);
+      }
+      sqlite3_bind_int64(row, 1, id);
+      sqlite3_bind_int64(row, 2, 1);
+      sqlite3_bind_text(row, 3, payload.data(), int(payload.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(row, 4, 0);
+      if (sqlite3_step(row) != SQLITE_DONE) return Status(Errc::io_error, sqlite3_errmsg(db));
+      sqlite3_reset(row);
+    }
+    if (Status s = exec("COMMIT"); !s) return s;
+  }
+  return double(rows) * 1e6 / double(now_us() - t0);
+}
+
 int run(const Options& o) {
   char tmpl[] = "/tmp/ezone-dal-apply-bench-XXXXXX";
   if (!mkdtemp(tmpl)) return 1;
@@ -173,6 +243,30 @@ int run(const Options& o) {
                 double(rows) * 1e6 / double(t1 - t0), read_us / 1e3, wire_us / 1e3, apply_us / 1e3,
                 (cpu1 - cpu0) / 1e3, double(rows) * 1e6 / double(cpu1 - cpu0));
     rc = rows == o.rows ? 0 : 1;
+    bj.value().reset();
+    sh.value().reset();
+    const int64_t per_commit = std::max<int64_t>(1, rows / std::max<int64_t>(1, batches));
+    auto table_only = plain_sqlite_rows_per_s(dir + "/plain.db", o.rows, per_commit, o.sync_full, false);
+    auto with_versions = plain_sqlite_rows_per_s(dir + "/plain-versions.db", o.rows, per_commit, o.sync_full, true);
+    if (!table_only || !with_versions) {
+      std::fprintf(stderr, "baseline: %s %s\n", table_only.status().to_string().c_str(),
+                   with_versions.status().to_string().c_str());
+      return 1;
+    }
+    const double applied = double(rows) * 1e6 / double(t1 - t0);
+    std::printf("baseline, plain SQLite, the same rows in %lld-row transactions: table alone %.0f rows/s; "
+                "with a version row each %.0f rows/s; sh's apply is %.2fx and %.2fx of them\n",
+                (long long)per_commit, table_only.value(), with_versions.value(), applied / table_only.value(),
+                applied / with_versions.value());
+    std::printf("{\"bench\":\"dal_apply\",\"rows\":%lld,\"rows_per_tx\":%lld,\"sync\":\"%s\","
+                "\"writer_rows_per_s\":%.0f,\"apply_rows_per_s\":%.0f,\"apply_rows_per_cpu_s\":%.0f,"
+                "\"baseline\":{\"kind\":\"plain SQLite, same rows and commit sizes\",\"rows_per_commit\":%lld,"
+                "\"table_only_rows_per_s\":%.0f,\"with_versions_rows_per_s\":%.0f},"
+                "\"ratio_to_table_only\":%.3f,\"ratio_to_with_versions\":%.3f}\n",
+                (long long)o.rows, (long long)o.per_tx, o.sync_full ? "full" : "normal",
+                double(o.rows) * 1e6 / double(w1 - w0), applied, double(rows) * 1e6 / double(cpu1 - cpu0),
+                (long long)per_commit, table_only.value(), with_versions.value(), applied / table_only.value(),
+                applied / with_versions.value());
   }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
