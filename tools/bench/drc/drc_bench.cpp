@@ -26,15 +26,9 @@
 //             [--rates 2000,5000] [--duration-s 10] [--catchup-rows 100000]
 //             [--window 256] [--sync full|normal] [--pg-sub-sync-commit on|off]
 //             [--skip-pg] [--timeout-s 600] [--work-dir DIR] [--verbose]
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <stdlib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <spdlog/sinks/null_sink.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -43,13 +37,10 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,15 +51,16 @@
 #include "actors/node/node.hpp"
 #include "core/clock.hpp"
 #include "storage/dal/dal.hpp"
-#include "storage/meta/memory_meta_store.hpp"
+#include "tools/bench/drc/drc_bench_nodes.hpp"
+#include "tools/bench/drc/drc_bench_options.hpp"
 #include "tools/bench/drc/drc_bench_report.hpp"
 #include "tools/bench/drc/pg_baseline.hpp"
 
 namespace ezone::drc {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
+using Options = DrcBenchOptions;
 
 std::atomic<bool> g_cancel{false};
 
@@ -99,231 +91,6 @@ double percentile_ms(const std::vector<int64_t>& sorted_us, double p) {
   return double(sorted_us[index]) / 1000.0;
 }
 
-
-// ---- options ------------------------------------------------------------------
-
-struct Options {
-  int64_t single_rows = 20'000;
-  int64_t batch_rows = 200'000;
-  int batch_size = 100;
-  std::vector<double> rates = {2000, 5000};
-  double duration_s = 10;
-  int64_t catchup_rows = 100'000;
-  int window = 256;
-  int payload_bytes = 100;
-  bool sync_full = true;
-  bool pg_sub_sync_commit = true;
-  bool skip_pg = false;
-  bool verbose = false;
-  int timeout_s = 600;
-  std::string work_dir;
-};
-
-constexpr const char* kUsage =
-    "usage: drc_bench [--single-rows N] [--batch-rows N] [--batch-size N] [--rates R1,R2]\n"
-    "                 [--duration-s S] [--catchup-rows N] [--window N] [--payload-bytes N]\n"
-    "                 [--sync full|normal] [--pg-sub-sync-commit on|off] [--skip-pg]\n"
-    "                 [--timeout-s S] [--work-dir DIR] [--verbose]\n";
-
-bool parse_number(const std::string& text, double* out) {
-  char* end = nullptr;
-  double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || !std::isfinite(v)) return false;
-  *out = v;
-  return true;
-}
-
-Status take_choice(std::map<std::string, std::string>& values, const char* flag, const char* yes, const char* no,
-                   bool* field) {
-  auto it = values.find(flag);
-  if (it == values.end()) return Status::ok();
-  if (it->second != yes && it->second != no)
-    return Status(Errc::invalid_argument, std::string(flag) + " is " + yes + " or " + no);
-  *field = it->second == yes;
-  values.erase(it);
-  return Status::ok();
-}
-
-Result<std::vector<double>> parse_rates(const std::string& text) {
-  std::vector<double> rates;
-  std::stringstream list(text);
-  for (std::string item; std::getline(list, item, ',');) {
-    double r = 0;
-    if (!parse_number(item, &r) || r <= 0)
-      return Status(Errc::invalid_argument, "--rates needs positive numbers, like 2000,5000");
-    rates.push_back(r);
-  }
-  return rates;
-}
-
-Result<Options> parse(int argc, char** argv) {
-  Options o;
-  std::map<std::string, std::string> values;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") return Status(Errc::invalid_argument, "");
-    if (flag == "--skip-pg" || flag == "--verbose") {
-      (flag == "--skip-pg" ? o.skip_pg : o.verbose) = true;
-      continue;
-    }
-    if (flag.rfind("--", 0) != 0 || i + 1 >= argc)
-      return Status(Errc::invalid_argument, "expected --flag value, got " + flag);
-    values[flag] = argv[++i];
-  }
-  auto take = [&](const char* flag, auto* field, double min) -> Status {
-    auto it = values.find(flag);
-    if (it == values.end()) return Status::ok();
-    double v = 0;
-    if (!parse_number(it->second, &v) || v < min)
-      return Status(Errc::invalid_argument, std::string(flag) + " needs a number >= " + std::to_string(int(min)));
-    *field = static_cast<std::remove_pointer_t<decltype(field)>>(v);
-    values.erase(it);
-    return Status::ok();
-  };
-  for (Status s : {take("--single-rows", &o.single_rows, 0), take("--batch-rows", &o.batch_rows, 0),
-                   take("--batch-size", &o.batch_size, 1), take("--duration-s", &o.duration_s, 0),
-                   take("--catchup-rows", &o.catchup_rows, 0), take("--window", &o.window, 1),
-                   take("--payload-bytes", &o.payload_bytes, 0), take("--timeout-s", &o.timeout_s, 1),
-                   take_choice(values, "--sync", "full", "normal", &o.sync_full),
-                   take_choice(values, "--pg-sub-sync-commit", "on", "off", &o.pg_sub_sync_commit)})
-    if (!s) return s;
-  if (auto it = values.find("--rates"); it != values.end()) {
-    auto rates = parse_rates(it->second);
-    if (!rates) return rates.status();
-    o.rates = *rates;
-    values.erase(it);
-  }
-  if (auto it = values.find("--work-dir"); it != values.end()) {
-    o.work_dir = it->second;
-    values.erase(it);
-  }
-  if (!values.empty()) return Status(Errc::invalid_argument, "unknown flag " + values.begin()->first);
-  return o;
-}
-
-// ---- the two nodes ------------------------------------------------------------
-
-constexpr const char* kSchema = R"toml(
-[[table]]
-name = "rows"
-kind = "sharding-zone"
-shard_column = "shard"
-ddl = "CREATE TABLE rows(id INTEGER PRIMARY KEY, shard INTEGER NOT NULL, payload TEXT NOT NULL, created_at_us INTEGER NOT NULL)"
-)toml";
-
-constexpr ShardId kShard = 1;  // bj's in config/shards/test-fences.toml
-
-// Binds 127.0.0.1:0 and returns the port the kernel picked (0 on failure).
-uint16_t free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-    port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
-
-struct ZonePorts {
-  uint16_t http = 0, admin = 0, cluster = 0;
-};
-
-// bj and sh in this process, sharing a MemoryMetaStore, under a temp dir
-// that the destructor removes after stopping both nodes.
-class NodePair {
- public:
-  NodePair(const Options& o) : options_(o) {}
-  ~NodePair() {
-    for (auto* node : {&sh, &bj})
-      if (*node) {
-        (*node)->stop();
-        node->reset();
-      }
-    if (!dir_.empty()) {
-      std::error_code ec;
-      fs::remove_all(dir_, ec);
-    }
-  }
-
-  Status setup() {
-    std::string parent = options_.work_dir.empty() ? (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") : options_.work_dir;
-    std::string tmpl = parent + "/ezone-drc-bench-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) return Status(Errc::io_error, "cannot make a temp dir under " + parent);
-    dir_ = tmpl;
-    schema_file_ = dir_ + "/schema.toml";
-    std::ofstream(schema_file_) << kSchema;
-    store_ = std::make_shared<meta::MemoryMetaStore>(SystemClock::instance());
-    for (ZonePorts* p : {&bj_ports_, &sh_ports_}) {
-      *p = {free_loopback_port(), free_loopback_port(), free_loopback_port()};
-      if (!p->http || !p->admin || !p->cluster) return Status(Errc::unavailable, "no free loopback port");
-    }
-    return Status::ok();
-  }
-
-  NodeConfig config(const std::string& ezone) const {
-    const bool is_bj = ezone == "bj";
-    const ZonePorts& self = is_bj ? bj_ports_ : sh_ports_;
-    const ZonePorts& peer = is_bj ? sh_ports_ : bj_ports_;
-    NodeConfig c;
-    c.source = "drc-bench-" + ezone + ".toml";
-    c.ezone = ezone;
-    c.http = {"127.0.0.1", self.http};
-    c.admin = {"127.0.0.1", self.admin};
-    c.cluster = {"127.0.0.1", self.cluster};
-    c.data_dir = dir_ + "/" + ezone;
-    c.log_level = options_.verbose ? "info" : "warn";
-    c.peers.push_back({is_bj ? "sh" : "bj", {"127.0.0.1", peer.cluster}, {"127.0.0.1", peer.admin},
-                       {"127.0.0.1", peer.http}});
-    c.etcd.endpoints.push_back({"127.0.0.1", 1});  // unused: the memory store is injected
-    c.timeouts.etcd_check_interval_ms = 50;
-    c.limits.caf_worker_threads = 1;
-    c.limits.http_threads = 1;
-    c.gzs.shards_file = std::string(EZONE_SOURCE_DIR) + "/config/shards/test-fences.toml";
-    c.dal.enabled = true;
-    c.dal.schema_file = schema_file_;
-    c.dal.db_file = c.data_dir + "/" + ezone + ".db";
-    c.dal.synchronous_full = options_.sync_full;
-    return c;
-  }
-
-  // Starts a node; returns the milliseconds Node::start took.
-  Result<double> start(const std::string& ezone) {
-    NodeOptions no;
-    no.meta = store_;
-    no.logger = options_.verbose ? spdlog::stderr_color_mt("node-" + ezone + "-" + std::to_string(++starts_))
-                                 : std::make_shared<spdlog::logger>(ezone, std::make_shared<spdlog::sinks::null_sink_mt>());
-    const int64_t t0 = steady_us();
-    auto node = Node::start(config(ezone), no);
-    const int64_t t1 = steady_us();
-    if (!node) return Status(node.status().code(), "starting " + ezone + ": " + node.status().message());
-    if (!(*node)->dal()) return Status(Errc::internal, ezone + " started without a DAL");
-    (ezone == "bj" ? bj : sh) = std::move(*node);
-    return double(t1 - t0) / 1e3;
-  }
-
-  void stop(const std::string& ezone) {
-    auto& node = ezone == "bj" ? bj : sh;
-    if (!node) return;
-    node->stop();
-    node.reset();
-  }
-
-  const std::string& dir() const { return dir_; }
-
-  std::unique_ptr<Node> bj, sh;
-
- private:
-  const Options& options_;
-  std::string dir_, schema_file_;
-  std::shared_ptr<meta::MemoryMetaStore> store_;
-  ZonePorts bj_ports_, sh_ports_;
-  int starts_ = 0;
-};
 
 // ---- writing at bj ------------------------------------------------------------
 
@@ -710,10 +477,10 @@ json run_pg(const Options& o, Report& report) {
 }
 
 int main_impl(int argc, char** argv) {
-  auto options = parse(argc, argv);
+  auto options = parse_drc_bench_options(argc, argv);
   if (!options) {
     if (!options.status().message().empty()) std::fprintf(stderr, "drc_bench: %s\n", options.status().message().c_str());
-    std::fputs(kUsage, stderr);
+    std::fputs(kDrcBenchUsage, stderr);
     return 2;
   }
   const Options& o = *options;

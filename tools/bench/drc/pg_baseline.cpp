@@ -1,41 +1,48 @@
 #include "tools/bench/drc/pg_baseline.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <grp.h>
 #include <libpq-fe.h>
-#include <netinet/in.h>
-#include <pwd.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/vfs.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <optional>
 #include <thread>
 #include <vector>
 
+#include "tools/bench/drc/pg_cluster.hpp"
+#include "tools/bench/drc/pg_conn.hpp"
+
 namespace ezone::drc {
+
+using pg::Cluster;
+using pg::Conn;
+using pg::conninfo;
+using pg::connect;
+using pg::errno_text;
+using pg::exec_sql;
+using pg::fs_type;
+using pg::insert_range;
+using pg::int_at;
+using pg::reap_guard;
+using pg::Res;
+using pg::run_sql;
+using pg::run_threads;
+using pg::server_identity;
+using pg::start_guard;
+using pg::steady_us;
+using pg::tail_of;
+using pg::trimmed;
+
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kRole = "bench";
 constexpr int kPollMs = 5;            // subscriber polling while waiting for a row
-constexpr int kStopTimeoutS = 30;     // pg_ctl stop -t
-constexpr int kGuardWaitMs = 5'000;   // reaping the guard after a clean teardown
 constexpr int kLateSendUs = 1'000;    // a paced send this far past its slot is "late"
 
 // The writer's INSERT: rows first..last in one statement, so one statement
@@ -50,29 +57,12 @@ int64_t realtime_us() {
   return int64_t(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1'000;
 }
 
-int64_t steady_us() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1'000;
-}
-
 void sleep_until_steady_us(int64_t t_us) {
   timespec ts{};
   ts.tv_sec = t_us / 1'000'000;
   ts.tv_nsec = (t_us % 1'000'000) * 1'000;
   while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
   }
-}
-
-std::string errno_text() { return std::strerror(errno); }
-
-std::string tail_of(const std::string& path, size_t max_bytes = 1'200) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "(no log at " + path + ")";
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (text.size() > max_bytes) text = "..." + text.substr(text.size() - max_bytes);
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
 }
 
 // Nearest-rank percentile of sorted microseconds, in milliseconds.
@@ -82,280 +72,6 @@ double percentile_ms(const std::vector<int64_t>& sorted_us, double p) {
   size_t index = std::min(sorted_us.size() - 1, rank == 0 ? 0 : rank - 1);
   return double(sorted_us[index]) / 1000.0;
 }
-
-// ---- processes -----------------------------------------------------------
-
-// Who the PostgreSQL programs run as: this process's user, or (as root) an
-// unprivileged one, because postgres and initdb refuse to run as root.
-struct Identity {
-  bool drop = false;
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::string name;
-};
-
-std::optional<Identity> lookup_user(const std::string& name) {
-  passwd entry{};
-  passwd* found = nullptr;
-  std::vector<char> buffer(16'384);
-  if (getpwnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found)
-    return std::nullopt;
-  return Identity{true, found->pw_uid, found->pw_gid, name};
-}
-
-// Runs argv (argv[0] an absolute path) as `who` with a minimal environment,
-// stdout and stderr appended to log_path, and waits up to timeout_ms (then
-// SIGKILL). Safe to call while other threads run: the child only makes
-// async-signal-safe calls before exec.
-Status run_command(const std::vector<std::string>& argv, const Identity& who,
-                   const std::string& log_path, int timeout_ms) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  char* env[] = {const_cast<char*>("PATH=/usr/sbin:/usr/bin:/sbin:/bin"),
-                 const_cast<char*>("LC_ALL=C"), const_cast<char*>("HOME=/tmp"), nullptr};
-  const char* log = log_path.c_str();
-  pid_t pid = fork();
-  if (pid < 0) return Status(Errc::internal, "fork failed: " + errno_text());
-  if (pid == 0) {
-    if (who.drop && (setgroups(0, nullptr) != 0 || setgid(who.gid) != 0 || setuid(who.uid) != 0))
-      _exit(125);
-    int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    int in = open("/dev/null", O_RDONLY);
-    if (out < 0 || in < 0) _exit(126);
-    dup2(in, 0);
-    dup2(out, 1);
-    dup2(out, 2);
-    execve(args[0], args.data(), env);
-    _exit(127);
-  }
-  std::string what = fs::path(argv[0]).filename().string();
-  if (what == "pg_ctl" && argv.size() > 1) what += " " + argv[1];
-  const int64_t deadline = steady_us() + int64_t(timeout_ms) * 1'000;
-  int status = 0;
-  for (;;) {
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) break;
-    if (r < 0 && errno != EINTR) return Status(Errc::internal, "waitpid(" + what + "): " + errno_text());
-    if (steady_us() > deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return Status(Errc::timeout, what + " did not finish within " + std::to_string(timeout_ms) +
-                                       " ms; its output: " + tail_of(log_path));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::ok();
-  int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::string as = who.drop ? " as user " + who.name + " (is every parent directory searchable by it?)" : "";
-  std::string why = code == 125   ? "could not switch to user " + who.name
-                    : code == 126 ? "could not open " + log_path + as
-                    : code == 127 ? "could not execute " + argv[0]
-                    : code >= 0   ? "exit code " + std::to_string(code)
-                                  : "killed by signal " + std::to_string(WTERMSIG(status));
-  return Status(Errc::unavailable, what + " failed (" + why + "); its output: " + tail_of(log_path));
-}
-
-// The identity for the servers; creates the system user when missing.
-Result<Identity> server_identity(const std::string& wanted, const std::string& log_path) {
-  if (geteuid() != 0) return Identity{};
-  if (auto id = lookup_user(wanted)) return *id;
-  Status added = run_command({"/usr/sbin/useradd", "--system", "--no-create-home", "--home-dir",
-                              "/nonexistent", "--shell", "/usr/sbin/nologin", wanted},
-                             Identity{}, log_path, 30'000);
-  if (auto id = lookup_user(wanted)) return *id;
-  if (auto id = lookup_user("postgres")) return *id;
-  return Status(Errc::unavailable, "running as root, PostgreSQL needs an unprivileged user: could not create " +
-                                       wanted + " (" + added.to_string() + ") and there is no user postgres");
-}
-
-// A free TCP port on 127.0.0.1. Another process may take it before the
-// server binds; start_cluster retries with a new one.
-Result<uint16_t> free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Status(Errc::io_error, "socket: " + errno_text());
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-            getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  std::string error = ok ? "" : errno_text();
-  close(fd);
-  if (!ok) return Status(Errc::unavailable, "no free port on 127.0.0.1: " + error);
-  return uint16_t(ntohs(addr.sin_port));
-}
-
-// The guard: a shell blocked reading a pipe whose only writer is this
-// process. EOF means this process closed it (clean teardown: the dir is
-// gone, nothing to do) or died (stop the servers, remove the dir). It
-// ignores the terminal's signals so it outlives a Ctrl-C of the benchmark.
-constexpr const char* kGuardScript = R"SH(
-cat >/dev/null
-[ -d "$1" ] || exit 0
-pids=""
-for d in "$1/pub" "$1/sub"; do
-  [ -f "$d/postmaster.pid" ] && pids="$pids $(head -n 1 "$d/postmaster.pid")"
-done
-for p in $pids; do kill -QUIT "$p" 2>/dev/null; done
-i=0
-while [ $i -lt 50 ]; do
-  alive=""
-  for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
-  [ -z "$alive" ] && break
-  sleep 0.1; i=$((i + 1))
-done
-for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-rm -rf "$1"
-)SH";
-
-Status start_guard(const std::string& dir, pid_t* pid_out, int* fd_out) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return Status(Errc::internal, "pipe2: " + errno_text());
-  std::vector<std::string> argv = {"/bin/sh", "-c", kGuardScript, "ezone-pg-guard", dir};
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  char* env[] = {const_cast<char*>("PATH=/usr/bin:/bin"), nullptr};
-  pid_t pid = fork();
-  if (pid < 0) return Status(Errc::internal, "fork failed: " + errno_text());
-  if (pid == 0) {
-    struct sigaction ignore {};
-    ignore.sa_handler = SIG_IGN;
-    sigaction(SIGINT, &ignore, nullptr);
-    sigaction(SIGTERM, &ignore, nullptr);
-    sigaction(SIGHUP, &ignore, nullptr);
-    int null = open("/dev/null", O_WRONLY);
-    dup2(fds[0], 0);  // dup2 clears O_CLOEXEC on the copy
-    if (null >= 0) {
-      dup2(null, 1);
-      dup2(null, 2);
-    }
-    execve(args[0], args.data(), env);
-    _exit(127);
-  }
-  close(fds[0]);
-  *pid_out = pid;
-  *fd_out = fds[1];
-  return Status::ok();
-}
-
-void reap_guard(pid_t pid, int fd) {
-  if (fd >= 0) close(fd);
-  if (pid <= 0) return;
-  const int64_t deadline = steady_us() + int64_t(kGuardWaitMs) * 1'000;
-  while (waitpid(pid, nullptr, WNOHANG) == 0) {
-    if (steady_us() > deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-}
-
-std::string fs_type(const std::string& path) {
-  struct statfs s {};
-  if (statfs(path.c_str(), &s) != 0) return "unknown";
-  switch (uint64_t(s.f_type)) {
-    case 0xEF53: return "ext4";
-    case 0x01021994: return "tmpfs (fsync is free: not durable)";
-    case 0x58465342: return "xfs";
-    case 0x9123683E: return "btrfs";
-    case 0x794c7630: return "overlayfs";
-    default: return "fs magic " + std::to_string(uint64_t(s.f_type));
-  }
-}
-
-// ---- libpq ---------------------------------------------------------------
-
-struct ConnCloser {
-  void operator()(PGconn* c) const { PQfinish(c); }
-};
-using Conn = std::unique_ptr<PGconn, ConnCloser>;
-struct ResultClear {
-  void operator()(PGresult* r) const { PQclear(r); }
-};
-using Res = std::unique_ptr<PGresult, ResultClear>;
-
-std::string trimmed(const char* message) {
-  std::string s = message ? message : "";
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-std::string conninfo(uint16_t port) {
-  return "host=127.0.0.1 port=" + std::to_string(port) + " user=" + kRole + " dbname=postgres";
-}
-
-Result<Conn> connect(uint16_t port, int statement_timeout_ms) {
-  std::string info = conninfo(port) + " connect_timeout=10 options='-c statement_timeout=" +
-                     std::to_string(statement_timeout_ms) + "'";
-  Conn c(PQconnectdb(info.c_str()));
-  if (!c) return Status(Errc::internal, "libpq: out of memory");
-  if (PQstatus(c.get()) != CONNECTION_OK)
-    return Status(Errc::unavailable, "cannot connect to PostgreSQL at 127.0.0.1:" + std::to_string(port) + ": " +
-                                         trimmed(PQerrorMessage(c.get())));
-  return Result<Conn>(std::move(c));
-}
-
-// Runs one statement (text parameters). The error names the statement.
-Result<Res> run_sql(PGconn* c, const std::string& sql, const std::vector<std::string>& params = {}) {
-  std::vector<const char*> values;
-  for (const auto& p : params) values.push_back(p.c_str());
-  Res r(params.empty() ? PQexec(c, sql.c_str())
-                       : PQexecParams(c, sql.c_str(), int(values.size()), nullptr, values.data(), nullptr,
-                                      nullptr, 0));
-  std::string head = sql.substr(0, 60) + (sql.size() > 60 ? "..." : "");
-  if (!r) return Status(Errc::io_error, "\"" + head + "\": " + trimmed(PQerrorMessage(c)));
-  ExecStatusType st = PQresultStatus(r.get());
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-    return Status(Errc::io_error, "\"" + head + "\" failed: " + trimmed(PQresultErrorMessage(r.get())));
-  return Result<Res>(std::move(r));
-}
-
-Status exec_sql(PGconn* c, const std::string& sql, const std::vector<std::string>& params = {}) {
-  auto r = run_sql(c, sql, params);
-  return r.ok() ? Status::ok() : r.status();
-}
-
-int64_t int_at(PGresult* r, int row, int col) {
-  return PQgetisnull(r, row, col) ? 0 : std::strtoll(PQgetvalue(r, row, col), nullptr, 10);
-}
-
-Status insert_range(PGconn* c, int64_t first, int64_t last, const std::string& payload, int64_t created_at_us) {
-  std::string a = std::to_string(first), b = std::to_string(last), t = std::to_string(created_at_us);
-  const char* values[] = {a.c_str(), b.c_str(), payload.c_str(), t.c_str()};
-  Res r(PQexecPrepared(c, "ins", 4, values, nullptr, nullptr, 0));
-  if (r && PQresultStatus(r.get()) == PGRES_COMMAND_OK) return Status::ok();
-  return Status(Errc::io_error, "insert of rows " + a + ".." + b + " failed: " +
-                                    trimmed(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(c)));
-}
-
-// Runs fn(i) on n threads and joins them; the first error wins. A thread
-// that cannot be created is an error, not a crash.
-Status run_threads(int n, const std::function<Status(int)>& fn) {
-  std::vector<Status> results(size_t(n), Status::ok());
-  std::vector<std::thread> threads;
-  Status spawn = Status::ok();
-  try {
-    for (int i = 0; i < n; ++i) threads.emplace_back([&, i] { results[size_t(i)] = fn(i); });
-  } catch (const std::exception& e) {
-    spawn = Status(Errc::internal, std::string("cannot start a writer thread: ") + e.what());
-  }
-  for (auto& t : threads) t.join();
-  if (!spawn.is_ok()) return spawn;
-  for (auto& r : results)
-    if (!r.is_ok()) return r;
-  return Status::ok();
-}
-
-struct Cluster {
-  std::string name;  // "pub" or "sub"
-  std::string data_dir;
-  std::string log;   // the server's log (pg_ctl -l)
-  uint16_t port = 0;
-};
 
 struct Window {
   int64_t count = 0;
@@ -369,7 +85,7 @@ struct Window {
 
 struct PgReplicationPair::Impl {
   PgPairOptions options;
-  Identity identity;
+  pg::Identity identity;
   std::string dir;
   Cluster pub, sub;
   pid_t guard_pid = -1;
@@ -386,12 +102,10 @@ struct PgReplicationPair::Impl {
   }
   bool cancelled() const { return options.cancel && options.cancel->load(); }
   std::string bin(const char* name) const { return options.bin_dir + "/" + name; }
+  pg::Servers servers() const { return {options, identity, dir}; }
 
   Status setup();
   Status make_dir();
-  Status init_cluster(Cluster& c);
-  Status start_cluster(Cluster& c);
-  Status stop_cluster(Cluster& c);
   Status create_schema();
   Status set_subscription_enabled(bool enabled);
   Status wait_applied(int64_t id, int timeout_ms, const std::string& what);
@@ -410,9 +124,9 @@ Status PgReplicationPair::Impl::setup() {
   payload.assign(size_t(std::max(0, options.payload_bytes)), 'x');
   if (Status s = make_dir(); !s) return s;
   for (Cluster* c : {&pub, &sub})
-    if (Status s = init_cluster(*c); !s) return s;
+    if (Status s = servers().init_cluster(*c); !s) return s;
   for (Cluster* c : {&pub, &sub})
-    if (Status s = start_cluster(*c); !s) return s;
+    if (Status s = servers().start_cluster(*c); !s) return s;
   auto p = connect(pub.port, options.statement_timeout_ms);
   if (!p) return p.status();
   pub_conn = std::move(*p);
@@ -446,75 +160,6 @@ Status PgReplicationPair::Impl::make_dir() {
   pub = {"pub", dir + "/pub", dir + "/pub.log", 0};
   sub = {"sub", dir + "/sub", dir + "/sub.log", 0};
   return Status::ok();
-}
-
-Status PgReplicationPair::Impl::init_cluster(Cluster& c) {
-  note("initdb " + c.name + " in " + c.data_dir);
-  Status s = run_command({bin("initdb"), "-D", c.data_dir, "-U", kRole, "-A", "trust", "-E", "UTF8",
-                          "--locale=C", "--no-sync"},
-                         identity, dir + "/initdb-" + c.name + ".log", options.start_timeout_ms);
-  if (!s) return s;
-  auto port = free_port();
-  if (!port) return port.status();
-  c.port = *port;
-  // Later lines win in postgresql.conf; a port retry appends another port.
-  std::ofstream conf(c.data_dir + "/postgresql.conf", std::ios::app);
-  conf << "\n# ezone DRC benchmark\n"
-          "listen_addresses = '127.0.0.1'\n"
-          "unix_socket_directories = ''\n"
-          "wal_level = logical\n"
-          "fsync = on\n"
-          "synchronous_commit = on\n"
-          "full_page_writes = on\n"
-          "max_connections = 64\n"
-          "max_wal_senders = 8\n"
-          "max_replication_slots = 8\n"
-          "max_logical_replication_workers = 4\n"
-          // The launcher starts a subscription's apply worker at most once
-          // per wal_retrieve_retry_interval (default 5 s), which would add
-          // up to 5 s to every ENABLE: a retry knob, not apply speed.
-          "wal_retrieve_retry_interval = '100ms'\n"
-          "port = "
-       << c.port << "\n";
-  if (!conf) return Status(Errc::io_error, "cannot write " + c.data_dir + "/postgresql.conf");
-  return Status::ok();
-}
-
-Status PgReplicationPair::Impl::start_cluster(Cluster& c) {
-  const int timeout_s = std::max(1, options.start_timeout_ms / 1000);
-  for (int attempt = 0;; ++attempt) {
-    note("pg_ctl start " + c.name + " on 127.0.0.1:" + std::to_string(c.port));
-    Status s = run_command({bin("pg_ctl"), "start", "-D", c.data_dir, "-l", c.log, "-w", "-t",
-                            std::to_string(timeout_s), "-s"},
-                           identity, dir + "/pg_ctl-" + c.name + ".log", options.start_timeout_ms + 5'000);
-    if (s) return s;
-    if (attempt >= 2 || tail_of(c.log).find("already in use") == std::string::npos)
-      return Status(s.code(), "cannot start the " + c.name + " cluster: " + s.message() + "; server log: " + tail_of(c.log));
-    auto port = free_port();  // someone took the port between our probe and the bind
-    if (!port) return port.status();
-    c.port = *port;
-    std::ofstream(c.data_dir + "/postgresql.conf", std::ios::app) << "port = " << c.port << "\n";
-  }
-}
-
-Status PgReplicationPair::Impl::stop_cluster(Cluster& c) {
-  const std::string pid_file = c.data_dir + "/postmaster.pid";
-  if (c.data_dir.empty() || !fs::exists(pid_file)) return Status::ok();
-  note("pg_ctl stop " + c.name);
-  Status s = run_command({bin("pg_ctl"), "stop", "-D", c.data_dir, "-m", "fast", "-w", "-t",
-                          std::to_string(kStopTimeoutS), "-s"},
-                         identity, dir + "/pg_ctl-" + c.name + ".log", (kStopTimeoutS + 5) * 1'000);
-  if (s) return s;
-  // pg_ctl could not stop it: kill the postmaster; its children exit when
-  // they see it gone.
-  pid_t pid = 0;
-  std::ifstream(pid_file) >> pid;
-  if (pid > 0) {
-    kill(pid, SIGQUIT);
-    for (int i = 0; i < 100 && kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    kill(pid, SIGKILL);
-  }
-  return s;
 }
 
 Status PgReplicationPair::Impl::create_schema() {
@@ -640,7 +285,7 @@ void PgReplicationPair::Impl::teardown() noexcept {
     pub_conn.reset();
     sub_conn.reset();
     for (Cluster* c : {&sub, &pub})
-      if (Status s = stop_cluster(*c); !s) note("stopping " + c->name + ": " + s.to_string());
+      if (Status s = servers().stop_cluster(*c); !s) note("stopping " + c->name + ": " + s.to_string());
     if (!dir.empty()) {
       std::error_code ec;
       fs::remove_all(dir, ec);
@@ -792,14 +437,14 @@ Result<CatchupFigures> PgReplicationPair::measure_catchup(int64_t rows, int rows
   const int64_t first = m.next_id, marker = first + rows;
   m.next_id = marker + 1;
   m.sub_conn.reset();
-  if (Status s = m.stop_cluster(m.sub); !s) return s;
+  if (Status s = m.servers().stop_cluster(m.sub); !s) return s;
   m.note("catch-up: subscriber down, committing " + std::to_string(rows) + " rows in " +
          std::to_string(rows_per_tx) + "-row transactions");
   auto seconds = m.write_bulk(first, rows, rows_per_tx, writers);
   if (!seconds) return seconds.status();
   if (Status s = m.commit_marker(marker); !s) return s;
   const int64_t start_us = realtime_us();
-  if (Status s = m.start_cluster(m.sub); !s) return s;
+  if (Status s = m.servers().start_cluster(m.sub); !s) return s;
   const int64_t ready_us = realtime_us();
   auto c = connect(m.sub.port, m.options.statement_timeout_ms);
   if (!c) return c.status();

@@ -32,6 +32,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tools/bench/drc/bench_flags.hpp"
 #include "tools/bench/drc/drc_bench_report.hpp"
 #include "tools/bench/drc/pg_baseline.hpp"
 
@@ -74,61 +75,21 @@ constexpr const char* kUsage =
     "                   [--lag-connections N] [--payload-bytes N] [--sub-sync-commit on|off]\n"
     "                   [--apply-timeout-s S] [--work-dir DIR] [--bin-dir DIR]\n";
 
-bool parse_number(const std::string& text, double* out) {
-  char* end = nullptr;
-  double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || !std::isfinite(v)) return false;
-  *out = v;
-  return true;
-}
-
 Result<Options> parse(int argc, char** argv) {
   Options o;
-  std::map<std::string, std::string> values;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") return Status(Errc::invalid_argument, "");
-    if (flag.rfind("--", 0) != 0 || i + 1 >= argc)
-      return Status(Errc::invalid_argument, "expected --flag value, got " + flag);
-    values[flag] = argv[++i];
-  }
-  auto take = [&](const char* flag, auto* field, double min) -> Status {
-    auto it = values.find(flag);
-    if (it == values.end()) return Status::ok();
-    double v = 0;
-    if (!parse_number(it->second, &v) || v < min)
-      return Status(Errc::invalid_argument, std::string(flag) + " needs a number >= " + std::to_string(int(min)));
-    *field = static_cast<std::remove_pointer_t<decltype(field)>>(v);
-    values.erase(it);
-    return Status::ok();
-  };
-  for (Status s : {take("--single-rows", &o.single_rows, 0), take("--batch-rows", &o.batch_rows, 0),
-                   take("--batch-size", &o.batch_size, 1), take("--duration-s", &o.duration_s, 0),
-                   take("--catchup-rows", &o.catchup_rows, 0), take("--catchup-tx-rows", &o.catchup_tx_rows, 1),
-                   take("--writers", &o.writers, 1), take("--lag-connections", &o.lag_connections, 1),
-                   take("--payload-bytes", &o.payload_bytes, 0), take("--apply-timeout-s", &o.apply_timeout_s, 1)})
+  auto flags = BenchFlags::parse(argc, argv);
+  if (!flags) return flags.status();
+  BenchFlags& f = *flags;
+  for (Status s : {f.number("--single-rows", &o.single_rows, 0), f.number("--batch-rows", &o.batch_rows, 0),
+                   f.number("--batch-size", &o.batch_size, 1), f.number("--duration-s", &o.duration_s, 0),
+                   f.number("--catchup-rows", &o.catchup_rows, 0), f.number("--catchup-tx-rows", &o.catchup_tx_rows, 1),
+                   f.number("--writers", &o.writers, 1), f.number("--lag-connections", &o.lag_connections, 1),
+                   f.number("--payload-bytes", &o.payload_bytes, 0), f.number("--apply-timeout-s", &o.apply_timeout_s, 1),
+                   f.rates("--rates", &o.rates), f.choice("--sub-sync-commit", "on", "off", &o.sub_sync_commit)})
     if (!s) return s;
-  if (auto it = values.find("--rates"); it != values.end()) {
-    o.rates.clear();
-    std::stringstream list(it->second);
-    for (std::string item; std::getline(list, item, ',');) {
-      double r = 0;
-      if (!parse_number(item, &r) || r <= 0) return Status(Errc::invalid_argument, "--rates needs positive numbers, like 2000,5000");
-      o.rates.push_back(r);
-    }
-    values.erase(it);
-  }
-  if (auto it = values.find("--sub-sync-commit"); it != values.end()) {
-    if (it->second != "on" && it->second != "off") return Status(Errc::invalid_argument, "--sub-sync-commit is on or off");
-    o.sub_sync_commit = it->second == "on";
-    values.erase(it);
-  }
-  for (const char* flag : {"--work-dir", "--bin-dir"})
-    if (auto it = values.find(flag); it != values.end()) {
-      (std::string(flag) == "--work-dir" ? o.work_dir : o.bin_dir) = it->second;
-      values.erase(it);
-    }
-  if (!values.empty()) return Status(Errc::invalid_argument, "unknown flag " + values.begin()->first);
+  f.text("--work-dir", &o.work_dir);
+  f.text("--bin-dir", &o.bin_dir);
+  if (Status s = f.finish(); !s) return s;
   return o;
 }
 
