@@ -2,7 +2,8 @@
 // LocalCluster, for the disaster-recovery tests and the failover benchmark.
 // Each of its threads sends every write to the shard's owner at the epoch
 // it last read; on a refusal or a dead connection it re-reads the route
-// table from any zone that answers and tries the same order again. It
+// (the newest epoch among the zones that answer) and tries the same order
+// again. It
 // records which zone acknowledged each order and when, so a checker can
 // verify that nothing acknowledged was lost and measure the gaps.
 #pragma once
