@@ -1,6 +1,8 @@
 #include "actors/node/admin_coord.hpp"
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <random>
 
@@ -100,33 +102,69 @@ HttpResponse answer(const Result<JournaledWorkflow>& j, Coordinator& c, bool dry
   return HttpResponse::json(created ? 201 : 200, doc.dump(2) + "\n");
 }
 
-json traffic_doc(const CoordAdminSources& s) {
+// A rebalance weighs shards by the last five minutes unless told otherwise.
+constexpr int64_t kTrafficWindowDefaultS = 300;
+
+json shard_counts(const std::vector<uint64_t>& served) {
   json shards = json::object();
-  if (s.served_per_shard) {
-    std::vector<uint64_t> served = s.served_per_shard();
-    for (size_t i = 0; i < served.size(); ++i)
-      if (served[i] > 0) shards[std::to_string(i)] = served[i];
-  }
-  return json{{"ezone", s.ezone}, {"shards", shards}};
+  for (size_t i = 0; i < served.size(); ++i)
+    if (served[i] > 0) shards[std::to_string(i)] = served[i];
+  return shards;
 }
 
-// Requests served per shard by every live node: this one's counts plus each
-// other node's GET /admin/v1/traffic. unavailable naming a node that does
-// not answer (a rebalance must not weigh by half the traffic).
-Result<coord::ShardWeights> measured_weights(const CoordAdminSources& s, Coordinator& c) {
+// Since the node started ("shards") and over the last window_s ("window":
+// its span is shorter when the node's history is).
+json traffic_doc(const CoordAdminSources& s, int64_t window_s) {
+  json doc{{"ezone", s.ezone}, {"shards", json::object()}};
+  if (s.served_per_shard) doc["shards"] = shard_counts(s.served_per_shard());
+  if (s.served_recently) {
+    TrafficWindow::Served recent = s.served_recently(window_s * 1000);
+    doc["window"] = json{{"requested_s", window_s}, {"span_s", recent.span_ms / 1000.0},
+                         {"shards", shard_counts(recent.counts)}};
+  }
+  return doc;
+}
+
+// window_s from a query string or a body: a positive number of seconds.
+Result<int64_t> window_seconds(const std::string& text) {
+  if (text.empty()) return kTrafficWindowDefaultS;
+  char* end = nullptr;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  if (*end != '\0' || v <= 0 || v > 86400)
+    return Status(Errc::invalid_argument, "window_s must be a whole number of seconds in 1..86400, not '" + text + "'");
+  return static_cast<int64_t>(v);
+}
+
+struct MeasuredWeights {
   coord::ShardWeights weights;
+  double shortest_span_s = -1;  // the shortest history among the nodes; -1: none reported one
+};
+
+// Requests served per shard by every live node over the last window_s:
+// this one's counts plus each other node's GET /admin/v1/traffic.
+// unavailable naming a node that does not answer (a rebalance must not
+// weigh by half the traffic).
+Result<MeasuredWeights> measured_weights(const CoordAdminSources& s, Coordinator& c, int64_t window_s) {
+  MeasuredWeights out;
   auto add = [&](const json& doc) {
-    for (auto it = doc["shards"].begin(); it != doc["shards"].end(); ++it)
-      if (it.value().is_number_unsigned()) weights[static_cast<ShardId>(std::stoul(it.key()))] += it.value().get<double>();
+    const bool windowed = doc.contains("window") && doc["window"].is_object();
+    const json& shards = windowed ? doc["window"]["shards"] : doc["shards"];
+    if (windowed && doc["window"].contains("span_s") && doc["window"]["span_s"].is_number()) {
+      const double span = doc["window"]["span_s"].get<double>();
+      if (out.shortest_span_s < 0 || span < out.shortest_span_s) out.shortest_span_s = span;
+    }
+    for (auto it = shards.begin(); it != shards.end(); ++it)
+      if (it.value().is_number_unsigned())
+        out.weights[static_cast<ShardId>(std::stoul(it.key()))] += it.value().get<double>();
   };
-  add(traffic_doc(s));
+  add(traffic_doc(s, window_s));
   auto nodes = c.engine().journal().live_nodes();
   if (!nodes) return nodes.status();
   for (const coord::LiveNode& n : *nodes) {
     if (n.ezone == s.ezone) continue;
     auto admin = parse_host_port(n.admin);
     if (!admin) return Status(Errc::unavailable, n.ezone + " registered no usable admin address");
-    auto r = net::http_request(*admin, "GET", "/admin/v1/traffic", "", "", 2000);
+    auto r = net::http_request(*admin, "GET", "/admin/v1/traffic?window_s=" + std::to_string(window_s), "", "", 2000);
     if (!r || r->status != 200)
       return Status(Errc::unavailable, "cannot measure the traffic served by " + n.ezone + ": " +
                                            (r ? "status " + std::to_string(r->status) : r.status().message()) +
@@ -134,9 +172,12 @@ Result<coord::ShardWeights> measured_weights(const CoordAdminSources& s, Coordin
     json doc = json::parse(r->body, nullptr, false);
     if (!doc.is_object() || !doc.contains("shards") || !doc["shards"].is_object())
       return Status(Errc::unavailable, n.ezone + " sent a malformed traffic report");
+    if (doc.contains("window") && !(doc["window"].is_object() && doc["window"].contains("shards") &&
+                                    doc["window"]["shards"].is_object()))
+      return Status(Errc::unavailable, n.ezone + " sent a malformed traffic report");
     add(doc);
   }
-  return weights;
+  return out;
 }
 
 HttpResponse rebalance(const CoordAdminSources& s, Coordinator& c, const json& body, const RouteTable& table,
@@ -151,11 +192,20 @@ HttpResponse rebalance(const CoordAdminSources& s, Coordinator& c, const json& b
   coord::ShardWeights weights;
   std::string source = "given";
   if (!body.contains("weights")) {
-    auto measured = measured_weights(s, c);
+    std::string window_text;
+    if (body.contains("window_s")) {
+      if (!body["window_s"].is_number_integer()) return HttpResponse::error(400, "window_s must be a whole number of seconds");
+      window_text = std::to_string(body["window_s"].get<int64_t>());
+    }
+    auto window_s = window_seconds(window_text);
+    if (!window_s) return error_of(window_s.status());
+    auto measured = measured_weights(s, c, *window_s);
     if (!measured) return error_of(measured.status());
-    weights = std::move(*measured);
-    source = "measured: requests served per shard since each node started";
-    if (weights.empty()) source = "uniform: no traffic measured yet";
+    weights = std::move(measured->weights);
+    source = "measured: requests served per shard in the last " + std::to_string(*window_s) + " s";
+    if (measured->shortest_span_s >= 0 && measured->shortest_span_s + 1 < double(*window_s))
+      source += " (a node has only " + std::to_string(std::llround(measured->shortest_span_s)) + " s of history)";
+    if (weights.empty()) source = "uniform: no traffic measured in the last " + std::to_string(*window_s) + " s";
     // A shard with no measured requests weighs nothing, not the default 1.
     for (const ShardRoute& r : table.shards())
       if (!weights.empty() && !weights.count(r.shard)) weights[r.shard] = 0;
@@ -268,7 +318,9 @@ std::optional<HttpResponse> handle_coord_admin(const CoordAdminSources& s, const
   }
   if (path == "/admin/v1/traffic") {
     if (req.method != "GET") return HttpResponse::error(405, "use GET");
-    return HttpResponse::json(200, traffic_doc(s).dump(2) + "\n");
+    auto window_s = window_seconds(req.query_param("window_s"));
+    if (!window_s) return error_of(window_s.status());
+    return HttpResponse::json(200, traffic_doc(s, *window_s).dump(2) + "\n");
   }
   if (path == kWorkflowsPath || path.rfind(std::string(kWorkflowsPath) + "/", 0) == 0) {
     if (!s.coordinator) return HttpResponse::error(404, "this node runs no coordinator");

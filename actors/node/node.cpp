@@ -130,8 +130,11 @@ struct Node::Impl {
     AdminSources sources{&config, started_wall_ms, [this] { return slot->get(); },
                          [this] { return etcd->state(); }, metrics.get(), gzs.get(), nullptr};
     sources.extra = [this](const HttpRequest& req) -> std::optional<HttpResponse> {
-      CoordAdminSources coord{config.ezone, coordinator.get(), dal.get(), {}, nullptr};
-      if (ingress) coord.served_per_shard = [this] { return ingress->router().served_per_shard(); };
+      CoordAdminSources coord{config.ezone, coordinator.get(), dal.get(), {}, nullptr, nullptr};
+      if (ingress) {
+        coord.served_per_shard = [this] { return ingress->router().served_per_shard(); };
+        coord.served_recently = [this](int64_t window_ms) { return ingress->router().served_recently(window_ms); };
+      }
       for (const PeerConfig& p : config.peers) coord.peers.push_back(p.ezone);
       if (auto answer = handle_coord_admin(coord, req)) return answer;
       if (auto answer = handle_fault_admin(fault_sources(), req)) return answer;

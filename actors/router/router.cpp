@@ -1,14 +1,46 @@
-#include <array>
 #include "actors/router/router.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <exception>
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.hpp"
+
 namespace ezone {
 namespace {
+
+// The recent-traffic history a rebalance reads (traffic_window.hpp).
+constexpr int64_t kTrafficSampleMs = 10'000;
+constexpr int64_t kTrafficKeepMs = 3'600'000;
+
+int64_t steady_ms() { return SystemClock::instance().now_ms(); }
+
+// Local dispatches per shard and their recent history, shared with the
+// sampler that lane 0 runs every kTrafficSampleMs until the router goes.
+struct ServedTraffic {
+  std::array<std::atomic<uint64_t>, kShardIdMax + 1> served{};
+  TrafficWindow window{kTrafficSampleMs, kTrafficKeepMs};
+  std::atomic<bool> stopped{false};
+
+  std::vector<uint64_t> counts() const {
+    std::vector<uint64_t> out(served.size());
+    for (size_t i = 0; i < out.size(); ++i) out[i] = served[i].load(std::memory_order_relaxed);
+    return out;
+  }
+};
+
+// The task holds the IoThreads weakly: a task queued on a pool must not
+// keep that pool alive.
+void sample_traffic_later(const std::shared_ptr<IoThreads>& io, std::shared_ptr<ServedTraffic> traffic) {
+  io->run_after(0, kTrafficSampleMs, [weak = std::weak_ptr<IoThreads>(io), traffic] {
+    if (traffic->stopped) return;
+    traffic->window.sample(steady_ms(), traffic->counts());
+    if (auto pool = weak.lock()) sample_traffic_later(pool, traffic);
+  });
+}
 
 using SteadyClock = std::chrono::steady_clock;
 
@@ -81,11 +113,12 @@ struct Router::Impl {
   RouterMetrics m;
   std::atomic<Epoch> newest_epoch{0};
   std::atomic<int64_t> held{0};
-  std::array<std::atomic<uint64_t>, kShardIdMax + 1> served{};  // per shard, local dispatches
+  std::shared_ptr<ServedTraffic> traffic = std::make_shared<ServedTraffic>();
 
   Impl(RouterConfig c, EndpointRegistry r, std::shared_ptr<IoThreads> i, Metrics& metrics)
       : config(std::move(c)), registry(std::move(r)), io(std::move(i)),
         forwarder(HttpForwarder::create(config.forwarder, io, metrics)), m(RouterMetrics::create(metrics)) {}
+  ~Impl() { traffic->stopped = true; }
 
   void handle(HttpRequest&& request, HttpResponder respond);
   void route(Pending&& p);
@@ -252,7 +285,7 @@ void Router::Impl::dispatch_local(Pending&& p, Epoch epoch, const Resolution* r)
                 headers.end());
   if (r && r->has_shard) {
     headers.emplace_back("x-ezone-shard", std::to_string(r->shard));
-    if (r->shard <= kShardIdMax) served[r->shard].fetch_add(1, std::memory_order_relaxed);
+    if (r->shard <= kShardIdMax) traffic->served[r->shard].fetch_add(1, std::memory_order_relaxed);
   }
   int e = p.entrance;
   m.requests[e][static_cast<int>(Outcome::local)]->inc();
@@ -286,6 +319,8 @@ Result<std::unique_ptr<Router>> Router::create(RouterConfig config, std::vector<
   auto registry = EndpointRegistry::create(std::move(endpoints));
   if (!registry) return registry.status();
   auto impl = std::make_unique<Impl>(std::move(config), std::move(*registry), std::move(io), metrics);
+  impl->traffic->window.sample(steady_ms(), impl->traffic->counts());
+  sample_traffic_later(impl->io, impl->traffic);
   return std::unique_ptr<Router>(new Router(std::move(impl)));
 }
 
@@ -299,10 +334,10 @@ void Router::handle(HttpRequest&& request, HttpResponder respond) { impl_->handl
 Epoch Router::epoch() const { return impl_->current_epoch(); }
 const std::string& Router::ezone() const { return impl_->config.ezone; }
 
-std::vector<uint64_t> Router::served_per_shard() const {
-  std::vector<uint64_t> out(impl_->served.size());
-  for (size_t i = 0; i < out.size(); ++i) out[i] = impl_->served[i].load(std::memory_order_relaxed);
-  return out;
+std::vector<uint64_t> Router::served_per_shard() const { return impl_->traffic->counts(); }
+
+TrafficWindow::Served Router::served_recently(int64_t window_ms) const {
+  return impl_->traffic->window.over(steady_ms(), impl_->traffic->counts(), window_ms);
 }
 
 Result<std::unique_ptr<RouterIngress>> RouterIngress::start(RouterConfig config, std::vector<Endpoint> endpoints,

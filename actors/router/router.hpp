@@ -49,6 +49,7 @@
 #include "actors/router/endpoint.hpp"
 #include "actors/router/route_trail.hpp"
 #include "actors/router/router_metrics.hpp"
+#include "actors/router/traffic_window.hpp"
 #include "core/fault_state.hpp"
 #include "core/metrics.hpp"
 #include "zones/resolution.hpp"
@@ -105,6 +106,9 @@ class Router {
   // the router started: the measured traffic a rebalance weighs shards by.
   // Indexed by shard id, kShardIdMax + 1 entries.
   std::vector<uint64_t> served_per_shard() const;
+  // The same over the last window_ms (sampled every 10 s, kept for an
+  // hour; less right after a start).
+  TrafficWindow::Served served_recently(int64_t window_ms) const;
 
  private:
   struct Impl;

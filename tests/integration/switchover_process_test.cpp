@@ -142,9 +142,16 @@ TEST_F(SwitchoverProcessTest, RebalanceWeighsShardsByTheTrafficTheRoutersMeasure
   }
   json traffic = admin("bj", "/admin/v1/traffic");
   EXPECT_EQ(traffic["shards"].value("1", 0), 40) << traffic;  // every request served at the owner
-  auto [code, out] = cluster_->ezctl("sh", {"rebalance", "--target", "bj=0,sh=100", "--dry-run"});
+  // The node started less than the default window ago: the window is its
+  // whole history, and says how long that is.
+  EXPECT_EQ(traffic["window"]["shards"].value("1", 0), 40) << traffic;
+  EXPECT_EQ(traffic["window"].value("requested_s", 0), 300) << traffic;
+  EXPECT_LT(traffic["window"].value("span_s", 1e9), 300) << traffic;
+  EXPECT_TRUE(admin("bj", "/admin/v1/traffic?window_s=0").is_null());  // refused: 400
+  auto [code, out] = cluster_->ezctl("sh", {"rebalance", "--target", "bj=0,sh=100", "--dry-run", "--window", "600"});
   ASSERT_EQ(code, 0) << out;
-  EXPECT_NE(out.find("weights measured"), std::string::npos) << out;
+  EXPECT_NE(out.find("weights measured: requests served per shard in the last 600 s (a node has only"),
+            std::string::npos) << out;
   // Only the shard that carries traffic is worth moving; bj's idle shard 3 stays.
   EXPECT_NE(out.find("shard 1    squares              bj -> sh"), std::string::npos) << out;
   EXPECT_EQ(out.find("shard 3 "), std::string::npos) << out;

@@ -7,7 +7,7 @@
 //   ezctl --node ADMIN drc [conflicts [--limit N]] [--json]
 //   ezctl --node ADMIN switchover --shards S1,S2 --to EZONE [--id ID] [--dry-run] [--no-wait]
 //   ezctl --node ADMIN failover --zone EZONE [--force] [--id ID] [--dry-run] [--no-wait]
-//   ezctl --node ADMIN rebalance --target bj=52,sh=48 [--weights S=W,...] [--dry-run] [--no-wait]
+//   ezctl --node ADMIN rebalance --target bj=52,sh=48 [--weights S=W,...] [--window S] [--dry-run] [--no-wait]
 //   ezctl --node ADMIN workflows [ID] [--json]
 //   ezctl --node ADMIN cancel ID [--no-wait]
 //   ezctl --node ADMIN quarantine list [--released] [--limit N] [--json]
@@ -46,8 +46,9 @@ int usage(const std::string& why) {
                "                                      safe move: write-forbid, wait for replication, move\n"
                "  failover --zone EZONE [--force] [--dry-run]\n"
                "                                      give a dead ezone's shards to the survivors\n"
-               "  rebalance --target bj=52,sh=48 [--weights S=W,...] [--dry-run]\n"
+               "  rebalance --target bj=52,sh=48 [--weights S=W,...] [--window S] [--dry-run]\n"
                "                                      plan, then switch shards toward a traffic split\n"
+               "                                      (weights: requests per shard in the last S s, 300)\n"
                "  workflows [ID]                      journaled workflows, or one with its history\n"
                "  cancel ID                           cancel a workflow: its shards return to their owner\n"
                "  quarantine list [--released]        rows written on two sites at once; writes refused\n"
@@ -91,7 +92,8 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
     else if (arg == "--dry-run") o->dry_run = true;
     else if (arg == "--no-wait") o->no_wait = true;
     else if (arg == "--force") o->force = true;
-    else if ((arg == "--timeout-ms" || arg == "--expected-epoch" || arg == "--limit" || arg == "--wait-ms") &&
+    else if ((arg == "--timeout-ms" || arg == "--expected-epoch" || arg == "--limit" || arg == "--wait-ms" ||
+              arg == "--window") &&
              has_value) {
       char* end = nullptr;
       long long v = std::strtoll(argv[++i], &end, 10);
@@ -99,6 +101,7 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
       (arg == "--timeout-ms" ? o->timeout_ms
        : arg == "--limit"    ? o->limit
        : arg == "--wait-ms"  ? o->wait_ms
+       : arg == "--window"   ? o->window_s
                              : o->expected_epoch) = v;
     } else if (arg.size() > 1 && arg[0] == '-') return *error = "unknown option " + arg, false;
     else o->args.push_back(arg);

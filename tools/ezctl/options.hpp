@@ -25,6 +25,7 @@ struct Options {
   std::string zone;      // failover: the failed ezone
   std::string target;    // rebalance: "bj=52,sh=48"
   std::string weights;   // rebalance: "shard=weight,..." (default 1 each)
+  int64_t window_s = 0;  // rebalance: weigh by the requests of the last window_s (0: the node's default)
   bool dry_run = false;
   bool no_wait = false;
   bool force = false;

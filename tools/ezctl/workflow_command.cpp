@@ -135,6 +135,7 @@ int run_rebalance(const Options& options) {
     if (!parse_pairs(options.weights, &weights, &error)) return fail("rebalance", "--weights: " + error);
     body["weights"] = weights;
   }
+  if (options.window_s > 0) body["window_s"] = options.window_s;
   if (!options.id.empty()) body["id"] = options.id;
   // The plan first, always.
   auto plan = admin_call(options, "POST", "/admin/v1/workflows", body.dump());

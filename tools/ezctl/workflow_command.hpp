@@ -2,9 +2,10 @@
 //
 //   switchover --shards S1,S2 --to EZONE [--id ID] [--dry-run] [--no-wait]
 //   failover --zone EZONE [--force] [--id ID] [--dry-run] [--no-wait]
-//   rebalance --target bj=52,sh=48 [--weights S=W,...] [--id ID] [--dry-run] [--no-wait]
+//   rebalance --target bj=52,sh=48 [--weights S=W,...] [--window S] [--id ID] [--dry-run] [--no-wait]
 //     (without --weights, shards weigh what the routers measured: the
-//     requests each live node served per shard)
+//     requests each live node served per shard in the last S seconds,
+//     300 by default)
 //   workflows [ID]
 //   cancel ID
 //
