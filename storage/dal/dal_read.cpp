@@ -120,13 +120,22 @@ Result<uint64_t> Dal::trim_outbox(uint64_t upto) {
     job->kind = Job::Kind::maintenance;
     int64_t n = 0;
     job->maintenance = [this, upto, &n]() -> Status {
-      // (length() of a blob reads no overflow page.)
-      auto done = impl_->writer->run(
-          "DELETE FROM _ezone_outbox WHERE seq <= ?1 AND seq <= (SELECT COALESCE(MAX(seq), "
-          "(SELECT MIN(seq) FROM _ezone_outbox)) "
-          "FROM (SELECT seq, SUM(length(body)) OVER (ORDER BY seq) AS total FROM _ezone_outbox WHERE seq <= ?1 "
-          "ORDER BY seq LIMIT ?2) WHERE total <= ?3)",
-          {Value(static_cast<int64_t>(upto)), Value(static_cast<int64_t>(kTrimChunkEntries)), Value(kTrimChunkBytes)});
+      // The chunk's last entry, found by walking its first entries: a
+      // window function over "seq <= upto" read every entry up to the mark
+      // for each chunk (72 ms a chunk for a 200k backlog).
+      auto sizes = impl_->writer->query(
+          "SELECT seq, length(body) FROM _ezone_outbox WHERE seq <= ?1 ORDER BY seq LIMIT ?2",
+          {Value(static_cast<int64_t>(upto)), Value(static_cast<int64_t>(kTrimChunkEntries))}, kTrimChunkEntries);
+      if (!sizes) return sizes.status();
+      int64_t end = -1, bytes = 0;
+      for (const Row& r : sizes.value()) {
+        const int64_t size = std::get<int64_t>(r[1]);
+        if (end >= 0 && bytes + size > kTrimChunkBytes) break;
+        bytes += size;
+        end = std::get<int64_t>(r[0]);
+      }
+      if (end < 0) return Status::ok();
+      auto done = impl_->writer->run("DELETE FROM _ezone_outbox WHERE seq <= ?1", {Value(end)});
       if (done) n = done.value();
       return done.status();
     };
