@@ -2,6 +2,7 @@
 // the DAL itself, with no router in front of it.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <future>
 #include <set>
 #include <thread>
@@ -130,6 +131,22 @@ TEST(DalTest, TheClockFloorHoldsAfterATrimAndForPeersVersions) {
   });
   ASSERT_TRUE(theirs.ok()) << theirs.status.to_string();
   EXPECT_GT(theirs.hlc, peer);
+}
+
+TEST(DalTest, ACheckpointPutsEveryCommitInTheDatabaseFileItself) {
+  // After Dal::checkpoint() the database file alone (without its WAL) holds
+  // every committed row: what a file-level copy needs.
+  TempDir dir;
+  Site bj("bj", "", dir.path());
+  for (int64_t id = 1; id <= 3; ++id) ASSERT_TRUE(bj.put_order(id, 11, "created").ok());
+  ASSERT_TRUE(bj.dal().checkpoint().is_ok());
+  const std::string copy = dir.path() + "/copy.db";
+  std::filesystem::copy_file(bj.path(), copy);
+  auto db = dal::Db::open(copy, false);
+  ASSERT_TRUE(db.ok()) << db.status().to_string();
+  auto rows = db.value()->query("SELECT COUNT(*) FROM orders");
+  ASSERT_TRUE(rows.ok()) << rows.status().to_string();
+  EXPECT_EQ(std::get<int64_t>(rows.value()[0][0]), 3);
 }
 
 TEST(DalTest, ALeaseLostOrAShardMovedBeforeCommitRollsTheWriteBack) {
