@@ -74,6 +74,11 @@ EtcdState EtcdSession::state() const {
   return state_;
 }
 
+int64_t EtcdSession::fence_epoch() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_.fence_epoch;
+}
+
 bool EtcdSession::wait_ms(int64_t ms) {
   std::unique_lock<std::mutex> lock(mutex_);
   return !wake_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_; });

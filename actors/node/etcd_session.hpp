@@ -77,6 +77,8 @@ class EtcdSession {
   // Revokes the lease (bounded by the store's request timeout) and joins.
   void stop();
   EtcdState state() const;
+  // state().fence_epoch without copying the rest (every local write asks).
+  int64_t fence_epoch() const;
   // True while this ezone still holds its lease with a safety margin: the
   // lease was last renewed (or granted) by a request sent at T with TTL t,
   // so etcd cannot expire it before T + t; the node stops acting as its

@@ -157,7 +157,7 @@ struct Node::Impl {
   // it has installed the route table that was current when it got it.
   bool may_act(std::string* why) const {
     if (!etcd->lease_valid(why)) return false;
-    const int64_t fence = etcd->state().fence_epoch;
+    const int64_t fence = etcd->fence_epoch();
     if (gzs->epoch() >= fence) return true;
     if (why)
       *why = fence == INT64_MAX ? "fenced: the current route-table epoch could not be read from etcd yet"
