@@ -10,6 +10,7 @@
 
 #include "actors/node/coordinator.hpp"
 #include "core/clock.hpp"
+#include "core/ids.hpp"
 #include "storage/dal/dal.hpp"
 #include "storage/net/http_client.hpp"
 
@@ -146,16 +147,22 @@ struct MeasuredWeights {
 // weigh by half the traffic).
 Result<MeasuredWeights> measured_weights(const CoordAdminSources& s, Coordinator& c, int64_t window_s) {
   MeasuredWeights out;
-  auto add = [&](const json& doc) {
+  // A report's counts by shard id; false when it is malformed (a peer's).
+  auto add = [&](const json& doc) -> bool {
     const bool windowed = doc.contains("window") && doc["window"].is_object();
     const json& shards = windowed ? doc["window"]["shards"] : doc["shards"];
+    if (!shards.is_object()) return false;
     if (windowed && doc["window"].contains("span_s") && doc["window"]["span_s"].is_number()) {
       const double span = doc["window"]["span_s"].get<double>();
       if (out.shortest_span_s < 0 || span < out.shortest_span_s) out.shortest_span_s = span;
     }
-    for (auto it = shards.begin(); it != shards.end(); ++it)
-      if (it.value().is_number_unsigned())
-        out.weights[static_cast<ShardId>(std::stoul(it.key()))] += it.value().get<double>();
+    for (auto it = shards.begin(); it != shards.end(); ++it) {
+      char* end = nullptr;
+      const unsigned long id = std::strtoul(it.key().c_str(), &end, 10);
+      if (it.key().empty() || *end != '\0' || id > kShardIdMax || !it.value().is_number_unsigned()) return false;
+      out.weights[static_cast<ShardId>(id)] += it.value().get<double>();
+    }
+    return true;
   };
   add(traffic_doc(s, window_s));
   auto nodes = c.engine().journal().live_nodes();
@@ -170,12 +177,10 @@ Result<MeasuredWeights> measured_weights(const CoordAdminSources& s, Coordinator
                                            (r ? "status " + std::to_string(r->status) : r.status().message()) +
                                            "; give the weights by hand");
     json doc = json::parse(r->body, nullptr, false);
-    if (!doc.is_object() || !doc.contains("shards") || !doc["shards"].is_object())
+    const bool window_ok = !doc.is_object() || !doc.contains("window") ||
+                           (doc["window"].is_object() && doc["window"].contains("shards"));
+    if (!doc.is_object() || !doc.contains("shards") || !window_ok || !add(doc))
       return Status(Errc::unavailable, n.ezone + " sent a malformed traffic report");
-    if (doc.contains("window") && !(doc["window"].is_object() && doc["window"].contains("shards") &&
-                                    doc["window"]["shards"].is_object()))
-      return Status(Errc::unavailable, n.ezone + " sent a malformed traffic report");
-    add(doc);
   }
   return out;
 }
