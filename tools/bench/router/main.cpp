@@ -19,7 +19,9 @@
 // load; CPU per request is the steadier measure of the proxy's own cost.
 //
 // Prints a table per round, the medians, the median of the forward/nginx
-// ratios within each round, and a final JSON line.
+// ratios within each round with a distribution-free interval for it (and
+// whether that interval lies above, below or across 1), and a final JSON
+// line.
 //   router_bench [--rounds 5] [--duration 4] [--connections 64]
 //                [--wrk-threads 2] [--proxy-threads 1] [--upstream-threads 1]
 #include <signal.h>
@@ -29,6 +31,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -326,6 +329,50 @@ double median_round_ratio(const Target& fwd, const Target& ngx, double WrkResult
   return median(v);
 }
 
+// A distribution-free interval for the median of the per-round ratios: the
+// k-th smallest and k-th largest, with k the largest rank at which the
+// interval covers the median with probability >= 90% (binomial, p = 1/2).
+// With 5 rounds that is [min, max] at 93.75%; more rounds narrow it.
+struct RatioInterval {
+  double lo = 0, hi = 0, confidence = 0;
+};
+
+RatioInterval median_interval(const Target& fwd, const Target& ngx, double WrkResult::*field) {
+  std::vector<double> v;
+  for (size_t i = 0; i < fwd.results.size() && i < ngx.results.size(); ++i)
+    if (ngx.results[i].*field > 0) v.push_back(fwd.results[i].*field / (ngx.results[i].*field));
+  std::sort(v.begin(), v.end());
+  RatioInterval out;
+  if (v.empty()) return out;
+  const size_t n = v.size();
+  // tail[k] = P(B <= k) for B ~ Binomial(n, 1/2).
+  std::vector<double> tail(n + 1);
+  double term = std::pow(0.5, double(n)), sum = 0;
+  for (size_t k = 0; k <= n; ++k) {
+    sum += term;
+    tail[k] = sum;
+    term = term * double(n - k) / double(k + 1);
+  }
+  size_t k = 1;  // 1-based rank from each end
+  out.confidence = 1 - 2 * tail[0];
+  for (size_t r = 2; 2 * r <= n + 1; ++r) {
+    const double c = 1 - 2 * tail[r - 1];
+    if (c < 0.9) break;
+    k = r;
+    out.confidence = c;
+  }
+  out.lo = v[k - 1];
+  out.hi = v[n - k];
+  return out;
+}
+
+// Where an interval stands against 1 (better_high: a ratio above 1 is better).
+const char* verdict(const RatioInterval& i, bool better_high) {
+  if (i.lo > 1) return better_high ? "ahead" : "behind";
+  if (i.hi < 1) return better_high ? "behind" : "ahead";
+  return "level within noise";
+}
+
 void report(const std::vector<Target>& targets, const Options& o) {
   const Target &fwd = targets[0], &ngx = targets[1], &local = targets[2];
   double fwd_rps = median_of(fwd, &WrkResult::rps), ngx_rps = median_of(ngx, &WrkResult::rps);
@@ -344,15 +391,24 @@ void report(const std::vector<Target>& targets, const Options& o) {
   double round_rps = median_round_ratio(fwd, ngx, &WrkResult::rps);
   double round_p99 = median_round_ratio(fwd, ngx, &WrkResult::p99_ms);
   std::printf("  forward/nginx within each round, median over rounds: req/s %.3f, p99 %.3f\n", round_rps, round_p99);
+  const RatioInterval rps_ci = median_interval(fwd, ngx, &WrkResult::rps);
+  const RatioInterval p99_ci = median_interval(fwd, ngx, &WrkResult::p99_ms);
+  std::printf("  interval of that median (%.1f%% confidence, from the rounds' order): req/s %.3f-%.3f (%s), "
+              "p99 %.3f-%.3f (%s)\n",
+              100 * rps_ci.confidence, rps_ci.lo, rps_ci.hi, verdict(rps_ci, true), p99_ci.lo, p99_ci.hi,
+              verdict(p99_ci, false));
   std::printf(
       "{\"bench\":\"router\",\"router_forward_rps\":%.0f,\"nginx_rps\":%.0f,\"rps_ratio\":%.3f,"
       "\"router_forward_p50_ms\":%.3f,\"nginx_p50_ms\":%.3f,"
       "\"router_forward_p99_ms\":%.3f,\"nginx_p99_ms\":%.3f,\"p99_ratio\":%.3f,"
-      "\"rps_ratio_per_round\":%.3f,\"p99_ratio_per_round\":%.3f,\"router_local_rps\":%.0f,"
+      "\"rps_ratio_per_round\":%.3f,\"p99_ratio_per_round\":%.3f,"
+      "\"rps_ratio_interval\":[%.3f,%.3f],\"p99_ratio_interval\":[%.3f,%.3f],\"interval_confidence\":%.4f,"
+      "\"rps_verdict\":\"%s\",\"p99_verdict\":\"%s\",\"router_local_rps\":%.0f,"
       "\"router_forward_cpu_us_per_req\":%.1f,\"nginx_cpu_us_per_req\":%.1f,\"cpu_ratio\":%.3f,"
       "\"proxy_threads\":%d,\"upstream_threads\":%d,\"connections\":%d,\"duration_s\":%d,\"rounds\":%d}\n",
       fwd_rps, ngx_rps, fwd_rps / ngx_rps, fwd_p50, ngx_p50, fwd_p99, ngx_p99, fwd_p99 / ngx_p99, round_rps,
-      round_p99, median_of(local, &WrkResult::rps),
+      round_p99, rps_ci.lo, rps_ci.hi, p99_ci.lo, p99_ci.hi, rps_ci.confidence, verdict(rps_ci, true),
+      verdict(p99_ci, false), median_of(local, &WrkResult::rps),
       fwd_cpu, ngx_cpu, fwd_cpu / ngx_cpu, o.proxy_threads, o.upstream_threads, o.connections, o.duration_s,
       o.rounds);
 }
