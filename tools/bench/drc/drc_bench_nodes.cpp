@@ -1,10 +1,6 @@
 #include "tools/bench/drc/drc_bench_nodes.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -15,6 +11,7 @@
 #include <fstream>
 
 #include "core/clock.hpp"
+#include "tests/support/ports.hpp"
 
 namespace ezone::drc {
 namespace {
@@ -28,22 +25,6 @@ kind = "sharding-zone"
 shard_column = "shard"
 ddl = "CREATE TABLE rows(id INTEGER PRIMARY KEY, shard INTEGER NOT NULL, payload TEXT NOT NULL, created_at_us INTEGER NOT NULL)"
 )toml";
-
-// Binds 127.0.0.1:0 and returns the port the kernel picked (0 on failure).
-uint16_t free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-    port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
 
 }  // namespace
 
@@ -68,7 +49,7 @@ Status NodePair::setup() {
   std::ofstream(schema_file_) << kSchema;
   store_ = std::make_shared<meta::MemoryMetaStore>(SystemClock::instance());
   for (ZonePorts* p : {&bj_ports_, &sh_ports_}) {
-    *p = {free_loopback_port(), free_loopback_port(), free_loopback_port()};
+    *p = {test::free_loopback_port(), test::free_loopback_port(), test::free_loopback_port()};
     if (!p->http || !p->admin || !p->cluster) return Status(Errc::unavailable, "no free loopback port");
   }
   return Status::ok();

@@ -2,13 +2,10 @@
 // unprivileged user, free ports, the crash guard, initdb and pg_ctl.
 #include "tools/bench/drc/pg_cluster.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -24,6 +21,8 @@
 #include <optional>
 #include <thread>
 #include <vector>
+
+#include "tests/support/ports.hpp"
 
 namespace ezone::drc::pg {
 namespace {
@@ -95,22 +94,6 @@ Status run_command(const std::vector<std::string>& argv, const Identity& who,
   return Status(Errc::unavailable, what + " failed (" + why + "); its output: " + tail_of(log_path));
 }
 
-// A free TCP port on 127.0.0.1. Another process may take it before the
-// server binds; start_cluster retries with a new one.
-Result<uint16_t> free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Status(Errc::io_error, "socket: " + errno_text());
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-            getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  std::string error = ok ? "" : errno_text();
-  close(fd);
-  if (!ok) return Status(Errc::unavailable, "no free port on 127.0.0.1: " + error);
-  return uint16_t(ntohs(addr.sin_port));
-}
 
 // The guard: a shell blocked reading a pipe whose only writer is this
 // process. EOF means this process closed it (clean teardown: the dir is
@@ -230,9 +213,7 @@ Status Servers::init_cluster(Cluster& c) const {
                           "--locale=C", "--no-sync"},
                          identity, dir + "/initdb-" + c.name + ".log", options.start_timeout_ms);
   if (!s) return s;
-  auto port = free_port();
-  if (!port) return port.status();
-  c.port = *port;
+  c.port = test::free_loopback_port();
   // Later lines win in postgresql.conf; a port retry appends another port.
   std::ofstream conf(c.data_dir + "/postgresql.conf", std::ios::app);
   conf << "\n# ezone DRC benchmark\n"
@@ -266,9 +247,7 @@ Status Servers::start_cluster(Cluster& c) const {
     if (s) return s;
     if (attempt >= 2 || tail_of(c.log).find("already in use") == std::string::npos)
       return Status(s.code(), "cannot start the " + c.name + " cluster: " + s.message() + "; server log: " + tail_of(c.log));
-    auto port = free_port();  // someone took the port between our probe and the bind
-    if (!port) return port.status();
-    c.port = *port;
+    c.port = test::free_loopback_port();  // someone took the port between our probe and the bind
     std::ofstream(c.data_dir + "/postgresql.conf", std::ios::app) << "port = " << c.port << "\n";
   }
 }
