@@ -44,9 +44,8 @@ std::string ShardWriter::last_refusal() const {
 
 // The newest route any zone answers with: a zone that is cut off from etcd
 // but still answers (isolated, or its watch behind) holds an older table,
-// and its owner there may be the zone that just lost the shard.
-// The zones are asked at once, so a frozen one costs one timeout, not one
-// per zone.
+// and its owner there may be the zone that just lost the shard. The zones
+// are asked at once, so a frozen one costs one timeout, not one per zone.
 bool ShardWriter::read_route(std::string* owner, int64_t* epoch) {
   std::vector<std::future<json>> answers;
   for (const auto& zone : cluster_.ezones())
