@@ -214,7 +214,11 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
     }
     stream_writing_ = true;
     asio::async_write(socket_, asio::buffer(stream_queue_.front()), [self = shared_from_this()](beast::error_code ec, size_t n) {
-      if (ec) return self->end_stream();
+      self->stream_writing_ = false;
+      // The stream may have ended while this write was in flight (the
+      // client closed, or fell too far behind): its queue is then gone,
+      // whatever ec says. (Regression: popping it anyway was a double free.)
+      if (ec || self->stream_closed_) return self->end_stream();
       self->stream_bytes_ -= n;
       self->stream_queue_.pop_front();
       self->stream_flush();
@@ -231,7 +235,9 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
     stream_closed_ = true;
     if (stream_writer_) stream_writer_->mark_closed();
     stream_writer_.reset();
-    stream_queue_.clear();
+    // A write in flight still points at the front entry: keep it until that
+    // write completes (close() below makes it complete at once).
+    while (stream_queue_.size() > (stream_writing_ ? 1u : 0u)) stream_queue_.pop_back();
     close();
   }
 

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "tests/actors/router/raw_http.hpp"
 #include "tests/support/eventually.hpp"
@@ -268,6 +270,66 @@ TEST_F(HttpServerTest, BindFailureNamesTheConfigKey) {
   auto s = HttpServer::start(o, [](const HttpRequest&) { return HttpResponse::text(200, ""); }, other);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("node.http"), std::string::npos) << s.status().to_string();
+}
+
+// A stream that writes chunks from its own thread as fast as the server
+// takes them, until the server reports the stream closed.
+class FloodStream final : public ResponseStream {
+ public:
+  FloodStream(std::mutex& mutex, std::vector<std::thread>& threads) : mutex_(mutex), threads_(threads) {}
+  void start(std::shared_ptr<StreamWriter> writer) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    threads_.emplace_back([writer] {
+      const std::string chunk(4096, 'x');
+      for (int i = 0; i < 100000 && writer->write(chunk); ++i) {
+        if (i % 16 == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
+    });
+  }
+
+ private:
+  std::mutex& mutex_;
+  std::vector<std::thread>& threads_;
+};
+
+// Regression: a client that closed its side while the server was streaming
+// to it ended the stream between a write finishing and that write's
+// completion running; the completion then popped the (already emptied)
+// queue, a double free that killed the node (found by fuzzing
+// /drc/v1/changes).
+TEST_F(HttpServerTest, AStreamClientThatClosesMidWriteEndsOnlyItsStream) {
+  std::mutex mutex;
+  std::vector<std::thread> writers;  // the lanes append, under mutex
+  HttpServerOptions options = small_limits();
+  options.connections_max = 1000;
+  auto s = HttpServer::start(options, make_async_handler([&](const HttpRequest& r) {
+                               if (r.target != "/stream") return HttpResponse::text(200, "echo GET /alive ");
+                               HttpResponse response;
+                               response.content_type = "text/event-stream";
+                               response.stream = std::make_shared<FloodStream>(mutex, writers);
+                               return response;
+                             }),
+                             metrics_);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  server_ = std::move(*s);
+  for (int i = 0; i < 150; ++i) {
+    RawConnection c(server_->port());
+    ASSERT_TRUE(c.send(raw_request("GET", "/stream")));
+    // Let writes flow, then half-close: the server reads end of stream
+    // while its writes still succeed, because this side keeps reading.
+    std::this_thread::sleep_for(std::chrono::microseconds(200 * (i % 5)));
+    c.shutdown_send();
+    EXPECT_TRUE(c.wait_closed(5000)) << i;
+  }
+  expect_still_serving();
+  // Every stream ends once the server has seen its client go, and with it
+  // the writer thread (its write() turns false).
+  auto& open = metrics_.gauge("ezone_http_open_connections", "", {{"server", "http"}});
+  EXPECT_TRUE(eventually([&] { return open.value() == 0; })) << open.value();
+  server_->stop();
+  std::lock_guard<std::mutex> lock(mutex);
+  for (auto& t : writers) t.join();
+  EXPECT_EQ(writers.size(), 150u);
 }
 
 }  // namespace
