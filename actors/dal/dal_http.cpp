@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.hpp"
+
 namespace ezone {
 namespace {
 
@@ -59,9 +61,10 @@ json from_value(const dal::Value& v) {
 }
 
 Result<TxRequest> parse_request(const std::string& body) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto parsed = parse_json(body);
   auto bad = [](const std::string& why) { return Status(Errc::invalid_argument, why); };
-  if (j.is_discarded()) return bad("the body is not JSON");
+  if (!parsed) return bad("the body is not JSON: " + parsed.status().message());
+  json& j = *parsed;
   if (!j.is_object()) return bad("the body must be a JSON object");
   TxRequest req;
   for (auto& [key, value] : j.items()) {
@@ -118,13 +121,13 @@ int http_status(const dal::TxOutcome& out) {
 
 HttpResponse answer(const dal::TxOutcome& out, const json& results) {
   if (out.ok()) {
-    return HttpResponse::json(200, json{{"committed", true}, {"outbox_seq", out.outbox_seq}, {"hlc", out.hlc},
-                                        {"results", results}}.dump() + "\n");
+    return HttpResponse::json(200, dump_json(json{{"committed", true}, {"outbox_seq", out.outbox_seq}, {"hlc", out.hlc},
+                                        {"results", results}}) + "\n");
   }
   const int code = http_status(out);
-  HttpResponse r = HttpResponse::json(code, json{{"committed", false},
+  HttpResponse r = HttpResponse::json(code, dump_json(json{{"committed", false},
                                                  {"refusal", dal::refusal_name(out.refusal)},
-                                                 {"error", out.status.message()}}.dump() + "\n");
+                                                 {"error", out.status.message()}}) + "\n");
   if (code == 503) r.headers.emplace_back("Retry-After", "1");
   return r;
 }
@@ -143,8 +146,8 @@ Endpoint dal_tx_endpoint(dal::Dal& dal, Metrics& metrics) {
     auto req = parse_request(http.body);
     if (!req) {
       bad.inc();
-      respond(HttpResponse::json(400, json{{"committed", false}, {"refusal", "bad_request"},
-                                           {"error", req.status().message()}}.dump() + "\n"));
+      respond(HttpResponse::json(400, dump_json(json{{"committed", false}, {"refusal", "bad_request"},
+                                           {"error", req.status().message()}}) + "\n"));
       return;
     }
     auto statements = std::make_shared<std::vector<Statement>>(std::move(req.value().statements));

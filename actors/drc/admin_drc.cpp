@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.hpp"
+#include "core/json.hpp"
 
 namespace ezone {
 namespace {
@@ -51,7 +52,7 @@ HttpResponse conflicts_json(dal::Dal& dal, const HttpRequest& req) {
                        {"winner", {{"origin", c.winner.origin}, {"hlc", c.winner.hlc}, {"op", dal::change_op_name(c.winner_op)}, {"row", c.winner_row}}},
                        {"loser", {{"origin", c.loser.origin}, {"hlc", c.loser.hlc}, {"op", dal::change_op_name(c.loser_op)}, {"row", c.loser_row}}}});
   }
-  return HttpResponse::json(200, json{{"conflicts", out}}.dump(2) + "\n");
+  return HttpResponse::json(200, json{{"conflicts", out}}.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
 HttpResponse checksum_json(dal::Dal& dal, const HttpRequest& req) {
@@ -67,7 +68,7 @@ HttpResponse checksum_json(dal::Dal& dal, const HttpRequest& req) {
   if (!sum) return HttpResponse::error(sum.status().code() == Errc::not_found ? 404 : 400, sum.status().message());
   json out{{"table", table}, {"checksum", std::to_string(sum.value())}};
   if (shard) out["shard"] = *shard;
-  return HttpResponse::json(200, out.dump() + "\n");
+  return HttpResponse::json(200, dump_json(out) + "\n");
 }
 
 json quarantine_entry_json(const dal::QuarantineEntry& e) {
@@ -90,13 +91,13 @@ HttpResponse quarantine_json(dal::Dal& dal, const HttpRequest& req) {
   if (!entries) return HttpResponse::error(500, entries.status().message());
   json out = json::array();
   for (const dal::QuarantineEntry& e : entries.value()) out.push_back(quarantine_entry_json(e));
-  return HttpResponse::json(200, json{{"ezone", dal.ezone()}, {"quarantined", out}}.dump(2) + "\n");
+  return HttpResponse::json(200, json{{"ezone", dal.ezone()}, {"quarantined", out}}.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
 // POST {"table": "orders", "pk": "[42]"}: releases the row here; the
 // release replicates to every other site.
 HttpResponse resolve_json(dal::Dal& dal, const HttpRequest& req) {
-  const json body = json::parse(req.body, nullptr, false);
+  const json body = parse_json_or_discarded(req.body);
   if (!body.is_object() || !body.contains("table") || !body["table"].is_string() || !body.contains("pk") ||
       !(body["pk"].is_string() || body["pk"].is_number_integer())) {
     return HttpResponse::error(400, "give a JSON body {\"table\": NAME, \"pk\": KEY} (KEY as listed, e.g. \"[42]\")");
@@ -108,8 +109,8 @@ HttpResponse resolve_json(dal::Dal& dal, const HttpRequest& req) {
     const Errc code = seq.status().code();
     return HttpResponse::error(code == Errc::not_found ? 404 : code == Errc::unavailable ? 503 : 500, seq.status().message());
   }
-  return HttpResponse::json(200, json{{"ezone", dal.ezone()}, {"table", table}, {"released", true},
-                                      {"outbox_seq", seq.value()}}.dump() + "\n");
+  return HttpResponse::json(200, dump_json(json{{"ezone", dal.ezone()}, {"table", table}, {"released", true},
+                                      {"outbox_seq", seq.value()}}) + "\n");
 }
 
 }  // namespace
@@ -135,7 +136,7 @@ std::string render_drc_json(dal::Dal& dal, const DrcService* drc) {
            {"now_ms", SystemClock::instance().wall_ms()},
            {"peers", peers},
            {"halted", halted}};
-  return doc.dump(2) + "\n";
+  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::optional<HttpResponse> handle_drc_admin(dal::Dal& dal, const DrcService* drc, const HttpRequest& req) {

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.hpp"
+
 namespace ezone {
 
 namespace {
@@ -16,7 +18,7 @@ constexpr size_t kReplayPageRows = 1000;
 std::string sse_event(const dal::FeedEvent& e) {
   nlohmann::json data{{"table", e.table}, {"pk", e.pk},         {"op", dal::change_op_name(e.op)},
                       {"shard", e.shard}, {"origin", e.origin}, {"hlc", e.hlc}};
-  return "id: " + std::to_string(e.id) + "\nevent: change\ndata: " + data.dump() + "\n\n";
+  return "id: " + std::to_string(e.id) + "\nevent: change\ndata: " + dump_json(data) + "\n\n";
 }
 
 std::vector<std::string> split_tables(const std::string& text) {

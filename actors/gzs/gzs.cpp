@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/json.hpp"
 #include "storage/lmdb/route_cache.hpp"
 #include "storage/route/route_store.hpp"
 #include "storage/route/route_watcher.hpp"
@@ -51,7 +52,7 @@ Result<MerchantRoute> decode_merchant(const meta::KeyValue& kv) {
   std::string id_text = kv.key.substr(std::string(kMerchantPrefix).size());
   auto id = parse_key_id(id_text, "merchant");
   if (!id) return id.status();
-  auto doc = nlohmann::json::parse(kv.value, nullptr, false);
+  auto doc = parse_json_or_discarded(kv.value);
   if (!doc.is_object() || !doc.contains("shard") || !doc["shard"].is_number_unsigned())
     return Status(Errc::parse_error, "merchant record " + kv.key + " is not {\"shard\": N, ...}");
   MerchantRoute route;
@@ -423,7 +424,7 @@ Status Gzs::set_merchant(const MerchantRoute& route) {
   if (table && !table->find(route.shard))
     return Status(Errc::invalid_argument, "shard " + std::to_string(route.shard) + " is not in the route table");
   nlohmann::json value{{"shard", route.shard}, {"fence", route.fence_id}};
-  auto put = impl_->store->put(kMerchantPrefix + std::to_string(route.merchant_id), value.dump());
+  auto put = impl_->store->put(kMerchantPrefix + std::to_string(route.merchant_id), dump_json(value));
   return put ? Status::ok() : put.status();
 }
 

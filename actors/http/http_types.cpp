@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.hpp"
+
 namespace ezone {
 namespace {
 
@@ -94,7 +96,7 @@ HttpResponse HttpResponse::json(int status, std::string body) {
 }
 
 HttpResponse HttpResponse::error(int status, const std::string& message) {
-  return json(status, nlohmann::json{{"error", message}}.dump() + "\n");
+  return json(status, dump_json(nlohmann::json{{"error", message}}) + "\n");
 }
 
 const std::string* HttpResponse::find_header(std::string_view name) const {

@@ -11,6 +11,7 @@
 #include "actors/node/coordinator.hpp"
 #include "core/clock.hpp"
 #include "core/ids.hpp"
+#include "core/json.hpp"
 #include "storage/dal/dal.hpp"
 #include "storage/net/http_client.hpp"
 
@@ -176,7 +177,7 @@ Result<MeasuredWeights> measured_weights(const CoordAdminSources& s, Coordinator
       return Status(Errc::unavailable, "cannot measure the traffic served by " + n.ezone + ": " +
                                            (r ? "status " + std::to_string(r->status) : r.status().message()) +
                                            "; give the weights by hand");
-    json doc = json::parse(r->body, nullptr, false);
+    json doc = parse_json_or_discarded(r->body);
     const bool window_ok = !doc.is_object() || !doc.contains("window") ||
                            (doc["window"].is_object() && doc["window"].contains("shards"));
     if (!doc.is_object() || !doc.contains("shards") || !window_ok || !add(doc))
@@ -254,7 +255,7 @@ HttpResponse rebalance(const CoordAdminSources& s, Coordinator& c, const json& b
 }
 
 HttpResponse start(const CoordAdminSources& s, Coordinator& c, const HttpRequest& req) {
-  json body = json::parse(req.body, nullptr, false);
+  json body = parse_json_or_discarded(req.body);
   if (!body.is_object() || !body.contains("kind") || !body["kind"].is_string())
     return HttpResponse::error(400, "body must be a JSON object with \"kind\": switchover, failover or rebalance");
   const std::string kind = body["kind"].get<std::string>();

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/json.hpp"
 #include "core/status.hpp"
 
 namespace ezone {
@@ -34,7 +35,7 @@ Result<int64_t> isolation_duration_ms(const std::string& body) {
                             std::to_string(FaultState::kIsolationMsMin) + ".." +
                             std::to_string(FaultState::kIsolationMsMax);
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) return FaultState::kIsolationMsDefault;
-  const json doc = json::parse(body, nullptr, false);
+  const json doc = parse_json_or_discarded(body);
   if (!doc.is_object()) return Status(Errc::invalid_argument, "not a JSON object; " + usage);
   for (auto it = doc.begin(); it != doc.end(); ++it)
     if (it.key() != "duration_ms") return Status(Errc::invalid_argument, "unknown key '" + it.key() + "'; " + usage);

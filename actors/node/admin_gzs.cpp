@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.hpp"
 #include "zones/routing/route_table.hpp"
 
 namespace ezone {
@@ -43,9 +44,9 @@ HttpResponse locate(const Gzs& gzs, const HttpRequest& req) {
     std::string key = req.query_param("key");
     if (key.empty()) return HttpResponse::error(400, "give ?key=geo=LAT,LON (or merchant=ID, order=ID)");
     json answer = locate_one(gzs, key);
-    return HttpResponse::json(answer.contains("error") ? 422 : 200, answer.dump() + "\n");
+    return HttpResponse::json(answer.contains("error") ? 422 : 200, dump_json(answer) + "\n");
   }
-  json body = json::parse(req.body, nullptr, false);
+  json body = parse_json_or_discarded(req.body);
   if (!body.is_object() || !body.contains("keys") || !body["keys"].is_array())
     return HttpResponse::error(400, "POST body must be {\"keys\": [\"geo=LAT,LON\", ...]}");
   if (body["keys"].size() > kLocateKeysMax)
@@ -53,31 +54,31 @@ HttpResponse locate(const Gzs& gzs, const HttpRequest& req) {
   json results = json::array();
   for (const json& k : body["keys"])
     results.push_back(k.is_string() ? locate_one(gzs, k.get<std::string>())
-                                    : json{{"key", k.dump()}, {"error", "keys must be strings"}});
-  return HttpResponse::json(200, json{{"results", results}}.dump() + "\n");
+                                    : json{{"key", dump_json(k)}, {"error", "keys must be strings"}});
+  return HttpResponse::json(200, dump_json(json{{"results", results}}) + "\n");
 }
 
 HttpResponse move(Gzs& gzs, const HttpRequest& req) {
-  json body = json::parse(req.body, nullptr, false);
+  json body = parse_json_or_discarded(req.body);
   if (!body.is_object() || !body.contains("shards") || !body["shards"].is_array() ||
       !body.contains("to") || !body["to"].is_string())
     return HttpResponse::error(400, "body must be {\"shards\": [\"name or id\", ...], \"to\": \"ezone\"}");
   std::vector<std::string> shards;
   for (const json& s : body["shards"])
-    shards.push_back(s.is_string() ? s.get<std::string>() : s.dump());
+    shards.push_back(s.is_string() ? s.get<std::string>() : dump_json(s));
   Epoch expected = body.value("expected_epoch", Epoch{0});
   Epoch before = gzs.epoch();
   auto moved = gzs.move(shards, body["to"].get<std::string>(), expected);
   if (!moved) return error_response(moved.status());
   json out{{"from_epoch", expected > 0 ? expected : before}, {"epoch", moved->epoch()},
            {"table", json::parse(encode_route_table_json(*moved))}};
-  return HttpResponse::json(200, out.dump() + "\n");
+  return HttpResponse::json(200, dump_json(out) + "\n");
 }
 
 HttpResponse put_merchant(Gzs& gzs, const HttpRequest& req, const std::string& id_text) {
   auto id = parse_key_id(id_text, "merchant");
   if (!id) return error_response(id.status());
-  json body = json::parse(req.body, nullptr, false);
+  json body = parse_json_or_discarded(req.body);
   auto table = gzs.routes();
   if (!body.is_object() || !body.contains("shard") || !table)
     return HttpResponse::error(400, "body must be {\"shard\": \"name or id\"}");
@@ -85,10 +86,10 @@ HttpResponse put_merchant(Gzs& gzs, const HttpRequest& req, const std::string& i
   const ShardRoute* shard = s.is_string() ? table->find_by_name(s.get<std::string>())
                             : s.is_number_unsigned() && s.get<uint64_t>() <= kShardIdMax
                                 ? table->find(s.get<ShardId>()) : nullptr;
-  if (!shard) return HttpResponse::error(400, "unknown shard " + s.dump());
+  if (!shard) return HttpResponse::error(400, "unknown shard " + dump_json(s));
   MerchantRoute route{*id, kNoFence, shard->shard};
   if (Status st = gzs.set_merchant(route); !st) return error_response(st);
-  return HttpResponse::json(200, json{{"merchant", *id}, {"shard", shard->shard}, {"shard_name", shard->name}}.dump() + "\n");
+  return HttpResponse::json(200, dump_json(json{{"merchant", *id}, {"shard", shard->shard}, {"shard_name", shard->name}}) + "\n");
 }
 
 }  // namespace

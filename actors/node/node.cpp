@@ -26,6 +26,7 @@
 #include "config/schema_config.hpp"
 #include "core/clock.hpp"
 #include "core/hlc.hpp"
+#include "core/json.hpp"
 #include "storage/etcd/etcd_meta_store.hpp"
 #include "storage/route/route_store.hpp"
 
@@ -93,7 +94,7 @@ Endpoint probe_endpoint(const std::string& ezone, const Gzs& gzs) {
                         {"shard", req.header("x-ezone-shard")},
                         {"epoch", gzs.epoch()},
                         {"hops", req.header("x-ezone-hops")}};
-    respond(HttpResponse::json(200, body.dump() + "\n"));
+    respond(HttpResponse::json(200, dump_json(body) + "\n"));
   };
   return e;
 }

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/assert.hpp"
+#include "core/json.hpp"
 
 namespace ezone {
 namespace {
@@ -16,9 +17,9 @@ Status malformed(const std::string& where, const std::string& what) {
 // The body as a JSON object, or why it is not one. The parse never throws.
 Result<nlohmann::json> body_object(const HttpRequest& request) {
   if (request.body.empty()) return missing("the request body (it is empty)");
-  auto doc = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return malformed("request body", "is not valid JSON");
-  if (!doc.is_object()) return malformed("request body", "must be a JSON object");
+  auto doc = parse_json(request.body);
+  if (!doc) return malformed("request body", "is not valid JSON: " + doc.status().message());
+  if (!doc->is_object()) return malformed("request body", "must be a JSON object");
   return doc;
 }
 

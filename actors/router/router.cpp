@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.hpp"
+#include "core/json.hpp"
 
 namespace ezone {
 namespace {
@@ -268,7 +269,7 @@ void Router::Impl::reject(Pending& p, RejectReason reason, const std::string& me
   nlohmann::json body{{"error", message}, {"reason", reject_reason_name(reason)}};
   if (p.has_key) body["key"] = p.key.to_string();
   int status = reject_status(reason);
-  HttpResponse response = HttpResponse::json(status, body.dump() + "\n");
+  HttpResponse response = HttpResponse::json(status, dump_json(body) + "\n");
   response.headers.emplace_back("X-Ezone-Epoch", std::to_string(epoch));
   if (status == 503) response.headers.emplace_back("Retry-After", std::to_string(config.retry_after_s));
   m.latency[e][static_cast<int>(Outcome::rejected)]->observe(seconds_since(p.start));

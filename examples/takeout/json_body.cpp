@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "core/json.hpp"
+
 namespace ezone::takeout {
 namespace {
 
@@ -19,16 +21,16 @@ Result<const json*> field(const json& body, const char* name) {
 
 // Shown in messages: the value as the client sent it, cut short.
 std::string shown(const json& value) {
-  std::string text = value.dump();
+  std::string text = dump_json(value);
   return text.size() > 40 ? text.substr(0, 40) + "..." : text;
 }
 
 }  // namespace
 
 Result<json> parse_object(std::string_view body) {
-  json parsed = json::parse(body.begin(), body.end(), nullptr, false);
-  if (parsed.is_discarded()) return bad("the body is not valid JSON");
-  if (!parsed.is_object()) return bad("the body must be a JSON object");
+  auto parsed = parse_json(body);
+  if (!parsed) return bad("the body is not valid JSON: " + parsed.status().message());
+  if (!parsed->is_object()) return bad("the body must be a JSON object");
   return parsed;
 }
 

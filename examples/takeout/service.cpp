@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "core/hlc.hpp"
+#include "core/json.hpp"
 
 namespace ezone::takeout {
 
@@ -42,7 +43,7 @@ void Call::answer(HttpResponse response) const {
 }
 
 void Call::json(int status, const nlohmann::json& body) const {
-  answer(HttpResponse::json(status, body.dump() + "\n"));
+  answer(HttpResponse::json(status, dump_json(body) + "\n"));
 }
 
 void Call::bad_request(const Status& why) const {
@@ -95,7 +96,7 @@ HttpResponse failure_response(const dal::TxOutcome& out, int retry_after_s) {
     status = refusal_status(out.refusal);
     body["refusal"] = dal::refusal_name(out.refusal);
   }
-  HttpResponse r = HttpResponse::json(status, body.dump() + "\n");
+  HttpResponse r = HttpResponse::json(status, dump_json(body) + "\n");
   if (status == 503) r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
   return r;
 }

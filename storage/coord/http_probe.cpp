@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.hpp"
+
 namespace ezone::coord {
 
 using nlohmann::json;
@@ -15,7 +17,7 @@ std::string encode_site_report_json(const SiteReport& r) {
 }
 
 Result<SiteReport> decode_site_report_json(const std::string& text) {
-  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json doc = parse_json_or_discarded(text);
   auto bad = [](const std::string& what) { return Status(Errc::parse_error, "site report: " + what); };
   if (!doc.is_object()) return bad("not a JSON object");
   SiteReport r;

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.hpp"
+
 namespace ezone::coord {
 namespace {
 
@@ -102,7 +104,7 @@ Result<std::vector<LiveNode>> WorkflowJournal::live_nodes() {
     LiveNode n;
     n.ezone = kv.key.substr(std::string(kNodeKeyPrefix).size());
     n.lease = kv.lease;
-    auto doc = nlohmann::json::parse(kv.value, nullptr, /*allow_exceptions=*/false);
+    auto doc = parse_json_or_discarded(kv.value);
     if (doc.is_object() && doc.contains("admin") && doc["admin"].is_string()) n.admin = doc["admin"].get<std::string>();
     out.push_back(std::move(n));
   }

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.hpp"
+
 namespace ezone::meta::etcd {
 namespace {
 
@@ -28,7 +30,9 @@ std::string quote(const std::string& body) {
 template <class T, class F>
 Result<T> parse_guarded(const std::string& body, const char* what, F&& parse) {
   try {
-    json doc = json::parse(body);
+    auto parsed = parse_json(body);
+    if (!parsed) throw Malformed(parsed.status().message());
+    json& doc = *parsed;
     if (!doc.is_object()) throw Malformed("not a JSON object");
     return parse(doc);
   } catch (const std::exception& e) {

@@ -134,6 +134,11 @@ TEST_F(DrcNodeTest, TheHttpApiRefusesWrongZoneWritesDdlAndMalformedRequests) {
   auto bad = net::HttpConnection({"127.0.0.1", bj_ports_.http}).request(garbage, 5000);
   ASSERT_TRUE(bad.ok());
   EXPECT_EQ(bad->status, 400);
+  garbage.body = R"({"statements":[{"sql":"SELECT 1","params":)" + std::string(400000, '[') + std::string(400000, ']') + "}]}";
+  bad = net::HttpConnection({"127.0.0.1", bj_ports_.http}).request(garbage, 5000);
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->status, 400) << bad->body;
+  EXPECT_NE(bad->body.find("nested deeper than 64 levels"), std::string::npos) << bad->body;
   auto stale = tx(bj_ports_.http, insert_order(6, 1, epoch + 5));
   ASSERT_TRUE(stale.ok());
   EXPECT_EQ(stale->status, 503) << stale->body;
@@ -143,9 +148,15 @@ TEST_F(DrcNodeTest, TheHttpApiRefusesWrongZoneWritesDdlAndMalformedRequests) {
   ASSERT_TRUE(select.ok());
   EXPECT_EQ(select->status, 200) << select->body;
   EXPECT_EQ(json::parse(select->body)["results"][0]["rows"], json::parse(R"([[1,"created"]])"));
+  // TEXT that is not UTF-8 comes back with U+FFFD for each bad byte, not as a
+  // 500 from the JSON encoder (regression, found by fuzzing).
+  auto latin1 = tx(bj_ports_.http, json{{"statements", {{{"sql", "SELECT CAST(x'41ff42' AS TEXT)"}}}}});
+  ASSERT_TRUE(latin1.ok());
+  EXPECT_EQ(latin1->status, 200) << latin1->body;
+  EXPECT_EQ(json::parse(latin1->body)["results"][0]["rows"][0][0], "A\xEF\xBF\xBD" "B");
   const std::string metrics = (*bj)->metrics().render();
   EXPECT_NE(metrics.find("ezone_dal_refusals_total{ezone=\"bj\",reason=\"wrong_zone\"} 1"), std::string::npos);
-  EXPECT_NE(metrics.find("ezone_dal_http_bad_requests_total{ezone=\"bj\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("ezone_dal_http_bad_requests_total{ezone=\"bj\"} 2"), std::string::npos);
 }
 
 TEST_F(DrcNodeTest, APeerThatWasDownCatchesUpExactlyOnce) {

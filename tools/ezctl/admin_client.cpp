@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "core/address.hpp"
+#include "core/json.hpp"
 #include "storage/net/http_client.hpp"
 
 namespace ezctl {
@@ -22,7 +23,7 @@ ezone::Result<AdminReply> admin_call(const Options& options, const std::string& 
                          "cannot reach node " + options.node + ": " + res.status().message());
   AdminReply reply;
   reply.status = res->status;
-  reply.body = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+  reply.body = ezone::parse_json_or_discarded(res->body);
   if (reply.body.is_discarded())
     return ezone::Status(ezone::Errc::parse_error, "node " + options.node + " answered " +
                                                        std::to_string(res->status) +

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.hpp"
 #include "tools/ezctl/admin_client.hpp"
 
 namespace ezctl {
@@ -46,7 +47,7 @@ int run_conflicts(const Options& options) {
 }  // namespace
 
 std::string format_drc_table(const std::string& drc_json) {
-  json doc = json::parse(drc_json, nullptr, /*allow_exceptions=*/false);
+  json doc = ezone::parse_json_or_discarded(drc_json);
   if (doc.is_discarded() || !doc.contains("peers") || !doc.contains("ezone")) return "";
   const int64_t now = doc.value("now_ms", now_ms());
   std::string out = "ezone  " + doc.value("ezone", "?") + "   outbox head " + num(doc, "outbox_head") +

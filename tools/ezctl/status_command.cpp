@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.hpp"
 #include "tools/ezctl/admin_client.hpp"
 
 namespace ezctl {
@@ -23,7 +24,7 @@ std::string row(const std::string& a, const std::string& b, const std::string& c
 }  // namespace
 
 std::string format_status_table(const std::string& cluster_json) {
-  json doc = json::parse(cluster_json, nullptr, /*allow_exceptions=*/false);
+  json doc = ezone::parse_json_or_discarded(cluster_json);
   if (doc.is_discarded() || !doc.contains("node") || !doc.contains("peers")) return "";
   const json& node = doc["node"];
   const json& etcd = doc.value("etcd", json::object());

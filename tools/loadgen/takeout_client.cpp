@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "core/json.hpp"
 #include "zones/routing/order_id.hpp"
 
 namespace ezone::loadgen {
@@ -40,7 +41,7 @@ Call NodeClients::call(size_t node, const std::string& method, const std::string
   }
   out.status = resp->status;
   out.served_by = std::move(resp->served_by);
-  out.body = nlohmann::json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
+  out.body = ezone::parse_json_or_discarded(resp->body);
   if (out.body.is_discarded()) out.body = nullptr;
   if (resp->status != expected_status) {
     out.error = error_kind(resp->status, Errc::ok);

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.hpp"
 #include "zones/routing/order_id.hpp"
 
 namespace ezone::loadgen {
@@ -116,7 +117,7 @@ VerifyResult diff_orders(const std::vector<AckedOrder>& acked, const std::vector
 }
 
 Result<std::vector<OrderRow>> parse_order_rows(const std::string& body) {
-  const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  const json doc = parse_json_or_discarded(body);
   if (doc.is_discarded() || !doc.is_object()) return Status(Errc::parse_error, "the DAL answer is not a JSON object");
   if (!doc.value("committed", false)) return Status(Errc::parse_error, "the DAL did not run the SELECT: " + body.substr(0, 200));
   const json* results = doc.contains("results") ? &doc["results"] : nullptr;
@@ -147,7 +148,7 @@ Result<std::vector<OrderRow>> parse_order_rows(const std::string& body) {
 }
 
 Result<DrcView> parse_drc_json(const std::string& body, const std::string& site) {
-  const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  const json doc = parse_json_or_discarded(body);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("outbox_head") || !doc["outbox_head"].is_number_integer() ||
       !doc.contains("peers") || !doc["peers"].is_array()) {
     return Status(Errc::parse_error, site + ": /admin/v1/drc lacks outbox_head or peers");

@@ -1,4 +1,5 @@
 #include "zones/coord/workflow.hpp"
+#include "core/json.hpp"
 
 #include <algorithm>
 #include <set>
@@ -210,8 +211,10 @@ std::string encode_workflow_json(const Workflow& w) {
 Result<Workflow> decode_workflow_json(const std::string& text) {
   if (text.size() > kWorkflowJsonBytesMax)
     return Status(Errc::parse_error, "workflow JSON: " + std::to_string(text.size()) + " bytes is too large");
+  auto parsed = parse_json(text);
+  if (!parsed) return Status(Errc::parse_error, "workflow JSON: " + parsed.status().message());
   try {
-    return decode(json::parse(text));
+    return decode(*parsed);
   } catch (const Bad& bad) {
     return Status(Errc::parse_error, "workflow JSON: " + bad.message);
   } catch (const json::exception& e) {

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.hpp"
 #include "zones/geo/grid_geometry.hpp"
 
 namespace ezone::geo {
@@ -227,13 +228,10 @@ Result<Fence> parse_fence(std::string_view text, const std::string& source, cons
                           LoadReport* report) {
   LoadReport local;
   LoadReport& r = report ? *report : local;
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::exception& e) {
-    // nlohmann's message carries the line and column.
-    return Status(Errc::parse_error, source + ": not JSON: " + e.what());
-  }
+  auto parsed = parse_json(text);
+  // The message carries the line and column, or the depth and byte offset.
+  if (!parsed) return Status(Errc::parse_error, source + ": not JSON: " + parsed.status().message());
+  const json& doc = *parsed;
   Fence fence;
   fence.name = name;
   fence.source = source;

@@ -179,6 +179,14 @@ TEST(GeoJsonLoader, ParsesTextDirectly) {
   EXPECT_EQ(line.status().code(), Errc::parse_error);
 }
 
+TEST(GeoJsonLoader, CoordinatesNestedTooDeepAreAnErrorNamingTheSource) {
+  const std::string deep = R"({"type":"Polygon","coordinates":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  Result<Fence> fence = parse_fence(deep, "deep.geojson", "x", nullptr);
+  ASSERT_FALSE(fence);
+  EXPECT_EQ(fence.status().code(), Errc::parse_error);
+  EXPECT_EQ(fence.status().message(), "deep.geojson: not JSON: nested deeper than 64 levels at byte 95");
+}
+
 TEST(FenceSet, DuplicateNamesAreRejected) {
   Fence a;
   a.name = "same";
