@@ -9,6 +9,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "actors/cluster/bounded_backend.hpp"
 #include "actors/cluster/cluster_actor.hpp"
 #include "actors/cluster/membership_slot.hpp"
 #include "actors/dal/dal_http.hpp"
@@ -47,8 +48,14 @@ uint64_t new_incarnation() {
   return value == 0 ? 1 : value;
 }
 
-void configure_caf(caf::actor_system_config& cfg, const NodeConfig& config) {
-  cfg.load<caf::io::middleman>();
+// cfg loads the middleman itself, on the bounded backend.
+void configure_caf(ClusterSystemConfig& cfg, const NodeConfig& config, Metrics& metrics,
+                   std::shared_ptr<spdlog::logger> logger) {
+  cfg.limits.refused = &metrics.counter("ezone_cluster_refused_connections_total",
+                                        "Cluster-port connections closed for announcing an oversized message");
+  cfg.limits.on_refused = [logger, ezone = config.ezone](const std::string& why) {
+    logger->warn("event=cluster_connection_refused ezone={} detail=\"{}\"", ezone, why);
+  };
   const TimeoutsConfig& t = config.timeouts;
   // Heartbeats are off by default in CAF 0.17; without them a hung peer is
   // never noticed by the middleman and remote connects block forever.
@@ -110,7 +117,7 @@ struct Node::Impl {
   std::shared_ptr<meta::MetaStore> meta;
   std::unique_ptr<EtcdSession> etcd;
   std::shared_ptr<MembershipSlot> slot = std::make_shared<MembershipSlot>();
-  std::unique_ptr<caf::actor_system_config> caf_config;
+  std::unique_ptr<ClusterSystemConfig> caf_config;
   std::unique_ptr<caf::actor_system> system;
   caf::actor cluster;
   std::unique_ptr<Gzs> gzs;
@@ -250,8 +257,8 @@ Status Node::Impl::start_dal() {
 }
 
 Status Node::Impl::start_cluster() {
-  caf_config = std::make_unique<caf::actor_system_config>();
-  configure_caf(*caf_config, config);
+  caf_config = std::make_unique<ClusterSystemConfig>();
+  configure_caf(*caf_config, config, *metrics, logger);
   system = std::make_unique<caf::actor_system>(*caf_config);
   ClusterActorConfig cc{config.ezone, incarnation, config.peers, config.timeouts, slot, logger,
                         metrics.get()};

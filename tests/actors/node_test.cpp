@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <functional>
 #include <gtest/gtest.h>
@@ -155,6 +157,75 @@ TEST_F(NodeTest, StopReleasesThreadsAndPorts) {
   for (uint16_t port : {bj_ports_.http, bj_ports_.admin, bj_ports_.cluster, sh_ports_.http,
                         sh_ports_.admin, sh_ports_.cluster})
     EXPECT_TRUE(can_bind(port)) << "port " << port << " still bound";
+}
+
+// The peak resident memory of this process, in KiB.
+int64_t peak_rss_kib() {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  char line[256];
+  int64_t kib = -1;
+  while (f && std::fgets(line, sizeof(line), f))
+    if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1) break;
+  if (f) std::fclose(f);
+  return kib;
+}
+
+// Sends bytes on a new connection to 127.0.0.1:port; true when the other
+// side then closes it within timeout_ms.
+bool closed_after_sending(uint16_t port, const std::string& bytes, int timeout_ms) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  bool closed = false;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
+      ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size())) {
+    char buf[4096];
+    for (;;) {  // the node may send its own handshake first
+      ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+      if (n > 0) continue;
+      closed = n == 0 || errno == ECONNRESET;
+      break;
+    }
+  }
+  ::close(fd);
+  return closed;
+}
+
+// A BASP header (CAF 0.17: operation, two padding bytes, flags, payload
+// length, operation data, source and destination actor; big-endian).
+std::string basp_header(uint8_t operation, uint32_t payload_len) {
+  std::string h(32, '\0');
+  h[0] = static_cast<char>(operation);
+  for (int i = 0; i < 4; ++i) h[4 + i] = static_cast<char>(payload_len >> (24 - 8 * i));
+  h[15] = 3;  // operation data: BASP version 3
+  return h;
+}
+
+// Regression: CAF allocates (and zeroes) the payload a BASP header
+// announces before reading it. Eight such 32-byte headers to the cluster
+// port took the node from 120 MB to 3.4 GB and stalled its network thread
+// until the peer was declared down.
+TEST_F(NodeTest, AClusterConnectionAnnouncingAHugeMessageIsClosedBeforeTheAllocation) {
+  auto bj = start("bj");
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  auto sh = start("sh");
+  ASSERT_TRUE(sh.ok()) << sh.status().to_string();
+  ASSERT_TRUE(eventually([&] { return peer_state(**bj, "sh") == PeerState::up; }));
+  const int64_t peak_before = peak_rss_kib();
+  ASSERT_GT(peak_before, 0);
+  for (uint8_t operation = 0; operation < 8; ++operation)
+    EXPECT_TRUE(closed_after_sending(bj_ports_.cluster, basp_header(operation, 0xFFFFFFF0u), 5000))
+        << "operation " << int{operation};
+  EXPECT_LT(peak_rss_kib() - peak_before, 256 * 1024) << "peak RSS grew from " << peak_before << " KiB";
+  auto& refused = (*bj)->metrics().counter("ezone_cluster_refused_connections_total", "");
+  EXPECT_GE(refused.value(), 1u);
+  // The real peer's connection is untouched.
+  EXPECT_EQ(peer_state(**bj, "sh"), PeerState::up);
+  EXPECT_EQ(peer_state(**sh, "bj"), PeerState::up);
 }
 
 TEST_F(NodeTest, PortInUseFailsNamingTheKey) {
