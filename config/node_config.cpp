@@ -209,8 +209,9 @@ Status read_dal(const toml::table& root, NodeConfig& c) {
   EZONE_TRY(r.integer("group_tx_max", &d.group_tx_max, 1, 100000));
   EZONE_TRY(r.integer("queue_tx_max", &d.queue_tx_max, 1, 10000000));
   EZONE_TRY(r.integer("feed_rows_max", &d.feed_rows_max, 1000, 100000000));
+  EZONE_TRY(r.integer("statement_ms_max", &d.statement_ms_max, 0, 3600000));
   EZONE_TRY(r.no_unknown_keys(
-      "schema_file, db_file, synchronous, group_tx_max, queue_tx_max, feed_rows_max"));
+      "schema_file, db_file, synchronous, group_tx_max, queue_tx_max, feed_rows_max, statement_ms_max"));
   if (d.schema_file.empty())
     return r.error("schema_file", "is empty", "name the schema file, e.g. \"../../schemas/takeout.toml\"");
   resolve_path(c.source, &d.schema_file);

@@ -92,6 +92,7 @@ struct DalSettings {
   int64_t group_tx_max = 512;     // requests per group commit, 1..100000
   int64_t queue_tx_max = 50000;   // queued requests before queue_full, 1..10000000
   int64_t feed_rows_max = 200000; // change-feed rows kept, 1000..100000000
+  int64_t statement_ms_max = 5000; // one handler statement's run time, 0 (none)..3600000
 };
 
 // The DRC (DESIGN.md, "drc"): how this site pulls each peer's outbox.

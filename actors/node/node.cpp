@@ -236,6 +236,7 @@ Status Node::Impl::start_dal() {
   dc.group_tx_max = static_cast<size_t>(config.dal.group_tx_max);
   dc.queue_tx_max = static_cast<size_t>(config.dal.queue_tx_max);
   dc.feed_rows_max = static_cast<size_t>(config.dal.feed_rows_max);
+  dc.statement_ms_max = config.dal.statement_ms_max;
   if (const char* pause = std::getenv("EZONE_FAULT_APPLY_PAUSE_MS")) {
     dc.fault_apply_pause_ms = std::atoll(pause);
     logger->warn("event=fault_hook ezone={} EZONE_FAULT_APPLY_PAUSE_MS={} (crash tests only)", config.ezone,

@@ -65,6 +65,13 @@ struct DalConfig {
   size_t feed_rows_max = 200000;   // change-feed rows kept for `since` readers
   size_t readers = 2;              // read-only connections for query()
   size_t query_rows_max = 10000;   // rows one query may return
+  // Bytes of values one statement of a handler (Tx::query) may return.
+  size_t query_bytes_max = size_t{64} << 20;
+  // How long one statement of a handler (Tx::exec, Tx::query) may run; it is
+  // then stopped and fails with Errc::timeout. Statements run on the writer,
+  // so without this one endless query (a recursive CTE through the HTTP
+  // API) held every write of the site forever. 0: no limit.
+  int64_t statement_ms_max = 5000;
   // Fault hook for crash tests only: hold each peer batch's transaction open
   // this long before COMMIT, so a test can kill -9 the process mid-apply.
   // ezoned sets it from EZONE_FAULT_APPLY_PAUSE_MS; 0 (always, in production).

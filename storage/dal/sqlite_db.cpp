@@ -1,5 +1,6 @@
 #include "storage/dal/sqlite_db.hpp"
 
+#include <chrono>
 #include <cstdio>
 
 namespace ezone::dal {
@@ -202,6 +203,10 @@ void Stmt::reset() { sqlite3_reset(stmt_); }
 
 // ---- Db ----
 
+// How often (in SQLite virtual-machine steps) a running statement checks
+// its connection's deadline: a few microseconds of work between checks.
+constexpr int kProgressSteps = 4096;
+
 Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool read_only) {
   // SQLite's memory statistics take a global mutex on every allocation;
   // nothing here reads them. Must precede the library's initialisation, so
@@ -219,8 +224,24 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool read_only) {
     return Status(Errc::io_error, s.message());
   }
   sqlite3_extended_result_codes(raw, 1);
-  return std::unique_ptr<Db>(new Db(raw));
+  std::unique_ptr<Db> db(new Db(raw));
+  sqlite3_progress_handler(raw, kProgressSteps, &Db::on_progress, db.get());
+  return db;
 }
+
+namespace {
+
+int64_t steady_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+bool Db::deadline_passed() const { return deadline_ms_ != 0 && steady_ms_now() >= deadline_ms_; }
+
+// Without a deadline this is one load and a compare per kProgressSteps.
+int Db::on_progress(void* db) { return static_cast<Db*>(db)->deadline_passed() ? 1 : 0; }
 
 Db::~Db() { sqlite3_close_v2(db_); }
 

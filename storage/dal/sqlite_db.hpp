@@ -78,9 +78,18 @@ class Db {
   // The current error of the connection, "<sqlite message> (code N)".
   std::string error_text() const;
 
+  // Statements that run on this connection past steady_ms (a
+  // steady_clock time in ms; 0: none) fail with SQLITE_INTERRUPT, checked
+  // every few thousand virtual-machine steps. deadline_passed() tells a
+  // caller whose statement failed whether that was why.
+  void set_deadline_ms(int64_t steady_ms) { deadline_ms_ = steady_ms; }
+  bool deadline_passed() const;
+
  private:
   explicit Db(sqlite3* db) : db_(db) {}
+  static int on_progress(void* db);
   sqlite3* db_;
+  int64_t deadline_ms_ = 0;
 };
 
 // Status for a failed SQLite call: `what` plus SQLite's message and code.

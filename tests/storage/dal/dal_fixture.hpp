@@ -3,6 +3,7 @@
 // controls (route table and lease).
 #pragma once
 
+#include <functional>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -89,11 +90,14 @@ class Site {
     config.ezone = ezone_;
     config.path = path_;
     config.synchronous_full = false;  // tests do not need power-loss durability
+    if (configure) configure(config);
     auto dal = dal::Dal::open(config, test_schema(orders_ddl), [this] { return gate(); }, hlc_, &metrics_);
     ASSERT_TRUE(dal.ok()) << dal.status().to_string();
     dal_ = std::move(dal).value();
   }
   void close() { dal_.reset(); }
+  // Adjusts the DalConfig of every later open().
+  std::function<void(dal::DalConfig&)> configure;
 
   dal::WriteGate gate() {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -46,6 +46,36 @@ TEST(DalTest, ACommitWritesTheRowAndItsOutboxEntryTogether) {
   EXPECT_TRUE(changes.value()[0].base.empty());
 }
 
+// Regression (found by fuzzing POST /dal/v1/tx): handler statements run on
+// the writer, and one endless query held every write of the site forever.
+TEST(DalTest, AStatementOverItsTimeOrBytesIsStoppedAndTheWriterGoesOn) {
+  Site bj("bj");
+  bj.configure = [](dal::DalConfig& c) {
+    c.statement_ms_max = 100;
+    c.query_bytes_max = 1 << 20;
+  };
+  bj.open();
+  auto endless = bj.dal().run({11, bj.epoch()}, [](dal::Tx& tx) {
+    return tx.query("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c").status();
+  });
+  ASSERT_FALSE(endless.ok());
+  EXPECT_EQ(endless.status.code(), Errc::timeout) << endless.status.to_string();
+  EXPECT_EQ(endless.status.message(), "the statement ran longer than 100 ms and was stopped");
+  auto large = bj.dal().run({11, bj.epoch()}, [](dal::Tx& tx) {
+    return tx.query("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100) "
+                    "SELECT randomblob(100000) FROM c").status();
+  });
+  ASSERT_FALSE(large.ok());
+  EXPECT_EQ(large.status.message(), "the query returns more than 1048576 bytes");
+  // The next transaction commits, and a statement within both limits runs.
+  EXPECT_TRUE(bj.put_order(1, 11, "created").ok());
+  auto within = bj.dal().run({11, bj.epoch()}, [](dal::Tx& tx) {
+    return tx.query("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 1000) "
+                    "SELECT randomblob(100) FROM c").status();
+  });
+  EXPECT_TRUE(within.ok()) << within.status.to_string();
+}
+
 TEST(DalTest, AnUpdateIsCapturedAsTheWholeRowWithItsBaseVersion) {
   Site bj("bj");
   auto first = bj.put_order(1, 11, "created", 25);
