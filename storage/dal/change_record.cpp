@@ -7,8 +7,9 @@
 #include <cereal/types/vector.hpp>
 
 #include <cstring>
-#include <istream>
 #include <ostream>
+
+#include "storage/dal/bounded_archive.hpp"
 
 namespace cereal {
 template <class Archive>
@@ -43,12 +44,6 @@ std::streamsize StringSink::xsputn(const char* s, std::streamsize n) {
   return n;
 }
 
-MemorySource::MemorySource(std::string_view bytes) {
-  // The get area only ever reads: istream never writes through it.
-  char* p = const_cast<char*>(bytes.data());
-  setg(p, p, p + bytes.size());
-}
-
 const char* change_op_name(ChangeOp op) { return op == ChangeOp::upsert ? "upsert" : "delete"; }
 
 namespace {
@@ -73,9 +68,7 @@ Status read_archive(std::string_view bytes, const char* what, F&& read) {
     return Status(Errc::parse_error, std::string(what) + ": " + std::to_string(bytes.size()) + " bytes is over the limit");
   }
   try {
-    MemorySource source(bytes);
-    std::istream in(&source);
-    cereal::PortableBinaryInputArchive ar(in);
+    BoundedBinaryInputArchive ar(bytes);
     uint32_t format = 0;
     ar(format);
     if (format != kFormat) {

@@ -70,9 +70,9 @@ Result<std::vector<RowChange>> decode_changes(std::string_view bytes);
 std::string encode_batch(const OutboxBatch& batch);
 Result<OutboxBatch> decode_batch(std::string_view bytes);
 
-// Stream buffers for cereal archives without std::stringstream's copies:
-// StringSink appends to a string the caller owns; MemorySource reads bytes
-// it does not own (they must outlive it).
+// A stream buffer for cereal's output archive without std::stringstream's
+// copies: StringSink appends to a string the caller owns. (Decoders read
+// with BoundedBinaryInputArchive, storage/dal/bounded_archive.hpp.)
 class StringSink : public std::streambuf {
  public:
   explicit StringSink(std::string& out) : out_(out) {}
@@ -83,11 +83,6 @@ class StringSink : public std::streambuf {
 
  private:
   std::string& out_;
-};
-
-class MemorySource : public std::streambuf {
- public:
-  explicit MemorySource(std::string_view bytes);
 };
 
 // A canonical byte key for a primary key (equal values give equal keys), used

@@ -3,8 +3,9 @@
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/types/string.hpp>
 
-#include <istream>
 #include <ostream>
+
+#include "storage/dal/bounded_archive.hpp"
 
 namespace ezone::dal {
 
@@ -34,9 +35,7 @@ std::string encode_feed_events(const std::vector<FeedEvent>& events, size_t firs
 Result<std::vector<FeedEvent>> decode_feed_events(std::string_view bytes, uint64_t first_id, uint64_t n) {
   std::vector<FeedEvent> events;
   try {
-    MemorySource source(bytes);
-    std::istream in(&source);
-    cereal::PortableBinaryInputArchive ar(in);
+    BoundedBinaryInputArchive ar(bytes);
     uint32_t format = 0;
     uint64_t count = 0;
     ar(format, count);
