@@ -2,8 +2,6 @@
 // under a session, the row checks, and the capture into the outbox.
 #include <spdlog/spdlog.h>
 
-#include <chrono>
-
 #include "storage/dal/dal_impl.hpp"
 #include "storage/dal/feed_record.hpp"
 
@@ -140,32 +138,6 @@ bool same_shard(const Value& v, ShardId shard) {
   return i && *i == static_cast<int64_t>(shard);
 }
 
-// Arms the writer's deadline for one handler statement, and disarms it
-// whatever way the statement ends.
-class StatementDeadline {
- public:
-  StatementDeadline(Db& db, int64_t ms) : db_(db) {
-    if (ms > 0)
-      db_.set_deadline_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::steady_clock::now().time_since_epoch())
-                              .count() +
-                          ms);
-  }
-  ~StatementDeadline() { db_.set_deadline_ms(0); }
-  StatementDeadline(const StatementDeadline&) = delete;
-  StatementDeadline& operator=(const StatementDeadline&) = delete;
-
- private:
-  Db& db_;
-};
-
-// The memory a returned value holds, near enough for a bound.
-size_t value_bytes(const Value& v) {
-  if (const auto* s = std::get_if<std::string>(&v)) return s->size() + sizeof(Value);
-  if (const auto* b = std::get_if<Blob>(&v)) return b->bytes.size() + sizeof(Value);
-  return sizeof(Value);
-}
-
 }  // namespace
 
 // ---- Tx ----
@@ -199,7 +171,7 @@ Result<int64_t> Dal::Impl::handler_exec(Tx& tx, std::string_view sql, const std:
   }
   Stmt& q = *stmt.value();
   if (Status s = q.bind_all(params); !s) return s;
-  StatementDeadline deadline(*writer, config.statement_ms_max);
+  DeadlineScope deadline(*writer, config.statement_ms_max);
   size_t bytes = 0;
   for (;;) {
     auto more = q.step();
@@ -212,16 +184,14 @@ Result<int64_t> Dal::Impl::handler_exec(Tx& tx, std::string_view sql, const std:
     }
     if (!more.value()) break;
     if (rows) {
-      if (rows->size() == config.query_rows_max) {
-        q.reset();
-        return Status(Errc::invalid_argument, "the query returns more than " + std::to_string(config.query_rows_max) + " rows");
-      }
       rows->push_back(q.row());
       for (const Value& v : rows->back()) bytes += value_bytes(v);
-      if (bytes > config.query_bytes_max) {
+      const bool too_many = rows->size() > config.query_rows_max;
+      if (too_many || bytes > config.query_bytes_max) {
         q.reset();
-        return Status(Errc::invalid_argument,
-                      "the query returns more than " + std::to_string(config.query_bytes_max) + " bytes");
+        return Status(Errc::invalid_argument, "the query returns more than " +
+                                                  (too_many ? std::to_string(config.query_rows_max) + " rows"
+                                                            : std::to_string(config.query_bytes_max) + " bytes"));
       }
     }
   }

@@ -27,5 +27,11 @@ using Row = std::vector<Value>;
 std::string value_text(const Value& v);
 // [v1,v2,...] with value_text for each.
 std::string row_text(const Row& row);
+// The memory v holds, near enough for a bound.
+inline size_t value_bytes(const Value& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return s->size() + sizeof(Value);
+  if (const auto* b = std::get_if<Blob>(&v)) return b->bytes.size() + sizeof(Value);
+  return sizeof(Value);
+}
 
 }  // namespace ezone::dal

@@ -238,6 +238,10 @@ int64_t steady_ms_now() {
 
 }  // namespace
 
+DeadlineScope::DeadlineScope(Db& db, int64_t ms) : db_(db) {
+  if (ms > 0) db_.set_deadline_ms(steady_ms_now() + ms);
+}
+
 bool Db::deadline_passed() const { return deadline_ms_ != 0 && steady_ms_now() >= deadline_ms_; }
 
 // Without a deadline this is one load and a compare per kProgressSteps.

@@ -92,6 +92,19 @@ class Db {
   int64_t deadline_ms_ = 0;
 };
 
+// Arms db's deadline ms from now (none when ms <= 0) for one statement, and
+// disarms it however the statement ends.
+class DeadlineScope {
+ public:
+  DeadlineScope(Db& db, int64_t ms);
+  ~DeadlineScope() { db_.set_deadline_ms(0); }
+  DeadlineScope(const DeadlineScope&) = delete;
+  DeadlineScope& operator=(const DeadlineScope&) = delete;
+
+ private:
+  Db& db_;
+};
+
 // Status for a failed SQLite call: `what` plus SQLite's message and code.
 Status sqlite_status(sqlite3* db, int rc, const std::string& what);
 
