@@ -113,8 +113,10 @@ int http_status(const dal::TxOutcome& out) {
     case Errc::parse_error: return 400;
     case Errc::conflict:
     case Errc::not_found: return 409;
-    case Errc::unavailable:
-    case Errc::timeout: return 503;
+    // A handler statement that ran past dal.statement_ms_max: the same
+    // statement would run as long again, so no 503 and no Retry-After.
+    case Errc::timeout: return 422;
+    case Errc::unavailable: return 503;
     default: return 500;
   }
 }

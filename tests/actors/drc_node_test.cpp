@@ -33,6 +33,7 @@ class DrcNodeTest : public test::TwoNodeTest {
       c.dal.schema_file = schema;
       c.dal.db_file = c.data_dir + "/" + c.ezone + ".db";
       c.dal.synchronous_full = false;
+      c.dal.statement_ms_max = 300;
       c.drc.pull_wait_ms = 200;
       c.drc.pull_timeout_ms = 1000;
       c.drc.retry_ms = 50;
@@ -154,6 +155,14 @@ TEST_F(DrcNodeTest, TheHttpApiRefusesWrongZoneWritesDdlAndMalformedRequests) {
   ASSERT_TRUE(latin1.ok());
   EXPECT_EQ(latin1->status, 200) << latin1->body;
   EXPECT_EQ(json::parse(latin1->body)["results"][0]["rows"][0][0], "A\xEF\xBF\xBD" "B");
+  // A statement that runs past dal.statement_ms_max is stopped: a 422 that
+  // names the limit, and the writer serves the next request.
+  auto endless = tx(bj_ports_.http, json{{"statements", {{{"sql", "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL "
+                                                                   "SELECT x + 1 FROM c) SELECT count(*) FROM c"}}}}});
+  ASSERT_TRUE(endless.ok());
+  EXPECT_EQ(endless->status, 422) << endless->body;
+  EXPECT_NE(endless->body.find("ran longer than 300 ms"), std::string::npos) << endless->body;
+  EXPECT_TRUE(endless->header("Retry-After").empty());
   const std::string metrics = (*bj)->metrics().render();
   EXPECT_NE(metrics.find("ezone_dal_refusals_total{ezone=\"bj\",reason=\"wrong_zone\"} 1"), std::string::npos);
   EXPECT_NE(metrics.find("ezone_dal_http_bad_requests_total{ezone=\"bj\"} 2"), std::string::npos);
