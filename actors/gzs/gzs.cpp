@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -89,6 +90,10 @@ struct Gzs::Impl {
   std::unique_ptr<RouteWatcher> route_watch;
   std::unique_ptr<meta::Watch> merchant_watch;
   std::mutex merchant_write;  // serialises copy-on-write merchant updates
+  // The etcd revision of the record each merchant's route came from (under
+  // merchant_write): this node applies its own updates at once, and the
+  // watch later delivers them again, possibly after a newer one.
+  std::unordered_map<uint64_t, int64_t> merchant_revisions;
   Counter* resolve_errors_no_fence = nullptr;
   Counter* resolve_errors_no_merchant = nullptr;
   Counter* resolve_errors_bad_order = nullptr;
@@ -241,6 +246,11 @@ Status Gzs::Impl::save_minter_point() {
 
 void Gzs::Impl::apply_merchant(const meta::KeyValue& kv, bool removed) {
   std::lock_guard<std::mutex> lock(merchant_write);
+  if (auto id = parse_key_id(kv.key.substr(std::string(kMerchantPrefix).size()), "merchant"); id && kv.mod_revision > 0) {
+    int64_t& seen = merchant_revisions[*id];
+    if (kv.mod_revision <= seen) return;  // this record, or a newer one, is already in the map
+    seen = kv.mod_revision;
+  }
   auto current = std::atomic_load(&merchants);
   Result<MerchantMap> next = Status(Errc::internal, "unset");
   if (removed) {
@@ -424,8 +434,16 @@ Status Gzs::set_merchant(const MerchantRoute& route) {
   if (table && !table->find(route.shard))
     return Status(Errc::invalid_argument, "shard " + std::to_string(route.shard) + " is not in the route table");
   nlohmann::json value{{"shard", route.shard}, {"fence", route.fence_id}};
-  auto put = impl_->store->put(kMerchantPrefix + std::to_string(route.merchant_id), dump_json(value));
-  return put ? Status::ok() : put.status();
+  meta::KeyValue kv;
+  kv.key = kMerchantPrefix + std::to_string(route.merchant_id);
+  kv.value = dump_json(value);
+  auto put = impl_->store->put(kv.key, kv.value);
+  if (!put) return put.status();
+  // Read your writes: this node routes the merchant at once, not when its
+  // own watch brings the update back.
+  kv.mod_revision = *put;
+  impl_->apply_merchant(kv, false);
+  return Status::ok();
 }
 
 }  // namespace ezone
