@@ -246,7 +246,8 @@ Status Gzs::Impl::save_minter_point() {
 
 void Gzs::Impl::apply_merchant(const meta::KeyValue& kv, bool removed) {
   std::lock_guard<std::mutex> lock(merchant_write);
-  if (auto id = parse_key_id(kv.key.substr(std::string(kMerchantPrefix).size()), "merchant"); id && kv.mod_revision > 0) {
+  auto id = parse_key_id(kv.key.substr(std::string(kMerchantPrefix).size()), "merchant");
+  if (id && kv.mod_revision > 0) {
     int64_t& seen = merchant_revisions[*id];
     if (kv.mod_revision <= seen) return;  // this record, or a newer one, is already in the map
     seen = kv.mod_revision;
@@ -254,7 +255,6 @@ void Gzs::Impl::apply_merchant(const meta::KeyValue& kv, bool removed) {
   auto current = std::atomic_load(&merchants);
   Result<MerchantMap> next = Status(Errc::internal, "unset");
   if (removed) {
-    auto id = parse_key_id(kv.key.substr(std::string(kMerchantPrefix).size()), "merchant");
     next = id ? current->without(*id) : Result<MerchantMap>(id.status());
   } else {
     auto route = decode_merchant(kv);
