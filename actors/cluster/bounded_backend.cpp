@@ -52,8 +52,9 @@ class BoundedScribe final : public net::scribe_impl {
 
 class BoundedMultiplexer final : public net::default_multiplexer {
  public:
+  // Only ClusterSystemConfig loads this backend, so the config is one.
   explicit BoundedMultiplexer(caf::actor_system* sys)
-      : default_multiplexer(sys), limits_(limits_of(sys)) {}
+      : default_multiplexer(sys), limits_(static_cast<const ClusterSystemConfig&>(sys->config()).limits) {}
 
   caf::io::scribe_ptr new_scribe(net::native_socket fd) override {
     caf::io::scribe_ptr ptr = caf::make_counted<BoundedScribe>(*this, fd, limits_);
@@ -61,12 +62,6 @@ class BoundedMultiplexer final : public net::default_multiplexer {
   }
 
  private:
-  static const ClusterWireLimits& limits_of(caf::actor_system* sys) {
-    static const ClusterWireLimits defaults;
-    const auto* cfg = dynamic_cast<const ClusterSystemConfig*>(&sys->config());
-    return cfg ? cfg->limits : defaults;
-  }
-
   const ClusterWireLimits& limits_;  // lives in the config, which outlives the system
 };
 
