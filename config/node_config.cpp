@@ -178,12 +178,13 @@ Status read_router(const toml::table& root, NodeConfig& c) {
   RouterSettings& t = c.router;
   EZONE_TRY(r.integer("hops_max", &t.hops_max, 1, 16));
   EZONE_TRY(r.integer("write_forbidden_hold_ms", &t.write_forbidden_hold_ms, 0, 60000));
+  EZONE_TRY(r.integer("forwarded_key_hold_ms", &t.forwarded_key_hold_ms, 0, 60000));
   EZONE_TRY(r.integer("retry_after_s", &t.retry_after_s, 1, 3600));
   EZONE_TRY(r.integer("forward_timeout_ms", &t.forward_timeout_ms, 10, 600000));
   EZONE_TRY(r.integer("forward_connections_max", &t.forward_connections_max, 1, 100000));
   EZONE_TRY(r.integer("request_deadline_ms", &t.request_deadline_ms, 10, 3600000));
   return r.no_unknown_keys(
-      "hops_max, write_forbidden_hold_ms, retry_after_s, forward_timeout_ms, "
+      "hops_max, write_forbidden_hold_ms, forwarded_key_hold_ms, retry_after_s, forward_timeout_ms, "
       "forward_connections_max, request_deadline_ms");
 }
 

@@ -315,6 +315,7 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   rc.ezone = config.ezone;
   rc.hops_max = config.router.hops_max;
   rc.hold_ms = config.router.write_forbidden_hold_ms;
+  rc.forwarded_key_hold_ms = config.router.forwarded_key_hold_ms;
   rc.retry_after_s = config.router.retry_after_s;
   rc.resolver = gzs->resolver();
   rc.epoch = [g = gzs.get()] { return g->epoch(); };

@@ -100,6 +100,7 @@ Status check_config(const RouterConfig& c) {
   if (!c.resolver) return bad("no resolver");
   if (c.hops_max < 0) return bad("hops_max must be >= 0");
   if (c.hold_ms < 0 || c.hold_poll_ms < 1) return bad("hold_ms must be >= 0 and hold_poll_ms >= 1");
+  if (c.forwarded_key_hold_ms < 0) return bad("forwarded_key_hold_ms must be >= 0");
   if (c.holds_max < 0 || c.retry_after_s < 0) return bad("holds_max and retry_after_s must be >= 0");
   return Status::ok();
 }
@@ -126,7 +127,12 @@ struct Router::Impl {
   void reject(Pending& p, RejectReason reason, const std::string& message, Epoch epoch);
   // Answers 503 isolated and returns true while the node is isolated.
   bool reject_if_isolated(Pending& p);
-  void hold_or_reject(Pending&& p, RejectReason reason, const std::string& message, Epoch epoch);
+  // Holds p (re-routing it every hold_poll_ms) for at most bound_ms from its
+  // first hold, then rejects it; bound_ms <= 0 rejects at once.
+  void hold_or_reject(Pending&& p, RejectReason reason, const std::string& message, Epoch epoch, int64_t bound_ms);
+  void hold_or_reject(Pending&& p, RejectReason reason, const std::string& message, Epoch epoch) {
+    hold_or_reject(std::move(p), reason, message, epoch, config.hold_ms);
+  }
   // r: the resolution that made this zone the owner (null for endpoints
   // without a key); its shard reaches the handler as X-Ezone-Shard.
   void dispatch_local(Pending&& p, Epoch epoch, const Resolution* r = nullptr);
@@ -200,6 +206,11 @@ void Router::Impl::route(Pending&& p) {
   auto resolved = resolve(p.key);
   if (!resolved) {
     RejectReason reason = reason_for_resolution(resolved.status().code());
+    // A router forwarded it, so that router resolved the key: this one
+    // lags it (a merchant update its etcd watch has not brought yet).
+    if (reason == RejectReason::unknown_key && !p.trail.via.empty())
+      return hold_or_reject(std::move(p), reason, resolved.status().message() + " (the forwarding router knows it)",
+                            current_epoch(), config.forwarded_key_hold_ms);
     return reject(p, reason, resolved.status().message(), current_epoch());
   }
   const Resolution& r = *resolved;
@@ -232,8 +243,9 @@ void Router::Impl::route(Pending&& p) {
   forward(std::move(p), r);
 }
 
-void Router::Impl::hold_or_reject(Pending&& p, RejectReason reason, const std::string& message, Epoch epoch) {
-  if (config.hold_ms <= 0) return reject(p, reason, message, epoch);
+void Router::Impl::hold_or_reject(Pending&& p, RejectReason reason, const std::string& message, Epoch epoch,
+                                  int64_t bound_ms) {
+  if (bound_ms <= 0) return reject(p, reason, message, epoch);
   auto now = SteadyClock::now();
   if (!p.holding) {
     if (held.load(std::memory_order_relaxed) >= config.holds_max) {
@@ -241,12 +253,12 @@ void Router::Impl::hold_or_reject(Pending&& p, RejectReason reason, const std::s
       return reject(p, reason, message + " (hold queue full)", epoch);
     }
     p.holding = true;
-    p.hold_deadline = now + std::chrono::milliseconds(config.hold_ms);
+    p.hold_deadline = now + std::chrono::milliseconds(bound_ms);
     held.fetch_add(1, std::memory_order_relaxed);
     m.held->add(1);
   } else if (now >= p.hold_deadline) {
     end_hold(p, HoldResult::expired);
-    return reject(p, reason, message + " (held " + std::to_string(config.hold_ms) + " ms)", epoch);
+    return reject(p, reason, message + " (held " + std::to_string(bound_ms) + " ms)", epoch);
   }
   int lane = io->current_lane();
   auto parked = std::make_shared<Pending>(std::move(p));

@@ -6,7 +6,10 @@
 //      extractor;                                           400 missing / malformed
 //   4. resolve key -> shard -> owner with the Resolver (an immutable GZS
 //      snapshot):  not_found -> 404, invalid_argument -> 400,
-//      unavailable (and any other error) -> 503 + Retry-After;
+//      unavailable (and any other error) -> 503 + Retry-After; a key
+//      unknown here in a request that another router forwarded (so that
+//      router knew it: this one's merchant map lags) is held, bounded by
+//      forwarded_key_hold_ms, re-resolving, before its 404;
 //   5. stale route: sender epoch newer than ours -> hold, then 503;
 //   6. loop: this router already routed it at this epoch -> 508;
 //   7. write-forbidden shard and a write endpoint -> hold (bounded by
@@ -62,6 +65,9 @@ struct RouterConfig {
   int64_t hold_ms = 0;        // longest hold for a write-forbidden shard or stale epoch
   int64_t hold_poll_ms = 5;   // how often a held request re-resolves
   int64_t holds_max = 1024;   // requests held at once
+  // Longest hold of a forwarded request whose key this router cannot
+  // resolve yet (0 = 404 at once).
+  int64_t forwarded_key_hold_ms = 2000;
   int retry_after_s = 1;      // Retry-After on every 503 the router sends
   // Required. Called concurrently from every I/O thread, for every request
   // (and every hold poll): it must be thread-safe, cheap and non-blocking,

@@ -109,8 +109,10 @@ TEST_F(RoutingProcessTest, MerchantUpdatesAreClusterWideAndRouted) {
   ASSERT_TRUE(put.ok());
   ASSERT_EQ(put->status, 200) << put->body;
   // The node that took the update routes by it at once (it was flaky when
-  // bj learnt its own update only from its etcd watch); the other node
-  // follows through its watch.
+  // bj learnt its own update only from its etcd watch), and sh, which owns
+  // the shard but learns the merchant only from its watch, holds bj's
+  // forward until it has (a CI run got sh's 404 before). Requests entering
+  // sh follow once its watch has brought the update.
   EXPECT_EQ(served_by("bj", "merchant=77"), "sh");
   ASSERT_TRUE(eventually([&] { return served_by("sh", "merchant=77") == "sh"; }));
 }

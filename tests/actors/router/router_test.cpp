@@ -148,6 +148,7 @@ class RouterTest : public ::testing::Test {
     c.ezone = ezone;
     c.hops_max = 3;
     c.hold_ms = 400;
+    c.forwarded_key_hold_ms = 400;
     c.hold_poll_ms = 5;
     c.retry_after_s = 2;
     c.resolver = [t = &site.table](const ShardingKey& k) { return t->resolve(k); };
@@ -307,6 +308,31 @@ TEST_F(RouterTest, StaleRouterThatNeverCatchesUpAnswers503) {
   EXPECT_GE(ms_since(started), 390);
   EXPECT_EQ(bj_.rejections("user", "stale_epoch"), 1u);
   EXPECT_EQ(bj_.holds("expired"), 1u);
+}
+
+TEST_F(RouterTest, AForwardedKeyTheOwnerHasNotLearntYetIsHeldUntilItHas) {
+  // A merchant update reached bj but not yet sh (its etcd watch lags): bj
+  // forwards to sh, which must not answer 404 for a key bj resolved.
+  bj_.table.set("merchant=21", "sh");
+  auto answer = std::async(std::launch::async, [&] { return order(bj_, "merchant=21"); });
+  ASSERT_TRUE(eventually([&] { return sh_.held() == 1; }));
+  sh_.table.set("merchant=21", "sh");
+  auto r = answer.get();
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-ezone"), "sh");
+  EXPECT_EQ(sh_.holds("released"), 1u);
+
+  // One it never learns is a 404 after the hold, naming why it waited.
+  bj_.table.set("merchant=22", "sh");
+  auto started = Steady::now();
+  auto never = order(bj_, "merchant=22");
+  EXPECT_EQ(never.status, 404) << never.body;
+  EXPECT_EQ(json_of(never)["reason"], "unknown_key");
+  EXPECT_NE(json_of(never)["error"].get<std::string>().find("the forwarding router knows it"), std::string::npos)
+      << never.body;
+  EXPECT_GE(ms_since(started), 390);
+  EXPECT_EQ(sh_.holds("expired"), 1u);
+  EXPECT_EQ(sh_.rejections("user", "unknown_key"), 1u);
 }
 
 TEST_F(RouterTest, WriteForbiddenShardGets503WithRetryAfter) {
