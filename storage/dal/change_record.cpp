@@ -6,9 +6,11 @@
 #include <cereal/types/variant.hpp>
 #include <cereal/types/vector.hpp>
 
+#include <cstdio>
 #include <cstring>
 #include <ostream>
 
+#include "core/crc32c.hpp"
 #include "storage/dal/bounded_archive.hpp"
 
 namespace cereal {
@@ -19,8 +21,11 @@ void serialize(Archive&, std::monostate&) {}
 namespace ezone::dal {
 
 // Bumped whenever the encoding changes; a peer with another format is refused
-// with a clear error instead of being misread.
-constexpr uint32_t kFormat = 1;
+// with a clear error instead of being misread. Format 2 added the checksums
+// (change_record.hpp); its archives are format 1's.
+constexpr uint32_t kPlainFormat = 1;    // encode_changes(); bodies of older builds
+constexpr uint32_t kCheckedFormat = 2;  // entry bodies and batches
+constexpr size_t kCrcBytes = 4;
 
 template <class Archive>
 void serialize(Archive& ar, RowChange& c) {
@@ -49,21 +54,60 @@ const char* change_op_name(ChangeOp op) { return op == ChangeOp::upsert ? "upser
 namespace {
 
 template <class T>
-std::string encode(const T& value) {
+std::string encode(uint32_t format, const T& value, size_t reserve = 0) {
   std::string out;
+  out.reserve(reserve);
   {
     StringSink sink(out);
     std::ostream stream(&sink);
     cereal::PortableBinaryOutputArchive ar(stream);
-    ar(kFormat, value);
+    ar(format, value);
   }
   return out;
 }
 
-// Reads a kFormat-tagged archive with `read`; every malformed input becomes a
-// parse_error naming `what`.
+void put_u32_le(std::string& out, uint32_t v) {
+  for (int shift = 0; shift < 32; shift += 8) out += static_cast<char>((v >> shift) & 0xff);
+}
+
+uint32_t get_u32_le(std::string_view bytes) {
+  uint32_t v = 0;
+  for (size_t i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  return v;
+}
+
+// The CRC-32C of an entry's header and its body's archive (the body without
+// its checksum).
+uint32_t entry_crc(const OutboxEntry& e, std::string_view archive) {
+  char header[32];
+  size_t at = 0;
+  for (uint64_t v : {e.seq, static_cast<uint64_t>(e.hlc), static_cast<uint64_t>(e.shard),
+                     static_cast<uint64_t>(e.commit_wall_ms)})
+    for (int shift = 0; shift < 64; shift += 8) header[at++] = static_cast<char>((v >> shift) & 0xff);
+  return crc32c(archive, crc32c(std::string_view(header, sizeof header)));
+}
+
+std::string format_error(const char* what, uint32_t format, const char* reads) {
+  return std::string(what) + ": format " + std::to_string(format) + " (this build reads format " + reads + ")";
+}
+
+// The format an archive starts with (after cereal's endianness byte).
+Result<uint32_t> archive_format(std::string_view bytes, const char* what) {
+  try {
+    BoundedBinaryInputArchive ar(bytes);
+    uint32_t format = 0;
+    ar(format);
+    return format;
+  } catch (const std::exception& e) {
+    return Status(Errc::parse_error, std::string(what) + ": malformed bytes (" + e.what() + ")");
+  }
+}
+
+// Reads an archive of format format_min..format_max with `read`; every
+// malformed input becomes a parse_error naming `what`.
 template <class F>
-Status read_archive(std::string_view bytes, const char* what, F&& read) {
+Status read_archive(std::string_view bytes, const char* what, uint32_t format_min, uint32_t format_max,
+                    const char* reads, F&& read) {
   if (bytes.size() > kBatchBytesMax) {
     return Status(Errc::parse_error, std::string(what) + ": " + std::to_string(bytes.size()) + " bytes is over the limit");
   }
@@ -71,10 +115,7 @@ Status read_archive(std::string_view bytes, const char* what, F&& read) {
     BoundedBinaryInputArchive ar(bytes);
     uint32_t format = 0;
     ar(format);
-    if (format != kFormat) {
-      return Status(Errc::parse_error, std::string(what) + ": format " + std::to_string(format) +
-                                           " (this build reads format " + std::to_string(kFormat) + ")");
-    }
+    if (format < format_min || format > format_max) return Status(Errc::parse_error, format_error(what, format, reads));
     read(ar);
   } catch (const std::exception& e) {
     return Status(Errc::parse_error, std::string(what) + ": malformed bytes (" + e.what() + ")");
@@ -84,11 +125,42 @@ Status read_archive(std::string_view bytes, const char* what, F&& read) {
 
 }  // namespace
 
-std::string encode_changes(const std::vector<RowChange>& changes) { return encode(changes); }
+std::string encode_changes(const std::vector<RowChange>& changes) { return encode(kPlainFormat, changes); }
+
+std::string encode_entry_body(const OutboxEntry& meta, const std::vector<RowChange>& changes) {
+  size_t bytes = 32;
+  for (const RowChange& c : changes) {
+    bytes += 64 + c.table.size() + c.base.origin.size();
+    for (const Row* r : {&c.pk, &c.row})
+      for (const Value& v : *r) bytes += value_bytes(v);
+  }
+  std::string body = encode(kCheckedFormat, changes, bytes);
+  put_u32_le(body, entry_crc(meta, body));
+  return body;
+}
+
+Status check_entry(const OutboxEntry& e) {
+  auto format = archive_format(e.body, "outbox entry");
+  if (!format) return format.status();
+  if (*format == kPlainFormat) return Status::ok();
+  if (*format != kCheckedFormat) return Status(Errc::parse_error, format_error("outbox entry", *format, "1 and 2"));
+  if (e.body.size() < 5 + kCrcBytes) return Status(Errc::parse_error, "outbox entry: too short for its checksum");
+  const std::string_view archive(e.body.data(), e.body.size() - kCrcBytes);
+  const uint32_t stored = get_u32_le(std::string_view(e.body).substr(archive.size()));
+  const uint32_t computed = entry_crc(e, archive);
+  if (stored == computed) return Status::ok();
+  char text[64];
+  std::snprintf(text, sizeof text, " (stored %08x, computed %08x)", stored, computed);
+  return Status(Errc::parse_error, "outbox entry " + std::to_string(e.seq) + ": checksum mismatch" + text +
+                                       ": the entry was corrupted on its origin's disk, in memory or on the wire");
+}
 
 Result<std::vector<RowChange>> decode_changes(std::string_view bytes) {
   Result<std::vector<RowChange>> changes = std::vector<RowChange>{};
-  if (Status s = read_archive(bytes, "outbox entry", [&](auto& ar) { ar(changes.value()); }); !s) return s;
+  if (Status s = read_archive(bytes, "outbox entry", kPlainFormat, kCheckedFormat, "1 and 2",
+                              [&](auto& ar) { ar(changes.value()); });
+      !s)
+    return s;
   if (changes.value().size() > kChangesPerEntryMax) return Status(Errc::parse_error, "outbox entry: too many rows");
   for (const RowChange& c : changes.value()) {
     if (c.op != ChangeOp::upsert && c.op != ChangeOp::remove) {
@@ -109,14 +181,29 @@ std::string encode_batch(const OutboxBatch& batch) {
     StringSink sink(out);
     std::ostream stream(&sink);
     cereal::PortableBinaryOutputArchive ar(stream);
-    ar(kFormat, batch.origin, batch.head_seq, batch.fingerprints, batch.entries);
+    ar(kCheckedFormat, batch.origin, batch.head_seq, batch.fingerprints, batch.entries);
   }
+  put_u32_le(out, crc32c(out));
   return out;
 }
 
 Result<OutboxBatch> decode_batch(std::string_view bytes) {
+  // The format first, so that a peer of another build is named as such
+  // rather than as a checksum mismatch.
+  auto format = archive_format(bytes, "outbox batch");
+  if (!format) return format.status();
+  if (*format != kCheckedFormat) return Status(Errc::parse_error, format_error("outbox batch", *format, "2"));
+  if (bytes.size() < 5 + kCrcBytes) return Status(Errc::parse_error, "outbox batch: too short for its checksum");
+  const std::string_view archive = bytes.substr(0, bytes.size() - kCrcBytes);
+  const uint32_t stored = get_u32_le(bytes.substr(archive.size()));
+  if (const uint32_t computed = crc32c(archive); stored != computed) {
+    char text[64];
+    std::snprintf(text, sizeof text, " (stored %08x, computed %08x)", stored, computed);
+    return Status(Errc::parse_error, std::string("outbox batch: checksum mismatch") + text +
+                                         ": the batch was corrupted on its way from the peer");
+  }
   OutboxBatch batch;
-  Status read = read_archive(bytes, "outbox batch", [&](auto& ar) {
+  Status read = read_archive(archive, "outbox batch", kCheckedFormat, kCheckedFormat, "2", [&](auto& ar) {
     ar(batch.origin, batch.head_seq, batch.fingerprints, batch.entries);
   });
   if (!read) return read;

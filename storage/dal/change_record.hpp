@@ -14,6 +14,17 @@
 //
 // Encoding: cereal portable binary. Every decoder takes bytes from a peer, so
 // it bounds sizes and returns parse_error instead of throwing.
+//
+// Checksums (format 2). An entry's body ends in a CRC-32C (core/crc32c.hpp,
+// 4 bytes little-endian) of the entry's seq, hlc, shard and commit_wall_ms
+// (8 bytes each, little-endian, in that order) followed by the body's
+// archive: it is computed when the entry is appended to the outbox and
+// checked by every site before it applies the entry, so a body or header
+// corrupted on the origin's disk, in memory or on the wire is refused
+// instead of applied. A batch ends in a CRC-32C of its archive, checked
+// before it is decoded. A format-1 body (appended by a build before the
+// checksums) is still read, unchecked; a format-1 batch is refused, naming
+// the formats: both sites must run a build with checksums.
 #pragma once
 
 #include <cstdint>
@@ -64,8 +75,17 @@ struct OutboxBatch {
 constexpr size_t kBatchBytesMax = 64u << 20;
 constexpr size_t kChangesPerEntryMax = 1u << 20;
 
+// The changes alone (format 1, no checksum): for what stays on this site.
 std::string encode_changes(const std::vector<RowChange>& changes);
+// Reads the changes of a format-1 archive or a format-2 entry body (without
+// checking its checksum: check_entry does).
 Result<std::vector<RowChange>> decode_changes(std::string_view bytes);
+
+// An outbox entry's body (format 2) for meta's seq, hlc, shard and
+// commit_wall_ms, checksum included.
+std::string encode_entry_body(const OutboxEntry& meta, const std::vector<RowChange>& changes);
+// parse_error unless e.body's checksum matches e (a format-1 body passes).
+Status check_entry(const OutboxEntry& e);
 
 std::string encode_batch(const OutboxBatch& batch);
 Result<OutboxBatch> decode_batch(std::string_view bytes);

@@ -240,7 +240,8 @@ Status Dal::Impl::prepare(PreparedBatch& out) const {
   }
   out.entries.reserve(batch.entries.size());
   for (const OutboxEntry& e : batch.entries) {
-    auto changes = decode_changes(e.body);
+    const Status checked = check_entry(e);
+    auto changes = checked ? decode_changes(e.body) : Result<std::vector<RowChange>>(checked);
     if (!changes) {
       return Status(Errc::parse_error, "entry " + std::to_string(e.seq) + " from '" + batch.origin + "': " +
                                            changes.status().message());

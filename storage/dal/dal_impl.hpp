@@ -208,7 +208,7 @@ struct Dal::Impl {
   Status record_local(std::vector<RowChange>& changes, const TxTarget& target, HlcTime hlc, TxOutcome& out);
   // Writes the next outbox entry (in the open transaction) and returns its
   // seq; the seq is given back by the caller when the transaction fails.
-  Result<uint64_t> append_outbox(HlcTime hlc, int64_t shard, const std::string& body);
+  Result<uint64_t> append_outbox(HlcTime hlc, int64_t shard, const std::vector<RowChange>& changes);
 
   // ---- dal_quarantine.cpp ----
   // A conflict of versions `a` and `b` of a row, in an open apply: the

@@ -107,7 +107,7 @@ Status Dal::Impl::on_conflict(const TableInfo& t, const std::string& key, const 
 }
 
 Status Dal::Impl::append_control(const RowChange& c) {
-  return append_outbox(clock.now(), -1, encode_changes({c})).status();
+  return append_outbox(clock.now(), -1, {c}).status();
 }
 
 Status Dal::Impl::apply_quarantine_record(const RowChange& c) {

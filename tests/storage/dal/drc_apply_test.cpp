@@ -7,8 +7,9 @@
 #include <memory>
 #include <random>
 
-#include "tests/storage/dal/dal_fixture.hpp"
+#include "core/crc32c.hpp"
 #include "storage/dal/sqlite_db.hpp"
+#include "tests/storage/dal/dal_fixture.hpp"
 
 namespace ezone::test {
 namespace {
@@ -82,37 +83,144 @@ TEST(DrcApplyTest, MalformedPeerBytesGetAnErrorAndChangeNothing) {
   EXPECT_FALSE(bj.dal().apply(batch.value()).ok());
 }
 
-// A peer's bytes, mutated at random (a fixed seed, so a failure replays):
-// each batch decodes or is refused, decodes to changes or is refused, and
-// applies or is refused leaving the cursor where it was. Never a crash.
-TEST(DrcApplyTest, MutatedPeerBytesAreRefusedOrAppliedButNeverCrashTheSite) {
-  Site bj("bj");
-  for (int64_t id = 1; id <= 6; ++id) ASSERT_TRUE(bj.put_order(id, 11, "created", id * 100).ok());
-  ASSERT_TRUE(bj.dal().run({11, bj.epoch()}, [](dal::Tx& tx) {
+// The documented layout (change_record.hpp): a CRC-32C, 4 bytes
+// little-endian, at the end of a batch (of its archive) and of an entry's
+// body (of seq, hlc, shard, commit_wall_ms as 8 bytes little-endian each,
+// then the body's archive). Resealing mutated bytes is what a peer with a
+// bug, rather than a bad wire or disk, would send.
+void put_crc(std::string& bytes, uint32_t crc) {
+  for (size_t i = 0; i < 4; ++i) bytes[bytes.size() - 4 + i] = static_cast<char>((crc >> (8 * i)) & 0xff);
+}
+std::string resealed_batch(std::string bytes) {
+  if (bytes.size() >= 4) put_crc(bytes, crc32c(std::string_view(bytes).substr(0, bytes.size() - 4)));
+  return bytes;
+}
+void reseal_entry(dal::OutboxEntry& e) {
+  std::string header;
+  for (uint64_t v : {e.seq, static_cast<uint64_t>(e.hlc), static_cast<uint64_t>(e.shard),
+                     static_cast<uint64_t>(e.commit_wall_ms)})
+    for (int i = 0; i < 8; ++i) header += static_cast<char>((v >> (8 * i)) & 0xff);
+  if (e.body.size() >= 4)
+    put_crc(e.body, crc32c(std::string_view(e.body).substr(0, e.body.size() - 4), crc32c(header)));
+}
+
+std::mt19937_64& mutation_rng() {
+  static std::mt19937_64 rng(20261126);  // a fixed seed: a failure replays
+  return rng;
+}
+
+std::string mutate(std::string bytes) {
+  auto& rng = mutation_rng();
+  const int edits = 1 + static_cast<int>(rng() % 4);
+  for (int e = 0; e < edits && !bytes.empty(); ++e) {
+    const size_t at = rng() % bytes.size();
+    switch (rng() % 3) {
+      case 0: bytes[at] = static_cast<char>(bytes[at] ^ (1 + rng() % 255)); break;
+      case 1: bytes.erase(at, 1 + rng() % 8); break;
+      default: bytes.insert(at, 1 + rng() % 8, static_cast<char>(rng() % 256)); break;
+    }
+  }
+  return bytes;
+}
+
+// Six orders, three updated, one deleted: a batch of seven entries.
+dal::OutboxBatch mixed_batch(Site& bj) {
+  for (int64_t id = 1; id <= 6; ++id) EXPECT_TRUE(bj.put_order(id, 11, "created", id * 100).ok());
+  EXPECT_TRUE(bj.dal().run({11, bj.epoch()}, [](dal::Tx& tx) {
     auto a = tx.exec("UPDATE orders SET state='accepted', amount=amount+1 WHERE id<=3");
     if (!a) return a.status();
     return tx.exec("DELETE FROM orders WHERE id=6").status();
   }).ok());
   auto batch = bj.dal().read_outbox(0, 100, 1 << 20);
-  ASSERT_TRUE(batch.ok());
-  const std::string wire = dal::encode_batch(batch.value());
-  std::mt19937_64 rng(20261126);
-  auto mutate = [&](std::string bytes) {
-    const int edits = 1 + static_cast<int>(rng() % 4);
-    for (int e = 0; e < edits && !bytes.empty(); ++e) {
-      const size_t at = rng() % bytes.size();
-      switch (rng() % 3) {
-        case 0: bytes[at] = static_cast<char>(rng() % 256); break;
-        case 1: bytes.erase(at, 1 + rng() % 8); break;
-        default: bytes.insert(at, 1 + rng() % 8, static_cast<char>(rng() % 256)); break;
-      }
+  EXPECT_TRUE(batch.ok());
+  return batch.ok() ? batch.value() : dal::OutboxBatch{};
+}
+
+// Corrupted bytes (the wire, a disk, memory) never apply: the checksums
+// refuse every one of them, and the site applies the real batch after.
+TEST(DrcApplyTest, CorruptedBatchesAndEntriesAreRefusedByTheirChecksums) {
+  Site bj("bj"), sh("sh");
+  const dal::OutboxBatch batch = mixed_batch(bj);
+  ASSERT_EQ(batch.entries.size(), 7u);
+  const std::string wire = dal::encode_batch(batch);
+  ASSERT_TRUE(dal::decode_batch(wire).ok());
+  size_t refused = 0;
+  for (size_t at = 0; at < wire.size(); ++at) {  // every bit of every byte
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string flipped = wire;
+      flipped[at] = static_cast<char>(flipped[at] ^ (1 << bit));
+      auto decoded = dal::decode_batch(flipped);
+      EXPECT_FALSE(decoded.ok()) << "byte " << at << " bit " << bit;
+      refused += !decoded.ok();
     }
-    return bytes;
+  }
+  EXPECT_EQ(refused, wire.size() * 8);
+  for (int i = 0; i < 2000; ++i) EXPECT_FALSE(dal::decode_batch(mutate(wire)).ok()) << i;
+  auto mismatch = dal::decode_batch(std::string(wire).replace(wire.size() - 1, 1, 1, wire.back() ^ 1));
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_NE(mismatch.status().message().find("outbox batch: checksum mismatch"), std::string::npos)
+      << mismatch.status().message();
+
+  // An entry's body corrupted on bj's disk, and an entry whose header (its
+  // timestamp: it decides last-writer-wins) was changed in memory: sh
+  // refuses the batch, naming the entry, and applies nothing.
+  auto corrupt_on_disk = [&](uint64_t seq) {
+    auto db = dal::Db::open(bj.path(), false);
+    ASSERT_TRUE(db.ok());
+    auto rows = db.value()->query("SELECT body FROM _ezone_outbox WHERE seq=?1", {Value(int64_t(seq))});
+    ASSERT_TRUE(rows.ok() && rows.value().size() == 1u);
+    std::string body = std::get<dal::Blob>(rows.value()[0][0]).bytes;
+    body[body.size() / 2] ^= 0x10;
+    ASSERT_TRUE(db.value()->run("UPDATE _ezone_outbox SET body=?1 WHERE seq=?2",
+                                {Value(dal::Blob{body}), Value(int64_t(seq))}).ok());
   };
+  corrupt_on_disk(4);
+  auto from_disk = bj.dal().read_outbox(0, 100, 1 << 20);
+  ASSERT_TRUE(from_disk.ok());
+  auto wired = dal::decode_batch(dal::encode_batch(from_disk.value()));  // the wire is fine
+  ASSERT_TRUE(wired.ok());
+  auto r = sh.dal().apply(wired.value());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Errc::parse_error);
+  EXPECT_NE(r.status().message().find("entry 4 from 'bj': outbox entry 4: checksum mismatch"), std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(sh.dal().cursor("bj").value(), 0u);
+  EXPECT_EQ(order_state(sh, 1), "<none>");
+
+  dal::OutboxBatch later = batch;
+  later.entries[6].hlc += 1000;
+  auto header = sh.dal().apply(later);
+  ASSERT_FALSE(header.ok());
+  EXPECT_NE(header.status().message().find("outbox entry 7: checksum mismatch"), std::string::npos)
+      << header.status().message();
+  EXPECT_EQ(sh.dal().cursor("bj").value(), 0u);
+
+  // The batch as it was committed applies in full; so does a body of
+  // format 1 (no checksum), as a build before the checksums wrote them.
+  auto intact = sh.dal().apply(batch);
+  ASSERT_TRUE(intact.ok()) << intact.status().to_string();
+  EXPECT_EQ(sh.dal().cursor("bj").value(), 7u);
+  EXPECT_EQ(order_state(sh, 1), "accepted");
+  Site fresh("sh");
+  dal::OutboxBatch legacy = batch;
+  for (auto& e : legacy.entries) e.body = dal::encode_changes(dal::decode_changes(e.body).value());
+  ASSERT_TRUE(fresh.dal().apply(legacy).ok());
+  EXPECT_EQ(checksum(fresh, "orders"), checksum(sh, "orders"));
+  EXPECT_GE(sh.metrics().counter("ezone_drc_apply_errors_total", "", {{"origin", "bj"}}).value(), 2u);
+}
+
+// Bytes that pass the checksums but are wrong (a peer's bug, resealed after
+// a random mutation): each batch decodes or is refused, decodes to changes
+// or is refused, and applies or is refused leaving the cursor where it
+// was. Never a crash.
+TEST(DrcApplyTest, MutatedPeerBytesAreRefusedOrAppliedButNeverCrashTheSite) {
+  Site bj("bj");
+  const dal::OutboxBatch batch = mixed_batch(bj);
+  const std::string wire = dal::encode_batch(batch);
   // Regression: a forged size prefix (here the first table name's, after the
   // endianness byte, the format and the vector's size) made cereal allocate
   // and zero that many bytes before reading them: 3.7 GB in this test.
-  std::string forged = batch.value().entries[0].body;
+  std::string forged = batch.entries[0].body;
   for (int i = 0; i < 8; ++i) forged[13 + i] = static_cast<char>(i < 5 ? 0xff : 0);
   auto forged_decoded = dal::decode_changes(forged);
   ASSERT_FALSE(forged_decoded.ok());
@@ -120,20 +228,21 @@ TEST(DrcApplyTest, MutatedPeerBytesAreRefusedOrAppliedButNeverCrashTheSite) {
       << forged_decoded.status().message();
   size_t batches = 0, bodies = 0;
   for (int i = 0; i < 3000; ++i) {
-    auto decoded = dal::decode_batch(mutate(wire));
+    auto decoded = dal::decode_batch(resealed_batch(mutate(wire)));
     if (!decoded) continue;
     ++batches;
     for (auto& entry : decoded.value().entries) bodies += dal::decode_changes(entry.body).ok();
   }
   EXPECT_GT(batches, 0u);
-  // Apply: the body of an otherwise valid batch mutated, on a fresh site
-  // whenever one applied (it then holds that version of the rows).
+  // Apply: the body of an otherwise valid batch mutated and resealed, on a
+  // fresh site whenever one applied (it then holds that version of the rows).
   size_t applied = 0, refused = 0;
   auto sh = std::make_unique<Site>("sh");
   for (int i = 0; i < 300; ++i) {
-    dal::OutboxBatch b = batch.value();
-    auto& entry = b.entries[rng() % b.entries.size()];
+    dal::OutboxBatch b = batch;
+    auto& entry = b.entries[mutation_rng()() % b.entries.size()];
     entry.body = mutate(entry.body);
+    reseal_entry(entry);
     auto r = sh->dal().apply(b);
     if (r.ok()) {
       ++applied;
@@ -145,9 +254,10 @@ TEST(DrcApplyTest, MutatedPeerBytesAreRefusedOrAppliedButNeverCrashTheSite) {
   }
   EXPECT_GT(refused, 0u);
   // The real batch still applies in full.
-  EXPECT_EQ(pull(bj, *sh).entries, batch.value().entries.size());
+  EXPECT_EQ(pull(bj, *sh).entries, batch.entries.size());
   EXPECT_EQ(checksum(bj, "orders"), checksum(*sh, "orders"));
-  std::printf("mutated wire: %zu of 3000 decoded (%zu bodies parsed); mutated bodies: %zu applied, %zu refused\n",
+  std::printf("resealed mutated wire: %zu of 3000 decoded (%zu bodies parsed); resealed mutated bodies: %zu applied, "
+              "%zu refused\n",
               batches, bodies, applied, refused);
 }
 
