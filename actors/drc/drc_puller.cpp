@@ -121,6 +121,21 @@ void record_batch(const DrcServiceConfig& config, const std::string& peer, Statu
   });
 }
 
+// Status after a pull that brought nothing new: the peer answered, so the
+// link is up and an earlier error is over (without this, a peer that had
+// been down and wrote nothing since stayed "down" in `ezctl drc`).
+void record_idle(const DrcServiceConfig& config, const std::string& peer, StatusBoard& board, uint64_t head_seq) {
+  config.metrics->gauge("ezone_drc_peer_head_seq", "The origin's newest outbox seq, as of its last answer", {{"origin", peer}})
+      .set(static_cast<int64_t>(head_seq));
+  board.update(peer, [&](DrcPeerStatus& s) {
+    s.connected = true;
+    s.head = head_seq;
+    s.lag_rows = head_seq > s.cursor ? head_seq - s.cursor : 0;
+    if (s.lag_rows == 0) s.lag_ms = 0;
+    s.last_error.clear();
+  });
+}
+
 void pull(PullerSelf self, uint64_t after);
 
 // While the node is isolated a puller sends nothing: it shows why, forgets
@@ -183,7 +198,7 @@ void on_batch(PullerSelf self, std::string bytes) {
                             "apply from '" + peer + "': " + prepared.status().message());
     }
     caf::anon_send(me, ez_decoded_atom::value, gen, true, entries, last, std::string());
-    if (!entries) return;
+    if (!entries) return record_idle(config, peer, *board, decoded.value().head_seq);
     std::shared_ptr<const dal::PreparedBatch> batch = prepared.value();
     applies->begin();
     config.dal->apply(std::move(prepared.value()), [me, gen, config, peer, board, batch, applies](

@@ -176,8 +176,19 @@ TEST_F(DrcNodeTest, APeerThatWasDownCatchesUpExactlyOnce) {
   const Epoch epoch = (*bj)->gzs().epoch();
   ASSERT_TRUE(commit_once_leased(insert_order(0, 1, epoch)));
   ASSERT_TRUE(eventually([&] { return checksum(bj_ports_.admin) == checksum(sh_ports_.admin); }));
+  // bj's view of sh, which never writes: {connected, last_error}.
+  auto sh_at_bj = [&] {
+    json d = admin_get(bj_ports_.admin, "/admin/v1/drc");
+    if (!d.is_object() || !d["peers"].is_array()) return json();
+    for (const json& p : d["peers"])
+      if (p.value("origin", "") == "sh") return json{p["connected"], p["last_error"]};
+    return json();
+  };
+  ASSERT_TRUE(eventually([&] { return sh_at_bj() == json{true, ""}; })) << sh_at_bj().dump();
   (*sh)->stop();
   sh->reset();
+  ASSERT_TRUE(eventually([&] { return sh_at_bj()[0] == false; })) << sh_at_bj().dump();
+  EXPECT_NE(sh_at_bj()[1].get<std::string>(), "");
   for (int i = 1; i <= 60; ++i) {
     auto r = tx(bj_ports_.http, insert_order(i, 1, epoch));
     ASSERT_TRUE(r.ok());
@@ -192,6 +203,8 @@ TEST_F(DrcNodeTest, APeerThatWasDownCatchesUpExactlyOnce) {
   auto cursor = (*again)->dal()->cursor("bj");
   ASSERT_TRUE(cursor.ok());
   EXPECT_EQ(cursor.value(), 61u);
+  // sh is back with nothing new of its own: bj shows it up, error cleared.
+  EXPECT_TRUE(eventually([&] { return sh_at_bj() == json{true, ""}; })) << sh_at_bj().dump();
 }
 
 TEST_F(DrcNodeTest, TheChangeFeedStreamsReplayedAndLiveChangesAsServerSentEvents) {
