@@ -140,6 +140,10 @@ TEST_F(ClusterProcessTest, EzctlFailsWhenTheNodeCannotBeReached) {
   EXPECT_NE(out.find("cannot reach node"), std::string::npos) << out;
   auto [usage_code, usage] = cluster_->run_ezctl({"status"});
   EXPECT_EQ(usage_code, 2) << usage;
+  auto [help_code, help] = cluster_->run_ezctl({"--help"});
+  EXPECT_EQ(help_code, 0) << help;
+  EXPECT_NE(help.find("switchover --shards"), std::string::npos) << help;
+  EXPECT_EQ(help.find("ezctl:"), std::string::npos) << "help is not an error: " << help;
 }
 
 TEST_F(ClusterProcessTest, SecondNodeOnTakenPortsExitsNamingTheKey) {

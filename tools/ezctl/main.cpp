@@ -16,9 +16,11 @@
 //         [--report-dir DIR] [--fences-dir D] [--shards-file F] [--json]
 //
 // ADMIN is HOST:PORT of a node's admin address (node.admin in its config).
-// Exit codes: 0 ok, 1 the node cannot be reached or refused, 2 bad usage.
+// ezctl --help prints the usage. Exit codes: 0 ok, 1 the node cannot be
+// reached or refused, 2 bad usage.
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "tools/ezctl/drc_command.hpp"
@@ -31,9 +33,11 @@
 
 namespace {
 
+// Prints the usage, after `why` when there is one (bad usage: stderr, exit
+// 2), or alone (--help: stdout, exit 0).
 int usage(const std::string& why) {
-  std::fprintf(stderr,
-               "ezctl: %s\n"
+  std::fprintf(why.empty() ? stdout : stderr,
+               "%s%s%s"
                "usage: ezctl --node HOST:PORT [--timeout-ms N] [--json] COMMAND\n"
                "  status                              the node, its peers, etcd\n"
                "  routes                              the route table it holds\n"
@@ -59,8 +63,8 @@ int usage(const std::string& why) {
                "                                      isolate a zone under loadgen traffic, fail it over,\n"
                "                                      restore it; report RTO, RPO, errors, convergence\n"
                "HOST:PORT is the node's admin address (node.admin in its config)\n",
-               why.c_str());
-  return 2;
+               why.empty() ? "" : "ezctl: ", why.c_str(), why.empty() ? "" : "\n");
+  return why.empty() ? 0 : 2;
 }
 
 // Returns false with *error set for a malformed option.
@@ -114,6 +118,9 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
 int main(int argc, char** argv) {
   ezctl::Options options;
   std::string error;
+  for (int i = 1; i < argc; ++i)
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h") || (i == 1 && !std::strcmp(argv[i], "help")))
+      return usage("");
   if (!parse_args(argc, argv, &options, &error)) return usage(error);
   if (options.args.empty()) return usage("no command given");
   if (options.node.empty()) return usage("--node HOST:PORT is required");

@@ -20,10 +20,15 @@
 
 namespace {
 
+// Prints the usage, after `why` when there is one (bad usage: stderr, exit
+// 2), or alone (--help: stdout, exit 0).
 int usage(const char* why) {
-  std::fprintf(stderr,
-               "ezoned: %s\nusage: ezoned --config FILE [--check]\n       ezoned --version\n", why);
-  return 2;
+  const bool help = *why == '\0';
+  std::fprintf(help ? stdout : stderr,
+               "%s%s%susage: ezoned --config FILE [--check]   run a node (--check: validate the config and exit)\n"
+               "       ezoned --version\n",
+               help ? "" : "ezoned: ", why, help ? "" : "\n");
+  return help ? 0 : 2;
 }
 
 struct KnownApp {
@@ -78,6 +83,8 @@ int main(int argc, char** argv) {
       config_path = argv[++i];
     } else if (!std::strcmp(argv[i], "--check")) {
       check_only = true;
+    } else if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      return usage("");
     } else if (!std::strcmp(argv[i], "--version")) {
       std::printf("ezoned %s\n", ezone::build_version());
       return 0;
