@@ -51,7 +51,11 @@ template <class T>
 class Result {
  public:
   Result(T value) : value_(std::move(value)), status_() {}  // NOLINT: implicit by design
-  Result(Status status) : status_(std::move(status)) {}  // NOLINT
+  // An ok Status has no value to give: such a Result is an internal error
+  // that says so (it read as a failure with an empty message before).
+  Result(Status status)  // NOLINT
+      : status_(status.is_ok() ? Status(Errc::internal, "a Result was built from an ok Status, without a value")
+                               : std::move(status)) {}
   Result(Errc code, std::string message) : status_(code, std::move(message)) {}
 
   bool ok() const { return value_.has_value(); }
