@@ -183,9 +183,16 @@ Status read_router(const toml::table& root, NodeConfig& c) {
   EZONE_TRY(r.integer("forward_timeout_ms", &t.forward_timeout_ms, 10, 600000));
   EZONE_TRY(r.integer("forward_connections_max", &t.forward_connections_max, 1, 100000));
   EZONE_TRY(r.integer("request_deadline_ms", &t.request_deadline_ms, 10, 3600000));
-  return r.no_unknown_keys(
+  EZONE_TRY(r.no_unknown_keys(
       "hops_max, write_forbidden_hold_ms, forwarded_key_hold_ms, retry_after_s, forward_timeout_ms, "
-      "forward_connections_max, request_deadline_ms");
+      "forward_connections_max, request_deadline_ms"));
+  // The owner holds a forwarded request while the forwarding router waits
+  // for its answer: a hold as long as that wait ends as the forwarder's 504.
+  if (t.forwarded_key_hold_ms >= t.forward_timeout_ms)
+    return config_error(c.source, "router.forwarded_key_hold_ms", "must be less than router.forward_timeout_ms",
+                        "a forwarded request held this long times out at the router that forwarded it; "
+                        "keep it well below, e.g. half");
+  return Status::ok();
 }
 
 Status read_dal(const toml::table& root, NodeConfig& c) {

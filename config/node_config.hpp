@@ -76,7 +76,8 @@ struct GzsConfig {
 struct RouterSettings {
   int hops_max = 3;                     // forwards allowed before 508
   int64_t write_forbidden_hold_ms = 0;  // hold requests to a moving shard this long (0 = answer 503 at once)
-  int64_t forwarded_key_hold_ms = 2000; // hold a forwarded request whose key this node has not learnt yet
+  int64_t forwarded_key_hold_ms = 1000; // hold a forwarded request whose key this node has not learnt yet
+                                        // (< forward_timeout_ms)
   int retry_after_s = 1;                // Retry-After on 503
   int64_t forward_timeout_ms = 2000;    // one forwarded exchange, connect to last byte
   int forward_connections_max = 64;     // pooled keep-alive connections per peer router

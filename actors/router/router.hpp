@@ -66,8 +66,9 @@ struct RouterConfig {
   int64_t hold_poll_ms = 5;   // how often a held request re-resolves
   int64_t holds_max = 1024;   // requests held at once
   // Longest hold of a forwarded request whose key this router cannot
-  // resolve yet (0 = 404 at once).
-  int64_t forwarded_key_hold_ms = 2000;
+  // resolve yet (0 = 404 at once). Keep it below the forwarding router's
+  // response timeout, or the held request ends as that router's 504.
+  int64_t forwarded_key_hold_ms = 1000;
   int retry_after_s = 1;      // Retry-After on every 503 the router sends
   // Required. Called concurrently from every I/O thread, for every request
   // (and every hold poll): it must be thread-safe, cheap and non-blocking,

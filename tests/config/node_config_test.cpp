@@ -153,6 +153,13 @@ TEST(NodeConfig, WrongTypeAndRangeAreRejected) {
                                      "\n[timeouts]\nheartbeat_interval_ms = 500\nconnection_timeout_ms = 400\n",
                                  "test.toml"),
                "timeouts.connection_timeout_ms");
+  expect_error(parse_node_config(std::string(kValid) +
+                                     "\n[router]\nforward_timeout_ms = 2000\nforwarded_key_hold_ms = 2000\n",
+                                 "test.toml"),
+               "router.forwarded_key_hold_ms");
+  auto below = parse_node_config(std::string(kValid) + "\n[router]\nforwarded_key_hold_ms = 1999\n", "test.toml");
+  ASSERT_TRUE(below.ok()) << below.status().to_string();
+  EXPECT_EQ(below->router.forwarded_key_hold_ms, 1999);
 }
 
 TEST(NodeConfig, PortInUseIsRejected) {
