@@ -140,6 +140,13 @@ TEST_F(ClusterProcessTest, EzctlFailsWhenTheNodeCannotBeReached) {
   EXPECT_NE(out.find("cannot reach node"), std::string::npos) << out;
   auto [usage_code, usage] = cluster_->run_ezctl({"status"});
   EXPECT_EQ(usage_code, 2) << usage;
+  // The node can come from the environment instead; --node wins over it.
+  auto [env_code, env_out] = cluster_->run_ezctl({"status"}, 10000, nobody.to_string());
+  EXPECT_EQ(env_code, 1) << env_out;
+  EXPECT_NE(env_out.find("cannot reach node " + nobody.to_string()), std::string::npos) << env_out;
+  auto [both_code, both_out] =
+      cluster_->run_ezctl({"--node", cluster_->addresses("bj").admin.to_string(), "status"}, 10000, nobody.to_string());
+  EXPECT_EQ(both_code, 0) << both_out;
   auto [help_code, help] = cluster_->run_ezctl({"--help"});
   EXPECT_EQ(help_code, 0) << help;
   EXPECT_NE(help.find("switchover --shards"), std::string::npos) << help;

@@ -171,11 +171,13 @@ Result<nlohmann::json> LocalCluster::status(const std::string& ezone, int64_t ti
   return doc;
 }
 
-std::pair<int, std::string> LocalCluster::run_ezctl(const std::vector<std::string>& args, int64_t wait_ms) const {
+std::pair<int, std::string> LocalCluster::run_ezctl(const std::vector<std::string>& args, int64_t wait_ms,
+                                                    const std::string& node_env) const {
   static int counter = 0;
   std::string out_path = dir_ + "/ezctl-" + std::to_string(++counter) + ".out";
   ChildOptions o;
   o.argv = {options_.bin_dir + "/ezctl"};
+  o.env.emplace_back("EZCTL_NODE", node_env);  // not the test runner's
   o.argv.insert(o.argv.end(), args.begin(), args.end());
   o.log_path = out_path;
   auto child = ChildProcess::start(o);

@@ -90,8 +90,10 @@ class LocalCluster {
   // Returns the parsed output, or an error carrying ezctl's output and exit code.
   Result<nlohmann::json> ezctl_status(const std::string& ezone) const;
   // Runs ezctl with args, waiting at most wait_ms (then it is killed, and
-  // the code is -1); returns {exit code, stdout+stderr}.
-  std::pair<int, std::string> run_ezctl(const std::vector<std::string>& args, int64_t wait_ms = 10000) const;
+  // the code is -1); returns {exit code, stdout+stderr}. EZCTL_NODE is
+  // empty in its environment unless `node_env` sets it.
+  std::pair<int, std::string> run_ezctl(const std::vector<std::string>& args, int64_t wait_ms = 10000,
+                                        const std::string& node_env = "") const;
   // ezctl against one zone's admin address: {exit code, output}.
   std::pair<int, std::string> ezctl(const std::string& ezone, std::vector<std::string> args,
                                     int64_t wait_ms = 10000) const;

@@ -15,7 +15,8 @@
 //   ezctl --node ADMIN drill idc-down --zone EZONE [--rate N] [--duration S] [--warmup S]
 //         [--report-dir DIR] [--fences-dir D] [--shards-file F] [--json]
 //
-// ADMIN is HOST:PORT of a node's admin address (node.admin in its config).
+// ADMIN is HOST:PORT of a node's admin address (node.admin in its config);
+// without --node, the environment's EZCTL_NODE gives it.
 // ezctl --help prints the usage. Exit codes: 0 ok, 1 the node cannot be
 // reached or refused, 2 bad usage.
 #include <cstdio>
@@ -62,7 +63,8 @@ int usage(const std::string& why) {
                "         [--fences-dir D] [--shards-file F]\n"
                "                                      isolate a zone under loadgen traffic, fail it over,\n"
                "                                      restore it; report RTO, RPO, errors, convergence\n"
-               "HOST:PORT is the node's admin address (node.admin in its config)\n",
+               "HOST:PORT is the node's admin address (node.admin in its config); without --node,\n"
+               "EZCTL_NODE in the environment gives it\n",
                why.empty() ? "" : "ezctl: ", why.c_str(), why.empty() ? "" : "\n");
   return why.empty() ? 0 : 2;
 }
@@ -123,7 +125,8 @@ int main(int argc, char** argv) {
       return usage("");
   if (!parse_args(argc, argv, &options, &error)) return usage(error);
   if (options.args.empty()) return usage("no command given");
-  if (options.node.empty()) return usage("--node HOST:PORT is required");
+  if (const char* env = std::getenv("EZCTL_NODE"); options.node.empty() && env) options.node = env;
+  if (options.node.empty()) return usage("--node HOST:PORT (or EZCTL_NODE in the environment) is required");
   const std::string& cmd = options.args[0];
   bool bare = options.args.size() == 1;
   if (cmd == "status" && bare) return ezctl::run_status(options);
