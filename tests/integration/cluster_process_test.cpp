@@ -151,6 +151,10 @@ TEST_F(ClusterProcessTest, EzctlFailsWhenTheNodeCannotBeReached) {
   EXPECT_EQ(help_code, 0) << help;
   EXPECT_NE(help.find("switchover --shards"), std::string::npos) << help;
   EXPECT_EQ(help.find("ezctl:"), std::string::npos) << "help is not an error: " << help;
+  // "-h" as an option's value is that value, not a request for help.
+  auto [pk_code, pk_out] =
+      cluster_->run_ezctl({"quarantine", "resolve", "--table", "orders", "--pk", "-h"}, 10000, nobody.to_string());
+  EXPECT_EQ(pk_code, 1) << pk_out;
 }
 
 TEST_F(ClusterProcessTest, SecondNodeOnTakenPortsExitsNamingTheKey) {

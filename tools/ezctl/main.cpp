@@ -21,7 +21,6 @@
 // reached or refused, 2 bad usage.
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 
 #include "tools/ezctl/drc_command.hpp"
@@ -75,6 +74,7 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
     std::string arg = argv[i];
     bool has_value = i + 1 < argc;
     if (arg == "--json") o->json = true;
+    else if (arg == "--help" || arg == "-h") o->help = true;
     else if (arg == "--node" && has_value) o->node = argv[++i];
     else if (arg == "--shards" && has_value) o->shards = argv[++i];
     else if (arg == "--to" && has_value) o->to = argv[++i];
@@ -120,10 +120,8 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
 int main(int argc, char** argv) {
   ezctl::Options options;
   std::string error;
-  for (int i = 1; i < argc; ++i)
-    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h") || (i == 1 && !std::strcmp(argv[i], "help")))
-      return usage("");
   if (!parse_args(argc, argv, &options, &error)) return usage(error);
+  if (options.help || (!options.args.empty() && options.args[0] == "help")) return usage("");
   if (options.args.empty()) return usage("no command given");
   if (const char* env = std::getenv("EZCTL_NODE"); options.node.empty() && env) options.node = env;
   if (options.node.empty()) return usage("--node HOST:PORT (or EZCTL_NODE in the environment) is required");

@@ -10,6 +10,7 @@ namespace ezctl {
 struct Options {
   std::string node;  // admin HOST:PORT
   bool json = false;
+  bool help = false;  // --help, -h, or the command `help`
   int64_t timeout_ms = 3000;
   std::vector<std::string> args;  // the command and its positional arguments
   // move
