@@ -76,6 +76,16 @@ void retry(PullerSelf self, const std::string& error) {
   st.retry_at_ms = mono_ms() + st.config.tuning.retry_ms;  // the tick calls step() then
 }
 
+// The gauges of where the origin is and how far behind this site is.
+void publish_lag(Metrics& m, const MetricLabels& labels, uint64_t head, uint64_t lag_rows, int64_t lag_ms) {
+  m.gauge("ezone_drc_peer_head_seq", "The origin's newest outbox seq, as of its last answer", labels)
+      .set(static_cast<int64_t>(head));
+  m.gauge("ezone_drc_lag_rows", "Transactions of the origin not applied here yet", labels)
+      .set(static_cast<int64_t>(lag_rows));
+  m.gauge("ezone_drc_lag_ms", "Age of the oldest change of the origin not applied here; 0 when caught up", labels)
+      .set(lag_ms);
+}
+
 // Metrics and status after an apply; runs on the DAL's writer thread.
 void record_batch(const DrcServiceConfig& config, const std::string& peer, StatusBoard& board,
                   const dal::OutboxBatch& batch, const dal::ApplyReport& report, uint64_t before) {
@@ -96,12 +106,7 @@ void record_batch(const DrcServiceConfig& config, const std::string& peer, Statu
   const int64_t lag_ms = lag_rows == 0 || !last ? 0 : std::max<int64_t>(0, now - last->commit_wall_ms);
   m.gauge("ezone_drc_cursor_seq", "Last outbox seq of the origin applied here (the watermark)", labels)
       .set(static_cast<int64_t>(report.cursor));
-  m.gauge("ezone_drc_peer_head_seq", "The origin's newest outbox seq, as of its last answer", labels)
-      .set(static_cast<int64_t>(batch.head_seq));
-  m.gauge("ezone_drc_lag_rows", "Transactions of the origin not applied here yet", labels)
-      .set(static_cast<int64_t>(lag_rows));
-  m.gauge("ezone_drc_lag_ms", "Age of the oldest change of the origin not applied here; 0 when caught up", labels)
-      .set(lag_ms);
+  publish_lag(m, labels, batch.head_seq, lag_rows, lag_ms);
   board.update(peer, [&](DrcPeerStatus& s) {
     s.connected = true;
     s.cursor = report.cursor;
@@ -125,15 +130,17 @@ void record_batch(const DrcServiceConfig& config, const std::string& peer, Statu
 // link is up and an earlier error is over (without this, a peer that had
 // been down and wrote nothing since stayed "down" in `ezctl drc`).
 void record_idle(const DrcServiceConfig& config, const std::string& peer, StatusBoard& board, uint64_t head_seq) {
-  config.metrics->gauge("ezone_drc_peer_head_seq", "The origin's newest outbox seq, as of its last answer", {{"origin", peer}})
-      .set(static_cast<int64_t>(head_seq));
+  uint64_t lag_rows = 0;
+  int64_t lag_ms = 0;
   board.update(peer, [&](DrcPeerStatus& s) {
     s.connected = true;
     s.head = head_seq;
-    s.lag_rows = head_seq > s.cursor ? head_seq - s.cursor : 0;
-    if (s.lag_rows == 0) s.lag_ms = 0;
+    s.lag_rows = lag_rows = head_seq > s.cursor ? head_seq - s.cursor : 0;
+    if (lag_rows == 0) s.lag_ms = 0;
+    lag_ms = s.lag_ms;
     s.last_error.clear();
   });
+  publish_lag(*config.metrics, {{"origin", peer}}, head_seq, lag_rows, lag_ms);
 }
 
 void pull(PullerSelf self, uint64_t after);
