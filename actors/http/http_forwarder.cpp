@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 
 #include "actors/http/io_threads_impl.hpp"
+#include "actors/http/lean_read.hpp"
 
 namespace ezone {
 namespace {
@@ -168,7 +169,7 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   void connect(Exchange x);
   void on_connected(std::shared_ptr<Conn> conn, beast::error_code ec);
   void send(std::shared_ptr<Conn> conn);
-  void receive(std::shared_ptr<Conn> conn);
+  void receive(std::shared_ptr<Conn> conn, ReadFor read_for);
   void on_read(std::shared_ptr<Conn> conn, beast::error_code ec, size_t n);
   void complete(std::shared_ptr<Conn> conn);
   void fail(std::shared_ptr<Conn> conn, beast::error_code ec, bool response_started);
@@ -281,11 +282,11 @@ void Upstream::send(std::shared_ptr<Conn> conn) {
   write_now_or_async(c->socket, buffers, [self = shared_from_this(), conn = std::move(conn)](beast::error_code ec, size_t) mutable {
     conn->x.request.body = std::move(conn->body);
     if (ec) return self->fail(std::move(conn), ec, false);
-    self->receive(std::move(conn));
+    self->receive(std::move(conn), ReadFor::answer);
   });
 }
 
-void Upstream::receive(std::shared_ptr<Conn> conn) {
+void Upstream::receive(std::shared_ptr<Conn> conn, ReadFor read_for) {
   Conn* c = conn.get();
   if (!c->parser) {
     c->parser.emplace();
@@ -293,7 +294,9 @@ void Upstream::receive(std::shared_ptr<Conn> conn) {
     c->parser->body_limit(static_cast<uint64_t>(shared_->options.response_body_bytes_max));
     if (c->x.request.method == "HEAD") c->parser->skip(true);
   }
-  c->socket.async_read_some(c->buffer.prepare(kReadChunkBytes),
+  // The first read starts right after the request went out, before the
+  // upstream can have answered: lean_read_some skips the recv bound to fail.
+  lean_read_some(c->socket, c->buffer.prepare(kReadChunkBytes), read_for,
                             [self = shared_from_this(), conn = std::move(conn)](beast::error_code ec, size_t n) mutable {
                               self->on_read(std::move(conn), ec, n);
                             });
@@ -323,7 +326,7 @@ void Upstream::on_read(std::shared_ptr<Conn> conn, beast::error_code ec, size_t 
     if (used == 0) break;
   }
   if (parser.is_done()) return complete(std::move(conn));
-  receive(std::move(conn));
+  receive(std::move(conn), ReadFor::rest);
 }
 
 void Upstream::complete(std::shared_ptr<Conn> conn) {

@@ -1,5 +1,8 @@
 #include "actors/http/http_server.hpp"
 
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -13,6 +16,7 @@
 #include <boost/beast/http.hpp>
 
 #include "actors/http/io_threads_impl.hpp"
+#include "actors/http/lean_read.hpp"
 
 namespace ezone {
 namespace {
@@ -31,6 +35,9 @@ constexpr size_t kStreamBufferBytesMax = 1 << 20;
 // sends for this long before closing, so the answer is not lost to a TCP
 // reset caused by unread data (nginx's lingering close).
 constexpr int64_t kLingerMs = 1000;
+// How long a keep-alive connection waits for the next request before one
+// peek checks whether the client has half-closed it (read_next).
+constexpr int64_t kIdleProbeMs = 1000;
 // The pause before accepting again after accept failed (e.g. no free fd).
 constexpr int64_t kAcceptRetryMs = 50;
 
@@ -189,7 +196,7 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
   // A read that only notices the client closing (or sending garbage).
   void watch_client() {
     buffer_.clear();
-    socket_.async_read_some(buffer_.prepare(kReadChunkBytes), [self = shared_from_this()](beast::error_code ec, size_t) {
+    lean_read_some(socket_, buffer_.prepare(kReadChunkBytes), ReadFor::rest, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (ec) return self->end_stream();
       self->watch_client();
     });
@@ -268,6 +275,11 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
   };
 
   void on_deadline() override {
+    if (phase_ == Phase::idle && idle_ends_ms_ > steady_now_ms()) {
+      // The idle probe (see read_next): a client that half-closed is gone.
+      if (peer_closed()) return close();
+      return deadline_at(idle_ends_ms_);
+    }
     if (phase_ == Phase::idle) core_->counters.idle_closed->inc();
     if (phase_ == Phase::reading) {
       // Cancel only: the read fails and the slow client still gets its 408.
@@ -293,8 +305,15 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
     parser_->body_limit(static_cast<uint64_t>(core_->options.body_bytes_max));
     parser_->header_limit(static_cast<uint32_t>(core_->options.header_bytes_max));
     if (buffer_.size() > 0) return begin_request();  // pipelined bytes already here
-    enter(Phase::idle, steady_now_ms() + core_->options.idle_timeout_ms);
-    socket_.async_read_some(buffer_.prepare(kReadChunkBytes), [self = shared_from_this()](beast::error_code ec, size_t n) {
+    // Started right after the previous answer, before the client can have
+    // sent the next request: lean_read_some skips the recv bound to fail.
+    // That read misses an end of stream that came with the last request
+    // (a client that half-closed after it), so one probe after
+    // kIdleProbeMs looks for it instead of the idle timeout.
+    int64_t now = steady_now_ms();
+    idle_ends_ms_ = now + core_->options.idle_timeout_ms;
+    enter(Phase::idle, std::min(idle_ends_ms_, now + kIdleProbeMs));
+    lean_read_some(socket_, buffer_.prepare(kReadChunkBytes), ReadFor::answer, [self = shared_from_this()](beast::error_code ec, size_t n) {
       self->on_first_bytes(ec, n);
     });
   }
@@ -325,10 +344,12 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
     }
     if (parser_->is_done()) return dispatch();
     enter(Phase::reading, request_deadline_ms_);
-    http::async_read(socket_, buffer_, *parser_, [self = shared_from_this()](beast::error_code e, size_t) {
-      if (!e) return self->dispatch();
-      self->fail_request(self->timed_out_ ? beast::error::timeout : e);
-    });
+    lean_read_some(socket_, buffer_.prepare(kReadChunkBytes), ReadFor::rest,
+                   [self = shared_from_this()](beast::error_code e, size_t n) {
+                     if (e) return self->fail_request(self->timed_out_ ? beast::error::timeout : e);
+                     self->buffer_.commit(n);
+                     self->parse_buffered();
+                   });
   }
 
   void fail_request(beast::error_code ec) {
@@ -375,9 +396,15 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
 
   void drain() {
     buffer_.clear();
-    socket_.async_read_some(buffer_.prepare(kReadChunkBytes), [self = shared_from_this()](beast::error_code ec, size_t) {
+    lean_read_some(socket_, buffer_.prepare(kReadChunkBytes), ReadFor::rest, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (!ec) self->drain();  // the lingering deadline bounds the loop
     });
+  }
+
+  // Whether the client closed its side: one non-blocking peek.
+  bool peer_closed() {
+    char byte;
+    return ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
   }
 
   void close() {
@@ -394,6 +421,7 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
   IoLane& lane_;
   Phase phase_ = Phase::idle;
   int64_t request_deadline_ms_ = 0;
+  int64_t idle_ends_ms_ = 0;  // when the current idle wait times out
   bool timed_out_ = false;  // the request deadline cancelled the read
   bool keep_alive_ = true;
   bool head_request_ = false;

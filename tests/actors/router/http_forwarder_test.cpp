@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <future>
 
 #include "tests/support/eventually.hpp"
@@ -187,6 +189,29 @@ TEST_F(ForwarderTest, ClosedIdleConnectionIsReplacedNotAnsweredEmpty) {
     EXPECT_EQ(r.body, "one");  // a real answer, never an empty one from a dead connection
   }
   EXPECT_EQ(upstream->connections(), 4u);
+}
+
+TEST_F(ForwarderTest, AResponseThatRunsToTheEndOfTheStreamIsWholeWhenTheCloseCameWithIt) {
+  // The forwarder's lane is kept busy while the upstream sends its answer,
+  // which has no Content-Length, and closes: the answer and the end of
+  // stream reach the forwarder in one readiness event, and reading the
+  // answer leaves the end of stream behind with no event of its own.
+  std::atomic<bool> lane_busy{false};
+  auto upstream = serve([&](FakeConnection& c) {
+    if (c.read_request().empty()) return;
+    io_->run_after(0, 0, [&] {
+      lane_busy = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    });
+    if (!test::eventually([&] { return lane_busy.load(); })) return;
+    c.send("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nbody until the end");
+  });  // returning closes the connection
+  auto f = make();
+  auto started = Steady::now();
+  auto r = call(*f, upstream->endpoint());
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "body until the end");
+  EXPECT_LT(ms_since(started), 2000);
 }
 
 TEST_F(ForwarderTest, StoppedForwarderAnswers503) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -150,6 +151,41 @@ TEST_F(HttpServerTest, TruncatedRequestIsCountedAndServerKeepsServing) {
   }
   EXPECT_TRUE(eventually([&] { return counter("ezone_http_truncated_requests_total") == 1; }));
   expect_still_serving();
+}
+
+TEST_F(HttpServerTest, AClientThatHalfClosesAfterItsLastRequestIsClosedWellBeforeTheIdleTimeout) {
+  // The first request holds the connection's lane while the client sends
+  // its second request and closes its side, so both reach the server in
+  // one readiness event. Reading that request drains the socket but for
+  // the end of stream, which brings no further event: only the idle probe
+  // (after 1 s, not the 5 s idle timeout) can find it.
+  std::atomic<bool> first_started{false};
+  auto s = HttpServer::start(small_limits(), make_async_handler([&](const HttpRequest& r) {
+                               if (r.target == "/first") {
+                                 first_started = true;
+                                 std::this_thread::sleep_for(std::chrono::milliseconds(300));
+                               }
+                               return HttpResponse::text(200, r.target);
+                             }),
+                             metrics_);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  server_ = std::move(*s);
+  RawConnection c(server_->port());
+  // A first exchange leaves the server waiting for the next request, so the
+  // reads below are made by readiness events (none at once on arrival).
+  ASSERT_TRUE(c.send(raw_request("GET", "/warm", {}, "")));
+  EXPECT_EQ(c.read_response(2000).body, "/warm");
+  ASSERT_TRUE(c.send(raw_request("GET", "/first", {}, "")));
+  ASSERT_TRUE(eventually([&] { return first_started.load(); }));
+  ASSERT_TRUE(c.send(raw_request("GET", "/second", {}, "")));
+  c.shutdown_send();
+  EXPECT_EQ(c.read_response(2000).body, "/first");
+  EXPECT_EQ(c.read_response(2000).body, "/second");
+  auto answered = Steady::now();
+  EXPECT_TRUE(c.wait_closed(3000));
+  EXPECT_LT(ms_since(answered), 3000);
+  EXPECT_EQ(counter("ezone_http_idle_closed_total"), 0u);
+  EXPECT_EQ(http_call(server_->port(), "GET", "/alive").body, "/alive");
 }
 
 TEST_F(HttpServerTest, SlowClientIsCutOffByTheRequestDeadlineNotTheIdleTimeout) {
