@@ -25,9 +25,10 @@
 // A read for an answer on a connection whose peer half-closed right after
 // its last message waits for the next event or its deadline instead.
 //
-// It reaches into Asio's detail namespace (reactor_op and the socket's
-// implementation), which is pinned by Debian's Boost 1.74; the version
-// check below fails the build on another one.
+// It reaches into Asio's detail namespace (reactor_op, the reactor's
+// start_op and the socket's implementation), as found in Debian's Boost
+// 1.74. With another Boost version these are plain async_read_some calls:
+// correct, with the wasted recv back (kLeanReads says which).
 #pragma once
 
 #include <sys/socket.h>
@@ -48,10 +49,18 @@
 #include <boost/asio/error.hpp>
 #include <boost/version.hpp>
 
-static_assert(BOOST_VERSION / 100 == 1074,
-              "lean_read.hpp relies on Boost.Asio 1.74's reactor internals: check it against this version");
+#if BOOST_VERSION / 100 == 1074
+#define EZONE_LEAN_READS 1
+#else
+#define EZONE_LEAN_READS 0
+#endif
 
 namespace ezone {
+
+// Whether lean_read_some skips the wasted recv with this Boost version.
+constexpr bool kLeanReads = EZONE_LEAN_READS;
+
+#if EZONE_LEAN_READS
 namespace lean_read_detail {
 
 namespace ad = boost::asio::detail;
@@ -114,6 +123,7 @@ class RecvOp final : public ad::reactor_op {
 };
 
 }  // namespace lean_read_detail
+#endif
 
 // What a read waits for, which decides whether it tries its recv at once.
 enum class ReadFor {
@@ -132,6 +142,10 @@ enum class ReadFor {
 // or closed. The socket must be open and belong to the calling thread's lane.
 template <class Handler>
 void lean_read_some(LaneSocket& socket, boost::asio::mutable_buffer buffer, ReadFor read_for, Handler&& handler) {
+#if !EZONE_LEAN_READS
+  (void)read_for;
+  socket.async_read_some(buffer, std::forward<Handler>(handler));
+#else
   namespace ad = boost::asio::detail;
   using Op = lean_read_detail::RecvOp<std::decay_t<Handler>>;
   auto& impl = lean_read_detail::SocketAccess::implementation(socket);
@@ -162,6 +176,7 @@ void lean_read_some(LaneSocket& socket, boost::asio::mutable_buffer buffer, Read
   queued->skip_speculative(read_for == ReadFor::rest);
   reactor.start_op(ad::reactor::read_op, impl.socket_, impl.reactor_data_, queued, false, true);
   queued->skip_speculative(false);
+#endif
 }
 
 }  // namespace ezone
