@@ -38,6 +38,7 @@ struct Options {
   size_t points = 100000;
   uint64_t seed = 1;
   int rounds = 3;
+  FenceIndexOptions index;  // --root-cells-max, --fanout-bits, --leaf-edges-max
 };
 
 bool parse_options(int argc, char** argv, Options* o) {
@@ -48,6 +49,9 @@ bool parse_options(int argc, char** argv, Options* o) {
     else if (flag == "--points") o->points = std::strtoull(value.c_str(), nullptr, 10);
     else if (flag == "--seed") o->seed = std::strtoull(value.c_str(), nullptr, 10);
     else if (flag == "--rounds") o->rounds = std::atoi(value.c_str());
+    else if (flag == "--root-cells-max") o->index.root_cells_max = std::strtoull(value.c_str(), nullptr, 10);
+    else if (flag == "--fanout-bits") o->index.fanout_bits = std::atoi(value.c_str());
+    else if (flag == "--leaf-edges-max") o->index.leaf_edges_max = std::strtoull(value.c_str(), nullptr, 10);
     else return false;
   }
   return argc % 2 == 1 && o->points > 0 && o->rounds > 0;
@@ -165,7 +169,7 @@ int run(const Options& o) {
   if (!set)
     return std::fprintf(stderr, "geo_bench: %s\n(run tools/fetch-data first)\n", set.status().to_string().c_str()), 1;
   std::printf("loaded in %.0f ms: %s\n", ms_since(start), report.summary().c_str());
-  auto index = FenceIndex::build(*set);
+  auto index = FenceIndex::build(*set, o.index);
   if (!index) return std::fprintf(stderr, "geo_bench: %s\n", index.status().to_string().c_str()), 1;
   print_index(*index);
   start = Clock::now();

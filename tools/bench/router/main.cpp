@@ -13,6 +13,14 @@
 // threads and nginx runs the same number of worker processes; everything
 // (wrk, proxy, upstream) shares this machine's cores.
 //
+// CPU layout: by default the load generator and the servers get separate
+// CPUs, as they would on separate machines. The CPUs this process may use
+// are split in two: wrk runs on the first half (taskset), and the proxies
+// (bj's threads and nginx's workers) and the upstream (sh) on the second.
+// Both paths get the same layout. --no-pin lets the scheduler place
+// everything on every CPU instead (wrk then competes with the proxy for
+// its core, which adds most of the noise between rounds).
+//
 // Besides req/s, p50 and p99 from wrk, each run records the CPU time the proxy
 // and the upstream spent per request (from /proc/.../schedstat). On a
 // machine shared with other work, req/s and p99 move with everyone else's
@@ -24,6 +32,8 @@
 // line.
 //   router_bench [--rounds 5] [--duration 4] [--connections 64]
 //                [--wrk-threads 2] [--proxy-threads 1] [--upstream-threads 1]
+//                [--no-pin]
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -50,6 +60,12 @@
 namespace ezone {
 namespace {
 
+// Where wrk and the servers run: empty lists when not pinned.
+struct CpuLayout {
+  std::vector<int> load;     // wrk
+  std::vector<int> servers;  // bj, sh, nginx
+};
+
 struct Options {
   int rounds = 5;
   int duration_s = 4;
@@ -57,7 +73,48 @@ struct Options {
   int wrk_threads = 2;
   int proxy_threads = 1;     // bj I/O threads = nginx worker processes
   int upstream_threads = 1;  // sh I/O threads
+  bool pin = true;           // wrk and the servers on separate CPUs
+  CpuLayout cpus;            // what pinning found (pin_cpus)
 };
+
+std::string cpu_list(const std::vector<int>& cpus) {
+  std::string out;
+  for (int c : cpus) out += (out.empty() ? "" : ",") + std::to_string(c);
+  return out;
+}
+
+// Splits the CPUs this process may use between wrk (first half) and the
+// servers (the rest), and moves this thread, and so every thread and
+// process it starts from now on, to the servers' half. Not pinned (empty)
+// with fewer than 2 CPUs or without taskset.
+CpuLayout pin_cpus() {
+  CpuLayout layout;
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0) return layout;
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &allowed)) cpus.push_back(c);
+  if (cpus.size() < 2) {
+    std::fprintf(stderr, "only %zu CPU: not pinning\n", cpus.size());
+    return layout;
+  }
+  if (std::system("command -v taskset > /dev/null 2>&1") != 0) {
+    std::fprintf(stderr, "taskset not found (util-linux): not pinning\n");
+    return layout;
+  }
+  size_t half = cpus.size() / 2;
+  CpuLayout pinned{{cpus.begin(), cpus.begin() + static_cast<std::ptrdiff_t>(half)},
+                   {cpus.begin() + static_cast<std::ptrdiff_t>(half), cpus.end()}};
+  cpu_set_t servers;
+  CPU_ZERO(&servers);
+  for (int c : pinned.servers) CPU_SET(c, &servers);
+  if (::sched_setaffinity(0, sizeof servers, &servers) != 0) {
+    std::perror("sched_setaffinity: not pinning");
+    return layout;
+  }
+  return pinned;
+}
 
 struct WrkResult {
   double rps = 0;
@@ -262,7 +319,8 @@ WrkResult parse_wrk(const std::string& out) {
 }
 
 WrkResult run_wrk(const Options& o, uint16_t port, int duration_s) {
-  std::string cmd = "wrk -t" + std::to_string(o.wrk_threads) + " -c" + std::to_string(o.connections) + " -d" +
+  std::string pin = o.cpus.load.empty() ? "" : "taskset -c " + cpu_list(o.cpus.load) + " ";
+  std::string cmd = pin + "wrk -t" + std::to_string(o.wrk_threads) + " -c" + std::to_string(o.connections) + " -d" +
                     std::to_string(duration_s) + "s --latency -H '" + kKeyHeader + "' http://127.0.0.1:" +
                     std::to_string(port) + kTarget + " 2>&1";
   std::string out;
@@ -405,12 +463,14 @@ void report(const std::vector<Target>& targets, const Options& o) {
       "\"rps_ratio_interval\":[%.3f,%.3f],\"p99_ratio_interval\":[%.3f,%.3f],\"interval_confidence\":%.4f,"
       "\"rps_verdict\":\"%s\",\"p99_verdict\":\"%s\",\"router_local_rps\":%.0f,"
       "\"router_forward_cpu_us_per_req\":%.1f,\"nginx_cpu_us_per_req\":%.1f,\"cpu_ratio\":%.3f,"
-      "\"proxy_threads\":%d,\"upstream_threads\":%d,\"connections\":%d,\"duration_s\":%d,\"rounds\":%d}\n",
+      "\"proxy_threads\":%d,\"upstream_threads\":%d,\"connections\":%d,\"duration_s\":%d,\"rounds\":%d,"
+      "\"pinned\":%s,\"wrk_cpus\":\"%s\",\"server_cpus\":\"%s\"}\n",
       fwd_rps, ngx_rps, fwd_rps / ngx_rps, fwd_p50, ngx_p50, fwd_p99, ngx_p99, fwd_p99 / ngx_p99, round_rps,
       round_p99, rps_ci.lo, rps_ci.hi, p99_ci.lo, p99_ci.hi, rps_ci.confidence, verdict(rps_ci, true),
       verdict(p99_ci, false), median_of(local, &WrkResult::rps),
       fwd_cpu, ngx_cpu, fwd_cpu / ngx_cpu, o.proxy_threads, o.upstream_threads, o.connections, o.duration_s,
-      o.rounds);
+      o.rounds, o.cpus.load.empty() ? "false" : "true", cpu_list(o.cpus.load).c_str(),
+      cpu_list(o.cpus.servers).c_str());
 }
 
 // A private directory for nginx's config, logs and temp files, removed at
@@ -446,6 +506,11 @@ bool check_paths(uint16_t bj_port, uint16_t nginx_port, uint16_t sh_port) {
 void run_rounds(std::vector<Target>& targets, const Options& o) {
   std::printf("wrk -t%d -c%d -d%ds --latency; bj I/O threads = nginx workers = %d; sh I/O threads = %d\n",
               o.wrk_threads, o.connections, o.duration_s, o.proxy_threads, o.upstream_threads);
+  if (o.cpus.load.empty())
+    std::printf("CPUs: not pinned (wrk, proxies and upstream share every CPU)\n");
+  else
+    std::printf("CPUs: wrk on %s; proxies (bj, nginx) and upstream (sh) on %s\n", cpu_list(o.cpus.load).c_str(),
+                cpu_list(o.cpus.servers).c_str());
   for (auto& t : targets) run_wrk(o, t.port, 1);  // warm up pools and caches
   std::printf("%-6s %-8s %10s %9s %9s %13s %15s\n", "round", "path", "req/s", "p50 ms", "p99 ms", "proxy us/req",
               "upstream us/req");
@@ -462,9 +527,11 @@ void run_rounds(std::vector<Target>& targets, const Options& o) {
   }
 }
 
-int run(const Options& o) {
+int run(Options o) {
   if (std::system("command -v wrk > /dev/null 2>&1") != 0)
     return std::fprintf(stderr, "wrk not found: apt-get install wrk nginx-light\n"), 1;
+  // Before any server thread or process starts: they inherit the layout.
+  if (o.pin) o.cpus = pin_cpus();
   TempDir dir;
   if (dir.path().empty()) return std::perror("mkdtemp"), 1;
   Metrics sh_metrics("sh"), bj_metrics("bj");
@@ -502,11 +569,13 @@ int main(int argc, char** argv) {
   o.wrk_threads = ezone::arg_int(argc, argv, "--wrk-threads", o.wrk_threads);
   o.proxy_threads = ezone::arg_int(argc, argv, "--proxy-threads", o.proxy_threads);
   o.upstream_threads = ezone::arg_int(argc, argv, "--upstream-threads", o.upstream_threads);
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--no-pin") o.pin = false;
   if (o.rounds < 1 || o.duration_s < 1 || o.connections < 1 || o.wrk_threads < 1 || o.proxy_threads < 1 ||
       o.upstream_threads < 1) {
     std::fprintf(stderr,
                  "usage: router_bench [--rounds 5] [--duration 4] [--connections 64] [--wrk-threads 2] "
-                 "[--proxy-threads 1] [--upstream-threads 1]\n");
+                 "[--proxy-threads 1] [--upstream-threads 1] [--no-pin]\n");
     return 2;
   }
   return ezone::run(o);
