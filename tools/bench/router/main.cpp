@@ -33,7 +33,6 @@
 //   router_bench [--rounds 5] [--duration 4] [--connections 64]
 //                [--wrk-threads 2] [--proxy-threads 1] [--upstream-threads 1]
 //                [--no-pin]
-#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -54,17 +53,12 @@
 #include <vector>
 
 #include "actors/router/router.hpp"
+#include "tools/bench/router/cpu_layout.hpp"
 #include "tests/actors/router/raw_http.hpp"
 #include "tests/support/ports.hpp"
 
 namespace ezone {
 namespace {
-
-// Where wrk and the servers run: empty lists when not pinned.
-struct CpuLayout {
-  std::vector<int> load;     // wrk
-  std::vector<int> servers;  // bj, sh, nginx
-};
 
 struct Options {
   int rounds = 5;
@@ -77,44 +71,6 @@ struct Options {
   CpuLayout cpus;            // what pinning found (pin_cpus)
 };
 
-std::string cpu_list(const std::vector<int>& cpus) {
-  std::string out;
-  for (int c : cpus) out += (out.empty() ? "" : ",") + std::to_string(c);
-  return out;
-}
-
-// Splits the CPUs this process may use between wrk (first half) and the
-// servers (the rest), and moves this thread, and so every thread and
-// process it starts from now on, to the servers' half. Not pinned (empty)
-// with fewer than 2 CPUs or without taskset.
-CpuLayout pin_cpus() {
-  CpuLayout layout;
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0) return layout;
-  std::vector<int> cpus;
-  for (int c = 0; c < CPU_SETSIZE; ++c)
-    if (CPU_ISSET(c, &allowed)) cpus.push_back(c);
-  if (cpus.size() < 2) {
-    std::fprintf(stderr, "only %zu CPU: not pinning\n", cpus.size());
-    return layout;
-  }
-  if (std::system("command -v taskset > /dev/null 2>&1") != 0) {
-    std::fprintf(stderr, "taskset not found (util-linux): not pinning\n");
-    return layout;
-  }
-  size_t half = cpus.size() / 2;
-  CpuLayout pinned{{cpus.begin(), cpus.begin() + static_cast<std::ptrdiff_t>(half)},
-                   {cpus.begin() + static_cast<std::ptrdiff_t>(half), cpus.end()}};
-  cpu_set_t servers;
-  CPU_ZERO(&servers);
-  for (int c : pinned.servers) CPU_SET(c, &servers);
-  if (::sched_setaffinity(0, sizeof servers, &servers) != 0) {
-    std::perror("sched_setaffinity: not pinning");
-    return layout;
-  }
-  return pinned;
-}
 
 struct WrkResult {
   double rps = 0;
