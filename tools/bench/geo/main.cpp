@@ -38,7 +38,7 @@ struct Options {
   size_t points = 100000;
   uint64_t seed = 1;
   int rounds = 3;
-  FenceIndexOptions index;  // --root-cells-max, --fanout-bits, --leaf-edges-max
+  FenceIndexOptions index;  // --root-cells-max, --fanout-bits, --leaf-edges-max, --min-cell-bits
 };
 
 bool parse_options(int argc, char** argv, Options* o) {
@@ -52,6 +52,7 @@ bool parse_options(int argc, char** argv, Options* o) {
     else if (flag == "--root-cells-max") o->index.root_cells_max = std::strtoull(value.c_str(), nullptr, 10);
     else if (flag == "--fanout-bits") o->index.fanout_bits = std::atoi(value.c_str());
     else if (flag == "--leaf-edges-max") o->index.leaf_edges_max = std::strtoull(value.c_str(), nullptr, 10);
+    else if (flag == "--min-cell-bits") o->index.min_cell_bits = std::atoi(value.c_str());
     else return false;
   }
   return argc % 2 == 1 && o->points > 0 && o->rounds > 0;
