@@ -1,9 +1,6 @@
 #include "actors/http/http_forwarder.hpp"
 
-#include <sys/socket.h>
-
 #include <array>
-#include <cerrno>
 #include <chrono>
 #include <deque>
 #include <optional>
@@ -140,11 +137,7 @@ class Conn : public Deadline {
     close();  // the pending connect, write or read fails at once
   }
   // An idle connection the upstream closed (or wrote to unasked) is dead.
-  bool alive_when_idle() {
-    char byte;
-    ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-  }
+  bool alive_when_idle() { return peek(socket.native_handle()) == Peek::nothing; }
   void close() {
     clear_deadline();
     beast::error_code ignored;

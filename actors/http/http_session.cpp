@@ -1,7 +1,5 @@
 #include "actors/http/http_session.hpp"
 
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -245,7 +243,7 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
   void on_deadline() override {
     if (phase_ == Phase::idle && idle_ends_ms_ > steady_now_ms()) {
       // The idle probe (see read_next): a client that half-closed is gone.
-      if (peer_closed()) return close();
+      if (peek(socket_.native_handle()) == Peek::closed) return close();
       return deadline_at(idle_ends_ms_);
     }
     if (phase_ == Phase::idle) core_->counters.idle_closed->inc();
@@ -369,11 +367,6 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
     });
   }
 
-  // Whether the client closed its side: one non-blocking peek.
-  bool peer_closed() {
-    char byte;
-    return ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
-  }
 
   void close() {
     clear_deadline();

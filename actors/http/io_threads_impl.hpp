@@ -3,6 +3,9 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <atomic>
@@ -34,6 +37,18 @@ using LaneSocket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost:
 // connection open after we closed it, or hold our listening port); Asio
 // does not set close-on-exec itself.
 inline void set_cloexec(int fd) { ::fcntl(fd, F_SETFD, FD_CLOEXEC); }
+
+// What one non-blocking peek finds on a connection that has no read
+// pending a result: nothing (open and quiet), data, the peer's close, or an
+// error. The byte peeked stays in the socket.
+enum class Peek { nothing, data, closed, error };
+inline Peek peek(int fd) {
+  char byte;
+  ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return Peek::data;
+  if (n == 0) return Peek::closed;
+  return errno == EAGAIN || errno == EWOULDBLOCK ? Peek::nothing : Peek::error;
+}
 
 // Sends buffers now if the socket takes them all (one sendmsg), and then
 // calls done(error_code{}, bytes) inline: an HTTP message of a few hundred
