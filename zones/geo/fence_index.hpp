@@ -29,12 +29,17 @@
 // crossing flips the centre's answer. All arithmetic is exact (int64), so
 // build and lookup agree bit for bit with the edge rule.
 //
-// Cost (tools/bench/geo, 392 real cities, 2.1M vertices): about 30 ns per
-// lookup for uniform points, 400 ns within metres of a border, where the
-// time is memory latency (the walk down the cells and one leaf block), not
-// arithmetic. The big arrays therefore ask for transparent huge pages
-// (huge_page_allocator.hpp): without them, TLB misses double the
-// near-border time on a virtual machine.
+// Cost (tools/bench/geo, 392 real cities, 2.1M vertices): about 30-40 ns
+// per lookup for uniform points and 250-400 ns within metres of a border.
+// Near a border the time is memory latency, not arithmetic (about 40 ns
+// when everything is cached): the index (30 MB) is far larger than the
+// caches, and on this virtual machine one trip to memory takes 100-200 ns.
+// So the layout keeps the trips few and lets them overlap: a split cell's
+// children and the blocks of its leaf children share one stretch of memory
+// (a group) that a lookup requests whole, leaves are line-aligned and
+// usually hold vertices in one word (compact_leaves), and the big arrays ask
+// for transparent huge pages (huge_page_allocator.hpp), without which TLB
+// misses double the near-border time.
 //
 // Thread safety: immutable after build; lookup() is const and touches no
 // shared mutable state, so any number of request threads may call it on the
@@ -73,6 +78,13 @@ struct FenceIndexOptions {
   // latitude); such a leaf keeps all its edges (it sits on a vertex where
   // many edges meet).
   int min_cell_bits = 9;
+  // Leaves store a vertex in one word, as two 16-bit offsets from the
+  // cell's corner in units of 2^s, when every vertex of a candidate polygon
+  // fits that way (s is the largest power of two dividing all the offsets;
+  // real data sits on a coarse grid, so nearly every leaf does). Halving the
+  // leaves halves the memory a lookup near a border reads. false: every
+  // leaf keeps full coordinates (tests compare the two).
+  bool compact_leaves = true;
 };
 
 struct FenceIndexStats {
@@ -88,6 +100,7 @@ struct FenceIndexStats {
   size_t leaf_entries = 0;     // (leaf, polygon) pairs
   size_t leaf_edges = 0;       // edges stored over all leaves
   size_t leaf_runs = 0;        // runs of consecutive edges over all leaves
+  size_t compact_entries = 0;  // leaf entries stored with 16-bit offsets
   size_t leaf_edges_max_seen = 0;
   int depth_max = 0;           // splits below the root
   size_t memory_bytes = 0;
@@ -121,23 +134,40 @@ class FenceIndex {
 
   // Node: 2-bit tag | 30-bit payload.
   //   empty: no fence;  full: payload = fence id;
-  //   split: payload = index of the first of the 4^b children in nodes_;
-  //   leaf:  payload = offset of the leaf's block in leaf_words_.
+  //   split: payload = the group's first line in words_ (kGroupLineBits)
+  //          | the group's length in lines (capped) << kGroupLineBits;
+  //   leaf:  payload = offset of the leaf's block in words_.
+  // A split cell's GROUP is one line-aligned stretch of words_: its 4^b
+  // children, then the blocks of those children that are leaves. A lookup
+  // that enters a group asks for all of its lines at once (up to
+  // kPrefetchLinesMax), so the child it reads and that child's leaf arrive
+  // together: near a border, one wait for memory per level instead of two.
   static constexpr uint32_t kTagShift = 30;
   static constexpr uint32_t kPayloadMask = (uint32_t{1} << kTagShift) - 1;
   enum Tag : uint32_t { kEmpty = 0, kFull = 1, kSplit = 2, kLeaf = 3 };
+  static constexpr int kGroupLineBits = 24;  // words_ up to 2^24 lines (1 GiB)
+  static constexpr uint32_t kGroupLineMask = (uint32_t{1} << kGroupLineBits) - 1;
+  static constexpr uint32_t kGroupLinesMax = (kPayloadMask >> kGroupLineBits);  // 63
+  static constexpr uint32_t kPrefetchLinesMax = 24;
+  static constexpr size_t kLineWords = 64 / sizeof(uint32_t);
 
   // A leaf block is self-contained, so a lookup reads one short stretch of
   // memory (near borders, cache misses cost more than the edge tests):
   //   per candidate polygon, in fence-id order:
   //     fence id | kCentreInside | kLastInLeaf
-  //     number of runs
-  //     per run of consecutive ring edges: vertex count m, then m (x, y)
+  //     number of runs | kCompact | s << kShiftShift
+  //     per run of consecutive ring edges: vertex count m, then m vertices:
+  //       full:    two words, x and y;
+  //       compact: one word, (y - corner.y) >> s in the high 16 bits and
+  //                (x - corner.x) >> s in the low 16, both signed.
   static constexpr uint32_t kCentreInside = uint32_t{1} << 31;
   static constexpr uint32_t kLastInLeaf = uint32_t{1} << 30;
+  static constexpr uint32_t kCompact = uint32_t{1} << 31;
+  static constexpr int kShiftShift = 24;
+  static constexpr uint32_t kRunsMask = (uint32_t{1} << kShiftShift) - 1;
 
   std::optional<FenceHit> hit(uint32_t fence) const { return FenceHit{fence, fence_shard_[fence]}; }
-  std::optional<FenceHit> lookup_leaf(uint32_t offset, GridPoint p, GridPoint centre) const;
+  std::optional<FenceHit> lookup_leaf(uint32_t offset, GridPoint p, GridPoint corner, int bits) const;
 
   int64_t root_x0_ = 0;  // multiples of the root cell side
   int64_t root_y0_ = 0;
@@ -146,8 +176,7 @@ class FenceIndex {
   int root_bits_ = 0;
   int fanout_bits_ = 2;
   std::vector<uint32_t, HugePageAllocator<uint32_t>> root_;
-  std::vector<uint32_t, HugePageAllocator<uint32_t>> nodes_;
-  std::vector<uint32_t, HugePageAllocator<uint32_t>> leaf_words_;
+  std::vector<uint32_t, HugePageAllocator<uint32_t>> words_;  // groups and leaf blocks
   std::vector<ShardId> fence_shard_;
   FenceIndexStats stats_;
 };

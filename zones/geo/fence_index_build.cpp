@@ -10,6 +10,8 @@
 //     down without another full ray test.
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <optional>
 
 #include "zones/geo/fence_index.hpp"
 
@@ -63,9 +65,12 @@ class FenceIndexBuilder {
   std::vector<uint8_t> root_centres_inside(const PolygonRef& p, int64_t c_lo, int64_t r_lo, int64_t cols,
                                            int64_t rows) const;
   Cell prune(Cell cell) const;
-  uint32_t make_node(int64_t x0, int64_t y0, int bits, Cell cell, int depth);
+  uint32_t make_node(int64_t x0, int64_t y0, int bits, Cell cell);
+  std::optional<uint32_t> make_unsplit(int64_t x0, int64_t y0, int bits, const Cell& kept);
+  uint32_t make_split(int64_t x0, int64_t y0, int bits, Cell kept, int depth);
   std::vector<Cell> split(int64_t x0, int64_t y0, int bits, const Cell& cell) const;
-  uint32_t make_leaf(const Cell& cell);
+  uint32_t make_leaf(int64_t x0, int64_t y0, const Cell& cell);
+  std::optional<int> compact_shift(int64_t x0, int64_t y0, const Entry& e) const;
   void finish(std::chrono::steady_clock::time_point start);
 
   GridPoint vertex(uint32_t i) const { return vertices_[i]; }
@@ -91,12 +96,12 @@ Status FenceIndexBuilder::run(const FenceSet& fences) {
     for (size_t i = 0; i < cells.size(); ++i) {
       int64_t x0 = ix_.root_x0_ + (static_cast<int64_t>(i) % ix_.root_cols_ << ix_.root_bits_);
       int64_t y0 = ix_.root_y0_ + (static_cast<int64_t>(i) / ix_.root_cols_ << ix_.root_bits_);
-      ix_.root_[i] = make_node(x0, y0, ix_.root_bits_, std::move(cells[i]), 0);
+      ix_.root_[i] = make_node(x0, y0, ix_.root_bits_, std::move(cells[i]));
     }
   }
   if (overflow_)
-    return Status(Errc::invalid_argument, "fence index: more than 2^30 nodes or leaf entries; "
-                                          "raise leaf_edges_max or split the fence set");
+    return Status(Errc::invalid_argument, "fence index: over 1 GiB of cells, or over 2^24 runs of edges in "
+                                          "one cell; raise leaf_edges_max or split the fence set");
   finish(start);
   return Status::ok();
 }
@@ -247,9 +252,9 @@ Cell FenceIndexBuilder::prune(Cell cell) const {
   return kept;
 }
 
-uint32_t FenceIndexBuilder::make_node(int64_t x0, int64_t y0, int bits, Cell cell, int depth) {
-  Cell kept = prune(std::move(cell));
-  ix_.stats_.depth_max = std::max(ix_.stats_.depth_max, depth);
+// A cell's node when it is not split: empty, full or a leaf (written at the
+// end of words_). nullopt if the cell must be split.
+std::optional<uint32_t> FenceIndexBuilder::make_unsplit(int64_t x0, int64_t y0, int bits, const Cell& kept) {
   if (kept.empty()) {
     ++ix_.stats_.empty_cells;
     return FenceIndex::kEmpty << FenceIndex::kTagShift;
@@ -260,28 +265,56 @@ uint32_t FenceIndexBuilder::make_node(int64_t x0, int64_t y0, int bits, Cell cel
   }
   size_t edges = 0;
   for (const Entry& e : kept) edges += e.edges.size();
-  if (edges <= opt_.leaf_edges_max || bits - opt_.fanout_bits < opt_.min_cell_bits) return make_leaf(kept);
+  if (edges <= opt_.leaf_edges_max || bits - opt_.fanout_bits < opt_.min_cell_bits) return make_leaf(x0, y0, kept);
+  return std::nullopt;
+}
+
+uint32_t FenceIndexBuilder::make_node(int64_t x0, int64_t y0, int bits, Cell cell) {
+  Cell kept = prune(std::move(cell));
+  if (std::optional<uint32_t> node = make_unsplit(x0, y0, bits, kept)) return *node;
+  return make_split(x0, y0, bits, std::move(kept), 1);
+}
+
+// Writes the group of a split cell (fence_index.hpp): its children, then
+// the blocks of its leaf children; the children that split again get their
+// own groups after it.
+uint32_t FenceIndexBuilder::make_split(int64_t x0, int64_t y0, int bits, Cell kept, int depth) {
+  ix_.stats_.depth_max = std::max(ix_.stats_.depth_max, depth);
   std::vector<Cell> children = split(x0, y0, bits, kept);
   kept.clear();
-  // Children blocks start on a multiple of their size: with the default
-  // fanout (4 x 4 children of 4 bytes) a block is one 64-byte cache line, so
-  // each level of a lookup touches one line.
-  const size_t base = (ix_.nodes_.size() + children.size() - 1) / children.size() * children.size();
-  const int child_bits = bits - opt_.fanout_bits;
-  const int64_t fanout = int64_t{1} << opt_.fanout_bits;
-  if (base + children.size() > FenceIndex::kPayloadMask) {
+  auto& words = ix_.words_;
+  constexpr size_t kLine = FenceIndex::kLineWords;
+  const size_t base = (words.size() + kLine - 1) / kLine * kLine;
+  if (base / kLine > FenceIndex::kGroupLineMask) {
     overflow_ = true;
     return 0;
   }
-  ix_.nodes_.resize(base + children.size());
+  words.resize(base + children.size());
   ++ix_.stats_.split_cells;
+  const int child_bits = bits - opt_.fanout_bits;
+  const int64_t fanout = int64_t{1} << opt_.fanout_bits;
+  auto corner = [&](size_t i) {
+    return std::pair<int64_t, int64_t>{x0 + ((static_cast<int64_t>(i) % fanout) << child_bits),
+                                       y0 + ((static_cast<int64_t>(i) / fanout) << child_bits)};
+  };
+  std::vector<Cell> deferred(children.size());
   for (size_t i = 0; i < children.size(); ++i) {
-    int64_t cx = x0 + ((static_cast<int64_t>(i) % fanout) << child_bits);
-    int64_t cy = y0 + ((static_cast<int64_t>(i) / fanout) << child_bits);
-    uint32_t node = make_node(cx, cy, child_bits, std::move(children[i]), depth + 1);
-    ix_.nodes_[base + i] = node;  // after the call: it may have grown nodes_
+    Cell child = prune(std::move(children[i]));
+    auto [cx, cy] = corner(i);
+    std::optional<uint32_t> node = make_unsplit(cx, cy, child_bits, child);
+    if (node) words[base + i] = *node;  // after the call: it may have grown words
+    else deferred[i] = std::move(child);
   }
-  return (FenceIndex::kSplit << FenceIndex::kTagShift) | static_cast<uint32_t>(base);
+  const size_t lines = (words.size() - base + kLine - 1) / kLine;
+  for (size_t i = 0; i < children.size(); ++i) {
+    if (deferred[i].empty()) continue;
+    auto [cx, cy] = corner(i);
+    const uint32_t node = make_split(cx, cy, child_bits, std::move(deferred[i]), depth + 1);
+    words[base + i] = node;
+  }
+  return (FenceIndex::kSplit << FenceIndex::kTagShift) |
+         std::min<uint32_t>(static_cast<uint32_t>(lines), FenceIndex::kGroupLinesMax) << FenceIndex::kGroupLineBits |
+         static_cast<uint32_t>(base / kLine);
 }
 
 // The children's entries: each edge goes to the children whose interior it
@@ -316,39 +349,94 @@ std::vector<Cell> FenceIndexBuilder::split(int64_t x0, int64_t y0, int bits, con
   return children;
 }
 
+namespace {
+
+// The vertices of an entry's edges, as make_leaf writes them: per run of
+// consecutive ring edges its first vertex, then one vertex per edge.
+template <class Run, class Vertex>
+void for_each_run(const std::vector<uint32_t>& edges, Run on_run, Vertex on_vertex) {
+  for (size_t j = 0; j < edges.size(); ++j) {
+    if (j == 0 || edges[j] != edges[j - 1] + 1) {
+      on_run();
+      on_vertex(edges[j]);
+    }
+    on_vertex(edges[j] + 1);
+  }
+}
+
+}  // namespace
+
+// The shift s for which every vertex of `e`, as an offset from the cell's
+// corner (x0, y0), is a multiple of 2^s that fits 16 signed bits in units
+// of 2^s; nullopt if none does (compact_leaves in fence_index.hpp).
+std::optional<int> FenceIndexBuilder::compact_shift(int64_t x0, int64_t y0, const Entry& e) const {
+  uint64_t bits = 0;  // OR of all offsets: its trailing zeros are the shift
+  int64_t lo = 0, hi = 0;
+  for_each_run(e.edges, [] {}, [&](uint32_t i) {
+    const GridPoint v = vertex(i);
+    for (int64_t d : {v.x - x0, v.y - y0}) {
+      bits |= static_cast<uint64_t>(d);
+      lo = std::min(lo, d), hi = std::max(hi, d);
+    }
+  });
+  const int shift = bits == 0 ? 0 : std::min(__builtin_ctzll(bits), 31);
+  const int64_t unit = int64_t{1} << shift;
+  if (lo < INT16_MIN * unit || hi > INT16_MAX * unit) return std::nullopt;
+  return shift;
+}
+
 // Writes a leaf block (layout in fence_index.hpp). Edges become runs of
 // consecutive ring edges: a border usually crosses a cell in one run, so a
 // run of k edges costs k + 1 vertices, not 2k.
-uint32_t FenceIndexBuilder::make_leaf(const Cell& cell) {
-  auto& words = ix_.leaf_words_;
-  const size_t base = words.size();
+uint32_t FenceIndexBuilder::make_leaf(int64_t x0, int64_t y0, const Cell& cell) {
+  std::vector<uint32_t> block;
+  size_t edges = 0, entry = 0, run = 0;
+  for (const Entry& e : cell) {
+    const std::optional<int> shift = opt_.compact_leaves ? compact_shift(x0, y0, e) : std::nullopt;
+    entry = block.size();
+    block.push_back(fence_of(e) | (e.inside ? FenceIndex::kCentreInside : 0));
+    block.push_back(shift ? FenceIndex::kCompact | static_cast<uint32_t>(*shift) << FenceIndex::kShiftShift : 0);
+    uint32_t runs = 0;
+    for_each_run(
+        e.edges,
+        [&] {
+          ++runs;
+          run = block.size();
+          block.push_back(0);
+        },
+        [&](uint32_t i) {
+          ++block[run];
+          const GridPoint v = vertex(i);
+          if (shift) {
+            const auto dx = static_cast<uint16_t>((v.x - x0) >> *shift);
+            const auto dy = static_cast<uint16_t>((v.y - y0) >> *shift);
+            block.push_back(static_cast<uint32_t>(dy) << 16 | dx);
+          } else {
+            block.push_back(static_cast<uint32_t>(v.x));  // grid coordinates are in [0, 2^31)
+            block.push_back(static_cast<uint32_t>(v.y));
+          }
+        });
+    if (runs > FenceIndex::kRunsMask) overflow_ = true;
+    block[entry + 1] |= runs;
+    edges += e.edges.size();
+    ix_.stats_.leaf_runs += runs;
+    ix_.stats_.compact_entries += shift.has_value();
+  }
+  block[entry] |= FenceIndex::kLastInLeaf;
+  // A block that fits a cache line gets one to itself, a longer one starts
+  // on a line: a lookup then reads as few lines as the block allows.
+  auto& words = ix_.words_;
+  constexpr size_t kLineWords = FenceIndex::kLineWords;
+  size_t base = words.size();
+  if (block.size() <= kLineWords ? base / kLineWords != (base + block.size() - 1) / kLineWords
+                                 : base % kLineWords != 0)
+    base = (base + kLineWords - 1) / kLineWords * kLineWords;
   if (base > FenceIndex::kPayloadMask) {
     overflow_ = true;
     return 0;
   }
-  auto push_vertex = [&](GridPoint v) {
-    words.push_back(static_cast<uint32_t>(v.x));  // grid coordinates are in [0, 2^31)
-    words.push_back(static_cast<uint32_t>(v.y));
-  };
-  size_t edges = 0, entry = base, run = 0;
-  for (const Entry& e : cell) {
-    entry = words.size();
-    words.push_back(fence_of(e) | (e.inside ? FenceIndex::kCentreInside : 0));
-    words.push_back(0);  // number of runs
-    for (size_t j = 0; j < e.edges.size(); ++j) {
-      if (j == 0 || e.edges[j] != e.edges[j - 1] + 1) {  // a new run: its count, its first vertex
-        ++words[entry + 1];
-        run = words.size();
-        words.push_back(1);
-        push_vertex(vertex(e.edges[j]));
-      }
-      ++words[run];
-      push_vertex(vertex(e.edges[j] + 1));
-    }
-    edges += e.edges.size();
-    ix_.stats_.leaf_runs += words[entry + 1];
-  }
-  words[entry] |= FenceIndex::kLastInLeaf;
+  words.resize(base);
+  words.insert(words.end(), block.begin(), block.end());
   ++ix_.stats_.leaves;
   ix_.stats_.leaf_entries += cell.size();
   ix_.stats_.leaf_edges += edges;
@@ -358,8 +446,7 @@ uint32_t FenceIndexBuilder::make_leaf(const Cell& cell) {
 
 void FenceIndexBuilder::finish(std::chrono::steady_clock::time_point start) {
   ix_.root_.shrink_to_fit();
-  ix_.nodes_.shrink_to_fit();
-  ix_.leaf_words_.shrink_to_fit();
+  ix_.words_.shrink_to_fit();
   ix_.fence_shard_.shrink_to_fit();
   FenceIndexStats& s = ix_.stats_;
   s.fences = ix_.fence_shard_.size();

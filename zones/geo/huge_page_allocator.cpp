@@ -19,8 +19,8 @@ void* huge_page_allocate(size_t bytes) {
     madvise(p, rounded, MADV_HUGEPAGE);
     return p;
   }
-  p = std::malloc(bytes == 0 ? 1 : bytes);
-  if (!p) throw std::bad_alloc();
+  // Cache-line aligned, so index blocks laid out on lines stay on them.
+  if (posix_memalign(&p, 64, bytes == 0 ? 64 : bytes) != 0) throw std::bad_alloc();
   return p;
 }
 

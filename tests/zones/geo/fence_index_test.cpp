@@ -140,19 +140,60 @@ TEST(FenceIndex, EqualsTheRulesOnALatticeForEveryLayout) {
   }
   for (int fanout = 1; fanout <= 4; ++fanout) {
     for (size_t leaf_edges : {size_t{1}, size_t{3}, size_t{1000}}) {
-      FenceIndexOptions options = deep_options();
-      options.fanout_bits = fanout;
-      options.leaf_edges_max = leaf_edges;
-      Result<FenceIndex> index = FenceIndex::build(set, options);
-      ASSERT_TRUE(index) << index.status().to_string();
-      size_t mismatches = 0;
-      for (GridPoint p : points) {
-        auto hit = index->lookup(p);
-        mismatches += (hit ? std::optional<FenceId>(hit->fence) : std::nullopt) != rules.locate(p);
+      for (bool compact : {true, false}) {
+        FenceIndexOptions options = deep_options();
+        options.fanout_bits = fanout;
+        options.leaf_edges_max = leaf_edges;
+        options.compact_leaves = compact;
+        Result<FenceIndex> index = FenceIndex::build(set, options);
+        ASSERT_TRUE(index) << index.status().to_string();
+        // The hand-made vertices sit on coarse fractions of a degree: every
+        // leaf entry fits 16-bit offsets unless that is switched off.
+        EXPECT_EQ(index->stats().compact_entries, compact ? index->stats().leaf_entries : 0u);
+        size_t mismatches = 0;
+        for (GridPoint p : points) {
+          auto hit = index->lookup(p);
+          mismatches += (hit ? std::optional<FenceId>(hit->fence) : std::nullopt) != rules.locate(p);
+        }
+        EXPECT_EQ(mismatches, 0u) << "fanout_bits " << fanout << ", leaf_edges_max " << leaf_edges
+                                  << ", compact_leaves " << compact;
       }
-      EXPECT_EQ(mismatches, 0u) << "fanout_bits " << fanout << ", leaf_edges_max " << leaf_edges;
     }
   }
+}
+
+// Vertices off any coarse grid, on edges many degrees long: their offsets
+// from a small cell's corner need more than 16 bits, so those leaf entries
+// keep full coordinates while the coarse fence beside them is compact. The
+// two formats in one index must still equal the rules.
+TEST(FenceIndex, LeavesThatCannotBeCompactKeepFullCoordinates) {
+  auto ring = [](std::vector<LonLat> r) {
+    r.push_back(r.front());
+    return r;
+  };
+  std::vector<Fence> fences(2);
+  fences[0].name = "fine";
+  fences[0].polygons.push_back(Polygon{{ring({{0.1234567, 0.2345678}, {10.987654, 0.3456789}, {5.4321, 9.87654}})}});
+  fences[1].name = "grid";
+  fences[1].polygons.push_back(Polygon{{ring({{5, 1}, {12, 1}, {12, 4}, {5, 4}})}});
+  Result<FenceSet> set = FenceSet::from_fences(std::move(fences));
+  ASSERT_TRUE(set) << set.status().to_string();
+  Result<FenceIndex> index = FenceIndex::build(*set, deep_options());
+  ASSERT_TRUE(index) << index.status().to_string();
+  EXPECT_GT(index->stats().compact_entries, 0u);
+  EXPECT_LT(index->stats().compact_entries, index->stats().leaf_entries);
+  RuleLocator rules(*set);
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> lat(-0.5, 10.5), lon(-0.5, 12.5);
+  size_t mismatches = 0, hits = 0;
+  for (int i = 0; i < 40000; ++i) {
+    const GridPoint p = *to_grid(lat(rng), lon(rng));
+    auto hit = index->lookup(p);
+    hits += hit.has_value();
+    mismatches += (hit ? std::optional<FenceId>(hit->fence) : std::nullopt) != rules.locate(p);
+  }
+  EXPECT_EQ(mismatches, 0u);
+  EXPECT_GT(hits, 10000u);
 }
 
 // Boost.Geometry's `within` is an independent implementation; it excludes

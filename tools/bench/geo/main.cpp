@@ -4,6 +4,8 @@
 // the same points, in the same run.
 //
 //   geo_bench [--data DIR] [--shards FILE] [--points N] [--seed S] [--rounds R]
+//             [--root-cells-max N] [--fanout-bits N] [--leaf-edges-max N]
+//             [--min-cell-bits N] [--compact-leaves 0|1]
 //
 // Workloads: N points uniform in China's bounding box, and N points 1-5 m
 // from a fence border. Each engine answers every point in each of R rounds
@@ -38,7 +40,7 @@ struct Options {
   size_t points = 100000;
   uint64_t seed = 1;
   int rounds = 3;
-  FenceIndexOptions index;  // --root-cells-max, --fanout-bits, --leaf-edges-max, --min-cell-bits
+  FenceIndexOptions index;  // --root-cells-max, --fanout-bits, --leaf-edges-max, --min-cell-bits, --compact-leaves
 };
 
 bool parse_options(int argc, char** argv, Options* o) {
@@ -53,6 +55,7 @@ bool parse_options(int argc, char** argv, Options* o) {
     else if (flag == "--fanout-bits") o->index.fanout_bits = std::atoi(value.c_str());
     else if (flag == "--leaf-edges-max") o->index.leaf_edges_max = std::strtoull(value.c_str(), nullptr, 10);
     else if (flag == "--min-cell-bits") o->index.min_cell_bits = std::atoi(value.c_str());
+    else if (flag == "--compact-leaves") o->index.compact_leaves = value != "0";
     else return false;
   }
   return argc % 2 == 1 && o->points > 0 && o->rounds > 0;
@@ -155,9 +158,9 @@ void print_json(const Options& o, const FenceSet& set, const FenceIndex& ix, dou
 void print_index(const FenceIndex& ix) {
   const FenceIndexStats& s = ix.stats();
   std::printf("ezone index: %.1f MB, built in %.0f ms; root %zu cells of 2^%d units, %zu split, %zu full, "
-              "%zu empty, %zu leaves (%zu entries, %zu edges, max %zu edges), depth %d\n",
+              "%zu empty, %zu leaves (%zu entries, %zu compact, %zu edges, max %zu edges), depth %d\n",
               static_cast<double>(s.memory_bytes) / 1e6, s.build_ms, s.root_cells, s.root_cell_bits,
-              s.split_cells, s.full_cells, s.empty_cells, s.leaves, s.leaf_entries, s.leaf_edges,
+              s.split_cells, s.full_cells, s.empty_cells, s.leaves, s.leaf_entries, s.compact_entries, s.leaf_edges,
               s.leaf_edges_max_seen, s.depth_max);
 }
 
@@ -201,7 +204,10 @@ int run(const Options& o) {
 int main(int argc, char** argv) {
   ezone::geo::Options options;
   if (!ezone::geo::parse_options(argc, argv, &options)) {
-    std::fprintf(stderr, "usage: geo_bench [--data DIR] [--shards FILE] [--points N] [--seed S] [--rounds R]\n");
+    std::fprintf(stderr,
+                 "usage: geo_bench [--data DIR] [--shards FILE] [--points N] [--seed S] [--rounds R]\n"
+                 "                 [--root-cells-max N] [--fanout-bits N] [--leaf-edges-max N]\n"
+                 "                 [--min-cell-bits N] [--compact-leaves 0|1]\n");
     return 2;
   }
   return ezone::geo::run(options);
