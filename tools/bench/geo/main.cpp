@@ -18,7 +18,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <numeric>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,7 @@
 #include "sample_points.hpp"
 #include "zones/geo/fence_index.hpp"
 #include "zones/geo/geojson_loader.hpp"
+#include "zones/geo/huge_page_allocator.hpp"
 
 namespace ezone::geo {
 namespace {
@@ -59,6 +62,26 @@ bool parse_options(int argc, char** argv, Options* o) {
     else return false;
   }
   return argc % 2 == 1 && o->points > 0 && o->rounds > 0;
+}
+
+// This host's memory latency at the moment of the run: nanoseconds per
+// step of a pointer chase through a random cycle over 32 MiB (about the
+// index's size, in huge pages like the index). Near a border a lookup
+// waits for memory about twice (fence_index.hpp), so its time follows this
+// figure; printing it lets runs on a busier host be told apart.
+double memory_latency_ns() {
+  constexpr size_t kLines = (size_t{32} << 20) / 64, kSteps = 2000000;
+  std::vector<uint64_t, HugePageAllocator<uint64_t>> next(kLines * 8);
+  std::vector<uint32_t> order(kLines);
+  std::iota(order.begin(), order.end(), 0u);
+  std::shuffle(order.begin() + 1, order.end(), std::mt19937_64(1));
+  for (size_t i = 0; i < kLines; ++i) next[order[i] * size_t{8}] = order[(i + 1) % kLines] * uint64_t{8};
+  uint64_t at = 0;
+  for (size_t i = 0; i < kSteps / 4; ++i) at = next[at];
+  const auto start = Clock::now();
+  for (size_t i = 0; i < kSteps; ++i) at = next[at];
+  const double ns = std::chrono::duration<double, std::nano>(Clock::now() - start).count() / kSteps;
+  return at == UINT64_MAX ? 0 : ns;  // `at` is used, so the chase is not optimised away
 }
 
 double ms_since(Clock::time_point start) {
@@ -137,7 +160,8 @@ void print_row(const char* name, size_t n, const WorkloadResult& r) {
 }
 
 void print_json(const Options& o, const FenceSet& set, const FenceIndex& ix, double boost_build_ms,
-                double s2_build_ms, const S2Baseline& s2, const WorkloadResult& u, const WorkloadResult& b) {
+                double s2_build_ms, const S2Baseline& s2, const WorkloadResult& u, const WorkloadResult& b,
+                double latency_before, double latency_after) {
   const FenceIndexStats& s = ix.stats();
   std::printf(
       "{\"bench\":\"geo\",\"fences\":%zu,\"vertices\":%zu,\"points\":%zu,\"seed\":%llu,"
@@ -148,11 +172,12 @@ void print_json(const Options& o, const FenceSet& set, const FenceIndex& ix, dou
       "\"disagree_boost_uniform\":%zu,\"disagree_boost_border\":%zu,"
       "\"disagree_s2_uniform\":%zu,\"disagree_s2_border\":%zu,"
       "\"index_bytes\":%zu,\"index_build_ms\":%.0f,\"boost_build_ms\":%.0f,"
-      "\"s2_build_ms\":%.0f,\"s2_index_bytes\":%zu}\n",
+      "\"s2_build_ms\":%.0f,\"s2_index_bytes\":%zu,\"memory_latency_ns_before\":%.0f,\"memory_latency_ns_after\":%.0f}\n",
       set.size(), set.vertex_count(), o.points, static_cast<unsigned long long>(o.seed), u.ezone_ns, u.boost_ns,
       u.s2_ns, u.boost_ns / u.ezone_ns, u.s2_ns / u.ezone_ns, b.ezone_ns, b.boost_ns, b.s2_ns,
       b.boost_ns / b.ezone_ns, b.s2_ns / b.ezone_ns, o.rounds, u.disagree_boost, b.disagree_boost, u.disagree_s2,
-      b.disagree_s2, s.memory_bytes, s.build_ms, boost_build_ms, s2_build_ms, s2.index_bytes());
+      b.disagree_s2, s.memory_bytes, s.build_ms, boost_build_ms, s2_build_ms, s2.index_bytes(), latency_before,
+      latency_after);
 }
 
 void print_index(const FenceIndex& ix) {
@@ -187,14 +212,17 @@ int run(const Options& o) {
   Engines engines{*index, boost, s2};
   const auto uniform = uniform_points(o.points, o.seed);
   const auto border = near_border_points(*set, o.points, o.seed + 1);
+  const double latency_before = memory_latency_ns();
   const WorkloadResult u = run_workload(uniform, engines, o.rounds);
   const WorkloadResult b = run_workload(border, engines, o.rounds);
+  const double latency_after = memory_latency_ns();
   std::printf("\n%-12s %8s %9s %10s %9s %10s %9s %8s %24s %9s\n", "workload", "points", "ezone ns", "boost ns",
               "s2 ns", "boost/ez", "s2/ez", "in fence", "ezone!=boost", "ezone!=s2");
   print_row("uniform", o.points, u);
   print_row("near-border", o.points, b);
-  std::printf("\n");
-  print_json(o, *set, *index, boost_ms, s2_ms, s2, u, b);
+  std::printf("memory latency (pointer chase over 32 MiB): %.0f ns before the workloads, %.0f ns after\n\n",
+              latency_before, latency_after);
+  print_json(o, *set, *index, boost_ms, s2_ms, s2, u, b, latency_before, latency_after);
   return 0;
 }
 
