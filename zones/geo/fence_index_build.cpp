@@ -407,9 +407,10 @@ uint32_t FenceIndexBuilder::make_leaf(int64_t x0, int64_t y0, const Cell& cell) 
         [&](uint32_t i) {
           ++block[run];
           const GridPoint v = vertex(i);
-          if (shift) {
-            const auto dx = static_cast<uint16_t>((v.x - x0) >> *shift);
-            const auto dy = static_cast<uint16_t>((v.y - y0) >> *shift);
+          if (shift) {  // exact: every offset is a multiple of the unit
+            const int64_t unit = int64_t{1} << *shift;
+            const auto dx = static_cast<uint16_t>((v.x - x0) / unit);
+            const auto dy = static_cast<uint16_t>((v.y - y0) / unit);
             block.push_back(static_cast<uint32_t>(dy) << 16 | dx);
           } else {
             block.push_back(static_cast<uint32_t>(v.x));  // grid coordinates are in [0, 2^31)
