@@ -351,7 +351,13 @@ Result<Resolution> Gzs::resolve(const ShardingKey& key) const {
       auto m = std::atomic_load(&impl_->merchants)->find(key.id);
       if (!m) {
         impl_->resolve_errors_no_merchant->inc();
-        return Status(Errc::not_found, "unknown merchant " + std::to_string(key.id));
+        std::string message = "unknown merchant " + std::to_string(key.id);
+        // Apps often mint merchant ids as the takeout sample does (with
+        // mint_order_id): such an id names its shard itself.
+        if (auto minted = decode_recent_order_id(key.id, SystemClock::instance().wall_ms()))
+          message += " (not in the merchant map; an id minted with mint_order_id routes as order=" +
+                     std::to_string(key.id) + ", shard " + std::to_string(minted->shard) + ")";
+        return Status(Errc::not_found, message);
       }
       r.fence_id = m->fence_id;
       const auto* fences = impl_->geo ? &impl_->geo->fences : nullptr;

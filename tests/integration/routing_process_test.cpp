@@ -4,6 +4,7 @@
 // changes fail, and locate answers who owns a key.
 #include <gtest/gtest.h>
 
+#include "core/clock.hpp"
 #include "storage/etcd/etcd_meta_store.hpp"
 #include "storage/net/http_client.hpp"
 #include "storage/route/route_store.hpp"
@@ -104,6 +105,18 @@ TEST_F(RoutingProcessTest, MerchantUpdatesAreClusterWideAndRouted) {
   auto unknown = probe("bj", "merchant=77");
   ASSERT_TRUE(unknown.ok());
   EXPECT_EQ(unknown->status, 404) << unknown->body;
+  EXPECT_EQ(json::parse(unknown->body).value("error", ""), "unknown merchant 77");
+  // An id minted as the takeout sample mints its merchants' ids is not in
+  // the map either; the answer says how it does route.
+  auto minted = encode_order_id(OrderIdParts{31, SystemClock::instance().wall_ms() - kOrderIdEpochUnixMs, 1, 0});
+  ASSERT_TRUE(minted.ok());
+  auto unmapped = probe("bj", "merchant=" + std::to_string(*minted));
+  ASSERT_TRUE(unmapped.ok());
+  EXPECT_EQ(unmapped->status, 404) << unmapped->body;
+  EXPECT_NE(json::parse(unmapped->body).value("error", "").find("routes as order=" + std::to_string(*minted) +
+                                                                 ", shard 31"),
+            std::string::npos)
+      << unmapped->body;
   auto put = net::http_request(cluster_->addresses("bj").admin, "PUT", "/admin/v1/merchants/77",
                                R"({"shard": "shanghai"})", "application/json", 5000);
   ASSERT_TRUE(put.ok());

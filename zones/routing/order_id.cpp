@@ -53,6 +53,13 @@ Result<OrderIdParts> decode_order_id(uint64_t id) {
   return p;
 }
 
+std::optional<OrderIdParts> decode_recent_order_id(uint64_t id, int64_t now_unix_ms) {
+  constexpr int64_t kDayMs = 86'400'000;
+  auto parts = decode_order_id(id);
+  if (!parts || parts->time_ms < kDayMs || parts->unix_ms() > now_unix_ms + kDayMs) return std::nullopt;
+  return *parts;
+}
+
 std::string format_order_id(uint64_t id) { return std::to_string(id); }
 
 Result<uint64_t> parse_order_id(const std::string& text) {

@@ -50,6 +50,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "core/clock.hpp"
@@ -88,6 +89,13 @@ Result<uint64_t> encode_order_id(const OrderIdParts& parts);
 // Unpacks an id. invalid_argument if bit 63 is set (no minted id has it);
 // every other 64-bit value decodes.
 Result<OrderIdParts> decode_order_id(uint64_t id);
+
+// Whether `id` looks minted by an OrderIdMinter: it decodes and its time
+// field lies between a day after the id epoch and a day past now_unix_ms.
+// Small or arbitrary numbers (a legacy merchant id, 8812) do not. For
+// hints in error messages, not for routing: any id < 2^63 routes as an
+// order id.
+std::optional<OrderIdParts> decode_recent_order_id(uint64_t id, int64_t now_unix_ms);
 
 // Canonical decimal text: digits only, no sign, no spaces, no leading zeros.
 std::string format_order_id(uint64_t id);

@@ -101,6 +101,25 @@ TEST(OrderIdLayout, DecodeRoundTripsSeededRandomIds) {
   }
 }
 
+// The hint for ids that look minted: a real minted id of now passes;
+// small numbers, ids from the id epoch's first day and ids from the far
+// future do not.
+TEST(OrderIdLayout, RecentIdsAreToldFromArbitraryNumbers) {
+  const int64_t now = kOrderIdEpochUnixMs + int64_t{700} * 86'400'000;
+  auto id = encode_order_id(OrderIdParts{31, now - kOrderIdEpochUnixMs, 2, 9});
+  ASSERT_TRUE(id.ok());
+  auto parts = decode_recent_order_id(*id, now);
+  ASSERT_TRUE(parts);
+  EXPECT_EQ(parts->shard, 31u);
+  EXPECT_FALSE(decode_recent_order_id(8812, now));
+  EXPECT_FALSE(decode_recent_order_id(*encode_order_id(OrderIdParts{3, 86'400'000 - 1, 0, 0}), now));
+  EXPECT_TRUE(decode_recent_order_id(*encode_order_id(OrderIdParts{3, 86'400'000, 0, 0}), now));
+  const int64_t tomorrow = now + 86'400'000 - kOrderIdEpochUnixMs;
+  EXPECT_TRUE(decode_recent_order_id(*encode_order_id(OrderIdParts{3, tomorrow, 0, 0}), now));
+  EXPECT_FALSE(decode_recent_order_id(*encode_order_id(OrderIdParts{3, tomorrow + 1, 0, 0}), now));
+  EXPECT_FALSE(decode_recent_order_id(uint64_t{1} << 63, now));
+}
+
 TEST(OrderIdText, FormatsAndParses) {
   EXPECT_EQ(format_order_id(0), "0");
   EXPECT_EQ(format_order_id(INT64_MAX), "9223372036854775807");
