@@ -30,9 +30,13 @@
 //     epoch) names another owner forwards the request on rather than serve
 //     a route that the sender's older table chose.
 //
-// These headers are trusted between sites. A client can only hurt its own
-// request with them (a 508 or a bounded hold); an edge proxy in front of
-// the ingress may strip them.
+// These headers are trusted between sites. A client that sends them can
+// only change what happens to its own requests (a 508, or a hold bounded by
+// hold_ms), but those holds count against the router's holds_max like any
+// other: a client claiming a future epoch on many requests at once can fill
+// the hold queue, and then held requests of other clients (a shard being
+// moved) get their 503 at once instead of after a wait. An edge proxy in
+// front of the ingress should strip them from clients it does not trust.
 #pragma once
 
 #include <string>
