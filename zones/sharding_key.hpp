@@ -3,6 +3,7 @@
 // header and in tools: "geo=31.23,121.47", "merchant=8812", "order=123...".
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -29,6 +30,10 @@ struct ShardingKey {
   // The canonical text form, e.g. "geo=31.23,121.47".
   std::string to_string() const;
 };
+
+// Keys in one bulk locate request (the admin API's POST /admin/v1/locate);
+// `ezctl locate --file` sends a longer list in several requests.
+constexpr size_t kLocateKeysMax = 10000;
 
 const char* sharding_key_kind_name(ShardingKey::Kind kind);
 

@@ -11,10 +11,9 @@
 
 #include "actors/gzs/gzs.hpp"
 #include "actors/http/http_types.hpp"
+#include "zones/sharding_key.hpp"
 
 namespace ezone {
-
-constexpr size_t kLocateKeysMax = 10000;  // keys in one bulk locate
 
 // Answers the request if its path belongs to the GZS admin API; nullopt
 // otherwise. Runs on an admin thread: move and merchant updates block on etcd.

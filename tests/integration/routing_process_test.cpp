@@ -2,6 +2,13 @@
 // fences: geo, merchant and order keys entering the wrong zone are served by
 // the owner, route changes made on one node are seen by the other, stale
 // changes fail, and locate answers who owns a key.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 #include "core/clock.hpp"
@@ -10,6 +17,7 @@
 #include "storage/route/route_store.hpp"
 #include "tests/integration/local_cluster.hpp"
 #include "tests/support/eventually.hpp"
+#include "zones/sharding_key.hpp"
 #include "zones/routing/order_id.hpp"
 
 namespace ezone::test {
@@ -89,6 +97,35 @@ TEST_F(RoutingProcessTest, LocateNamesFenceShardOwnerAndEpoch) {
   auto [code, out] = cluster_->ezctl("bj", {"locate", "geo=0,0"});
   EXPECT_EQ(code, 1) << "a point in no fence is an error: " << out;
   EXPECT_NE(out.find("no fence"), std::string::npos) << out;
+}
+
+// A key file longer than one admin request takes (kLocateKeysMax keys) is
+// answered whole and in order: ezctl sends it in parts.
+TEST_F(RoutingProcessTest, LocateAnswersAKeyFileLongerThanOneRequest) {
+  const size_t n = kLocateKeysMax + 2345;
+  auto key_at = [n](size_t i) {  // Shanghai, a metre east per key; the last is in Beijing
+    if (i + 1 == n) return std::string("geo=39.9,116.4");
+    std::ostringstream key;
+    key << "geo=31.2304," << std::fixed << std::setprecision(6) << 121.4 + static_cast<double>(i) * 1e-5;
+    return key.str();
+  };
+  const std::string path = ::testing::TempDir() + "/ezone-locate-keys-" + std::to_string(::getpid()) + ".txt";
+  {
+    std::ofstream keys(path);
+    keys << "# comment lines are skipped\n";
+    for (size_t i = 0; i < n; ++i) keys << key_at(i) << "\n";
+  }
+  auto [code, out] = cluster_->ezctl("bj", {"locate", "--file", path, "--json"}, 30000);
+  std::remove(path.c_str());
+  ASSERT_EQ(code, 0) << out.substr(0, 2000);
+  json doc = json::parse(out, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << out.substr(0, 2000);
+  const json& results = doc["results"];
+  ASSERT_EQ(results.size(), n);
+  for (size_t i : {size_t{0}, kLocateKeysMax - 1, kLocateKeysMax, n - 2, n - 1}) {
+    EXPECT_EQ(results[i].value("key", ""), key_at(i));
+    EXPECT_EQ(results[i].value("owner", ""), i + 1 == n ? "bj" : "sh") << results[i].dump();
+  }
 }
 
 TEST_F(RoutingProcessTest, OrderIdsAreRoutedByTheirShardBits) {

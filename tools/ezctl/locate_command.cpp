@@ -1,10 +1,13 @@
 #include "tools/ezctl/locate_command.hpp"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "tools/ezctl/admin_client.hpp"
+#include "zones/sharding_key.hpp"
 
 namespace ezctl {
 namespace {
@@ -12,13 +15,21 @@ namespace {
 using nlohmann::json;
 
 // Keys travel in a JSON body, so no URL encoding is needed for ',' or '='.
+// The admin API answers at most kLocateKeysMax keys a request: a longer list
+// goes in several, and the answers come back in the keys' order.
 int locate_many(const Options& options, const std::vector<std::string>& keys) {
-  auto reply = admin_call(options, "POST", "/admin/v1/locate", json{{"keys", keys}}.dump());
-  if (!reply) return fail("locate", reply.status().message());
-  if (reply->status != 200) return fail("locate", reply_error(*reply));
-  if (options.json) return std::printf("%s\n", reply->body.dump(2).c_str()), 0;
+  json results = json::array();
+  for (size_t at = 0; at < keys.size(); at += ezone::kLocateKeysMax) {
+    const auto end = keys.begin() + static_cast<std::ptrdiff_t>(std::min(keys.size(), at + ezone::kLocateKeysMax));
+    const std::vector<std::string> chunk(keys.begin() + static_cast<std::ptrdiff_t>(at), end);
+    auto reply = admin_call(options, "POST", "/admin/v1/locate", json{{"keys", chunk}}.dump());
+    if (!reply) return fail("locate", reply.status().message());
+    if (reply->status != 200) return fail("locate", reply_error(*reply));
+    for (json& answer : reply->body["results"]) results.push_back(std::move(answer));
+  }
+  if (options.json) return std::printf("%s\n", json{{"results", results}}.dump(2).c_str()), 0;
   int failed = 0;
-  for (const json& answer : reply->body.value("results", json::array())) {
+  for (const json& answer : results) {
     std::printf("%s\n", format_location(answer).c_str());
     failed += answer.contains("error");
   }
