@@ -158,8 +158,9 @@ class FenceIndex {
   //     number of runs | kCompact | s << kShiftShift
   //     per run of consecutive ring edges: vertex count m, then m vertices:
   //       full:    two words, x and y;
-  //       compact: one word, (y - corner.y) >> s in the high 16 bits and
-  //                (x - corner.x) >> s in the low 16, both signed.
+  //       compact: one word, (y - corner.y) / 2^s in the high 16 bits and
+  //                (x - corner.x) / 2^s in the low 16, both signed (every
+  //                offset is a multiple of 2^s, so both are exact).
   static constexpr uint32_t kCentreInside = uint32_t{1} << 31;
   static constexpr uint32_t kLastInLeaf = uint32_t{1} << 30;
   static constexpr uint32_t kCompact = uint32_t{1} << 31;
