@@ -30,10 +30,11 @@
 // build and lookup agree bit for bit with the edge rule.
 //
 // Cost (tools/bench/geo, 392 real cities, 2.1M vertices): about 30-40 ns
-// per lookup for uniform points and 250-400 ns within metres of a border.
+// per lookup for uniform points and 200-400 ns within metres of a border.
 // Near a border the time is memory latency, not arithmetic (about 40 ns
-// when everything is cached): the index (30 MB) is far larger than the
-// caches, and on this virtual machine one trip to memory takes 100-200 ns.
+// of it with the leaves of up to 16 edges all cached): the index (22 MB) is
+// far larger than the caches, and on this virtual machine one trip to
+// memory takes 100-200 ns.
 // So the layout keeps the trips few and lets them overlap: a split cell's
 // children and the blocks of its leaf children share one stretch of memory
 // (a group) that a lookup requests whole, leaves are line-aligned and
@@ -72,8 +73,11 @@ struct FenceIndexOptions {
   size_t root_cells_max = size_t{1} << 18;
   // A split cell has 2^fanout_bits x 2^fanout_bits children (1..4).
   int fanout_bits = 2;
-  // A cell that touches at most this many edges becomes a leaf.
-  size_t leaf_edges_max = 16;
+  // A cell that touches at most this many edges becomes a leaf. 32 rather
+  // than 16: near borders about 5% faster (fewer levels; the leaf's extra
+  // edges cost less than a wait for memory), 22 instead of 30 MB on the
+  // real fences, uniform points about 7% slower (BENCHMARKS.md).
+  size_t leaf_edges_max = 32;
   // Cells are never split below 2^min_cell_bits grid units (2^9 = 14 m of
   // latitude); such a leaf keeps all its edges (it sits on a vertex where
   // many edges meet).
