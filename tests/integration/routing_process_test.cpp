@@ -17,6 +17,7 @@
 #include "storage/route/route_store.hpp"
 #include "tests/integration/local_cluster.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/fake_http_server.hpp"
 #include "zones/sharding_key.hpp"
 #include "zones/routing/order_id.hpp"
 
@@ -125,6 +126,36 @@ TEST_F(RoutingProcessTest, LocateAnswersAKeyFileLongerThanOneRequest) {
   for (size_t i : {size_t{0}, kLocateKeysMax - 1, kLocateKeysMax, n - 2, n - 1}) {
     EXPECT_EQ(results[i].value("key", ""), key_at(i));
     EXPECT_EQ(results[i].value("owner", ""), i + 1 == n ? "bj" : "sh") << results[i].dump();
+  }
+}
+
+// A node whose answer is not what ezctl asked for (a bug, an older node,
+// something else listening there) gets a clear error, not a crash.
+TEST_F(RoutingProcessTest, EzctlRefusesAMalformedAnswer) {
+  struct Case {
+    std::vector<std::string> command;
+    std::string body, expected;
+  };
+  const std::vector<Case> cases{
+      {{"locate", kShanghai}, R"({"results": 5})", "does not hold one result per key"},
+      {{"locate", kShanghai}, R"([1, 2])", "does not hold one result per key"},
+      {{"locate", kShanghai}, R"({"results": [7]})", "not an object"},
+      {{"routes"}, R"([1, 2])", "not a route table"},
+      {{"status"}, R"({"peers": 5, "ezone": []})", "not cluster status"},
+      {{"quarantine", "list"}, R"({"quarantined": [1]})", "not what ezctl expects"},
+  };
+  for (const Case& c : cases) {
+    auto fake = FakeHttpServer::start([body = c.body](FakeConnection& conn) {
+      if (conn.read_request().empty()) return;
+      conn.send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+    });
+    ASSERT_TRUE(fake.ok()) << fake.status().to_string();
+    std::vector<std::string> args{"--node", (*fake)->endpoint().to_string()};
+    args.insert(args.end(), c.command.begin(), c.command.end());
+    auto [code, out] = cluster_->run_ezctl(args);
+    EXPECT_EQ(code, 1) << c.command[0] << " " << c.body << ": " << out;
+    EXPECT_NE(out.find(c.expected), std::string::npos) << c.command[0] << " " << c.body << ": " << out;
   }
 }
 

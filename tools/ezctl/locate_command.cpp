@@ -25,13 +25,16 @@ int locate_many(const Options& options, const std::vector<std::string>& keys) {
     auto reply = admin_call(options, "POST", "/admin/v1/locate", json{{"keys", chunk}}.dump());
     if (!reply) return fail("locate", reply.status().message());
     if (reply->status != 200) return fail("locate", reply_error(*reply));
-    for (json& answer : reply->body["results"]) results.push_back(std::move(answer));
+    json* answers = reply->body.is_object() ? &reply->body["results"] : nullptr;
+    if (!answers || !answers->is_array() || answers->size() != chunk.size())
+      return fail("locate", "the node's answer does not hold one result per key");
+    for (json& answer : *answers) results.push_back(std::move(answer));
   }
   if (options.json) return std::printf("%s\n", json{{"results", results}}.dump(2).c_str()), 0;
   int failed = 0;
   for (const json& answer : results) {
     std::printf("%s\n", format_location(answer).c_str());
-    failed += answer.contains("error");
+    failed += !answer.is_object() || answer.contains("error");
   }
   return failed == 0 ? 0 : 1;
 }
@@ -50,6 +53,7 @@ bool read_keys(const std::string& path, std::vector<std::string>* keys) {
 }  // namespace
 
 std::string format_location(const json& a) {
+  if (!a.is_object()) return "?  ERROR the node's answer is not an object: " + a.dump();
   std::string key = a.value("key", "?");
   if (a.contains("error")) return key + "  ERROR " + a.value("error", "");
   std::ostringstream out;

@@ -23,6 +23,9 @@
 #include <cstdlib>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "tools/ezctl/admin_client.hpp"
 #include "tools/ezctl/drc_command.hpp"
 #include "tools/ezctl/drill_command.hpp"
 #include "tools/ezctl/locate_command.hpp"
@@ -115,16 +118,8 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
   return true;
 }
 
-}  // namespace
 
-int main(int argc, char** argv) {
-  ezctl::Options options;
-  std::string error;
-  if (!parse_args(argc, argv, &options, &error)) return usage(error);
-  if (options.help || (!options.args.empty() && options.args[0] == "help")) return usage("");
-  if (options.args.empty()) return usage("no command given");
-  if (const char* env = std::getenv("EZCTL_NODE"); options.node.empty() && env) options.node = env;
-  if (options.node.empty()) return usage("--node HOST:PORT (or EZCTL_NODE in the environment) is required");
+int run_command(const ezctl::Options& options) {
   const std::string& cmd = options.args[0];
   bool bare = options.args.size() == 1;
   if (cmd == "status" && bare) return ezctl::run_status(options);
@@ -140,4 +135,24 @@ int main(int argc, char** argv) {
   if (cmd == "quarantine") return ezctl::run_quarantine(options);
   if (cmd == "drill") return ezctl::run_drill(options);
   return usage("unknown command or extra arguments: " + cmd);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ezctl::Options options;
+  std::string error;
+  if (!parse_args(argc, argv, &options, &error)) return usage(error);
+  if (options.help || (!options.args.empty() && options.args[0] == "help")) return usage("");
+  if (options.args.empty()) return usage("no command given");
+  if (const char* env = std::getenv("EZCTL_NODE"); options.node.empty() && env) options.node = env;
+  if (options.node.empty()) return usage("--node HOST:PORT (or EZCTL_NODE in the environment) is required");
+  // The commands read the node's JSON answers by their documented shape. An
+  // answer of another shape (a bug, an older node, something else listening
+  // there) ends the command with an error, not an abort.
+  try {
+    return run_command(options);
+  } catch (const nlohmann::json::exception& e) {
+    return ezctl::fail(options.args[0], "the node's answer is not what ezctl expects (" + std::string(e.what()) + ")");
+  }
 }
