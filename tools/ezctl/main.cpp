@@ -118,7 +118,6 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
   return true;
 }
 
-
 int run_command(const ezctl::Options& options) {
   const std::string& cmd = options.args[0];
   bool bare = options.args.size() == 1;
