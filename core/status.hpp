@@ -26,12 +26,24 @@ enum class Errc {
 // Stable lower-case name of a code, used in logs, metrics labels and JSON.
 const char* errc_name(Errc code);
 
+class Status;
+
+// What Status::ok() returns: it becomes a Status wherever one is expected,
+// but it has no truth value. C++ reads `status.ok()` as the static
+// Status::ok(), which is always ok, so a test such as
+// EXPECT_FALSE(check(x).ok()) could never fail; with this it does not
+// compile. Ask a Status is_ok() (or test it as a bool).
+struct OkStatus {
+  explicit operator bool() const = delete;
+  operator Status() const;  // NOLINT: implicit by design
+};
+
 class Status {
  public:
   Status() = default;
   Status(Errc code, std::string message) : code_(code), message_(std::move(message)) {}
 
-  static Status ok() { return Status(); }
+  static OkStatus ok() { return OkStatus(); }
 
   bool is_ok() const { return code_ == Errc::ok; }
   explicit operator bool() const { return is_ok(); }
@@ -44,6 +56,8 @@ class Status {
   Errc code_ = Errc::ok;
   std::string message_;
 };
+
+inline OkStatus::operator Status() const { return Status(); }
 
 // Either a T or a non-ok Status. Accessing value() on an error aborts: check
 // ok() first. This keeps call sites explicit about the failure path.

@@ -16,7 +16,7 @@ Status bad(const std::string& flag, const std::string& need, const std::string& 
 }
 
 Setter number(const std::string& flag, double* out, double min, double max) {
-  return [=](const std::string& text) {
+  return [=](const std::string& text) -> Status {
     char* end = nullptr;
     errno = 0;
     const double v = std::strtod(text.c_str(), &end);
@@ -30,7 +30,7 @@ Setter number(const std::string& flag, double* out, double min, double max) {
 
 template <class Int>
 Setter integer(const std::string& flag, Int* out, int64_t min, int64_t max) {
-  return [=](const std::string& text) {
+  return [=](const std::string& text) -> Status {
     char* end = nullptr;
     errno = 0;
     const long long v = std::strtoll(text.c_str(), &end, 10);
@@ -43,7 +43,7 @@ Setter integer(const std::string& flag, Int* out, int64_t min, int64_t max) {
 }
 
 Setter address_list(const std::string& flag, std::vector<HostPort>* out) {
-  return [=](const std::string& text) {
+  return [=](const std::string& text) -> Status {
     out->clear();
     size_t start = 0;
     while (start <= text.size()) {
@@ -58,7 +58,7 @@ Setter address_list(const std::string& flag, std::vector<HostPort>* out) {
 }
 
 Setter entry_policy(EntryPolicy* out) {
-  return [=](const std::string& text) {
+  return [=](const std::string& text) -> Status {
     const std::map<std::string, EntryPolicy> names{
         {"random", EntryPolicy::random}, {"owner", EntryPolicy::owner}, {"first", EntryPolicy::first}};
     auto it = names.find(text);

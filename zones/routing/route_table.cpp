@@ -194,7 +194,7 @@ Result<RouteTable> move_shards(const RouteTable& table, const std::vector<ShardI
   if (!table.has_ezone(to))
     return invalid("ezone '" + to + "' is not in the route table (epoch " +
                    std::to_string(table.epoch()) + ")");
-  return change_shards(table, shards, [&](ShardRoute& route) {
+  return change_shards(table, shards, [&](ShardRoute& route) -> Status {
     if (route.owner == to)
       return Status(Errc::conflict, shard_label(route) + " is already owned by " + to +
                                         " at epoch " + std::to_string(table.epoch()));
@@ -206,7 +206,7 @@ Result<RouteTable> move_shards(const RouteTable& table, const std::vector<ShardI
 
 Result<RouteTable> set_shard_state(const RouteTable& table, const std::vector<ShardId>& shards,
                                    ShardState state) {
-  return change_shards(table, shards, [&](ShardRoute& route) {
+  return change_shards(table, shards, [&](ShardRoute& route) -> Status {
     if (route.state == state)
       return Status(Errc::conflict, shard_label(route) + " is already " +
                                         shard_state_name(state) + " at epoch " +

@@ -49,8 +49,8 @@ void write_format1_site(const std::string& path) {
   auto db = dal::Db::open(path, false);
   ASSERT_TRUE(db.ok());
   dal::Db& d = *db.value();
-  ASSERT_TRUE(d.exec("PRAGMA journal_mode=WAL;").ok());
-  ASSERT_TRUE(d.exec(kFormat1Ddl).ok());
+  ASSERT_TRUE(d.exec("PRAGMA journal_mode=WAL;").is_ok());
+  ASSERT_TRUE(d.exec(kFormat1Ddl).is_ok());
   ASSERT_TRUE(d.run("INSERT INTO orders VALUES(5, 11, 'old', 0)").ok());
   ASSERT_TRUE(d.run("INSERT INTO _ezone_rowver VALUES('orders', ?1, 100, 'bj', 0)", {Value(dal::Blob{key_v1(5)})}).ok());
   for (int id : {1, 2}) {
