@@ -1,9 +1,13 @@
 #include "config/node_config.hpp"
 
+#include <cctype>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "config/schema_config.hpp"
 #include "config/toml_reader.hpp"
+#include "core/peer_token.hpp"
 
 namespace ezone {
 namespace {
@@ -171,6 +175,32 @@ Status read_gzs(const toml::table& root, NodeConfig& c) {
   return Status::ok();
 }
 
+// [router] peer_token or peer_token_file (one line; trailing whitespace is
+// not part of the token).
+Status read_peer_token(NodeConfig& c, std::string file) {
+  RouterSettings& t = c.router;
+  const char* key = file.empty() ? "router.peer_token" : "router.peer_token_file";
+  const char* fix = "use 16 to 256 visible ASCII characters, the same at every site, e.g. from `openssl rand -hex 32`";
+  if (!file.empty()) {
+    if (!t.peer_token.empty())
+      return config_error(c.source, "router.peer_token_file", "set together with router.peer_token",
+                          "keep one of them (the file keeps the secret out of the config)");
+    resolve_path(c.source, &file);
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+      return config_error(c.source, key, "cannot read '" + file + "'", "point it at a readable file holding the token");
+    std::ostringstream text;
+    text << in.rdbuf();
+    t.peer_token = text.str();
+    while (!t.peer_token.empty() && std::isspace(static_cast<unsigned char>(t.peer_token.back())))
+      t.peer_token.pop_back();
+  } else if (t.peer_token.empty()) {
+    return Status::ok();
+  }
+  if (Status s = check_peer_token(t.peer_token); !s) return config_error(c.source, key, s.message(), fix);
+  return Status::ok();
+}
+
 Status read_router(const toml::table& root, NodeConfig& c) {
   const toml::table* table = nullptr;
   EZONE_TRY(optional_section(root, "router", c.source, &table));
@@ -183,9 +213,13 @@ Status read_router(const toml::table& root, NodeConfig& c) {
   EZONE_TRY(r.integer("forward_timeout_ms", &t.forward_timeout_ms, 10, 600000));
   EZONE_TRY(r.integer("forward_connections_max", &t.forward_connections_max, 1, 100000));
   EZONE_TRY(r.integer("request_deadline_ms", &t.request_deadline_ms, 10, 3600000));
+  std::string token_file;
+  EZONE_TRY(r.string("peer_token", false, &t.peer_token, "set router.peer_token to a string"));
+  EZONE_TRY(r.string("peer_token_file", false, &token_file, "set router.peer_token_file to a file's path"));
   EZONE_TRY(r.no_unknown_keys(
       "hops_max, write_forbidden_hold_ms, forwarded_key_hold_ms, retry_after_s, forward_timeout_ms, "
-      "forward_connections_max, request_deadline_ms"));
+      "forward_connections_max, request_deadline_ms, peer_token, peer_token_file"));
+  EZONE_TRY(read_peer_token(c, token_file));
   // The owner holds a forwarded request while the forwarding router waits
   // for its answer: a hold as long as that wait ends as the forwarder's 504.
   if (t.forwarded_key_hold_ms >= t.forward_timeout_ms)

@@ -82,6 +82,10 @@ struct RouterSettings {
   int64_t forward_timeout_ms = 2000;    // one forwarded exchange, connect to last byte
   int forward_connections_max = 64;     // pooled keep-alive connections per peer router
   int64_t request_deadline_ms = 10000;  // a client must send a whole request within this
+  // Shared by every site: added to forwards so that a receiver trusts their
+  // route trail (actors/router/route_trail.hpp, "Trust"). Empty: trails are
+  // trusted from clients too. From peer_token or peer_token_file.
+  std::string peer_token;
 };
 
 // The DAL (DESIGN.md, "dal"). Present only when the file has a [dal] section.

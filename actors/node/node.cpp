@@ -321,6 +321,11 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   rc.epoch = [g = gzs.get()] { return g->epoch(); };
   rc.may_write = [this](std::string* why) { return may_act(why); };
   rc.fault = fault;
+  rc.peer_token = config.router.peer_token;
+  if (rc.peer_token.empty())
+    logger->info("event=router_trust ezone={} detail=\"no router.peer_token: route trail headers (X-Ezone-Epoch, "
+                 "-Via) are trusted from clients too; strip them at the edge or set a token\"",
+                 config.ezone);
   rc.forwarder.connections_per_upstream_max = config.router.forward_connections_max;
   rc.forwarder.response_timeout_ms = config.router.forward_timeout_ms;
   endpoints.push_back(probe_endpoint(config.ezone, *gzs));

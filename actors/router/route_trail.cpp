@@ -64,19 +64,39 @@ Result<RouteTrail> parse_route_trail(const HttpRequest& request) {
   return trail;
 }
 
+bool apply_peer_token(HttpRequest& request, const std::string& token, RouteTrail* trail) {
+  auto& headers = request.headers;
+  bool matched = false;
+  for (auto it = headers.begin(); it != headers.end();) {
+    if (it->first != kPeerTokenHeader) {
+      ++it;
+      continue;
+    }
+    matched = matched || (!token.empty() && peer_token_equals(it->second, token));
+    it = headers.erase(it);
+  }
+  trail->from_peer = token.empty() || matched;
+  if (trail->from_peer) return false;
+  bool claimed = trail->sender_epoch != 0 || !trail->via.empty();
+  trail->sender_epoch = 0;
+  return claimed;
+}
+
 bool is_routing_loop(const RouteTrail& trail, const std::string& self, Epoch epoch) {
   for (const auto& entry : trail.via)
     if (entry.ezone == self && entry.epoch >= epoch) return true;
   return false;
 }
 
-void stamp_forward(HttpRequest& request, const RouteTrail& trail, const std::string& self, Epoch epoch) {
+void stamp_forward(HttpRequest& request, const RouteTrail& trail, const std::string& self, Epoch epoch,
+                   const std::string& peer_token) {
   std::string via;
   for (const auto& entry : trail.via) via += entry.ezone + "@" + std::to_string(entry.epoch) + ",";
   via += self + "@" + std::to_string(epoch);
   request.set_header("x-ezone-hops", std::to_string(trail.hops + 1));
   request.set_header("x-ezone-via", std::move(via));
   request.set_header("x-ezone-epoch", std::to_string(epoch));
+  if (!peer_token.empty()) request.set_header(kPeerTokenHeader, peer_token);
 }
 
 }  // namespace ezone

@@ -30,13 +30,26 @@
 //     epoch) names another owner forwards the request on rather than serve
 //     a route that the sender's older table chose.
 //
-// These headers are trusted between sites. A client that sends them can
-// only change what happens to its own requests (a 508, or a hold bounded by
-// hold_ms), but those holds count against the router's holds_max like any
-// other: a client claiming a future epoch on many requests at once can fill
-// the hold queue, and then held requests of other clients (a shard being
-// moved) get their 503 at once instead of after a wait. An edge proxy in
-// front of the ingress should strip them from clients it does not trust.
+//   X-Ezone-Peer: TOKEN        the cluster's peer token (RouterConfig::peer_token),
+//                              added by a router that forwards; removed by
+//                              the router that receives it, so it never
+//                              reaches a handler or goes further unchanged
+//
+// Trust. Hops and Via can only hurt the request that carries them (a 508
+// sooner), so they are read from every request. X-Ezone-Epoch and Via also
+// make a router hold a request (rules 2 and the unknown-key hold), and holds
+// count against holds_max: a client claiming a future epoch on many
+// requests at once could fill the hold queue, and then held requests of
+// other clients (a shard being moved) would get their 503 at once. So with
+// a peer token configured, a request that does not carry it is routed as
+// if it had no X-Ezone-Epoch and is never held for its Via (counted as
+// ezone_router_untrusted_trails_total when it claimed either). Without a
+// token every request's trail is trusted, as between sites behind an edge
+// proxy that strips these headers from clients.
+//
+// A site whose peer has a different token (or none) still routes: its
+// forwards are not held there, so during a route change a request can
+// bounce and end as 508 (rules 1 and 3 still hold), never loop.
 #pragma once
 
 #include <string>
@@ -44,6 +57,7 @@
 
 #include "actors/http/http_types.hpp"
 #include "core/ids.hpp"
+#include "core/peer_token.hpp"
 #include "core/status.hpp"
 
 namespace ezone {
@@ -57,7 +71,12 @@ struct RouteTrail {
   int hops = 0;
   std::vector<ViaEntry> via;  // oldest first
   Epoch sender_epoch = 0;     // 0: no X-Ezone-Epoch on the request
+  bool from_peer = true;      // false: the peer token was required and missing
 };
+
+// The header that carries the peer token between routers (lower-cased).
+constexpr const char* kPeerTokenHeader = "x-ezone-peer";
+
 
 // Longest Via list accepted; a request that has passed more routers than
 // this is malformed (hop limits are far smaller).
@@ -69,11 +88,19 @@ constexpr size_t kViaEntriesMax = 32;
 // entries, a negative epoch).
 Result<RouteTrail> parse_route_trail(const HttpRequest& request);
 
+// Applies the trust rule above: removes X-Ezone-Peer from request and
+// sets trail->from_peer (always true when token is empty). A trail not
+// from a peer loses its sender_epoch. Returns true when the request
+// claimed an epoch or a Via that is thereby not trusted.
+bool apply_peer_token(HttpRequest& request, const std::string& token, RouteTrail* trail);
+
 // Rule 3: true if self already routed this request at an epoch >= epoch.
 bool is_routing_loop(const RouteTrail& trail, const std::string& self, Epoch epoch);
 
 // Sets the trail headers for forwarding request from self, routed at
-// epoch: hops + 1, Via + self@epoch, X-Ezone-Epoch = epoch.
-void stamp_forward(HttpRequest& request, const RouteTrail& trail, const std::string& self, Epoch epoch);
+// epoch: hops + 1, Via + self@epoch, X-Ezone-Epoch = epoch, and
+// X-Ezone-Peer = peer_token when it is not empty.
+void stamp_forward(HttpRequest& request, const RouteTrail& trail, const std::string& self, Epoch epoch,
+                   const std::string& peer_token);
 
 }  // namespace ezone

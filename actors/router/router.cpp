@@ -102,6 +102,8 @@ Status check_config(const RouterConfig& c) {
   if (c.hold_ms < 0 || c.hold_poll_ms < 1) return bad("hold_ms must be >= 0 and hold_poll_ms >= 1");
   if (c.forwarded_key_hold_ms < 0) return bad("forwarded_key_hold_ms must be >= 0");
   if (c.holds_max < 0 || c.retry_after_s < 0) return bad("holds_max and retry_after_s must be >= 0");
+  if (!c.peer_token.empty())
+    if (Status s = check_peer_token(c.peer_token); !s) return bad(s.message());
   return Status::ok();
 }
 
@@ -164,6 +166,7 @@ void Router::Impl::handle(HttpRequest&& request, HttpResponder respond) {
   auto trail = parse_route_trail(p.request);
   if (!trail) return reject(p, RejectReason::bad_header, trail.status().message(), current_epoch());
   p.trail = std::move(*trail);
+  if (apply_peer_token(p.request, config.peer_token, &p.trail)) m.untrusted_trails->inc();
   if (p.trail.hops > config.hops_max)
     return reject(p, RejectReason::hop_limit, "request was forwarded " + std::to_string(p.trail.hops) +
                                                   " times; the limit is " + std::to_string(config.hops_max),
@@ -208,7 +211,7 @@ void Router::Impl::route(Pending&& p) {
     RejectReason reason = reason_for_resolution(resolved.status().code());
     // A router forwarded it, so that router resolved the key: this one
     // lags it (a merchant update its etcd watch has not brought yet).
-    if (reason == RejectReason::unknown_key && !p.trail.via.empty())
+    if (reason == RejectReason::unknown_key && !p.trail.via.empty() && p.trail.from_peer)
       return hold_or_reject(std::move(p), reason, resolved.status().message() + " (the forwarding router knows it)",
                             current_epoch(), config.forwarded_key_hold_ms);
     return reject(p, reason, resolved.status().message(), current_epoch());
@@ -316,7 +319,7 @@ void Router::Impl::forward(Pending&& p, const Resolution& r) {
   end_hold(p, HoldResult::released);
   int e = p.entrance;
   m.requests[e][static_cast<int>(Outcome::forwarded)]->inc();
-  stamp_forward(p.request, p.trail, config.ezone, r.epoch);
+  stamp_forward(p.request, p.trail, config.ezone, r.epoch, config.peer_token);
   HttpResponder answer(std::make_shared<AnswerSink>(
       std::move(p.respond), m.latency[e][static_cast<int>(Outcome::forwarded)], p.start, r.epoch));
   forwarder->forward(r.owner_http, std::move(p.request), std::move(answer));

@@ -1,7 +1,8 @@
 // Router: the API router of one ezone (DESIGN.md, "router"). For each
 // request, on the I/O thread that read it (no actor hop, no lock):
 //   1. match an endpoint (method + path pattern);          404 / 405
-//   2. read the route trail (route_trail.hpp);              400, 508 hop limit
+//   2. read the route trail (route_trail.hpp) and check
+//      the peer token;                                      400, 508 hop limit
 //   3. extract the sharding key with the endpoint's
 //      extractor;                                           400 missing / malformed
 //   4. resolve key -> shard -> owner with the Resolver (an immutable GZS
@@ -87,6 +88,10 @@ struct RouterConfig {
   std::function<bool(std::string* why)> may_write;
   // The node's fault injection (isolation). Optional: null never isolates.
   std::shared_ptr<const FaultState> fault;
+  // The cluster's peer token (route_trail.hpp, "Trust"): added to every
+  // forward; a request without it is not held for its X-Ezone-Epoch or
+  // Via. Empty: every request's trail headers are trusted.
+  std::string peer_token;
   HttpForwarderOptions forwarder;
 };
 

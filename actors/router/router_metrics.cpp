@@ -40,6 +40,9 @@ RouterMetrics RouterMetrics::create(Metrics& metrics) {
   for (int h = 0; h < 3; ++h)
     m.holds[h] = &metrics.counter("ezone_router_holds_total", "Held requests, by how the hold ended",
                                   {{"result", kHoldNames[h]}});
+  m.untrusted_trails = &metrics.counter("ezone_router_untrusted_trails_total",
+                                        "Requests whose X-Ezone-Epoch or Via came without the peer token "
+                                        "(routed as from a client: never held for them)");
   return m;
 }
 

@@ -7,6 +7,8 @@
 //                                                            request to its answer
 //   ezone_router_held_requests                               gauge
 //   ezone_router_holds_total{result}                         released | expired | overflow
+//   ezone_router_untrusted_trails_total                      trail claims without the peer
+//                                                            token (route_trail.hpp, "Trust")
 // entrance is "none" for requests that matched no endpoint.
 #pragma once
 
@@ -48,6 +50,7 @@ struct RouterMetrics {
   Histogram* latency[kEntrances + 1][kOutcomes];
   Gauge* held;
   Counter* holds[3];
+  Counter* untrusted_trails;
 
   // Creates (or finds) every series. metrics must outlive the result.
   static RouterMetrics create(Metrics& metrics);

@@ -162,6 +162,36 @@ TEST(NodeConfig, WrongTypeAndRangeAreRejected) {
   EXPECT_EQ(below->router.forwarded_key_hold_ms, 1999);
 }
 
+TEST(NodeConfig, PeerTokenInlineOrFromAFileBesideTheConfig) {
+  const std::string token = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+  auto inline_token = parse_node_config(std::string(kValid) + "\n[router]\npeer_token = \"" + token + "\"\n", "test.toml");
+  ASSERT_TRUE(inline_token.ok()) << inline_token.status().to_string();
+  EXPECT_EQ(inline_token->router.peer_token, token);
+  EXPECT_TRUE(parse_node_config(kValid, "test.toml")->router.peer_token.empty());
+
+  TempDir dir;
+  write_file(dir.path + "/peer_token", token + "\n");  // as `openssl rand -hex 16 > peer_token` writes it
+  write_file(dir.path + "/test.toml", std::string(kValid) + "\n[router]\npeer_token_file = \"peer_token\"\n");
+  auto from_file = load_node_config(dir.path + "/test.toml");
+  ASSERT_TRUE(from_file.ok()) << from_file.status().to_string();
+  EXPECT_EQ(from_file->router.peer_token, token);
+
+  expect_error(parse_node_config(std::string(kValid) + "\n[router]\npeer_token = \"short\"\n", "test.toml"),
+               "router.peer_token");
+  expect_error(parse_node_config(std::string(kValid) + "\n[router]\npeer_token = \"has a space in it here\"\n",
+                                 "test.toml"),
+               "router.peer_token");
+  expect_error(parse_node_config(std::string(kValid) + "\n[router]\npeer_token = \"" + token +
+                                     "\"\npeer_token_file = \"peer_token\"\n",
+                                 "test.toml"),
+               "router.peer_token_file");
+  write_file(dir.path + "/empty", "\n");
+  write_file(dir.path + "/test.toml", std::string(kValid) + "\n[router]\npeer_token_file = \"empty\"\n");
+  expect_error(load_node_config(dir.path + "/test.toml"), "router.peer_token_file");
+  write_file(dir.path + "/test.toml", std::string(kValid) + "\n[router]\npeer_token_file = \"missing\"\n");
+  expect_error(load_node_config(dir.path + "/test.toml"), "router.peer_token_file");
+}
+
 TEST(NodeConfig, PortInUseIsRejected) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_GE(fd, 0);

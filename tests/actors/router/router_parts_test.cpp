@@ -104,12 +104,12 @@ TEST(RouteTrail, ParsesStampsAndDetectsLoops) {
   EXPECT_TRUE(fresh->via.empty());
 
   HttpRequest r = request_with({});
-  stamp_forward(r, *fresh, "bj", 7);
+  stamp_forward(r, *fresh, "bj", 7, "");
   auto once = parse_route_trail(r);
   ASSERT_TRUE(once.ok());
   EXPECT_EQ(once->hops, 1);
   EXPECT_EQ(once->sender_epoch, 7);
-  stamp_forward(r, *once, "sh", 8);
+  stamp_forward(r, *once, "sh", 8, "");
   EXPECT_EQ(r.header("x-ezone-via"), "bj@7,sh@8");
   EXPECT_EQ(r.header("x-ezone-hops"), "2");
   auto twice = parse_route_trail(r);
@@ -118,6 +118,55 @@ TEST(RouteTrail, ParsesStampsAndDetectsLoops) {
   EXPECT_TRUE(is_routing_loop(*twice, "bj", 7));
   EXPECT_FALSE(is_routing_loop(*twice, "bj", 8));
   EXPECT_FALSE(is_routing_loop(*twice, "cd", 1));
+}
+
+TEST(RouteTrail, OnlyAPeerWithTheTokenIsTrustedWithItsEpoch) {
+  const std::string token = "0123456789abcdef-peer";
+  RouteTrail from_bj;
+  HttpRequest forwarded = request_with({});
+  stamp_forward(forwarded, from_bj, "bj", 7, token);
+  EXPECT_EQ(forwarded.header(kPeerTokenHeader), token);
+  auto trail = parse_route_trail(forwarded);
+  ASSERT_TRUE(trail.ok());
+  EXPECT_FALSE(apply_peer_token(forwarded, token, &*trail));
+  EXPECT_TRUE(trail->from_peer);
+  EXPECT_EQ(trail->sender_epoch, 7);
+  EXPECT_EQ(forwarded.find_header(kPeerTokenHeader), nullptr) << "the token must not reach a handler";
+
+  // A client's claims: a future epoch and a Via, with no token, a wrong
+  // one, or the right one's prefix.
+  for (const char* sent : {"", "0123456789abcdef-pee", "0123456789abcdef-peeX", "0123456789abcdef-peer2"}) {
+    std::vector<std::pair<std::string, std::string>> headers{{"x-ezone-epoch", "99"}, {"x-ezone-via", "sh@99"}};
+    if (*sent) headers.emplace_back(kPeerTokenHeader, sent);
+    HttpRequest forged = request_with(headers);
+    auto claimed = parse_route_trail(forged);
+    ASSERT_TRUE(claimed.ok());
+    EXPECT_TRUE(apply_peer_token(forged, token, &*claimed)) << sent;
+    EXPECT_FALSE(claimed->from_peer) << sent;
+    EXPECT_EQ(claimed->sender_epoch, 0) << sent;
+    ASSERT_EQ(claimed->via.size(), 1u) << "Via still guards against loops";
+    EXPECT_EQ(forged.find_header(kPeerTokenHeader), nullptr);
+  }
+  // A client that claims nothing is not counted.
+  HttpRequest plain = request_with({});
+  RouteTrail none;
+  EXPECT_FALSE(apply_peer_token(plain, token, &none));
+  EXPECT_FALSE(none.from_peer);
+
+  // No token configured: every trail is trusted, and a client's token
+  // header is still dropped rather than passed on.
+  HttpRequest open = request_with({{"x-ezone-epoch", "99"}, {kPeerTokenHeader, "whatever"}});
+  auto open_trail = parse_route_trail(open);
+  ASSERT_TRUE(open_trail.ok());
+  EXPECT_FALSE(apply_peer_token(open, "", &*open_trail));
+  EXPECT_TRUE(open_trail->from_peer);
+  EXPECT_EQ(open_trail->sender_epoch, 99);
+  EXPECT_EQ(open.find_header(kPeerTokenHeader), nullptr);
+
+  EXPECT_TRUE(check_peer_token(token).is_ok());
+  EXPECT_FALSE(check_peer_token("short").is_ok());
+  EXPECT_FALSE(check_peer_token("0123456789abcdef with space").is_ok());
+  EXPECT_FALSE(check_peer_token(std::string(kPeerTokenBytesMax + 1, 'a')).is_ok());
 }
 
 TEST(RouteTrail, RejectsMalformedHeaders) {
