@@ -96,21 +96,63 @@ HttpResponse quarantine_json(dal::Dal& dal, const HttpRequest& req) {
 
 // POST {"table": "orders", "pk": "[42]"}: releases the row here; the
 // release replicates to every other site.
+// "ORIGIN" or "ORIGIN@HLC": the version to keep on a release.
+bool parse_keep(const std::string& text, std::string* origin, HlcTime* hlc) {
+  const size_t at = text.find('@');
+  *origin = text.substr(0, at);
+  *hlc = 0;
+  if (origin->empty()) return false;
+  if (at == std::string::npos) return true;
+  const std::string digits = text.substr(at + 1);
+  if (digits.empty() || digits.size() > 19 || digits.find_first_not_of("0123456789") != std::string::npos) return false;
+  *hlc = std::stoull(digits);
+  return *hlc != 0;
+}
+
+int status_for(Errc code) {
+  switch (code) {
+    case Errc::not_found: return 404;
+    case Errc::invalid_argument: return 400;
+    case Errc::conflict: return 409;
+    case Errc::parse_error: return 422;
+    case Errc::unavailable: return 503;
+    default: return 500;
+  }
+}
+
 HttpResponse resolve_json(dal::Dal& dal, const HttpRequest& req) {
   const json body = parse_json_or_discarded(req.body);
   if (!body.is_object() || !body.contains("table") || !body["table"].is_string() || !body.contains("pk") ||
-      !(body["pk"].is_string() || body["pk"].is_number_integer())) {
-    return HttpResponse::error(400, "give a JSON body {\"table\": NAME, \"pk\": KEY} (KEY as listed, e.g. \"[42]\")");
+      !(body["pk"].is_string() || body["pk"].is_number_integer()) ||
+      (body.contains("keep") && !body["keep"].is_string())) {
+    return HttpResponse::error(400, "give a JSON body {\"table\": NAME, \"pk\": KEY} (KEY as listed, e.g. \"[42]\"), "
+                                    "and \"keep\": \"ORIGIN[@HLC]\" to write that version again");
   }
   const std::string table = body["table"].get<std::string>();
   const std::string pk = body["pk"].is_string() ? body["pk"].get<std::string>() : std::to_string(body["pk"].get<int64_t>());
-  auto seq = dal.release_quarantine(table, pk);
-  if (!seq) {
-    const Errc code = seq.status().code();
-    return HttpResponse::error(code == Errc::not_found ? 404 : code == Errc::unavailable ? 503 : 500, seq.status().message());
+  json answer{{"ezone", dal.ezone()}, {"table", table}, {"released", true}};
+  if (body.contains("keep")) {
+    std::string origin;
+    HlcTime hlc = 0;
+    const std::string keep = body["keep"].get<std::string>();
+    if (!parse_keep(keep, &origin, &hlc))
+      return HttpResponse::error(400, "keep '" + keep + "' is not ORIGIN or ORIGIN@HLC (ezctl drc conflicts lists them)");
+    const dal::TxOutcome out = dal.release_quarantine_keeping(table, pk, origin, hlc);
+    if (!out.ok()) {
+      json error{{"error", out.status.message()}};
+      if (out.refusal != dal::Refusal::none) error["refusal"] = dal::refusal_name(out.refusal);
+      return HttpResponse::json(status_for(out.status.code()), dump_json(error) + "\n");
+    }
+    answer["kept"] = keep;
+    answer["hlc"] = out.hlc;
+    answer["outbox_seq"] = out.outbox_seq;
+    answer["rows"] = out.rows;
+    return HttpResponse::json(200, dump_json(answer) + "\n");
   }
-  return HttpResponse::json(200, dump_json(json{{"ezone", dal.ezone()}, {"table", table}, {"released", true},
-                                      {"outbox_seq", seq.value()}}) + "\n");
+  auto seq = dal.release_quarantine(table, pk);
+  if (!seq) return HttpResponse::error(status_for(seq.status().code()), seq.status().message());
+  answer["outbox_seq"] = seq.value();
+  return HttpResponse::json(200, dump_json(answer) + "\n");
 }
 
 }  // namespace

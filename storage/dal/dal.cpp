@@ -275,26 +275,30 @@ void Dal::submit(TxTarget target, TxFn fn, DoneFn done) {
   job->target = target;
   job->fn = std::move(fn);
   job->tx_done = std::move(done);
+  impl_->enqueue_tx(std::move(job));
+}
+
+void Dal::Impl::enqueue_tx(std::unique_ptr<Job> job) {
   Refusal refusal = Refusal::none;
   {
-    std::lock_guard<std::mutex> lock(impl_->queue_mutex);
-    if (impl_->stopping) {
+    std::lock_guard<std::mutex> lock(queue_mutex);
+    if (stopping) {
       refusal = Refusal::stopping;
-    } else if (impl_->queue.size() >= impl_->config.queue_tx_max) {
+    } else if (queue.size() >= config.queue_tx_max) {
       refusal = Refusal::queue_full;
     } else {
-      impl_->queue.push_back(std::move(job));
+      queue.push_back(std::move(job));
     }
   }
   if (refusal == Refusal::none) {
-    impl_->queue_cv.notify_one();
+    queue_cv.notify_one();
     return;
   }
   const std::string why = refusal == Refusal::stopping
                               ? "the DAL is stopping"
-                              : "the DAL queue holds " + std::to_string(impl_->config.queue_tx_max) +
+                              : "the DAL queue holds " + std::to_string(config.queue_tx_max) +
                                     " requests (queue_tx_max); retry later";
-  impl_->count_refusal(refusal, why);
+  count_refusal(refusal, why);
   TxOutcome out;
   out.status = Status(Errc::unavailable, why);
   out.refusal = refusal;

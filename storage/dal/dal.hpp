@@ -315,6 +315,18 @@ class Dal {
   // not_found when the row is not quarantined here. Returns the outbox
   // sequence of the release record.
   Result<uint64_t> release_quarantine(const std::string& table, const std::string& pk);
+  // Releases a quarantined row as release_quarantine does and, in the same
+  // transaction, writes one of its versions again: the one `origin` wrote
+  // at `hlc` (0: origin's newest) among the row's conflict records, winner
+  // or loser (a deleted version deletes the row). It is a new write from
+  // this ezone, newer than both, so every site ends with it. It is a write
+  // like any other: only the owner of the row's shard at the current epoch
+  // (the master, for a global-zone table) may make it, and a clash on
+  // another unique column fails it. not_found when the row is not
+  // quarantined here or has no such version. The outcome is the write's;
+  // its outbox_seq is the release record's, which follows the write.
+  TxOutcome release_quarantine_keeping(const std::string& table, const std::string& pk, const std::string& origin,
+                                       HlcTime hlc = 0);
   Result<std::vector<FeedEvent>> feed_since(uint64_t since_id, const std::vector<std::string>& tables,
                                             size_t limit);
   // In-process change-feed subscribers, called on the writer thread after

@@ -79,6 +79,13 @@ struct Job {
   Dal::ApplyDoneFn apply_done;
   std::function<Status()> maintenance;
   std::promise<Status> maintenance_done;
+  // tx only: the quarantined row an operator writes one of its versions to
+  // (Dal::release_quarantine_keeping): exempt from the quarantine refusal,
+  // and released in the request's own savepoint.
+  struct Release {
+    std::string table, key, pk_text;  // key: encode_key of the row's key
+  };
+  std::optional<Release> release;
 };
 
 // How the writer's authorizer treats statements: the DAL's own (anything)
@@ -184,6 +191,9 @@ struct Dal::Impl {
   // ---- dal_write.cpp ----
   void run_group(std::vector<std::unique_ptr<Job>>& jobs);
   TxOutcome run_one(Job& job, const WriteGate& gate);
+  // Queues a request job (kind tx), or answers its tx_done at once with
+  // stopping / queue_full.
+  void enqueue_tx(std::unique_ptr<Job> job);
   Result<int64_t> handler_exec(Tx& tx, std::string_view sql, const std::vector<Value>& params,
                                std::vector<Row>* rows);
   Result<data::RowVersion> row_version(const std::string& table, const std::string& key, bool* deleted);
@@ -220,6 +230,10 @@ struct Dal::Impl {
   Status apply_quarantine_record(const RowChange& c);
   // Appends a control record to the outbox, in the open transaction.
   Status append_control(const RowChange& c);
+  // Releases a quarantined row in the open transaction: applies and ships
+  // the release record. Returns its outbox seq; not_found when the row is
+  // not quarantined here.
+  Result<uint64_t> release_row(const std::string& table, const std::string& pk_text);
   // Writer: whether writes to the row are refused.
   Result<bool> is_quarantined(const std::string& table, const std::string& key);
   Status load_quarantine_state();

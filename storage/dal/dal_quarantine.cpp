@@ -179,35 +179,134 @@ Result<std::vector<QuarantineEntry>> Dal::quarantine(size_t limit, bool with_rel
   return out;
 }
 
+Result<uint64_t> Dal::Impl::release_row(const std::string& table, const std::string& pk_text) {
+  auto rows = writer->query("SELECT key, q_hlc, shard FROM _ezone_quarantine WHERE tbl = ?1 AND pk = ?2 AND q_hlc > r_hlc",
+                            {Value(table), Value(pk_text)});
+  if (!rows) return rows.status();
+  if (rows.value().empty()) {
+    return Status(Errc::not_found,
+                  "row " + pk_text + " of table '" + table + "' is not quarantined at ezone '" + config.ezone + "'");
+  }
+  const Row& q = rows.value()[0];
+  const RowChange release = control_record(ChangeOp::remove, table, std::get<Blob>(q[0]).bytes,
+                                           static_cast<HlcTime>(std::get<int64_t>(q[1])), pk_text,
+                                           std::get<int64_t>(q[2]), config.ezone);
+  if (Status s = apply_quarantine_record(release); !s) return s;
+  const uint64_t seq = next_seq;
+  if (Status s = append_control(release); !s) return s;
+  return seq;
+}
+
+namespace {
+
+void count_release(Metrics* metrics, const std::string& table) {
+  if (!metrics) return;
+  metrics->counter("ezone_dal_quarantine_released_total", "Quarantined rows released by an operator.",
+                   {{"table", table}}).inc();
+}
+
+}  // namespace
+
 Result<uint64_t> Dal::release_quarantine(const std::string& table, const std::string& pk) {
   const std::string pk_text = normalise_pk(pk);
   uint64_t seq = 0;
   auto job = std::make_unique<Job>();
   job->kind = Job::Kind::maintenance;
   job->maintenance = [this, &table, &pk_text, &seq]() -> Status {
-    Impl& impl = *impl_;
-    auto rows = impl.writer->query(
-        "SELECT key, q_hlc, shard FROM _ezone_quarantine WHERE tbl = ?1 AND pk = ?2 AND q_hlc > r_hlc",
-        {Value(table), Value(pk_text)});
-    if (!rows) return rows.status();
-    if (rows.value().empty()) {
-      return Status(Errc::not_found, "row " + pk_text + " of table '" + table + "' is not quarantined at ezone '" +
-                                         impl.config.ezone + "'");
-    }
-    const Row& q = rows.value()[0];
-    const RowChange release =
-        control_record(ChangeOp::remove, table, std::get<Blob>(q[0]).bytes, static_cast<HlcTime>(std::get<int64_t>(q[1])),
-                       pk_text, std::get<int64_t>(q[2]), impl.config.ezone);
-    if (Status s = impl.apply_quarantine_record(release); !s) return s;
-    seq = impl.next_seq;
-    return impl.append_control(release);
+    auto released = impl_->release_row(table, pk_text);
+    if (!released) return released.status();
+    seq = released.value();
+    return Status::ok();
   };
   if (Status s = impl_->run_queued(std::move(job)); !s) return s;
-  if (impl_->metrics) {
-    impl_->metrics->counter("ezone_dal_quarantine_released_total", "Quarantined rows released by an operator.",
-                            {{"table", table}}).inc();
-  }
+  count_release(impl_->metrics, table);
   return seq;
+}
+
+TxOutcome Dal::release_quarantine_keeping(const std::string& table, const std::string& pk, const std::string& origin,
+                                          HlcTime hlc) {
+  auto fail = [](Errc code, std::string why) {
+    TxOutcome out;
+    out.status = Status(code, std::move(why));
+    return out;
+  };
+  const std::string pk_text = normalise_pk(pk);
+  const auto it = impl_->tables.find(table);
+  if (it == impl_->tables.end()) return fail(Errc::not_found, "no replicated table '" + table + "'");
+  const TableInfo& t = it->second;
+  auto pk_values = parse_row_text(pk_text);
+  if (!pk_values || pk_values.value().size() != t.pk_cols.size())
+    return fail(Errc::invalid_argument, "'" + pk + "' is not a key of table '" + table + "' (give it as `quarantine list` "
+                                        "shows it, e.g. [42])");
+  auto entry = query("SELECT shard FROM _ezone_quarantine WHERE tbl = ?1 AND pk = ?2 AND q_hlc > r_hlc",
+                     {Value(table), Value(pk_text)});
+  if (!entry) return fail(entry.status().code(), entry.status().message());
+  if (entry.value().empty())
+    return fail(Errc::not_found,
+                "row " + pk_text + " of table '" + table + "' is not quarantined at ezone '" + ezone() + "'");
+  const int64_t shard = std::get<int64_t>(entry.value()[0][0]);
+  const std::string key = encode_key(pk_values.value());
+  // Every version the row's conflict records name, winners and losers.
+  auto versions = query(
+      "SELECT op, row, hlc FROM (SELECT winner_origin AS origin, winner_hlc AS hlc, winner_op AS op, winner_row AS row "
+      "FROM _ezone_conflicts WHERE tbl = ?1 AND pk = ?2 UNION ALL SELECT loser_origin, loser_hlc, loser_op, loser_row "
+      "FROM _ezone_conflicts WHERE tbl = ?1 AND pk = ?2) WHERE origin = ?3 AND (?4 = 0 OR hlc = ?4) "
+      "ORDER BY hlc DESC LIMIT 1",
+      {Value(table), Value(pk_text), Value(origin), Value(static_cast<int64_t>(hlc))});
+  if (!versions) return fail(versions.status().code(), versions.status().message());
+  if (versions.value().empty())
+    return fail(Errc::not_found, "row " + pk_text + " of table '" + table + "' has no version written by '" + origin +
+                                     "'" + (hlc ? " at hlc " + std::to_string(hlc) : "") +
+                                     " among its conflicts (ezctl drc conflicts lists them)");
+  const Row& v = versions.value()[0];
+  const bool deleted = std::get<std::string>(v[0]) == change_op_name(ChangeOp::remove);
+  Row values;
+  if (!deleted) {
+    auto parsed = parse_row_text(std::get<std::string>(v[1]));
+    if (!parsed || parsed.value().size() != t.columns.size())
+      return fail(Errc::parse_error, "the kept version of row " + pk_text + " does not fit table '" + table +
+                                         "' now" + (parsed ? "" : ": " + parsed.status().message()));
+    values = std::move(parsed.value());
+  }
+  // An upsert on the key only: a clash on another unique column fails the
+  // request instead of replacing another row.
+  std::string sql;
+  if (deleted) {
+    sql = t.delete_sql;
+    values = std::move(pk_values.value());
+  } else {
+    std::string columns, params, sets, keys;
+    for (size_t i = 0; i < t.columns.size(); ++i) {
+      const std::string& c = t.columns[i];
+      const char* sep = i ? "," : "";
+      columns += sep + c;
+      params += sep + ("?" + std::to_string(i + 1));
+      sets += sep + c + "=excluded." + c;
+    }
+    for (int c : t.pk_cols) keys += (keys.empty() ? "" : ",") + t.columns[static_cast<size_t>(c)];
+    sql = "INSERT INTO " + table + "(" + columns + ") VALUES(" + params + ") ON CONFLICT(" + keys +
+          ") DO UPDATE SET " + sets;
+  }
+  const WriteGate gate = impl_->gate_source();
+  TxTarget target;
+  if (shard >= 0) target.shard = static_cast<ShardId>(shard);
+  target.epoch = gate.routes ? gate.routes->epoch() : 0;
+  auto job = std::make_unique<Job>();
+  job->kind = Job::Kind::tx;
+  job->dal_owner = this;
+  job->target = target;
+  job->release = Job::Release{table, key, pk_text};
+  job->fn = [sql, values](Tx& tx) -> Status {
+    auto n = tx.exec(sql, values);
+    return n ? Status::ok() : n.status();
+  };
+  auto promise = std::make_shared<std::promise<TxOutcome>>();
+  auto done = promise->get_future();
+  job->tx_done = [promise](TxOutcome out) { promise->set_value(std::move(out)); };
+  impl_->enqueue_tx(std::move(job));
+  TxOutcome out = done.get();
+  if (out.ok()) count_release(impl_->metrics, table);
+  return out;
 }
 
 }  // namespace ezone::dal

@@ -206,7 +206,8 @@ namespace {
 // Turns the session's rows into full-image changes, checking each against
 // the table class rules. Sets `refused` and returns no changes on a refusal.
 Result<std::vector<RowChange>> build_changes(Dal::Impl& impl, const std::vector<Captured>& captured,
-                                             const TxTarget& target, const WriteGate& gate, Refused& refused) {
+                                             const TxTarget& target, const WriteGate& gate,
+                                             const std::optional<Job::Release>& release, Refused& refused) {
   std::vector<RowChange> changes;
   for (const Captured& c : captured) {
     const data::TableSpec& spec = *c.table->spec;
@@ -248,9 +249,11 @@ Result<std::vector<RowChange>> build_changes(Dal::Impl& impl, const std::vector<
                                              "), so it is fenced"};
       return changes;
     }
-    auto quarantined = impl.is_quarantined(spec.name, encode_key(rc.pk));
+    const std::string key = encode_key(rc.pk);
+    auto quarantined = impl.is_quarantined(spec.name, key);
     if (!quarantined) return quarantined.status();
-    if (quarantined.value()) {
+    const bool released_here = release && release->table == spec.name && release->key == key;
+    if (quarantined.value() && !released_here) {
       refused = {Refusal::quarantined,
                  "row " + row_text(rc.pk) + " of table '" + spec.name + "' is quarantined: two sites wrote it while "
                  "their ownership overlapped, so writes to it are refused until an operator releases it (ezctl "
@@ -329,7 +332,7 @@ TxOutcome Dal::Impl::run_one(Job& job, const WriteGate& gate) {
     return out;
   }
   Refused refused;
-  auto changes = build_changes(*this, captured.value(), job.target, gate, refused);
+  auto changes = build_changes(*this, captured.value(), job.target, gate, job.release, refused);
   if (!changes || refused.refusal != Refusal::none) {
     rollback();
     if (refused.refusal != Refusal::none) return refuse(refused);
@@ -340,6 +343,15 @@ TxOutcome Dal::Impl::run_one(Job& job, const WriteGate& gate) {
     rollback();
     out.status = s;
     return out;
+  }
+  if (job.release) {
+    auto seq = release_row(job.release->table, job.release->pk_text);
+    if (!seq) {
+      rollback();
+      out.status = seq.status();
+      return out;
+    }
+    out.outbox_seq = seq.value();  // the request's last entry
   }
   control("RELEASE request");
   return out;

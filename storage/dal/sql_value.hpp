@@ -5,8 +5,11 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
+
+#include "core/status.hpp"
 
 namespace ezone::dal {
 
@@ -27,6 +30,11 @@ using Row = std::vector<Value>;
 std::string value_text(const Value& v);
 // [v1,v2,...] with value_text for each.
 std::string row_text(const Row& row);
+// Reads back what row_text wrote (a conflict's versions, a quarantined
+// row's key). A REAL with an integral value was written without a point
+// ("3"), so it reads back as INTEGER 3; a REAL column's affinity turns it
+// back into 3.0 when stored. parse_error naming the position otherwise.
+Result<Row> parse_row_text(std::string_view text);
 // The memory v holds, near enough for a bound.
 inline size_t value_bytes(const Value& v) {
   if (const auto* s = std::get_if<std::string>(&v)) return s->size() + sizeof(Value);

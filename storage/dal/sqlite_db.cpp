@@ -1,7 +1,10 @@
 #include "storage/dal/sqlite_db.hpp"
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <limits>
 
 namespace ezone::dal {
 
@@ -81,6 +84,127 @@ std::string row_text(const Row& row) {
   }
   return out + "]";
 }
+
+namespace {
+
+class RowTextReader {
+ public:
+  explicit RowTextReader(std::string_view text) : text_(text) {}
+
+  Result<Row> read() {
+    Row row;
+    if (!eat('[')) return fail("a row starts with '['");
+    if (eat(']')) return finish(std::move(row));
+    while (true) {
+      auto v = value();
+      if (!v) return v.status();
+      row.push_back(std::move(v.value()));
+      if (eat(']')) return finish(std::move(row));
+      if (!eat(',')) return fail("expected ',' or ']'");
+    }
+  }
+
+ private:
+  Result<Row> finish(Row row) {
+    if (pos_ != text_.size()) return fail("text after the row's ']'");
+    return row;
+  }
+  Status fail(const std::string& what) const {
+    return Status(Errc::parse_error, "row text at byte " + std::to_string(pos_) + ": " + what);
+  }
+  bool eat(char c) {
+    if (pos_ < text_.size() && text_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+  bool eat_word(std::string_view w) {
+    if (text_.substr(pos_, w.size()) != w) return false;
+    pos_ += w.size();
+    return true;
+  }
+  static int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+
+  Result<Value> value() {
+    if (eat_word("null")) return Value();
+    if (eat_word("x'")) return blob();
+    if (eat('"')) return string();
+    return number();
+  }
+  Result<Value> blob() {
+    Blob b;
+    while (pos_ + 1 < text_.size() && text_[pos_] != '\'') {
+      const int hi = hex_digit(text_[pos_]), lo = hex_digit(text_[pos_ + 1]);
+      if (hi < 0 || lo < 0) return fail("a blob is x' and pairs of hex digits");
+      b.bytes += static_cast<char>(hi * 16 + lo);
+      pos_ += 2;
+    }
+    if (!eat('\'')) return fail("a blob ends with '");
+    return Value(std::move(b));
+  }
+  Result<Value> string() {
+    std::string out;
+    while (pos_ < text_.size() && text_[pos_] != '"') {
+      char c = text_[pos_++];
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      if (eat('"')) {
+        out += '"';
+      } else if (eat('\\')) {
+        out += '\\';
+      } else if (eat('u') && pos_ + 4 <= text_.size()) {
+        int code = 0;
+        for (int i = 0; i < 4; ++i) {
+          const int d = hex_digit(text_[pos_ + static_cast<size_t>(i)]);
+          if (d < 0) return fail("\\u needs four hex digits");
+          code = code * 16 + d;
+        }
+        if (code >= 0x20) return fail("\\u escapes only control characters here");
+        out += static_cast<char>(code);
+        pos_ += 4;
+      } else {
+        return fail("unknown escape in a string");
+      }
+    }
+    if (!eat('"')) return fail("a string ends with '\"'");
+    return Value(std::move(out));
+  }
+  Result<Value> number() {
+    const size_t start = pos_;
+    while (pos_ < text_.size() && text_[pos_] != ',' && text_[pos_] != ']') ++pos_;
+    const std::string token(text_.substr(start, pos_ - start));
+    if (token.empty()) return fail("expected a value");
+    if (token == "inf") return Value(std::numeric_limits<double>::infinity());
+    if (token == "-inf") return Value(-std::numeric_limits<double>::infinity());
+    if (token == "nan" || token == "-nan") return Value(std::numeric_limits<double>::quiet_NaN());
+    errno = 0;
+    char* end = nullptr;
+    if (token.find_first_of(".eE") == std::string::npos) {
+      const long long i = std::strtoll(token.c_str(), &end, 10);
+      if (*end == '\0' && errno == 0) return Value(static_cast<int64_t>(i));
+    } else {
+      const double d = std::strtod(token.c_str(), &end);
+      if (*end == '\0' && errno == 0) return Value(d);
+    }
+    pos_ = start;
+    return fail("'" + token + "' is not a value");
+  }
+
+  std::string_view text_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+Result<Row> parse_row_text(std::string_view text) { return RowTextReader(text).read(); }
 
 // ---- Stmt ----
 

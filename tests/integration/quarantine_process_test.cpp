@@ -3,7 +3,8 @@
 // dark; sh takes the shard over and changes the same order. When bj comes
 // back it ships its outbox, both sites resolve the conflict the same way,
 // and the order is quarantined on both: writes to it are refused until
-// `ezctl quarantine resolve` at one site releases it everywhere.
+// `ezctl quarantine resolve` at one site releases it everywhere (keeping
+// the version standing, or, with --keep at the owner, the other one).
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -19,7 +20,8 @@ using nlohmann::json;
 using std::chrono::seconds;
 
 constexpr ShardId kShard = 1;  // "squares", owned by bj in test-fences.toml
-constexpr int64_t kOrder = 500;
+constexpr int64_t kOrder = 500;      // released, keeping the standing version
+constexpr int64_t kKeptOrder = 501;  // released keeping bj's version, which lost
 
 class QuarantineProcessTest : public DrClusterTest<> {
  protected:
@@ -49,11 +51,11 @@ class QuarantineProcessTest : public DrClusterTest<> {
     return {r->status, r->body};
   }
   // The order's state at a zone (a read needs no shard); "" when unknown.
-  std::string state_at(const std::string& zone) {
+  std::string state_at(const std::string& zone, int64_t order = kOrder) {
     net::HttpRequest req;
     req.method = "POST";
     req.target = "/dal/v1/tx";
-    req.body = json{{"statements", {{{"sql", "SELECT state FROM orders WHERE id=" + std::to_string(kOrder)}}}}}.dump();
+    req.body = json{{"statements", {{{"sql", "SELECT state FROM orders WHERE id=" + std::to_string(order)}}}}}.dump();
     req.content_type = "application/json";
     auto r = net::HttpConnection(cluster_->addresses(zone).http).request(req, 5000);
     if (!r.ok() || r->status != 200) return "";
@@ -62,11 +64,22 @@ class QuarantineProcessTest : public DrClusterTest<> {
     return rows.is_array() && rows.size() == 1 ? rows[0][0].get<std::string>() : "";
   }
   std::pair<int, std::string> set_state(const std::string& zone, const std::string& state) {
-    return tx(zone, "UPDATE orders SET state='" + state + "' WHERE id=" + std::to_string(kOrder));
+    return tx(zone, "UPDATE orders SET state='" + state + "' WHERE id IN (" + std::to_string(kOrder) + "," +
+                        std::to_string(kKeptOrder) + ")");
   }
   size_t quarantined_at(const std::string& zone) {
     json q = admin(zone, "/admin/v1/quarantine");
     return q.is_object() ? q["quarantined"].size() : SIZE_MAX;
+  }
+  // POST /admin/v1/quarantine/resolve with a raw body: the HTTP status.
+  int resolve_raw(const std::string& zone, const std::string& body) {
+    net::HttpRequest req;
+    req.method = "POST";
+    req.target = "/admin/v1/quarantine/resolve";
+    req.body = body;
+    req.content_type = "application/json";
+    auto r = net::HttpConnection(cluster_->addresses(zone).admin).request(req, 5000);
+    return r.ok() ? r->status : 0;
   }
   std::string owner(const std::string& ask) { return shard_route(*cluster_, ask, kShard).value("owner", ""); }
 };
@@ -75,7 +88,7 @@ TEST_F(QuarantineProcessTest, AnOrderWrittenOnBothSidesOfAFailoverIsQuarantinedU
   std::pair<int, std::string> created;  // once bj holds its lease
   ASSERT_TRUE(eventually([&] {
     created = tx("bj", "INSERT OR REPLACE INTO orders(id, shard, state) VALUES(" + std::to_string(kOrder) +
-                           ", 1, 'created')");
+                           ", 1, 'created'), (" + std::to_string(kKeptOrder) + ", 1, 'created')");
     return created.first == 200;
   }, seconds(20))) << created.second;
   ASSERT_TRUE(eventually([&] { return replication_caught_up(*cluster_); }, seconds(20)));
@@ -98,14 +111,15 @@ TEST_F(QuarantineProcessTest, AnOrderWrittenOnBothSidesOfAFailoverIsQuarantinedU
   ASSERT_TRUE(eventually([&] { return (cancelled = set_state("sh", "cancelled")).first == 200; }, seconds(20)))
       << cancelled.second;
 
-  // bj returns and ships its outbox: the order is quarantined on both sites.
+  // bj returns and ships its outbox: the orders are quarantined on both sites.
   ASSERT_TRUE(cluster_->process("bj").sigcont());
-  ASSERT_TRUE(eventually([&] { return quarantined_at("bj") == 1 && quarantined_at("sh") == 1; }, seconds(30)))
+  ASSERT_TRUE(eventually([&] { return quarantined_at("bj") == 2 && quarantined_at("sh") == 2; }, seconds(30)))
       << cluster_->log_tail("bj") << cluster_->log_tail("sh");
   ASSERT_TRUE(eventually([&] { return replication_caught_up(*cluster_); }, seconds(30)));
   json conflicts = admin("sh", "/admin/v1/drc/conflicts");
   ASSERT_TRUE(conflicts.is_object());
-  EXPECT_EQ(conflicts["conflicts"].size(), 1u) << conflicts.dump(2);
+  EXPECT_EQ(conflicts["conflicts"].size(), 2u) << conflicts.dump(2);
+  EXPECT_EQ(state_at("bj", kKeptOrder), "cancelled") << "sh's later change wins on every site";
 
   auto refused = set_state("sh", "delivered");
   EXPECT_EQ(refused.first, 409) << refused.second;
@@ -116,15 +130,39 @@ TEST_F(QuarantineProcessTest, AnOrderWrittenOnBothSidesOfAFailoverIsQuarantinedU
   EXPECT_NE(list.find("[500]"), std::string::npos) << list;
   EXPECT_NE(list.find("bj,sh"), std::string::npos) << list;
 
-  auto [bad_code, bad] = cluster_->ezctl("bj", {"quarantine", "resolve", "--table", "orders", "--pk", "501"});
+  auto [bad_code, bad] = cluster_->ezctl("bj", {"quarantine", "resolve", "--table", "orders", "--pk", "502"});
   EXPECT_EQ(bad_code, 1) << bad;
   EXPECT_NE(bad.find("not quarantined"), std::string::npos) << bad;
 
-  // A release at bj releases sh too, and the owner writes the order again.
+  // A release at bj releases sh too.
   auto [code, out] = cluster_->ezctl("bj", {"quarantine", "resolve", "--table", "orders", "--pk", "500"});
   ASSERT_EQ(code, 0) << out;
-  ASSERT_TRUE(eventually([&] { return quarantined_at("sh") == 0; }, seconds(20))) << cluster_->log_tail("sh");
-  EXPECT_EQ(quarantined_at("bj"), 0u);
+  ASSERT_TRUE(eventually([&] { return quarantined_at("sh") == 1; }, seconds(20))) << cluster_->log_tail("sh");
+  EXPECT_EQ(quarantined_at("bj"), 1u);
+
+  // Keeping bj's version of the other order is a write: bj does not own the
+  // shard now, so it is refused there and names why; at sh it is written
+  // again as a new version, and every site ends with it.
+  auto [away_code, away] =
+      cluster_->ezctl("bj", {"quarantine", "resolve", "--table", "orders", "--pk", "501", "--keep", "bj"});
+  EXPECT_EQ(away_code, 1) << away;
+  EXPECT_NE(away.find("wrong_zone"), std::string::npos) << away;
+  EXPECT_EQ(quarantined_at("bj"), 1u);
+  for (const char* body : {R"({"table":"orders","pk":"501","keep":5})", R"({"table":"orders","pk":"501","keep":"bj@x"})",
+                           R"({"table":"orders","pk":"501","keep":"@7"})", R"({"table":"orders","pk":"501","keep":"bj@0"})"})
+    EXPECT_EQ(resolve_raw("sh", body), 400) << body;
+  EXPECT_EQ(resolve_raw("sh", R"({"table":"orders","pk":"501","keep":"gz"})"), 404);
+  EXPECT_EQ(quarantined_at("sh"), 1u);
+  auto [keep_code, keep] =
+      cluster_->ezctl("sh", {"quarantine", "resolve", "--table", "orders", "--pk", "501", "--keep", "bj"});
+  ASSERT_EQ(keep_code, 0) << keep;
+  EXPECT_NE(keep.find("kept the version bj wrote"), std::string::npos) << keep;
+  EXPECT_EQ(state_at("sh", kKeptOrder), "accepted");
+  ASSERT_TRUE(eventually([&] { return quarantined_at("bj") == 0 && state_at("bj", kKeptOrder) == "accepted"; },
+                         seconds(20)))
+      << cluster_->log_tail("bj");
+  EXPECT_EQ(quarantined_at("sh"), 0u);
+  EXPECT_EQ(state_at("bj", kOrder), "cancelled") << "a plain release keeps the standing version";
   auto delivered = set_state("sh", "delivered");
   EXPECT_EQ(delivered.first, 200) << delivered.second;
   ASSERT_TRUE(eventually([&] { return replication_caught_up(*cluster_); }, seconds(20)));

@@ -11,7 +11,7 @@
 //   ezctl --node ADMIN workflows [ID] [--json]
 //   ezctl --node ADMIN cancel ID [--no-wait]
 //   ezctl --node ADMIN quarantine list [--released] [--limit N] [--json]
-//   ezctl --node ADMIN quarantine resolve --table T --pk KEY
+//   ezctl --node ADMIN quarantine resolve --table T --pk KEY [--keep ORIGIN[@HLC]]
 //   ezctl --node ADMIN drill idc-down --zone EZONE [--rate N] [--duration S] [--warmup S]
 //         [--report-dir DIR] [--fences-dir D] [--shards-file F] [--json]
 //
@@ -59,8 +59,9 @@ int usage(const std::string& why) {
                "  workflows [ID]                      journaled workflows, or one with its history\n"
                "  cancel ID                           cancel a workflow: its shards return to their owner\n"
                "  quarantine list [--released]        rows written on two sites at once; writes refused\n"
-               "  quarantine resolve --table T --pk KEY\n"
-               "                                      release a row (replicates to every site)\n"
+               "  quarantine resolve --table T --pk KEY [--keep ORIGIN[@HLC]]\n"
+               "                                      release a row (replicates to every site); --keep\n"
+               "                                      writes that site's version of it again, at its owner\n"
                "  drill idc-down --zone EZONE [--rate N] [--duration S] [--warmup S] [--report-dir DIR]\n"
                "         [--fences-dir D] [--shards-file F]\n"
                "                                      isolate a zone under loadgen traffic, fail it over,\n"
@@ -88,6 +89,7 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
     else if (arg == "--weights" && has_value) o->weights = argv[++i];
     else if (arg == "--table" && has_value) o->table = argv[++i];
     else if (arg == "--pk" && has_value) o->pk = argv[++i];
+    else if (arg == "--keep" && has_value) o->keep = argv[++i];
     else if (arg == "--released") o->released = true;
     else if (arg == "--report-dir" && has_value) o->report_dir = argv[++i];
     else if (arg == "--fences-dir" && has_value) o->fences_dir = argv[++i];

@@ -35,6 +35,7 @@ struct Options {
   std::string table;
   std::string pk;
   bool released = false;  // list released rows too
+  std::string keep;       // resolve: ORIGIN[@HLC], the version to write again
   // drill
   double rate = 50;         // loadgen flows/s
   double duration_s = 40;   // of the load

@@ -26,6 +26,27 @@ int64_t count(Site& s, const std::string& sql) {
   return rows.ok() ? std::get<int64_t>(rows.value()[0][0]) : -1;
 }
 
+TEST(RowText, ReadsBackWhatItWrote) {
+  const dal::Row row{Value(), Value(int64_t{-42}), Value(int64_t{INT64_MAX}), Value(1.5), Value(-2.5e-300),
+                     Value(std::string("a \"quoted\" \\ line\nwith\ttabs, commas] and 汉字")),
+                     Value(dal::Blob{std::string("\x00\xff'x", 4)}), Value(std::string()), Value(dal::Blob{})};
+  const std::string text = dal::row_text(row);
+  auto back = dal::parse_row_text(text);
+  ASSERT_TRUE(back.ok()) << back.status().to_string() << " in " << text;
+  EXPECT_EQ(back.value(), row) << text;
+  EXPECT_EQ(dal::parse_row_text("[]").value(), dal::Row{});
+  // An integral REAL is written as an integer, and so read back.
+  EXPECT_EQ(dal::parse_row_text(dal::row_text({Value(3.0)})).value(), dal::Row{Value(int64_t{3})});
+  for (const char* bad : {"", "[", "[1", "[1,]", "[1]x", "[\"open]", "[x'0g']", "[x'0']", "[\"\\q\"]", "[1.2.3]",
+                          "[tru]", "[99999999999999999999]", "[\"\\u0041\"]"}) {
+    auto r = dal::parse_row_text(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Errc::parse_error) << bad;
+    }
+  }
+}
+
 TEST(DalTest, ACommitWritesTheRowAndItsOutboxEntryTogether) {
   Site bj("bj");
   auto out = bj.put_order(1, 11, "created", 25);

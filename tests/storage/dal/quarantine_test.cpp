@@ -33,10 +33,10 @@ void sync(Site& a, Site& b) {
   }
 }
 
-// Order 1 of shard 11 created at bj and replicated to the others; then
-// ownership overlaps (sh took shard 11 at epoch 2 while bj, on its old
-// table, still wrote it) and both change it.
-void both_write_order_1(Site& bj, Site& sh, Site* third = nullptr) {
+// Orders 1 and 2 of shard 11 created at bj and replicated to the others;
+// then ownership overlaps (sh took shard 11 at epoch 2 while bj, on its old
+// table, still writes it), and in both_write_order_1 both change order 1.
+void overlap_on_orders(Site& bj, Site& sh, Site* third = nullptr) {
   ASSERT_TRUE(bj.put_order(1, 11, "created", 10).ok());
   ASSERT_TRUE(bj.put_order(2, 11, "created", 20).ok());
   pull(bj, sh);
@@ -44,6 +44,9 @@ void both_write_order_1(Site& bj, Site& sh, Site* third = nullptr) {
   sh.set_routes(routes_at(2, "sh"));
   bj.clock().advance_ms(10);
   sh.clock().advance_ms(20);
+}
+void both_write_order_1(Site& bj, Site& sh, Site* third = nullptr) {
+  ASSERT_NO_FATAL_FAILURE(overlap_on_orders(bj, sh, third));
   ASSERT_TRUE(set_state(bj, 1, "accepted").ok());
   ASSERT_TRUE(set_state(sh, 1, "cancelled").ok());
 }
@@ -107,6 +110,72 @@ TEST(QuarantineTest, AReleaseAtOneSiteReleasesEverySiteAndSurvivesARestart) {
   sh.set_routes(routes_at(2, "sh"));
   EXPECT_TRUE(quarantined(sh).empty());
   EXPECT_TRUE(set_state(sh, 1, "done").ok());
+}
+
+std::string state_of(Site& s, int64_t id) {
+  auto rows = s.dal().query("SELECT state FROM orders WHERE id=?1", {Value(id)});
+  EXPECT_TRUE(rows.ok()) << rows.status().to_string();
+  if (!rows.ok() || rows.value().empty()) return "(none)";
+  return std::get<std::string>(rows.value()[0][0]);
+}
+
+TEST(QuarantineTest, AReleaseCanKeepTheLosingVersionOnEverySite) {
+  Site bj("bj"), sh("sh");
+  both_write_order_1(bj, sh);
+  sync(bj, sh);
+  bj.set_routes(routes_at(2, "sh"));
+  // The newer write (sh's) won everywhere; the business says bj's was right.
+  EXPECT_EQ(state_of(bj, 1), "cancelled");
+  EXPECT_EQ(state_of(sh, 1), "cancelled");
+  // It is a write: bj does not own shard 11 any more, so it is refused
+  // there as any write would be, and nothing is released.
+  auto at_bj = bj.dal().release_quarantine_keeping("orders", "[1]", "bj");
+  EXPECT_EQ(at_bj.refusal, dal::Refusal::wrong_zone) << at_bj.status.to_string();
+  EXPECT_EQ(quarantined(bj).size(), 1u);
+  // Versions that are not among the row's conflicts, and rows that are
+  // not quarantined.
+  EXPECT_EQ(sh.dal().release_quarantine_keeping("orders", "[1]", "gz").status.code(), Errc::not_found);
+  EXPECT_EQ(sh.dal().release_quarantine_keeping("orders", "[1]", "bj", 12345).status.code(), Errc::not_found);
+  EXPECT_EQ(sh.dal().release_quarantine_keeping("orders", "[2]", "bj").status.code(), Errc::not_found);
+  EXPECT_EQ(sh.dal().release_quarantine_keeping("orders", "[1,2]", "bj").status.code(), Errc::invalid_argument);
+  EXPECT_EQ(sh.dal().release_quarantine_keeping("nothing", "[1]", "bj").status.code(), Errc::not_found);
+  ASSERT_EQ(quarantined(sh).size(), 1u);
+
+  auto kept = sh.dal().release_quarantine_keeping("orders", "1", "bj");
+  ASSERT_TRUE(kept.ok()) << kept.status.to_string();
+  EXPECT_EQ(kept.rows, 1);
+  EXPECT_EQ(kept.outbox_seq, sh.dal().outbox_head()) << "the release record follows the write";
+  EXPECT_EQ(state_of(sh, 1), "accepted");
+  EXPECT_TRUE(quarantined(sh).empty());
+  EXPECT_EQ(sh.metrics().counter("ezone_dal_quarantine_released_total", "", {{"table", "orders"}}).value(), 1u);
+  sync(bj, sh);
+  EXPECT_TRUE(quarantined(bj).empty());
+  EXPECT_EQ(state_of(bj, 1), "accepted");
+  EXPECT_EQ(bj.dal().checksum("orders").value(), sh.dal().checksum("orders").value());
+  // The kept version is a successor of the standing one: no new conflict.
+  EXPECT_EQ(bj.dal().conflicts().value().size(), 1u);
+  EXPECT_EQ(sh.dal().conflicts().value().size(), 1u);
+  EXPECT_TRUE(set_state(sh, 1, "delivered").ok());
+  EXPECT_EQ(sh.dal().release_quarantine_keeping("orders", "[1]", "bj").status.code(), Errc::not_found);
+}
+
+TEST(QuarantineTest, KeepingADeletedVersionDeletesTheRowEverywhere) {
+  Site bj("bj"), sh("sh");
+  ASSERT_NO_FATAL_FAILURE(overlap_on_orders(bj, sh));
+  auto removed = bj.dal().run({11, bj.epoch()}, [](dal::Tx& tx) { return tx.exec("DELETE FROM orders WHERE id=1").status(); });
+  ASSERT_TRUE(removed.ok()) << removed.status.to_string();
+  ASSERT_TRUE(set_state(sh, 1, "cancelled").ok());
+  sync(bj, sh);
+  bj.set_routes(routes_at(2, "sh"));
+  ASSERT_EQ(quarantined(sh).size(), 1u);
+  EXPECT_EQ(state_of(sh, 1), "cancelled");
+  auto kept = sh.dal().release_quarantine_keeping("orders", "[1]", "bj");
+  ASSERT_TRUE(kept.ok()) << kept.status.to_string();
+  EXPECT_EQ(state_of(sh, 1), "(none)");
+  sync(bj, sh);
+  EXPECT_EQ(state_of(bj, 1), "(none)");
+  EXPECT_TRUE(quarantined(bj).empty());
+  EXPECT_EQ(bj.dal().checksum("orders").value(), sh.dal().checksum("orders").value());
 }
 
 TEST(QuarantineTest, QuarantineSurvivesARestart) {
