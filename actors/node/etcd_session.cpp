@@ -111,25 +111,44 @@ bool EtcdSession::ensure_registered() {
   if (now.registered) {
     const int64_t sent_ms = mono_ms();
     auto ttl = store_.lease_keepalive(now.lease_id);
-    if (ttl) {
+    std::string lost = ttl ? registration_taken(now.lease_id) : ttl.status().to_string();
+    if (lost.empty()) {
       last_keepalive_ms_ = mono_ms();
       std::lock_guard<std::mutex> lock(mutex_);
       state_.lease_valid_until_mono_ms = sent_ms + *ttl * 1000;
       return true;
     }
     errors_.inc();
-    logger_->warn("event=etcd_lease_lost ezone={} lease={} reason=\"{}\"", ezone_, now.lease_id,
-                  ttl.status().to_string());
+    logger_->warn("event=etcd_lease_lost ezone={} lease={} reason=\"{}\"", ezone_, now.lease_id, lost);
     std::lock_guard<std::mutex> lock(mutex_);
     state_.registered = false;
     state_.lease_id = 0;
     state_.lease_valid_until_mono_ms = 0;
   }
+  // Register with a compare-and-swap on the key as read before the grant:
+  // a registration made meanwhile (a late request of this ezone's previous
+  // process, or another process of the same ezone) is never overwritten
+  // by this one, and a late request of this process cannot overwrite a
+  // later registration either.
+  auto read = store_.range(key_);
+  if (!read) return errors_.inc(), set_reachable(false, read.status().message()), false;
+  const int64_t revision = read->kvs.empty() ? 0 : read->kvs[0].mod_revision;
   const int64_t sent_ms = mono_ms();
   auto lease = store_.lease_grant(timeouts_.lease_ttl_s);
   if (!lease) return errors_.inc(), set_reachable(false, lease.status().message()), false;
-  auto put = store_.put(key_, registration_, lease->id);
+  meta::TxnRequest cas;
+  cas.compares.push_back({key_, meta::Compare::Target::mod_revision, revision, ""});
+  cas.success.push_back({meta::Op::Kind::put, key_, registration_, lease->id});
+  auto put = store_.txn(cas);
   if (!put) return errors_.inc(), set_reachable(false, put.status().message()), false;
+  if (!put->succeeded) {
+    errors_.inc();
+    store_.lease_revoke(lease->id);  // best effort: unrevoked, it expires unused
+    logger_->warn("event=etcd_registration_raced ezone={} key={} detail=\"the key changed between the read and the "
+                  "write (another process of this ezone, or a late request of a previous one); registering again\"",
+                  ezone_, key_);
+    return false;
+  }
   last_keepalive_ms_ = mono_ms();
   logger_->info("event=etcd_registered ezone={} key={} lease={} ttl_s={}", ezone_, key_, lease->id,
                 lease->ttl_s);
@@ -144,6 +163,15 @@ bool EtcdSession::ensure_registered() {
   }
   refresh_fence_epoch();
   return true;
+}
+
+std::string EtcdSession::registration_taken(int64_t lease_id) {
+  auto reg = store_.range(key_);
+  if (!reg) return "";  // unknown: the keepalive answered, so the lease stands
+  if (reg->kvs.empty()) return "the registration key " + key_ + " is gone";
+  if (reg->kvs[0].lease == lease_id) return "";
+  return "the registration key " + key_ + " is under lease " + std::to_string(reg->kvs[0].lease) +
+         ", not this node's: another process of ezone " + ezone_ + " registered it";
 }
 
 bool EtcdSession::lease_valid(std::string* why) const {

@@ -90,7 +90,13 @@ class EtcdSession {
  private:
   void run();
   void step();
+  // Keeps the lease alive, or registers (a CAS on the key as read first).
+  // A registration key that is gone or under another lease counts as a
+  // lost lease: the node registers again and stays fenced until caught up.
   bool ensure_registered();
+  // "" while the registration key is under lease_id (or etcd did not say);
+  // otherwise what happened to it.
+  std::string registration_taken(int64_t lease_id);
   void refresh_fence_epoch();
   void set_reachable(bool reachable, const std::string& error);
   bool wait_ms(int64_t ms);  // false when stopping

@@ -11,7 +11,7 @@
 // --skew-ms N (every site's clock within +-N ms), --store-hop-ms N (each of
 // the coordinator's store calls lets 1..N ms pass, with other messages),
 // --writes-per-s N (client writes; default 30).
-// Breaks: no-fence-margin, no-catchup-fence, probe-skips-watermark.
+// Breaks: no-fence-margin, no-catchup-fence, probe-skips-watermark, blind-registration.
 // Exit status 0 when every seed held every invariant (with
 // --expect-violation: when at least one seed was caught).
 #include <chrono>
@@ -131,7 +131,8 @@ int main(int argc, char** argv) {
       if (b == "no-fence-margin") base.breaks.site.no_fence_margin = true;
       else if (b == "no-catchup-fence") base.breaks.site.no_catchup_fence = true;
       else if (b == "probe-skips-watermark") base.breaks.probe_skips_watermark = true;
-      else return usage("unknown --break (no-fence-margin, no-catchup-fence, probe-skips-watermark)");
+      else if (b == "blind-registration") base.breaks.blind_registration = true;
+      else return usage("unknown --break (no-fence-margin, no-catchup-fence, probe-skips-watermark, blind-registration)");
       ++i;
     } else {
       return usage(("unknown argument " + a).c_str());

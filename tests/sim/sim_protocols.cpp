@@ -41,20 +41,61 @@ void World::site_actions(SimSite& s) {
   }
 }
 
+// Registration, as actors/node/etcd_session.cpp does it: read the
+// registration key's revision, then grant a lease and put the key under it
+// only if the key is still at that revision (a CAS). A request of a killed
+// incarnation that is still in flight can then never replace the
+// registration its successor made after it (seed 777000610: bj's first
+// process registered lease 4 after its restarted process had registered
+// lease 2, which it went on renewing and counting as valid).
 void World::send_grant(SimSite& s) {
   const int idx = s.index();
   const uint64_t inc = s.incarnation();
   const uint64_t attempt = ++s.grant_attempt;
-  const int64_t sent = now();
   s.grant_pending = true;
-  s.grant_sent_ms = sent;
-  net_->send(sent, idx, store_node(), [this, idx, inc, attempt, sent] {
-    // At the store: grant, register under the lease, then read the
-    // current epoch: the site stays fenced until it has installed it.
+  s.grant_sent_ms = now();
+  // The break is the protocol before the CAS: grant and put, nothing read.
+  if (opt_.breaks.blind_registration) return send_registration(s, attempt, 0);
+  net_->send(now(), idx, store_node(), [this, idx, inc, attempt] {
+    SimSite& site = *sites_[static_cast<size_t>(idx)];
+    auto read = store_->range(std::string(coord::kNodeKeyPrefix) + site.ezone());
+    if (!read) return;
+    const int64_t revision = read->kvs.empty() ? 0 : read->kvs[0].mod_revision;
+    net_->send(now(), store_node(), idx, [this, idx, inc, attempt, revision] {
+      SimSite& s = *sites_[static_cast<size_t>(idx)];
+      if (!s.alive() || s.incarnation() != inc || s.grant_attempt != attempt || s.lease_id() != 0) return;
+      send_registration(s, attempt, revision);
+    });
+  });
+}
+
+void World::send_registration(SimSite& s, uint64_t attempt, int64_t revision) {
+  const int idx = s.index();
+  const uint64_t inc = s.incarnation();
+  const int64_t sent = now();
+  net_->send(sent, idx, store_node(), [this, idx, inc, attempt, sent, revision] {
+    // At the store: grant, register under the lease if nobody registered
+    // since the read, then read the current epoch: the site stays fenced
+    // until it has installed it.
     SimSite& site = *sites_[static_cast<size_t>(idx)];
     auto lease = store_->lease_grant(opt_.lease_ttl_s);
     if (!lease) return;
-    if (!store_->put(std::string(coord::kNodeKeyPrefix) + site.ezone(), "{\"admin\":\"sim\"}", lease->id)) return;
+    const std::string key = std::string(coord::kNodeKeyPrefix) + site.ezone();
+    meta::TxnRequest cas;
+    if (!opt_.breaks.blind_registration) cas.compares.push_back({key, meta::Compare::Target::mod_revision, revision, ""});
+    cas.success.push_back({meta::Op::Kind::put, key, "{\"admin\":\"sim\"}", lease->id});
+    auto registered = store_->txn(cas);
+    if (!registered) return;
+    if (!registered->succeeded) {
+      store_->lease_revoke(lease->id);
+      net_->send(now(), store_node(), idx, [this, idx, inc, attempt] {
+        SimSite& s = *sites_[static_cast<size_t>(idx)];
+        if (!s.alive() || s.incarnation() != inc || s.grant_attempt != attempt) return;
+        s.grant_pending = false;  // raced: read again and retry at once
+        trace("registration of " + s.ezone() + " raced another; again");
+      });
+      return;
+    }
     auto loaded = routes_->load();
     if (!loaded) return;
     const Epoch fence = loaded->epoch();
@@ -79,7 +120,13 @@ void World::send_keepalive(SimSite& s) {
   net_->send(sent, idx, store_node(), [this, idx, inc, sent, id] {
     auto ttl = store_->lease_keepalive(id);
     if (!ttl && ttl.status().code() != Errc::not_found) return;  // unreachable store: no answer
-    const bool lost = !ttl;
+    bool lost = !ttl;
+    if (!lost) {
+      // As the node does: a registration that is no longer under this lease
+      // (another process of the ezone took the key) is a lost lease.
+      auto reg = store_->range(std::string(coord::kNodeKeyPrefix) + sites_[static_cast<size_t>(idx)]->ezone());
+      lost = reg && (reg->kvs.empty() || reg->kvs[0].lease != id);
+    }
     const int64_t ttl_ms = ttl ? *ttl * 1000 : 0;
     net_->send(now(), store_node(), idx, [this, idx, inc, sent, id, lost, ttl_ms] {
       SimSite& s = *sites_[static_cast<size_t>(idx)];

@@ -54,6 +54,7 @@ constexpr int64_t kReleaseEveryMs = 1500;  // World::operator_releases
 struct Breaks {
   SiteBreaks site;
   bool probe_skips_watermark = false;  // the probe claims every target applied everything
+  bool blind_registration = false;     // a site registers with a plain put, not a CAS on what it read
 };
 
 struct Options {
@@ -147,6 +148,7 @@ class World {
   // sim_protocols.cpp: what each site does, and the store's side of it
   void site_actions(SimSite& s);
   void send_grant(SimSite& s);
+  void send_registration(SimSite& s, uint64_t attempt, int64_t revision);
   void send_keepalive(SimSite& s);
   void send_poll(SimSite& s);
   void send_pull(SimSite& s, int peer);
