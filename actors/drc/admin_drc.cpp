@@ -145,7 +145,7 @@ HttpResponse resolve_json(dal::Dal& dal, const HttpRequest& req) {
     }
     answer["kept"] = keep;
     answer["hlc"] = out.hlc;
-    answer["outbox_seq"] = out.outbox_seq;
+    answer["outbox_seq"] = out.rows > 0 ? out.outbox_seq + 1 : out.outbox_seq;  // the release record
     answer["rows"] = out.rows;
     return HttpResponse::json(200, dump_json(answer) + "\n");
   }

@@ -323,8 +323,9 @@ class Dal {
   // like any other: only the owner of the row's shard at the current epoch
   // (the master, for a global-zone table) may make it, and a clash on
   // another unique column fails it. not_found when the row is not
-  // quarantined here or has no such version. The outcome is the write's;
-  // its outbox_seq is the release record's, which follows the write.
+  // quarantined here or has no such version. The outcome is the write's
+  // (outbox_seq: its entry; the release record is the entry after it), or
+  // the release's when the kept version is the one standing (rows 0).
   TxOutcome release_quarantine_keeping(const std::string& table, const std::string& pk, const std::string& origin,
                                        HlcTime hlc = 0);
   Result<std::vector<FeedEvent>> feed_since(uint64_t since_id, const std::vector<std::string>& tables,

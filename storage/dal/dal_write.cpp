@@ -351,7 +351,7 @@ TxOutcome Dal::Impl::run_one(Job& job, const WriteGate& gate) {
       out.status = seq.status();
       return out;
     }
-    out.outbox_seq = seq.value();  // the request's last entry
+    if (out.outbox_seq == 0) out.outbox_seq = seq.value();  // nothing written: the release's entry
   }
   control("RELEASE request");
   return out;

@@ -40,7 +40,9 @@
 //                  site's own control records (invariants 3 and 4 allow
 //                  them beside its commits).
 //                  (The operator releases every quarantined row now and
-//                  then, World::operator_releases, so keys stay writable.)
+//                  then, World::operator_releases, so keys stay writable;
+//                  for some it keeps the losing version, a commit at the
+//                  owner that is checked as any other.)
 //   8 fencing      a site whose lease is valid by its own reckoning holds
 //                  the lease the store has registered for it (checked every
 //                  tick), and every commit happened under that lease.

@@ -60,6 +60,7 @@ void add(Stats& total, const Stats& s) {
   total.transfers_checked += s.transfers_checked;
   total.quarantined_refused += s.quarantined_refused;
   total.releases += s.releases;
+  total.kept_losers += s.kept_losers;
   total.sim_ms += s.sim_ms;
 }
 
@@ -184,7 +185,7 @@ int main(int argc, char** argv) {
       "%llu seeds in %.1f s: %llu failed. writes %llu attempted, %llu committed, %llu refused (%llu wrong-zone); "
       "%llu applies (%llu entries, %llu conflicts); %llu kills, %llu partitions, %llu store outages; "
       "%llu switchovers and %llu failovers done, %llu cancelled, %llu failed; %llu transfers checked; "
-      "%llu quarantine refusals, %llu releases; %.0f s simulated\n",
+      "%llu quarantine refusals, %llu releases (%llu keeping the loser); %.0f s simulated\n",
       static_cast<unsigned long long>(runs), secs, static_cast<unsigned long long>(failed),
       static_cast<unsigned long long>(total.attempts), static_cast<unsigned long long>(total.commits),
       static_cast<unsigned long long>(total.refusals), static_cast<unsigned long long>(total.wrong_zone_refused),
@@ -194,7 +195,8 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(total.switchovers_done), static_cast<unsigned long long>(total.failovers_done),
       static_cast<unsigned long long>(total.cancelled), static_cast<unsigned long long>(total.failed),
       static_cast<unsigned long long>(total.transfers_checked), static_cast<unsigned long long>(total.quarantined_refused),
-      static_cast<unsigned long long>(total.releases), static_cast<double>(total.sim_ms) / 1000.0);
+      static_cast<unsigned long long>(total.releases), static_cast<unsigned long long>(total.kept_losers),
+      static_cast<double>(total.sim_ms) / 1000.0);
   if (expect_violation) {
     if (failed == 0) std::printf("expected a violation, but every seed passed: the check is blind to this break\n");
     return failed > 0 ? 0 : 1;

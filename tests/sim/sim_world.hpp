@@ -79,7 +79,7 @@ struct Stats {
   uint64_t kills = 0, partitions = 0, store_outages = 0;
   uint64_t switchovers_done = 0, failovers_done = 0, cancelled = 0, failed = 0;
   uint64_t transfers_checked = 0;
-  uint64_t quarantined_refused = 0, releases = 0;
+  uint64_t quarantined_refused = 0, releases = 0, kept_losers = 0;
   int64_t sim_ms = 0;
 };
 
@@ -175,8 +175,13 @@ class World {
   void check_refusal(SimSite& s, const dal::TxOutcome& out, ShardId shard, Epoch target_epoch, const GateSeen& gate,
                      const std::string& key);
   // The operator: every kReleaseEveryMs, the first live site releases every
-  // row quarantined there (no randomness: seeds keep their traces).
+  // row quarantined there (no randomness: seeds keep their traces). For
+  // every other row (by a hash of its key and the time) the operator keeps
+  // the losing version instead, at the shard's owner
+  // (Dal::release_quarantine_keeping): a commit like a client's, checked as
+  // one; when the owner cannot, the row is released plainly.
   void operator_releases();
+  bool operator_keeps_loser(const dal::QuarantineEntry& e);
   static bool is_control(const dal::OutboxEntry& e);
   bool control_entry(SimSite& s, uint64_t seq);  // is the site's outbox entry `seq` a control record
   void check_transfer(Epoch epoch, const RouteTable& before, const RouteTable& after);
