@@ -436,6 +436,7 @@ void Dal::Impl::run_group(std::vector<std::unique_ptr<Job>>& jobs) {
       if (o.status.is_ok()) o = TxOutcome{Status(Errc::io_error, "commit failed: " + begin.message())};
     }
   }
+  quarantine_after_commit(begin.is_ok());  // a request that kept a version released a row
   publish_commit(epoch);
   for (size_t i = 0; i < jobs.size(); ++i) jobs[i]->tx_done(std::move(outcomes[i]));
 }
