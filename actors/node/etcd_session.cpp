@@ -111,7 +111,8 @@ bool EtcdSession::ensure_registered() {
   if (now.registered) {
     const int64_t sent_ms = mono_ms();
     auto ttl = store_.lease_keepalive(now.lease_id);
-    std::string lost = ttl ? registration_taken(now.lease_id) : ttl.status().to_string();
+    bool taken = false;
+    std::string lost = ttl ? registration_lost(now.lease_id, &taken) : ttl.status().to_string();
     if (lost.empty()) {
       last_keepalive_ms_ = mono_ms();
       std::lock_guard<std::mutex> lock(mutex_);
@@ -120,6 +121,7 @@ bool EtcdSession::ensure_registered() {
     }
     errors_.inc();
     logger_->warn("event=etcd_lease_lost ezone={} lease={} reason=\"{}\"", ezone_, now.lease_id, lost);
+    displaced_ = taken;
     std::lock_guard<std::mutex> lock(mutex_);
     state_.registered = false;
     state_.lease_id = 0;
@@ -133,6 +135,22 @@ bool EtcdSession::ensure_registered() {
   auto read = store_.range(key_);
   if (!read) return errors_.inc(), set_reachable(false, read.status().message()), false;
   const int64_t revision = read->kvs.empty() ? 0 : read->kvs[0].mod_revision;
+  // Displaced by a newer process of this ezone (it registered over this
+  // one's live lease): the newest process acts, this one stays fenced for
+  // as long as the other's registration lives, instead of taking the key
+  // back and forth with it.
+  const int64_t holder = read->kvs.empty() ? 0 : read->kvs[0].lease;
+  if (displaced_ && holder != 0) {
+    const std::string why = "another process of ezone " + ezone_ + " registered " + key_ + " (lease " +
+                            std::to_string(holder) + ") over this one's; this one stays fenced while it lives";
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (state_.last_error != why)
+      logger_->error("event=etcd_registration_displaced ezone={} key={} holder_lease={} detail=\"{}\"", ezone_, key_,
+                     holder, why);
+    state_.last_error = why;
+    return false;
+  }
+  displaced_ = false;
   const int64_t sent_ms = mono_ms();
   auto lease = store_.lease_grant(timeouts_.lease_ttl_s);
   if (!lease) return errors_.inc(), set_reachable(false, lease.status().message()), false;
@@ -165,11 +183,12 @@ bool EtcdSession::ensure_registered() {
   return true;
 }
 
-std::string EtcdSession::registration_taken(int64_t lease_id) {
+std::string EtcdSession::registration_lost(int64_t lease_id, bool* taken) {
   auto reg = store_.range(key_);
   if (!reg) return "";  // unknown: the keepalive answered, so the lease stands
   if (reg->kvs.empty()) return "the registration key " + key_ + " is gone";
   if (reg->kvs[0].lease == lease_id) return "";
+  *taken = reg->kvs[0].lease != 0;
   return "the registration key " + key_ + " is under lease " + std::to_string(reg->kvs[0].lease) +
          ", not this node's: another process of ezone " + ezone_ + " registered it";
 }

@@ -92,11 +92,14 @@ class EtcdSession {
   void step();
   // Keeps the lease alive, or registers (a CAS on the key as read first).
   // A registration key that is gone or under another lease counts as a
-  // lost lease: the node registers again and stays fenced until caught up.
+  // lost lease. Gone: the node registers again, fenced until caught up.
+  // Under another lease (a newer process of this ezone took it): the node
+  // stays unregistered, so fenced, until that registration is gone.
   bool ensure_registered();
   // "" while the registration key is under lease_id (or etcd did not say);
-  // otherwise what happened to it.
-  std::string registration_taken(int64_t lease_id);
+  // otherwise what happened to it, with *taken set when another lease
+  // holds it.
+  std::string registration_lost(int64_t lease_id, bool* taken);
   void refresh_fence_epoch();
   void set_reachable(bool reachable, const std::string& error);
   bool wait_ms(int64_t ms);  // false when stopping
@@ -110,6 +113,7 @@ class EtcdSession {
   Gauge& reachable_gauge_;
   Counter& errors_;
   int64_t last_keepalive_ms_ = 0;
+  bool displaced_ = false;  // session thread: another process took the key over this one's lease
   std::function<Result<int64_t>()> fence_epoch_source_;
   std::shared_ptr<FaultState> fault_;
 

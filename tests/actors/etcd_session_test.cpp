@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <functional>
+#include <thread>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -97,23 +98,34 @@ TEST_F(EtcdSessionTest, ARegistrationMadeBetweenTheReadAndTheWriteIsNotOverwritt
   session.stop();
 }
 
-TEST_F(EtcdSessionTest, AKeyTakenByAnotherLeaseIsALostLeaseAndIsRegisteredAgain) {
+TEST_F(EtcdSessionTest, AProcessDisplacedByANewerOneStaysFencedWhileThatOneLives) {
   EtcdSession session(store_, config_, "{}", logger_, metrics_);
   session.start();
   ASSERT_TRUE(session.state().registered);
   const int64_t first = session.state().lease_id;
   EXPECT_EQ(registered_lease(), first);
-  const int64_t intruder = register_intruder();
-  // Within a keepalive interval the session sees the key under another
-  // lease, drops its own and registers again.
+  ASSERT_TRUE(session.lease_valid());
+  // A second process of ezone bj registers over this one's live lease
+  // (two processes started for one ezone): within a keepalive interval
+  // this one counts its lease lost, and it does not take the key back.
+  const int64_t newer = register_intruder();
+  ASSERT_TRUE(test::eventually([&] { return !session.state().registered; }, seconds(5)));
+  std::string why;
+  EXPECT_FALSE(session.lease_valid(&why));
+  EXPECT_NE(why.find("another process of ezone bj"), std::string::npos) << why;
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // two keepalive intervals
+  EXPECT_FALSE(session.state().registered);
+  EXPECT_EQ(registered_lease(), newer);
+  // Once the other's registration is gone (it stopped), this one registers
+  // again under a new lease.
+  ASSERT_TRUE(store_.lease_revoke(newer).is_ok());
   ASSERT_TRUE(test::eventually(
       [&] {
         const EtcdState s = session.state();
         return s.registered && s.lease_id != first && registered_lease() == s.lease_id;
       },
       seconds(5)));
-  EXPECT_NE(session.state().lease_id, intruder);
-  // Deleted outright, the key is registered again too.
+  // A key deleted outright is registered again at once.
   const int64_t second = session.state().lease_id;
   ASSERT_TRUE(store_.del(node_registration_key("bj")).ok());
   ASSERT_TRUE(test::eventually(
