@@ -15,6 +15,7 @@
 // order (from different origins) and record a conflict the owner never
 // sees; it keeps that conflict record but does not quarantine on it.
 #include <algorithm>
+#include <utility>
 
 #include "storage/dal/dal_impl.hpp"
 
@@ -223,83 +224,86 @@ Result<uint64_t> Dal::release_quarantine(const std::string& table, const std::st
   return seq;
 }
 
-TxOutcome Dal::release_quarantine_keeping(const std::string& table, const std::string& pk, const std::string& origin,
-                                          HlcTime hlc) {
-  auto fail = [](Errc code, std::string why) {
-    TxOutcome out;
-    out.status = Status(code, std::move(why));
-    return out;
-  };
-  const std::string pk_text = normalise_pk(pk);
-  const auto it = impl_->tables.find(table);
-  if (it == impl_->tables.end()) return fail(Errc::not_found, "no replicated table '" + table + "'");
-  const TableInfo& t = it->second;
-  auto pk_values = parse_row_text(pk_text);
-  if (!pk_values || pk_values.value().size() != t.pk_cols.size())
-    return fail(Errc::invalid_argument, "'" + pk + "' is not a key of table '" + table + "' (give it as `quarantine list` "
-                                        "shows it, e.g. [42])");
-  auto entry = query("SELECT shard FROM _ezone_quarantine WHERE tbl = ?1 AND pk = ?2 AND q_hlc > r_hlc",
-                     {Value(table), Value(pk_text)});
-  if (!entry) return fail(entry.status().code(), entry.status().message());
-  if (entry.value().empty())
-    return fail(Errc::not_found,
-                "row " + pk_text + " of table '" + table + "' is not quarantined at ezone '" + ezone() + "'");
-  const int64_t shard = std::get<int64_t>(entry.value()[0][0]);
-  const std::string key = encode_key(pk_values.value());
-  // Every version the row's conflict records name, winners and losers.
-  auto versions = query(
+namespace {
+
+TxOutcome failed(Errc code, std::string why) {
+  TxOutcome out;
+  out.status = Status(code, std::move(why));
+  return out;
+}
+
+// INSERT ... ON CONFLICT(key) DO UPDATE of every column: an upsert on the
+// key only, so a clash on another unique column fails the request instead
+// of replacing another row (INSERT OR REPLACE would).
+std::string upsert_on_key_sql(const std::string& table, const TableInfo& t) {
+  std::string columns, params, sets, keys;
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    const std::string& c = t.columns[i];
+    const char* sep = i ? "," : "";
+    columns += sep + c;
+    params += sep + ("?" + std::to_string(i + 1));
+    sets += sep + c + "=excluded." + c;
+  }
+  for (int c : t.pk_cols) keys += (keys.empty() ? "" : ",") + t.columns[static_cast<size_t>(c)];
+  return "INSERT INTO " + table + "(" + columns + ") VALUES(" + params + ") ON CONFLICT(" + keys +
+         ") DO UPDATE SET " + sets;
+}
+
+// The version `origin` wrote at `hlc` (0: its newest) among the row's
+// conflict records, winners and losers: the statement and the values that
+// write it again (a deleted version: the row's delete).
+Result<std::pair<std::string, Row>> kept_version(Dal& dal, const TableInfo& t, const std::string& pk_text,
+                                                 const Row& pk, const std::string& origin, HlcTime hlc) {
+  const std::string& table = t.spec->name;
+  auto versions = dal.query(
       "SELECT op, row, hlc FROM (SELECT winner_origin AS origin, winner_hlc AS hlc, winner_op AS op, winner_row AS row "
       "FROM _ezone_conflicts WHERE tbl = ?1 AND pk = ?2 UNION ALL SELECT loser_origin, loser_hlc, loser_op, loser_row "
       "FROM _ezone_conflicts WHERE tbl = ?1 AND pk = ?2) WHERE origin = ?3 AND (?4 = 0 OR hlc = ?4) "
       "ORDER BY hlc DESC LIMIT 1",
       {Value(table), Value(pk_text), Value(origin), Value(static_cast<int64_t>(hlc))});
-  if (!versions) return fail(versions.status().code(), versions.status().message());
+  if (!versions) return versions.status();
   if (versions.value().empty())
-    return fail(Errc::not_found, "row " + pk_text + " of table '" + table + "' has no version written by '" + origin +
-                                     "'" + (hlc ? " at hlc " + std::to_string(hlc) : "") +
-                                     " among its conflicts (ezctl drc conflicts lists them)");
+    return Status(Errc::not_found, "row " + pk_text + " of table '" + table + "' has no version written by '" + origin +
+                                       "'" + (hlc ? " at hlc " + std::to_string(hlc) : "") +
+                                       " among its conflicts (ezctl drc conflicts lists them)");
   const Row& v = versions.value()[0];
-  const bool deleted = std::get<std::string>(v[0]) == change_op_name(ChangeOp::remove);
-  Row values;
-  if (!deleted) {
-    auto parsed = parse_row_text(std::get<std::string>(v[1]));
-    if (!parsed || parsed.value().size() != t.columns.size())
-      return fail(Errc::parse_error, "the kept version of row " + pk_text + " does not fit table '" + table +
-                                         "' now" + (parsed ? "" : ": " + parsed.status().message()));
-    values = std::move(parsed.value());
-  }
-  // An upsert on the key only: a clash on another unique column fails the
-  // request instead of replacing another row.
-  std::string sql;
-  if (deleted) {
-    sql = t.delete_sql;
-    values = std::move(pk_values.value());
-  } else {
-    std::string columns, params, sets, keys;
-    for (size_t i = 0; i < t.columns.size(); ++i) {
-      const std::string& c = t.columns[i];
-      const char* sep = i ? "," : "";
-      columns += sep + c;
-      params += sep + ("?" + std::to_string(i + 1));
-      sets += sep + c + "=excluded." + c;
-    }
-    for (int c : t.pk_cols) keys += (keys.empty() ? "" : ",") + t.columns[static_cast<size_t>(c)];
-    sql = "INSERT INTO " + table + "(" + columns + ") VALUES(" + params + ") ON CONFLICT(" + keys +
-          ") DO UPDATE SET " + sets;
-  }
+  if (std::get<std::string>(v[0]) == change_op_name(ChangeOp::remove)) return std::make_pair(t.delete_sql, pk);
+  auto parsed = parse_row_text(std::get<std::string>(v[1]));
+  if (!parsed || parsed.value().size() != t.columns.size())
+    return Status(Errc::parse_error, "the kept version of row " + pk_text + " does not fit table '" + table + "' now" +
+                                         (parsed ? "" : ": " + parsed.status().message()));
+  return std::make_pair(upsert_on_key_sql(table, t), std::move(parsed.value()));
+}
+
+}  // namespace
+
+TxOutcome Dal::release_quarantine_keeping(const std::string& table, const std::string& pk, const std::string& origin,
+                                          HlcTime hlc) {
+  const std::string pk_text = normalise_pk(pk);
+  const auto it = impl_->tables.find(table);
+  if (it == impl_->tables.end()) return failed(Errc::not_found, "no replicated table '" + table + "'");
+  auto pk_values = parse_row_text(pk_text);
+  if (!pk_values || pk_values.value().size() != it->second.pk_cols.size())
+    return failed(Errc::invalid_argument, "'" + pk + "' is not a key of table '" + table +
+                                              "' (give it as `quarantine list` shows it, e.g. [42])");
+  auto entry = query("SELECT shard FROM _ezone_quarantine WHERE tbl = ?1 AND pk = ?2 AND q_hlc > r_hlc",
+                     {Value(table), Value(pk_text)});
+  if (!entry) return failed(entry.status().code(), entry.status().message());
+  if (entry.value().empty())
+    return failed(Errc::not_found,
+                  "row " + pk_text + " of table '" + table + "' is not quarantined at ezone '" + ezone() + "'");
+  const int64_t shard = std::get<int64_t>(entry.value()[0][0]);
+  auto write = kept_version(*this, it->second, pk_text, pk_values.value(), origin, hlc);
+  if (!write) return failed(write.status().code(), write.status().message());
+
   const WriteGate gate = impl_->gate_source();
-  TxTarget target;
-  if (shard >= 0) target.shard = static_cast<ShardId>(shard);
-  target.epoch = gate.routes ? gate.routes->epoch() : 0;
   auto job = std::make_unique<Job>();
   job->kind = Job::Kind::tx;
   job->dal_owner = this;
-  job->target = target;
-  job->release = Job::Release{table, key, pk_text};
-  job->fn = [sql, values](Tx& tx) -> Status {
-    auto n = tx.exec(sql, values);
-    return n ? Status::ok() : n.status();
-  };
+  if (shard >= 0) job->target.shard = static_cast<ShardId>(shard);
+  job->target.epoch = gate.routes ? gate.routes->epoch() : 0;
+  job->release = Job::Release{table, encode_key(pk_values.value()), pk_text};
+  job->fn = [write = std::move(write.value())](Tx& tx) -> Status { return tx.exec(write.first, write.second).status(); };
   auto promise = std::make_shared<std::promise<TxOutcome>>();
   auto done = promise->get_future();
   job->tx_done = [promise](TxOutcome out) { promise->set_value(std::move(out)); };
