@@ -261,50 +261,6 @@ Dal::~Dal() {
 
 // ---- the writer ----
 
-std::future<TxOutcome> Dal::submit(TxTarget target, TxFn fn) {
-  auto promise = std::make_shared<std::promise<TxOutcome>>();
-  auto done = promise->get_future();
-  submit(target, std::move(fn), [promise](TxOutcome out) { promise->set_value(std::move(out)); });
-  return done;
-}
-
-void Dal::submit(TxTarget target, TxFn fn, DoneFn done) {
-  auto job = std::make_unique<Job>();
-  job->kind = Job::Kind::tx;
-  job->dal_owner = this;
-  job->target = target;
-  job->fn = std::move(fn);
-  job->tx_done = std::move(done);
-  impl_->enqueue_tx(std::move(job));
-}
-
-void Dal::Impl::enqueue_tx(std::unique_ptr<Job> job) {
-  Refusal refusal = Refusal::none;
-  {
-    std::lock_guard<std::mutex> lock(queue_mutex);
-    if (stopping) {
-      refusal = Refusal::stopping;
-    } else if (queue.size() >= config.queue_tx_max) {
-      refusal = Refusal::queue_full;
-    } else {
-      queue.push_back(std::move(job));
-    }
-  }
-  if (refusal == Refusal::none) {
-    queue_cv.notify_one();
-    return;
-  }
-  const std::string why = refusal == Refusal::stopping
-                              ? "the DAL is stopping"
-                              : "the DAL queue holds " + std::to_string(config.queue_tx_max) +
-                                    " requests (queue_tx_max); retry later";
-  count_refusal(refusal, why);
-  TxOutcome out;
-  out.status = Status(Errc::unavailable, why);
-  out.refusal = refusal;
-  job->tx_done(std::move(out));
-}
-
 void Dal::Impl::writer_loop() {
   for (;;) {
     std::vector<std::unique_ptr<Job>> jobs;
@@ -459,17 +415,6 @@ Status Dal::Impl::run_maintenance(const std::function<Status()>& fn) {
   quarantine_after_commit(s.is_ok());
   publish_commit(acked_epoch.load());
   return s;
-}
-
-WriteGate Dal::Impl::take_gate() {
-  WriteGate gate = gate_source();
-  if (gate.routes) {
-    gate_history[gate.routes->epoch()] = gate.routes;
-    // Keep the last few tables: enough to judge a request resolved a moment
-    // before an epoch change, without keeping history for ever.
-    while (gate_history.size() > 16) gate_history.erase(gate_history.begin());
-  }
-  return gate;
 }
 
 void Dal::Impl::publish_commit(Epoch epoch) {

@@ -1,5 +1,5 @@
-// Local transactions on the writer thread: the write gate, the handler run
-// under a session, the row checks, and the capture into the outbox.
+// Local transactions: their queue, and on the writer thread the write gate,
+// the handler run under a session, the row checks, and the capture into the outbox.
 #include <spdlog/spdlog.h>
 
 #include "storage/dal/dal_impl.hpp"
@@ -197,6 +197,63 @@ Result<int64_t> Dal::Impl::handler_exec(Tx& tx, std::string_view sql, const std:
   q.reset();
   tx.changes_ = sqlite3_stmt_readonly(q.get()) ? 0 : static_cast<int64_t>(sqlite3_changes64(writer->get()));
   return tx.changes_;
+}
+
+// ---- the queue, and the gate each group is judged on ----
+
+std::future<TxOutcome> Dal::submit(TxTarget target, TxFn fn) {
+  auto promise = std::make_shared<std::promise<TxOutcome>>();
+  auto done = promise->get_future();
+  submit(target, std::move(fn), [promise](TxOutcome out) { promise->set_value(std::move(out)); });
+  return done;
+}
+
+void Dal::submit(TxTarget target, TxFn fn, DoneFn done) {
+  auto job = std::make_unique<Job>();
+  job->kind = Job::Kind::tx;
+  job->dal_owner = this;
+  job->target = target;
+  job->fn = std::move(fn);
+  job->tx_done = std::move(done);
+  impl_->enqueue_tx(std::move(job));
+}
+
+void Dal::Impl::enqueue_tx(std::unique_ptr<Job> job) {
+  Refusal refusal = Refusal::none;
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex);
+    if (stopping) {
+      refusal = Refusal::stopping;
+    } else if (queue.size() >= config.queue_tx_max) {
+      refusal = Refusal::queue_full;
+    } else {
+      queue.push_back(std::move(job));
+    }
+  }
+  if (refusal == Refusal::none) {
+    queue_cv.notify_one();
+    return;
+  }
+  const std::string why = refusal == Refusal::stopping
+                              ? "the DAL is stopping"
+                              : "the DAL queue holds " + std::to_string(config.queue_tx_max) +
+                                    " requests (queue_tx_max); retry later";
+  count_refusal(refusal, why);
+  TxOutcome out;
+  out.status = Status(Errc::unavailable, why);
+  out.refusal = refusal;
+  job->tx_done(std::move(out));
+}
+
+WriteGate Dal::Impl::take_gate() {
+  WriteGate gate = gate_source();
+  if (gate.routes) {
+    gate_history[gate.routes->epoch()] = gate.routes;
+    // Keep the last few tables: enough to judge a request resolved a moment
+    // before an epoch change, without keeping history for ever.
+    while (gate_history.size() > 16) gate_history.erase(gate_history.begin());
+  }
+  return gate;
 }
 
 // ---- one request ----
