@@ -1,9 +1,7 @@
 #include "config/node_config.hpp"
 
 #include <cctype>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "config/schema_config.hpp"
 #include "config/toml_reader.hpp"
@@ -14,6 +12,7 @@ namespace {
 
 using config_internal::config_error;
 using config_internal::optional_section;
+using config_internal::read_text_file;
 using config_internal::resolve_path;
 using config_internal::TableReader;
 
@@ -186,12 +185,10 @@ Status read_peer_token(NodeConfig& c, std::string file) {
       return config_error(c.source, "router.peer_token_file", "set together with router.peer_token",
                           "keep one of them (the file keeps the secret out of the config)");
     resolve_path(c.source, &file);
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
+    auto text = read_text_file(file, "peer token file", "point router.peer_token_file at the token's file");
+    if (!text)
       return config_error(c.source, key, "cannot read '" + file + "'", "point it at a readable file holding the token");
-    std::ostringstream text;
-    text << in.rdbuf();
-    t.peer_token = text.str();
+    t.peer_token = std::move(text.value());
     while (!t.peer_token.empty() && std::isspace(static_cast<unsigned char>(t.peer_token.back())))
       t.peer_token.pop_back();
   } else if (t.peer_token.empty()) {
