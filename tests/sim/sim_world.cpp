@@ -241,9 +241,7 @@ void World::operator_releases() {
     auto q = s->dal().quarantine(1000000);
     if (!q) return violation("quarantine() failed at " + s->ezone());
     for (const dal::QuarantineEntry& e : *q) {
-      uint64_t h = 1469598103934665603ull;  // FNV-1a of the key and the time
-      for (char c : e.pk + "@" + std::to_string(now())) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-      if (h % 2 == 1 && operator_keeps_loser(e)) continue;
+      if (fnv1a(kFnvBasis, e.pk + "@" + std::to_string(now())) % 2 == 1 && operator_keeps_loser(e)) continue;
       if (!violations_.empty()) return;
       auto seq = s->dal().release_quarantine(e.table, e.pk);
       if (!seq) return violation("release of " + e.table + " " + e.pk + " at " + s->ezone() + " failed: " + seq.status().to_string());
@@ -306,8 +304,7 @@ bool World::quiet() {
 
 void World::trace(const std::string& line) {
   std::string text = std::to_string(now()) + " " + line;
-  for (unsigned char c : text) hash_ = (hash_ ^ c) * 1099511628211ull;
-  hash_ = (hash_ ^ '\n') * 1099511628211ull;
+  hash_ = fnv1a(hash_, text + "\n");
   if (opt_.trace_all) std::printf("  %s\n", text.c_str());
   tail_.push_back(std::move(text));
   if (tail_.size() > 400) tail_.pop_front();

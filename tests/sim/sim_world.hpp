@@ -37,6 +37,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -50,6 +51,13 @@
 namespace ezone::sim {
 
 constexpr int64_t kReleaseEveryMs = 1500;  // World::operator_releases
+
+// FNV-1a: the trace hash (replays compare it) and the operator's choices.
+constexpr uint64_t kFnvBasis = 1469598103934665603ull;
+inline uint64_t fnv1a(uint64_t h, std::string_view text) {
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
 
 struct Breaks {
   SiteBreaks site;
@@ -235,7 +243,7 @@ class World {
   Stats stats_;
   std::vector<std::string> violations_;
   std::deque<std::string> tail_;
-  uint64_t hash_ = 1469598103934665603ull;
+  uint64_t hash_ = kFnvBasis;
 };
 
 }  // namespace ezone::sim
