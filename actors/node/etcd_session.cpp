@@ -2,12 +2,38 @@
 
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+#include <set>
+#include <utility>
+
 #include "core/clock.hpp"
+#include "core/process_identity.hpp"
 
 namespace ezone {
 namespace {
 int64_t mono_ms() { return SystemClock::instance().now_ms(); }
 int64_t wall_ms() { return SystemClock::instance().wall_ms(); }
+
+// The instances of the sessions that live in this process: a registration
+// written by this process is its twin's only while its session lives (test
+// rigs run several nodes in one process).
+std::mutex g_live_mutex;
+std::multiset<std::string> g_live_instances;
+
+bool instance_live(const std::string& instance) {
+  std::lock_guard<std::mutex> lock(g_live_mutex);
+  return !instance.empty() && g_live_instances.count(instance) > 0;
+}
+
+// The identity a registration records under "process"; nullopt for one
+// without it (an older ezoned's, or not JSON).
+std::optional<ProcessIdentity> identity_of(const std::string& registration) {
+  auto doc = nlohmann::json::parse(registration, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
+  auto it = doc.find("process");
+  if (it == doc.end()) return std::nullopt;
+  return ProcessIdentity::from_json(*it);
+}
 }  // namespace
 
 std::string node_registration_key(const std::string& ezone) { return "/ezone/v1/nodes/" + ezone; }
@@ -22,9 +48,21 @@ EtcdSession::EtcdSession(meta::MetaStore& store, const NodeConfig& config, std::
       logger_(std::move(logger)),
       reachable_gauge_(metrics.gauge("ezone_etcd_reachable", "1 if etcd answered the last probe")),
       errors_(metrics.counter("ezone_etcd_session_errors_total",
-                              "Failed etcd calls of the node's session")) {}
+                              "Failed etcd calls of the node's session")) {
+  if (auto me = identity_of(registration_); me && !me->instance.empty()) {
+    instance_ = me->instance;
+    std::lock_guard<std::mutex> lock(g_live_mutex);
+    g_live_instances.insert(instance_);
+  }
+}
 
-EtcdSession::~EtcdSession() { stop(); }
+EtcdSession::~EtcdSession() {
+  stop();
+  if (instance_.empty()) return;
+  std::lock_guard<std::mutex> lock(g_live_mutex);
+  auto it = g_live_instances.find(instance_);
+  if (it != g_live_instances.end()) g_live_instances.erase(it);
+}
 
 void EtcdSession::set_fence_epoch_source(std::function<Result<int64_t>()> source) {
   fence_epoch_source_ = std::move(source);
@@ -45,11 +83,39 @@ void EtcdSession::refresh_fence_epoch() {
   state_.fence_epoch = *epoch;
 }
 
-void EtcdSession::start() {
+Status EtcdSession::twin_refusal() const {
+  const std::string twin = state().twin;
+  if (twin.empty()) return Status::ok();
+  return Status(Errc::conflict, "ezone " + ezone_ + " is already run by " + twin + ": it holds " + key_ +
+                                    " in etcd. Fix: stop that process first; or, if it must give way, start this one "
+                                    "with --takeover (that one is then fenced: it stops accepting writes)");
+}
+
+Status EtcdSession::check_alone() {
+  if (takeover_) return Status::ok();
+  const int64_t give_up_ms = mono_ms() + timeouts_.lease_ttl_s * 1000 + 2000;
+  for (;;) {
+    auto read = store_.range(key_);
+    // Unreachable: nothing to tell now; the session judges the holder
+    // again before it registers.
+    if (!read || read->kvs.empty() || read->kvs[0].lease == 0 || read->kvs[0].value == registration_)
+      return Status::ok();
+    if (may_replace(read->kvs[0].value, read->kvs[0].lease)) return Status::ok();
+    if (Status refused = twin_refusal(); !refused) return refused;
+    // Undecided past the bound: the node starts unregistered (so fenced)
+    // and the session goes on watching.
+    if (mono_ms() >= give_up_ms || !wait_ms(timeouts_.etcd_check_interval_ms)) return Status::ok();
+  }
+}
+
+Status EtcdSession::start() {
   // The first registration happens before start() returns, so a node that
   // reports itself started is visible in etcd when etcd is up.
   step();
+  // A twin that registered after check_alone() (both started at once).
+  if (Status refused = twin_refusal(); !refused) return refused;
   thread_ = std::thread([this] { run(); });
+  return Status::ok();
 }
 
 void EtcdSession::stop() {
@@ -151,6 +217,11 @@ bool EtcdSession::ensure_registered() {
     return false;
   }
   displaced_ = false;
+  // Held by another lease: not replaced while its process may be running
+  // (a twin), unless the operator said --takeover. This session's own
+  // earlier lease (its renewal failed while etcd kept it) is no twin.
+  if (holder != 0 && !takeover_ && read->kvs[0].value != registration_ && !may_replace(read->kvs[0].value, holder))
+    return false;
   const int64_t sent_ms = mono_ms();
   auto lease = store_.lease_grant(timeouts_.lease_ttl_s);
   if (!lease) return errors_.inc(), set_reachable(false, lease.status().message()), false;
@@ -168,12 +239,15 @@ bool EtcdSession::ensure_registered() {
     return false;
   }
   last_keepalive_ms_ = mono_ms();
+  takeover_ = false;
+  watch_ = HolderWatch{};
   logger_->info("event=etcd_registered ezone={} key={} lease={} ttl_s={}", ezone_, key_, lease->id,
                 lease->ttl_s);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     state_.lease_id = lease->id;
     state_.registered = true;
+    state_.twin.clear();
     state_.lease_valid_until_mono_ms = sent_ms + lease->ttl_s * 1000;
     // A new lease: whatever the node missed while it had none, it must
     // catch up with before acting (see EtcdState::fence_epoch).
@@ -191,6 +265,55 @@ std::string EtcdSession::registration_lost(int64_t lease_id, bool* taken) {
   *taken = reg->kvs[0].lease != 0;
   return "the registration key " + key_ + " is under lease " + std::to_string(reg->kvs[0].lease) +
          ", not this node's: another process of ezone " + ezone_ + " registered it";
+}
+
+bool EtcdSession::may_replace(const std::string& value, int64_t holder) {
+  const std::optional<ProcessIdentity> who = identity_of(value);
+  const Liveness local = who ? local_liveness(*who, instance_live) : Liveness::unknown;
+  const std::string whom = who ? who->describe() : "a process that did not record its identity";
+  if (local == Liveness::alive) return note_twin(holder, whom + ", which is running on this machine");
+  if (local == Liveness::dead) {
+    if (std::exchange(stale_logged_, holder) != holder)
+      logger_->info("event=etcd_registration_stale ezone={} key={} holder_lease={} holder=\"{}\" detail=\"that "
+                    "process is gone (a crashed predecessor): registering over its lease\"",
+                    ezone_, key_, holder, whom);
+    return true;
+  }
+  // Another machine (or an identity this one cannot check): the lease
+  // tells. Unrenewed, it expires within the remaining TTL it shows now
+  // plus etcd's rounding; a TTL that grows, or a lease that outlives that,
+  // was renewed.
+  if (watch_.lease != holder) watch_ = HolderWatch{holder, -1, 0};
+  auto ttl = store_.lease_time_to_live(holder);
+  if (!ttl && ttl.status().code() == Errc::not_found) return true;  // gone since the read; the CAS decides
+  if (!ttl) return errors_.inc(), set_reachable(false, ttl.status().message()), false;
+  const int64_t now = mono_ms();
+  if (watch_.expired_by_mono_ms == 0) {
+    watch_.expired_by_mono_ms = now + (*ttl + 1) * 1000 + timeouts_.etcd_check_interval_ms;
+    logger_->warn("event=etcd_registration_held ezone={} key={} holder_lease={} holder=\"{}\" ttl_left_s={} "
+                  "detail=\"another process holds this ezone's registration; registering once its lease is seen to "
+                  "run out, refusing if it is renewed\"",
+                  ezone_, key_, holder, whom, *ttl);
+  }
+  const bool renewed = (watch_.last_remaining_s >= 0 && *ttl > watch_.last_remaining_s) || now > watch_.expired_by_mono_ms;
+  watch_.last_remaining_s = *ttl;
+  if (renewed) return note_twin(holder, whom + ", whose lease is being renewed");
+  std::lock_guard<std::mutex> lock(mutex_);
+  state_.last_error = "waiting to see whether " + whom + " still holds " + key_ + " (lease " + std::to_string(holder) +
+                      ", " + std::to_string(*ttl) + " s left)";
+  return false;
+}
+
+bool EtcdSession::note_twin(int64_t holder, const std::string& who) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (state_.twin != who)
+    logger_->error("event=etcd_twin ezone={} key={} holder_lease={} holder=\"{}\" detail=\"another process runs this "
+                   "ezone; this one stays unregistered, so fenced, while it does\"",
+                   ezone_, key_, holder, who);
+  state_.twin = who;
+  state_.last_error = "ezone " + ezone_ + " is already run by " + who + " (lease " + std::to_string(holder) +
+                      "); this process stays fenced while it does";
+  return false;
 }
 
 bool EtcdSession::lease_valid(std::string* why) const {

@@ -8,6 +8,25 @@
 //   - re-registers with a new lease when the old one was lost.
 // stop() revokes the lease, so peers see a clean departure at once.
 //
+// A twin (the same ezone started twice, by mistake) must not take the
+// registration from a running process. The registration carries its
+// writer's ProcessIdentity (under "process"). When the key is held under a
+// lease that is not this session's, the session registers only once the
+// holder is known to be gone:
+//   - on this machine (same boot and PID namespace) the process table
+//     tells at once: a crashed predecessor is replaced immediately, a
+//     running process is a twin;
+//   - elsewhere the session watches the holder's lease: one that is still
+//     there after the remaining TTL it showed at first (plus a second of
+//     etcd's rounding) was renewed, so its holder lives; a TTL that grows
+//     says the same sooner; a dead holder's lease expires and etcd deletes
+//     the key.
+// check_alone() is that judgement before the node starts anything (it
+// watches for at most the session's own TTL plus two seconds), and start()
+// fails as well when a twin registered meanwhile. set_takeover(true) skips
+// the check for the first registration; the process it replaces finds
+// itself displaced (below).
+//
 // While the node's FaultState says it is isolated (a drill), the session
 // makes no etcd call at all and reports etcd unreachable: the lease runs
 // down exactly as when renewals fail, so lease_valid() turns false at its
@@ -41,6 +60,9 @@ struct EtcdState {
   int64_t since_wall_ms = 0;    // when `reachable` last changed
   int64_t last_ok_wall_ms = 0;  // last successful call; 0 = never
   std::string last_error;       // empty while reachable
+  // A running process of this ezone that holds the registration (a twin),
+  // described; empty otherwise.
+  std::string twin;
   int64_t lease_id = 0;         // 0 = no lease held
   bool registered = false;      // the node key is written under lease_id
   // Monotonic ms until which this node may act as the lease's holder (see
@@ -73,7 +95,17 @@ class EtcdSession {
   // is never isolated.
   void set_fault_state(std::shared_ptr<FaultState> fault);
 
-  void start();
+  // Fails with conflict, naming the other process and the way out, when a
+  // running process of this ezone holds the registration (see above);
+  // writes nothing. Ok when etcd cannot be reached.
+  Status check_alone();
+  // Registers, and fails like check_alone() when a twin holds the
+  // registration. Otherwise the session runs on its own thread from here,
+  // registered or not yet.
+  Status start();
+  // Register over a live holder once (an operator's --takeover). Set
+  // before start().
+  void set_takeover(bool takeover) { takeover_ = takeover; }
   // Revokes the lease (bounded by the store's request timeout) and joins.
   void stop();
   EtcdState state() const;
@@ -100,6 +132,14 @@ class EtcdSession {
   // otherwise what happened to it, with *taken set when another lease
   // holds it.
   std::string registration_lost(int64_t lease_id, bool* taken);
+  // Whether the registration `value` under `holder` may be replaced now:
+  // its process is known dead (or its lease is gone). False while it lives
+  // (state_.twin says who) or while its lease is still being watched.
+  bool may_replace(const std::string& value, int64_t holder);
+  // Records a live twin; returns false.
+  bool note_twin(int64_t holder, const std::string& who);
+  // check_alone()'s error once a twin is known; ok otherwise.
+  Status twin_refusal() const;
   void refresh_fence_epoch();
   void set_reachable(bool reachable, const std::string& error);
   bool wait_ms(int64_t ms);  // false when stopping
@@ -114,6 +154,17 @@ class EtcdSession {
   Counter& errors_;
   int64_t last_keepalive_ms_ = 0;
   bool displaced_ = false;  // session thread: another process took the key over this one's lease
+  bool takeover_ = false;   // register over a live holder, once
+  std::string instance_;    // this session's ProcessIdentity instance, while it lives
+  int64_t stale_logged_ = 0;  // the crashed predecessor's lease last logged (check_alone, then start)
+  // The lease of a holder this machine cannot judge (session thread): when
+  // first seen, the remaining TTL seen last, and when the lease must have
+  // expired if nobody renews it.
+  struct HolderWatch {
+    int64_t lease = 0;
+    int64_t last_remaining_s = -1;
+    int64_t expired_by_mono_ms = 0;
+  } watch_;
   std::function<Result<int64_t>()> fence_epoch_source_;
   std::shared_ptr<FaultState> fault_;
 

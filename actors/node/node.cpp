@@ -22,12 +22,14 @@
 #include "actors/node/admin_coord.hpp"
 #include "actors/node/admin_fault.hpp"
 #include "actors/node/coordinator.hpp"
+#include "actors/node/data_dir_lock.hpp"
 #include "actors/router/router.hpp"
 #include "core/build_info.hpp"
 #include "config/schema_config.hpp"
 #include "core/clock.hpp"
 #include "core/hlc.hpp"
 #include "core/json.hpp"
+#include "core/process_identity.hpp"
 #include "storage/etcd/etcd_meta_store.hpp"
 #include "storage/route/route_store.hpp"
 
@@ -81,7 +83,9 @@ std::string registration_json(const NodeConfig& c, uint64_t incarnation, int64_t
                         {"cluster", c.cluster.to_string()},
                         {"incarnation", std::to_string(incarnation)},
                         {"version", build_version()},
-                        {"started_ms", started_ms}}
+                        {"started_ms", started_ms},
+                        // Lets a later process of this ezone tell whether this one still runs.
+                        {"process", ProcessIdentity::self(std::to_string(incarnation)).to_json()}}
       .dump();
 }
 
@@ -133,6 +137,7 @@ struct Node::Impl {
   std::shared_ptr<FaultState> fault = std::make_shared<FaultState>(SystemClock::instance());
   std::mutex cluster_mutex;  // guards `cluster` and `dal` against the GZS watch thread
   bool stopped = false;
+  DataDirLock data_dir_lock;  // held from start_data_dir until stop() has closed the DAL
 
   AdminSources admin_sources() {
     AdminSources sources{&config, started_wall_ms, [this] { return slot->get(); },
@@ -191,6 +196,9 @@ Status Node::Impl::start_data_dir() {
     return Status(Errc::io_error, config.source + ": key 'node.data_dir': cannot create " +
                                       config.data_dir + ": " + ec.message() +
                                       ". Fix: choose a writable directory");
+  auto lock = DataDirLock::acquire(config.data_dir, config.source);
+  if (!lock) return lock.status();
+  data_dir_lock = std::move(*lock);
   return Status::ok();
 }
 
@@ -389,6 +397,7 @@ void Node::Impl::stop() {
     dal.reset();
   }
   if (etcd) etcd->stop();
+  data_dir_lock.release();
   logger->info("event=node_stopped ezone={}", config.ezone);
 }
 
@@ -407,6 +416,9 @@ Result<std::unique_ptr<Node>> Node::start(const NodeConfig& config, NodeOptions 
       registration_json(config, impl->incarnation, impl->started_wall_ms), impl->logger,
       *impl->metrics);
   impl->etcd->set_fault_state(impl->fault);
+  impl->etcd->set_takeover(options.takeover);
+  // Before any actor, thread or port: a twin must not join the cluster.
+  if (Status alone = impl->etcd->check_alone(); !alone) return alone;
   impl->etcd->set_fence_epoch_source([store = impl->meta.get()]() -> Result<int64_t> {
     auto table = RouteStore(*store).load();
     if (!table && table.status().code() == Errc::not_found) return int64_t{0};  // nothing to catch up with
@@ -423,7 +435,10 @@ Result<std::unique_ptr<Node>> Node::start(const NodeConfig& config, NodeOptions 
     impl->stop();
     return s;
   }
-  impl->etcd->start();
+  if (Status registered = impl->etcd->start(); !registered) {
+    impl->stop();
+    return registered;
+  }
   impl->coordinator->start();
   impl->logger->info("event=node_started ezone={} http={} admin={} cluster={} incarnation={} version={}",
                      config.ezone, config.http.to_string(), config.admin.to_string(),

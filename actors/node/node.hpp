@@ -55,6 +55,10 @@ struct NodeOptions {
   // The application (e.g. examples/takeout): its endpoints join `endpoints`.
   // Requires [dal] in the config.
   AppFactory app;
+  // Register even over a running process of this ezone (ezoned
+  // --takeover): that process is fenced. Without it, Node::start fails
+  // with conflict when one runs (see EtcdSession).
+  bool takeover = false;
 };
 
 class Node {

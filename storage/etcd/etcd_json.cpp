@@ -350,6 +350,17 @@ Result<int64_t> parse_keepalive_response(const std::string& body, int64_t lease_
   return ttl;
 }
 
+Result<int64_t> parse_time_to_live_response(const std::string& body, int64_t lease_id) {
+  // etcd's JSON gateway leaves out a zero TTL, which get_int reads as 0.
+  auto ttl = parse_guarded<int64_t>(body, "lease time-to-live answer", [](const json& doc) -> int64_t {
+    if (!get_string(doc, "error").empty()) throw Malformed("time-to-live failed: " + get_string(doc, "error"));
+    return get_int(doc, "TTL");
+  });
+  if (ttl.ok() && *ttl < 0)
+    return Status(Errc::not_found, "lease " + std::to_string(lease_id) + " not found (expired or revoked)");
+  return ttl;
+}
+
 Status parse_health_response(const std::string& body) {
   auto healthy = parse_guarded<bool>(body, "health answer", [](const json& doc) {
     return get_string(doc, "health") == "true";

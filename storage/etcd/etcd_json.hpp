@@ -51,6 +51,9 @@ Result<TxnResult> parse_txn_response(const std::string& body);
 Result<LeaseGrant> parse_lease_grant_response(const std::string& body);
 // The renewed TTL; not_found when etcd reports no TTL (the lease is gone).
 Result<int64_t> parse_keepalive_response(const std::string& body, int64_t lease_id);
+// The remaining TTL (0: under a second); not_found when etcd answers -1
+// (the lease is gone).
+Result<int64_t> parse_time_to_live_response(const std::string& body, int64_t lease_id);
 // ok when /health says {"health":"true"}; unavailable with etcd's reason
 // otherwise.
 Status parse_health_response(const std::string& body);

@@ -99,6 +99,13 @@ Result<int64_t> EtcdMetaStore::lease_keepalive(int64_t lease_id) {
   });
 }
 
+Result<int64_t> EtcdMetaStore::lease_time_to_live(int64_t lease_id) {
+  auto body = transport_->post("/v3/lease/timetolive", etcd::lease_id_request(lease_id), Retry::idempotent);
+  return parsed<int64_t>(*transport_, body, [lease_id](const std::string& text) {
+    return etcd::parse_time_to_live_response(text, lease_id);
+  });
+}
+
 Status EtcdMetaStore::lease_revoke(int64_t lease_id) {
   auto body = transport_->post("/v3/lease/revoke", etcd::lease_id_request(lease_id),
                                Retry::idempotent);

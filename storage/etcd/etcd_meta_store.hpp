@@ -49,6 +49,7 @@ class EtcdMetaStore final : public MetaStore {
   Result<TxnResult> txn(const TxnRequest& request) override;
   Result<LeaseGrant> lease_grant(int64_t ttl_s) override;
   Result<int64_t> lease_keepalive(int64_t lease_id) override;
+  Result<int64_t> lease_time_to_live(int64_t lease_id) override;
   Status lease_revoke(int64_t lease_id) override;
   // Returns once etcd has confirmed the watch (or with the error of the last
   // endpoint tried), so no event after the call is missed with start 0.

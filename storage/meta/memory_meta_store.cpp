@@ -246,7 +246,7 @@ Result<LeaseGrant> MemoryMetaStore::lease_grant(int64_t ttl_s) {
   return grant;
 }
 
-Result<int64_t> MemoryMetaStore::lease_keepalive(int64_t lease_id) {
+Result<int64_t> MemoryMetaStore::lease_ttl(int64_t lease_id, bool renew) {
   Events events;
   Result<int64_t> result = lease_not_found(lease_id);
   {
@@ -254,14 +254,20 @@ Result<int64_t> MemoryMetaStore::lease_keepalive(int64_t lease_id) {
     if (Status up = check_available_locked(); !up) return up;
     expire_locked(events);
     auto it = leases_.find(lease_id);
-    if (it != leases_.end()) {
+    if (it != leases_.end() && renew) {
       it->second.expiry_ms = clock_.now_ms() + it->second.ttl_s * 1000;
       result = it->second.ttl_s;
+    } else if (it != leases_.end()) {
+      result = std::max<int64_t>(0, (it->second.expiry_ms - clock_.now_ms()) / 1000);  // truncated, as etcd does
     }
   }
   hub_->flush();
   return result;
 }
+
+Result<int64_t> MemoryMetaStore::lease_keepalive(int64_t lease_id) { return lease_ttl(lease_id, true); }
+
+Result<int64_t> MemoryMetaStore::lease_time_to_live(int64_t lease_id) { return lease_ttl(lease_id, false); }
 
 Status MemoryMetaStore::lease_revoke(int64_t lease_id) {
   Events events;

@@ -57,6 +57,7 @@ class MemoryMetaStore final : public MetaStore {
   Result<TxnResult> txn(const TxnRequest& request) override;
   Result<LeaseGrant> lease_grant(int64_t ttl_s) override;
   Result<int64_t> lease_keepalive(int64_t lease_id) override;
+  Result<int64_t> lease_time_to_live(int64_t lease_id) override;
   Status lease_revoke(int64_t lease_id) override;
   Result<std::unique_ptr<Watch>> watch(const std::string& key, bool prefix,
                                        int64_t start_revision,
@@ -84,6 +85,8 @@ class MemoryMetaStore final : public MetaStore {
     std::set<std::string> keys;
   };
   using Events = std::vector<WatchEvent>;
+  // A lease's TTL: renewed (keepalive) or as it stands (time-to-live).
+  Result<int64_t> lease_ttl(int64_t lease_id, bool renew);
 
   Status check_available_locked() const;
   void expire_locked(Events& events);

@@ -120,6 +120,10 @@ class MetaStore {
   // Renews a lease. Returns the remaining TTL in seconds; not_found when the
   // lease has expired or was revoked (the holder has lost it).
   virtual Result<int64_t> lease_keepalive(int64_t lease_id) = 0;
+  // A lease's remaining TTL in whole seconds (etcd truncates: the lease
+  // expires in under that plus one second), without renewing it; not_found
+  // when it has expired or was revoked.
+  virtual Result<int64_t> lease_time_to_live(int64_t lease_id) = 0;
   // Revokes a lease and deletes its keys. Revoking an unknown lease is ok.
   virtual Status lease_revoke(int64_t lease_id) = 0;
 

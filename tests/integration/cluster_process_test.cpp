@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "storage/etcd/etcd_meta_store.hpp"
+#include "storage/net/http_client.hpp"
 #include "tests/integration/local_cluster.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/ports.hpp"
@@ -41,6 +42,45 @@ class ClusterProcessTest : public ::testing::Test {
 
   bool reaches(const std::string& observer, const std::string& peer, const std::string& state) {
     return eventually([&] { return peer_state(observer, peer) == state; });
+  }
+
+  // bj's config on fresh ports (and, unless same_data_dir, its own data
+  // dir): a second process of ezone bj, as an operator might start by
+  // mistake. Returns the file's path.
+  std::string twin_config(const std::string& name, bool same_data_dir, ZoneAddresses* addr) {
+    std::ifstream in(cluster_->config_path("bj"));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const ZoneAddresses& bj = cluster_->addresses("bj");
+    *addr = {{"127.0.0.1", free_loopback_port()}, {"127.0.0.1", free_loopback_port()},
+             {"127.0.0.1", free_loopback_port()}};
+    auto replace = [&text](const std::string& from, const std::string& to) {
+      const size_t at = text.find(from);
+      EXPECT_NE(at, std::string::npos) << from;
+      if (at != std::string::npos) text.replace(at, from.size(), to);
+    };
+    replace("\"" + bj.http.to_string() + "\"", "\"" + addr->http.to_string() + "\"");
+    replace("\"" + bj.admin.to_string() + "\"", "\"" + addr->admin.to_string() + "\"");
+    replace("\"" + bj.cluster.to_string() + "\"", "\"" + addr->cluster.to_string() + "\"");
+    if (!same_data_dir) replace("/data-bj\"", "/data-bj-" + name + "\"");
+    const std::string path = cluster_->config_path("bj") + "." + name + ".toml";
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  // Runs ezoned on `config` with `extra` arguments until it exits by
+  // itself (bounded); returns {exit code, its output}.
+  std::pair<int, std::string> run_to_exit(const std::string& config, std::vector<std::string> extra = {}) {
+    ChildOptions o;
+    o.argv = {std::string(EZONE_TEST_BIN_DIR) + "/ezoned", "--config", config};
+    o.argv.insert(o.argv.end(), extra.begin(), extra.end());
+    o.log_path = config + ".log";
+    auto child = ChildProcess::start(o);
+    EXPECT_TRUE(child.ok());
+    if (!child.ok()) return {-1, ""};
+    auto code = (*child)->wait(20000);
+    EXPECT_TRUE(code.ok()) << "ezoned must exit by itself";
+    std::ifstream in(o.log_path);
+    return {code.ok() ? *code : -1, std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>())};
   }
 
   std::string diagnostics() {
@@ -155,6 +195,51 @@ TEST_F(ClusterProcessTest, EzctlFailsWhenTheNodeCannotBeReached) {
   auto [pk_code, pk_out] =
       cluster_->run_ezctl({"quarantine", "resolve", "--table", "orders", "--pk", "-h"}, 10000, nobody.to_string());
   EXPECT_EQ(pk_code, 1) << pk_out;
+}
+
+TEST_F(ClusterProcessTest, ASecondProcessOfARunningZoneIsRefusedAndTakeoverFencesTheFirst) {
+  const std::string bj_pid = std::to_string(cluster_->process("bj").pid());
+  ZoneAddresses same_dir_addr, twin_addr;
+  // Its own ports, bj's data dir: refused before it opens anything.
+  auto [dir_code, dir_out] = run_to_exit(twin_config("same-dir", true, &same_dir_addr));
+  EXPECT_EQ(dir_code, 1) << dir_out;
+  EXPECT_NE(dir_out.find("is in use by another ezoned (pid " + bj_pid + ")"), std::string::npos) << dir_out;
+  // Its own ports and data dir: refused because bj runs, at once (the
+  // process table tells; no lease is watched on this machine).
+  const std::string twin = twin_config("twin", false, &twin_addr);
+  const auto began = std::chrono::steady_clock::now();
+  auto [twin_code, twin_out] = run_to_exit(twin);
+  EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds(15));
+  EXPECT_EQ(twin_code, 1) << twin_out;
+  EXPECT_NE(twin_out.find("ezone bj is already run by pid " + bj_pid), std::string::npos) << twin_out;
+  EXPECT_NE(twin_out.find("--takeover"), std::string::npos) << twin_out;
+  auto bj = cluster_->status("bj");
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  EXPECT_EQ((*bj)["etcd"]["registered"], true) << diagnostics();
+  // --takeover: the newer process registers and the running one is fenced.
+  ChildOptions o;
+  o.argv = {std::string(EZONE_TEST_BIN_DIR) + "/ezoned", "--config", twin, "--takeover"};
+  o.log_path = twin + ".takeover.log";
+  auto taker = ChildProcess::start(o);
+  ASSERT_TRUE(taker.ok());
+  auto taker_registered = [&] {
+    auto r = net::http_request(twin_addr.admin, "GET", "/admin/v1/cluster", "", "", 2000);
+    if (!r) return false;
+    auto doc = json::parse(r->body, nullptr, false);
+    return !doc.is_discarded() && doc["etcd"]["registered"] == true;
+  };
+  ASSERT_TRUE(eventually(taker_registered)) << diagnostics();
+  ASSERT_TRUE(eventually([&] {
+    auto s = cluster_->status("bj");
+    return s && (*s)["etcd"]["registered"] == false &&
+           (*s)["etcd"]["last_error"].get<std::string>().find("another process of ezone bj") != std::string::npos;
+  })) << diagnostics();
+  // Once the newer one stops (its lease revoked), bj registers again.
+  EXPECT_EQ((*taker)->terminate(5000), 0);
+  ASSERT_TRUE(eventually([&] {
+    auto s = cluster_->status("bj");
+    return s && (*s)["etcd"]["registered"] == true;
+  })) << diagnostics();
 }
 
 TEST_F(ClusterProcessTest, SecondNodeOnTakenPortsExitsNamingTheKey) {

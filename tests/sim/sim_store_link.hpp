@@ -39,6 +39,9 @@ class SimStoreLink final : public meta::MetaStore {
   Result<int64_t> lease_keepalive(int64_t lease_id) override {
     return call([&] { return store_.lease_keepalive(lease_id); });
   }
+  Result<int64_t> lease_time_to_live(int64_t lease_id) override {
+    return call([&] { return store_.lease_time_to_live(lease_id); });
+  }
   Status lease_revoke(int64_t lease_id) override {
     auto r = call([&]() -> Result<int> {
       Status s = store_.lease_revoke(lease_id);

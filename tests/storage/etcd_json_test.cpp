@@ -102,6 +102,20 @@ TEST(EtcdJson, KeepaliveWithoutTtlMeansLeaseGone) {
   EXPECT_EQ(*alive, 5);
 }
 
+TEST(EtcdJson, TimeToLiveOfMinusOneMeansLeaseGone) {
+  auto gone = parse_time_to_live_response(R"({"header":{"revision":"2"},"ID":"1","TTL":"-1"})", 1);
+  EXPECT_EQ(gone.status().code(), Errc::not_found);
+  auto alive = parse_time_to_live_response(R"({"header":{},"ID":"1","TTL":"7","grantedTTL":"10"})", 1);
+  ASSERT_TRUE(alive.ok());
+  EXPECT_EQ(*alive, 7);
+  // The gateway leaves a zero TTL out: under a second left, still alive.
+  auto last_second = parse_time_to_live_response(R"({"ID":"1","grantedTTL":"10"})", 1);
+  ASSERT_TRUE(last_second.ok());
+  EXPECT_EQ(*last_second, 0);
+  EXPECT_EQ(parse_time_to_live_response("{", 1).status().code(), Errc::parse_error);
+  EXPECT_EQ(parse_time_to_live_response(R"({"TTL":"soon"})", 1).status().code(), Errc::parse_error);
+}
+
 TEST(EtcdJson, ErrorAnswersMapGrpcCodes) {
   EXPECT_EQ(error_from_response(404, R"({"error":"etcdserver: requested lease not found","message":"etcdserver: requested lease not found","code":5})").code(),
             Errc::not_found);

@@ -268,6 +268,27 @@ TEST_P(MetaStoreConformance, KeepaliveKeepsLeasedKeysAlive) {
   EXPECT_EQ(read->kvs[0].lease, lease->id);
 }
 
+TEST_P(MetaStoreConformance, TimeToLiveReadsALeaseWithoutRenewingIt) {
+  auto lease = store().lease_grant(10);
+  ASSERT_TRUE(lease.ok()) << lease.status().to_string();
+  auto fresh = store().lease_time_to_live(lease->id);
+  ASSERT_TRUE(fresh.ok()) << fresh.status().to_string();
+  EXPECT_GE(*fresh, 9);  // whole seconds, truncated
+  EXPECT_LE(*fresh, 10);
+  harness_->pass_ms(1100);
+  auto later = store().lease_time_to_live(lease->id);
+  ASSERT_TRUE(later.ok()) << later.status().to_string();
+  EXPECT_LE(*later, *fresh - 1) << "reading it renewed it";
+  EXPECT_GE(*later, *fresh - 2);
+  ASSERT_TRUE(store().lease_keepalive(lease->id).ok());
+  auto renewed = store().lease_time_to_live(lease->id);
+  ASSERT_TRUE(renewed.ok());
+  EXPECT_GE(*renewed, 9);
+  EXPECT_EQ(store().lease_time_to_live(123456789).status().code(), Errc::not_found);
+  ASSERT_TRUE(store().lease_revoke(lease->id).is_ok());
+  EXPECT_EQ(store().lease_time_to_live(lease->id).status().code(), Errc::not_found);
+}
+
 TEST_P(MetaStoreConformance, LeaseExpiryDeletesKeysWithDeleteEvents) {
   WatchRecorder recorder;
   auto watch = store().watch("owner/", true, 0, recorder.callbacks());

@@ -3,6 +3,11 @@
 //   ezoned --config FILE          run until SIGINT or SIGTERM
 //   ezoned --config FILE --check  validate the config (and that its ports
 //                                 are free), then exit
+//   ezoned --config FILE --takeover
+//                                 run even though another process of this
+//                                 ezone holds its registration in etcd; that
+//                                 process is fenced (without the flag, the
+//                                 start fails naming it)
 //
 // The application served next to the runtime's endpoints is chosen by the
 // config's [app] name; the apps built in are listed in kApps.
@@ -25,7 +30,9 @@ namespace {
 int usage(const char* why) {
   const bool help = *why == '\0';
   std::fprintf(help ? stdout : stderr,
-               "%s%s%susage: ezoned --config FILE [--check]   run a node (--check: validate the config and exit)\n"
+               "%s%s%susage: ezoned --config FILE [--check | --takeover]\n"
+               "         run a node; --check: validate the config and exit; --takeover: run even if another\n"
+               "         process of this ezone is registered in etcd (that process is fenced)\n"
                "       ezoned --version\n",
                help ? "" : "ezoned: ", why, help ? "" : "\n");
   return help ? 0 : 2;
@@ -78,11 +85,14 @@ sigset_t block_stop_signals() {
 int main(int argc, char** argv) {
   std::string config_path;
   bool check_only = false;
+  bool takeover = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--config") && i + 1 < argc) {
       config_path = argv[++i];
     } else if (!std::strcmp(argv[i], "--check")) {
       check_only = true;
+    } else if (!std::strcmp(argv[i], "--takeover")) {
+      takeover = true;
     } else if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
       return usage("");
     } else if (!std::strcmp(argv[i], "--version")) {
@@ -100,6 +110,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   ezone::NodeOptions options;
+  options.takeover = takeover;
   if (!choose_app(*config, options)) return 2;
   if (check_only) {
     ezone::Status ports = ezone::check_listen_addresses(*config);

@@ -118,6 +118,7 @@ class HookedStore final : public meta::MetaStore {
   Result<int64_t> del(const std::string& key, bool prefix) override { return inner_.del(key, prefix); }
   Result<meta::LeaseGrant> lease_grant(int64_t ttl_s) override { return inner_.lease_grant(ttl_s); }
   Result<int64_t> lease_keepalive(int64_t id) override { return inner_.lease_keepalive(id); }
+  Result<int64_t> lease_time_to_live(int64_t id) override { return inner_.lease_time_to_live(id); }
   Status lease_revoke(int64_t id) override { return inner_.lease_revoke(id); }
   Status health() override { return inner_.health(); }
 
