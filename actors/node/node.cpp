@@ -334,6 +334,14 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
     logger->info("event=router_trust ezone={} detail=\"no router.peer_token: route trail headers (X-Ezone-Epoch, "
                  "-Via) are trusted from clients too; strip them at the edge or set a token\"",
                  config.ezone);
+  // A sampled W3C trace's router spans, one log line each, tagged with
+  // this ezone (router.hpp, "Tracing").
+  rc.on_span = [log = logger](const RouterSpan& s) {
+    log->info("event=span trace_id={} span_id={} parent_id={} ezone={} name=\"{}\" outcome={}{}{}{}{} status={} "
+              "duration_us={}",
+              s.trace_id, s.span_id, s.parent_id, s.ezone, s.name, s.outcome, *s.reason ? " reason=" : "", s.reason,
+              s.forwarded_to.empty() ? "" : " forwarded_to=", s.forwarded_to, s.status, s.duration_us);
+  };
   rc.forwarder.connections_per_upstream_max = config.router.forward_connections_max;
   rc.forwarder.response_timeout_ms = config.router.forward_timeout_ms;
   endpoints.push_back(probe_endpoint(config.ezone, *gzs));

@@ -9,6 +9,7 @@
 
 #include "core/clock.hpp"
 #include "core/json.hpp"
+#include "core/trace_context.hpp"
 
 namespace ezone {
 namespace {
@@ -49,6 +50,16 @@ double seconds_since(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 
+using SpanFn = std::function<void(const RouterSpan&)>;
+
+// Reports a sampled span (null: the request is not one) with its answer.
+void finish_span(const SpanFn& on_span, RouterSpan* span, int status, SteadyClock::time_point start) {
+  if (!span) return;
+  span->status = status;
+  span->duration_us = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - start).count();
+  on_span(*span);
+}
+
 // A request between arrival and its answer. It is moved, not copied, and
 // goes to the heap only when it is held.
 struct Pending {
@@ -62,20 +73,25 @@ struct Pending {
   SteadyClock::time_point start;
   SteadyClock::time_point hold_deadline;
   bool holding = false;
+  std::unique_ptr<RouterSpan> span;  // a sampled trace's span, when config.on_span is set
 };
 
 // Stands between a handler (or the forwarder) and the connection: stamps
-// X-Ezone-Epoch on answers that lack one and times the request.
+// X-Ezone-Epoch on answers that lack one, times the request and reports
+// its span.
 class AnswerSink final : public ResponseSink {
  public:
-  AnswerSink(HttpResponder inner, Histogram* latency, SteadyClock::time_point start, Epoch epoch)
-      : inner_(std::move(inner)), latency_(latency), start_(start), epoch_(epoch) {}
+  AnswerSink(HttpResponder inner, Histogram* latency, SteadyClock::time_point start, Epoch epoch,
+             std::unique_ptr<RouterSpan> span, const SpanFn* on_span)
+      : inner_(std::move(inner)), latency_(latency), start_(start), epoch_(epoch), span_(std::move(span)),
+        on_span_(on_span) {}
   ~AnswerSink() override {
     if (claim()) deliver(HttpResponse::error(500, "request dropped by its handler"));
   }
   void deliver(HttpResponse&& response) override {
     if (!response.find_header("x-ezone-epoch")) response.headers.emplace_back("X-Ezone-Epoch", std::to_string(epoch_));
     latency_->observe(seconds_since(start_));
+    if (span_) finish_span(*on_span_, span_.get(), response.status, start_);
     inner_(std::move(response));
   }
 
@@ -84,6 +100,8 @@ class AnswerSink final : public ResponseSink {
   Histogram* latency_;
   SteadyClock::time_point start_;
   Epoch epoch_;
+  std::unique_ptr<RouterSpan> span_;
+  const SpanFn* on_span_;
 };
 
 RejectReason reason_for_resolution(Errc code) {
@@ -125,6 +143,9 @@ struct Router::Impl {
   ~Impl() { traffic->stopped = true; }
 
   void handle(HttpRequest&& request, HttpResponder respond);
+  // Reads the request's traceparent, passes this router's span on in its
+  // place, and opens p.span for a sampled one (see router.hpp, "Tracing").
+  void take_trace(Pending& p);
   void route(Pending&& p);
   void reject(Pending& p, RejectReason reason, const std::string& message, Epoch epoch);
   // Answers 503 isolated and returns true while the node is isolated.
@@ -155,8 +176,10 @@ void Router::Impl::handle(HttpRequest&& request, HttpResponder respond) {
   p.start = SteadyClock::now();
   p.request = std::move(request);
   p.respond = std::move(respond);
+  take_trace(p);
   auto match = registry.match(p.request.method, p.request.path_view());
   if (match.endpoint) p.entrance = static_cast<int>(match.endpoint->entrance);
+  if (p.span) p.span->name = p.request.method + " " + (match.endpoint ? match.endpoint->pattern : p.request.path());
   if (reject_if_isolated(p)) return;
   if (!match.endpoint) {
     RejectReason reason = match.other_method ? RejectReason::method_not_allowed : RejectReason::no_endpoint;
@@ -181,6 +204,34 @@ void Router::Impl::handle(HttpRequest&& request, HttpResponder respond) {
   p.key = *key;
   p.has_key = true;
   route(std::move(p));
+}
+
+void Router::Impl::take_trace(Pending& p) {
+  auto& headers = p.request.headers;
+  const std::string* value = nullptr;
+  int count = 0;
+  for (const auto& h : headers)
+    if (h.first == "traceparent") value = &h.second, ++count;
+  if (count == 0) return;
+  Result<TraceContext> trace = Status(Errc::parse_error, "traceparent: sent more than once");
+  if (count == 1) trace = parse_traceparent(*value);
+  if (!trace) {
+    // The specification: an unparsable traceparent is not propagated, and
+    // tracestate is then meaningless.
+    m.bad_traceparents->inc();
+    headers.erase(std::remove_if(headers.begin(), headers.end(),
+                                 [](const auto& h) { return h.first == "traceparent" || h.first == "tracestate"; }),
+                  headers.end());
+    return;
+  }
+  std::string span_id = new_span_id();
+  p.request.set_header("traceparent", trace->header_for(span_id));
+  if (!trace->sampled() || !config.on_span) return;
+  p.span = std::make_unique<RouterSpan>();
+  p.span->trace_id = std::move(trace->trace_id);
+  p.span->span_id = std::move(span_id);
+  p.span->parent_id = std::move(trace->parent_id);
+  p.span->ezone = config.ezone;
 }
 
 Result<Resolution> Router::Impl::resolve(const ShardingKey& key) {
@@ -288,6 +339,11 @@ void Router::Impl::reject(Pending& p, RejectReason reason, const std::string& me
   response.headers.emplace_back("X-Ezone-Epoch", std::to_string(epoch));
   if (status == 503) response.headers.emplace_back("Retry-After", std::to_string(config.retry_after_s));
   m.latency[e][static_cast<int>(Outcome::rejected)]->observe(seconds_since(p.start));
+  if (p.span) {
+    p.span->outcome = "rejected";
+    p.span->reason = reject_reason_name(reason);
+  }
+  finish_span(config.on_span, p.span.get(), status, p.start);
   p.respond(std::move(response));
 }
 
@@ -305,8 +361,9 @@ void Router::Impl::dispatch_local(Pending&& p, Epoch epoch, const Resolution* r)
   }
   int e = p.entrance;
   m.requests[e][static_cast<int>(Outcome::local)]->inc();
+  if (p.span) p.span->outcome = "local";
   HttpResponder answer(std::make_shared<AnswerSink>(std::move(p.respond), m.latency[e][static_cast<int>(Outcome::local)],
-                                                    p.start, epoch));
+                                                    p.start, epoch, std::move(p.span), &config.on_span));
   // A held request runs from a timer, outside the server's own catch.
   try {
     p.endpoint->handler(std::move(p.request), answer);
@@ -320,8 +377,13 @@ void Router::Impl::forward(Pending&& p, const Resolution& r) {
   int e = p.entrance;
   m.requests[e][static_cast<int>(Outcome::forwarded)]->inc();
   stamp_forward(p.request, p.trail, config.ezone, r.epoch, config.peer_token);
-  HttpResponder answer(std::make_shared<AnswerSink>(
-      std::move(p.respond), m.latency[e][static_cast<int>(Outcome::forwarded)], p.start, r.epoch));
+  if (p.span) {
+    p.span->outcome = "forwarded";
+    p.span->forwarded_to = r.owner;
+  }
+  HttpResponder answer(std::make_shared<AnswerSink>(std::move(p.respond),
+                                                    m.latency[e][static_cast<int>(Outcome::forwarded)], p.start,
+                                                    r.epoch, std::move(p.span), &config.on_span));
   forwarder->forward(r.owner_http, std::move(p.request), std::move(answer));
 }
 

@@ -29,6 +29,13 @@
 // response carries X-Ezone (set by the server, or the owner's passed
 // through) and X-Ezone-Epoch (the epoch the answering router routed at).
 //
+// Tracing. A request with a W3C traceparent (core/trace_context.hpp) makes
+// one span per router: the router passes `00-<trace>-<its span>-<flags>`
+// on to the handler or the next router, and when the sampled flag is set
+// reports the span (ezone, endpoint, outcome, status, time) to
+// config.on_span once the request is answered. A malformed traceparent is
+// dropped with its tracestate and counted; the request is served untraced.
+//
 // Holds. A held request waits on its own I/O thread's timer, not on a
 // thread; at most holds_max are held at once (the next gets 503 at once,
 // counted as holds{result="overflow"}). hold_ms = 0 answers 503 without
@@ -59,6 +66,20 @@
 #include "zones/resolution.hpp"
 
 namespace ezone {
+
+// One router's part in a sampled, traced request (see "Tracing" above).
+struct RouterSpan {
+  std::string trace_id;
+  std::string span_id;    // this router's
+  std::string parent_id;  // the caller's: a client's span, or the router that forwarded it
+  std::string ezone;
+  std::string name;       // "POST /v1/orders/{id}/accept": the endpoint's pattern (the path when none matched)
+  const char* outcome = "";  // local | forwarded | rejected
+  const char* reason = "";   // the rejection's reason
+  std::string forwarded_to;  // the owner ezone, when forwarded
+  int status = 0;            // the answer's HTTP status
+  int64_t duration_us = 0;   // from the router's first look to the answer
+};
 
 struct RouterConfig {
   std::string ezone;  // this router's ezone: owner == ezone means "local"
@@ -92,6 +113,10 @@ struct RouterConfig {
   // forward; a request without it is not held for its X-Ezone-Epoch or
   // Via. Empty: every request's trail headers are trusted.
   std::string peer_token;
+  // Receives each sampled span, on the I/O thread that answered: it must be
+  // thread-safe and cheap (a log line). Optional: null reports nothing, but
+  // traceparent is still passed on.
+  std::function<void(const RouterSpan&)> on_span;
   HttpForwarderOptions forwarder;
 };
 

@@ -43,6 +43,8 @@ RouterMetrics RouterMetrics::create(Metrics& metrics) {
   m.untrusted_trails = &metrics.counter("ezone_router_untrusted_trails_total",
                                         "Requests whose X-Ezone-Epoch or Via came without the peer token "
                                         "(routed as from a client: never held for them)");
+  m.bad_traceparents = &metrics.counter("ezone_router_bad_traceparents_total",
+                                        "Malformed W3C traceparent headers, dropped (the request is served untraced)");
   return m;
 }
 

@@ -9,6 +9,8 @@
 //   ezone_router_holds_total{result}                         released | expired | overflow
 //   ezone_router_untrusted_trails_total                      trail claims without the peer
 //                                                            token (route_trail.hpp, "Trust")
+//   ezone_router_bad_traceparents_total                      malformed W3C traceparent headers,
+//                                                            dropped (core/trace_context.hpp)
 // entrance is "none" for requests that matched no endpoint.
 #pragma once
 
@@ -51,6 +53,7 @@ struct RouterMetrics {
   Gauge* held;
   Counter* holds[3];
   Counter* untrusted_trails;
+  Counter* bad_traceparents;
 
   // Creates (or finds) every series. metrics must outlive the result.
   static RouterMetrics create(Metrics& metrics);

@@ -2,7 +2,8 @@
 // sh, each with its own ingress server on a loopback port and its own fake
 // route table, so a test can make the tables agree, disagree, lag or forbid
 // writes, and watch where each request is served (X-Ezone) and what each
-// router counted. Used by router_test.cpp and router_trust_test.cpp.
+// router counted. Used by router_test.cpp, router_trust_test.cpp and
+// router_trace_test.cpp.
 #pragma once
 
 #include "actors/router/router.hpp"
@@ -90,6 +91,7 @@ inline AsyncHttpHandler serve_as(const std::string& ezone) {
   return make_async_handler([ezone](const HttpRequest& r) {
     nlohmann::json body{{"served_by", ezone}, {"path", r.path()}, {"hops", r.header("x-ezone-hops")},
                         {"via", r.header("x-ezone-via")}, {"peer_token_seen", r.find_header(kPeerTokenHeader) != nullptr},
+                        {"traceparent", r.header("traceparent")}, {"tracestate", r.header("tracestate")},
                         {"body", r.body}};
     return HttpResponse::json(200, body.dump());
   });
@@ -128,6 +130,15 @@ struct Site {
   int64_t held() { return metrics->gauge("ezone_router_held_requests", "").value(); }
   uint64_t untrusted() { return metrics->counter("ezone_router_untrusted_trails_total", "").value(); }
   uint64_t holds(const char* result) { return metrics->counter("ezone_router_holds_total", "", {{"result", result}}).value(); }
+  uint64_t bad_traceparents() { return metrics->counter("ezone_router_bad_traceparents_total", "").value(); }
+
+  // The spans this router reported (RouterConfig::on_span).
+  std::mutex span_mutex;
+  std::vector<RouterSpan> spans;
+  std::vector<RouterSpan> spans_seen() {
+    std::lock_guard<std::mutex> lock(span_mutex);
+    return spans;
+  }
 };
 
 // Both routers share it, as the sites of one cluster do (route_trail.hpp,
@@ -166,6 +177,10 @@ class RouterTest : public ::testing::Test {
     };
     c.fault = site.fault;
     c.peer_token = peer_token;
+    c.on_span = [s = &site](const RouterSpan& span) {
+      std::lock_guard<std::mutex> lock(s->span_mutex);
+      s->spans.push_back(span);
+    };
     // Longer than hold_ms: a request held at the far router must not time
     // out on its way back.
     c.forwarder.response_timeout_ms = 1500;
