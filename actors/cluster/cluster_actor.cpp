@@ -214,6 +214,13 @@ caf::result<caf::message> on_hello(Self self, const std::string& ezone, uint64_t
                            st.config.incarnation, st.view.self_epoch());
 }
 
+// The view before any peer has answered: every peer connecting.
+MembershipView initial_view(const ClusterActorConfig& config, const caf::node_id& node) {
+  std::vector<std::pair<std::string, HostPort>> peers;
+  for (const auto& p : config.peers) peers.emplace_back(p.ezone, p.cluster);
+  return MembershipView(config.ezone, caf::to_string(node), config.incarnation, peers, wall_ms());
+}
+
 caf::behavior cluster_actor(Self self, ClusterActorConfig config) {
   auto& st = self->state;
   st.config = std::move(config);
@@ -223,13 +230,8 @@ caf::behavior cluster_actor(Self self, ClusterActorConfig config) {
   st.stale_handles = &m.counter("ezone_cluster_stale_handles_total",
                                 "Connects that returned the handle of a dead peer process");
   st.connect_failures = &m.counter("ezone_cluster_connect_failures_total", "Failed peer connects");
-  std::vector<std::pair<std::string, HostPort>> peers;
-  for (const auto& p : st.config.peers) {
-    peers.emplace_back(p.ezone, p.cluster);
-    st.peers[p.ezone].config = p;
-  }
-  st.view = MembershipView(st.config.ezone, caf::to_string(self->node()), st.config.incarnation,
-                           peers, wall_ms());
+  for (const auto& p : st.config.peers) st.peers[p.ezone].config = p;
+  st.view = initial_view(st.config, self->node());
   st.config.slot->publish(st.view);
   self->set_down_handler([self](caf::down_msg& msg) { on_down(self, msg); });
   return {
@@ -272,6 +274,10 @@ caf::behavior cluster_actor(Self self, ClusterActorConfig config) {
 }  // namespace
 
 caf::actor spawn_cluster_actor(caf::actor_system& system, ClusterActorConfig config) {
+  // The actor builds its first view when a scheduler worker first runs it,
+  // which may be after the node serves its admin API: publish it here, so
+  // readers of the slot never see it empty.
+  config.slot->publish(initial_view(config, system.node()));
   return system.spawn(cluster_actor, std::move(config));
 }
 

@@ -51,7 +51,8 @@ struct ClusterActorConfig {
 
 // Spawns the cluster actor in system. It answers peers at once but connects
 // to none until start_cluster_actor(): a node that fails to publish must not
-// have connects in flight while its actor system shuts down.
+// have connects in flight while its actor system shuts down. The slot holds
+// a view (every peer connecting) when it returns.
 caf::actor spawn_cluster_actor(caf::actor_system& system, ClusterActorConfig config);
 void start_cluster_actor(const caf::actor& cluster);
 

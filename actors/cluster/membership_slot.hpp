@@ -16,8 +16,8 @@ class MembershipSlot {
     std::lock_guard<std::mutex> lock(mutex_);
     view_ = std::move(copy);
   }
-  // Never null after the cluster actor started; readers keep the snapshot
-  // as long as they need it.
+  // Never null once spawn_cluster_actor() has returned; readers keep the
+  // snapshot as long as they need it.
   std::shared_ptr<const MembershipView> get() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return view_;
