@@ -93,7 +93,8 @@ Status EtcdSession::twin_refusal() const {
 
 Status EtcdSession::check_alone() {
   if (takeover_) return Status::ok();
-  const int64_t give_up_ms = mono_ms() + timeouts_.lease_ttl_s * 1000 + 2000;
+  // Past a holder's expiry margin (may_replace) when its TTL is this one's.
+  const int64_t give_up_ms = mono_ms() + timeouts_.lease_ttl_s * 1000 + 4000;
   for (;;) {
     auto read = store_.range(key_);
     // Unreachable: nothing to tell now; the session judges the holder
@@ -281,15 +282,16 @@ bool EtcdSession::may_replace(const std::string& value, int64_t holder) {
   }
   // Another machine (or an identity this one cannot check): the lease
   // tells. Unrenewed, it expires within the remaining TTL it shows now
-  // plus etcd's rounding; a TTL that grows, or a lease that outlives that,
-  // was renewed.
+  // plus a second of etcd's rounding, and etcd's leader revokes it within
+  // 2 s more (its lessor checks every 500 ms, and revokes through raft); a
+  // TTL that grows, or a lease that outlives all that, was renewed.
   if (watch_.lease != holder) watch_ = HolderWatch{holder, -1, 0};
   auto ttl = store_.lease_time_to_live(holder);
   if (!ttl && ttl.status().code() == Errc::not_found) return true;  // gone since the read; the CAS decides
   if (!ttl) return errors_.inc(), set_reachable(false, ttl.status().message()), false;
   const int64_t now = mono_ms();
   if (watch_.expired_by_mono_ms == 0) {
-    watch_.expired_by_mono_ms = now + (*ttl + 1) * 1000 + timeouts_.etcd_check_interval_ms;
+    watch_.expired_by_mono_ms = now + (*ttl + 1) * 1000 + 2000 + timeouts_.etcd_check_interval_ms;
     logger_->warn("event=etcd_registration_held ezone={} key={} holder_lease={} holder=\"{}\" ttl_left_s={} "
                   "detail=\"another process holds this ezone's registration; registering once its lease is seen to "
                   "run out, refusing if it is renewed\"",

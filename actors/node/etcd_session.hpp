@@ -16,13 +16,14 @@
 //   - on this machine (same boot and PID namespace) the process table
 //     tells at once: a crashed predecessor is replaced immediately, a
 //     running process is a twin;
-//   - elsewhere the session watches the holder's lease: one that is still
-//     there after the remaining TTL it showed at first (plus a second of
-//     etcd's rounding) was renewed, so its holder lives; a TTL that grows
-//     says the same sooner; a dead holder's lease expires and etcd deletes
-//     the key.
+//   - elsewhere the session watches the holder's lease: a remaining TTL
+//     that grows was renewed, so its holder lives (seen within a renewal
+//     interval, TTL/3); a lease still there 3 s past the remaining TTL it
+//     showed at first (a second of etcd's rounding, two for its leader to
+//     revoke an expired lease through raft) was renewed too; a dead
+//     holder's lease expires and etcd deletes the key.
 // check_alone() is that judgement before the node starts anything (it
-// watches for at most the session's own TTL plus two seconds), and start()
+// watches for at most the session's own TTL plus 4 s), and start()
 // fails as well when a twin registered meanwhile. set_takeover(true) skips
 // the check for the first registration; the process it replaces finds
 // itself displaced (below).

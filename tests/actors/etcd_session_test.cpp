@@ -224,7 +224,7 @@ TEST_F(EtcdSessionTest, ACrashedPredecessorOnThisMachineIsReplacedAtOnce) {
 TEST_F(EtcdSessionTest, AHolderElsewhereIsReplacedOnlyOnceItsLeaseRunsOut) {
   // Not renewed: its remaining TTL only falls. Registration waits for the
   // lease to run out (here: when the test moves the store's clock on).
-  // check_alone() watches for up to its own TTL plus 2 s, and the holder's lease
+  // check_alone() watches for up to its own TTL plus 4 s, and the holder's lease
   // shows 10 s: a slow machine cannot run either out first.
   config_.timeouts.lease_ttl_s = 10;
   const int64_t held = register_intruder(registration_of(elsewhere()), 10);
@@ -250,7 +250,7 @@ TEST_F(EtcdSessionTest, AHolderElsewhereIsReplacedOnlyOnceItsLeaseRunsOut) {
 }
 
 TEST_F(EtcdSessionTest, AHolderElsewhereWhoseLeaseIsRenewedIsATwin) {
-  config_.timeouts.lease_ttl_s = 10;  // check_alone() watches for up to 12 s
+  config_.timeouts.lease_ttl_s = 10;  // check_alone() watches for up to 14 s
   const int64_t held = register_intruder(registration_of(elsewhere()), 60);
   EtcdSession session(store_, config_, registration_of(ProcessIdentity::self("new")), logger_, metrics_);
   auto started = std::async(std::launch::async, [&] { return session.check_alone(); });
@@ -273,8 +273,9 @@ TEST_F(EtcdSessionTest, AHolderElsewhereWhoseLeaseIsRenewedIsATwin) {
 TEST_F(EtcdSessionTest, ALeaseThatOutlivesTheTtlItShowedWasRenewed) {
   // An older ezoned's registration records no process, so it is watched
   // like one from elsewhere. Its 1 s lease never runs out (the store's
-  // clock stands still): past 1 s plus etcd's rounding it must have been
-  // renewed, so check_alone() refuses within the session's TTL plus 2 s (5 s).
+  // clock stands still): 3 s past its 1 s (etcd's rounding and revocation)
+  // it must have been renewed, so check_alone() refuses, about 4 s in,
+  // within the session's TTL plus 4 s (7 s).
   config_.timeouts.lease_ttl_s = 3;
   const int64_t held = register_intruder("{\"ezone\":\"bj\"}", 1);
   EtcdSession session(store_, config_, registration_of(ProcessIdentity::self("new")), logger_, metrics_);

@@ -67,13 +67,24 @@ class ClusterProcessTest : public ::testing::Test {
     return path;
   }
 
-  // Runs ezoned on `config` with `extra` arguments until it exits by
-  // itself (bounded); returns {exit code, its output}.
-  std::pair<int, std::string> run_to_exit(const std::string& config, std::vector<std::string> extra = {}) {
+  // ezoned on `config` with `extra` arguments; with `elsewhere`, in a UTS
+  // namespace of its own whose hostname is another machine's.
+  static ChildOptions ezoned(const std::string& config, std::vector<std::string> extra, bool elsewhere = false) {
     ChildOptions o;
     o.argv = {std::string(EZONE_TEST_BIN_DIR) + "/ezoned", "--config", config};
     o.argv.insert(o.argv.end(), extra.begin(), extra.end());
-    o.log_path = config + ".log";
+    if (elsewhere)
+      o.argv.insert(o.argv.begin(), {"unshare", "--uts", "/bin/sh", "-c", "hostname another-machine && exec \"$@\"",
+                                     "sh"});
+    o.log_path = config + (elsewhere ? ".elsewhere" : "") + ".log";
+    return o;
+  }
+
+  // Runs ezoned (see above) until it exits by itself (bounded); returns
+  // {exit code, its output}.
+  std::pair<int, std::string> run_to_exit(const std::string& config, std::vector<std::string> extra = {},
+                                          bool elsewhere = false) {
+    const ChildOptions o = ezoned(config, std::move(extra), elsewhere);
     auto child = ChildProcess::start(o);
     EXPECT_TRUE(child.ok());
     if (!child.ok()) return {-1, ""};
@@ -217,8 +228,7 @@ TEST_F(ClusterProcessTest, ASecondProcessOfARunningZoneIsRefusedAndTakeoverFence
   ASSERT_TRUE(bj.ok()) << bj.status().to_string();
   EXPECT_EQ((*bj)["etcd"]["registered"], true) << diagnostics();
   // --takeover: the newer process registers and the running one is fenced.
-  ChildOptions o;
-  o.argv = {std::string(EZONE_TEST_BIN_DIR) + "/ezoned", "--config", twin, "--takeover"};
+  ChildOptions o = ezoned(twin, {"--takeover"});
   o.log_path = twin + ".takeover.log";
   auto taker = ChildProcess::start(o);
   ASSERT_TRUE(taker.ok());
@@ -240,6 +250,45 @@ TEST_F(ClusterProcessTest, ASecondProcessOfARunningZoneIsRefusedAndTakeoverFence
     auto s = cluster_->status("bj");
     return s && (*s)["etcd"]["registered"] == true;
   })) << diagnostics();
+}
+
+TEST_F(ClusterProcessTest, ATwinOnAnotherMachineIsToldByItsLeaseBeingRenewedOrRunningOut) {
+  if (std::system("unshare --uts true >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "needs unshare --uts (root) to play another machine";
+  const std::string bj_pid = std::to_string(cluster_->process("bj").pid());
+  ZoneAddresses twin_addr;
+  const std::string twin = twin_config("remote", false, &twin_addr);
+  // Another hostname: the process table cannot tell, so the twin watches
+  // bj's lease in the real etcd, which bj renews every TTL/3 (5 s / 3).
+  auto began = std::chrono::steady_clock::now();
+  auto [code, out] = run_to_exit(twin, {}, true);
+  EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds(12)) << "TTL + 4 s at most, and ezoned's start";
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("event=etcd_registration_held"), std::string::npos) << out;
+  EXPECT_NE(out.find("ezone bj is already run by pid " + bj_pid), std::string::npos) << out;
+  EXPECT_NE(out.find("whose lease is being renewed"), std::string::npos) << out;
+  auto bj = cluster_->status("bj");
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  EXPECT_EQ((*bj)["etcd"]["registered"], true);
+  // bj dies (kill -9: its lease stays until its TTL runs out). The twin
+  // from elsewhere waits for that, then registers and serves.
+  cluster_->process("bj").kill9();
+  began = std::chrono::steady_clock::now();
+  ChildOptions o = ezoned(twin, {}, true);
+  o.log_path = twin + ".after-kill.log";
+  auto replacement = ChildProcess::start(o);
+  ASSERT_TRUE(replacement.ok());
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto r = net::http_request(twin_addr.admin, "GET", "/admin/v1/cluster", "", "", 2000);
+        if (!r) return false;
+        auto doc = json::parse(r->body, nullptr, false);
+        return !doc.is_discarded() && doc["etcd"]["registered"] == true;
+      },
+      std::chrono::seconds(20)))
+      << diagnostics();
+  EXPECT_GT(std::chrono::steady_clock::now() - began, std::chrono::seconds(1)) << "it waited for bj's lease";
+  EXPECT_EQ((*replacement)->terminate(5000), 0);
 }
 
 TEST_F(ClusterProcessTest, SecondNodeOnTakenPortsExitsNamingTheKey) {
