@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Mutation fuzzer for a running ezone cluster's HTTP surfaces.
 
-Sends well-formed HTTP requests with mutated JSON bodies, paths and ezone
-headers (mode "json"), or mutated and random raw bytes (mode "raw"), to the
+Sends well-formed HTTP requests with mutated JSON bodies, paths, ezone
+headers and W3C traceparent/tracestate (mode "json"), or mutated and random raw bytes (mode "raw"), to the
 takeout app, the DAL API, the change feed and the admin API, and reports
 status counts. Any 5xx other than 503 (overload, write-forbidden) and 508
 (hop limit) is printed with its request; a node that stops answering ends
@@ -23,6 +23,8 @@ import random
 import socket
 import sys
 import time
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 TARGETS = [
     ("POST", 7100, "/v1/users", {"phone": "+86 138 0000 0001", "name": "Li"}),
@@ -92,6 +94,10 @@ def json_round(rng, stats, verbose):
         headers["X-Ezone-Key"] = rng.choice(KEYS)
     if rng.random() < 0.1:
         headers["X-Ezone-Hops"] = rng.choice(["1", "99", "-1", "abc", "bj,sh,bj"])
+    if rng.random() < 0.15:  # W3C trace context: valid and sampled, or mutated
+        tp = TRACEPARENT if rng.random() < 0.4 else mutate_bytes(rng, TRACEPARENT.encode()).decode("latin1")
+        headers["traceparent"] = tp.replace("\r", "").replace("\n", "")
+        headers["tracestate"] = rng.choice(["vendor=x", "", "=,=,", "a" * 600])
     if rng.random() < 0.1:
         method = rng.choice(["DELETE", "PATCH", "GET", "POST"])
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
