@@ -26,18 +26,7 @@ class DrcNodeTest : public test::TwoNodeTest {
  protected:
   void SetUp() override {
     TwoNodeTest::SetUp();
-    const std::string schema = dir_ + "/schema.toml";
-    std::ofstream(schema) << test::kOrdersUsersSchema;
-    configure = [schema](NodeConfig& c) {
-      c.dal.enabled = true;
-      c.dal.schema_file = schema;
-      c.dal.db_file = c.data_dir + "/" + c.ezone + ".db";
-      c.dal.synchronous_full = false;
-      c.dal.statement_ms_max = 300;
-      c.drc.pull_wait_ms = 200;
-      c.drc.pull_timeout_ms = 1000;
-      c.drc.retry_ms = 50;
-    };
+    configure = test::dal_config(dir_);
   }
 
   Result<std::unique_ptr<Node>> start_node(const std::string& ezone) {

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
 
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -15,6 +16,7 @@
 #include "core/clock.hpp"
 #include "storage/meta/memory_meta_store.hpp"
 #include "tests/support/ports.hpp"
+#include "tests/support/test_schema.hpp"
 
 namespace ezone::test {
 
@@ -38,6 +40,23 @@ inline NodeConfig make_config(const std::string& ezone, const ZonePorts& self, c
   c.timeouts.etcd_check_interval_ms = 50;
   c.limits.caf_worker_threads = 1;
   return c;
+}
+
+// Writes the test schema into dir and returns a configure function that
+// gives each node a DAL on it (fast settings for tests).
+inline std::function<void(NodeConfig&)> dal_config(const std::string& dir) {
+  const std::string schema = dir + "/schema.toml";
+  std::ofstream(schema) << kOrdersUsersSchema;
+  return [schema](NodeConfig& c) {
+    c.dal.enabled = true;
+    c.dal.schema_file = schema;
+    c.dal.db_file = c.data_dir + "/" + c.ezone + ".db";
+    c.dal.synchronous_full = false;
+    c.dal.statement_ms_max = 300;
+    c.drc.pull_wait_ms = 200;
+    c.drc.pull_timeout_ms = 1000;
+    c.drc.retry_ms = 50;
+  };
 }
 
 inline ZonePorts fresh_ports() {
