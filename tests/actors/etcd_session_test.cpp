@@ -287,5 +287,32 @@ TEST_F(EtcdSessionTest, ALeaseThatOutlivesTheTtlItShowedWasRenewed) {
   EXPECT_EQ(registered_lease(), held);
 }
 
+TEST_F(EtcdSessionTest, ATwinFoundAfterTheStartStaysUnregisteredWhileTheOtherRuns) {
+  EtcdSession first(store_, config_, registration_of(ProcessIdentity::self("first")), logger_, metrics_);
+  ASSERT_TRUE(first.start().is_ok());
+  // etcd is down while the second starts: nothing to judge, so it starts.
+  store_.set_available(false);
+  EtcdSession second(store_, config_, registration_of(ProcessIdentity::self("second")), logger_, metrics_);
+  ASSERT_TRUE(second.check_alone().is_ok());
+  ASSERT_TRUE(second.start().is_ok());
+  EXPECT_FALSE(second.state().registered);
+  store_.set_available(true);
+  // Back up: the second finds the first running and stays fenced; the first
+  // keeps (or takes back) its registration.
+  ASSERT_TRUE(test::eventually([&] { return !second.state().twin.empty(); }, seconds(5)));
+  ASSERT_TRUE(test::eventually([&] { return first.state().registered; }, seconds(5)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // two keepalive intervals
+  EXPECT_FALSE(second.state().registered);
+  EXPECT_FALSE(second.lease_valid());
+  EXPECT_EQ(registered_lease(), first.state().lease_id);
+  EXPECT_TRUE(first.lease_valid());
+  // The first stops (its lease revoked): the second registers.
+  first.stop();
+  ASSERT_TRUE(test::eventually([&] { return second.state().registered; }, seconds(5)));
+  EXPECT_TRUE(second.state().twin.empty());
+  EXPECT_EQ(registered_lease(), second.state().lease_id);
+  second.stop();
+}
+
 }  // namespace
 }  // namespace ezone
