@@ -158,9 +158,9 @@ class EtcdSession {
   bool takeover_ = false;   // register over a live holder, once
   std::string instance_;    // this session's ProcessIdentity instance, while it lives
   int64_t stale_logged_ = 0;  // the crashed predecessor's lease last logged (check_alone, then start)
-  // The lease of a holder this machine cannot judge (session thread): when
-  // first seen, the remaining TTL seen last, and when the lease must have
-  // expired if nobody renews it.
+  // A holder this machine cannot judge (session thread): its lease, the
+  // remaining TTL seen last, and when the lease must be gone if nobody
+  // renews it (0 until its first reading).
   struct HolderWatch {
     int64_t lease = 0;
     int64_t last_remaining_s = -1;

@@ -84,14 +84,14 @@ class AnswerSink final : public ResponseSink {
   AnswerSink(HttpResponder inner, Histogram* latency, SteadyClock::time_point start, Epoch epoch,
              std::unique_ptr<RouterSpan> span, const SpanFn* on_span)
       : inner_(std::move(inner)), latency_(latency), start_(start), epoch_(epoch), span_(std::move(span)),
-        on_span_(on_span) {}
+        on_span_(span_ ? *on_span : SpanFn()) {}  // a copy: the answer may come late
   ~AnswerSink() override {
     if (claim()) deliver(HttpResponse::error(500, "request dropped by its handler"));
   }
   void deliver(HttpResponse&& response) override {
     if (!response.find_header("x-ezone-epoch")) response.headers.emplace_back("X-Ezone-Epoch", std::to_string(epoch_));
     latency_->observe(seconds_since(start_));
-    if (span_) finish_span(*on_span_, span_.get(), response.status, start_);
+    if (span_) finish_span(on_span_, span_.get(), response.status, start_);
     inner_(std::move(response));
   }
 
@@ -101,7 +101,7 @@ class AnswerSink final : public ResponseSink {
   SteadyClock::time_point start_;
   Epoch epoch_;
   std::unique_ptr<RouterSpan> span_;
-  const SpanFn* on_span_;
+  SpanFn on_span_;
 };
 
 RejectReason reason_for_resolution(Errc code) {
