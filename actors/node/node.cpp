@@ -22,7 +22,7 @@
 #include "actors/node/admin_coord.hpp"
 #include "actors/node/admin_fault.hpp"
 #include "actors/node/coordinator.hpp"
-#include "actors/node/data_dir_lock.hpp"
+#include "actors/node/file_lock.hpp"
 #include "actors/router/router.hpp"
 #include "core/build_info.hpp"
 #include "config/schema_config.hpp"
@@ -137,7 +137,8 @@ struct Node::Impl {
   std::shared_ptr<FaultState> fault = std::make_shared<FaultState>(SystemClock::instance());
   std::mutex cluster_mutex;  // guards `cluster` and `dal` against the GZS watch thread
   bool stopped = false;
-  DataDirLock data_dir_lock;  // held from start_data_dir until stop() has closed the DAL
+  FileLock data_dir_lock;  // held from start_data_dir until stop() has closed the DAL
+  FileLock db_file_lock;   // [dal]: the same for its SQLite file, which may live elsewhere
 
   AdminSources admin_sources() {
     AdminSources sources{&config, started_wall_ms, [this] { return slot->get(); },
@@ -196,9 +197,13 @@ Status Node::Impl::start_data_dir() {
     return Status(Errc::io_error, config.source + ": key 'node.data_dir': cannot create " +
                                       config.data_dir + ": " + ec.message() +
                                       ". Fix: choose a writable directory");
-  auto lock = DataDirLock::acquire(config.data_dir, config.source);
+  auto lock = FileLock::acquire(config.data_dir + "/LOCK", config.data_dir, config.source, "node.data_dir");
   if (!lock) return lock.status();
   data_dir_lock = std::move(*lock);
+  if (!config.dal.enabled) return Status::ok();
+  auto db_lock = FileLock::acquire(config.dal.db_file + ".lock", config.dal.db_file, config.source, "dal.db_file");
+  if (!db_lock) return db_lock.status();
+  db_file_lock = std::move(*db_lock);
   return Status::ok();
 }
 
@@ -405,6 +410,7 @@ void Node::Impl::stop() {
     dal.reset();
   }
   if (etcd) etcd->stop();
+  db_file_lock.release();
   data_dir_lock.release();
   logger->info("event=node_stopped ezone={}", config.ezone);
 }

@@ -1,13 +1,15 @@
-// A node answers, or refuses, every request on its admin and HTTP ports
-// while it starts and while it stops, and never crashes: monitoring and
-// clients do not wait for a node to be ready. (GET /admin/v1/cluster once
-// crashed a starting node: the membership slot was still empty.)
+// A node's life: it answers, or refuses, every request on its admin and
+// HTTP ports while it starts and while it stops, and never crashes
+// (monitoring and clients do not wait for a node to be ready; GET
+// /admin/v1/cluster once crashed a starting node: the membership slot was
+// still empty). Two nodes never share a data dir or a database file.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <map>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include "storage/net/http_client.hpp"
@@ -92,6 +94,40 @@ TEST_F(NodeLifecycleTest, EveryPortAnswersOrRefusesButTheNodeNeverCrashesWhileSt
   EXPECT_GT(answers_[200], 0);
   for (const auto& [status, count] : answers_)
     EXPECT_TRUE(status == 0 || (status >= 200 && status < 500) || status == 503) << status << " x" << count;
+}
+
+TEST_F(NodeLifecycleTest, TwoNodesCannotShareADataDirOrADatabaseFile) {
+  auto bj = start_bj();
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  const std::string pid = "(pid " + std::to_string(::getpid()) + ")";
+  auto dal = test::dal_config(dir_);
+  // sh on bj's SQLite file (its own data dir): refused, naming the key.
+  configure = [&](NodeConfig& c) {
+    dal(c);
+    c.dal.db_file = dir_ + "/bj/bj.db";
+  };
+  auto same_db = start("sh");
+  ASSERT_FALSE(same_db.ok());
+  EXPECT_EQ(same_db.status().code(), Errc::conflict);
+  EXPECT_NE(same_db.status().message().find("key 'dal.db_file': " + dir_ + "/bj/bj.db is in use by another ezoned " + pid),
+            std::string::npos)
+      << same_db.status().message();
+  // sh in bj's data dir: refused the same way.
+  configure = [&](NodeConfig& c) {
+    dal(c);
+    c.data_dir = dir_ + "/bj";
+    c.dal.db_file = dir_ + "/sh.db";
+  };
+  auto same_dir = start("sh");
+  ASSERT_FALSE(same_dir.ok());
+  EXPECT_NE(same_dir.status().message().find("key 'node.data_dir': " + dir_ + "/bj is in use by another ezoned " + pid),
+            std::string::npos)
+      << same_dir.status().message();
+  // Once bj stops, both are free.
+  (*bj)->stop();
+  configure = dal;
+  auto sh = start("sh");
+  EXPECT_TRUE(sh.ok()) << sh.status().to_string();
 }
 
 }  // namespace
