@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/clock.hpp"
+#include "core/json.hpp"
 #include "core/process_identity.hpp"
 
 namespace ezone {
@@ -28,7 +29,7 @@ bool instance_live(const std::string& instance) {
 // The identity a registration records under "process"; nullopt for one
 // without it (an older ezoned's, or not JSON).
 std::optional<ProcessIdentity> identity_of(const std::string& registration) {
-  auto doc = nlohmann::json::parse(registration, nullptr, false);
+  auto doc = parse_json_or_discarded(registration);  // depth-bounded, as every outside JSON
   if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
   auto it = doc.find("process");
   if (it == doc.end()) return std::nullopt;
