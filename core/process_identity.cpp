@@ -88,17 +88,9 @@ std::optional<ProcessIdentity> ProcessIdentity::from_json(const nlohmann::json& 
 
 std::string ProcessIdentity::describe() const { return "pid " + std::to_string(pid) + " on host " + host; }
 
-const char* liveness_name(Liveness l) {
-  switch (l) {
-    case Liveness::alive: return "alive";
-    case Liveness::dead: return "dead";
-    case Liveness::unknown: return "unknown";
-  }
-  return "unknown";
-}
-
 Liveness local_liveness(const ProcessIdentity& other, const std::function<bool(const std::string&)>& instance_live) {
-  const ProcessIdentity me = ProcessIdentity::self("");
+  // This process's identity does not change while it runs: read it once.
+  static const ProcessIdentity me = ProcessIdentity::self("");
   if (me.host.empty() || me.boot_id.empty() || other.host != me.host) return Liveness::unknown;
   if (other.boot_id != me.boot_id) return Liveness::dead;  // written before this machine's last boot
   if (me.pid_ns.empty() || other.pid_ns != me.pid_ns || other.pid <= 0 || other.start_ticks <= 0)

@@ -39,7 +39,6 @@ struct ProcessIdentity {
 };
 
 enum class Liveness { alive, dead, unknown };
-const char* liveness_name(Liveness l);
 
 // What this machine can tell about `other`:
 //   - unknown: it ran on another machine or in another PID namespace, or

@@ -93,16 +93,14 @@ Status EtcdSession::twin_refusal() const {
 }
 
 Status EtcdSession::check_alone() {
-  if (takeover_) return Status::ok();
   // Past a holder's expiry margin (may_replace) when its TTL is this one's.
   const int64_t give_up_ms = mono_ms() + timeouts_.lease_ttl_s * 1000 + 4000;
   for (;;) {
     auto read = store_.range(key_);
     // Unreachable: nothing to tell now; the session judges the holder
     // again before it registers.
-    if (!read || read->kvs.empty() || read->kvs[0].lease == 0 || read->kvs[0].value == registration_)
+    if (!read || read->kvs.empty() || read->kvs[0].lease == 0 || may_replace(read->kvs[0].value, read->kvs[0].lease))
       return Status::ok();
-    if (may_replace(read->kvs[0].value, read->kvs[0].lease)) return Status::ok();
     if (Status refused = twin_refusal(); !refused) return refused;
     // Undecided past the bound: the node starts unregistered (so fenced)
     // and the session goes on watching.
@@ -220,10 +218,8 @@ bool EtcdSession::ensure_registered() {
   }
   displaced_ = false;
   // Held by another lease: not replaced while its process may be running
-  // (a twin), unless the operator said --takeover. This session's own
-  // earlier lease (its renewal failed while etcd kept it) is no twin.
-  if (holder != 0 && !takeover_ && read->kvs[0].value != registration_ && !may_replace(read->kvs[0].value, holder))
-    return false;
+  // (a twin).
+  if (holder != 0 && !may_replace(read->kvs[0].value, holder)) return false;
   const int64_t sent_ms = mono_ms();
   auto lease = store_.lease_grant(timeouts_.lease_ttl_s);
   if (!lease) return errors_.inc(), set_reachable(false, lease.status().message()), false;
@@ -270,6 +266,9 @@ std::string EtcdSession::registration_lost(int64_t lease_id, bool* taken) {
 }
 
 bool EtcdSession::may_replace(const std::string& value, int64_t holder) {
+  // The operator said --takeover; or it is this session's own earlier
+  // lease (its renewal failed while etcd kept it), which is no twin.
+  if (takeover_ || value == registration_) return true;
   const std::optional<ProcessIdentity> who = identity_of(value);
   const Liveness local = who ? local_liveness(*who, instance_live) : Liveness::unknown;
   const std::string whom = who ? who->describe() : "a process that did not record its identity";

@@ -134,7 +134,8 @@ class EtcdSession {
   // holds it.
   std::string registration_lost(int64_t lease_id, bool* taken);
   // Whether the registration `value` under `holder` may be replaced now:
-  // its process is known dead (or its lease is gone). False while it lives
+  // --takeover, this session's own, its process known dead, or its lease
+  // gone. False while it lives
   // (state_.twin says who) or while its lease is still being watched.
   bool may_replace(const std::string& value, int64_t holder);
   // Records a live twin; returns false.
