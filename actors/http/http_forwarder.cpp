@@ -75,6 +75,7 @@ HttpResponse error_answer(Shared& shared, ErrorKind kind, const std::string& mes
   shared.counters.errors[kind]->inc();
   HttpResponse r = HttpResponse::error(kErrorStatus[kind], message);
   if (kErrorStatus[kind] == 503) r.headers.emplace_back("Retry-After", "1");
+  r.headers.emplace_back(kForwardErrorHeader, kErrorKindNames[kind]);
   return r;
 }
 
@@ -102,7 +103,8 @@ HttpResponse to_response(http::response<http::string_body>& msg) {
   r.headers.reserve(static_cast<size_t>(std::distance(msg.begin(), msg.end())));
   for (const auto& field : msg) {
     std::string_view name(field.name_string().data(), field.name_string().size());
-    if (is_hop_by_hop(name) || header_name_equal(name, "content-type")) continue;
+    if (is_hop_by_hop(name) || header_name_equal(name, "content-type") || header_name_equal(name, kForwardErrorHeader))
+      continue;
     r.headers.emplace_back(std::string(name), std::string(field.value()));
   }
   r.body = std::move(msg.body());
@@ -463,6 +465,12 @@ void Forwarder::forward_on_lane(const std::shared_ptr<Shared>& shared, LaneState
 }
 
 }  // namespace
+
+bool forward_error_before_sending(std::string_view kind) {
+  return kind == kErrorKindNames[kQueueFull] || kind == kErrorKindNames[kConnectError] ||
+         kind == kErrorKindNames[kConnectTimeout] || kind == kErrorKindNames[kStopped] ||
+         kind == kErrorKindNames[kTooManyUpstreams];
+}
 
 std::shared_ptr<HttpForwarder> HttpForwarder::create(HttpForwarderOptions options, std::shared_ptr<IoThreads> io,
                                                      Metrics& metrics) {

@@ -23,6 +23,11 @@
 //   bad_response      502  the upstream sent something that is not HTTP, or
 //                          closed mid-response, or exceeded the size limits
 //   stopped           503  the forwarder's IoThreads has stopped
+//   too_many_upstreams 503 + Retry-After  a lane has upstreams_max upstreams
+// Each such answer carries the header X-Ezone-Forward-Error naming its kind;
+// the same header from an upstream is dropped, so an answer that has it was
+// made here (a caller with other upstreams, the SOA proxy, reads it to
+// choose whether to try another).
 // A reused connection that fails before any byte of the response arrives
 // (the upstream closed it while idle) is retried once on a new connection
 // when the method is idempotent (GET, HEAD, PUT, DELETE, OPTIONS).
@@ -31,6 +36,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "actors/http/http_types.hpp"
 #include "actors/http/io_threads.hpp"
@@ -50,6 +56,15 @@ struct HttpForwarderOptions {
   int64_t response_header_bytes_max = 64 << 10;
   int64_t response_body_bytes_max = 16 << 20;
 };
+
+// The header of the forwarder's own error answers (compare names case-insensitively).
+constexpr const char* kForwardErrorHeader = "X-Ezone-Forward-Error";
+// Whether an error of this kind (the header's value) was answered before
+// any byte of the request was sent upstream: queue_full, connect_error,
+// connect_timeout, stopped, too_many_upstreams. The request may then go to
+// another upstream whatever its method; after response_timeout or
+// bad_response the upstream may have acted on it.
+bool forward_error_before_sending(std::string_view kind);
 
 class HttpForwarder {
  public:

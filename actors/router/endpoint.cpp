@@ -69,10 +69,13 @@ Result<EndpointRegistry> EndpointRegistry::create(std::vector<Endpoint> endpoint
       if (!param && seg.find_first_of("{}") != std::string_view::npos)
         return bad_endpoint(e, "parameters must be whole segments like {id}");
       if (param) seg = seg.substr(1, seg.size() - 2);
+      bool rest_param = param && seg.size() > 3 && seg.substr(seg.size() - 3) == "...";
+      if (rest_param) seg.remove_suffix(3);
+      if (rest_param && !rest.empty()) return bad_endpoint(e, "{" + std::string(seg) + "...} must be the last segment");
       if (param && !valid_param_name(seg)) return bad_endpoint(e, "parameter names are [a-z0-9_]+");
       if (param && !names.insert(std::string(seg)).second)
         return bad_endpoint(e, "parameter {" + std::string(seg) + "} appears twice");
-      entry->segments.push_back(Segment{std::string(seg), param});
+      entry->segments.push_back(Segment{std::string(seg), param, rest_param});
     }
     if (!shapes.insert(shape_of(e.method, e.pattern)).second)
       return bad_endpoint(e, "another endpoint has the same method and path shape");
@@ -87,6 +90,11 @@ bool EndpointRegistry::match_segments(const std::vector<Segment>& segments, std:
   params.clear();
   std::string_view rest = path;
   for (const auto& segment : segments) {
+    if (segment.rest) {
+      if (!rest.empty()) rest.remove_prefix(1);  // the '/'
+      params.emplace_back(segment.text, rest);
+      return true;
+    }
     if (rest.empty() || rest[0] != '/') return false;
     std::string_view value = next_segment(rest);
     if (segment.param) {

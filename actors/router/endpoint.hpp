@@ -28,7 +28,10 @@ enum class Access { read, write };
 struct Endpoint {
   std::string method;   // "GET", "POST", ... (exact, upper case)
   // Literal segments and whole-segment parameters, e.g.
-  // "/v1/orders/{id}/accept". Parameters match one non-empty segment.
+  // "/v1/orders/{id}/accept". Parameters match one non-empty segment. A
+  // last segment {name...} matches the rest of the path, zero or more
+  // segments: "/soa/v1/pricing/{rest...}" matches "/soa/v1/pricing",
+  // "/soa/v1/pricing/" and "/soa/v1/pricing/a/b" (rest = "", "" and "a/b").
   std::string pattern;
   Entrance entrance = Entrance::user;
   // Empty: the endpoint is not sharded and is always served locally.
@@ -43,8 +46,8 @@ class EndpointRegistry {
  public:
   // Requires: methods non-empty; patterns starting with '/', with parameter
   // segments written {name} (name non-empty, [a-z0-9_], unique within the
-  // pattern); a handler on each; no two endpoints with the same method and
-  // the same pattern shape. Returns invalid_argument naming the endpoint.
+  // pattern; {name...} only last); a handler on each; no two endpoints
+  // with the same method and the same pattern shape. Returns invalid_argument naming the endpoint.
   static Result<EndpointRegistry> create(std::vector<Endpoint> endpoints);
 
   struct Match {
@@ -61,6 +64,7 @@ class EndpointRegistry {
   struct Segment {
     std::string text;  // literal text, or the parameter name
     bool param = false;
+    bool rest = false;  // {name...}: the rest of the path (always the last)
   };
   struct Entry {
     Endpoint endpoint;

@@ -145,6 +145,25 @@ TEST_F(ForwarderTest, UpstreamDownGets502Quickly) {
   EXPECT_LT(ms_since(started), 1000);
   EXPECT_NE(r.body.find("cannot connect"), std::string::npos) << r.body;
   EXPECT_EQ(errors("connect_error"), 1u);
+  ASSERT_NE(r.find_header(kForwardErrorHeader), nullptr);
+  EXPECT_EQ(*r.find_header(kForwardErrorHeader), "connect_error");
+  EXPECT_TRUE(forward_error_before_sending(*r.find_header(kForwardErrorHeader)));
+}
+
+TEST_F(ForwarderTest, OnlyTheForwardersOwnErrorsCarryItsErrorHeader) {
+  // An upstream cannot pass its answer off as the forwarder's "never sent".
+  auto upstream = serve([](FakeConnection& c) {
+    if (c.read_request().empty()) return;
+    c.send("HTTP/1.1 502 Bad Gateway\r\nX-Ezone-Forward-Error: connect_error\r\nContent-Length: 2\r\n\r\nno");
+  });
+  auto f = make();
+  auto r = call(*f, upstream->endpoint());
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(r.body, "no");
+  EXPECT_EQ(r.find_header(kForwardErrorHeader), nullptr);
+  EXPECT_FALSE(forward_error_before_sending("bad_response"));
+  EXPECT_FALSE(forward_error_before_sending("response_timeout"));
+  EXPECT_FALSE(forward_error_before_sending(""));
 }
 
 TEST_F(ForwarderTest, SilentUpstreamGets504AfterTheResponseTimeout) {
@@ -172,6 +191,8 @@ TEST_F(ForwarderTest, GarbageFromUpstreamGets502) {
   auto r = call(*f, upstream->endpoint());
   EXPECT_EQ(r.status, 502);
   EXPECT_EQ(errors("bad_response"), 1u);
+  ASSERT_NE(r.find_header(kForwardErrorHeader), nullptr);
+  EXPECT_EQ(*r.find_header(kForwardErrorHeader), "bad_response");
 }
 
 TEST_F(ForwarderTest, ClosedIdleConnectionIsReplacedNotAnsweredEmpty) {

@@ -44,6 +44,30 @@ TEST(EndpointRegistry, MatchesLiteralsAndParameters) {
   EXPECT_TRUE(wrong_method.other_method);
 }
 
+TEST(EndpointRegistry, ARestParameterTakesTheRestOfThePath) {
+  auto r = EndpointRegistry::create({endpoint("GET", "/soa/v1/pricing/{rest...}"), endpoint("GET", "/soa/v1/{x}")});
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  const std::pair<const char*, const char*> cases[] = {
+      {"/soa/v1/pricing", ""}, {"/soa/v1/pricing/", ""}, {"/soa/v1/pricing/a", "a"}, {"/soa/v1/pricing/a/b/", "a/b/"}};
+  for (const auto& [path, rest] : cases) {
+    auto m = r->match("GET", path);
+    ASSERT_NE(m.endpoint, nullptr) << path;
+    EXPECT_EQ(m.endpoint->pattern, "/soa/v1/pricing/{rest...}") << path;
+    ASSERT_NE(find_path_param(m.params, "rest"), nullptr) << path;
+    EXPECT_EQ(*find_path_param(m.params, "rest"), rest) << path;
+  }
+  // Not a prefix of a longer segment; the next endpoint gets it.
+  auto other = r->match("GET", "/soa/v1/pricingx");
+  ASSERT_NE(other.endpoint, nullptr);
+  EXPECT_EQ(other.endpoint->pattern, "/soa/v1/{x}");
+  EXPECT_EQ(r->match("GET", "/soa/v1").endpoint, nullptr);
+  EXPECT_TRUE(r->match("POST", "/soa/v1/pricing/a").other_method);
+  auto not_last = EndpointRegistry::create({endpoint("GET", "/a/{rest...}/b")});
+  ASSERT_FALSE(not_last.ok());
+  EXPECT_NE(not_last.status().message().find("must be the last segment"), std::string::npos);
+  EXPECT_FALSE(EndpointRegistry::create({endpoint("GET", "/a/{...}")}).ok());
+}
+
 TEST(EndpointRegistry, RejectsBadPatternsWithTheirName) {
   EXPECT_FALSE(EndpointRegistry::create({endpoint("GET", "v1/x")}).ok());
   EXPECT_FALSE(EndpointRegistry::create({endpoint("GET", "/v1/x{id}")}).ok());
