@@ -320,15 +320,15 @@ Status read_admin(const toml::table& root, NodeConfig& c) {
 }
 
 Status check_top_level(const toml::table& root, const std::string& source) {
-  static const std::set<std::string> sections{"node", "peers", "etcd", "timeouts", "limits",
-                                              "gzs",  "router", "dal", "drc", "app", "coordinator", "admin"};
+  static const std::set<std::string> sections{"node",   "peers", "etcd", "timeouts", "limits",      "gzs",
+                                              "router", "dal",   "drc",  "app",      "coordinator", "admin", "soa"};
   for (const auto& [k, v] : root) {
     std::string name(k.str());
     if (!sections.count(name))
       return config_error(source, name, "unknown key",
                           "remove it or correct its spelling; top-level sections are "
-                          "[node], [[peers]], [etcd], [timeouts], [limits], [gzs], [router], [dal], [drc], [app], [coordinator] "
-                          "and [admin]");
+                          "[node], [[peers]], [etcd], [timeouts], [limits], [gzs], [router], [dal], [drc], [app], [coordinator], "
+                          "[admin] and [soa]");
   }
   return Status::ok();
 }
@@ -391,6 +391,7 @@ Result<NodeConfig> parse_node_config(const std::string& text, const std::string&
   EZONE_TRY(read_coordinator(root, c));
   EZONE_TRY(read_admin(root, c));
   EZONE_TRY(check_uniqueness(c));
+  EZONE_TRY(config_internal::read_soa(root, c));
   EZONE_TRY(check_wildcards(c));
   return c;
 }

@@ -12,6 +12,7 @@
 //   [app]      the application served (ezoned: "takeout")
 //   [coordinator] optional: workflow timing and automatic failover
 //   [admin]    optional: what the admin API (node.admin) lets operators do
+//   [soa]      optional: the SOA proxy's services and instances (soa_config.hpp)
 //   [dal]      optional: the SQLite database, its schema file, group commit
 //   [drc]      optional (needs [dal]): replication pull batches and timing
 //
@@ -22,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "config/soa_config.hpp"
 #include "core/address.hpp"
 #include "core/status.hpp"
 
@@ -160,6 +162,7 @@ struct NodeConfig {
   AppSettings app;
   CoordinatorSettings coordinator;
   AdminSettings admin_api;  // [admin] (node.admin is the address)
+  SoaSettings soa;          // [soa]
 };
 
 // Reads and validates a config file. On failure returns invalid_argument (or

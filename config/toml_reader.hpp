@@ -14,6 +14,10 @@
 
 #include "core/status.hpp"
 
+namespace ezone {
+struct NodeConfig;
+}
+
 namespace ezone::config_internal {
 
 #define EZONE_TRY(expr)          \
@@ -88,5 +92,9 @@ class TableReader {
   std::string where_;
   std::set<std::string> known_;
 };
+
+// The optional [soa] section of a node config (config/soa_config.hpp), read
+// after [node] and [[peers]], whose ezones it checks names against.
+Status read_soa(const toml::table& root, NodeConfig& c);
 
 }  // namespace ezone::config_internal

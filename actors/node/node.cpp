@@ -21,6 +21,7 @@
 #include "actors/node/admin_api.hpp"
 #include "actors/node/admin_coord.hpp"
 #include "actors/node/admin_fault.hpp"
+#include "actors/soa/soa_proxy.hpp"
 #include "actors/node/coordinator.hpp"
 #include "actors/node/file_lock.hpp"
 #include "actors/router/router.hpp"
@@ -130,6 +131,7 @@ struct Node::Impl {
   std::unique_ptr<DrcService> drc;    // when there is a DAL
   std::unique_ptr<ChangeFeedHub> feed;  // GET /drc/v1/changes, when there is a DAL
   std::unique_ptr<HttpServer> admin;
+  std::unique_ptr<SoaProxy> soa;  // when [soa] is configured; before ingress, whose handlers call it
   std::unique_ptr<RouterIngress> ingress;
   std::unique_ptr<Coordinator> coordinator;
   // Fault injection for drills (admin_fault.hpp): read by the etcd session,
@@ -144,6 +146,7 @@ struct Node::Impl {
     AdminSources sources{&config, started_wall_ms, [this] { return slot->get(); },
                          [this] { return etcd->state(); }, metrics.get(), gzs.get(), nullptr};
     sources.extra = [this](const HttpRequest& req) -> std::optional<HttpResponse> {
+      if (req.path() == "/admin/v1/soa") return soa_admin(req);
       CoordAdminSources coord{config.ezone, coordinator.get(), dal.get(), {}, nullptr, nullptr};
       if (ingress) {
         coord.served_per_shard = [this] { return ingress->router().served_per_shard(); };
@@ -156,6 +159,12 @@ struct Node::Impl {
       return std::nullopt;
     };
     return sources;
+  }
+  // GET /admin/v1/soa: the SOA proxy's services and their instances' state.
+  HttpResponse soa_admin(const HttpRequest& req) const {
+    if (req.method != "GET") return HttpResponse::error(405, "use GET /admin/v1/soa");
+    if (!soa) return HttpResponse::error(404, config.source + " has no [soa] section: this node proxies no service");
+    return HttpResponse::json(200, soa->status_json());
   }
   FaultAdminSources fault_sources() {
     return FaultAdminSources{config.ezone,
@@ -349,6 +358,14 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   };
   rc.forwarder.connections_per_upstream_max = config.router.forward_connections_max;
   rc.forwarder.response_timeout_ms = config.router.forward_timeout_ms;
+  if (!config.soa.services.empty()) {
+    std::vector<std::string> zones{config.ezone};
+    for (const PeerConfig& p : config.peers) zones.push_back(p.ezone);
+    auto proxy = SoaProxy::start(config.ezone, zones, config.soa, *metrics, logger);
+    if (!proxy) return Status(proxy.status().code(), config.source + ": " + proxy.status().message());
+    soa = std::move(*proxy);
+    for (Endpoint& e : soa->endpoints()) endpoints.push_back(std::move(e));
+  }
   endpoints.push_back(probe_endpoint(config.ezone, *gzs));
   if (dal) {
     endpoints.push_back(dal_tx_endpoint(*dal, *metrics));
@@ -390,6 +407,7 @@ void Node::Impl::stop() {
   if (stopped) return;
   stopped = true;
   if (ingress) ingress->stop();
+  if (soa) soa->stop();
   if (admin) admin->stop();
   if (coordinator) coordinator->stop();
   if (feed) feed->stop();  // its streams read the DAL

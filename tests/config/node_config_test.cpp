@@ -15,24 +15,13 @@
 #include <fstream>
 #include <gtest/gtest.h>
 
+#include "tests/config/valid_config.hpp"
+
 namespace ezone {
 namespace {
 
-const char* kValid = R"(
-[node]
-ezone = "bj"
-http = "127.0.0.1:17100"
-admin = "127.0.0.1:17101"
-cluster = "127.0.0.1:17102"
-data_dir = "/tmp/ezone-test-bj"
+using test::kValid;
 
-[[peers]]
-ezone = "sh"
-cluster = "127.0.0.1:17202"
-
-[etcd]
-endpoints = ["127.0.0.1:2479"]
-)";
 
 std::string replace(std::string text, const std::string& from, const std::string& to) {
   auto pos = text.find(from);
@@ -404,6 +393,12 @@ TEST(NodeConfig, ShippedExamplesLoad) {
     EXPECT_TRUE(r->coordinator.auto_failover) << file;
     // Drills on a laptop, never by default on a real site.
     EXPECT_EQ(r->admin_api.allow_fault_injection, std::string(file).rfind("laptop/", 0) == 0) << file;
+    // The laptop's SOA service, with the instances tools/dev up starts.
+    if (std::string(file).rfind("laptop/", 0) == 0) {
+      ASSERT_EQ(r->soa.services.size(), 1u) << file;
+      EXPECT_EQ(r->soa.services[0].name, "pricing");
+      EXPECT_EQ(r->soa.services[0].instances.size(), 2u);
+    }
   }
 }
 

@@ -1,0 +1,393 @@
+#include "actors/soa/soa_proxy.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/http/http_forwarder.hpp"
+#include "actors/http/io_threads.hpp"
+#include "core/clock.hpp"
+
+namespace ezone {
+namespace {
+
+const char* const kMethods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+
+// Safe to send again after it may have reached an instance.
+bool idempotent(const std::string& method) { return method == "GET" || method == "PUT" || method == "DELETE"; }
+
+int64_t wall_ms() { return SystemClock::instance().wall_ms(); }
+
+}  // namespace
+
+struct Instance {
+  std::string ezone;
+  HostPort address;
+  Gauge* up_gauge = nullptr;  // ezone_soa_instances_up{service,ezone}
+  std::atomic<bool> up{true};
+  std::atomic<bool> probing{false};
+  std::atomic<int64_t> failures{0};  // in a row, probes and calls
+  std::atomic<int64_t> since_wall_ms{0};
+  std::atomic<uint64_t> calls{0};
+  std::atomic<uint64_t> errors{0};
+  mutable std::mutex mutex;  // guards last_error
+  std::string last_error;
+
+  void set_error(std::string what) {
+    std::lock_guard<std::mutex> lock(mutex);
+    last_error = std::move(what);
+  }
+  std::string error() const {
+    std::lock_guard<std::mutex> lock(mutex);
+    return last_error;
+  }
+};
+
+struct Service {
+  SoaServiceConfig config;
+  std::vector<std::unique_ptr<Instance>> local;  // this zone's
+  std::vector<std::unique_ptr<Instance>> peers;  // the other zones', in file order
+  std::atomic<uint64_t> next_call{0};  // round robin: where each call starts
+  Counter* served_local = nullptr;
+  Counter* served_peer = nullptr;
+  Counter* no_instance = nullptr;
+  Counter* upstream_errors = nullptr;
+  Counter* retries = nullptr;
+  Counter* probe_failures = nullptr;
+};
+
+// One call on its way through the instances.
+struct Call {
+  HttpRequest request;
+  HttpResponder respond;
+  std::vector<Instance*> tried;
+  size_t local_start = 0;
+  size_t peer_start = 0;
+};
+
+struct SoaProxy::State {
+  // First: the answers that the forwarders' queued work delivers while
+  // ~State drops it read this.
+  std::atomic<bool> stopped{false};
+  std::string ezone;
+  std::vector<std::string> zones;
+  SoaSettings settings;
+  std::shared_ptr<spdlog::logger> logger;
+  std::vector<std::unique_ptr<Service>> services;
+  std::shared_ptr<IoThreads> io;
+  std::shared_ptr<HttpForwarder> calls;
+  std::shared_ptr<HttpForwarder> probes;
+
+  // The forwarders' queued requests are destroyed with their IoThreads and
+  // then answered "dropped": that happens here, while the services they
+  // point to still live, and their callbacks see `stopped`.
+  ~State() {
+    stopped.store(true);
+    if (io) io->stop();
+    probes.reset();
+    calls.reset();
+    io.reset();
+  }
+
+  void handle(Service& service, const std::string& prefix, HttpRequest&& request, HttpResponder respond);
+  // Sends the call to instance; on a failure, to the next one if the call
+  // may go again and one is left (next_instance), else answers the failure.
+  void send(Service& service, std::shared_ptr<Call> call, Instance* instance);
+  // The next live instance the call has not tried, round robin from where
+  // the call started: this zone's first, then (if the fallback allows this
+  // method) the peers'; nullptr when none is left or attempts_max are used.
+  Instance* next_instance(Service& service, Call& call) const;
+  std::string no_instance_message(const Service& service, const std::string& method) const;
+  void probe_all();
+  void probe(Service& service, Instance& instance);
+  void succeeded(Service& service, Instance& instance);
+  // A failed probe or call; down_now marks it down whatever its count.
+  void failed(Service& service, Instance& instance, const std::string& what, bool down_now);
+  void set_up(Service& service, Instance& instance, bool up, const std::string& why);
+  void schedule_probes();
+};
+
+namespace {
+
+bool may_fall_back(SoaFallback fallback, const std::string& method) {
+  return fallback == SoaFallback::all || (fallback == SoaFallback::reads && method == "GET");
+}
+
+Instance* next_of(const std::vector<std::unique_ptr<Instance>>& all, size_t start, const std::vector<Instance*>& tried) {
+  for (size_t k = 0; k < all.size(); ++k) {
+    Instance* in = all[(start + k) % all.size()].get();
+    if (in->up.load(std::memory_order_relaxed) && std::find(tried.begin(), tried.end(), in) == tried.end()) return in;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Instance* SoaProxy::State::next_instance(Service& service, Call& call) const {
+  if (call.tried.size() >= static_cast<size_t>(settings.attempts_max)) return nullptr;
+  if (Instance* in = next_of(service.local, call.local_start, call.tried)) return in;
+  if (!may_fall_back(service.config.fallback, call.request.method)) return nullptr;
+  return next_of(service.peers, call.peer_start, call.tried);
+}
+
+std::string SoaProxy::State::no_instance_message(const Service& service, const std::string& method) const {
+  std::string msg = "soa: no live instance of service '" + service.config.name + "' in ezone " + ezone;
+  msg += service.local.empty() ? " (it has none)" : " (" + std::to_string(service.local.size()) + " down)";
+  if (service.peers.empty()) return msg;
+  if (!may_fall_back(service.config.fallback, method))
+    return msg + "; its fallback is '" + soa_fallback_name(service.config.fallback) + "', which does not send a " +
+           method + " to another ezone";
+  return msg + ", and none in the other ezones is up either";
+}
+
+void SoaProxy::State::handle(Service& service, const std::string& prefix, HttpRequest&& request,
+                             HttpResponder respond) {
+  if (stopped.load()) {
+    HttpResponse r = HttpResponse::error(503, "soa: the proxy is stopping");
+    r.headers.emplace_back("Retry-After", "1");
+    return (void)respond(std::move(r));
+  }
+  // The router matched the prefix, so the target starts with it.
+  std::string rest = request.target.substr(std::min(prefix.size(), request.target.size()));
+  if (rest.empty() || rest[0] != '/') rest.insert(0, "/");
+  request.target = std::move(rest);
+  auto& h = request.headers;
+  h.erase(std::remove_if(h.begin(), h.end(),
+                         [](const auto& kv) {
+                           return kv.first == "host" || kv.first == "x-ezone-hops" || kv.first == "x-ezone-via" ||
+                                  kv.first == "x-ezone-epoch";
+                         }),
+          h.end());
+  auto call = std::make_shared<Call>();
+  call->request = std::move(request);
+  call->respond = std::move(respond);
+  uint64_t turn = service.next_call.fetch_add(1, std::memory_order_relaxed);
+  call->local_start = service.local.empty() ? 0 : static_cast<size_t>(turn % service.local.size());
+  call->peer_start = service.peers.empty() ? 0 : static_cast<size_t>(turn % service.peers.size());
+  Instance* first = next_instance(service, *call);
+  if (!first) {
+    service.no_instance->inc();
+    HttpResponse r = HttpResponse::error(503, no_instance_message(service, call->request.method));
+    r.headers.emplace_back("Retry-After", "1");
+    return (void)call->respond(std::move(r));
+  }
+  send(service, std::move(call), first);
+}
+
+void SoaProxy::State::send(Service& service, std::shared_ptr<Call> call, Instance* instance) {
+  call->tried.push_back(instance);
+  instance->calls.fetch_add(1, std::memory_order_relaxed);
+  // The state outlives every call: the forwarder's lane is this proxy's
+  // own, and ~State drops its queued work while the services still live.
+  calls->forward(instance->address, call->request,
+                 make_responder([this, &service, call, instance](HttpResponse&& r) mutable {
+                   if (stopped.load()) {
+                     HttpResponse gone = HttpResponse::error(503, "soa: the proxy stopped during the call");
+                     gone.headers.emplace_back("Retry-After", "1");
+                     return (void)call->respond(std::move(gone));
+                   }
+                   r.headers.emplace_back(kSoaInstanceHeader, instance->address.to_string());
+                   r.headers.emplace_back(kSoaZoneHeader, instance->ezone);
+                   const std::string* kind = r.find_header(kForwardErrorHeader);
+                   if (!kind) {
+                     succeeded(service, *instance);
+                     (instance->ezone == ezone ? service.served_local : service.served_peer)->inc();
+                     return (void)call->respond(std::move(r));
+                   }
+                   bool unsent = forward_error_before_sending(*kind);
+                   instance->errors.fetch_add(1, std::memory_order_relaxed);
+                   failed(service, *instance, *kind + ": " + r.body, unsent && *kind != "queue_full");
+                   if (unsent || idempotent(call->request.method)) {
+                     if (Instance* next = next_instance(service, *call)) {
+                       service.retries->inc();
+                       return send(service, std::move(call), next);
+                     }
+                   }
+                   service.upstream_errors->inc();
+                   call->respond(std::move(r));
+                 }));
+}
+
+void SoaProxy::State::succeeded(Service& service, Instance& instance) {
+  instance.failures.store(0, std::memory_order_relaxed);
+  if (!instance.up.load()) set_up(service, instance, true, "healthy again");
+}
+
+void SoaProxy::State::failed(Service& service, Instance& instance, const std::string& what, bool down_now) {
+  instance.set_error(what);
+  int64_t n = instance.failures.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (instance.up.load() && (down_now || n >= settings.down_after)) set_up(service, instance, false, what);
+}
+
+void SoaProxy::State::set_up(Service& service, Instance& instance, bool up, const std::string& why) {
+  if (instance.up.exchange(up) == up) return;  // another thread got there first
+  instance.since_wall_ms.store(wall_ms());
+  instance.up_gauge->add(up ? 1 : -1);
+  if (!logger) return;
+  if (up)
+    logger->info("event=soa_instance_up ezone={} service={} instance_ezone={} instance={}", ezone,
+                 service.config.name, instance.ezone, instance.address.to_string());
+  else
+    logger->warn("event=soa_instance_down ezone={} service={} instance_ezone={} instance={} reason=\"{}\"", ezone,
+                 service.config.name, instance.ezone, instance.address.to_string(), why.substr(0, 200));
+}
+
+void SoaProxy::State::probe(Service& service, Instance& instance) {
+  if (instance.probing.exchange(true)) return;  // the last probe is still out
+  HttpRequest request{"GET", service.config.health_path, {}, ""};
+  probes->forward(instance.address, std::move(request),
+                  make_responder([this, &service, &instance](HttpResponse&& r) {
+                    if (stopped.load()) return;
+                    instance.probing.store(false);
+                    if (r.status >= 200 && r.status < 300) return succeeded(service, instance);
+                    service.probe_failures->inc();
+                    const std::string* kind = r.find_header(kForwardErrorHeader);
+                    std::string what = kind ? "probe " + *kind : "probe answered " + std::to_string(r.status);
+                    failed(service, instance, what, false);
+                  }));
+}
+
+void SoaProxy::State::probe_all() {
+  for (auto& service : services) {
+    for (auto& in : service->local) probe(*service, *in);
+    for (auto& in : service->peers) probe(*service, *in);
+  }
+}
+
+void SoaProxy::State::schedule_probes() {
+  // The task holds the IoThreads weakly and the state by pointer: the
+  // state outlives its IoThreads (stop() stops it first).
+  io->run_after(0, settings.probe_interval_ms, [this] {
+    if (stopped.load()) return;
+    probe_all();
+    schedule_probes();
+  });
+}
+
+Result<std::unique_ptr<SoaProxy>> SoaProxy::start(std::string ezone, std::vector<std::string> zones,
+                                                  SoaSettings settings, Metrics& metrics,
+                                                  std::shared_ptr<spdlog::logger> logger) {
+  if (settings.services.empty()) return Status(Errc::invalid_argument, "soa: no service configured");
+  auto st = std::make_shared<State>();
+  st->ezone = std::move(ezone);
+  st->zones = std::move(zones);
+  st->logger = std::move(logger);
+  for (const auto& config : settings.services) {
+    auto s = std::make_unique<Service>();
+    s->config = config;
+    MetricLabels l{{"service", config.name}};
+    s->served_local = &metrics.counter("ezone_soa_calls_total", "SOA calls answered by an instance, by where it runs",
+                                       {{"service", config.name}, {"served_by", "local"}});
+    s->served_peer = &metrics.counter("ezone_soa_calls_total", "SOA calls answered by an instance, by where it runs",
+                                      {{"service", config.name}, {"served_by", "peer"}});
+    s->no_instance = &metrics.counter("ezone_soa_call_errors_total", "SOA calls that failed, by kind",
+                                      {{"service", config.name}, {"kind", "no_instance"}});
+    s->upstream_errors = &metrics.counter("ezone_soa_call_errors_total", "SOA calls that failed, by kind",
+                                          {{"service", config.name}, {"kind", "upstream"}});
+    s->retries = &metrics.counter("ezone_soa_retries_total", "SOA calls sent on to another instance", l);
+    s->probe_failures = &metrics.counter("ezone_soa_probe_failures_total", "Failed instance health probes", l);
+    for (const auto& [zone, addresses] : config.instances) {
+      Gauge* up = &metrics.gauge("ezone_soa_instances_up", "Instances up, by service and the ezone they run in",
+                                 {{"service", config.name}, {"instance_ezone", zone}});
+      for (const auto& address : addresses) {
+        auto in = std::make_unique<Instance>();
+        in->ezone = zone;
+        in->address = address;
+        in->up_gauge = up;
+        in->since_wall_ms = wall_ms();
+        up->add(1);
+        (zone == st->ezone ? s->local : s->peers).push_back(std::move(in));
+      }
+    }
+    st->services.push_back(std::move(s));
+  }
+  st->settings = std::move(settings);
+  st->io = IoThreads::start(1, "soa");
+  HttpForwarderOptions call;
+  call.name = "soa";
+  call.connections_per_upstream_max = st->settings.connections_max;
+  call.response_timeout_ms = st->settings.call_timeout_ms;
+  call.connect_timeout_ms = std::min<int64_t>(st->settings.call_timeout_ms, 1000);
+  st->calls = HttpForwarder::create(call, st->io, metrics);
+  HttpForwarderOptions probe;
+  probe.name = "soa_probe";
+  probe.connections_per_upstream_max = 1;
+  probe.response_timeout_ms = st->settings.probe_timeout_ms;
+  probe.connect_timeout_ms = st->settings.probe_timeout_ms;
+  st->probes = HttpForwarder::create(probe, st->io, metrics);
+  State* raw = st.get();
+  st->io->run_after(0, 0, [raw] { raw->probe_all(); });
+  st->schedule_probes();
+  return std::unique_ptr<SoaProxy>(new SoaProxy(std::move(st)));
+}
+
+SoaProxy::SoaProxy(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+SoaProxy::~SoaProxy() { stop(); }
+
+void SoaProxy::stop() {
+  if (state_->stopped.exchange(true)) return;
+  state_->io->stop();
+}
+
+std::vector<Endpoint> SoaProxy::endpoints() const {
+  std::vector<Endpoint> out;
+  auto add = [&](Service& service, const std::string& prefix, KeyExtractor key) {
+    for (const char* method : kMethods) {
+      Endpoint e;
+      e.method = method;
+      e.pattern = prefix + "/{rest...}";
+      e.entrance = Entrance::internal;
+      e.key = key;
+      e.access = std::string(method) == "GET" ? Access::read : Access::write;
+      e.handler = [st = state_, &service, prefix](HttpRequest&& request, HttpResponder respond) {
+        st->handle(service, prefix, std::move(request), std::move(respond));
+      };
+      out.push_back(std::move(e));
+    }
+  };
+  for (auto& s : state_->services) {
+    const SoaServiceConfig& c = s->config;
+    switch (c.mode) {
+      case SoaMode::orig: add(*s, "/soa/v1/" + c.name, nullptr); break;
+      case SoaMode::route:
+        add(*s, "/soa/v1/" + c.name, c.master.empty() ? key_from_header() : key_to_ezone(c.master));
+        break;
+      case SoaMode::prefix:
+        for (const auto& zone : state_->zones) add(*s, "/soa/v1/" + zone + "." + c.name, key_to_ezone(zone));
+        break;
+    }
+  }
+  return out;
+}
+
+std::string SoaProxy::status_json() const {
+  nlohmann::json services = nlohmann::json::array();
+  for (const auto& s : state_->services) {
+    nlohmann::json instances = nlohmann::json::array();
+    for (const auto* list : {&s->local, &s->peers})
+      for (const auto& in : *list)
+        instances.push_back({{"ezone", in->ezone},
+                             {"address", in->address.to_string()},
+                             {"up", in->up.load()},
+                             {"since_wall_ms", in->since_wall_ms.load()},
+                             {"failures", in->failures.load()},
+                             {"last_error", in->error()},
+                             {"calls", in->calls.load()},
+                             {"errors", in->errors.load()}});
+    const SoaServiceConfig& c = s->config;
+    services.push_back({{"name", c.name},
+                        {"mode", soa_mode_name(c.mode)},
+                        {"master", c.master},
+                        {"fallback", soa_fallback_name(c.fallback)},
+                        {"health_path", c.health_path},
+                        {"instances", std::move(instances)}});
+  }
+  nlohmann::json doc{{"ezone", state_->ezone}, {"services", std::move(services)}};
+  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace ezone

@@ -1,0 +1,101 @@
+// SoaProxy: the SOA proxy of one ezone (DESIGN.md, "soa_proxy"). It carries
+// calls from services to services through the API router, so that a call
+// runs in the zone that owns its data and a service never needs to know
+// where the zones are.
+//
+// Calls. For each service of [soa] (config/soa_config.hpp) the proxy gives
+// the router endpoints for GET, POST, PUT, PATCH and DELETE:
+//   orig    /soa/v1/<name>/<path>         no key: served in this zone
+//   route   /soa/v1/<name>/<path>         key X-Ezone-Key (or the master):
+//                                         served where the key's shard is owned
+//   prefix  /soa/v1/<zone>.<name>/<path>  served in <zone>
+// The router resolves, holds, fences and forwards these like any endpoint
+// (a route-mode write to a moving shard is held, then 503; at a fenced zone
+// it is 503 fenced). In the zone that serves the call, the proxy sends
+// `<METHOD> /<path>?<query>` with the caller's body and headers (less the
+// route trail; with the router's X-Ezone-Shard) to one of that zone's live
+// instances, round robin, and answers with the instance's response plus
+// X-Ezone-Soa-Instance (host:port) and X-Ezone-Soa-Zone (the instance's
+// zone).
+//
+// Failures. An instance that refuses a connection (or cannot be reached in
+// time) is marked down at once and the call goes to the next candidate,
+// whatever its method: it was never sent. After a call was sent (no whole
+// response in call_timeout_ms, or a broken response), only GET, PUT and
+// DELETE are tried again elsewhere; a POST or PATCH gets the error (502 or
+// 504, X-Ezone-Forward-Error names the kind), as it may have been acted on.
+// A call tries at most attempts_max instances. An instance's own 5xx is its
+// answer, passed through.
+//
+// Fallback. When the serving zone has no live instance, the call goes to
+// a peer zone's live instance if the service's fallback allows it (all:
+// every call; reads: GET only; none: never); otherwise 503 + Retry-After
+// naming the service, the zone and its instances' state. (A route-mode
+// write sent to another zone's instance would write into a shard that zone
+// does not own, which its DAL refuses: so zone-aware services fall back
+// for reads only unless configured otherwise.)
+//
+// Health. Every probe_interval_ms the proxy GETs health_path on every
+// instance of every zone (so it knows which peer instances a fallback may
+// use); a 2xx within probe_timeout_ms is healthy. down_after failures in a
+// row mark an instance down; one success marks it up. Instances start up.
+// Transitions are logged (event=soa_instance_down / soa_instance_up).
+//
+// Metrics: ezone_soa_calls_total{service,served_by=local|peer},
+// ezone_soa_call_errors_total{service,kind=no_instance|upstream},
+// ezone_soa_retries_total{service}, ezone_soa_instances_up{service,instance_ezone},
+// ezone_soa_probe_failures_total{service}.
+//
+// Lifetime: the handlers hold the proxy's state, so they stay safe after
+// stop(); once stopped they answer 503. Stop the router first, then the
+// proxy. Calls and probes run on the proxy's own I/O thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/router/endpoint.hpp"
+#include "config/soa_config.hpp"
+#include "core/metrics.hpp"
+#include "core/status.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace ezone {
+
+// Headers the proxy adds to an instance's answer.
+constexpr const char* kSoaInstanceHeader = "X-Ezone-Soa-Instance";
+constexpr const char* kSoaZoneHeader = "X-Ezone-Soa-Zone";
+
+class SoaProxy {
+ public:
+  // ezone: this site; zones: every ezone of the cluster (this one too), for
+  // prefix-mode endpoints. settings.services must be non-empty and valid
+  // (load_node_config checks them). Starts the I/O thread and the probes.
+  static Result<std::unique_ptr<SoaProxy>> start(std::string ezone, std::vector<std::string> zones,
+                                                 SoaSettings settings, Metrics& metrics,
+                                                 std::shared_ptr<spdlog::logger> logger);
+  ~SoaProxy();
+  SoaProxy(const SoaProxy&) = delete;
+  SoaProxy& operator=(const SoaProxy&) = delete;
+
+  // Stops probing and calling; later calls answer 503. Idempotent.
+  void stop();
+  // The router endpoints of every service (see "Calls").
+  std::vector<Endpoint> endpoints() const;
+  // GET /admin/v1/soa: {"ezone", "services": [{"name", "mode", "master",
+  // "fallback", "health_path", "instances": [{"ezone", "address", "up",
+  // "since_wall_ms", "failures", "last_error", "calls", "errors"}]}]}.
+  std::string status_json() const;
+
+  struct State;
+
+ private:
+  explicit SoaProxy(std::shared_ptr<State> state);
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace ezone

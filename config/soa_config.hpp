@@ -1,0 +1,72 @@
+// [soa]: the SOA proxy's service registry (DESIGN.md, "soa_proxy";
+// actors/soa/soa_proxy.hpp says how calls are carried). Every site's file
+// lists the same services with every zone's instances, as every site holds
+// the same schema:
+//
+//   [soa]
+//   probe_interval_ms = 1000   # health probe of every instance, 50..60000
+//   probe_timeout_ms = 500     # one probe, 10..60000
+//   down_after = 2             # failed probes in a row that mark an instance down, 1..100
+//   call_timeout_ms = 5000     # one call to an instance, connect to last byte, 10..600000
+//   connections_max = 64       # pooled keep-alive connections per instance, 1..100000
+//   attempts_max = 3           # instances one call may try, 1..16
+//
+//   [[soa.services]]
+//   name = "pricing"           # [a-z0-9][a-z0-9_-]*, at most 64 characters, unique
+//   mode = "route"             # orig | prefix | route
+//   master = "bj"              # route only, optional: a global-zone service, served at its master
+//   fallback = "reads"         # none | reads | all; default all for orig, reads otherwise
+//   health_path = "/health"    # GET; 2xx is healthy
+//   [soa.services.instances]
+//   bj = ["127.0.0.1:7301", "127.0.0.1:7302"]
+//   sh = ["127.0.0.1:7401"]
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/address.hpp"
+
+namespace ezone {
+
+// How a call finds its zone (DESIGN.md's three registration modes):
+//   orig    a legacy service that knows nothing of zones: served in the
+//           caller's zone;
+//   prefix  a zone-aware service addressed by zone: /soa/v1/<zone>.<name>/...
+//           is served in <zone>;
+//   route   the runtime picks the zone: the owner of the call's sharding key
+//           (X-Ezone-Key), or the master for a global-zone service.
+enum class SoaMode { orig, prefix, route };
+// Where a call may go when its zone has no live instance: nowhere, to a
+// peer zone's instance for reads (GET, HEAD) only, or for every call.
+enum class SoaFallback { none, reads, all };
+
+const char* soa_mode_name(SoaMode mode);
+const char* soa_fallback_name(SoaFallback fallback);
+
+struct SoaServiceConfig {
+  std::string name;
+  SoaMode mode = SoaMode::orig;
+  std::string master;  // route only; empty: by the call's key
+  SoaFallback fallback = SoaFallback::all;
+  std::string health_path = "/health";
+  // Per ezone, in file order; an ezone may have none.
+  std::vector<std::pair<std::string, std::vector<HostPort>>> instances;
+};
+
+constexpr size_t kSoaServicesMax = 256;
+constexpr size_t kSoaInstancesPerZoneMax = 64;
+
+struct SoaSettings {
+  int64_t probe_interval_ms = 1000;
+  int64_t probe_timeout_ms = 500;
+  int64_t down_after = 2;
+  int64_t call_timeout_ms = 5000;
+  int64_t connections_max = 64;
+  int64_t attempts_max = 3;
+  std::vector<SoaServiceConfig> services;  // empty: no [soa], no proxy
+};
+
+}  // namespace ezone

@@ -1,0 +1,51 @@
+// A service instance for the SOA proxy's tests, on a loopback port.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/http/http_server.hpp"
+
+namespace ezone::test {
+
+// A service instance: answers GET /health with 200 while healthy (else
+// 500), and every other request with what it received.
+struct Instance {
+  std::string name;
+  std::atomic<bool> healthy{true};
+  std::atomic<int> calls{0};
+  std::unique_ptr<Metrics> metrics = std::make_unique<Metrics>("instance");
+  std::unique_ptr<HttpServer> server;
+
+  explicit Instance(std::string n) : name(std::move(n)) {
+    HttpServerOptions o;
+    o.name = "instance";
+    o.config_key = "instance";
+    o.bind = {"127.0.0.1", 0};
+    auto s = HttpServer::start(
+        o,
+        [this](const HttpRequest& r) {
+          if (r.path() == "/health") return HttpResponse::text(healthy ? 200 : 500, healthy ? "ok" : "sick");
+          ++calls;
+          nlohmann::json body{{"instance", name},       {"method", r.method},
+                              {"target", r.target},     {"body", r.body},
+                              {"shard", r.header("x-ezone-shard")}, {"hops", r.header("x-ezone-hops")},
+                              {"host", r.header("host")}};
+          return HttpResponse::json(200, body.dump());
+        },
+        *metrics);
+    EXPECT_TRUE(s.ok()) << s.status().to_string();
+    if (s.ok()) server = std::move(*s);
+  }
+  ~Instance() {
+    if (server) server->stop();
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(server->port()); }
+};
+
+}  // namespace ezone::test

@@ -1,0 +1,325 @@
+// The SOA proxy through two real routers, bj and sh, each with its own
+// proxy, and service instances on loopback ports that say who they are. A
+// test sees which instance in which zone answered each call
+// (X-Ezone-Soa-Instance, X-Ezone-Soa-Zone, and the instance's own body).
+#include "actors/soa/soa_proxy.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/http/http_server.hpp"
+#include "actors/router/router.hpp"
+#include "tests/actors/router/raw_http.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/fake_http_server.hpp"
+#include "tests/support/ports.hpp"
+#include "tests/actors/soa/soa_instance.hpp"
+
+namespace ezone {
+namespace {
+
+using test::eventually;
+using test::http_call;
+using test::RawResponse;
+using Steady = std::chrono::steady_clock;
+using test::Instance;
+
+HostPort address_of(const std::string& text) { return parse_host_port(text).value(); }
+
+// key text -> owner, for both routers.
+class Table {
+ public:
+  void set(const std::string& key, std::string owner, bool write_forbidden = false) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    owners_[parse_sharding_key(key)->to_string()] = {std::move(owner), write_forbidden};
+  }
+  void site(const std::string& ezone, uint16_t port) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    sites_[ezone] = {"127.0.0.1", port};
+  }
+  Result<Resolution> resolve(const ShardingKey& key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Resolution r;
+    r.epoch = 5;
+    if (key.kind == ShardingKey::Kind::ezone) {
+      r.has_shard = false;
+      r.owner = key.ezone;
+    } else {
+      auto it = owners_.find(key.to_string());
+      if (it == owners_.end()) return Status(Errc::not_found, "unknown key " + key.to_string());
+      r.shard = 11;
+      r.owner = it->second.first;
+      r.write_forbidden = it->second.second;
+    }
+    if (!sites_.count(r.owner)) return Status(Errc::not_found, "no ezone " + r.owner);
+    r.owner_http = sites_[r.owner];
+    return r;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::pair<std::string, bool>> owners_;
+  std::map<std::string, HostPort> sites_;
+};
+
+struct Site {
+  std::string ezone;
+  std::unique_ptr<Metrics> metrics;
+  std::unique_ptr<SoaProxy> proxy;
+  std::unique_ptr<RouterIngress> ingress;
+
+  uint64_t counter(const std::string& name, MetricLabels labels) { return metrics->counter(name, "", labels).value(); }
+  int64_t up(const std::string& service, const std::string& zone) {
+    return metrics->gauge("ezone_soa_instances_up", "", {{"service", service}, {"instance_ezone", zone}}).value();
+  }
+  nlohmann::json status() { return nlohmann::json::parse(proxy->status_json()); }
+};
+
+SoaServiceConfig service(std::string name, SoaMode mode, std::vector<std::string> bj, std::vector<std::string> sh,
+                         SoaFallback fallback = SoaFallback::all) {
+  SoaServiceConfig s;
+  s.name = std::move(name);
+  s.mode = mode;
+  s.fallback = fallback;
+  std::vector<HostPort> b, h;
+  for (auto& a : bj) b.push_back(address_of(a));
+  for (auto& a : sh) h.push_back(address_of(a));
+  s.instances = {{"bj", b}, {"sh", h}};
+  return s;
+}
+
+class SoaProxyTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    for (Site* s : {&bj_, &sh_}) {
+      if (s->ingress) s->ingress->stop();
+      if (s->proxy) s->proxy->stop();
+    }
+  }
+
+  // Starts both sites with these services and settings.
+  void start(std::vector<SoaServiceConfig> services, SoaSettings settings = {}) {
+    settings.services = std::move(services);
+    if (settings.probe_interval_ms == 1000) settings.probe_interval_ms = 60000;  // tests that probe say so
+    for (Site* s : {&bj_, &sh_}) start_site(*s, s == &bj_ ? "bj" : "sh", settings);
+    for (Site* s : {&bj_, &sh_}) table_.site(s->ezone, s->ingress->port());
+  }
+  void start_site(Site& site, const std::string& ezone, const SoaSettings& settings) {
+    site.ezone = ezone;
+    site.metrics = std::make_unique<Metrics>(ezone);
+    auto proxy = SoaProxy::start(ezone, {"bj", "sh"}, settings, *site.metrics, nullptr);
+    ASSERT_TRUE(proxy.ok()) << proxy.status().to_string();
+    site.proxy = std::move(*proxy);
+    RouterConfig c;
+    c.ezone = ezone;
+    c.resolver = [t = &table_](const ShardingKey& k) { return t->resolve(k); };
+    c.forwarder.response_timeout_ms = 3000;
+    HttpServerOptions o;
+    o.name = "http";
+    o.config_key = "node.http";
+    o.bind = {"127.0.0.1", 0};
+    o.threads = 2;
+    auto ingress = RouterIngress::start(std::move(c), site.proxy->endpoints(), o, *site.metrics);
+    ASSERT_TRUE(ingress.ok()) << ingress.status().to_string();
+    site.ingress = std::move(*ingress);
+  }
+
+  static nlohmann::json body_of(const RawResponse& r) {
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << r.status << " " << r.body;
+    return j.is_discarded() ? nlohmann::json::object() : j;
+  }
+  RawResponse call(Site& entry, const std::string& method, const std::string& target, test::RawHeaders headers = {},
+                   const std::string& body = "") {
+    return http_call(entry.ingress->port(), method, target, headers, body);
+  }
+
+  Table table_;
+  Site bj_;
+  Site sh_;
+};
+
+std::string dead_address() { return "127.0.0.1:" + std::to_string(test::free_loopback_port()); }
+
+TEST_F(SoaProxyTest, ARouteModeCallRunsAtTheOwnersInstanceWhereverItEnters) {
+  Instance bj1("bj-1"), sh1("sh-1");
+  start({service("pricing", SoaMode::route, {bj1.address()}, {sh1.address()})});
+  table_.set("order=77", "sh");
+  table_.set("order=78", "bj");
+  for (Site* entry : {&bj_, &sh_}) {
+    auto r = call(*entry, "POST", "/soa/v1/pricing/quote/now?city=sh&x=1", {{"X-Ezone-Key", "order=77"}}, "{\"n\":1}");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.header("x-ezone-soa-zone"), "sh");
+    EXPECT_EQ(r.header("x-ezone-soa-instance"), sh1.address());
+    auto b = body_of(r);
+    EXPECT_EQ(b["instance"], "sh-1");
+    EXPECT_EQ(b["method"], "POST");
+    EXPECT_EQ(b["target"], "/quote/now?city=sh&x=1") << "the path after the service, with its query";
+    EXPECT_EQ(b["body"], "{\"n\":1}");
+    EXPECT_EQ(b["shard"], "11") << "the router says which shard the call belongs to";
+    EXPECT_EQ(b["hops"], "") << "the route trail stays between routers";
+    EXPECT_EQ(b["host"], sh1.address());
+  }
+  auto root = call(bj_, "GET", "/soa/v1/pricing?q=1", {{"X-Ezone-Key", "order=78"}});
+  ASSERT_EQ(root.status, 200) << root.body;
+  EXPECT_EQ(body_of(root)["target"], "/?q=1");
+  EXPECT_EQ(body_of(root)["instance"], "bj-1");
+  EXPECT_EQ(sh1.calls, 2);
+  EXPECT_EQ(bj1.calls, 1);
+  EXPECT_EQ(sh_.counter("ezone_soa_calls_total", {{"service", "pricing"}, {"served_by", "local"}}), 2u);
+  EXPECT_EQ(bj_.counter("ezone_soa_calls_total", {{"service", "pricing"}, {"served_by", "local"}}), 1u);
+  // The router's rules hold for SOA calls: no key, an unknown key.
+  EXPECT_EQ(call(bj_, "POST", "/soa/v1/pricing/quote").status, 400);
+  EXPECT_EQ(call(bj_, "POST", "/soa/v1/pricing/quote", {{"X-Ezone-Key", "order=5"}}).status, 404);
+  EXPECT_EQ(call(bj_, "POST", "/soa/v1/pricingx/quote", {{"X-Ezone-Key", "order=77"}}).status, 404);
+}
+
+TEST_F(SoaProxyTest, AWriteToAMovingShardIsHeldBackByTheRouterButAReadIsServed) {
+  Instance bj1("bj-1"), sh1("sh-1");
+  start({service("pricing", SoaMode::route, {bj1.address()}, {sh1.address()})});
+  table_.set("order=77", "bj", /*write_forbidden=*/true);
+  auto write = call(sh_, "POST", "/soa/v1/pricing/quote", {{"X-Ezone-Key", "order=77"}});
+  EXPECT_EQ(write.status, 503) << write.body;
+  EXPECT_EQ(bj1.calls, 0);
+  auto read = call(sh_, "GET", "/soa/v1/pricing/quote", {{"X-Ezone-Key", "order=77"}});
+  EXPECT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(read.header("x-ezone-soa-zone"), "bj");
+}
+
+TEST_F(SoaProxyTest, OrigStaysInTheCallersZoneAndPrefixGoesToTheNamedOne) {
+  Instance bj1("bj-1"), bj2("bj-2"), sh1("sh-1");
+  start({service("legacy", SoaMode::orig, {bj1.address(), bj2.address()}, {sh1.address()}),
+         service("ledger", SoaMode::prefix, {bj1.address()}, {sh1.address()})});
+  for (int i = 0; i < 10; ++i) {
+    auto r = call(bj_, "PUT", "/soa/v1/legacy/x");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.header("x-ezone-soa-zone"), "bj");
+  }
+  EXPECT_EQ(bj1.calls, 5) << "round robin over the zone's instances";
+  EXPECT_EQ(bj2.calls, 5);
+  EXPECT_EQ(call(sh_, "DELETE", "/soa/v1/legacy/x").header("x-ezone-soa-zone"), "sh");
+  auto prefixed = call(bj_, "PATCH", "/soa/v1/sh.ledger/entries/9");
+  ASSERT_EQ(prefixed.status, 200) << prefixed.body;
+  EXPECT_EQ(body_of(prefixed)["instance"], "sh-1");
+  EXPECT_EQ(body_of(prefixed)["target"], "/entries/9");
+  EXPECT_EQ(body_of(call(sh_, "GET", "/soa/v1/bj.ledger/entries/9"))["instance"], "bj-1");
+  EXPECT_EQ(call(bj_, "GET", "/soa/v1/gz.ledger/entries/9").status, 404);
+  EXPECT_EQ(call(bj_, "GET", "/soa/v1/ledger/entries/9").status, 404) << "a prefix service is named with its zone";
+}
+
+TEST_F(SoaProxyTest, ARefusingInstanceIsSkippedAtOnceAndMarkedDown) {
+  Instance live("bj-live");
+  std::string dead = dead_address();
+  start({service("legacy", SoaMode::orig, {dead, live.address()}, {})});
+  for (int i = 0; i < 4; ++i) {
+    auto r = call(bj_, "POST", "/soa/v1/legacy/charge", {}, "x");
+    ASSERT_EQ(r.status, 200) << r.body;  // a POST too: it never reached the dead one
+    EXPECT_EQ(r.header("x-ezone-soa-instance"), live.address());
+  }
+  EXPECT_EQ(live.calls, 4);
+  EXPECT_EQ(bj_.counter("ezone_soa_retries_total", {{"service", "legacy"}}), 1u) << "down after the first refusal";
+  EXPECT_EQ(bj_.up("legacy", "bj"), 1);
+  auto status = bj_.status()["services"][0]["instances"];
+  ASSERT_EQ(status.size(), 2u);
+  EXPECT_EQ(status[0]["address"], dead);
+  EXPECT_EQ(status[0]["up"], false);
+  EXPECT_NE(status[0]["last_error"].get<std::string>().find("connect_error"), std::string::npos) << status;
+  EXPECT_EQ(status[1]["up"], true);
+}
+
+TEST_F(SoaProxyTest, WithNoLiveInstanceInItsZoneACallFallsBackAsItsServiceAllows) {
+  Instance sh1("sh-1");
+  start({service("legacy", SoaMode::orig, {dead_address()}, {sh1.address()}),
+         service("pricing", SoaMode::route, {dead_address()}, {sh1.address()}, SoaFallback::reads),
+         service("ledger", SoaMode::route, {dead_address()}, {sh1.address()}, SoaFallback::none)});
+  table_.set("order=78", "bj");
+  auto any = call(bj_, "POST", "/soa/v1/legacy/charge");
+  ASSERT_EQ(any.status, 200) << any.body;
+  EXPECT_EQ(any.header("x-ezone-soa-zone"), "sh");
+  EXPECT_EQ(bj_.counter("ezone_soa_calls_total", {{"service", "legacy"}, {"served_by", "peer"}}), 1u);
+
+  auto read = call(sh_, "GET", "/soa/v1/pricing/quote", {{"X-Ezone-Key", "order=78"}});
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(read.header("x-ezone-soa-zone"), "sh") << "served at bj by sh's instance";
+  EXPECT_EQ(read.header("x-ezone"), "bj");
+  auto write = call(sh_, "POST", "/soa/v1/pricing/quote", {{"X-Ezone-Key", "order=78"}});
+  EXPECT_EQ(write.status, 503) << write.body;
+  EXPECT_NE(write.header("retry-after"), "");
+  EXPECT_NE(write.body.find("no live instance of service 'pricing' in ezone bj"), std::string::npos) << write.body;
+  EXPECT_NE(write.body.find("fallback is 'reads'"), std::string::npos) << write.body;
+  // No fallback: the refusal itself is the answer, then the instance is
+  // known to be down.
+  auto refused = call(sh_, "GET", "/soa/v1/ledger/x", {{"X-Ezone-Key", "order=78"}});
+  EXPECT_EQ(refused.status, 502) << refused.body;
+  EXPECT_NE(refused.body.find("cannot connect"), std::string::npos) << refused.body;
+  EXPECT_EQ(refused.header("x-ezone-soa-zone"), "bj");
+  EXPECT_EQ(call(sh_, "GET", "/soa/v1/ledger/x", {{"X-Ezone-Key", "order=78"}}).status, 503);
+  EXPECT_EQ(bj_.counter("ezone_soa_call_errors_total", {{"service", "pricing"}, {"kind", "no_instance"}}), 1u);
+  EXPECT_EQ(bj_.counter("ezone_soa_call_errors_total", {{"service", "ledger"}, {"kind", "no_instance"}}), 1u);
+  EXPECT_EQ(sh1.calls, 2);
+}
+
+TEST_F(SoaProxyTest, ACallThatMayHaveBeenActedOnIsRetriedOnlyWhenIdempotent) {
+  // The first instance takes each request and never answers.
+  auto silent = test::FakeHttpServer::start([](test::FakeConnection& c) {
+    while (!c.read_request().empty()) c.wait_for_stop(10000);
+  });
+  ASSERT_TRUE(silent.ok());
+  Instance live("bj-live");
+  SoaSettings settings;
+  settings.call_timeout_ms = 300;
+  settings.probe_timeout_ms = 100;
+  settings.down_after = 10;
+  start({service("legacy", SoaMode::orig, {(*silent)->endpoint().to_string(), live.address()}, {})}, settings);
+  // Round robin from the first instance: POST, then GET (second), then GET (first).
+  auto post = call(bj_, "POST", "/soa/v1/legacy/charge", {}, "once");
+  EXPECT_EQ(post.status, 504) << post.body;
+  EXPECT_EQ(post.header("x-ezone-forward-error"), "response_timeout");
+  EXPECT_EQ(post.header("x-ezone-soa-instance"), (*silent)->endpoint().to_string());
+  EXPECT_EQ(live.calls, 0) << "a POST that may have been acted on is not sent twice";
+  EXPECT_EQ(call(bj_, "GET", "/soa/v1/legacy/a").status, 200);
+  auto get = call(bj_, "GET", "/soa/v1/legacy/b");
+  EXPECT_EQ(get.status, 200) << get.body;
+  EXPECT_EQ(get.header("x-ezone-soa-instance"), live.address());
+  EXPECT_EQ(live.calls, 2);
+  EXPECT_EQ(bj_.counter("ezone_soa_retries_total", {{"service", "legacy"}}), 1u);
+  EXPECT_EQ(bj_.counter("ezone_soa_call_errors_total", {{"service", "legacy"}, {"kind", "upstream"}}), 1u);
+}
+
+TEST_F(SoaProxyTest, ProbesTakeASickInstanceOutAndBringItBack) {
+  Instance a("bj-a"), b("bj-b");
+  SoaSettings settings;
+  settings.probe_interval_ms = 50;
+  settings.down_after = 2;
+  start({service("legacy", SoaMode::orig, {a.address(), b.address()}, {})}, settings);
+  a.healthy = false;
+  ASSERT_TRUE(eventually([&] { return bj_.up("legacy", "bj") == 1; }));
+  EXPECT_EQ(bj_.status()["services"][0]["instances"][0]["last_error"], "probe answered 500");
+  int before = a.calls;
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(call(bj_, "GET", "/soa/v1/legacy/x").header("x-ezone-soa-instance"), b.address());
+  EXPECT_EQ(a.calls, before);
+  EXPECT_GE(bj_.counter("ezone_soa_probe_failures_total", {{"service", "legacy"}}), 2u);
+  a.healthy = true;
+  ASSERT_TRUE(eventually([&] { return bj_.up("legacy", "bj") == 2; }));
+  bool a_served = false;
+  for (int i = 0; i < 4 && !a_served; ++i)
+    a_served = call(bj_, "GET", "/soa/v1/legacy/x").header("x-ezone-soa-instance") == a.address();
+  EXPECT_TRUE(a_served);
+}
+
+TEST_F(SoaProxyTest, AStoppedProxyAnswers503) {
+  Instance bj1("bj-1");
+  start({service("legacy", SoaMode::orig, {bj1.address()}, {})});
+  bj_.proxy->stop();
+  auto r = call(bj_, "GET", "/soa/v1/legacy/x");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(bj1.calls, 0);
+}
+
+}  // namespace
+}  // namespace ezone

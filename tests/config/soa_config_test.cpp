@@ -1,0 +1,138 @@
+// The [soa] section: a full service list read back, and one named case for
+// each kind of mistake, each error naming the file, the key and a fix.
+#include "config/node_config.hpp"
+
+#include <gtest/gtest.h>
+
+#include "tests/config/valid_config.hpp"
+
+namespace ezone {
+namespace {
+
+const char* kServices = R"(
+[soa]
+probe_interval_ms = 200
+down_after = 3
+
+[[soa.services]]
+name = "pricing"
+mode = "route"
+[soa.services.instances]
+bj = ["127.0.0.1:7301", "127.0.0.1:7302"]
+sh = ["127.0.0.1:7401"]
+
+[[soa.services]]
+name = "user-profile"
+mode = "route"
+master = "sh"
+fallback = "none"
+health_path = "/ready"
+[soa.services.instances]
+sh = ["127.0.0.1:7402"]
+
+[[soa.services]]
+name = "geo_legacy"
+[soa.services.instances]
+bj = ["localhost:7303"]
+
+[[soa.services]]
+name = "ledger"
+mode = "prefix"
+[soa.services.instances]
+bj = ["127.0.0.1:7304"]
+sh = ["127.0.0.1:7404"]
+)";
+
+Result<NodeConfig> parse(const std::string& soa) { return parse_node_config(std::string(test::kValid) + soa, "test.toml"); }
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  auto pos = text.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  if (pos != std::string::npos) text.replace(pos, from.size(), to);
+  return text;
+}
+
+void expect_error(const Result<NodeConfig>& r, const std::string& key, const std::string& words = "") {
+  ASSERT_FALSE(r.ok()) << "accepted a bad [soa]; expected an error for " << key;
+  const std::string& msg = r.status().message();
+  EXPECT_NE(msg.find("test.toml"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'" + key + "'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("Fix:"), std::string::npos) << msg;
+  if (!words.empty()) {
+    EXPECT_NE(msg.find(words), std::string::npos) << msg;
+  }
+}
+
+}  // namespace
+
+TEST(SoaConfig, ServicesAreReadWithTheirModesDefaultsAndInstances) {
+  auto none = parse("");
+  ASSERT_TRUE(none.ok()) << none.status().to_string();
+  EXPECT_TRUE(none->soa.services.empty());
+
+  auto r = parse(kServices);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  const SoaSettings& s = r->soa;
+  EXPECT_EQ(s.probe_interval_ms, 200);
+  EXPECT_EQ(s.down_after, 3);
+  EXPECT_EQ(s.call_timeout_ms, 5000);
+  ASSERT_EQ(s.services.size(), 4u);
+  const auto& pricing = s.services[0];
+  EXPECT_EQ(pricing.name, "pricing");
+  EXPECT_EQ(pricing.mode, SoaMode::route);
+  EXPECT_EQ(pricing.master, "");
+  EXPECT_EQ(pricing.fallback, SoaFallback::reads) << "zone-aware services fall back for reads only by default";
+  EXPECT_EQ(pricing.health_path, "/health");
+  ASSERT_EQ(pricing.instances.size(), 2u);
+  EXPECT_EQ(pricing.instances[0].first, "bj");
+  ASSERT_EQ(pricing.instances[0].second.size(), 2u);
+  EXPECT_EQ(pricing.instances[0].second[1].to_string(), "127.0.0.1:7302");
+  EXPECT_EQ(pricing.instances[1].first, "sh");
+  EXPECT_EQ(s.services[1].master, "sh");
+  EXPECT_EQ(s.services[1].fallback, SoaFallback::none);
+  EXPECT_EQ(s.services[1].health_path, "/ready");
+  EXPECT_EQ(s.services[2].mode, SoaMode::orig);
+  EXPECT_EQ(s.services[2].fallback, SoaFallback::all) << "a legacy service may be served anywhere";
+  EXPECT_EQ(s.services[3].mode, SoaMode::prefix);
+  EXPECT_STREQ(soa_mode_name(SoaMode::prefix), "prefix");
+  EXPECT_STREQ(soa_fallback_name(SoaFallback::reads), "reads");
+}
+
+TEST(SoaConfig, EachMistakeIsNamedWithItsKey) {
+  expect_error(parse("[soa]\n"), "soa.services", "without a service");
+  expect_error(parse("[soa]\nservices = []\n"), "soa.services");
+  expect_error(parse("[soa]\nservices = 3\n"), "soa.services");
+  expect_error(parse(replace(kServices, "down_after = 3", "down_after = 0")), "soa.down_after");
+  expect_error(parse(replace(kServices, "down_after = 3", "downafter = 3")), "soa.downafter", "unknown key");
+  expect_error(parse(replace(kServices, "name = \"pricing\"", "name = \"Pricing\"")), "soa.services[0].name");
+  expect_error(parse(replace(kServices, "name = \"pricing\"", "name = \"bj.pricing\"")), "soa.services[0].name");
+  expect_error(parse(replace(kServices, "name = \"pricing\"", "name = \"ledger\"")), "soa.services[3].name",
+               "declared twice");
+  expect_error(parse(replace(kServices, "mode = \"route\"", "mode = \"smart\"")), "soa.services[0].mode");
+  expect_error(parse(replace(kServices, "master = \"sh\"", "master = \"gz\"")), "soa.services[1].master",
+               "not an ezone");
+  expect_error(parse(replace(kServices, "name = \"geo_legacy\"", "name = \"geo_legacy\"\nmaster = \"bj\"")),
+               "soa.services[2].master", "only a route-mode");
+  expect_error(parse(replace(kServices, "fallback = \"none\"", "fallback = \"some\"")), "soa.services[1].fallback");
+  expect_error(parse(replace(kServices, "health_path = \"/ready\"", "health_path = \"ready\"")),
+               "soa.services[1].health_path");
+  expect_error(parse(replace(kServices, "sh = [\"127.0.0.1:7401\"]", "gz = [\"127.0.0.1:7401\"]")),
+               "soa.services[0].instances.gz", "not an ezone");
+  expect_error(parse(replace(kServices, "\"127.0.0.1:7302\"", "\"127.0.0.1\"")),
+               "soa.services[0].instances.bj[1]");
+  expect_error(parse(replace(kServices, "\"127.0.0.1:7302\"", "\"0.0.0.0:7302\"")),
+               "soa.services[0].instances.bj[1]");
+  expect_error(parse(replace(kServices, "\"127.0.0.1:7302\"", "\"127.0.0.1:7301\"")),
+               "soa.services[0].instances.bj[1]", "twice");
+  expect_error(parse(replace(kServices, "\"127.0.0.1:7302\"", "7302")), "soa.services[0].instances.bj[1]");
+  expect_error(parse(replace(kServices, "sh = [\"127.0.0.1:7402\"]", "sh = []")), "soa.services[1].instances",
+               "no instance");
+  expect_error(parse(replace(kServices, "sh = [\"127.0.0.1:7402\"]", "sh = \"127.0.0.1:7402\"")),
+               "soa.services[1].instances.sh");
+  expect_error(parse(replace(kServices, "health_path = \"/ready\"", "health_path = \"/ready\"\nport = 1")),
+               "soa.services[1].port", "unknown key");
+  std::string no_instances = replace(kServices, "[soa.services.instances]\nbj = [\"localhost:7303\"]", "");
+  expect_error(parse(no_instances), "soa.services[2].instances", "missing");
+}
+
+}  // namespace ezone
