@@ -5,6 +5,7 @@
 //   ezctl --node ADMIN move --shards S1,S2 --to EZONE [--expected-epoch N]
 //   ezctl --node ADMIN locate KEY... [--file F] [--json]
 //   ezctl --node ADMIN drc [conflicts [--limit N]] [--json]
+//   ezctl --node ADMIN soa [--json]
 //   ezctl --node ADMIN switchover --shards S1,S2 --to EZONE [--id ID] [--dry-run] [--no-wait]
 //   ezctl --node ADMIN failover --zone EZONE [--force] [--id ID] [--dry-run] [--no-wait]
 //   ezctl --node ADMIN rebalance --target bj=52,sh=48 [--weights S=W,...] [--window S] [--dry-run] [--no-wait]
@@ -31,6 +32,7 @@
 #include "tools/ezctl/locate_command.hpp"
 #include "tools/ezctl/quarantine_command.hpp"
 #include "tools/ezctl/routes_command.hpp"
+#include "tools/ezctl/soa_command.hpp"
 #include "tools/ezctl/status_command.hpp"
 #include "tools/ezctl/workflow_command.hpp"
 
@@ -49,6 +51,7 @@ int usage(const std::string& why) {
                "  locate KEY... [--file F]            who owns geo=LAT,LON, merchant=ID, order=ID\n"
                "  drc                                 replication: watermark and lag per peer\n"
                "  drc conflicts [--limit N]           losers kept by conflict resolution\n"
+               "  soa                                 SOA proxy: services and their instances' health\n"
                "  switchover --shards S1,S2 --to EZONE [--dry-run] [--no-wait] [--id ID]\n"
                "                                      safe move: write-forbid, wait for replication, move\n"
                "  failover --zone EZONE [--force] [--dry-run]\n"
@@ -128,6 +131,7 @@ int run_command(const ezctl::Options& options) {
   if (cmd == "move" && bare) return ezctl::run_move(options);
   if (cmd == "locate") return ezctl::run_locate(options);
   if (cmd == "drc") return ezctl::run_drc(options);
+  if (cmd == "soa") return ezctl::run_soa(options);
   if (cmd == "switchover" && bare) return ezctl::run_switchover(options);
   if (cmd == "failover" && bare) return ezctl::run_failover(options);
   if (cmd == "rebalance" && bare) return ezctl::run_rebalance(options);

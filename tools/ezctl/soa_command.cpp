@@ -1,0 +1,62 @@
+#include "tools/ezctl/soa_command.hpp"
+
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "core/json.hpp"
+#include "tools/ezctl/admin_client.hpp"
+
+namespace ezctl {
+namespace {
+
+using nlohmann::json;
+
+std::string instance_row(const std::string& zone, const std::string& address, const std::string& state,
+                         const std::string& since, const std::string& failures, const std::string& calls,
+                         const std::string& errors, const std::string& error) {
+  char buf[768];
+  std::snprintf(buf, sizeof(buf), "  %-8s %-22s %-5s %-6s %-8s %-9s %-7s %s\n", zone.c_str(), address.c_str(),
+                state.c_str(), since.c_str(), failures.c_str(), calls.c_str(), errors.c_str(), error.c_str());
+  return buf;
+}
+
+std::string num(const json& j, const char* key) { return std::to_string(j.value(key, int64_t{0})); }
+
+}  // namespace
+
+std::string format_soa_table(const std::string& soa_json, int64_t now) {
+  json doc = ezone::parse_json_or_discarded(soa_json);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("services") || !doc["services"].is_array()) return "";
+  std::string out = "ezone  " + doc.value("ezone", "?") + "\n";
+  for (const json& s : doc["services"]) {
+    std::string master = s.value("master", "");
+    out += "\n" + s.value("name", "?") + "   mode " + s.value("mode", "?") + (master.empty() ? "" : " (master " + master + ")") +
+           "   fallback " + s.value("fallback", "?") + "   health " + s.value("health_path", "?") + "\n";
+    out += instance_row("EZONE", "INSTANCE", "STATE", "SINCE", "FAILURES", "CALLS", "ERRORS", "LAST_ERROR");
+    for (const json& in : s.value("instances", json::array())) {
+      bool up = in.value("up", false);
+      out += instance_row(in.value("ezone", "?"), in.value("address", "?"), up ? "up" : "DOWN",
+                          ago(in.value("since_wall_ms", int64_t{0}), now), num(in, "failures"), num(in, "calls"),
+                          num(in, "errors"), in.value("last_error", "").substr(0, 120));
+    }
+  }
+  return out;
+}
+
+int run_soa(const Options& options) {
+  if (options.args.size() != 1) return fail("soa", "usage: soa");
+  auto reply = admin_call(options, "GET", "/admin/v1/soa");
+  if (!reply) return fail("soa", reply.status().message());
+  if (reply->status != 200) return fail("soa", reply_error(*reply));
+  if (options.json) {
+    std::printf("%s\n", reply->body.dump(2).c_str());
+    return 0;
+  }
+  std::string table = format_soa_table(reply->body.dump(), now_ms());
+  if (table.empty()) return fail("soa", "the node sent a document that is not SOA status");
+  std::fputs(table.c_str(), stdout);
+  return 0;
+}
+
+}  // namespace ezctl
