@@ -358,11 +358,16 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   };
   rc.forwarder.connections_per_upstream_max = config.router.forward_connections_max;
   rc.forwarder.response_timeout_ms = config.router.forward_timeout_ms;
+  // The router's lanes, which the SOA proxy's calls go out on too.
+  auto lanes = IoThreads::start(std::max(1, l.http_threads), "rt-" + config.ezone);
   if (!config.soa.services.empty()) {
     std::vector<std::string> zones{config.ezone};
     for (const PeerConfig& p : config.peers) zones.push_back(p.ezone);
-    auto proxy = SoaProxy::start(config.ezone, zones, config.soa, *metrics, logger);
-    if (!proxy) return Status(proxy.status().code(), config.source + ": " + proxy.status().message());
+    auto proxy = SoaProxy::start(config.ezone, zones, config.soa, lanes, *metrics, logger);
+    if (!proxy) {
+      lanes->stop();
+      return Status(proxy.status().code(), config.source + ": " + proxy.status().message());
+    }
     soa = std::move(*proxy);
     for (Endpoint& e : soa->endpoints()) endpoints.push_back(std::move(e));
   }
@@ -372,7 +377,7 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
     feed = std::make_unique<ChangeFeedHub>(*dal, *metrics);
     endpoints.push_back(feed->endpoint());
   }
-  auto h = RouterIngress::start(std::move(rc), std::move(endpoints), http_options, *metrics);
+  auto h = RouterIngress::start(std::move(rc), std::move(endpoints), http_options, *metrics, std::move(lanes));
   if (!h) return Status(h.status().code(), config.source + ": " + h.status().message());
   ingress = std::move(*h);
   // Admin last: a node whose /healthz answers serves everything else too.

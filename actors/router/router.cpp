@@ -419,9 +419,10 @@ TrafficWindow::Served Router::served_recently(int64_t window_ms) const {
 }
 
 Result<std::unique_ptr<RouterIngress>> RouterIngress::start(RouterConfig config, std::vector<Endpoint> endpoints,
-                                                            HttpServerOptions server, Metrics& metrics) {
+                                                            HttpServerOptions server, Metrics& metrics,
+                                                            std::shared_ptr<IoThreads> io) {
   std::unique_ptr<RouterIngress> ingress(new RouterIngress());
-  ingress->io_ = IoThreads::start(std::max(1, server.threads), "rt-" + config.ezone);
+  ingress->io_ = io ? std::move(io) : IoThreads::start(std::max(1, server.threads), "rt-" + config.ezone);
   auto router = Router::create(std::move(config), std::move(endpoints), ingress->io_, metrics);
   if (!router) return router.status();  // ~RouterIngress stops the lanes
   ingress->router_ = std::move(*router);

@@ -157,11 +157,14 @@ class Router {
 // the right order: the usual way to run a router.
 class RouterIngress {
  public:
-  // server.threads gives the lanes; server.ezone defaults to config.ezone;
-  // server.epoch defaults to the router's epoch(). Fails with the router's
-  // or the server's error. metrics must outlive the ingress.
+  // server.threads gives the lanes, unless io is given (lanes that others,
+  // such as a SoaProxy, use too; the ingress stops them with itself);
+  // server.ezone defaults to config.ezone; server.epoch defaults to the
+  // router's epoch(). Fails with the router's or the server's error (the
+  // lanes are then stopped). metrics must outlive the ingress.
   static Result<std::unique_ptr<RouterIngress>> start(RouterConfig config, std::vector<Endpoint> endpoints,
-                                                      HttpServerOptions server, Metrics& metrics);
+                                                      HttpServerOptions server, Metrics& metrics,
+                                                      std::shared_ptr<IoThreads> io = nullptr);
   ~RouterIngress();
   // Stops the server and its lanes; then the router is idle. Idempotent.
   void stop();

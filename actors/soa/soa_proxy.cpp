@@ -10,6 +10,7 @@
 #include "actors/http/http_forwarder.hpp"
 #include "actors/http/io_threads.hpp"
 #include "core/clock.hpp"
+#include "core/json.hpp"
 
 namespace ezone {
 namespace {
@@ -20,6 +21,18 @@ const char* const kMethods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
 bool idempotent(const std::string& method) { return method == "GET" || method == "PUT" || method == "DELETE"; }
 
 int64_t wall_ms() { return SystemClock::instance().wall_ms(); }
+
+// The message of an error answer {"error": "..."} (the forwarder's own), or
+// its body as it is; one line, without double quotes (it goes into logfmt).
+std::string error_text(const HttpResponse& r) {
+  auto doc = parse_json_or_discarded(r.body);
+  std::string text = doc.is_object() && doc.contains("error") && doc["error"].is_string()
+                         ? doc["error"].get<std::string>()
+                         : r.body.substr(0, 200);
+  for (char& ch : text)
+    if (ch == '"' || ch == '\n' || ch == '\r') ch = ch == '"' ? '\'' : ' ';
+  return text;
+}
 
 }  // namespace
 
@@ -68,9 +81,10 @@ struct Call {
   size_t peer_start = 0;
 };
 
-struct SoaProxy::State {
-  // First: the answers that the forwarders' queued work delivers while
-  // ~State drops it read this.
+// Shared by the proxy, its endpoints' handlers (strongly) and the work it
+// queues on the router's lanes (weakly: that work may outlive it, since the
+// lanes' owner destroys queued work whenever it goes).
+struct SoaProxy::State : std::enable_shared_from_this<SoaProxy::State> {
   std::atomic<bool> stopped{false};
   std::string ezone;
   std::vector<std::string> zones;
@@ -80,17 +94,6 @@ struct SoaProxy::State {
   std::shared_ptr<IoThreads> io;
   std::shared_ptr<HttpForwarder> calls;
   std::shared_ptr<HttpForwarder> probes;
-
-  // The forwarders' queued requests are destroyed with their IoThreads and
-  // then answered "dropped": that happens here, while the services they
-  // point to still live, and their callbacks see `stopped`.
-  ~State() {
-    stopped.store(true);
-    if (io) io->stop();
-    probes.reset();
-    calls.reset();
-    io.reset();
-  }
 
   void handle(Service& service, const std::string& prefix, HttpRequest&& request, HttpResponder respond);
   // Sends the call to instance; on a failure, to the next one if the call
@@ -180,11 +183,12 @@ void SoaProxy::State::handle(Service& service, const std::string& prefix, HttpRe
 void SoaProxy::State::send(Service& service, std::shared_ptr<Call> call, Instance* instance) {
   call->tried.push_back(instance);
   instance->calls.fetch_add(1, std::memory_order_relaxed);
-  // The state outlives every call: the forwarder's lane is this proxy's
-  // own, and ~State drops its queued work while the services still live.
+  // Gone or stopped: the call gets the 503 below, or, when the lanes drop
+  // it unanswered, the responder's own 500.
   calls->forward(instance->address, call->request,
-                 make_responder([this, &service, call, instance](HttpResponse&& r) mutable {
-                   if (stopped.load()) {
+                 make_responder([weak = weak_from_this(), &service, call, instance](HttpResponse&& r) mutable {
+                   auto st = weak.lock();
+                   if (!st || st->stopped.load()) {
                      HttpResponse gone = HttpResponse::error(503, "soa: the proxy stopped during the call");
                      gone.headers.emplace_back("Retry-After", "1");
                      return (void)call->respond(std::move(gone));
@@ -193,17 +197,17 @@ void SoaProxy::State::send(Service& service, std::shared_ptr<Call> call, Instanc
                    r.headers.emplace_back(kSoaZoneHeader, instance->ezone);
                    const std::string* kind = r.find_header(kForwardErrorHeader);
                    if (!kind) {
-                     succeeded(service, *instance);
-                     (instance->ezone == ezone ? service.served_local : service.served_peer)->inc();
+                     st->succeeded(service, *instance);
+                     (instance->ezone == st->ezone ? service.served_local : service.served_peer)->inc();
                      return (void)call->respond(std::move(r));
                    }
                    bool unsent = forward_error_before_sending(*kind);
                    instance->errors.fetch_add(1, std::memory_order_relaxed);
-                   failed(service, *instance, *kind + ": " + r.body, unsent && *kind != "queue_full");
+                   st->failed(service, *instance, *kind + ": " + error_text(r), unsent && *kind != "queue_full");
                    if (unsent || idempotent(call->request.method)) {
-                     if (Instance* next = next_instance(service, *call)) {
+                     if (Instance* next = st->next_instance(service, *call)) {
                        service.retries->inc();
-                       return send(service, std::move(call), next);
+                       return st->send(service, std::move(call), next);
                      }
                    }
                    service.upstream_errors->inc();
@@ -239,14 +243,15 @@ void SoaProxy::State::probe(Service& service, Instance& instance) {
   if (instance.probing.exchange(true)) return;  // the last probe is still out
   HttpRequest request{"GET", service.config.health_path, {}, ""};
   probes->forward(instance.address, std::move(request),
-                  make_responder([this, &service, &instance](HttpResponse&& r) {
-                    if (stopped.load()) return;
+                  make_responder([weak = weak_from_this(), &service, &instance](HttpResponse&& r) {
+                    auto st = weak.lock();
+                    if (!st || st->stopped.load()) return;
                     instance.probing.store(false);
-                    if (r.status >= 200 && r.status < 300) return succeeded(service, instance);
+                    if (r.status >= 200 && r.status < 300) return st->succeeded(service, instance);
                     service.probe_failures->inc();
                     const std::string* kind = r.find_header(kForwardErrorHeader);
                     std::string what = kind ? "probe " + *kind : "probe answered " + std::to_string(r.status);
-                    failed(service, instance, what, false);
+                    st->failed(service, instance, what, false);
                   }));
 }
 
@@ -258,19 +263,19 @@ void SoaProxy::State::probe_all() {
 }
 
 void SoaProxy::State::schedule_probes() {
-  // The task holds the IoThreads weakly and the state by pointer: the
-  // state outlives its IoThreads (stop() stops it first).
-  io->run_after(0, settings.probe_interval_ms, [this] {
-    if (stopped.load()) return;
-    probe_all();
-    schedule_probes();
+  io->run_after(0, settings.probe_interval_ms, [weak = weak_from_this()] {
+    auto st = weak.lock();
+    if (!st || st->stopped.load()) return;
+    st->probe_all();
+    st->schedule_probes();
   });
 }
 
 Result<std::unique_ptr<SoaProxy>> SoaProxy::start(std::string ezone, std::vector<std::string> zones,
-                                                  SoaSettings settings, Metrics& metrics,
-                                                  std::shared_ptr<spdlog::logger> logger) {
+                                                  SoaSettings settings, std::shared_ptr<IoThreads> io,
+                                                  Metrics& metrics, std::shared_ptr<spdlog::logger> logger) {
   if (settings.services.empty()) return Status(Errc::invalid_argument, "soa: no service configured");
+  if (!io) return Status(Errc::invalid_argument, "soa: no I/O threads");
   auto st = std::make_shared<State>();
   st->ezone = std::move(ezone);
   st->zones = std::move(zones);
@@ -305,7 +310,7 @@ Result<std::unique_ptr<SoaProxy>> SoaProxy::start(std::string ezone, std::vector
     st->services.push_back(std::move(s));
   }
   st->settings = std::move(settings);
-  st->io = IoThreads::start(1, "soa");
+  st->io = std::move(io);
   HttpForwarderOptions call;
   call.name = "soa";
   call.connections_per_upstream_max = st->settings.connections_max;
@@ -318,8 +323,9 @@ Result<std::unique_ptr<SoaProxy>> SoaProxy::start(std::string ezone, std::vector
   probe.response_timeout_ms = st->settings.probe_timeout_ms;
   probe.connect_timeout_ms = st->settings.probe_timeout_ms;
   st->probes = HttpForwarder::create(probe, st->io, metrics);
-  State* raw = st.get();
-  st->io->run_after(0, 0, [raw] { raw->probe_all(); });
+  st->io->run_after(0, 0, [weak = std::weak_ptr<State>(st)] {
+    if (auto alive = weak.lock()) alive->probe_all();
+  });
   st->schedule_probes();
   return std::unique_ptr<SoaProxy>(new SoaProxy(std::move(st)));
 }
@@ -328,10 +334,7 @@ SoaProxy::SoaProxy(std::shared_ptr<State> state) : state_(std::move(state)) {}
 
 SoaProxy::~SoaProxy() { stop(); }
 
-void SoaProxy::stop() {
-  if (state_->stopped.exchange(true)) return;
-  state_->io->stop();
-}
+void SoaProxy::stop() { state_->stopped.store(true); }
 
 std::vector<Endpoint> SoaProxy::endpoints() const {
   std::vector<Endpoint> out;

@@ -46,15 +46,22 @@
 // ezone_soa_retries_total{service}, ezone_soa_instances_up{service,instance_ezone},
 // ezone_soa_probe_failures_total{service}.
 //
+// Threads: calls and probes run on the router's I/O lanes (the IoThreads
+// given to start()): a call goes out on the lane that read it, with no
+// thread switch, and probes run on lane 0.
+//
 // Lifetime: the handlers hold the proxy's state, so they stay safe after
-// stop(); once stopped they answer 503. Stop the router first, then the
-// proxy. Calls and probes run on the proxy's own I/O thread.
+// stop(); once stopped they answer 503, and probing ends. Work the proxy
+// queued on the lanes holds its state weakly: the lanes may outlive it, and
+// the proxy may outlive them. Stopping the lanes (the router's stop) ends
+// calls in flight.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "actors/http/io_threads.hpp"
 #include "actors/router/endpoint.hpp"
 #include "config/soa_config.hpp"
 #include "core/metrics.hpp"
@@ -74,10 +81,12 @@ class SoaProxy {
  public:
   // ezone: this site; zones: every ezone of the cluster (this one too), for
   // prefix-mode endpoints. settings.services must be non-empty and valid
-  // (load_node_config checks them). Starts the I/O thread and the probes.
+  // (load_node_config checks them). io: the lanes of the router that serves
+  // endpoints() (RouterIngress::start takes the same). Starts the probes.
+  // metrics must outlive the lanes' queued work; logger may be null.
   static Result<std::unique_ptr<SoaProxy>> start(std::string ezone, std::vector<std::string> zones,
-                                                 SoaSettings settings, Metrics& metrics,
-                                                 std::shared_ptr<spdlog::logger> logger);
+                                                 SoaSettings settings, std::shared_ptr<IoThreads> io,
+                                                 Metrics& metrics, std::shared_ptr<spdlog::logger> logger);
   ~SoaProxy();
   SoaProxy(const SoaProxy&) = delete;
   SoaProxy& operator=(const SoaProxy&) = delete;

@@ -112,7 +112,8 @@ class SoaProxyTest : public ::testing::Test {
   void start_site(Site& site, const std::string& ezone, const SoaSettings& settings) {
     site.ezone = ezone;
     site.metrics = std::make_unique<Metrics>(ezone);
-    auto proxy = SoaProxy::start(ezone, {"bj", "sh"}, settings, *site.metrics, nullptr);
+    auto lanes = IoThreads::start(2, "rt-" + ezone);
+    auto proxy = SoaProxy::start(ezone, {"bj", "sh"}, settings, lanes, *site.metrics, nullptr);
     ASSERT_TRUE(proxy.ok()) << proxy.status().to_string();
     site.proxy = std::move(*proxy);
     RouterConfig c;
@@ -123,8 +124,7 @@ class SoaProxyTest : public ::testing::Test {
     o.name = "http";
     o.config_key = "node.http";
     o.bind = {"127.0.0.1", 0};
-    o.threads = 2;
-    auto ingress = RouterIngress::start(std::move(c), site.proxy->endpoints(), o, *site.metrics);
+    auto ingress = RouterIngress::start(std::move(c), site.proxy->endpoints(), o, *site.metrics, lanes);
     ASSERT_TRUE(ingress.ok()) << ingress.status().to_string();
     site.ingress = std::move(*ingress);
   }
@@ -228,7 +228,9 @@ TEST_F(SoaProxyTest, ARefusingInstanceIsSkippedAtOnceAndMarkedDown) {
   ASSERT_EQ(status.size(), 2u);
   EXPECT_EQ(status[0]["address"], dead);
   EXPECT_EQ(status[0]["up"], false);
-  EXPECT_NE(status[0]["last_error"].get<std::string>().find("connect_error"), std::string::npos) << status;
+  const std::string last_error = status[0]["last_error"];
+  EXPECT_EQ(last_error.rfind("connect_error: upstream " + dead + ": cannot connect", 0), 0u) << last_error;
+  EXPECT_EQ(last_error.find_first_of("\"\n"), std::string::npos) << "one line, fit for a log line: " << last_error;
   EXPECT_EQ(status[1]["up"], true);
 }
 
