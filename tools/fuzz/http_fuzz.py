@@ -42,6 +42,9 @@ TARGETS = [
     ("GET", 7101, "/admin/v1/traffic?window_s=30", None),
     ("GET", 7101, "/admin/v1/locate?key=geo%3D39.9%2C116.4", None),
     ("GET", 7100, "/drc/v1/changes?tables=orders&since=0", None),
+    ("POST", 7200, "/soa/v1/pricing/quote?items=3", {"items": 3, "city": "bj"}),
+    ("GET", 7100, "/soa/v1/pricing", None),
+    ("GET", 7101, "/admin/v1/soa", None),
 ]
 WEIRD = [None, True, False, 0, -1, 1.5, 1e308, -1e308, 2**64, -2**63 - 1, "", "x" * 5000, "\u0000", "\u2603",
          [], {}, [1, [2, [3]]], {"a": {"b": 1}}, "NaN", "geo=91,200", "merchant=-1", "order=99999999999999999999"]
