@@ -114,4 +114,23 @@ std::optional<HttpResponse> handle_gzs_admin(Gzs& gzs, const HttpRequest& req) {
   return std::nullopt;
 }
 
+Endpoint probe_endpoint(const std::string& ezone, const Gzs& gzs) {
+  Endpoint e;
+  e.method = "GET";
+  e.pattern = "/ezone/v1/probe";
+  e.entrance = Entrance::internal;
+  e.key = key_from_header();
+  e.access = Access::read;
+  e.handler = [ezone, &gzs](HttpRequest&& req, HttpResponder respond) {
+    nlohmann::json body{{"served_by", ezone},
+                        {"key", req.header("x-ezone-key")},
+                        {"shard", req.header("x-ezone-shard")},
+                        {"epoch", gzs.epoch()},
+                        {"hops", req.header("x-ezone-hops")}};
+    respond(HttpResponse::json(200, dump_json(body) + "\n"));
+  };
+  return e;
+}
+
+
 }  // namespace ezone

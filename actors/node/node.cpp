@@ -21,6 +21,8 @@
 #include "actors/node/admin_api.hpp"
 #include "actors/node/admin_coord.hpp"
 #include "actors/node/admin_fault.hpp"
+#include "actors/node/admin_gzs.hpp"
+#include "actors/node/admin_incident.hpp"
 #include "actors/soa/soa_proxy.hpp"
 #include "actors/node/coordinator.hpp"
 #include "actors/node/file_lock.hpp"
@@ -90,27 +92,6 @@ std::string registration_json(const NodeConfig& c, uint64_t incarnation, int64_t
       .dump();
 }
 
-// GET /ezone/v1/probe with X-Ezone-Key: routed like any request, answered by
-// the zone that owns the key. Operators and tests use it to see routing
-// end to end (curl -H 'X-Ezone-Key: geo=31.23,121.47' HOST/ezone/v1/probe).
-Endpoint probe_endpoint(const std::string& ezone, const Gzs& gzs) {
-  Endpoint e;
-  e.method = "GET";
-  e.pattern = "/ezone/v1/probe";
-  e.entrance = Entrance::internal;
-  e.key = key_from_header();
-  e.access = Access::read;
-  e.handler = [ezone, &gzs](HttpRequest&& req, HttpResponder respond) {
-    nlohmann::json body{{"served_by", ezone},
-                        {"key", req.header("x-ezone-key")},
-                        {"shard", req.header("x-ezone-shard")},
-                        {"epoch", gzs.epoch()},
-                        {"hops", req.header("x-ezone-hops")}};
-    respond(HttpResponse::json(200, dump_json(body) + "\n"));
-  };
-  return e;
-}
-
 }  // namespace
 
 struct Node::Impl {
@@ -146,7 +127,8 @@ struct Node::Impl {
     AdminSources sources{&config, started_wall_ms, [this] { return slot->get(); },
                          [this] { return etcd->state(); }, metrics.get(), gzs.get(), nullptr};
     sources.extra = [this](const HttpRequest& req) -> std::optional<HttpResponse> {
-      if (req.path() == "/admin/v1/soa") return soa_admin(req);
+      if (auto answer = handle_soa_admin(soa.get(), config.source, req)) return answer;
+      if (auto answer = handle_incident_admin(incident_sources(), req)) return answer;
       CoordAdminSources coord{config.ezone, coordinator.get(), dal.get(), {}, nullptr, nullptr};
       if (ingress) {
         coord.served_per_shard = [this] { return ingress->router().served_per_shard(); };
@@ -160,11 +142,12 @@ struct Node::Impl {
     };
     return sources;
   }
-  // GET /admin/v1/soa: the SOA proxy's services and their instances' state.
-  HttpResponse soa_admin(const HttpRequest& req) const {
-    if (req.method != "GET") return HttpResponse::error(405, "use GET /admin/v1/soa");
-    if (!soa) return HttpResponse::error(404, config.source + " has no [soa] section: this node proxies no service");
-    return HttpResponse::json(200, soa->status_json());
+  IncidentAdminSources incident_sources() {
+    IncidentAdminSources s{config.ezone, nullptr,
+                           &metrics->counter("ezone_admin_bad_requests_total", "Malformed admin requests, by endpoint",
+                                             {{"endpoint", "incident"}})};
+    if (ingress) s.answers = [this](int64_t window_ms) { return ingress->router().answers_recently(window_ms); };
+    return s;
   }
   FaultAdminSources fault_sources() {
     return FaultAdminSources{config.ezone,

@@ -25,12 +25,23 @@ int64_t steady_ms() { return SystemClock::instance().now_ms(); }
 struct ServedTraffic {
   std::array<std::atomic<uint64_t>, kShardIdMax + 1> served{};
   TrafficWindow window{kTrafficSampleMs, kTrafficKeepMs};
+  // The clients' answers by class (RouterMetrics::client_answers; Metrics
+  // outlives the router), and their history: {answers, 5xx answers}.
+  std::array<Counter*, 3> answers{};
+  TrafficWindow answer_window{kTrafficSampleMs, kTrafficKeepMs};
   std::atomic<bool> stopped{false};
 
   std::vector<uint64_t> counts() const {
     std::vector<uint64_t> out(served.size());
     for (size_t i = 0; i < out.size(); ++i) out[i] = served[i].load(std::memory_order_relaxed);
     return out;
+  }
+  std::vector<uint64_t> answer_counts() const {
+    return {answers[0]->value() + answers[1]->value() + answers[2]->value(), answers[2]->value()};
+  }
+  void sample(int64_t now_ms) {
+    window.sample(now_ms, counts());
+    answer_window.sample(now_ms, answer_counts());
   }
 };
 
@@ -39,7 +50,7 @@ struct ServedTraffic {
 void sample_traffic_later(const std::shared_ptr<IoThreads>& io, std::shared_ptr<ServedTraffic> traffic) {
   io->run_after(0, kTrafficSampleMs, [weak = std::weak_ptr<IoThreads>(io), traffic] {
     if (traffic->stopped) return;
-    traffic->window.sample(steady_ms(), traffic->counts());
+    traffic->sample(steady_ms());
     if (auto pool = weak.lock()) sample_traffic_later(pool, traffic);
   });
 }
@@ -81,16 +92,20 @@ struct Pending {
 // its span.
 class AnswerSink final : public ResponseSink {
  public:
+  // client_answers: the counters by class when a client (not a forwarding
+  // router) sent the request, else null.
   AnswerSink(HttpResponder inner, Histogram* latency, SteadyClock::time_point start, Epoch epoch,
-             std::unique_ptr<RouterSpan> span, const SpanFn* on_span)
+             std::unique_ptr<RouterSpan> span, const SpanFn* on_span, const std::array<Counter*, 3>* client_answers)
       : inner_(std::move(inner)), latency_(latency), start_(start), epoch_(epoch), span_(std::move(span)),
-        on_span_(span_ ? *on_span : SpanFn()) {}  // a copy: the answer may come late
+        on_span_(span_ ? *on_span : SpanFn()),  // a copy: the answer may come late
+        client_answers_(client_answers ? *client_answers : std::array<Counter*, 3>{}) {}
   ~AnswerSink() override {
     if (claim()) deliver(HttpResponse::error(500, "request dropped by its handler"));
   }
   void deliver(HttpResponse&& response) override {
     if (!response.find_header("x-ezone-epoch")) response.headers.emplace_back("X-Ezone-Epoch", std::to_string(epoch_));
     latency_->observe(seconds_since(start_));
+    if (Counter* c = client_answers_[RouterMetrics::answer_class(response.status)]) c->inc();
     if (span_) finish_span(on_span_, span_.get(), response.status, start_);
     inner_(std::move(response));
   }
@@ -102,6 +117,7 @@ class AnswerSink final : public ResponseSink {
   Epoch epoch_;
   std::unique_ptr<RouterSpan> span_;
   SpanFn on_span_;
+  std::array<Counter*, 3> client_answers_;  // all null: not a client's request
 };
 
 RejectReason reason_for_resolution(Errc code) {
@@ -161,6 +177,13 @@ struct Router::Impl {
   void dispatch_local(Pending&& p, Epoch epoch, const Resolution* r = nullptr);
   void forward(Pending&& p, const Resolution& r);
   void end_hold(Pending& p, HoldResult result);
+  // Whether a client sent p: no router forwarded it here (hops 0), or it
+  // claims hops without the peer token.
+  static bool from_client(const Pending& p) { return p.trail.hops == 0 || !p.trail.from_peer; }
+  // The answer counters for p's answer when a client sent it, else null.
+  const std::array<Counter*, 3>* client_answers_for(const Pending& p) const {
+    return from_client(p) ? &m.client_answers : nullptr;
+  }
   Result<Resolution> resolve(const ShardingKey& key);
 
   Epoch current_epoch() const { return config.epoch ? config.epoch() : newest_epoch.load(std::memory_order_relaxed); }
@@ -344,6 +367,7 @@ void Router::Impl::reject(Pending& p, RejectReason reason, const std::string& me
     p.span->reason = reject_reason_name(reason);
   }
   finish_span(config.on_span, p.span.get(), status, p.start);
+  if (from_client(p)) m.client_answers[RouterMetrics::answer_class(status)]->inc();
   p.respond(std::move(response));
 }
 
@@ -363,7 +387,8 @@ void Router::Impl::dispatch_local(Pending&& p, Epoch epoch, const Resolution* r)
   m.requests[e][static_cast<int>(Outcome::local)]->inc();
   if (p.span) p.span->outcome = "local";
   HttpResponder answer(std::make_shared<AnswerSink>(std::move(p.respond), m.latency[e][static_cast<int>(Outcome::local)],
-                                                    p.start, epoch, std::move(p.span), &config.on_span));
+                                                    p.start, epoch, std::move(p.span), &config.on_span,
+                                                    client_answers_for(p)));
   // A held request runs from a timer, outside the server's own catch.
   try {
     p.endpoint->handler(std::move(p.request), answer);
@@ -383,7 +408,8 @@ void Router::Impl::forward(Pending&& p, const Resolution& r) {
   }
   HttpResponder answer(std::make_shared<AnswerSink>(std::move(p.respond),
                                                     m.latency[e][static_cast<int>(Outcome::forwarded)], p.start,
-                                                    r.epoch, std::move(p.span), &config.on_span));
+                                                    r.epoch, std::move(p.span), &config.on_span,
+                                                    client_answers_for(p)));
   forwarder->forward(r.owner_http, std::move(p.request), std::move(answer));
 }
 
@@ -397,7 +423,8 @@ Result<std::unique_ptr<Router>> Router::create(RouterConfig config, std::vector<
   auto registry = EndpointRegistry::create(std::move(endpoints));
   if (!registry) return registry.status();
   auto impl = std::make_unique<Impl>(std::move(config), std::move(*registry), std::move(io), metrics);
-  impl->traffic->window.sample(steady_ms(), impl->traffic->counts());
+  impl->traffic->answers = impl->m.client_answers;
+  impl->traffic->sample(steady_ms());
   sample_traffic_later(impl->io, impl->traffic);
   return std::unique_ptr<Router>(new Router(std::move(impl)));
 }
@@ -416,6 +443,11 @@ std::vector<uint64_t> Router::served_per_shard() const { return impl_->traffic->
 
 TrafficWindow::Served Router::served_recently(int64_t window_ms) const {
   return impl_->traffic->window.over(steady_ms(), impl_->traffic->counts(), window_ms);
+}
+
+Router::Answers Router::answers_recently(int64_t window_ms) const {
+  auto over = impl_->traffic->answer_window.over(steady_ms(), impl_->traffic->answer_counts(), window_ms);
+  return Answers{over.counts.at(0), over.counts.at(1), over.span_ms};
 }
 
 Result<std::unique_ptr<RouterIngress>> RouterIngress::start(RouterConfig config, std::vector<Endpoint> endpoints,

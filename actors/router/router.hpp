@@ -146,6 +146,15 @@ class Router {
   // The same over the last window_ms (sampled every 10 s, kept for an
   // hour; less right after a start).
   TrafficWindow::Served served_recently(int64_t window_ms) const;
+  // What this router answered its clients (requests no router forwarded
+  // here) over the last window_ms, sampled as above: the health of the
+  // entrance as clients see it (zones/incident_grade.hpp grades it).
+  struct Answers {
+    uint64_t answers = 0;
+    uint64_t failures = 0;  // 5xx
+    int64_t span_ms = 0;    // the span covered (less than window_ms right after a start)
+  };
+  Answers answers_recently(int64_t window_ms) const;
 
  private:
   struct Impl;

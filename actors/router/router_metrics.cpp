@@ -35,6 +35,11 @@ RouterMetrics RouterMetrics::create(Metrics& metrics) {
                                             "Requests the router answered with an error, by reason",
                                             {{"entrance", entrance_label(e)}, {"reason", kReasonNames[r]}});
   }
+  const char* const classes[3] = {"1xx-3xx", "4xx", "5xx"};
+  for (size_t c = 0; c < 3; ++c)
+    m.client_answers[c] = &metrics.counter("ezone_router_client_answers_total",
+                                           "Answers to clients (not to a forwarding router), by status class",
+                                           {{"class", classes[c]}});
   m.held = &metrics.gauge("ezone_router_held_requests",
                           "Requests held while their shard is write-forbidden or the epoch catches up");
   for (int h = 0; h < 3; ++h)

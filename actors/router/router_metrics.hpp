@@ -11,8 +11,13 @@
 //                                                            token (route_trail.hpp, "Trust")
 //   ezone_router_bad_traceparents_total                      malformed W3C traceparent headers,
 //                                                            dropped (core/trace_context.hpp)
+//   ezone_router_client_answers_total{class}                 answers to clients (requests no
+//                                                            router forwarded here), by status
+//                                                            class: 1xx-3xx | 4xx | 5xx
 // entrance is "none" for requests that matched no endpoint.
 #pragma once
+
+#include <array>
 
 #include "actors/router/endpoint.hpp"
 #include "core/metrics.hpp"
@@ -54,6 +59,9 @@ struct RouterMetrics {
   Counter* holds[3];
   Counter* untrusted_trails;
   Counter* bad_traceparents;
+  // ezone_router_client_answers_total by class: [0] below 400, [1] 4xx, [2] 5xx.
+  std::array<Counter*, 3> client_answers;
+  static size_t answer_class(int status) { return status >= 500 ? 2 : status >= 400 ? 1 : 0; }
 
   // Creates (or finds) every series. metrics must outlive the result.
   static RouterMetrics create(Metrics& metrics);

@@ -393,4 +393,11 @@ std::string SoaProxy::status_json() const {
   return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::optional<HttpResponse> handle_soa_admin(const SoaProxy* proxy, const std::string& source, const HttpRequest& req) {
+  if (req.path() != "/admin/v1/soa") return std::nullopt;
+  if (req.method != "GET") return HttpResponse::error(405, req.method + " not allowed on /admin/v1/soa; use GET");
+  if (!proxy) return HttpResponse::error(404, source + " has no [soa] section: this node proxies no service");
+  return HttpResponse::json(200, proxy->status_json());
+}
+
 }  // namespace ezone

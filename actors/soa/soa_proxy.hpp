@@ -58,6 +58,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -106,5 +107,10 @@ class SoaProxy {
   explicit SoaProxy(std::shared_ptr<State> state);
   std::shared_ptr<State> state_;
 };
+
+// GET /admin/v1/soa on a node: proxy's status_json(); 404 naming the config
+// file (source) when the node has no proxy; 405 for another method; nullopt
+// for any other path.
+std::optional<HttpResponse> handle_soa_admin(const SoaProxy* proxy, const std::string& source, const HttpRequest& req);
 
 }  // namespace ezone

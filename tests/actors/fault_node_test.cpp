@@ -111,5 +111,51 @@ TEST_F(FaultNodeTest, AnIsolatedNodeFencesLetsItsLeaseExpireAndRecoversAfterTheH
       << (*bj)->metrics().render();
 }
 
+// The node's live incident grade (GET /admin/v1/incident) follows what its
+// router answered its clients: an isolated node's 503s make it P0.
+TEST_F(FaultNodeTest, TheIncidentGradeFollowsTheShareOfFailedAnswersToClients) {
+  configure = [](NodeConfig& c) { c.admin_api.allow_fault_injection = true; };
+  auto bj = start("bj");
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  auto grade = [&] {
+    auto r = admin("GET", "/admin/v1/incident?window_s=60");
+    EXPECT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.status().to_string());
+    return r.ok() ? json::parse(r->body, nullptr, false) : json();
+  };
+  json quiet = grade();
+  EXPECT_EQ(quiet["grade"], "P5") << quiet.dump();
+  EXPECT_EQ(quiet["requests"], 0);
+  EXPECT_EQ(quiet["window_s"], 60);
+  auto call = [&](const char* path) {
+    auto r = net::http_request({"127.0.0.1", bj_ports_.http}, "GET", path, "", "", 2000);
+    return r.ok() ? r->status : 0;
+  };
+  for (int i = 0; i < 16; ++i) ASSERT_EQ(call("/nowhere"), 404);  // a client's mistake is not a failure
+  json still = grade();
+  EXPECT_EQ(still["requests"], 16);
+  EXPECT_EQ(still["failed_requests"], 0);
+  EXPECT_EQ(still["grade"], "P5");
+
+  ASSERT_EQ(admin("POST", "/admin/v1/fault/isolate", R"({"duration_ms": 60000})")->status, 200);
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(call("/nowhere"), 503);
+  json dark = grade();
+  EXPECT_EQ(dark["requests"], 20);
+  EXPECT_EQ(dark["failed_requests"], 4);
+  EXPECT_EQ(dark["grade"], "P0") << dark.dump();
+  EXPECT_EQ(dark["reason"], "failed requests 20% >= 20%");
+  ASSERT_EQ(admin("POST", "/admin/v1/fault/heal")->status, 200);
+
+  for (const char* bad : {"?window_s=0", "?window_s=9", "?window_s=3601", "?window_s=abc", "?window_s=60x"}) {
+    auto r = admin("GET", std::string("/admin/v1/incident") + bad);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 400) << bad;
+    EXPECT_NE(r->body.find("window_s"), std::string::npos) << r->body;
+  }
+  EXPECT_EQ(admin("POST", "/admin/v1/incident")->status, 405);
+  EXPECT_NE((*bj)->metrics().render().find(
+                "ezone_admin_bad_requests_total{ezone=\"bj\",endpoint=\"incident\"} 5\n"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace ezone

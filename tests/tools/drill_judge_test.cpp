@@ -98,6 +98,39 @@ TEST(DrillJudgeTest, TheTextReportSaysPassOrFailAndListsSilentLosses) {
             std::string::npos) << text;
   EXPECT_NE(text.find("SILENT lost order 12 at sh"), std::string::npos) << text;
   EXPECT_NE(text.find("error http_503: 7"), std::string::npos) << text;
+  EXPECT_EQ(text.find("incident grade"), std::string::npos) << "a report without a grade shows none";
+}
+
+TEST(DrillJudgeTest, TheIncidentIsGradedByFailedRequestsAndTheOrdersMissingOrLost) {
+  std::vector<ezone::loadgen::AckedOrder> acked;
+  for (int64_t id = 1; id <= 2000; ++id) acked.push_back({id, 1, 7, 8, 2500, "delivered", ""});
+  acked[9].amount_cents = 990'000;  // order 10
+  const nlohmann::json clients{{"requests", 10000}, {"errors", {{"http_503", 30}, {"timeout", 20}}}};
+  // Order 10 missing at takeover and lost silently too: counted once.
+  std::vector<RpoEntry> rpo{{10, 1, "accepted", "", "sh"}, {11, 1, "created", "accepted", "sh"}};
+  std::vector<Problem> silent{{ProblemKind::lost, 10, "sh", "missing"}, {ProblemKind::unreadable, 0, "sh", "timeout"}};
+  nlohmann::json inc = incident_json(clients, rpo, silent, acked);
+  EXPECT_EQ(inc["failed_requests"], 50);
+  EXPECT_DOUBLE_EQ(inc["error_ratio"].get<double>(), 0.005);
+  EXPECT_EQ(inc["orders"], 2000);
+  EXPECT_EQ(inc["orders_lost"], 2);
+  EXPECT_EQ(inc["money_lost_cents"], 992'500);
+  // 2 of 2,000 orders is 0.1%: P1, above what the failed requests (0.5%:
+  // P4) and the money (9,925.00: P3) give.
+  EXPECT_EQ(inc["grade"], "P1");
+  EXPECT_EQ(inc["reason"], "lost orders 0.1% >= 0.1%");
+  nlohmann::json r{{"zone", "bj"}, {"ok", true}, {"incident", inc}};
+  const std::string text = report_text(r);
+  EXPECT_NE(text.find("incident grade: P1 (lost orders 0.1% >= 0.1%)"), std::string::npos) << text;
+  EXPECT_NE(text.find("failed requests 0.500% of 10000; orders missing at takeover or lost: 2 of 2000 (0.1000%), "
+                      "carrying 9925.00"),
+            std::string::npos)
+      << text;
+
+  // A drill that lost nothing and failed nothing is P5.
+  nlohmann::json quiet = incident_json({{"requests", 10000}, {"errors", nlohmann::json::object()}}, {}, {}, acked);
+  EXPECT_EQ(quiet["grade"], "P5");
+  EXPECT_EQ(quiet["orders_lost"], 0);
 }
 
 }  // namespace

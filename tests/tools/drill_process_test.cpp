@@ -79,6 +79,14 @@ TEST_F(DrillProcessTest, IdcDownFailsTheZoneOverRestoresItAndLosesNothingSilentl
   EXPECT_GT(r["convergence"].value("compared", 0), 3 + 2);
   EXPECT_EQ(r["loss"].value("silent", -1), 0) << r["loss"].dump(2);
   EXPECT_GT(r["loss"].value("orders", 0), 0);
+  // What the drill cost is graded: the figures are the report's own.
+  const json& inc = r["incident"];
+  EXPECT_EQ(inc.value("requests", -1), r["clients"].value("requests", -2)) << inc.dump(2);
+  EXPECT_EQ(inc.value("orders", -1), r["loss"].value("orders", -2));
+  EXPECT_GE(inc.value("orders_lost", size_t{0}), r["rpo"].value("missing", size_t{0}));
+  const std::string grade = inc.value("grade", "");
+  EXPECT_TRUE(grade.size() == 2 && grade[0] == 'P' && grade[1] >= '0' && grade[1] <= '5') << inc.dump(2);
+  EXPECT_NE(out.find("incident grade: " + grade), std::string::npos) << out;
 
   // bj is back, unfenced, and serves its own shard's route again only by a
   // new workflow: sh keeps the shards it took.

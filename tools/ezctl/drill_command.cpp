@@ -2,15 +2,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <fstream>
-#include <optional>
 #include <thread>
 
 #include "tools/ezctl/admin_client.hpp"
 #include "tools/ezctl/drill_judge.hpp"
-#include "tools/loadgen/run.hpp"
+#include "tools/ezctl/drill_load.hpp"
 #include "tools/loadgen/verifier.hpp"
 
 namespace ezctl {
@@ -99,59 +97,6 @@ std::vector<HostPort> addresses(const std::map<std::string, std::string>& by_zon
   }
   return out;
 }
-
-// The loadgen in a thread. Its before_verify hook holds verification until
-// the drill has healed the zone and replication caught up.
-class LoadRun {
- public:
-  LoadRun(loadgen::Options options, drill::AckLog& log) : options_(std::move(options)) {
-    hooks_.on_call = [&log](const loadgen::CallEvent& e) { log.record(e); };
-    hooks_.before_verify = [this](const std::vector<loadgen::AckedOrder>&) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      load_done_ = true;
-      cv_.notify_all();
-      cv_.wait_for(lock, std::chrono::seconds(900), [this] { return release_; });
-    };
-    thread_ = std::thread([this] {
-      auto r = loadgen::run_loadgen(options_, hooks_);
-      std::lock_guard<std::mutex> lock(mutex_);
-      result_ = std::move(r);
-      load_done_ = finished_ = true;
-      cv_.notify_all();
-    });
-  }
-  ~LoadRun() {
-    release();
-    if (thread_.joinable()) thread_.join();
-  }
-  bool wait_load_done(int64_t bound_ms) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    return cv_.wait_for(lock, std::chrono::milliseconds(bound_ms), [this] { return load_done_; });
-  }
-  bool finished() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return finished_;
-  }
-  void release() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    release_ = true;
-    cv_.notify_all();
-  }
-  Result<loadgen::RunResult> join() {
-    release();
-    if (thread_.joinable()) thread_.join();
-    return result_ ? std::move(*result_) : Result<loadgen::RunResult>(Status(Errc::internal, "the load did not run"));
-  }
-
- private:
-  loadgen::Options options_;
-  loadgen::RunHooks hooks_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool load_done_ = false, release_ = false, finished_ = false;
-  std::optional<Result<loadgen::RunResult>> result_;
-  std::thread thread_;
-};
 
 // Isolates the zone, and heals it on every path out of the drill.
 class Isolation {
@@ -285,10 +230,6 @@ std::set<std::string> kept_versions(const Options& o, const Cluster& c, json* lo
   pks = conflicts;
   pks.insert(quarantined.begin(), quarantined.end());
   return pks;
-}
-
-json problem_json(const loadgen::Problem& p) {
-  return json{{"kind", loadgen::problem_kind_name(p.kind)}, {"id", p.id}, {"site", p.site}, {"detail", p.detail}};
 }
 
 class Drill {
@@ -438,8 +379,9 @@ void Drill::verify(LoadRun& load) {
   l["silent"] = v.silent.size();
   l["explained_problems"] = json::array();
   l["silent_problems"] = json::array();
-  for (const auto& p : v.explained) l["explained_problems"].push_back(problem_json(p));
-  for (const auto& p : v.silent) l["silent_problems"].push_back(problem_json(p));
+  for (const auto& p : v.explained) l["explained_problems"].push_back(drill::problem_json(p));
+  for (const auto& p : v.silent) l["silent_problems"].push_back(drill::problem_json(p));
+  report_["incident"] = drill::incident_json(report_.value("clients", json::object()), rpo_, v.silent, result->acked);
 }
 
 json Drill::run() {

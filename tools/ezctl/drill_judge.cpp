@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "zones/incident_grade.hpp"
+
 namespace ezctl::drill {
 
 using nlohmann::json;
@@ -71,6 +73,37 @@ LossVerdict judge_problems(const std::vector<Problem>& problems, const std::set<
   return v;
 }
 
+json problem_json(const Problem& p) {
+  return json{{"kind", ezone::loadgen::problem_kind_name(p.kind)}, {"id", p.id}, {"site", p.site}, {"detail", p.detail}};
+}
+
+json incident_json(const json& clients, const std::vector<RpoEntry>& rpo, const std::vector<Problem>& silent,
+                   const std::vector<ezone::loadgen::AckedOrder>& acked) {
+  ezone::IncidentImpact impact;
+  impact.requests = static_cast<uint64_t>(std::max<int64_t>(0, clients.value("requests", int64_t{0})));
+  const json errors = clients.value("errors", json::object());  // a copy: items() refers to it
+  for (const auto& [kind, n] : errors.items())
+    if (n.is_number_integer() && n.get<int64_t>() > 0) impact.failed_requests += n.get<uint64_t>();
+  impact.orders = acked.size();
+  std::set<int64_t> lost;
+  for (const RpoEntry& e : rpo) lost.insert(e.order_id);
+  for (const Problem& p : silent)
+    if (p.id != 0) lost.insert(p.id);
+  impact.orders_lost = lost.size();
+  for (const auto& o : acked)
+    if (lost.count(o.id)) impact.money_lost_cents += o.amount_cents;
+  const ezone::IncidentGrade g = ezone::grade_incident(impact, ezone::IncidentPolicy::defaults());
+  return json{{"grade", g.name()},
+              {"reason", g.reason},
+              {"requests", impact.requests},
+              {"failed_requests", impact.failed_requests},
+              {"error_ratio", impact.error_ratio()},
+              {"orders", impact.orders},
+              {"orders_lost", impact.orders_lost},
+              {"loss_ratio", impact.loss_ratio()},
+              {"money_lost_cents", impact.money_lost_cents}};
+}
+
 namespace {
 
 std::string ms(const json& j, const char* key) {
@@ -137,6 +170,19 @@ std::string report_text(const json& r) {
   for (const json& p : l.value("silent_problems", json::array()))
     out += "  SILENT " + p.value("kind", std::string("?")) + " order " + std::to_string(p.value("id", int64_t{0})) +
            " at " + p.value("site", std::string("?")) + ": " + p.value("detail", std::string()) + "\n";
+  const json& inc = r.value("incident", json::object());
+  if (!inc.empty()) {
+    const int64_t cents = inc.value("money_lost_cents", int64_t{0});
+    std::snprintf(line, sizeof(line),
+                  "\nincident grade: %s (%s)\n  failed requests %.3f%% of %lld; orders missing at takeover or lost: "
+                  "%lld of %lld (%.4f%%), carrying %lld.%02lld\n",
+                  inc.value("grade", std::string("?")).c_str(), inc.value("reason", std::string()).c_str(),
+                  100 * inc.value("error_ratio", 0.0), static_cast<long long>(inc.value("requests", int64_t{0})),
+                  static_cast<long long>(inc.value("orders_lost", int64_t{0})),
+                  static_cast<long long>(inc.value("orders", int64_t{0})), 100 * inc.value("loss_ratio", 0.0),
+                  static_cast<long long>(cents / 100), static_cast<long long>(cents % 100));
+    out += line;
+  }
   return out;
 }
 

@@ -48,6 +48,17 @@ std::string format_status_table(const std::string& cluster_json) {
   return out;
 }
 
+std::string format_incident_line(const std::string& incident_json) {
+  json doc = ezone::parse_json_or_discarded(incident_json);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("grade")) return "";
+  char buf[512];
+  std::snprintf(buf, sizeof(buf), "\nincident %s over the last %llds: %lld of %lld client requests failed (%s)\n",
+                doc.value("grade", "?").c_str(), static_cast<long long>(doc.value("window_s", int64_t{0})),
+                static_cast<long long>(doc.value("failed_requests", int64_t{0})),
+                static_cast<long long>(doc.value("requests", int64_t{0})), doc.value("reason", "").c_str());
+  return buf;
+}
+
 int run_status(const Options& options) {
   auto reply = admin_call(options, "GET", "/admin/v1/cluster");
   if (!reply) return fail("status", reply.status().message());
@@ -59,6 +70,10 @@ int run_status(const Options& options) {
   std::string table = format_status_table(reply->body.dump());
   if (table.empty()) return fail("status", "the node sent a document that is not cluster status");
   std::fputs(table.c_str(), stdout);
+  // The live grade (GET /admin/v1/incident); a node without it (an older
+  // build) leaves the line out.
+  auto incident = admin_call(options, "GET", "/admin/v1/incident");
+  if (incident && incident->status == 200) std::fputs(format_incident_line(incident->body.dump()).c_str(), stdout);
   return 0;
 }
 

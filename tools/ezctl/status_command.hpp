@@ -1,5 +1,6 @@
 // `ezctl status`: reads GET /admin/v1/cluster from a node and prints it as a
-// table (or the JSON itself with --json).
+// table (or the JSON itself with --json), then the node's live incident
+// grade (GET /admin/v1/incident).
 #pragma once
 
 #include <string>
@@ -13,5 +14,8 @@ int run_status(const Options& options);
 
 // The readable table for a /admin/v1/cluster document; empty on bad JSON.
 std::string format_status_table(const std::string& cluster_json);
+
+// The incident line for a /admin/v1/incident document; empty on bad JSON.
+std::string format_incident_line(const std::string& incident_json);
 
 }  // namespace ezctl

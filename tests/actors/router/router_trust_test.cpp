@@ -88,3 +88,39 @@ TEST_F(RouterTest, APeerWithoutTheTokenIsRoutedAsAClientAndNothingLoops) {
 
 }  // namespace
 }  // namespace ezone::router_test
+
+namespace ezone::router_test {
+namespace {
+
+uint64_t client_answers(Site& s, const char* klass) {
+  return s.metrics->counter("ezone_router_client_answers_total", "", {{"class", klass}}).value();
+}
+
+// What a router answered its clients is the entrance's health as clients
+// see it (zones/incident_grade.hpp grades it): counted where the client
+// entered, never again at the router a request was forwarded to, so a
+// cluster's figures add up to what its clients saw.
+TEST_F(RouterTest, EachClientAnswerIsCountedByClassOnceWhereTheClientEntered) {
+  bj_.table.set("merchant=7", "sh");
+  sh_.table.set("merchant=7", "sh");
+  bj_.table.set("merchant=8", "bj", 5, /*write_forbidden=*/true);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(order(bj_, "merchant=7").status, 200);  // forwarded to sh
+  ASSERT_EQ(order(sh_, "merchant=7").status, 200);                              // local at sh
+  EXPECT_EQ(http_call(bj_.ingress->port(), "GET", "/nowhere").status, 404);
+  EXPECT_EQ(order(bj_, "merchant=8").status, 503);  // held, then 503
+  EXPECT_TRUE(eventually([&] { return client_answers(bj_, "1xx-3xx") == 3; }));
+  EXPECT_EQ(client_answers(bj_, "4xx"), 1u);
+  EXPECT_EQ(client_answers(bj_, "5xx"), 1u);
+  EXPECT_EQ(client_answers(sh_, "1xx-3xx"), 1u) << "the three bj forwarded are bj's clients', not sh's";
+  // A client claiming hops without the peer token is still a client.
+  EXPECT_EQ(order(sh_, "merchant=7", {{"X-Ezone-Hops", "1"}}).status, 200);
+  EXPECT_TRUE(eventually([&] { return client_answers(sh_, "1xx-3xx") == 2; }));
+
+  const Router::Answers recent = bj_.ingress->router().answers_recently(300'000);
+  EXPECT_EQ(recent.answers, 5u);
+  EXPECT_EQ(recent.failures, 1u);
+  EXPECT_GE(recent.span_ms, 0);
+}
+
+}  // namespace
+}  // namespace ezone::router_test

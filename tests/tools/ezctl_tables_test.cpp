@@ -1,5 +1,7 @@
-// ezctl soa's table, from the document GET /admin/v1/soa serves.
+// ezctl soa's table, and the incident line of ezctl status, from the
+// documents GET /admin/v1/soa and /admin/v1/incident serve.
 #include "tools/ezctl/soa_command.hpp"
+#include "tools/ezctl/status_command.hpp"
 
 #include <gtest/gtest.h>
 
@@ -27,6 +29,14 @@ TEST(EzctlSoa, ADocumentOfAnotherShapeGivesNoTable) {
   EXPECT_EQ(format_soa_table("[]", 0), "");
   EXPECT_EQ(format_soa_table(R"({"ezone": "bj"})", 0), "");
   EXPECT_EQ(format_soa_table(R"({"ezone": "bj", "services": 3})", 0), "");
+}
+
+TEST(EzctlStatus, TheIncidentLineSaysTheGradeAndWhy) {
+  EXPECT_EQ(format_incident_line(R"({"grade": "P4", "window_s": 300, "requests": 1000, "failed_requests": 2,
+                                      "reason": "failed requests 0.2% >= 0.1%"})"),
+            "\nincident P4 over the last 300s: 2 of 1000 client requests failed (failed requests 0.2% >= 0.1%)\n");
+  EXPECT_EQ(format_incident_line("{}"), "");
+  EXPECT_EQ(format_incident_line("nope"), "");
 }
 
 }  // namespace
