@@ -42,7 +42,7 @@ struct Instance {
   Gauge* up_gauge = nullptr;  // ezone_soa_instances_up{service,ezone}
   std::atomic<bool> up{true};
   std::atomic<bool> probing{false};
-  std::atomic<int64_t> failures{0};  // in a row, probes and calls
+  std::atomic<int64_t> failures{0};  // in a row, of probes and calls; only a healthy probe ends the row
   std::atomic<int64_t> since_wall_ms{0};
   std::atomic<uint64_t> calls{0};
   std::atomic<uint64_t> errors{0};
@@ -106,7 +106,8 @@ struct SoaProxy::State : std::enable_shared_from_this<SoaProxy::State> {
   std::string no_instance_message(const Service& service, const std::string& method) const;
   void probe_all();
   void probe(Service& service, Instance& instance);
-  void succeeded(Service& service, Instance& instance);
+  // A healthy probe: the failures in a row end, and a down instance is up.
+  void probe_succeeded(Service& service, Instance& instance);
   // A failed probe or call; down_now marks it down whatever its count.
   void failed(Service& service, Instance& instance, const std::string& what, bool down_now);
   void set_up(Service& service, Instance& instance, bool up, const std::string& why);
@@ -197,7 +198,6 @@ void SoaProxy::State::send(Service& service, std::shared_ptr<Call> call, Instanc
                    r.headers.emplace_back(kSoaZoneHeader, instance->ezone);
                    const std::string* kind = r.find_header(kForwardErrorHeader);
                    if (!kind) {
-                     st->succeeded(service, *instance);
                      (instance->ezone == st->ezone ? service.served_local : service.served_peer)->inc();
                      return (void)call->respond(std::move(r));
                    }
@@ -215,7 +215,7 @@ void SoaProxy::State::send(Service& service, std::shared_ptr<Call> call, Instanc
                  }));
 }
 
-void SoaProxy::State::succeeded(Service& service, Instance& instance) {
+void SoaProxy::State::probe_succeeded(Service& service, Instance& instance) {
   instance.failures.store(0, std::memory_order_relaxed);
   if (!instance.up.load()) set_up(service, instance, true, "healthy again");
 }
@@ -247,7 +247,7 @@ void SoaProxy::State::probe(Service& service, Instance& instance) {
                     auto st = weak.lock();
                     if (!st || st->stopped.load()) return;
                     instance.probing.store(false);
-                    if (r.status >= 200 && r.status < 300) return st->succeeded(service, instance);
+                    if (r.status >= 200 && r.status < 300) return st->probe_succeeded(service, instance);
                     service.probe_failures->inc();
                     const std::string* kind = r.find_header(kForwardErrorHeader);
                     std::string what = kind ? "probe " + *kind : "probe answered " + std::to_string(r.status);

@@ -38,8 +38,11 @@
 // Health. Every probe_interval_ms the proxy GETs health_path on every
 // instance of every zone (so it knows which peer instances a fallback may
 // use); a 2xx within probe_timeout_ms is healthy. down_after failures in a
-// row mark an instance down; one success marks it up. Instances start up.
-// Transitions are logged (event=soa_instance_down / soa_instance_up).
+// row, of probes or calls, mark an instance down; one healthy probe marks
+// it up and ends the row. A call that succeeds does not: an instance whose
+// health check fails is taken out even while it still answers calls (it
+// may be draining). Instances start up. Transitions are logged
+// (event=soa_instance_down / soa_instance_up).
 //
 // Metrics: ezone_soa_calls_total{service,served_by=local|peer},
 // ezone_soa_call_errors_total{service,kind=no_instance|upstream},

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -312,6 +313,59 @@ TEST_F(SoaProxyTest, ProbesTakeASickInstanceOutAndBringItBack) {
   for (int i = 0; i < 4 && !a_served; ++i)
     a_served = call(bj_, "GET", "/soa/v1/legacy/x").header("x-ezone-soa-instance") == a.address();
   EXPECT_TRUE(a_served);
+}
+
+// Instances die and come back, and the proxy stops, while clients call
+// without pause: every call gets one answer, each an instance's 200 or the
+// proxy's 502/503/504, and nothing crashes.
+TEST_F(SoaProxyTest, EveryCallIsAnsweredWhileInstancesComeAndGoAndTheProxyStops) {
+  auto a = std::make_unique<Instance>("bj-a");
+  Instance b("bj-b"), sh1("sh-1");
+  const std::string a_address = a->address();
+  SoaSettings settings;
+  settings.probe_interval_ms = 50;
+  settings.call_timeout_ms = 2000;
+  start({service("legacy", SoaMode::orig, {a_address, b.address()}, {sh1.address()})}, settings);
+  std::atomic<bool> done{false};
+  std::atomic<int> calls{0}, served{0}, refused{0}, other{0};
+  std::vector<std::thread> clients;
+  struct JoinAll {  // also when an assertion ends the test early
+    std::atomic<bool>& done;
+    std::vector<std::thread>& threads;
+    ~JoinAll() {
+      done = true;
+      for (auto& t : threads)
+        if (t.joinable()) t.join();
+    }
+  } join_all{done, clients};
+  for (int t = 0; t < 3; ++t)
+    clients.emplace_back([&, t] {
+      while (!done) {
+        auto r = call(bj_, t == 0 ? "POST" : "GET", "/soa/v1/legacy/x", {}, "b");
+        ++calls;
+        if (r.status == 200) ++served;
+        else if (r.status == 502 || r.status == 503 || r.status == 504) ++refused;
+        else ++other;
+      }
+    });
+  // a goes away (its port then refuses), b falls sick and heals, then the
+  // proxy stops while the calls go on.
+  ASSERT_TRUE(eventually([&] { return served >= 50; }));
+  a.reset();
+  b.healthy = false;
+  ASSERT_TRUE(eventually([&] { return bj_.up("legacy", "bj") == 0; })) << "a refuses, b's probes fail";
+  ASSERT_TRUE(eventually([&] { return sh1.calls >= 20; })) << "bj has no live instance: calls fall back to sh";
+  b.healthy = true;
+  ASSERT_TRUE(eventually([&] { return bj_.up("legacy", "bj") == 1; }));
+  int before = b.calls;
+  ASSERT_TRUE(eventually([&] { return b.calls >= before + 20; })) << "b is back";
+  bj_.proxy->stop();
+  before = refused;
+  ASSERT_TRUE(eventually([&] { return refused >= before + 20; })) << "a stopped proxy answers 503";
+  done = true;
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(other, 0) << "every answer is an instance's or the proxy's";
+  EXPECT_EQ(calls, served + refused);
 }
 
 TEST_F(SoaProxyTest, AStoppedProxyAnswers503) {
