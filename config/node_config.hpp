@@ -13,6 +13,7 @@
 //   [coordinator] optional: workflow timing and automatic failover
 //   [admin]    optional: what the admin API (node.admin) lets operators do
 //   [soa]      optional: the SOA proxy's services and instances (soa_config.hpp)
+//   [incident] optional: the incident-grading thresholds (incident_config.cpp)
 //   [dal]      optional: the SQLite database, its schema file, group commit
 //   [drc]      optional (needs [dal]): replication pull batches and timing
 //
@@ -26,6 +27,7 @@
 #include "config/soa_config.hpp"
 #include "core/address.hpp"
 #include "core/status.hpp"
+#include "zones/incident_grade.hpp"
 
 namespace ezone {
 
@@ -142,6 +144,12 @@ struct AdminSettings {
   bool allow_fault_injection = false;
 };
 
+// [incident]: how this node grades incidents (zones/incident_grade.hpp).
+struct IncidentSettings {
+  IncidentPolicy policy = IncidentPolicy::defaults();
+  int64_t window_s = 300;  // GET /admin/v1/incident's window when it names none
+};
+
 struct NodeConfig {
   std::string source;  // the file it was read from (for error messages)
   std::string ezone;
@@ -163,6 +171,7 @@ struct NodeConfig {
   CoordinatorSettings coordinator;
   AdminSettings admin_api;  // [admin] (node.admin is the address)
   SoaSettings soa;          // [soa]
+  IncidentSettings incident;  // [incident]
 };
 
 // Reads and validates a config file. On failure returns invalid_argument (or

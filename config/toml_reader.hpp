@@ -96,5 +96,7 @@ class TableReader {
 // The optional [soa] section of a node config (config/soa_config.hpp), read
 // after [node] and [[peers]], whose ezones it checks names against.
 Status read_soa(const toml::table& root, NodeConfig& c);
+// The optional [incident] section (config/incident_config.cpp).
+Status read_incident(const toml::table& root, NodeConfig& c);
 
 }  // namespace ezone::config_internal

@@ -6,6 +6,7 @@ namespace ezone {
 namespace {
 
 constexpr size_t kVersion00Length = 55;  // 2 + 1 + 32 + 1 + 16 + 1 + 2
+constexpr const char* kHexDigits = "0123456789abcdef";
 
 bool lower_hex(std::string_view s) {
   for (char c : s)
@@ -22,10 +23,9 @@ Status bad(const std::string& why) { return Status(Errc::parse_error, "tracepare
 }  // namespace
 
 std::string TraceContext::header_for(const std::string& span_id) const {
-  static const char* const kDigits = "0123456789abcdef";
   std::string out = "00-" + trace_id + "-" + span_id + "-";
-  out += kDigits[flags >> 4];
-  out += kDigits[flags & 0x0f];
+  out += kHexDigits[flags >> 4];
+  out += kHexDigits[flags & 0x0f];
   return out;
 }
 
@@ -53,9 +53,8 @@ std::string new_span_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   uint64_t id = 0;
   while (id == 0) id = rng();
-  static const char* const kDigits = "0123456789abcdef";
   std::string out(16, '0');
-  for (int i = 15; i >= 0; --i, id >>= 4) out[static_cast<size_t>(i)] = kDigits[id & 0x0f];
+  for (int i = 15; i >= 0; --i, id >>= 4) out[static_cast<size_t>(i)] = kHexDigits[id & 0x0f];
   return out;
 }
 

@@ -1,6 +1,11 @@
 #include "zones/incident_grade.hpp"
 
 #include <cstdio>
+#include <type_traits>
+
+#include <nlohmann/json.hpp>
+
+#include "core/json.hpp"
 
 namespace ezone {
 namespace {
@@ -22,7 +27,9 @@ std::string money(int64_t cents) {
 
 // The first threshold of rule that impact meets, or "".
 std::string met(const IncidentImpact& impact, const IncidentRule& rule) {
-  if (rule.error_ratio_min >= 0 && impact.requests > 0 && impact.error_ratio() >= rule.error_ratio_min)
+  // Every threshold needs some impact: a threshold of 0 means "any", not
+  // "always".
+  if (rule.error_ratio_min >= 0 && impact.failed_requests > 0 && impact.error_ratio() >= rule.error_ratio_min)
     return "failed requests " + percent(impact.error_ratio()) + " >= " + percent(rule.error_ratio_min);
   if (rule.loss_ratio_min >= 0 && impact.orders > 0 && impact.orders_lost > 0 &&
       impact.loss_ratio() >= rule.loss_ratio_min)
@@ -89,6 +96,44 @@ IncidentGrade grade_incident(const IncidentImpact& impact, const IncidentPolicy&
     if (!why.empty()) return IncidentGrade{rule.grade, why};
   }
   return IncidentGrade{kGrades, "below every threshold of P0..P4"};
+}
+
+std::string incident_policy_json(const IncidentPolicy& policy) {
+  nlohmann::json failed = nlohmann::json::array(), lost = nlohmann::json::array(), orders = nlohmann::json::array(),
+                 money = nlohmann::json::array();
+  for (const IncidentRule& r : policy.rules) {
+    failed.push_back(r.error_ratio_min);
+    lost.push_back(r.loss_ratio_min);
+    orders.push_back(r.orders_lost_min);
+    money.push_back(r.money_cents_min);
+  }
+  return nlohmann::json{{"failed_ratio", failed}, {"lost_ratio", lost}, {"lost_orders", orders}, {"money_cents", money}}
+      .dump();
+}
+
+Result<IncidentPolicy> parse_incident_policy(std::string_view text) {
+  auto bad = [](const std::string& why) { return Status(Errc::invalid_argument, "incident policy: " + why); };
+  nlohmann::json doc = parse_json_or_discarded(text);
+  if (!doc.is_object()) return bad("not a JSON object");
+  IncidentPolicy p;
+  p.rules.resize(kGrades);
+  for (int g = 0; g < kGrades; ++g) p.rules[static_cast<size_t>(g)].grade = g;
+  auto read = [&](const char* key, auto IncidentRule::*field) -> Status {
+    const nlohmann::json& list = doc.contains(key) ? doc[key] : nlohmann::json();
+    if (!list.is_array() || list.size() != kGrades) return bad(std::string(key) + " is not five thresholds");
+    for (size_t i = 0; i < kGrades; ++i) {
+      if (!list[i].is_number()) return bad(std::string(key) + " has an item that is not a number");
+      using T = std::remove_reference_t<decltype(p.rules[i].*field)>;
+      p.rules[i].*field = list[i].get<T>();
+    }
+    return Status::ok();
+  };
+  if (Status s = read("failed_ratio", &IncidentRule::error_ratio_min); !s) return s;
+  if (Status s = read("lost_ratio", &IncidentRule::loss_ratio_min); !s) return s;
+  if (Status s = read("lost_orders", &IncidentRule::orders_lost_min); !s) return s;
+  if (Status s = read("money_cents", &IncidentRule::money_cents_min); !s) return s;
+  if (Status s = p.validate(); !s) return s;
+  return p;
 }
 
 }  // namespace ezone

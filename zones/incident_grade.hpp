@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.hpp"
@@ -67,5 +68,13 @@ struct IncidentGrade {
 
 // The grade of impact under policy (which must validate).
 IncidentGrade grade_incident(const IncidentImpact& impact, const IncidentPolicy& policy);
+
+// A policy as JSON, the thresholds of P0..P4 in arrays ({"failed_ratio":
+// [...], "lost_ratio": [...], "lost_orders": [...], "money_cents": [...]},
+// -1 for none), as GET /admin/v1/incident serves it and `ezctl drill` reads
+// it back; parse errors and policies that do not validate are
+// invalid_argument.
+std::string incident_policy_json(const IncidentPolicy& policy);
+Result<IncidentPolicy> parse_incident_policy(std::string_view json);
 
 }  // namespace ezone

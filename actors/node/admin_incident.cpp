@@ -11,7 +11,7 @@ namespace ezone {
 std::optional<HttpResponse> handle_incident_admin(const IncidentAdminSources& sources, const HttpRequest& req) {
   if (req.path() != "/admin/v1/incident") return std::nullopt;
   if (req.method != "GET") return HttpResponse::error(405, req.method + " not allowed on /admin/v1/incident; use GET");
-  int64_t window_s = 300;
+  int64_t window_s = sources.settings.window_s;
   const std::string text = req.query_param("window_s");
   if (!text.empty()) {
     char* end = nullptr;
@@ -28,7 +28,7 @@ std::optional<HttpResponse> handle_incident_admin(const IncidentAdminSources& so
   IncidentImpact impact;
   impact.requests = a.answers;
   impact.failed_requests = a.failures;
-  const IncidentGrade g = grade_incident(impact, IncidentPolicy::defaults());
+  const IncidentGrade g = grade_incident(impact, sources.settings.policy);
   nlohmann::json doc{{"ezone", sources.ezone},
                      {"window_s", window_s},
                      {"span_s", a.span_ms / 1000.0},
@@ -38,7 +38,8 @@ std::optional<HttpResponse> handle_incident_admin(const IncidentAdminSources& so
                      {"grade", g.name()},
                      {"reason", g.reason},
                      {"graded_by", "the failed share of this node's router's answers to its clients; lost orders "
-                                   "and money are graded where they are known (ezctl drill idc-down)"}};
+                                   "and money are graded where they are known (ezctl drill idc-down)"},
+                     {"policy", nlohmann::json::parse(incident_policy_json(sources.settings.policy))}};
   return HttpResponse::json(200, doc.dump() + "\n");
 }
 

@@ -1,10 +1,14 @@
 // GET /admin/v1/incident[?window_s=N]: this node's incident grade now
-// (zones/incident_grade.hpp, the default policy), from what its router
-// answered its clients over the last N seconds (default 300, 10..3600):
+// (zones/incident_grade.hpp, under the config's [incident] policy), from
+// what its router answered its clients over the last N seconds (default
+// [incident] window_s, 300; 10..3600):
 //
 //   {"ezone": "bj", "window_s": 300, "span_s": 300.0, "requests": N,
 //    "failed_requests": F, "error_ratio": F/N, "grade": "P4",
-//    "reason": "failed requests 0.2% >= 0.1%", "graded_by": "..."}
+//    "reason": "failed requests 0.2% >= 0.1%", "graded_by": "...",
+//    "policy": {"failed_ratio": [P0..P4], ...}}
+//
+// `ezctl drill` grades a drill under the policy a survivor serves here.
 //
 // Failed means answered 5xx (503 while a shard moves or the node is fenced
 // included: the client saw no answer). Requests that another router
@@ -21,12 +25,14 @@
 
 #include "actors/http/http_types.hpp"
 #include "actors/router/router.hpp"
+#include "config/node_config.hpp"
 #include "core/metrics.hpp"
 
 namespace ezone {
 
 struct IncidentAdminSources {
   std::string ezone;
+  IncidentSettings settings;
   // The router's answers over a window in ms; null while there is no router.
   std::function<Router::Answers(int64_t window_ms)> answers;
   Counter* bad_requests = nullptr;  // required

@@ -143,7 +143,7 @@ struct Node::Impl {
     return sources;
   }
   IncidentAdminSources incident_sources() {
-    IncidentAdminSources s{config.ezone, nullptr,
+    IncidentAdminSources s{config.ezone, config.incident, nullptr,
                            &metrics->counter("ezone_admin_bad_requests_total", "Malformed admin requests, by endpoint",
                                              {{"endpoint", "incident"}})};
     if (ingress) s.answers = [this](int64_t window_ms) { return ingress->router().answers_recently(window_ms); };

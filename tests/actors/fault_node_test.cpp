@@ -126,6 +126,7 @@ TEST_F(FaultNodeTest, TheIncidentGradeFollowsTheShareOfFailedAnswersToClients) {
   EXPECT_EQ(quiet["grade"], "P5") << quiet.dump();
   EXPECT_EQ(quiet["requests"], 0);
   EXPECT_EQ(quiet["window_s"], 60);
+  EXPECT_EQ(quiet["policy"]["failed_ratio"][0], 0.20) << "the config's policy, here the defaults";
   auto call = [&](const char* path) {
     auto r = net::http_request({"127.0.0.1", bj_ports_.http}, "GET", path, "", "", 2000);
     return r.ok() ? r->status : 0;

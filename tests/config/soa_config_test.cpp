@@ -135,4 +135,30 @@ TEST(SoaConfig, EachMistakeIsNamedWithItsKey) {
   expect_error(parse(no_instances), "soa.services[2].instances", "missing");
 }
 
+// [incident] shares the file for want of a better home: it is as small.
+TEST(IncidentConfig, ThePolicyIsReadOverTheDefaultsAndCheckedAsAWhole) {
+  auto none = parse("");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->incident.window_s, 300);
+  EXPECT_EQ(none->incident.policy.rules[0].error_ratio_min, 0.20);
+
+  auto custom = parse("[incident]\nwindow_s = 60\nfailed_ratio = [0.5, 0.25, 0.1, 0.02, 0]\n"
+                      "money_cents = [-1, -1, -1, -1, 1]\n");
+  ASSERT_TRUE(custom.ok()) << custom.status().to_string();
+  EXPECT_EQ(custom->incident.window_s, 60);
+  EXPECT_EQ(custom->incident.policy.rules[0].error_ratio_min, 0.5);
+  EXPECT_EQ(custom->incident.policy.rules[4].error_ratio_min, 0.0);
+  EXPECT_EQ(custom->incident.policy.rules[0].money_cents_min, -1);
+  EXPECT_EQ(custom->incident.policy.rules[4].money_cents_min, 1);
+  EXPECT_EQ(custom->incident.policy.rules[0].loss_ratio_min, 0.01) << "arrays left out keep the defaults";
+
+  expect_error(parse("[incident]\nwindow_s = 5\n"), "incident.window_s");
+  expect_error(parse("[incident]\nfailed_ratio = [0.5, 0.25]\n"), "incident.failed_ratio", "five");
+  expect_error(parse("[incident]\nfailed_ratio = [0.5, 0.25, 0.1, \"x\", 0]\n"), "incident.failed_ratio");
+  expect_error(parse("[incident]\nlost_orders = [-1, -1, -1, 1.5, -1]\n"), "incident.lost_orders", "integer");
+  expect_error(parse("[incident]\nmoney_cents = [-1, -1, -1, -2, -1]\n"), "incident.money_cents", "not -1");
+  expect_error(parse("[incident]\nfailed_ratio = [0.1, 0.2, 0.05, 0.01, 0.001]\n"), "incident", "milder grade");
+  expect_error(parse("[incident]\nfailed = [0.1]\n"), "incident.failed", "unknown key");
+}
+
 }  // namespace ezone

@@ -109,7 +109,7 @@ TEST(DrillJudgeTest, TheIncidentIsGradedByFailedRequestsAndTheOrdersMissingOrLos
   // Order 10 missing at takeover and lost silently too: counted once.
   std::vector<RpoEntry> rpo{{10, 1, "accepted", "", "sh"}, {11, 1, "created", "accepted", "sh"}};
   std::vector<Problem> silent{{ProblemKind::lost, 10, "sh", "missing"}, {ProblemKind::unreadable, 0, "sh", "timeout"}};
-  nlohmann::json inc = incident_json(clients, rpo, silent, acked);
+  nlohmann::json inc = incident_json(clients, rpo, silent, acked, ezone::IncidentPolicy::defaults());
   EXPECT_EQ(inc["failed_requests"], 50);
   EXPECT_DOUBLE_EQ(inc["error_ratio"].get<double>(), 0.005);
   EXPECT_EQ(inc["orders"], 2000);
@@ -128,9 +128,15 @@ TEST(DrillJudgeTest, TheIncidentIsGradedByFailedRequestsAndTheOrdersMissingOrLos
       << text;
 
   // A drill that lost nothing and failed nothing is P5.
-  nlohmann::json quiet = incident_json({{"requests", 10000}, {"errors", nlohmann::json::object()}}, {}, {}, acked);
+  nlohmann::json quiet = incident_json({{"requests", 10000}, {"errors", nlohmann::json::object()}}, {}, {}, acked,
+                                       ezone::IncidentPolicy::defaults());
   EXPECT_EQ(quiet["grade"], "P5");
   EXPECT_EQ(quiet["orders_lost"], 0);
+
+  // Under a stricter policy (a site's [incident]), the same drill is P0.
+  ezone::IncidentPolicy strict = ezone::IncidentPolicy::defaults();
+  strict.rules[0].orders_lost_min = 1;
+  EXPECT_EQ(incident_json(clients, rpo, silent, acked, strict)["grade"], "P0");
 }
 
 }  // namespace

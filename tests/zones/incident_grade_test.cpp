@@ -37,6 +37,10 @@ TEST(IncidentGrade, FailedRequestsGradeAtEachThreshold) {
   EXPECT_EQ(grade_of(requests(10000, 10)), 4);
   EXPECT_EQ(grade_of(requests(10000, 9)), 5);
   EXPECT_EQ(grade_of(requests(0, 0)), 5) << "no requests, no ratio";
+  IncidentPolicy any = IncidentPolicy::defaults();
+  any.rules[4].error_ratio_min = 0;
+  EXPECT_EQ(grade_incident(requests(1000, 0), any).grade, 5) << "a threshold of 0 is any failure, not always";
+  EXPECT_EQ(grade_incident(requests(1000000, 1), any).grade, 4);
   IncidentGrade g = grade_incident(requests(1000, 60), IncidentPolicy::defaults());
   EXPECT_EQ(g.name(), "P2");
   EXPECT_EQ(g.reason, "failed requests 6% >= 5%");
@@ -92,6 +96,26 @@ TEST(IncidentGrade, APolicyThatMakesNoSenseIsRefused) {
   ASSERT_FALSE(s.is_ok());
   EXPECT_NE(s.message().find("milder grade"), std::string::npos) << s.message();
   EXPECT_TRUE(broken([](IncidentPolicy& p) { p.rules[2].money_cents_min = -1; }).is_ok()) << "an unused threshold";
+}
+
+TEST(IncidentGrade, APolicyTravelsAsJsonAndBadJsonIsRefused) {
+  IncidentPolicy p = IncidentPolicy::defaults();
+  p.rules[3].money_cents_min = 50'000;
+  auto back = parse_incident_policy(incident_policy_json(p));
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(back->rules[i].grade, static_cast<int>(i));
+    EXPECT_DOUBLE_EQ(back->rules[i].error_ratio_min, p.rules[i].error_ratio_min);
+    EXPECT_DOUBLE_EQ(back->rules[i].loss_ratio_min, p.rules[i].loss_ratio_min);
+    EXPECT_EQ(back->rules[i].orders_lost_min, p.rules[i].orders_lost_min);
+    EXPECT_EQ(back->rules[i].money_cents_min, p.rules[i].money_cents_min);
+  }
+  for (const char* bad : {"", "[]", "{}", R"({"failed_ratio": [1, 2]})",
+                          R"({"failed_ratio": [0.2, 0.1, 0.05, 0.01, "x"], "lost_ratio": [-1,-1,-1,-1,-1],
+                              "lost_orders": [-1,-1,-1,1,-1], "money_cents": [-1,-1,-1,-1,-1]})",
+                          R"({"failed_ratio": [0.1, 0.2, 0.05, 0.01, 0.001], "lost_ratio": [-1,-1,-1,-1,-1],
+                              "lost_orders": [-1,-1,-1,1,-1], "money_cents": [-1,-1,-1,-1,-1]})"})
+    EXPECT_FALSE(parse_incident_policy(bad).ok()) << bad;
 }
 
 }  // namespace

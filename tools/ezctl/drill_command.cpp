@@ -243,6 +243,14 @@ class Drill {
     return false;
   }
   bool outage(LoadRun& load);
+  // The grading policy a survivor serves (its [incident]), else the defaults.
+  ezone::IncidentPolicy incident_policy() {
+    auto doc = call_at(o_, c_.admin.at(c_.survivors[0]), "GET", "/admin/v1/incident");
+    if (doc && doc->contains("policy"))
+      if (auto policy = ezone::parse_incident_policy((*doc)["policy"].dump())) return *policy;
+    std::fprintf(stderr, "drill: %s serves no incident policy; grading with the defaults\n", c_.survivors[0].c_str());
+    return ezone::IncidentPolicy::defaults();
+  }
   void measure_rpo();
   bool restore(LoadRun& load);
   void verify(LoadRun& load);
@@ -381,7 +389,8 @@ void Drill::verify(LoadRun& load) {
   l["silent_problems"] = json::array();
   for (const auto& p : v.explained) l["explained_problems"].push_back(drill::problem_json(p));
   for (const auto& p : v.silent) l["silent_problems"].push_back(drill::problem_json(p));
-  report_["incident"] = drill::incident_json(report_.value("clients", json::object()), rpo_, v.silent, result->acked);
+  report_["incident"] = drill::incident_json(report_.value("clients", json::object()), rpo_, v.silent, result->acked,
+                                             incident_policy());
 }
 
 json Drill::run() {

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "zones/incident_grade.hpp"
 
 namespace ezctl::drill {
 
@@ -78,7 +77,7 @@ json problem_json(const Problem& p) {
 }
 
 json incident_json(const json& clients, const std::vector<RpoEntry>& rpo, const std::vector<Problem>& silent,
-                   const std::vector<ezone::loadgen::AckedOrder>& acked) {
+                   const std::vector<ezone::loadgen::AckedOrder>& acked, const ezone::IncidentPolicy& policy) {
   ezone::IncidentImpact impact;
   impact.requests = static_cast<uint64_t>(std::max<int64_t>(0, clients.value("requests", int64_t{0})));
   const json errors = clients.value("errors", json::object());  // a copy: items() refers to it
@@ -92,7 +91,7 @@ json incident_json(const json& clients, const std::vector<RpoEntry>& rpo, const 
   impact.orders_lost = lost.size();
   for (const auto& o : acked)
     if (lost.count(o.id)) impact.money_lost_cents += o.amount_cents;
-  const ezone::IncidentGrade g = ezone::grade_incident(impact, ezone::IncidentPolicy::defaults());
+  const ezone::IncidentGrade g = ezone::grade_incident(impact, policy);
   return json{{"grade", g.name()},
               {"reason", g.reason},
               {"requests", impact.requests},

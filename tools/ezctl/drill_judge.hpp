@@ -16,6 +16,7 @@
 
 #include "tools/loadgen/flow_engine.hpp"
 #include "tools/loadgen/verify.hpp"
+#include "zones/incident_grade.hpp"
 
 namespace ezctl::drill {
 
@@ -85,15 +86,15 @@ LossVerdict judge_problems(const std::vector<ezone::loadgen::Problem>& problems,
 // One verification problem as the report's JSON has it.
 nlohmann::json problem_json(const ezone::loadgen::Problem& p);
 
-// What the drill cost the business, graded (zones/incident_grade.hpp, the
-// default policy): the clients' failed requests (`clients` as the report
+// What the drill cost the business, graded under policy
+// (zones/incident_grade.hpp): the clients' failed requests (`clients` as the report
 // has it: "requests" and "errors" by kind), and the acknowledged orders that
 // were missing at the survivors at takeover (rpo) or lost silently, with
 // the amounts they carried (from acked). {"grade": "P3", "reason", the
 // impact's figures}.
 nlohmann::json incident_json(const nlohmann::json& clients, const std::vector<RpoEntry>& rpo,
                              const std::vector<ezone::loadgen::Problem>& silent,
-                             const std::vector<ezone::loadgen::AckedOrder>& acked);
+                             const std::vector<ezone::loadgen::AckedOrder>& acked, const ezone::IncidentPolicy& policy);
 
 // The readable report for the JSON one drill_command writes.
 std::string report_text(const nlohmann::json& report);
