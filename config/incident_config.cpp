@@ -10,6 +10,8 @@
 //
 // Each array has one threshold per grade P0..P4; -1 leaves it unused. An
 // array left out keeps the default's.
+#include <cmath>
+
 #include "config/node_config.hpp"
 #include "config/toml_reader.hpp"
 
@@ -35,6 +37,7 @@ Status read_thresholds(TableReader& r, const std::string& key, bool integers, T 
     if (!is_int && (integers || item->type() != toml::node_type::floating_point))
       return r.error(key, "item " + std::to_string(i) + " is not " + (integers ? "an integer" : "a number"), fix);
     const double v = is_int ? static_cast<double>(*item->value<int64_t>()) : *item->value<double>();
+    if (!std::isfinite(v)) return r.error(key, "item " + std::to_string(i) + " is not a finite number", fix);
     if (v < 0 && v != -1) return r.error(key, "item " + std::to_string(i) + " is negative but not -1", fix);
     rules[i].*field = static_cast<T>(v);
   }

@@ -156,6 +156,8 @@ TEST(IncidentConfig, ThePolicyIsReadOverTheDefaultsAndCheckedAsAWhole) {
   expect_error(parse("[incident]\nfailed_ratio = [0.5, 0.25]\n"), "incident.failed_ratio", "five");
   expect_error(parse("[incident]\nfailed_ratio = [0.5, 0.25, 0.1, \"x\", 0]\n"), "incident.failed_ratio");
   expect_error(parse("[incident]\nlost_orders = [-1, -1, -1, 1.5, -1]\n"), "incident.lost_orders", "integer");
+  expect_error(parse("[incident]\nfailed_ratio = [nan, 0.1, 0.05, 0.01, 0.001]\n"), "incident.failed_ratio", "finite");
+  expect_error(parse("[incident]\nlost_ratio = [inf, 0.001, 0.0001, -1, -1]\n"), "incident.lost_ratio", "finite");
   expect_error(parse("[incident]\nmoney_cents = [-1, -1, -1, -2, -1]\n"), "incident.money_cents", "not -1");
   expect_error(parse("[incident]\nfailed_ratio = [0.1, 0.2, 0.05, 0.01, 0.001]\n"), "incident", "milder grade");
   expect_error(parse("[incident]\nfailed = [0.1]\n"), "incident.failed", "unknown key");
