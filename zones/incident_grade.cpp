@@ -98,7 +98,7 @@ IncidentGrade grade_incident(const IncidentImpact& impact, const IncidentPolicy&
   return IncidentGrade{kGrades, "below every threshold of P0..P4"};
 }
 
-std::string incident_policy_json(const IncidentPolicy& policy) {
+nlohmann::json incident_policy_json(const IncidentPolicy& policy) {
   nlohmann::json failed = nlohmann::json::array(), lost = nlohmann::json::array(), orders = nlohmann::json::array(),
                  money = nlohmann::json::array();
   for (const IncidentRule& r : policy.rules) {
@@ -107,8 +107,7 @@ std::string incident_policy_json(const IncidentPolicy& policy) {
     orders.push_back(r.orders_lost_min);
     money.push_back(r.money_cents_min);
   }
-  return nlohmann::json{{"failed_ratio", failed}, {"lost_ratio", lost}, {"lost_orders", orders}, {"money_cents", money}}
-      .dump();
+  return nlohmann::json{{"failed_ratio", failed}, {"lost_ratio", lost}, {"lost_orders", orders}, {"money_cents", money}};
 }
 
 Result<IncidentPolicy> parse_incident_policy(std::string_view text) {

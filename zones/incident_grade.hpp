@@ -25,6 +25,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "core/status.hpp"
 
 namespace ezone {
@@ -74,7 +76,7 @@ IncidentGrade grade_incident(const IncidentImpact& impact, const IncidentPolicy&
 // -1 for none), as GET /admin/v1/incident serves it and `ezctl drill` reads
 // it back; parse errors and policies that do not validate are
 // invalid_argument.
-std::string incident_policy_json(const IncidentPolicy& policy);
+nlohmann::json incident_policy_json(const IncidentPolicy& policy);
 Result<IncidentPolicy> parse_incident_policy(std::string_view json);
 
 }  // namespace ezone

@@ -1,5 +1,6 @@
 #include "actors/http/http_types.hpp"
 
+#include <cstdlib>
 #include <exception>
 
 #include <nlohmann/json.hpp>
@@ -125,6 +126,16 @@ AsyncHttpHandler make_async_handler(HttpHandler handler) {
     }
     respond(std::move(response));
   };
+}
+
+Result<int64_t> parse_window_seconds(const std::string& text, int64_t fallback, int64_t min, int64_t max) {
+  if (text.empty()) return fallback;
+  char* end = nullptr;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  if (*end != '\0' || v < min || v > max)
+    return Status(Errc::invalid_argument, "window_s must be a whole number of seconds in " + std::to_string(min) +
+                                              ".." + std::to_string(max) + ", not '" + text.substr(0, 40) + "'");
+  return static_cast<int64_t>(v);
 }
 
 }  // namespace ezone

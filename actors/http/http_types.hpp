@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/status.hpp"
+
 namespace ezone {
 
 struct HttpRequest {
@@ -32,6 +34,11 @@ struct HttpRequest {
   // Replaces every header of this lower-case name by one with value.
   void set_header(std::string_view lower_name, std::string value);
 };
+
+// A window_s given as text (a query parameter, or a body's number printed):
+// fallback when empty, else a whole number of seconds in min..max, or
+// invalid_argument quoting (at most 40 characters of) the text.
+Result<int64_t> parse_window_seconds(const std::string& text, int64_t fallback, int64_t min, int64_t max);
 
 // A response body produced over time, e.g. Server-Sent Events. The server
 // sends the head (with no Content-Length: the body ends when the connection

@@ -129,12 +129,7 @@ json traffic_doc(const CoordAdminSources& s, int64_t window_s) {
 
 // window_s from a query string or a body: a positive number of seconds.
 Result<int64_t> window_seconds(const std::string& text) {
-  if (text.empty()) return kTrafficWindowDefaultS;
-  char* end = nullptr;
-  const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (*end != '\0' || v <= 0 || v > 86400)
-    return Status(Errc::invalid_argument, "window_s must be a whole number of seconds in 1..86400, not '" + text + "'");
-  return static_cast<int64_t>(v);
+  return parse_window_seconds(text, kTrafficWindowDefaultS, 1, 86400);
 }
 
 struct MeasuredWeights {

@@ -4,6 +4,7 @@
 #include "zones/incident_grade.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace ezone {
 namespace {
@@ -101,7 +102,7 @@ TEST(IncidentGrade, APolicyThatMakesNoSenseIsRefused) {
 TEST(IncidentGrade, APolicyTravelsAsJsonAndBadJsonIsRefused) {
   IncidentPolicy p = IncidentPolicy::defaults();
   p.rules[3].money_cents_min = 50'000;
-  auto back = parse_incident_policy(incident_policy_json(p));
+  auto back = parse_incident_policy(incident_policy_json(p).dump());
   ASSERT_TRUE(back.ok()) << back.status().to_string();
   for (size_t i = 0; i < 5; ++i) {
     EXPECT_EQ(back->rules[i].grade, static_cast<int>(i));
