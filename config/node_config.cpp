@@ -5,6 +5,7 @@
 
 #include "config/schema_config.hpp"
 #include "config/toml_reader.hpp"
+#include "core/ids.hpp"
 #include "core/peer_token.hpp"
 
 namespace ezone {
@@ -26,13 +27,6 @@ Status read_address(TableReader& r, const std::string& name, bool required, Host
   if (!parsed) return r.error(name, parsed.status().message(), fix);
   *out = *parsed;
   return Status::ok();
-}
-
-bool valid_ezone_name(const std::string& name) {
-  if (name.empty() || name.size() > 32) return false;
-  for (char c : name)
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
-  return true;
 }
 
 Status read_ezone(TableReader& r, std::string* out) {

@@ -5,6 +5,7 @@
 
 #include "config/node_config.hpp"
 #include "config/toml_reader.hpp"
+#include "zones/soa_registration.hpp"
 
 namespace ezone {
 
@@ -28,14 +29,6 @@ const char* soa_fallback_name(SoaFallback fallback) {
 
 namespace config_internal {
 namespace {
-
-bool valid_service_name(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
-  if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= '0' && name[0] <= '9'))) return false;
-  for (char ch : name)
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-')) return false;
-  return true;
-}
 
 // The ezones a service may name: this node's and its peers'.
 std::set<std::string> cluster_zones(const NodeConfig& c) {
@@ -68,11 +61,19 @@ Status read_choice(TableReader& r, const std::string& key, std::initializer_list
   return r.error(key, "'" + text + "' is not " + what, fix);
 }
 
+// Without registration, a service needs instances in the file; with it,
+// they are optional (instances may all register).
 Status read_instances(const toml::node* node, const std::string& key, const NodeConfig& c,
                       SoaServiceConfig& service) {
-  const std::string fix = "write [soa.services.instances] with one array of \"host:port\" per ezone, "
-                          "e.g. bj = [\"127.0.0.1:7301\"]";
-  if (!node) return config_error(c.source, key, "missing", fix);
+  const std::string fix = c.soa.registration
+                              ? "write [soa.services.instances] with one array of \"host:port\" per ezone, "
+                                "e.g. bj = [\"127.0.0.1:7301\"], or leave it out and let instances register"
+                              : "write [soa.services.instances] with one array of \"host:port\" per ezone, "
+                                "e.g. bj = [\"127.0.0.1:7301\"], or set [soa] registration = true";
+  if (!node) {
+    if (c.soa.registration) return Status::ok();
+    return config_error(c.source, key, "missing", fix);
+  }
   const toml::table* table = node->as_table();
   if (!table) return config_error(c.source, key, "must be a table of ezone = [\"host:port\", ...]", fix);
   auto zones = cluster_zones(c);
@@ -106,7 +107,7 @@ Status read_instances(const toml::node* node, const std::string& key, const Node
     total += addresses.size();
     service.instances.emplace_back(zone, std::move(addresses));
   }
-  if (total == 0) return config_error(c.source, key, "no instance in any ezone", fix);
+  if (total == 0 && !c.soa.registration) return config_error(c.source, key, "no instance in any ezone", fix);
   return Status::ok();
 }
 
@@ -118,7 +119,7 @@ Status read_service(const toml::node& node, size_t index, NodeConfig& c) {
   TableReader r(table, path, c.source);
   SoaServiceConfig s;
   EZONE_TRY(r.string("name", true, &s.name, "name the service, e.g. name = \"pricing\""));
-  if (!valid_service_name(s.name))
+  if (!valid_soa_service_name(s.name))
     return r.error("name", "'" + s.name + "' is not a service name",
                    "use 1-64 of [a-z0-9_-], starting with a letter or digit");
   for (const auto& other : c.soa.services)
@@ -160,6 +161,9 @@ Status read_soa(const toml::table& root, NodeConfig& c) {
   EZONE_TRY(r.integer("call_timeout_ms", &s.call_timeout_ms, 10, 600000));
   EZONE_TRY(r.integer("connections_max", &s.connections_max, 1, 100000));
   EZONE_TRY(r.integer("attempts_max", &s.attempts_max, 1, 16));
+  EZONE_TRY(r.boolean("registration", &s.registration));
+  EZONE_TRY(r.integer("registration_ttl_max_s", &s.registration_ttl_max_s, 1, 3600));
+  EZONE_TRY(r.integer("registered_per_zone_max", &s.registered_per_zone_max, 1, 1024));
   const std::string fix = "declare each service as a [[soa.services]] table with name, mode and instances";
   const toml::node* services = r.get("services");
   if (!services) return r.error("services", "missing: [soa] without a service", fix);
@@ -170,7 +174,8 @@ Status read_soa(const toml::table& root, NodeConfig& c) {
                    "declare at most " + std::to_string(kSoaServicesMax));
   for (size_t i = 0; i < list->size(); ++i) EZONE_TRY(read_service(*list->get(i), i, c));
   return r.no_unknown_keys(
-      "probe_interval_ms, probe_timeout_ms, down_after, call_timeout_ms, connections_max, attempts_max, services");
+      "probe_interval_ms, probe_timeout_ms, down_after, call_timeout_ms, connections_max, attempts_max, "
+      "registration, registration_ttl_max_s, registered_per_zone_max, services");
 }
 
 }  // namespace config_internal

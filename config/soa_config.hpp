@@ -10,6 +10,9 @@
 //   call_timeout_ms = 5000     # one call to an instance, connect to last byte, 10..600000
 //   connections_max = 64       # pooled keep-alive connections per instance, 1..100000
 //   attempts_max = 3           # instances one call may try, 1..16
+//   registration = true        # instances may register at runtime (below)
+//   registration_ttl_max_s = 300   # the longest lease a registration may ask for, 1..3600
+//   registered_per_zone_max = 64   # registered instances of one service in one ezone, 1..1024
 //
 //   [[soa.services]]
 //   name = "pricing"           # [a-z0-9][a-z0-9_-]*, at most 64 characters, unique
@@ -17,9 +20,16 @@
 //   master = "bj"              # route only, optional: a global-zone service, served at its master
 //   fallback = "reads"         # none | reads | all; default all for orig, reads otherwise
 //   health_path = "/health"    # GET; 2xx is healthy
-//   [soa.services.instances]
+//   [soa.services.instances]   # optional with registration
 //   bj = ["127.0.0.1:7301", "127.0.0.1:7302"]
 //   sh = ["127.0.0.1:7401"]
+//
+// Registration (actors/soa/soa_registry.hpp): an instance registers with
+// its own zone's node (POST /admin/v1/soa/instances) under a lease that it
+// keeps alive; every node watches the registrations and adds them to the
+// instances of the file. A service is declared in the file either way:
+// its mode, fallback and health path are the cluster's decision, not an
+// instance's.
 #pragma once
 
 #include <cstdint>
@@ -66,6 +76,9 @@ struct SoaSettings {
   int64_t call_timeout_ms = 5000;
   int64_t connections_max = 64;
   int64_t attempts_max = 3;
+  bool registration = true;
+  int64_t registration_ttl_max_s = 300;
+  int64_t registered_per_zone_max = 64;
   std::vector<SoaServiceConfig> services;  // empty: no [soa], no proxy
 };
 

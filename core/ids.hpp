@@ -1,6 +1,7 @@
 // Vocabulary ids shared by every layer.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -13,5 +14,15 @@ constexpr ShardId kShardIdMax = 1023;
 
 // A route-table epoch: increases by one with every committed change.
 using Epoch = int64_t;
+
+// An ezone's name: 1..kEzoneNameBytesMax of [a-z0-9_-]. It appears in keys,
+// URLs, metric labels and logfmt lines, so it needs no quoting anywhere.
+constexpr size_t kEzoneNameBytesMax = 32;
+inline bool valid_ezone_name(const std::string& name) {
+  if (name.empty() || name.size() > kEzoneNameBytesMax) return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
+  return true;
+}
 
 }  // namespace ezone

@@ -24,6 +24,7 @@
 #include "actors/node/admin_gzs.hpp"
 #include "actors/node/admin_incident.hpp"
 #include "actors/soa/soa_proxy.hpp"
+#include "actors/soa/soa_registry.hpp"
 #include "actors/node/coordinator.hpp"
 #include "actors/node/file_lock.hpp"
 #include "actors/router/router.hpp"
@@ -113,6 +114,7 @@ struct Node::Impl {
   std::unique_ptr<ChangeFeedHub> feed;  // GET /drc/v1/changes, when there is a DAL
   std::unique_ptr<HttpServer> admin;
   std::unique_ptr<SoaProxy> soa;  // when [soa] is configured; before ingress, whose handlers call it
+  std::unique_ptr<SoaRegistry> soa_registry;  // with [soa] registration; feeds `soa`
   std::unique_ptr<RouterIngress> ingress;
   std::unique_ptr<Coordinator> coordinator;
   // Fault injection for drills (admin_fault.hpp): read by the etcd session,
@@ -128,6 +130,7 @@ struct Node::Impl {
                          [this] { return etcd->state(); }, metrics.get(), gzs.get(), nullptr};
     sources.extra = [this](const HttpRequest& req) -> std::optional<HttpResponse> {
       if (auto answer = handle_soa_admin(soa.get(), config.source, req)) return answer;
+      if (auto answer = handle_soa_registry_admin(soa_registry.get(), config.source, req)) return answer;
       if (auto answer = handle_incident_admin(incident_sources(), req)) return answer;
       CoordAdminSources coord{config.ezone, coordinator.get(), dal.get(), {}, nullptr, nullptr};
       if (ingress) {
@@ -353,6 +356,8 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
     }
     soa = std::move(*proxy);
     for (Endpoint& e : soa->endpoints()) endpoints.push_back(std::move(e));
+    if (config.soa.registration)
+      soa_registry = std::make_unique<SoaRegistry>(config.ezone, *meta, *soa, *metrics, logger);
   }
   endpoints.push_back(probe_endpoint(config.ezone, *gzs));
   if (dal) {
@@ -397,6 +402,7 @@ void Node::Impl::stop() {
   if (ingress) ingress->stop();
   if (soa) soa->stop();
   if (admin) admin->stop();
+  if (soa_registry) soa_registry->stop();  // after admin: no registration request is left
   if (coordinator) coordinator->stop();
   if (feed) feed->stop();  // its streams read the DAL
   if (gzs) gzs->stop();  // no epoch reaches the cluster actor after this

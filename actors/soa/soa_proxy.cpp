@@ -9,18 +9,20 @@
 
 #include "actors/http/http_forwarder.hpp"
 #include "actors/http/io_threads.hpp"
+#include "actors/soa/soa_proxy_state.hpp"
 #include "core/clock.hpp"
 #include "core/json.hpp"
 
 namespace ezone {
+
+using soa_internal::wall_ms;
+
 namespace {
 
 const char* const kMethods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
 
 // Safe to send again after it may have reached an instance.
 bool idempotent(const std::string& method) { return method == "GET" || method == "PUT" || method == "DELETE"; }
-
-int64_t wall_ms() { return SystemClock::instance().wall_ms(); }
 
 // The message of an error answer {"error": "..."} (the forwarder's own), or
 // its body as it is; one line, without double quotes (it goes into logfmt).
@@ -36,83 +38,6 @@ std::string error_text(const HttpResponse& r) {
 
 }  // namespace
 
-struct Instance {
-  std::string ezone;
-  HostPort address;
-  Gauge* up_gauge = nullptr;  // ezone_soa_instances_up{service,ezone}
-  std::atomic<bool> up{true};
-  std::atomic<bool> probing{false};
-  std::atomic<int64_t> failures{0};  // in a row, of probes and calls; only a healthy probe ends the row
-  std::atomic<int64_t> since_wall_ms{0};
-  std::atomic<uint64_t> calls{0};
-  std::atomic<uint64_t> errors{0};
-  mutable std::mutex mutex;  // guards last_error
-  std::string last_error;
-
-  void set_error(std::string what) {
-    std::lock_guard<std::mutex> lock(mutex);
-    last_error = std::move(what);
-  }
-  std::string error() const {
-    std::lock_guard<std::mutex> lock(mutex);
-    return last_error;
-  }
-};
-
-struct Service {
-  SoaServiceConfig config;
-  std::vector<std::unique_ptr<Instance>> local;  // this zone's
-  std::vector<std::unique_ptr<Instance>> peers;  // the other zones', in file order
-  std::atomic<uint64_t> next_call{0};  // round robin: where each call starts
-  Counter* served_local = nullptr;
-  Counter* served_peer = nullptr;
-  Counter* no_instance = nullptr;
-  Counter* upstream_errors = nullptr;
-  Counter* retries = nullptr;
-  Counter* probe_failures = nullptr;
-};
-
-// One call on its way through the instances.
-struct Call {
-  HttpRequest request;
-  HttpResponder respond;
-  std::vector<Instance*> tried;
-  size_t local_start = 0;
-  size_t peer_start = 0;
-};
-
-// Shared by the proxy, its endpoints' handlers (strongly) and the work it
-// queues on the router's lanes (weakly: that work may outlive it, since the
-// lanes' owner destroys queued work whenever it goes).
-struct SoaProxy::State : std::enable_shared_from_this<SoaProxy::State> {
-  std::atomic<bool> stopped{false};
-  std::string ezone;
-  std::vector<std::string> zones;
-  SoaSettings settings;
-  std::shared_ptr<spdlog::logger> logger;
-  std::vector<std::unique_ptr<Service>> services;
-  std::shared_ptr<IoThreads> io;
-  std::shared_ptr<HttpForwarder> calls;
-  std::shared_ptr<HttpForwarder> probes;
-
-  void handle(Service& service, const std::string& prefix, HttpRequest&& request, HttpResponder respond);
-  // Sends the call to instance; on a failure, to the next one if the call
-  // may go again and one is left (next_instance), else answers the failure.
-  void send(Service& service, std::shared_ptr<Call> call, Instance* instance);
-  // The next live instance the call has not tried, round robin from where
-  // the call started: this zone's first, then (if the fallback allows this
-  // method) the peers'; nullptr when none is left or attempts_max are used.
-  Instance* next_instance(Service& service, Call& call) const;
-  std::string no_instance_message(const Service& service, const std::string& method) const;
-  void probe_all();
-  void probe(Service& service, Instance& instance);
-  // A healthy probe: the failures in a row end, and a down instance is up.
-  void probe_succeeded(Service& service, Instance& instance);
-  // A failed probe or call; down_now marks it down whatever its count.
-  void failed(Service& service, Instance& instance, const std::string& what, bool down_now);
-  void set_up(Service& service, Instance& instance, bool up, const std::string& why);
-  void schedule_probes();
-};
 
 namespace {
 
@@ -120,7 +45,7 @@ bool may_fall_back(SoaFallback fallback, const std::string& method) {
   return fallback == SoaFallback::all || (fallback == SoaFallback::reads && method == "GET");
 }
 
-Instance* next_of(const std::vector<std::unique_ptr<Instance>>& all, size_t start, const std::vector<Instance*>& tried) {
+Instance* next_of(const std::vector<std::shared_ptr<Instance>>& all, size_t start, const std::vector<Instance*>& tried) {
   for (size_t k = 0; k < all.size(); ++k) {
     Instance* in = all[(start + k) % all.size()].get();
     if (in->up.load(std::memory_order_relaxed) && std::find(tried.begin(), tried.end(), in) == tried.end()) return in;
@@ -132,15 +57,16 @@ Instance* next_of(const std::vector<std::unique_ptr<Instance>>& all, size_t star
 
 Instance* SoaProxy::State::next_instance(Service& service, Call& call) const {
   if (call.tried.size() >= static_cast<size_t>(settings.attempts_max)) return nullptr;
-  if (Instance* in = next_of(service.local, call.local_start, call.tried)) return in;
+  if (Instance* in = next_of(call.set->local, call.local_start, call.tried)) return in;
   if (!may_fall_back(service.config.fallback, call.request.method)) return nullptr;
-  return next_of(service.peers, call.peer_start, call.tried);
+  return next_of(call.set->peers, call.peer_start, call.tried);
 }
 
-std::string SoaProxy::State::no_instance_message(const Service& service, const std::string& method) const {
+std::string SoaProxy::State::no_instance_message(const Service& service, const InstanceSet& set,
+                                                const std::string& method) const {
   std::string msg = "soa: no live instance of service '" + service.config.name + "' in ezone " + ezone;
-  msg += service.local.empty() ? " (it has none)" : " (" + std::to_string(service.local.size()) + " down)";
-  if (service.peers.empty()) return msg;
+  msg += set.local.empty() ? " (it has none)" : " (" + std::to_string(set.local.size()) + " down)";
+  if (set.peers.empty()) return msg;
   if (!may_fall_back(service.config.fallback, method))
     return msg + "; its fallback is '" + soa_fallback_name(service.config.fallback) + "', which does not send a " +
            method + " to another ezone";
@@ -168,13 +94,14 @@ void SoaProxy::State::handle(Service& service, const std::string& prefix, HttpRe
   auto call = std::make_shared<Call>();
   call->request = std::move(request);
   call->respond = std::move(respond);
+  call->set = std::atomic_load(&service.set);
   uint64_t turn = service.next_call.fetch_add(1, std::memory_order_relaxed);
-  call->local_start = service.local.empty() ? 0 : static_cast<size_t>(turn % service.local.size());
-  call->peer_start = service.peers.empty() ? 0 : static_cast<size_t>(turn % service.peers.size());
+  call->local_start = call->set->local.empty() ? 0 : static_cast<size_t>(turn % call->set->local.size());
+  call->peer_start = call->set->peers.empty() ? 0 : static_cast<size_t>(turn % call->set->peers.size());
   Instance* first = next_instance(service, *call);
   if (!first) {
     service.no_instance->inc();
-    HttpResponse r = HttpResponse::error(503, no_instance_message(service, call->request.method));
+    HttpResponse r = HttpResponse::error(503, no_instance_message(service, *call->set, call->request.method));
     r.headers.emplace_back("Retry-After", "1");
     return (void)call->respond(std::move(r));
   }
@@ -227,9 +154,13 @@ void SoaProxy::State::failed(Service& service, Instance& instance, const std::st
 }
 
 void SoaProxy::State::set_up(Service& service, Instance& instance, bool up, const std::string& why) {
-  if (instance.up.exchange(up) == up) return;  // another thread got there first
-  instance.since_wall_ms.store(wall_ms());
-  instance.up_gauge->add(up ? 1 : -1);
+  {
+    std::lock_guard<std::mutex> lock(transitions);
+    if (instance.removed) return;
+    if (instance.up.exchange(up) == up) return;  // another thread got there first
+    instance.since_wall_ms.store(wall_ms());
+    instance.up_gauge->add(up ? 1 : -1);
+  }
   if (!logger) return;
   if (up)
     logger->info("event=soa_instance_up ezone={} service={} instance_ezone={} instance={}", ezone,
@@ -239,26 +170,28 @@ void SoaProxy::State::set_up(Service& service, Instance& instance, bool up, cons
                  service.config.name, instance.ezone, instance.address.to_string(), why.substr(0, 200));
 }
 
-void SoaProxy::State::probe(Service& service, Instance& instance) {
-  if (instance.probing.exchange(true)) return;  // the last probe is still out
+void SoaProxy::State::probe(Service& service, std::shared_ptr<Instance> instance) {
+  if (instance->probing.exchange(true)) return;  // the last probe is still out
   HttpRequest request{"GET", service.config.health_path, {}, ""};
-  probes->forward(instance.address, std::move(request),
-                  make_responder([weak = weak_from_this(), &service, &instance](HttpResponse&& r) {
+  const HostPort address = instance->address;
+  probes->forward(address, std::move(request),
+                  make_responder([weak = weak_from_this(), &service, instance](HttpResponse&& r) {
                     auto st = weak.lock();
                     if (!st || st->stopped.load()) return;
-                    instance.probing.store(false);
-                    if (r.status >= 200 && r.status < 300) return st->probe_succeeded(service, instance);
+                    instance->probing.store(false);
+                    if (r.status >= 200 && r.status < 300) return st->probe_succeeded(service, *instance);
                     service.probe_failures->inc();
                     const std::string* kind = r.find_header(kForwardErrorHeader);
                     std::string what = kind ? "probe " + *kind : "probe answered " + std::to_string(r.status);
-                    st->failed(service, instance, what, false);
+                    st->failed(service, *instance, what, false);
                   }));
 }
 
 void SoaProxy::State::probe_all() {
   for (auto& service : services) {
-    for (auto& in : service->local) probe(*service, *in);
-    for (auto& in : service->peers) probe(*service, *in);
+    auto set = std::atomic_load(&service->set);
+    for (const auto& in : set->local) probe(*service, in);
+    for (const auto& in : set->peers) probe(*service, in);
   }
 }
 
@@ -277,6 +210,10 @@ Result<std::unique_ptr<SoaProxy>> SoaProxy::start(std::string ezone, std::vector
   if (settings.services.empty()) return Status(Errc::invalid_argument, "soa: no service configured");
   if (!io) return Status(Errc::invalid_argument, "soa: no I/O threads");
   auto st = std::make_shared<State>();
+  st->metrics = &metrics;
+  st->registered_refused = &metrics.counter("ezone_soa_registrations_refused_total",
+                                            "Registered instances this proxy would not serve (unknown service or "
+                                            "ezone, or over registered_per_zone_max)");
   st->ezone = std::move(ezone);
   st->zones = std::move(zones);
   st->logger = std::move(logger);
@@ -294,19 +231,11 @@ Result<std::unique_ptr<SoaProxy>> SoaProxy::start(std::string ezone, std::vector
                                           {{"service", config.name}, {"kind", "upstream"}});
     s->retries = &metrics.counter("ezone_soa_retries_total", "SOA calls sent on to another instance", l);
     s->probe_failures = &metrics.counter("ezone_soa_probe_failures_total", "Failed instance health probes", l);
-    for (const auto& [zone, addresses] : config.instances) {
-      Gauge* up = &metrics.gauge("ezone_soa_instances_up", "Instances up, by service and the ezone they run in",
-                                 {{"service", config.name}, {"instance_ezone", zone}});
-      for (const auto& address : addresses) {
-        auto in = std::make_unique<Instance>();
-        in->ezone = zone;
-        in->address = address;
-        in->up_gauge = up;
-        in->since_wall_ms = wall_ms();
-        up->add(1);
-        (zone == st->ezone ? s->local : s->peers).push_back(std::move(in));
-      }
-    }
+    auto set = std::make_shared<InstanceSet>();
+    for (const auto& [zone, addresses] : config.instances)
+      for (const auto& address : addresses)
+        (zone == st->ezone ? set->local : set->peers).push_back(st->make_instance(*s, zone, address, false));
+    s->set = std::move(set);
     st->services.push_back(std::move(s));
   }
   st->settings = std::move(settings);
@@ -371,10 +300,12 @@ std::string SoaProxy::status_json() const {
   nlohmann::json services = nlohmann::json::array();
   for (const auto& s : state_->services) {
     nlohmann::json instances = nlohmann::json::array();
-    for (const auto* list : {&s->local, &s->peers})
+    auto set = std::atomic_load(&s->set);
+    for (const auto* list : {&set->local, &set->peers})
       for (const auto& in : *list)
         instances.push_back({{"ezone", in->ezone},
                              {"address", in->address.to_string()},
+                             {"source", in->registered ? "registered" : "config"},
                              {"up", in->up.load()},
                              {"since_wall_ms", in->since_wall_ms.load()},
                              {"failures", in->failures.load()},

@@ -18,6 +18,10 @@
 // X-Ezone-Soa-Instance (host:port) and X-Ezone-Soa-Zone (the instance's
 // zone).
 //
+// Instances: those [soa] lists, and those that registered at runtime
+// (SoaRegistry, soa_registry.hpp, calls add_registered/remove_registered).
+// A call sees the instance set as it was when the call began.
+//
 // Failures. An instance that refuses a connection (or cannot be reached in
 // time) is marked down at once and the call goes to the next candidate,
 // whatever its method: it was never sent. After a call was sent (no whole
@@ -70,6 +74,7 @@
 #include "config/soa_config.hpp"
 #include "core/metrics.hpp"
 #include "core/status.hpp"
+#include "zones/soa_registration.hpp"
 
 namespace spdlog {
 class logger;
@@ -100,9 +105,26 @@ class SoaProxy {
   // The router endpoints of every service (see "Calls").
   std::vector<Endpoint> endpoints() const;
   // GET /admin/v1/soa: {"ezone", "services": [{"name", "mode", "master",
-  // "fallback", "health_path", "instances": [{"ezone", "address", "up",
-  // "since_wall_ms", "failures", "last_error", "calls", "errors"}]}]}.
+  // "fallback", "health_path", "instances": [{"ezone", "address",
+  // "source" (config | registered), "up", "since_wall_ms", "failures",
+  // "last_error", "calls", "errors"}]}]}.
   std::string status_json() const;
+
+  // Registered instances (actors/soa/soa_registry.hpp), besides the
+  // file's. add_registered adds one, up, and probes it at once; nothing
+  // changes when it is served already (registered, or in the file). It is
+  // refused, and counted (ezone_soa_registrations_refused_total), when this
+  // proxy has no such service, its ezone is not in the cluster, or its
+  // service has registered_per_zone_max registered in that ezone.
+  Status add_registered(const SoaRegistration& r);
+  // Removes a registered instance (the file's stay); false when it was not
+  // there. Calls already on their way to it finish.
+  bool remove_registered(const SoaRegistration& r);
+  // Makes the registered instances exactly `all` (after a full read of the
+  // registrations), as add/remove would; returns how many were refused.
+  size_t set_registered(const std::vector<SoaRegistration>& all);
+  bool serves(const std::string& service) const;
+  const SoaSettings& settings() const;
 
   struct State;
 

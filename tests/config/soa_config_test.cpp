@@ -125,14 +125,36 @@ TEST(SoaConfig, EachMistakeIsNamedWithItsKey) {
   expect_error(parse(replace(kServices, "\"127.0.0.1:7302\"", "\"127.0.0.1:7301\"")),
                "soa.services[0].instances.bj[1]", "twice");
   expect_error(parse(replace(kServices, "\"127.0.0.1:7302\"", "7302")), "soa.services[0].instances.bj[1]");
-  expect_error(parse(replace(kServices, "sh = [\"127.0.0.1:7402\"]", "sh = []")), "soa.services[1].instances",
+  // Without registration, a service needs an instance in the file.
+  const std::string closed = replace(kServices, "down_after = 3", "down_after = 3\nregistration = false");
+  expect_error(parse(replace(closed, "sh = [\"127.0.0.1:7402\"]", "sh = []")), "soa.services[1].instances",
                "no instance");
   expect_error(parse(replace(kServices, "sh = [\"127.0.0.1:7402\"]", "sh = \"127.0.0.1:7402\"")),
                "soa.services[1].instances.sh");
   expect_error(parse(replace(kServices, "health_path = \"/ready\"", "health_path = \"/ready\"\nport = 1")),
                "soa.services[1].port", "unknown key");
-  std::string no_instances = replace(kServices, "[soa.services.instances]\nbj = [\"localhost:7303\"]", "");
+  std::string no_instances = replace(closed, "[soa.services.instances]\nbj = [\"localhost:7303\"]", "");
   expect_error(parse(no_instances), "soa.services[2].instances", "missing");
+  expect_error(parse(replace(kServices, "down_after = 3", "registration = 1")), "soa.registration");
+  expect_error(parse(replace(kServices, "down_after = 3", "registration_ttl_max_s = 0")),
+               "soa.registration_ttl_max_s");
+  expect_error(parse(replace(kServices, "down_after = 3", "registered_per_zone_max = 5000")),
+               "soa.registered_per_zone_max");
+}
+
+TEST(SoaConfig, WithRegistrationAServiceMayLeaveItsInstancesToRegister) {
+  auto r = parse(replace(kServices, "sh = [\"127.0.0.1:7402\"]", "sh = []"));
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_TRUE(r->soa.registration) << "registration is on by default";
+  EXPECT_EQ(r->soa.registration_ttl_max_s, 300);
+  EXPECT_EQ(r->soa.registered_per_zone_max, 64);
+  auto bare = parse("[soa]\nregistration_ttl_max_s = 60\nregistered_per_zone_max = 8\n"
+                    "[[soa.services]]\nname = \"quote\"\nmode = \"route\"\n");
+  ASSERT_TRUE(bare.ok()) << bare.status().to_string();
+  EXPECT_EQ(bare->soa.registration_ttl_max_s, 60);
+  EXPECT_EQ(bare->soa.registered_per_zone_max, 8);
+  ASSERT_EQ(bare->soa.services.size(), 1u);
+  EXPECT_TRUE(bare->soa.services[0].instances.empty());
 }
 
 // [incident] shares the file for want of a better home: it is as small.

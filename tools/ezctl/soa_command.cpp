@@ -12,12 +12,13 @@ namespace {
 
 using nlohmann::json;
 
-std::string instance_row(const std::string& zone, const std::string& address, const std::string& state,
-                         const std::string& since, const std::string& failures, const std::string& calls,
-                         const std::string& errors, const std::string& error) {
+std::string instance_row(const std::string& zone, const std::string& address, const std::string& source,
+                         const std::string& state, const std::string& since, const std::string& failures,
+                         const std::string& calls, const std::string& errors, const std::string& error) {
   char buf[768];
-  std::snprintf(buf, sizeof(buf), "  %-8s %-22s %-5s %-6s %-8s %-9s %-7s %s\n", zone.c_str(), address.c_str(),
-                state.c_str(), since.c_str(), failures.c_str(), calls.c_str(), errors.c_str(), error.c_str());
+  std::snprintf(buf, sizeof(buf), "  %-8s %-22s %-10s %-5s %-6s %-8s %-9s %-7s %s\n", zone.c_str(), address.c_str(),
+                source.c_str(), state.c_str(), since.c_str(), failures.c_str(), calls.c_str(), errors.c_str(),
+                error.c_str());
   return buf;
 }
 
@@ -33,10 +34,11 @@ std::string format_soa_table(const std::string& soa_json, int64_t now) {
     std::string master = s.value("master", "");
     out += "\n" + s.value("name", "?") + "   mode " + s.value("mode", "?") + (master.empty() ? "" : " (master " + master + ")") +
            "   fallback " + s.value("fallback", "?") + "   health " + s.value("health_path", "?") + "\n";
-    out += instance_row("EZONE", "INSTANCE", "STATE", "SINCE", "FAILURES", "CALLS", "ERRORS", "LAST_ERROR");
+    out += instance_row("EZONE", "INSTANCE", "SOURCE", "STATE", "SINCE", "FAILURES", "CALLS", "ERRORS",
+                        "LAST_ERROR");
     for (const json& in : s.value("instances", json::array())) {
       bool up = in.value("up", false);
-      out += instance_row(in.value("ezone", "?"), in.value("address", "?"), up ? "up" : "DOWN",
+      out += instance_row(in.value("ezone", "?"), in.value("address", "?"), in.value("source", "?"), up ? "up" : "DOWN",
                           ago(in.value("since_wall_ms", int64_t{0}), now), num(in, "failures"), num(in, "calls"),
                           num(in, "errors"), in.value("last_error", "").substr(0, 120));
     }

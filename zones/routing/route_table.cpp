@@ -7,13 +7,6 @@
 namespace ezone {
 namespace {
 
-bool valid_ezone_name(const std::string& name) {
-  if (name.empty() || name.size() > kEzoneNameBytesMax) return false;
-  for (char c : name)
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
-  return true;
-}
-
 // Shard names appear in `ezctl move --shards a,b`, URLs and metric labels, so
 // they avoid commas, spaces and quotes; a letter is required so that a name
 // can never be mistaken for a shard id.

@@ -53,7 +53,7 @@ struct ShardRoute {
 // Limits on what a table may hold. They keep a hostile or broken document
 // from etcd or disk from costing unbounded memory, and keep names printable
 // in logs, metric labels and URLs.
-constexpr size_t kEzoneNameBytesMax = 32;   // [a-z0-9_-]+
+// kEzoneNameBytesMax (core/ids.hpp): [a-z0-9_-]+
 constexpr size_t kShardNameBytesMax = 64;   // printable ASCII, no spaces at the ends
 constexpr size_t kEzonesMax = 64;
 

@@ -6,6 +6,7 @@
 
 #include "actors/gzs/gzs.hpp"
 #include "actors/soa/soa_proxy.hpp"
+#include "zones/soa_registration.hpp"
 #include "storage/net/http_client.hpp"
 #include "tests/actors/node_fixture.hpp"
 #include "tests/actors/soa/soa_instance.hpp"
@@ -21,6 +22,49 @@ class SoaNodeTest : public test::TwoNodeTest {
   Result<net::HttpResponse> get(uint16_t port, const std::string& target) {
     return net::http_request({"127.0.0.1", port}, "GET", target, "", "", 3000);
   }
+  Result<net::HttpResponse> send(uint16_t port, const std::string& method, const std::string& target,
+                                 const std::string& body = "") {
+    return net::http_request({"127.0.0.1", port}, method, target, body, body.empty() ? "" : "application/json",
+                             3000);
+  }
+  // Starts bj and sh with a prefix-mode service "ledger" that lists no
+  // instance, so every instance it has registered.
+  void start_ledger_without_instances(std::function<void(NodeConfig&)> more = nullptr) {
+    configure = [more](NodeConfig& c) {
+      SoaServiceConfig ledger;
+      ledger.name = "ledger";
+      ledger.mode = SoaMode::prefix;
+      ledger.fallback = SoaFallback::reads;
+      c.soa.services = {ledger};
+      c.soa.probe_interval_ms = 100;
+      if (more) more(c);
+    };
+    const std::string shards = std::string(EZONE_TEST_SOURCE_DIR) + "/config/shards/test-fences.toml";
+    auto bj = start("bj", {}, shards);
+    ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+    bj_ = std::move(*bj);
+    auto sh = start("sh", {}, shards);
+    ASSERT_TRUE(sh.ok()) << sh.status().to_string();
+    sh_ = std::move(*sh);
+    ASSERT_TRUE(test::eventually([&] { return bj_->gzs().epoch() > 0 && sh_->gzs().epoch() > 0; }));
+  }
+  // The instances of the first service in a node's /admin/v1/soa.
+  json instances(uint16_t admin) {
+    auto s = get(admin, "/admin/v1/soa");
+    if (!s.ok() || s->status != 200) return json::array();
+    auto doc = json::parse(s->body, nullptr, false);
+    return doc.is_discarded() ? json::array() : doc["services"][0]["instances"];
+  }
+  uint64_t counter(Node& node, const std::string& name, MetricLabels labels = {}) {
+    return node.metrics().counter(name, "", labels).value();
+  }
+  void TearDown() override {
+    for (auto* n : {&bj_, &sh_})
+      if (*n) (*n)->stop();
+    test::TwoNodeTest::TearDown();
+  }
+
+  std::unique_ptr<Node> bj_, sh_;
 };
 
 TEST_F(SoaNodeTest, ANodeWithSoaServesItsServicesAndReportsTheirInstances) {
@@ -75,6 +119,179 @@ TEST_F(SoaNodeTest, ANodeWithSoaServesItsServicesAndReportsTheirInstances) {
       << metrics->body.substr(std::min(metrics->body.size(), metrics->body.find("ezone_soa_calls_total")), 600);
 }
 
+TEST_F(SoaNodeTest, ARegisteredInstanceIsServedInEveryZoneUntilItDeregisters) {
+  test::Instance sh1("sh-1");
+  start_ledger_without_instances();
+  auto none = get(bj_ports_.http, "/soa/v1/sh.ledger/balance");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->status, 503) << none->body;
+  EXPECT_NE(none->body.find("it has none"), std::string::npos) << none->body;
+
+  // sh-1 registers with its own zone's node.
+  auto reg = send(sh_ports_.admin, "POST", "/admin/v1/soa/instances",
+                  json{{"service", "ledger"}, {"address", sh1.address()}, {"ttl_s", 5}}.dump());
+  ASSERT_TRUE(reg.ok()) << reg.status().to_string();
+  ASSERT_EQ(reg->status, 201) << reg->body;
+  auto grant = json::parse(reg->body);
+  const int64_t lease = grant["lease"].get<int64_t>();
+  EXPECT_EQ(grant["ezone"], "sh");
+  EXPECT_EQ(grant["ttl_s"], 5);
+  EXPECT_EQ(grant["keepalive_ms"], 5000 / 3);
+  EXPECT_EQ(grant["key"], "/ezone/v1/soa/instances/ledger/sh/" + sh1.address());
+
+  // Entering at bj, the call is carried to sh and served by sh-1; bj's
+  // proxy knows the instance too (for fallbacks), from the watch.
+  ASSERT_TRUE(test::eventually([&] {
+    auto r = get(bj_ports_.http, "/soa/v1/sh.ledger/balance?account=7");
+    return r.ok() && r->status == 200 && json::parse(r->body, nullptr, false)["instance"] == "sh-1";
+  }));
+  ASSERT_TRUE(test::eventually([&] { return instances(bj_ports_.admin).size() == 1; }));
+  json seen = instances(bj_ports_.admin)[0];
+  EXPECT_EQ(seen["ezone"], "sh");
+  EXPECT_EQ(seen["address"], sh1.address());
+  EXPECT_EQ(seen["source"], "registered");
+  EXPECT_EQ(counter(*sh_, "ezone_soa_registrations_total"), 1u);
+
+  // Registering again is no second instance.
+  auto again = send(sh_ports_.admin, "POST", "/admin/v1/soa/instances",
+                    json{{"service", "ledger"}, {"address", sh1.address()}}.dump());
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->status, 201) << again->body;
+  const int64_t lease2 = json::parse(again->body)["lease"].get<int64_t>();
+  EXPECT_NE(lease2, lease);
+  EXPECT_EQ(instances(sh_ports_.admin).size(), 1u);
+  // The key moved to the new lease: the old one holds no registration, so
+  // its holder can neither renew it here nor deregister the new one.
+  auto old_alive = send(sh_ports_.admin, "POST", "/admin/v1/soa/instances/" + std::to_string(lease) + "/keepalive");
+  ASSERT_TRUE(old_alive.ok());
+  EXPECT_EQ(old_alive->status, 404) << old_alive->body;
+  auto old_gone = send(sh_ports_.admin, "DELETE", "/admin/v1/soa/instances/" + std::to_string(lease));
+  ASSERT_TRUE(old_gone.ok());
+  EXPECT_EQ(old_gone->status, 404) << old_gone->body;
+
+  auto alive = send(sh_ports_.admin, "POST", "/admin/v1/soa/instances/" + std::to_string(lease2) + "/keepalive");
+  ASSERT_TRUE(alive.ok());
+  ASSERT_EQ(alive->status, 200) << alive->body;
+  EXPECT_GE(json::parse(alive->body)["ttl_s"].get<int64_t>(), 9);
+
+  // The API renews and revokes registrations only: not the node's own
+  // ownership lease.
+  const int64_t own = sh_->etcd_state().lease_id;
+  ASSERT_GT(own, 0);
+  for (const char* method : {"POST", "DELETE"}) {
+    std::string target = "/admin/v1/soa/instances/" + std::to_string(own);
+    auto r = send(sh_ports_.admin, method, std::string(method) == "POST" ? target + "/keepalive" : target);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 404) << method << " " << r->body;
+    EXPECT_NE(r->body.find("holds no SOA registration"), std::string::npos) << r->body;
+  }
+  EXPECT_TRUE(sh_->etcd_state().registered);
+  EXPECT_EQ(sh_->etcd_state().lease_id, own);
+
+  // Deregistered: gone from both proxies, and calls get the 503 again.
+  auto bye = send(sh_ports_.admin, "DELETE", "/admin/v1/soa/instances/" + std::to_string(lease2));
+  ASSERT_TRUE(bye.ok());
+  ASSERT_EQ(bye->status, 200) << bye->body;
+  EXPECT_TRUE(instances(sh_ports_.admin).empty()) << "the registering node stops serving it at once";
+  ASSERT_TRUE(test::eventually([&] { return instances(bj_ports_.admin).empty(); }));
+  auto after = get(bj_ports_.http, "/soa/v1/sh.ledger/balance");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->status, 503) << after->body;
+  EXPECT_EQ(counter(*bj_, "ezone_soa_registry_errors_total"), 0u);
+}
+
+TEST_F(SoaNodeTest, AnInstanceThatStopsRenewingIsRemovedWhenItsLeaseExpires) {
+  test::Instance bj1("bj-1"), bj2("bj-2");
+  start_ledger_without_instances();
+  for (auto* in : {&bj1, &bj2}) {
+    auto reg = send(bj_ports_.admin, "POST", "/admin/v1/soa/instances",
+                    json{{"service", "ledger"}, {"address", in->address()}, {"ttl_s", 1}}.dump());
+    ASSERT_TRUE(reg.ok());
+    ASSERT_EQ(reg->status, 201) << reg->body;
+  }
+  ASSERT_TRUE(test::eventually([&] { return instances(sh_ports_.admin).size() == 2; }));
+  // Nobody renews: etcd expires the leases (1 s) and both proxies drop
+  // the instances. A live instance is not kept by its health alone.
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(test::eventually([&] {
+    return instances(sh_ports_.admin).empty() && instances(bj_ports_.admin).empty();
+  }));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(500));
+  EXPECT_EQ(sh_->metrics().gauge("ezone_soa_instances_up", "", {{"service", "ledger"}, {"instance_ezone", "bj"}}).value(),
+            0);
+  auto r = get(bj_ports_.http, "/soa/v1/bj.ledger/x");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 503) << r->body;
+}
+
+TEST_F(SoaNodeTest, BadRegistrationsAreRefusedWithTheirReasonAndCounted) {
+  test::Instance a("a"), b("b");
+  start_ledger_without_instances([](NodeConfig& c) {
+    c.soa.registered_per_zone_max = 1;
+    c.soa.registration_ttl_max_s = 30;
+  });
+  const std::string path = "/admin/v1/soa/instances";
+  struct Case {
+    std::string method, target, body;
+    int status;
+    std::string words;
+  };
+  const std::vector<Case> cases = {
+      {"POST", path, "not json", 400, "JSON object"},
+      {"POST", path, "[1]", 400, "JSON object"},
+      {"POST", path, json{{"service", "ledger"}}.dump(), 400, "'address'"},
+      {"POST", path, json{{"address", a.address()}}.dump(), 400, "'service'"},
+      {"POST", path, json{{"service", "ledger"}, {"address", a.address()}, {"zone", "bj"}}.dump(), 400,
+       "unknown field 'zone'"},
+      {"POST", path, json{{"service", "Ledger!"}, {"address", a.address()}}.dump(), 400, "not a service name"},
+      {"POST", path, json{{"service", "ledger"}, {"address", "127.0.0.1"}}.dump(), 400, "'address'"},
+      {"POST", path, json{{"service", "ledger"}, {"address", "0.0.0.0:80"}}.dump(), 400, "listens on"},
+      {"POST", path, json{{"service", "ledger"}, {"address", a.address()}, {"ttl_s", 0}}.dump(), 400, "'ttl_s'"},
+      {"POST", path, json{{"service", "ledger"}, {"address", a.address()}, {"ttl_s", 31}}.dump(), 400, "1..30"},
+      {"POST", path, json{{"service", "ledger"}, {"address", a.address()}, {"ttl_s", "5"}}.dump(), 400, "'ttl_s'"},
+      {"POST", path + "/abc/keepalive", "", 400, "is not <lease>"},
+      {"POST", path + "/-5/keepalive", "", 400, "is not <lease>"},
+      {"DELETE", path + "/99999999999999999999", "", 400, "is not <lease>"},
+      {"POST", path, json{{"service", "pricing"}, {"address", a.address()}}.dump(), 404, "no service 'pricing'"},
+      {"POST", path + "/12345/keepalive", "", 404, "holds no SOA registration"},
+      {"GET", path, "", 405, "POST registers"},
+      {"PUT", path + "/1", "", 405, "use DELETE"},
+  };
+  for (const Case& c : cases) {
+    auto r = send(bj_ports_.admin, c.method, c.target, c.body);
+    ASSERT_TRUE(r.ok()) << c.target;
+    EXPECT_EQ(r->status, c.status) << c.method << " " << c.target << " " << c.body << ": " << r->body;
+    EXPECT_NE(r->body.find(c.words), std::string::npos) << c.body << ": " << r->body;
+  }
+  EXPECT_EQ(counter(*bj_, "ezone_admin_bad_requests_total", {{"endpoint", "soa_instances"}}), 14u);
+
+  // One registered instance per zone here: a second address is refused,
+  // the same one again is not.
+  auto first = send(bj_ports_.admin, "POST", path, json{{"service", "ledger"}, {"address", a.address()}}.dump());
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->status, 201) << first->body;
+  auto second = send(bj_ports_.admin, "POST", path, json{{"service", "ledger"}, {"address", b.address()}}.dump());
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->status, 409) << second->body;
+  EXPECT_NE(second->body.find("registered_per_zone_max"), std::string::npos) << second->body;
+  auto same = send(bj_ports_.admin, "POST", path, json{{"service", "ledger"}, {"address", a.address()}}.dump());
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->status, 201) << same->body;
+
+  // Keys written behind the API's back: junk is counted and never served,
+  // an ezone outside the cluster is refused by the proxies.
+  ASSERT_TRUE(store_->put(std::string(kSoaInstancePrefix) + "ledger/bj", "x").ok());
+  ASSERT_TRUE(store_->put(soa_instance_key({"ledger", "gz", {"127.0.0.1", 9}}), "x").ok());
+  ASSERT_TRUE(store_->put(soa_instance_key({"pricing", "bj", {"127.0.0.1", 9}}), "x").ok());
+  ASSERT_TRUE(test::eventually([&] {
+    return counter(*sh_, "ezone_soa_registry_errors_total") == 1 &&
+           counter(*sh_, "ezone_soa_registrations_refused_total") == 2;
+  }));
+  auto list = instances(sh_ports_.admin);
+  ASSERT_EQ(list.size(), 1u) << list.dump();
+  EXPECT_EQ(list[0]["address"], a.address());
+}
+
 TEST_F(SoaNodeTest, ANodeWithoutSoaSaysSo) {
   auto bj = start("bj");
   ASSERT_TRUE(bj.ok()) << bj.status().to_string();
@@ -85,6 +302,10 @@ TEST_F(SoaNodeTest, ANodeWithoutSoaSaysSo) {
   auto call = get(bj_ports_.http, "/soa/v1/bj.ledger/x");
   ASSERT_TRUE(call.ok());
   EXPECT_EQ(call->status, 404);
+  auto reg = send(bj_ports_.admin, "POST", "/admin/v1/soa/instances", "{}");
+  ASSERT_TRUE(reg.ok());
+  EXPECT_EQ(reg->status, 404);
+  EXPECT_NE(reg->body.find("lets no instance register"), std::string::npos) << reg->body;
 }
 
 }  // namespace

@@ -145,6 +145,17 @@ class SoaProxyTest : public ::testing::Test {
   Site sh_;
 };
 
+// Stops and joins client threads, also when an assertion ends a test early.
+struct JoinAll {
+  std::atomic<bool>& done;
+  std::vector<std::thread>& threads;
+  ~JoinAll() {
+    done = true;
+    for (auto& t : threads)
+      if (t.joinable()) t.join();
+  }
+};
+
 std::string dead_address() { return "127.0.0.1:" + std::to_string(test::free_loopback_port()); }
 
 TEST_F(SoaProxyTest, ARouteModeCallRunsAtTheOwnersInstanceWhereverItEnters) {
@@ -329,15 +340,7 @@ TEST_F(SoaProxyTest, EveryCallIsAnsweredWhileInstancesComeAndGoAndTheProxyStops)
   std::atomic<bool> done{false};
   std::atomic<int> calls{0}, served{0}, refused{0}, other{0};
   std::vector<std::thread> clients;
-  struct JoinAll {  // also when an assertion ends the test early
-    std::atomic<bool>& done;
-    std::vector<std::thread>& threads;
-    ~JoinAll() {
-      done = true;
-      for (auto& t : threads)
-        if (t.joinable()) t.join();
-    }
-  } join_all{done, clients};
+  JoinAll join_all{done, clients};
   for (int t = 0; t < 3; ++t)
     clients.emplace_back([&, t] {
       while (!done) {
@@ -366,6 +369,91 @@ TEST_F(SoaProxyTest, EveryCallIsAnsweredWhileInstancesComeAndGoAndTheProxyStops)
   for (auto& c : clients) c.join();
   EXPECT_EQ(other, 0) << "every answer is an instance's or the proxy's";
   EXPECT_EQ(calls, served + refused);
+}
+
+// Registered instances (SoaRegistry feeds these) join the file's, leave
+// again, and churn while clients call: every call is served (each instance
+// stays alive, so even a call already on its way to a leaving one
+// succeeds), the file's instance is never removed, and the gauge counts
+// exactly the instances that are there.
+TEST_F(SoaProxyTest, RegisteredInstancesJoinAndLeaveWhileCallsFlow) {
+  Instance fixed("bj-file"), r1("bj-r1"), r2("bj-r2"), sh1("sh-1");
+  start({service("legacy", SoaMode::orig, {fixed.address()}, {})});
+  SoaProxy& proxy = *bj_.proxy;
+  auto reg = [](const Instance& in, const std::string& zone, const std::string& service = "legacy") {
+    return SoaRegistration{service, zone, address_of(in.address())};
+  };
+  ASSERT_TRUE(proxy.add_registered(reg(r1, "bj")).is_ok());
+  ASSERT_TRUE(proxy.add_registered(reg(r1, "bj")).is_ok()) << "served already: nothing changes";
+  ASSERT_TRUE(proxy.add_registered(reg(fixed, "bj")).is_ok()) << "the file's instance is served already";
+  ASSERT_TRUE(proxy.add_registered(reg(sh1, "sh")).is_ok());
+  EXPECT_FALSE(proxy.add_registered(reg(r2, "bj", "pricing")).is_ok()) << "no such service";
+  EXPECT_FALSE(proxy.add_registered(reg(r2, "gz")).is_ok()) << "no such ezone";
+  EXPECT_EQ(bj_.counter("ezone_soa_registrations_refused_total", {}), 2u);
+  EXPECT_EQ(bj_.up("legacy", "bj"), 2);
+  EXPECT_EQ(bj_.up("legacy", "sh"), 1);
+  auto status = bj_.status()["services"][0]["instances"];
+  ASSERT_EQ(status.size(), 3u) << status.dump();
+  EXPECT_EQ(status[0]["source"], "config");
+  EXPECT_EQ(status[1]["source"], "registered");
+  EXPECT_EQ(status[1]["address"], r1.address());
+  EXPECT_EQ(status[2]["ezone"], "sh");
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(call(bj_, "GET", "/soa/v1/legacy/x").status, 200);
+  EXPECT_EQ(fixed.calls, 2) << "round robin over the file's and the registered instance";
+  EXPECT_EQ(r1.calls, 2);
+
+  std::atomic<bool> done{false};
+  std::atomic<int> calls{0}, served{0};
+  std::vector<std::thread> clients;
+  JoinAll join_all{done, clients};
+  for (int t = 0; t < 2; ++t)
+    clients.emplace_back([&, t] {
+      while (!done) {
+        auto r = call(bj_, t == 0 ? "POST" : "GET", "/soa/v1/legacy/x", {}, "b");
+        ++calls;
+        served += r.status == 200 ? 1 : 0;
+      }
+    });
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(proxy.add_registered(reg(r2, "bj")).is_ok());
+    if (i % 3 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_TRUE(proxy.remove_registered(reg(r2, "bj")));
+  }
+  ASSERT_TRUE(eventually([&] { return calls >= 300; }));
+  done = true;
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(served, calls) << "every call was served";
+  EXPECT_GT(r2.calls, 0) << "the churning instance was called while it was there";
+  EXPECT_FALSE(proxy.remove_registered(reg(r2, "bj"))) << "gone already";
+  EXPECT_FALSE(proxy.remove_registered(reg(fixed, "bj"))) << "the file's instance cannot be deregistered";
+  EXPECT_EQ(bj_.up("legacy", "bj"), 2);
+
+  // A full read replaces the registered set and leaves the file's alone.
+  EXPECT_EQ(proxy.set_registered({reg(r2, "bj"), reg(r2, "gz")}), 1u) << "the unknown ezone is refused";
+  status = bj_.status()["services"][0]["instances"];
+  ASSERT_EQ(status.size(), 2u) << status.dump();
+  EXPECT_EQ(status[0]["address"], fixed.address());
+  EXPECT_EQ(status[1]["address"], r2.address());
+  EXPECT_EQ(bj_.up("legacy", "bj"), 2);
+  EXPECT_EQ(bj_.up("legacy", "sh"), 0);
+  EXPECT_EQ(proxy.set_registered({}), 0u);
+  EXPECT_EQ(bj_.up("legacy", "bj"), 1);
+  EXPECT_EQ(bj_.status()["services"][0]["instances"].size(), 1u);
+}
+
+// A registered instance that is down when it registers is taken out by
+// its first probe, without waiting for the next round of probes.
+TEST_F(SoaProxyTest, ARegisteredInstanceIsProbedAtOnce) {
+  Instance fixed("bj-file"), sick("bj-sick");
+  sick.healthy = false;
+  SoaSettings settings;
+  settings.probe_interval_ms = 60000;
+  settings.down_after = 1;
+  start({service("legacy", SoaMode::orig, {fixed.address()}, {})}, settings);
+  ASSERT_TRUE(bj_.proxy->add_registered({"legacy", "bj", address_of(sick.address())}).is_ok());
+  ASSERT_TRUE(eventually([&] { return bj_.up("legacy", "bj") == 1; }, std::chrono::seconds(5)));
+  EXPECT_EQ(bj_.status()["services"][0]["instances"][1]["up"], false);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(body_of(call(bj_, "GET", "/soa/v1/legacy/x"))["instance"], "bj-file");
 }
 
 TEST_F(SoaProxyTest, AStoppedProxyAnswers503) {
