@@ -17,20 +17,19 @@
 // tools/dev up starts one per zone that config/examples/laptop/*.toml
 // lists, and one more in bj that registers. Stops on SIGINT or SIGTERM.
 // Exit codes: 0 clean stop, 1 cannot listen, 2 bad command line.
-#include <atomic>
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <sys/stat.h>
-#include <thread>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "actors/http/http_server.hpp"
-#include "storage/net/http_client.hpp"
+#include "actors/soa/soa_registrant.hpp"
 
 namespace {
 
@@ -45,57 +44,7 @@ int usage(const std::string& why) {
   return 2;
 }
 
-// Sleeps ms in short steps; false once asked to stop.
-bool nap(int64_t ms) {
-  for (int64_t slept = 0; slept < ms && !g_stop; slept += 100) ::usleep(100 * 1000);
-  return !g_stop;
-}
-
 void say(const std::string& what) { std::fprintf(stderr, "soa_echo: %s\n", what.c_str()); }
-
-// Keeps this instance registered with its node until asked to stop, then
-// deregisters. Says each change of state once.
-void keep_registered(const ezone::HostPort& node, const std::string& service, const std::string& address,
-                     int64_t ttl_s) {
-  const std::string base = "/admin/v1/soa/instances";
-  int64_t lease = 0, keepalive_ms = 1000;
-  std::string last;
-  auto note = [&](const std::string& what) {
-    if (what != last) say(what);
-    last = what;
-  };
-  while (!g_stop) {
-    if (lease == 0) {
-      nlohmann::json body{{"service", service}, {"address", address}, {"ttl_s", ttl_s}};
-      auto r = ezone::net::http_request(node, "POST", base, body.dump(), "application/json", 3000);
-      auto doc = r.ok() ? nlohmann::json::parse(r->body, nullptr, false) : nlohmann::json();
-      if (r.ok() && r->status == 201 && doc.is_object() && doc["lease"].is_number_integer()) {
-        lease = doc["lease"].get<int64_t>();
-        keepalive_ms = doc.value("keepalive_ms", int64_t{1000});
-        note("registered with " + node.to_string() + " under lease " + std::to_string(lease));
-      } else {
-        note("cannot register with " + node.to_string() + ": " +
-             (r.ok() ? std::to_string(r->status) + " " + r->body : r.status().message()));
-        nap(1000);
-      }
-      continue;
-    }
-    if (!nap(keepalive_ms)) break;
-    auto r = ezone::net::http_request(node, "POST", base + "/" + std::to_string(lease) + "/keepalive", "", "", 3000);
-    if (r.ok() && r->status == 200) {
-      note("registered with " + node.to_string() + " under lease " + std::to_string(lease));
-    } else if (r.ok() && r->status == 404) {
-      note("lease " + std::to_string(lease) + " was lost; registering again");
-      lease = 0;
-    } else {
-      note("cannot renew lease " + std::to_string(lease) + ": " + (r.ok() ? std::to_string(r->status) : r.status().message()));
-      keepalive_ms = 1000;
-    }
-  }
-  if (lease == 0) return;
-  auto r = ezone::net::http_request(node, "DELETE", base + "/" + std::to_string(lease), "", "", 3000);
-  say(r.ok() && r->status == 200 ? "deregistered" : "could not deregister; the lease expires by itself");
-}
 
 bool exists(const std::string& path) {
   struct stat st {};
@@ -150,11 +99,18 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::fprintf(stderr, "soa_echo: service %s of zone %s on %s\n", service.c_str(), zone.c_str(), listen.c_str());
-  if (register_at.empty()) {
-    while (!g_stop) ::usleep(100 * 1000);
-  } else {
-    keep_registered(*node, service, listen, ttl_s);
+  std::unique_ptr<ezone::SoaRegistrant> registrant;
+  if (!register_at.empty()) {
+    ezone::SoaRegistrantOptions o;
+    o.node = *node;
+    o.service = service;
+    o.address = listen;
+    o.ttl_s = ttl_s;
+    o.on_change = say;
+    registrant = std::make_unique<ezone::SoaRegistrant>(std::move(o));
   }
+  while (!g_stop) ::usleep(100 * 1000);
+  if (registrant) registrant->stop();  // deregisters while the instance still answers
   (*server)->stop();
   return 0;
 }

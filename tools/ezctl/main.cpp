@@ -6,6 +6,8 @@
 //   ezctl --node ADMIN locate KEY... [--file F] [--json]
 //   ezctl --node ADMIN drc [conflicts [--limit N]] [--json]
 //   ezctl --node ADMIN soa [--json]
+//   ezctl --node ADMIN soa register --service S --address HOST:PORT [--ttl S]
+//   ezctl --node ADMIN soa deregister LEASE
 //   ezctl --node ADMIN switchover --shards S1,S2 --to EZONE [--id ID] [--dry-run] [--no-wait]
 //   ezctl --node ADMIN failover --zone EZONE [--force] [--id ID] [--dry-run] [--no-wait]
 //   ezctl --node ADMIN rebalance --target bj=52,sh=48 [--weights S=W,...] [--window S] [--dry-run] [--no-wait]
@@ -52,6 +54,9 @@ int usage(const std::string& why) {
                "  drc                                 replication: watermark and lag per peer\n"
                "  drc conflicts [--limit N]           losers kept by conflict resolution\n"
                "  soa                                 SOA proxy: services and their instances' health\n"
+               "  soa register --service S --address HOST:PORT [--ttl S]\n"
+               "                                      keep an instance registered until stopped (a sidecar)\n"
+               "  soa deregister LEASE                end a registration\n"
                "  switchover --shards S1,S2 --to EZONE [--dry-run] [--no-wait] [--id ID]\n"
                "                                      safe move: write-forbid, wait for replication, move\n"
                "  failover --zone EZONE [--force] [--dry-run]\n"
@@ -97,6 +102,8 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
     else if (arg == "--report-dir" && has_value) o->report_dir = argv[++i];
     else if (arg == "--fences-dir" && has_value) o->fences_dir = argv[++i];
     else if (arg == "--shards-file" && has_value) o->shards_file = argv[++i];
+    else if (arg == "--service" && has_value) o->service = argv[++i];
+    else if (arg == "--address" && has_value) o->address = argv[++i];
     else if ((arg == "--rate" || arg == "--duration" || arg == "--warmup") && has_value) {
       char* end = nullptr;
       const double v = std::strtod(argv[++i], &end);
@@ -107,7 +114,7 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
     else if (arg == "--no-wait") o->no_wait = true;
     else if (arg == "--force") o->force = true;
     else if ((arg == "--timeout-ms" || arg == "--expected-epoch" || arg == "--limit" || arg == "--wait-ms" ||
-              arg == "--window") &&
+              arg == "--window" || arg == "--ttl") &&
              has_value) {
       char* end = nullptr;
       long long v = std::strtoll(argv[++i], &end, 10);
@@ -116,6 +123,7 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
        : arg == "--limit"    ? o->limit
        : arg == "--wait-ms"  ? o->wait_ms
        : arg == "--window"   ? o->window_s
+       : arg == "--ttl"      ? o->ttl_s
                              : o->expected_epoch) = v;
     } else if (arg.size() > 1 && arg[0] == '-') return *error = "unknown option " + arg, false;
     else o->args.push_back(arg);

@@ -43,6 +43,10 @@ struct Options {
   std::string report_dir = ".";
   std::string fences_dir;   // loadgen's defaults when empty
   std::string shards_file;
+  // soa register
+  std::string service;
+  std::string address;  // the instance's host:port
+  int64_t ttl_s = 10;
 };
 
 }  // namespace ezctl

@@ -1,9 +1,13 @@
 #include "tools/ezctl/soa_command.hpp"
 
+#include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "actors/soa/soa_registrant.hpp"
 #include "core/json.hpp"
 #include "tools/ezctl/admin_client.hpp"
 
@@ -46,8 +50,51 @@ std::string format_soa_table(const std::string& soa_json, int64_t now) {
   return out;
 }
 
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
+
+// `soa register`: a sidecar that keeps an instance registered until SIGINT
+// or SIGTERM, then deregisters it.
+int run_register(const Options& options) {
+  if (options.args.size() != 2 || options.service.empty() || options.address.empty())
+    return fail("soa register", "usage: soa register --service S --address HOST:PORT [--ttl S]");
+  auto node = ezone::parse_host_port(options.node);
+  if (!node) return fail("soa register", "--node: " + node.status().message());
+  ezone::SoaRegistrantOptions o;
+  o.node = *node;
+  o.service = options.service;
+  o.address = options.address;
+  o.ttl_s = options.ttl_s;
+  o.request_timeout_ms = options.timeout_ms;
+  o.on_change = [](const std::string& line) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  };
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  ezone::SoaRegistrant registrant(std::move(o));
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  registrant.stop();
+  return 0;
+}
+
+int run_deregister(const Options& options) {
+  if (options.args.size() != 3) return fail("soa deregister", "usage: soa deregister LEASE");
+  auto reply = admin_call(options, "DELETE", "/admin/v1/soa/instances/" + options.args[2]);
+  if (!reply) return fail("soa deregister", reply.status().message());
+  if (reply->status != 200) return fail("soa deregister", reply_error(*reply));
+  std::printf("deregistered %s\n", reply->body.value("deregistered", "?").c_str());
+  return 0;
+}
+
+}  // namespace
+
 int run_soa(const Options& options) {
-  if (options.args.size() != 1) return fail("soa", "usage: soa");
+  if (options.args.size() >= 2 && options.args[1] == "register") return run_register(options);
+  if (options.args.size() >= 2 && options.args[1] == "deregister") return run_deregister(options);
+  if (options.args.size() != 1) return fail("soa", "usage: soa | soa register ... | soa deregister LEASE");
   auto reply = admin_call(options, "GET", "/admin/v1/soa");
   if (!reply) return fail("soa", reply.status().message());
   if (reply->status != 200) return fail("soa", reply_error(*reply));

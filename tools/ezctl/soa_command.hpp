@@ -1,7 +1,11 @@
 // `ezctl soa`: the SOA proxy as this node sees it (GET /admin/v1/soa): each
 // service with its mode and fallback, and each instance, in every zone,
 // with its health (up or DOWN, since when, failures in a row, last error)
-// and the calls this node sent it.
+// and the calls this node sent it. `ezctl soa register` keeps an instance
+// registered with the node until it is stopped (SIGINT, SIGTERM), then
+// deregisters it: a sidecar for a service that cannot register itself
+// (actors/soa/soa_registrant.hpp). `ezctl soa deregister LEASE` ends a
+// registration.
 #pragma once
 
 #include <string>

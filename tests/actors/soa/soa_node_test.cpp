@@ -4,13 +4,20 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <vector>
+
 #include "actors/gzs/gzs.hpp"
 #include "actors/soa/soa_proxy.hpp"
+#include "actors/soa/soa_registrant.hpp"
 #include "zones/soa_registration.hpp"
 #include "storage/net/http_client.hpp"
 #include "tests/actors/node_fixture.hpp"
 #include "tests/actors/soa/soa_instance.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/ports.hpp"
 
 namespace ezone {
 namespace {
@@ -290,6 +297,68 @@ TEST_F(SoaNodeTest, BadRegistrationsAreRefusedWithTheirReasonAndCounted) {
   auto list = instances(sh_ports_.admin);
   ASSERT_EQ(list.size(), 1u) << list.dump();
   EXPECT_EQ(list[0]["address"], a.address());
+}
+
+// The client side: a registrant keeps its instance registered, registers
+// again when the lease is lost behind its back, and deregisters on stop.
+TEST_F(SoaNodeTest, ARegistrantKeepsItsInstanceRegisteredUntilItStops) {
+  test::Instance sh1("sh-1");
+  start_ledger_without_instances();
+  std::mutex lines_mutex;
+  std::vector<std::string> lines;
+  SoaRegistrantOptions o;
+  o.node = {"127.0.0.1", sh_ports_.admin};
+  o.service = "ledger";
+  o.address = sh1.address();
+  o.ttl_s = 3;  // renewed every second
+  o.on_change = [&](const std::string& line) {
+    std::lock_guard<std::mutex> lock(lines_mutex);
+    lines.push_back(line);
+  };
+  SoaRegistrant registrant(o);
+  ASSERT_TRUE(test::eventually(
+      [&] { return registrant.state().registered && instances(bj_ports_.admin).size() == 1; }));
+  const SoaRegistrantState first = registrant.state();
+  EXPECT_TRUE(first.registered);
+  EXPECT_EQ(first.registrations, 1u);
+  // Past its TTL it is still there: the keepalives hold the lease.
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_EQ(instances(bj_ports_.admin).size(), 1u);
+  EXPECT_EQ(registrant.state().lease, first.lease);
+  EXPECT_EQ(registrant.state().registrations, 1u);
+
+  // The lease is lost (revoked behind its back): the next renewal finds
+  // out, and the registrant registers again under a new lease.
+  ASSERT_TRUE(store_->lease_revoke(first.lease).is_ok());
+  ASSERT_TRUE(test::eventually([&] { return registrant.state().registrations == 2; }));
+  EXPECT_NE(registrant.state().lease, first.lease);
+  ASSERT_TRUE(test::eventually([&] { return instances(bj_ports_.admin).size() == 1; }));
+  auto call = get(bj_ports_.http, "/soa/v1/sh.ledger/x");
+  ASSERT_TRUE(call.ok());
+  EXPECT_EQ(call->status, 200) << call->body;
+
+  registrant.stop();
+  EXPECT_FALSE(registrant.state().registered);
+  ASSERT_TRUE(test::eventually([&] { return instances(bj_ports_.admin).empty(); }));
+  std::lock_guard<std::mutex> lock(lines_mutex);
+  ASSERT_GE(lines.size(), 3u);
+  EXPECT_NE(lines.front().find("registered " + sh1.address() + " (ledger)"), std::string::npos) << lines.front();
+  EXPECT_NE(lines.back().find("deregistered"), std::string::npos) << lines.back();
+}
+
+TEST(SoaRegistrantTest, WithNoNodeToRegisterWithItKeepsTryingAndStopsPromptly) {
+  SoaRegistrantOptions o;
+  o.node = {"127.0.0.1", test::free_loopback_port()};
+  o.service = "ledger";
+  o.address = "127.0.0.1:9";
+  o.retry_ms = 50;
+  SoaRegistrant registrant(o);
+  ASSERT_TRUE(test::eventually([&] { return !registrant.state().last_error.empty(); }));
+  EXPECT_FALSE(registrant.state().registered);
+  const auto t0 = std::chrono::steady_clock::now();
+  registrant.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  EXPECT_EQ(registrant.state().registrations, 0u);
 }
 
 TEST_F(SoaNodeTest, ANodeWithoutSoaSaysSo) {

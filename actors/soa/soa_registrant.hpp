@@ -1,0 +1,75 @@
+// SoaRegistrant: keeps one service instance registered with its zone's
+// node, the client side of soa_registry.hpp. A service written in C++
+// links it; `ezctl soa register` runs it beside a service that cannot
+// (a sidecar); examples/soa_echo uses it for --register.
+//
+// On its own thread it registers (POST /admin/v1/soa/instances), renews
+// the lease every keepalive_ms the node gave (a third of the TTL), and
+// registers again when a renewal says the lease is gone (it expired while
+// the node or etcd was out of reach, or the node lost it). A failed call
+// is retried after retry_ms. stop() deregisters (DELETE, best effort: an
+// unreachable node leaves the lease to expire) and joins. Every change of
+// state is reported once through on_change, as one line for a log.
+//
+// The header is free of CAF and Beast.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/address.hpp"
+
+namespace ezone {
+
+struct SoaRegistrantOptions {
+  HostPort node;            // the node's admin address (node.admin of its config)
+  std::string service;      // declared in the node's [soa]
+  std::string address;      // "host:port" the instance serves on
+  int64_t ttl_s = 10;       // the lease; the node caps it at registration_ttl_max_s
+  int64_t retry_ms = 1000;  // after a call that failed
+  int64_t request_timeout_ms = 3000;
+  std::function<void(const std::string&)> on_change;  // may be empty
+};
+
+struct SoaRegistrantState {
+  bool registered = false;
+  int64_t lease = 0;           // 0 while not registered
+  uint64_t registrations = 0;  // successful registrations, the first and every one after a lost lease
+  std::string last_error;      // of the last failed call; empty after a success
+};
+
+class SoaRegistrant {
+ public:
+  explicit SoaRegistrant(SoaRegistrantOptions options);  // starts registering
+  ~SoaRegistrant();
+  SoaRegistrant(const SoaRegistrant&) = delete;
+  SoaRegistrant& operator=(const SoaRegistrant&) = delete;
+
+  // Deregisters and joins. Idempotent.
+  void stop();
+  SoaRegistrantState state() const;
+
+ private:
+  void run();
+  bool register_once();   // true when registered
+  bool renew_once();      // false when the lease is gone (then state_.lease is 0) or the call failed
+  void deregister();
+  void note(const std::string& line);
+  bool sleep_ms(int64_t ms);  // false when stopping
+
+  const SoaRegistrantOptions options_;
+  int64_t keepalive_ms_ = 1000;
+  std::string last_line_;
+
+  mutable std::mutex mutex_;  // guards the fields below
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  SoaRegistrantState state_;
+  std::thread thread_;
+};
+
+}  // namespace ezone
