@@ -75,9 +75,6 @@ struct Call {
   size_t peer_start = 0;
 };
 
-// Shared by the proxy, its endpoints' handlers (strongly) and the work it
-// queues on the router's lanes (weakly: that work may outlive it, since the
-// lanes' owner destroys queued work whenever it goes).
 }  // namespace soa_internal
 
 using soa_internal::Call;
@@ -85,6 +82,9 @@ using soa_internal::Instance;
 using soa_internal::InstanceSet;
 using soa_internal::Service;
 
+// Shared by the proxy, its endpoints' handlers (strongly) and the work it
+// queues on the router's lanes (weakly: that work may outlive it, since the
+// lanes' owner destroys queued work whenever it goes).
 struct SoaProxy::State : std::enable_shared_from_this<SoaProxy::State> {
   std::atomic<bool> stopped{false};
   std::string ezone;

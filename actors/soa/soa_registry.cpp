@@ -108,9 +108,10 @@ bool SoaRegistry::resync() {
   resyncs_.inc();
   auto fail = [&](const Status& s) {
     errors_.inc();
-    if (logger_)
+    if (logger_ && !failing_)  // once per outage
       logger_->warn("event=soa_registry_unavailable ezone={} error=\"{}\" retry_ms={}", ezone_, s.to_string(),
                     kResyncRetryMs);
+    failing_ = true;
     std::lock_guard<std::mutex> lock(mutex_);
     resync_wanted_ = true;
     return false;
@@ -147,6 +148,7 @@ bool SoaRegistry::resync() {
   auto watch = store_.watch(kSoaInstancePrefix, /*prefix=*/true, all->revision + 1, std::move(callbacks));
   if (!watch) return fail(watch.status());
   watch_ = std::move(*watch);
+  failing_ = false;
   if (logger_)
     logger_->info("event=soa_registry_read ezone={} registrations={} revision={}", ezone_, registrations.size(),
                   all->revision);

@@ -98,8 +98,9 @@ class SoaRegistry {
   Counter& errors_;
   Counter& resyncs_;
 
-  std::mutex watch_mutex_;  // guards watch_ (the thread and stop())
+  std::mutex watch_mutex_;  // guards watch_ and failing_ (resync: the constructor, then the thread)
   std::unique_ptr<meta::Watch> watch_;
+  bool failing_ = false;  // the last full read failed (its warning is logged)
 
   std::mutex mutex_;  // guards the fields below
   std::condition_variable wake_;

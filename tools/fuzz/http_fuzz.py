@@ -45,6 +45,9 @@ TARGETS = [
     ("POST", 7200, "/soa/v1/pricing/quote?items=3", {"items": 3, "city": "bj"}),
     ("GET", 7100, "/soa/v1/pricing", None),
     ("GET", 7101, "/admin/v1/soa", None),
+    ("POST", 7201, "/admin/v1/soa/instances", {"service": "pricing", "address": "127.0.0.1:7299", "ttl_s": 5}),
+    ("POST", 7201, "/admin/v1/soa/instances/7587887/keepalive", None),
+    ("DELETE", 7101, "/admin/v1/soa/instances/7587887", None),
 ]
 WEIRD = [None, True, False, 0, -1, 1.5, 1e308, -1e308, 2**64, -2**63 - 1, "", "x" * 5000, "\u0000", "\u2603",
          [], {}, [1, [2, [3]]], {"a": {"b": 1}}, "NaN", "geo=91,200", "merchant=-1", "order=99999999999999999999"]
