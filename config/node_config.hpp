@@ -14,6 +14,7 @@
 //   [admin]    optional: what the admin API (node.admin) lets operators do
 //   [soa]      optional: the SOA proxy's services and instances (soa_config.hpp)
 //   [incident] optional: the incident-grading thresholds (incident_config.cpp)
+//   [tracing]  optional: where sampled spans go: the log, an OTLP collector (tracing_config.cpp)
 //   [dal]      optional: the SQLite database, its schema file, group commit
 //   [drc]      optional (needs [dal]): replication pull batches and timing
 //
@@ -150,6 +151,18 @@ struct IncidentSettings {
   int64_t window_s = 300;  // GET /admin/v1/incident's window when it names none
 };
 
+// [tracing]: where the router's sampled spans go (actors/node/span_exporter.hpp).
+struct TracingSettings {
+  bool log_spans = true;        // one event=span log line per span
+  HostPort otlp_endpoint;       // an OTLP/HTTP collector; empty host = no export
+  std::string otlp_path = "/v1/traces";
+  int64_t batch_max = 512;      // spans per export request
+  int64_t queue_max = 8192;     // spans waiting for export; more are dropped and counted
+  int64_t flush_interval_ms = 1000;
+  int64_t export_timeout_ms = 2000;
+  bool exports() const { return !otlp_endpoint.host.empty(); }
+};
+
 struct NodeConfig {
   std::string source;  // the file it was read from (for error messages)
   std::string ezone;
@@ -172,6 +185,7 @@ struct NodeConfig {
   AdminSettings admin_api;  // [admin] (node.admin is the address)
   SoaSettings soa;          // [soa]
   IncidentSettings incident;  // [incident]
+  TracingSettings tracing;    // [tracing]
 };
 
 // Reads and validates a config file. On failure returns invalid_argument (or

@@ -98,5 +98,7 @@ class TableReader {
 Status read_soa(const toml::table& root, NodeConfig& c);
 // The optional [incident] section (config/incident_config.cpp).
 Status read_incident(const toml::table& root, NodeConfig& c);
+// The optional [tracing] section (config/tracing_config.cpp).
+Status read_tracing(const toml::table& root, NodeConfig& c);
 
 }  // namespace ezone::config_internal

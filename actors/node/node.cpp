@@ -27,6 +27,7 @@
 #include "actors/soa/soa_registry.hpp"
 #include "actors/node/coordinator.hpp"
 #include "actors/node/file_lock.hpp"
+#include "actors/node/span_exporter.hpp"
 #include "actors/router/router.hpp"
 #include "core/build_info.hpp"
 #include "config/schema_config.hpp"
@@ -113,6 +114,7 @@ struct Node::Impl {
   std::unique_ptr<DrcService> drc;    // when there is a DAL
   std::unique_ptr<ChangeFeedHub> feed;  // GET /drc/v1/changes, when there is a DAL
   std::unique_ptr<HttpServer> admin;
+  std::unique_ptr<SpanExporter> spans;  // [tracing] otlp_endpoint; before ingress, whose router feeds it
   std::unique_ptr<SoaProxy> soa;  // when [soa] is configured; before ingress, whose handlers call it
   std::unique_ptr<SoaRegistry> soa_registry;  // with [soa] registration; feeds `soa`
   std::unique_ptr<RouterIngress> ingress;
@@ -334,14 +336,11 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
     logger->info("event=router_trust ezone={} detail=\"no router.peer_token: route trail headers (X-Ezone-Epoch, "
                  "-Via) are trusted from clients too; strip them at the edge or set a token\"",
                  config.ezone);
-  // A sampled W3C trace's router spans, one log line each, tagged with
-  // this ezone (router.hpp, "Tracing").
-  rc.on_span = [log = logger](const RouterSpan& s) {
-    log->info("event=span trace_id={} span_id={} parent_id={} ezone={} name=\"{}\" outcome={}{}{}{}{} status={} "
-              "duration_us={}",
-              s.trace_id, s.span_id, s.parent_id, s.ezone, s.name, s.outcome, *s.reason ? " reason=" : "", s.reason,
-              s.forwarded_to.empty() ? "" : " forwarded_to=", s.forwarded_to, s.status, s.duration_us);
-  };
+  // A sampled W3C trace's router spans, tagged with this ezone (router.hpp,
+  // "Tracing"), go to the log and to an OTLP collector ([tracing]).
+  if (config.tracing.exports())
+    spans = std::make_unique<SpanExporter>(config.ezone, config.tracing, *metrics, logger);
+  rc.on_span = make_span_sink(config.tracing, logger, spans.get());
   rc.forwarder.connections_per_upstream_max = config.router.forward_connections_max;
   rc.forwarder.response_timeout_ms = config.router.forward_timeout_ms;
   // The router's lanes, which the SOA proxy's calls go out on too.
@@ -403,6 +402,7 @@ void Node::Impl::stop() {
   if (soa) soa->stop();
   if (admin) admin->stop();
   if (soa_registry) soa_registry->stop();  // after admin: no registration request is left
+  if (spans) spans->stop();  // after the router: sends the last spans
   if (coordinator) coordinator->stop();
   if (feed) feed->stop();  // its streams read the DAL
   if (gzs) gzs->stop();  // no epoch reaches the cluster actor after this

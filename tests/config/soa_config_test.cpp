@@ -185,4 +185,31 @@ TEST(IncidentConfig, ThePolicyIsReadOverTheDefaultsAndCheckedAsAWhole) {
   expect_error(parse("[incident]\nfailed = [0.1]\n"), "incident.failed", "unknown key");
 }
 
+TEST(TracingConfig, TheCollectorAndItsBoundsAreReadAndChecked) {
+  auto none = parse("");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->tracing.log_spans);
+  EXPECT_FALSE(none->tracing.exports());
+  auto r = parse("[tracing]\nlog_spans = false\notlp_endpoint = \"127.0.0.1:4318\"\nbatch_max = 100\n"
+                 "queue_max = 1000\nflush_interval_ms = 200\n");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_FALSE(r->tracing.log_spans);
+  EXPECT_TRUE(r->tracing.exports());
+  EXPECT_EQ(r->tracing.otlp_endpoint.to_string(), "127.0.0.1:4318");
+  EXPECT_EQ(r->tracing.otlp_path, "/v1/traces");
+  EXPECT_EQ(r->tracing.batch_max, 100);
+  EXPECT_EQ(r->tracing.flush_interval_ms, 200);
+  auto empty = parse("[tracing]\notlp_endpoint = \"\"\n");
+  ASSERT_TRUE(empty.ok()) << empty.status().to_string();
+  EXPECT_FALSE(empty->tracing.exports());
+
+  expect_error(parse("[tracing]\notlp_endpoint = \"127.0.0.1\"\n"), "tracing.otlp_endpoint");
+  expect_error(parse("[tracing]\notlp_endpoint = \"0.0.0.0:4318\"\n"), "tracing.otlp_endpoint");
+  expect_error(parse("[tracing]\notlp_path = \"v1/traces\"\n"), "tracing.otlp_path");
+  expect_error(parse("[tracing]\nbatch_max = 0\n"), "tracing.batch_max");
+  expect_error(parse("[tracing]\nbatch_max = 500\nqueue_max = 100\n"), "tracing.queue_max", "below batch_max");
+  expect_error(parse("[tracing]\nflush_interval_ms = 1\n"), "tracing.flush_interval_ms");
+  expect_error(parse("[tracing]\nexporter = \"jaeger\"\n"), "tracing.exporter", "unknown key");
+}
+
 }  // namespace ezone

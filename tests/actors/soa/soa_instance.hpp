@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/http/http_server.hpp"
+#include "tests/actors/loopback_server.hpp"
 
 namespace ezone::test {
 
@@ -23,12 +24,8 @@ struct Instance {
   std::unique_ptr<HttpServer> server;
 
   explicit Instance(std::string n) : name(std::move(n)) {
-    HttpServerOptions o;
-    o.name = "instance";
-    o.config_key = "instance";
-    o.bind = {"127.0.0.1", 0};
-    auto s = HttpServer::start(
-        o,
+    server = start_loopback_server(
+        "instance",
         [this](const HttpRequest& r) {
           if (r.path() == "/health") return HttpResponse::text(healthy ? 200 : 500, healthy ? "ok" : "sick");
           ++calls;
@@ -39,8 +36,6 @@ struct Instance {
           return HttpResponse::json(200, body.dump());
         },
         *metrics);
-    EXPECT_TRUE(s.ok()) << s.status().to_string();
-    if (s.ok()) server = std::move(*s);
   }
   ~Instance() {
     if (server) server->stop();

@@ -1,0 +1,104 @@
+// Where the router's sampled spans go ([tracing], config/node_config.hpp):
+// a log line each (event=span), and, with an otlp_endpoint, a collector
+// that speaks OTLP/HTTP with JSON bodies (the OpenTelemetry Collector,
+// Jaeger, Tempo...).
+//
+// SpanExporter batches spans on its own thread and POSTs them to
+// otlp_path: a batch leaves when batch_max spans wait, or flush_interval_ms
+// after its first span. add() never blocks the I/O thread that answered
+// the request: it queues the span, and when queue_max spans already wait
+// the span is dropped and counted. A batch the collector refuses (non-2xx)
+// or that cannot be sent within export_timeout_ms is dropped and counted:
+// spans are evidence, not data, and memory stays bounded while a collector
+// is down. The first failure after a success is logged, and so is the
+// recovery. stop() sends what is queued and joins; a failure while stopping
+// drops the rest, so a collector out of reach holds the stop up for one
+// export_timeout_ms at most.
+//
+// Each span: traceId, spanId, parentSpanId (hex), name (the endpoint's
+// pattern), kind SERVER, start and end time, attributes ezone,
+// ezone.outcome (local | forwarded | rejected), ezone.reason,
+// ezone.forwarded_to, http.response.status_code; status ERROR for a 5xx.
+// The resource: service.name "ezone", service.instance.id "ezoned-<ezone>",
+// ezone, service.version.
+//
+// Metrics: ezone_trace_spans_exported_total,
+// ezone_trace_spans_dropped_total{reason=queue_full|export_failed},
+// ezone_trace_export_errors_total.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "actors/router/router.hpp"
+#include "config/node_config.hpp"
+#include "core/metrics.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace ezone {
+namespace net {
+class HttpConnection;
+}
+
+// A span as exported: the router's, with its wall-clock times.
+struct ExportedSpan {
+  RouterSpan span;
+  int64_t start_unix_ns = 0;
+  int64_t end_unix_ns = 0;
+};
+
+// The OTLP/JSON ExportTraceServiceRequest for spans of one ezone.
+std::string otlp_traces_json(const std::string& ezone, const std::vector<ExportedSpan>& spans);
+
+class SpanExporter {
+ public:
+  // settings.exports() must hold. metrics and logger outlive the exporter.
+  SpanExporter(std::string ezone, TracingSettings settings, Metrics& metrics, std::shared_ptr<spdlog::logger> logger);
+  ~SpanExporter();
+  SpanExporter(const SpanExporter&) = delete;
+  SpanExporter& operator=(const SpanExporter&) = delete;
+
+  // Queues a span that ended now (see above). Thread-safe, non-blocking.
+  void add(const RouterSpan& span);
+  // Sends what is queued and joins. Idempotent; add() drops afterwards.
+  void stop();
+
+ private:
+  void run();
+  // Sends one batch; false when it was dropped.
+  bool send(const std::vector<ExportedSpan>& batch);
+
+  const std::string ezone_;
+  const TracingSettings settings_;
+  std::shared_ptr<spdlog::logger> logger_;
+  Counter& exported_;
+  Counter& dropped_full_;
+  Counter& dropped_failed_;
+  Counter& errors_;
+  bool failing_ = false;  // the thread's: the last export failed
+  std::unique_ptr<net::HttpConnection> connection_;  // the thread's: keep-alive to the collector
+
+  std::mutex mutex_;  // guards the fields below
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::deque<ExportedSpan> queue_;
+  std::thread thread_;
+};
+
+// The router's on_span for a node with these settings: logs each span
+// when log_spans, and hands it to exporter when there is one (exporter
+// must outlive the router). Empty when neither applies.
+std::function<void(const RouterSpan&)> make_span_sink(const TracingSettings& settings,
+                                                      std::shared_ptr<spdlog::logger> logger, SpanExporter* exporter);
+
+}  // namespace ezone
