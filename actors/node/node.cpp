@@ -356,7 +356,8 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
     soa = std::move(*proxy);
     for (Endpoint& e : soa->endpoints()) endpoints.push_back(std::move(e));
     if (config.soa.registration)
-      soa_registry = std::make_unique<SoaRegistry>(config.ezone, *meta, *soa, *metrics, logger);
+      soa_registry = std::make_unique<SoaRegistry>(config.ezone, *meta, *soa, *metrics, logger,
+                                                   [this] { return etcd->state().reachable; });
   }
   endpoints.push_back(probe_endpoint(config.ezone, *gzs));
   if (dal) {

@@ -56,11 +56,12 @@ HttpResponse lease_gone(int64_t lease) {
 }  // namespace
 
 SoaRegistry::SoaRegistry(std::string ezone, meta::MetaStore& store, SoaProxy& proxy, Metrics& metrics,
-                         std::shared_ptr<spdlog::logger> logger)
+                         std::shared_ptr<spdlog::logger> logger, std::function<bool()> store_reachable)
     : ezone_(std::move(ezone)),
       store_(store),
       proxy_(proxy),
       logger_(std::move(logger)),
+      store_reachable_(std::move(store_reachable)),
       bad_requests_(metrics.counter("ezone_admin_bad_requests_total", "Malformed admin requests, by endpoint",
                                     {{"endpoint", "soa_instances"}})),
       registrations_(metrics.counter("ezone_soa_registrations_total", "SOA instances registered at this node")),
@@ -212,11 +213,15 @@ std::optional<HttpResponse> SoaRegistry::handle(const HttpRequest& req) {
     if (req.method != "POST")
       return HttpResponse::error(405, req.method + " not allowed on " + base +
                                           "; POST registers an instance (GET /admin/v1/soa lists them)");
+    if (store_reachable_ && !store_reachable_())
+      return unavailable(Status(Errc::unavailable, "the node's last check did not reach it"));
     return register_instance(req);
   }
   if (path.compare(0, base.size() + 1, base + "/") != 0) return std::nullopt;
   auto lease = parse_lease_path(path.substr(base.size() + 1));
   if (!lease) return bad_request(lease.status().message());
+  if (store_reachable_ && !store_reachable_())
+    return unavailable(Status(Errc::unavailable, "the node's last check did not reach it"));
   if (lease->keepalive) {
     if (req.method != "POST") return HttpResponse::error(405, req.method + " not allowed on " + path + "; use POST");
     return keepalive(lease->lease);

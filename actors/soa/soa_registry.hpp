@@ -22,7 +22,7 @@
 // ezone takes at most registered_per_zone_max registered instances of a
 // service. Malformed requests get 400 naming the field, and are counted
 // (ezone_admin_bad_requests_total{endpoint="soa_instances"}); an etcd that
-// cannot be reached gives 503.
+// cannot be reached gives 503 with Retry-After.
 //
 // Watching. Every node reads every registration, then watches their
 // prefix: a put adds the instance to its proxy, a delete removes it. When
@@ -34,6 +34,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -56,10 +57,13 @@ class SoaProxy;
 class SoaRegistry {
  public:
   // ezone: this node's. store, proxy and metrics must outlive the registry.
-  // Reads the registrations and starts watching them (or, with etcd out of
-  // reach, keeps trying on its thread).
+  // store_reachable (optional): whether the node's last check reached etcd.
+  // While it says no, the API answers 503 at once instead of waiting on
+  // etcd's timeouts, which would hold up the admin port's other requests
+  // (/healthz). Reads the registrations and starts watching them (or, with
+  // etcd out of reach, keeps trying on its thread).
   SoaRegistry(std::string ezone, meta::MetaStore& store, SoaProxy& proxy, Metrics& metrics,
-              std::shared_ptr<spdlog::logger> logger);
+              std::shared_ptr<spdlog::logger> logger, std::function<bool()> store_reachable = nullptr);
   ~SoaRegistry();
   SoaRegistry(const SoaRegistry&) = delete;
   SoaRegistry& operator=(const SoaRegistry&) = delete;
@@ -93,6 +97,7 @@ class SoaRegistry {
   meta::MetaStore& store_;
   SoaProxy& proxy_;
   std::shared_ptr<spdlog::logger> logger_;
+  std::function<bool()> store_reachable_;
   Counter& bad_requests_;
   Counter& registrations_;
   Counter& errors_;

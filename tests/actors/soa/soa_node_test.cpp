@@ -285,6 +285,19 @@ TEST_F(SoaNodeTest, BadRegistrationsAreRefusedWithTheirReasonAndCounted) {
   ASSERT_TRUE(same.ok());
   EXPECT_EQ(same->status, 201) << same->body;
 
+  // With etcd out of reach, the API answers 503 at once rather than
+  // holding the admin port on etcd's timeouts.
+  store_->set_available(false);
+  ASSERT_TRUE(test::eventually([&] { return !bj_->etcd_state().reachable; }));
+  for (const std::string& target : {path, path + "/1/keepalive"}) {
+    auto r = send(bj_ports_.admin, "POST", target, json{{"service", "ledger"}, {"address", b.address()}}.dump());
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 503) << r->body;
+    EXPECT_NE(r->body.find("etcd cannot be reached"), std::string::npos) << r->body;
+  }
+  store_->set_available(true);
+  ASSERT_TRUE(test::eventually([&] { return bj_->etcd_state().reachable; }));
+
   // Keys written behind the API's back: junk is counted and never served,
   // an ezone outside the cluster is refused by the proxies.
   ASSERT_TRUE(store_->put(std::string(kSoaInstancePrefix) + "ledger/bj", "x").ok());
