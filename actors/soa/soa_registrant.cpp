@@ -84,12 +84,15 @@ bool SoaRegistrant::register_once() {
   auto doc = r.ok() ? nlohmann::json::parse(r->body, nullptr, false) : nlohmann::json();
   if (!r.ok() || r->status != 201 || !doc.is_object() || !doc["lease"].is_number_integer()) {
     std::string error = why(r);
+    const bool refused = r.ok() && r->status == 400;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       state_.last_error = error;
+      state_.refused = refused;
+      if (refused) stopping_ = true;  // it cannot succeed: end the thread
     }
-    note("cannot register " + options_.address + " (" + options_.service + ") with " + options_.node.to_string() +
-         ": " + error);
+    note((refused ? "refused: cannot register " : "cannot register ") + options_.address + " (" +
+         options_.service + ") with " + options_.node.to_string() + ": " + error);
     return false;
   }
   const int64_t lease = doc["lease"].get<int64_t>();

@@ -7,7 +7,11 @@
 // the lease every keepalive_ms the node gave (a third of the TTL), and
 // registers again when a renewal says the lease is gone (it expired while
 // the node or etcd was out of reach, or the node lost it). A failed call
-// is retried after retry_ms. stop() deregisters (DELETE, best effort: an
+// is retried after retry_ms, except a registration the node refuses as
+// malformed (400: a bad address, a TTL above its maximum): that cannot
+// succeed, so the registrant gives up and says so in state().refused.
+// (An unknown service, 404, is retried: a rolling config change may
+// declare it.) stop() deregisters (DELETE, best effort: an
 // unreachable node leaves the lease to expire) and joins. Every change of
 // state is reported once through on_change, as one line for a log.
 //
@@ -40,6 +44,7 @@ struct SoaRegistrantState {
   int64_t lease = 0;           // 0 while not registered
   uint64_t registrations = 0;  // successful registrations, the first and every one after a lost lease
   std::string last_error;      // of the last failed call; empty after a success
+  bool refused = false;        // the node refused the registration as malformed; no more tries
 };
 
 class SoaRegistrant {

@@ -75,17 +75,24 @@ int run_register(const Options& options) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   ezone::SoaRegistrant registrant(std::move(o));
-  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  while (!g_stop && !registrant.state().refused) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   registrant.stop();
+  if (registrant.state().refused) return fail("soa register", registrant.state().last_error);
   return 0;
 }
 
 int run_deregister(const Options& options) {
-  if (options.args.size() != 3) return fail("soa deregister", "usage: soa deregister LEASE");
+  if (options.args.size() != 3 || options.args[2].empty() ||
+      options.args[2].find_first_not_of("0123456789") != std::string::npos)
+    return fail("soa deregister", "usage: soa deregister LEASE (the lease's number)");
   auto reply = admin_call(options, "DELETE", "/admin/v1/soa/instances/" + options.args[2]);
   if (!reply) return fail("soa deregister", reply.status().message());
   if (reply->status != 200) return fail("soa deregister", reply_error(*reply));
-  std::printf("deregistered %s\n", reply->body.value("deregistered", "?").c_str());
+  const auto& body = reply->body;
+  std::printf("deregistered %s\n",
+              body.is_object() && body.contains("deregistered") && body["deregistered"].is_string()
+                  ? body["deregistered"].get<std::string>().c_str()
+                  : "?");
   return 0;
 }
 

@@ -285,6 +285,18 @@ TEST_F(SoaNodeTest, BadRegistrationsAreRefusedWithTheirReasonAndCounted) {
   ASSERT_TRUE(same.ok());
   EXPECT_EQ(same->status, 201) << same->body;
 
+  // A registrant the node refuses as malformed gives up and says why.
+  SoaRegistrantOptions too_long;
+  too_long.node = {"127.0.0.1", bj_ports_.admin};
+  too_long.service = "ledger";
+  too_long.address = b.address();
+  too_long.ttl_s = 31;
+  SoaRegistrant refused(too_long);
+  ASSERT_TRUE(test::eventually([&] { return refused.state().refused; }));
+  EXPECT_EQ(refused.state().registrations, 0u);
+  EXPECT_NE(refused.state().last_error.find("1..30"), std::string::npos) << refused.state().last_error;
+  refused.stop();
+
   // With etcd out of reach, the API answers 503 at once rather than
   // holding the admin port on etcd's timeouts.
   store_->set_available(false);
