@@ -198,10 +198,10 @@ void SoaRegistry::apply(const std::vector<meta::WatchEvent>& events) {
 
 std::optional<HttpResponse> handle_soa_registry_admin(SoaRegistry* registry, const std::string& source,
                                                       const HttpRequest& req) {
+  if (registry) return registry->handle(req);
   const std::string path = req.path();
   const std::string base = kInstancesPath;
   if (path != base && path.compare(0, base.size() + 1, base + "/") != 0) return std::nullopt;
-  if (registry) return registry->handle(req);
   return HttpResponse::error(404, source + " lets no instance register: it has no [soa] section, or [soa] "
                                            "registration = false");
 }
@@ -209,25 +209,22 @@ std::optional<HttpResponse> handle_soa_registry_admin(SoaRegistry* registry, con
 std::optional<HttpResponse> SoaRegistry::handle(const HttpRequest& req) {
   const std::string path = req.path();
   const std::string base = kInstancesPath;
-  if (path == base) {
-    if (req.method != "POST")
-      return HttpResponse::error(405, req.method + " not allowed on " + base +
-                                          "; POST registers an instance (GET /admin/v1/soa lists them)");
-    if (store_reachable_ && !store_reachable_())
-      return unavailable(Status(Errc::unavailable, "the node's last check did not reach it"));
-    return register_instance(req);
+  const bool registering = path == base;
+  if (!registering && path.compare(0, base.size() + 1, base + "/") != 0) return std::nullopt;
+  LeasePath lease;
+  if (!registering) {
+    auto parsed = parse_lease_path(path.substr(base.size() + 1));
+    if (!parsed) return bad_request(parsed.status().message());
+    lease = *parsed;
   }
-  if (path.compare(0, base.size() + 1, base + "/") != 0) return std::nullopt;
-  auto lease = parse_lease_path(path.substr(base.size() + 1));
-  if (!lease) return bad_request(lease.status().message());
+  const char* method = registering || lease.keepalive ? "POST" : "DELETE";
+  if (req.method != method)
+    return HttpResponse::error(405, req.method + " not allowed on " + path + "; use " + method +
+                                        (registering ? " to register an instance (GET /admin/v1/soa lists them)" : ""));
   if (store_reachable_ && !store_reachable_())
     return unavailable(Status(Errc::unavailable, "the node's last check did not reach it"));
-  if (lease->keepalive) {
-    if (req.method != "POST") return HttpResponse::error(405, req.method + " not allowed on " + path + "; use POST");
-    return keepalive(lease->lease);
-  }
-  if (req.method != "DELETE") return HttpResponse::error(405, req.method + " not allowed on " + path + "; use DELETE");
-  return deregister(lease->lease);
+  if (registering) return register_instance(req);
+  return lease.keepalive ? keepalive(lease.lease) : deregister(lease.lease);
 }
 
 HttpResponse SoaRegistry::bad_request(const std::string& why) {
@@ -269,15 +266,10 @@ HttpResponse SoaRegistry::register_instance(const HttpRequest& req) {
     ttl_s = t.get<int64_t>();
   }
   const std::string key = soa_instance_key(r);
-  const std::string zone_keys = key.substr(0, key.size() - r.address.to_string().size());
-  auto existing = store_.range(zone_keys, /*prefix=*/true);
-  if (!existing) return unavailable(existing.status());
-  bool present = false;
-  for (const auto& kv : existing->kvs) present = present || kv.key == key;
-  if (!present && existing->kvs.size() >= static_cast<size_t>(settings.registered_per_zone_max))
-    return HttpResponse::error(409, "soa registry: service '" + r.service + "' has " +
-                                        std::to_string(existing->kvs.size()) + " instances registered in ezone " +
-                                        ezone_ + ", its most ([soa] registered_per_zone_max)");
+  if (const size_t n = registered_in_zone(key); n >= static_cast<size_t>(settings.registered_per_zone_max))
+    return HttpResponse::error(409, "soa registry: service '" + r.service + "' has " + std::to_string(n) +
+                                        " instances registered in ezone " + ezone_ +
+                                        ", its most ([soa] registered_per_zone_max)");
   auto grant = store_.lease_grant(ttl_s);
   if (!grant) return unavailable(grant.status());
   const int64_t now = SystemClock::instance().wall_ms();
@@ -307,23 +299,26 @@ HttpResponse SoaRegistry::register_instance(const HttpRequest& req) {
   return HttpResponse::json(201, out.dump() + "\n");
 }
 
-Result<std::string> SoaRegistry::key_of_lease(int64_t lease) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = key_by_lease_.find(lease);
-    if (it != key_by_lease_.end()) return it->second;
-  }
-  // Not seen here (yet): the store decides.
-  auto all = store_.range(kSoaInstancePrefix, /*prefix=*/true);
-  if (!all) return all.status();
-  for (const auto& kv : all->kvs)
-    if (kv.lease == lease) return kv.key;
-  return Status(Errc::not_found, "no registration under lease " + std::to_string(lease));
+size_t SoaRegistry::registered_in_zone(const std::string& key) {
+  // The other keys of its service and zone: the same key up to the address.
+  const std::string zone_keys = key.substr(0, key.rfind('/') + 1);
+  std::lock_guard<std::mutex> lock(mutex_);
+  size_t n = 0;
+  for (auto it = lease_by_key_.lower_bound(zone_keys);
+       it != lease_by_key_.end() && it->first.compare(0, zone_keys.size(), zone_keys) == 0; ++it)
+    n += it->first == key ? 0 : 1;
+  return n;
+}
+
+std::optional<std::string> SoaRegistry::key_of_lease(int64_t lease) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = key_by_lease_.find(lease);
+  if (it == key_by_lease_.end()) return std::nullopt;
+  return it->second;
 }
 
 HttpResponse SoaRegistry::keepalive(int64_t lease) {
-  auto key = key_of_lease(lease);
-  if (!key) return key.status().code() == Errc::not_found ? lease_gone(lease) : unavailable(key.status());
+  if (!key_of_lease(lease)) return lease_gone(lease);
   auto ttl = store_.lease_keepalive(lease);
   if (!ttl) return ttl.status().code() == Errc::not_found ? lease_gone(lease) : unavailable(ttl.status());
   nlohmann::json out{{"lease", lease}, {"ttl_s", *ttl}};
@@ -332,7 +327,7 @@ HttpResponse SoaRegistry::keepalive(int64_t lease) {
 
 HttpResponse SoaRegistry::deregister(int64_t lease) {
   auto key = key_of_lease(lease);
-  if (!key) return key.status().code() == Errc::not_found ? lease_gone(lease) : unavailable(key.status());
+  if (!key) return lease_gone(lease);
   if (Status s = store_.lease_revoke(lease); !s) return unavailable(s);
   auto r = parse_soa_instance_key(*key);
   if (r) proxy_.remove_registered(*r);  // the watch brings it too; this stops calls to it at once

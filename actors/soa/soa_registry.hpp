@@ -78,9 +78,13 @@ class SoaRegistry {
   HttpResponse register_instance(const HttpRequest& req);
   HttpResponse keepalive(int64_t lease);
   HttpResponse deregister(int64_t lease);
-  // The registration key held under `lease`: from the watch's view, or
-  // else from a fresh read; not_found when it holds none.
-  Result<std::string> key_of_lease(int64_t lease);
+  // The registration key held under `lease`, as the watch (and this
+  // node's own registrations) show it: everything since the full read
+  // that every start and resync makes. nullopt when it holds none.
+  std::optional<std::string> key_of_lease(int64_t lease);
+  // Registrations of key's service and ezone other than key itself, as
+  // the watch shows them (the proxies check the limit again).
+  size_t registered_in_zone(const std::string& key);
   HttpResponse bad_request(const std::string& why);
   void apply(const std::vector<meta::WatchEvent>& events);
   // The lease a registration key is under, as of kv.mod_revision; an

@@ -261,7 +261,7 @@ TEST_F(SoaNodeTest, BadRegistrationsAreRefusedWithTheirReasonAndCounted) {
       {"DELETE", path + "/99999999999999999999", "", 400, "is not <lease>"},
       {"POST", path, json{{"service", "pricing"}, {"address", a.address()}}.dump(), 404, "no service 'pricing'"},
       {"POST", path + "/12345/keepalive", "", 404, "holds no SOA registration"},
-      {"GET", path, "", 405, "POST registers"},
+      {"GET", path, "", 405, "use POST to register"},
       {"PUT", path + "/1", "", 405, "use DELETE"},
   };
   for (const Case& c : cases) {
