@@ -316,14 +316,14 @@ Status read_admin(const toml::table& root, NodeConfig& c) {
 Status check_top_level(const toml::table& root, const std::string& source) {
   static const std::set<std::string> sections{"node", "peers", "etcd",        "timeouts", "limits", "gzs",     "router",
                                               "dal",  "drc",   "app",         "coordinator", "admin", "soa", "incident",
-                                              "tracing"};
+                                              "tracing", "cache"};
   for (const auto& [k, v] : root) {
     std::string name(k.str());
     if (!sections.count(name))
       return config_error(source, name, "unknown key",
                           "remove it or correct its spelling; top-level sections are "
                           "[node], [[peers]], [etcd], [timeouts], [limits], [gzs], [router], [dal], [drc], [app], [coordinator], "
-                          "[admin], [soa], [incident] and [tracing]");
+                          "[admin], [soa], [incident], [tracing] and [cache]");
   }
   return Status::ok();
 }
@@ -389,6 +389,7 @@ Result<NodeConfig> parse_node_config(const std::string& text, const std::string&
   EZONE_TRY(config_internal::read_soa(root, c));
   EZONE_TRY(config_internal::read_incident(root, c));
   EZONE_TRY(config_internal::read_tracing(root, c));
+  EZONE_TRY(config_internal::read_cache(root, c));
   EZONE_TRY(check_wildcards(c));
   return c;
 }
@@ -402,6 +403,16 @@ Result<NodeConfig> load_node_config(const std::string& path) {
   // A broken schema is a config error: report it now, not when the DAL opens.
   auto schema = load_node_schema(*config);
   if (!schema) return schema.status();
+  for (const std::string& table : config->cache.tables) {
+    const data::TableSpec* spec = schema->find(table);
+    if (!spec || spec->kind == data::TableKind::local)
+      return config_internal::config_error(
+          path, "cache.tables",
+          "'" + table + (spec ? "' is a local table: its changes are not in the change feed, so its rows could not be "
+                                "invalidated"
+                              : "' is not in the schema (" + config->dal.schema_file + ")"),
+          "list sharding-zone or global-zone tables of the schema");
+  }
   return config;
 }
 

@@ -15,6 +15,7 @@
 //   [soa]      optional: the SOA proxy's services and instances (soa_config.hpp)
 //   [incident] optional: the incident-grading thresholds (incident_config.cpp)
 //   [tracing]  optional: where sampled spans go: the log, an OTLP collector (tracing_config.cpp)
+//   [cache]    optional (needs [dal]): the site's row cache in LMDB (cache_config.cpp)
 //   [dal]      optional: the SQLite database, its schema file, group commit
 //   [drc]      optional (needs [dal]): replication pull batches and timing
 //
@@ -163,6 +164,16 @@ struct TracingSettings {
   bool exports() const { return !otlp_endpoint.host.empty(); }
 };
 
+// [cache]: the site's row cache (storage/cache/row_cache.hpp). No tables:
+// no cache.
+struct CacheSettings {
+  std::vector<std::string> tables;
+  int64_t entries_max = 100000;
+  int64_t bytes_max_mb = 256;
+  int64_t value_bytes_max = 65536;
+  int64_t recent_max = 100000;
+};
+
 struct NodeConfig {
   std::string source;  // the file it was read from (for error messages)
   std::string ezone;
@@ -186,6 +197,7 @@ struct NodeConfig {
   SoaSettings soa;          // [soa]
   IncidentSettings incident;  // [incident]
   TracingSettings tracing;    // [tracing]
+  CacheSettings cache;        // [cache]
 };
 
 // Reads and validates a config file. On failure returns invalid_argument (or

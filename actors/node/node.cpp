@@ -15,6 +15,7 @@
 #include "actors/dal/dal_http.hpp"
 #include "actors/drc/admin_drc.hpp"
 #include "actors/drc/change_feed.hpp"
+#include "storage/cache/row_cache.hpp"
 #include "actors/drc/drc_service.hpp"
 #include "actors/gzs/gzs.hpp"
 #include "actors/http/http_server.hpp"
@@ -111,6 +112,7 @@ struct Node::Impl {
   std::unique_ptr<Gzs> gzs;
   HybridClock hlc{SystemClock::instance()};
   std::unique_ptr<dal::Dal> dal;      // when [dal] is configured
+  std::unique_ptr<RowCache> cache;    // when [cache] names tables; before the DAL closes
   std::unique_ptr<DrcService> drc;    // when there is a DAL
   std::unique_ptr<ChangeFeedHub> feed;  // GET /drc/v1/changes, when there is a DAL
   std::unique_ptr<HttpServer> admin;
@@ -262,6 +264,15 @@ Status Node::Impl::start_dal() {
   };
   auto opened = dal::Dal::open(dc, std::move(schema.value()), gate, hlc, metrics.get());
   if (!opened) return Status(opened.status().code(), config.source + ": key 'dal': " + opened.status().message());
+  if (!config.cache.tables.empty()) {
+    const CacheSettings& c = config.cache;
+    RowCacheOptions options{config.data_dir + "/cache", c.tables, static_cast<size_t>(c.entries_max),
+                            static_cast<size_t>(c.bytes_max_mb) << 20, static_cast<size_t>(c.value_bytes_max),
+                            static_cast<size_t>(c.recent_max), logger};
+    auto row_cache = RowCache::open(*opened.value(), *metrics, std::move(options));
+    if (!row_cache) return Status(row_cache.status().code(), config.source + ": key 'cache': " + row_cache.status().message());
+    cache = std::move(row_cache.value());
+  }
   std::lock_guard<std::mutex> lock(cluster_mutex);
   dal = std::move(opened.value());
   return Status::ok();
@@ -308,7 +319,7 @@ Status Node::Impl::start_app(const AppFactory& app, std::vector<Endpoint>& endpo
     return Status(Errc::invalid_argument, config.source + ": the application keeps its data in the DAL, but the "
                                                           "config has no [dal] section. Fix: add [dal] schema_file");
   }
-  AppContext context{config, *dal, *gzs, *metrics, logger};
+  AppContext context{config, *dal, *gzs, *metrics, logger, cache.get()};
   auto made = app(context);
   if (!made) return Status(made.status().code(), config.source + ": the application failed to start: " + made.status().message());
   for (Endpoint& e : *made) endpoints.push_back(std::move(e));
@@ -417,6 +428,7 @@ void Node::Impl::stop() {
     system.reset();  // joins CAF's threads and closes the cluster port
   }
   drc.reset();
+  if (cache) cache->stop();  // unsubscribes from the DAL
   {
     // After the actor system: no puller or server can reach the DAL now.
     std::lock_guard<std::mutex> lock(cluster_mutex);

@@ -24,6 +24,7 @@ class logger;
 namespace ezone {
 
 class Gzs;
+class RowCache;
 namespace dal {
 class Dal;
 }
@@ -36,6 +37,9 @@ struct AppContext {
   Gzs& gzs;            // key -> shard -> owner, and order-id minting
   Metrics& metrics;    // register the app's own metrics here
   std::shared_ptr<spdlog::logger> logger;
+  // The site's row cache ([cache]), invalidated by the change feed; null
+  // when the config names no tables. Lives as long as dal.
+  RowCache* cache = nullptr;
 };
 
 // Builds an application's endpoints once the node's DAL and GZS are up.

@@ -19,6 +19,7 @@
 #include "actors/http/http_types.hpp"
 #include "core/metrics.hpp"
 #include "core/status.hpp"
+#include "storage/cache/row_cache.hpp"
 #include "storage/dal/dal.hpp"
 
 namespace spdlog {
@@ -36,6 +37,9 @@ struct Service {
   std::shared_ptr<spdlog::logger> logger;
   std::string ezone;     // this node's: "served_by" in answers
   int retry_after_s = 1; // Retry-After on 503 ([router] retry_after_s)
+  // The site's row cache, or null ([cache] names no tables). GET
+  // /v1/orders/{id} serves a cached order from the I/O thread.
+  RowCache* cache = nullptr;
 };
 
 // The counters and latency of one endpoint, labelled endpoint="<name>":

@@ -33,7 +33,7 @@ AppFactory takeout_app() {
     if (!master) return master.status();
     auto service = std::make_shared<const takeout::Service>(takeout::Service{
         context.dal, context.gzs, context.metrics, context.logger, context.config.ezone,
-        context.config.router.retry_after_s});
+        context.config.router.retry_after_s, context.cache});
     std::vector<Endpoint> endpoints;
     endpoints.push_back(takeout::create_user_endpoint(service, *master));
     endpoints.push_back(takeout::create_merchant_endpoint(service));

@@ -330,6 +330,14 @@ class Dal {
                                        HlcTime hlc = 0);
   Result<std::vector<FeedEvent>> feed_since(uint64_t since_id, const std::vector<std::string>& tables,
                                             size_t limit);
+  // The feed's extent as committed now: events first .. next - 1 are kept
+  // (first == next when none is), and the next event gets id next or,
+  // once this call returns, a later one.
+  struct FeedBounds {
+    uint64_t first = 1;
+    uint64_t next = 1;
+  };
+  Result<FeedBounds> feed_bounds();
   // In-process change-feed subscribers, called on the writer thread after
   // each commit with that commit's events. They must return quickly.
   using FeedFn = std::function<void(const std::vector<FeedEvent>&)>;

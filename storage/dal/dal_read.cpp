@@ -338,6 +338,22 @@ Result<std::vector<FeedEvent>> Dal::feed_since(uint64_t since_id, const std::vec
   return out;
 }
 
+Result<Dal::FeedBounds> Dal::feed_bounds() {
+  FeedBounds out;
+  Status st = impl_->with_reader([&](Db& db) -> Status {
+    auto rows = db.query("SELECT MIN(id), MAX(id + n) FROM _ezone_feed");
+    if (!rows) return rows.status();
+    const Row& r = rows.value()[0];
+    if (std::holds_alternative<int64_t>(r[0]) && std::holds_alternative<int64_t>(r[1])) {
+      out.first = static_cast<uint64_t>(std::get<int64_t>(r[0]));
+      out.next = static_cast<uint64_t>(std::get<int64_t>(r[1]));
+    }
+    return Status::ok();
+  });
+  if (!st) return st;
+  return out;
+}
+
 uint64_t Dal::subscribe(FeedFn fn) {
   std::lock_guard<std::mutex> lock(impl_->feed_mutex);
   const uint64_t id = impl_->next_subscriber++;

@@ -47,6 +47,10 @@ MDB_val as_val(const std::string& s) {
   return MDB_val{s.size(), const_cast<char*>(s.data())};  // LMDB does not write through it
 }
 
+LmdbStat stat_of(const MDB_stat& st) {
+  return LmdbStat{st.ms_entries, (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) * st.ms_psize};
+}
+
 Status open_error(const std::string& dir, const std::string& what) {
   return Status(Errc::io_error, "cannot open LMDB in '" + dir + "': " + what);
 }
@@ -186,6 +190,92 @@ Status LmdbKv::update(const std::string& key, const UpdateFn& fn) {
   rc = mdb_put(txn.get(), dbi_, &k, &nv, 0);
   if (rc == 0) rc = txn.commit();
   if (rc != 0) return env_->error(rc, "writing '" + key + "' to '" + name_ + "'");
+  return Status::ok();
+}
+
+Result<LmdbStat> LmdbKv::stat() const {
+  Txn txn;
+  int rc = txn.begin(env_->env_, MDB_RDONLY);
+  MDB_stat st{};
+  if (rc == 0) rc = mdb_stat(txn.get(), dbi_, &st);
+  if (rc != 0) return env_->error(rc, "reading the size of '" + name_ + "'");
+  return stat_of(st);
+}
+
+Status LmdbEnv::write(const std::function<Status(LmdbWrite&)>& fn) {
+  Txn txn;
+  int rc = txn.begin(env_, 0);
+  if (rc != 0) return error(rc, "starting a write");
+  LmdbWrite w(*this, txn.get());
+  if (Status s = fn(w); !s) return s;  // the guard aborts
+  rc = txn.commit();
+  if (rc != 0) return error(rc, "committing a write");
+  return Status::ok();
+}
+
+Status LmdbWrite::check(const LmdbKv& db, const std::string& key) const {
+  if (db.env_.get() != &env_) return Status(Errc::invalid_argument, "LMDB database '" + db.name_ + "' is another environment's");
+  return db.check_key(key);
+}
+
+Result<std::optional<std::string>> LmdbWrite::get(const LmdbKv& db, const std::string& key) {
+  if (Status s = check(db, key); !s) return s;
+  MDB_val k = as_val(key);
+  MDB_val v{0, nullptr};
+  int rc = mdb_get(txn_, db.dbi_, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::optional<std::string>();
+  if (rc != 0) return env_.error(rc, "reading '" + key + "' from '" + db.name_ + "'");
+  return std::optional<std::string>(std::string(static_cast<const char*>(v.mv_data), v.mv_size));
+}
+
+Status LmdbWrite::put(const LmdbKv& db, const std::string& key, const std::string& value) {
+  if (Status s = check(db, key); !s) return s;
+  MDB_val k = as_val(key);
+  MDB_val v = as_val(value);
+  int rc = mdb_put(txn_, db.dbi_, &k, &v, 0);
+  if (rc != 0) return env_.error(rc, "writing '" + key + "' to '" + db.name_ + "'");
+  return Status::ok();
+}
+
+Status LmdbWrite::del(const LmdbKv& db, const std::string& key) {
+  if (Status s = check(db, key); !s) return s;
+  MDB_val k = as_val(key);
+  int rc = mdb_del(txn_, db.dbi_, &k, nullptr);
+  if (rc != 0 && rc != MDB_NOTFOUND) return env_.error(rc, "deleting '" + key + "' from '" + db.name_ + "'");
+  return Status::ok();
+}
+
+Result<std::optional<LmdbWrite::Entry>> LmdbWrite::edge(const LmdbKv& db, bool last) {
+  if (db.env_.get() != &env_) return check(db, "-");
+  MDB_cursor* cursor = nullptr;
+  int rc = mdb_cursor_open(txn_, db.dbi_, &cursor);
+  if (rc != 0) return env_.error(rc, "opening a cursor on '" + db.name_ + "'");
+  MDB_val k{0, nullptr}, v{0, nullptr};
+  rc = mdb_cursor_get(cursor, &k, &v, last ? MDB_LAST : MDB_FIRST);
+  std::optional<Entry> out;
+  if (rc == 0)
+    out.emplace(std::string(static_cast<const char*>(k.mv_data), k.mv_size),
+                std::string(static_cast<const char*>(v.mv_data), v.mv_size));
+  mdb_cursor_close(cursor);
+  if (rc != 0 && rc != MDB_NOTFOUND) return env_.error(rc, "reading the ends of '" + db.name_ + "'");
+  return out;
+}
+
+Result<std::optional<LmdbWrite::Entry>> LmdbWrite::first(const LmdbKv& db) { return edge(db, false); }
+Result<std::optional<LmdbWrite::Entry>> LmdbWrite::last(const LmdbKv& db) { return edge(db, true); }
+
+Result<LmdbStat> LmdbWrite::stat(const LmdbKv& db) {
+  if (db.env_.get() != &env_) return check(db, "-");
+  MDB_stat st{};
+  int rc = mdb_stat(txn_, db.dbi_, &st);
+  if (rc != 0) return env_.error(rc, "reading the size of '" + db.name_ + "'");
+  return stat_of(st);
+}
+
+Status LmdbWrite::clear(const LmdbKv& db) {
+  if (db.env_.get() != &env_) return check(db, "-");
+  int rc = mdb_drop(txn_, db.dbi_, 0);
+  if (rc != 0) return env_.error(rc, "clearing '" + db.name_ + "'");
   return Status::ok();
 }
 

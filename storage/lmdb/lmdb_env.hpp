@@ -31,11 +31,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <string>
 
 #include "core/status.hpp"
 
 struct MDB_env;
+struct MDB_txn;
 
 namespace ezone {
 
@@ -48,6 +50,13 @@ struct LmdbOptions {
 };
 
 class LmdbKv;
+class LmdbWrite;
+
+// Size of one named database.
+struct LmdbStat {
+  size_t entries = 0;
+  size_t bytes = 0;  // pages the database uses (branch, leaf, overflow) times the page size
+};
 
 class LmdbEnv : public std::enable_shared_from_this<LmdbEnv> {
  public:
@@ -65,12 +74,18 @@ class LmdbEnv : public std::enable_shared_from_this<LmdbEnv> {
   // LMDB refuses (e.g. more than databases_max).
   Result<LmdbKv> database(const std::string& name);
 
+  // Runs fn in one write transaction, committed durably when fn returns ok;
+  // an error from fn (or LMDB) aborts it and is returned. An exception
+  // from fn aborts and propagates. Writers are serialised by LMDB.
+  Status write(const std::function<Status(LmdbWrite&)>& fn);
+
   const std::string& dir() const { return dir_; }
   // Longest key LMDB accepts (511 bytes by default).
   size_t key_bytes_max() const;
 
  private:
   friend class LmdbKv;
+  friend class LmdbWrite;
   LmdbEnv(MDB_env* env, std::string dir, std::string canonical_dir, size_t map_size_bytes);
   Status error(int rc, const std::string& what) const;
 
@@ -100,10 +115,13 @@ class LmdbKv {
   using UpdateFn = std::function<Result<std::optional<std::string>>(const std::string* current)>;
   Status update(const std::string& key, const UpdateFn& fn);
 
+  Result<LmdbStat> stat() const;
+
   const std::string& name() const { return name_; }
 
  private:
   friend class LmdbEnv;
+  friend class LmdbWrite;
   LmdbKv(std::shared_ptr<LmdbEnv> env, unsigned dbi, std::string name)
       : env_(std::move(env)), dbi_(dbi), name_(std::move(name)) {}
   Status check_key(const std::string& key) const;
@@ -111,6 +129,32 @@ class LmdbKv {
   std::shared_ptr<LmdbEnv> env_;
   unsigned dbi_;
   std::string name_;
+};
+
+// The operations of one write transaction (LmdbEnv::write). Valid only
+// inside fn; every database must belong to the same environment.
+class LmdbWrite {
+ public:
+  using Entry = std::pair<std::string, std::string>;
+  // The value under key, nullopt when absent.
+  Result<std::optional<std::string>> get(const LmdbKv& db, const std::string& key);
+  Status put(const LmdbKv& db, const std::string& key, const std::string& value);
+  Status del(const LmdbKv& db, const std::string& key);  // ok when absent
+  // The entry with the smallest key, nullopt when the database is empty.
+  Result<std::optional<Entry>> first(const LmdbKv& db);
+  // The entry with the largest key, nullopt when the database is empty.
+  Result<std::optional<Entry>> last(const LmdbKv& db);
+  Result<LmdbStat> stat(const LmdbKv& db);
+  Status clear(const LmdbKv& db);  // removes every entry, keeps the database
+
+ private:
+  friend class LmdbEnv;
+  LmdbWrite(LmdbEnv& env, MDB_txn* txn) : env_(env), txn_(txn) {}
+  Status check(const LmdbKv& db, const std::string& key) const;
+  Result<std::optional<Entry>> edge(const LmdbKv& db, bool last);
+
+  LmdbEnv& env_;
+  MDB_txn* txn_;
 };
 
 }  // namespace ezone

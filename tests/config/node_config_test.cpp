@@ -382,6 +382,41 @@ TEST(NodeConfig, FaultInjectionIsOffUnlessTheAdminSectionAllowsIt) {
                "admin.allow_faults");
 }
 
+TEST(NodeConfig, CacheTablesAreReadAndCheckedAgainstTheSchema) {
+  auto none = parse_node_config(kValid, "test.toml");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->cache.tables.empty());
+  TempDir tmp;
+  const std::string& dir = tmp.path;
+  write_file(dir + "/schema.toml",
+             "[[table]]\nname = \"scratch\"\nkind = \"local\"\nddl = \"CREATE TABLE scratch(k)\"\n"
+             "[[table]]\nname = \"orders\"\nkind = \"sharding-zone\"\nshard_column = \"shard\"\n"
+             "ddl = \"CREATE TABLE orders(id INTEGER PRIMARY KEY, shard INTEGER)\"\n");
+  const std::string base = with_dal("schema_file = \"schema.toml\"");
+  write_file(dir + "/test.toml", base + "[cache]\ntables = [\"orders\"]\nentries_max = 50\nbytes_max_mb = 8\n");
+  auto r = load_node_config(dir + "/test.toml");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->cache.tables, std::vector<std::string>{"orders"});
+  EXPECT_EQ(r->cache.entries_max, 50);
+  EXPECT_EQ(r->cache.bytes_max_mb, 8);
+  EXPECT_EQ(r->cache.value_bytes_max, 65536);
+  for (const auto& [table, problem] : {std::pair<const char*, const char*>{"scratch", "is a local table"},
+                                       {"nope", "is not in the schema"}}) {
+    write_file(dir + "/test.toml", base + "[cache]\ntables = [\"" + table + "\"]\n");
+    auto refused = load_node_config(dir + "/test.toml");
+    expect_error(refused, "cache.tables");
+    EXPECT_NE(refused.status().message().find(problem), std::string::npos) << refused.status().message();
+  }
+  expect_error(parse_node_config(base + "[cache]\ntables = \"orders\"\n", "test.toml"), "cache.tables");
+  expect_error(parse_node_config(base + "[cache]\ntables = [\"orders\", \"orders\"]\n", "test.toml"),
+               "cache.tables");
+  expect_error(parse_node_config(base + "[cache]\ntables = [1]\n", "test.toml"), "cache.tables");
+  expect_error(parse_node_config(base + "[cache]\nentries_max = 0\n", "test.toml"), "cache.entries_max");
+  expect_error(parse_node_config(base + "[cache]\nbytes_max = 5\n", "test.toml"), "cache.bytes_max");
+  expect_error(parse_node_config(std::string(kValid) + "\n[cache]\ntables = [\"orders\"]\n", "test.toml"),
+               "cache.tables");
+}
+
 TEST(NodeConfig, ShippedExamplesLoad) {
   for (const char* file : {"laptop/bj.toml", "laptop/sh.toml", "three-site/bj.toml", "three-site/sh.toml"}) {
     auto r = load_node_config(source_dir() + "/config/examples/" + file);

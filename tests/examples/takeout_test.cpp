@@ -49,6 +49,7 @@ class TakeoutTest : public test::TwoNodeTest {
       c.drc.pull_wait_ms = 200;
       c.drc.pull_timeout_ms = 1000;
       c.drc.retry_ms = 50;
+      c.cache.tables = {"orders"};
     };
     app = takeout_app();
     auto bj = start("bj", {}, src + "/config/shards/test-fences.toml");
@@ -193,6 +194,40 @@ TEST_F(TakeoutTest, AnOrderRunsEveryStepInItsOwnZoneWhereverItEnters) {
   EXPECT_EQ(accepted.served_by, "sh");
   EXPECT_TRUE(eventually([&] { return state_at(*bj_, sh_order) == "accepted"; })) << "replicated to bj";
   EXPECT_EQ(state_at(*sh_, sh_order), "accepted");
+}
+
+TEST_F(TakeoutTest, OrderReadsComeFromTheRowCacheAndNeverLagAWrite) {
+  auto lookups = [&](const std::string& result) {
+    const std::string metrics = bj_->metrics().render();
+    const std::string prefix = "ezone_cache_lookups_total{ezone=\"bj\",result=\"" + result + "\"} ";
+    const size_t at = metrics.find(prefix);
+    return at == std::string::npos ? 0 : std::stoull(metrics.substr(at + prefix.size()));
+  };
+  const int64_t merchant = create_merchant("bj", kBjPoint, "bj");
+  const int64_t order = create_order("bj", merchant, kBjPoint, "bj");
+  const std::string path = "/v1/orders/" + std::to_string(order);
+  const uint64_t hits_before = lookups("hit");
+  for (const auto& [verb, state] : {std::pair<const char*, const char*>{"accept", "accepted"},
+                                    {"pickup", "picked_up"}, {"deliver", "delivered"}}) {
+    // A read fills the cache (or hits what the last read after a write
+    // filled); the next one hits it.
+    for (int i = 0; i < 2; ++i) {
+      Answer before = call("sh", "GET", path);
+      ASSERT_EQ(before.status, 200) << before.body.dump();
+      EXPECT_EQ(before.served_by, "bj");
+      EXPECT_EQ(before.body.value("served_by", ""), "bj");
+    }
+    ASSERT_EQ(step("bj", order, verb).status, 200) << verb;
+    // The write was answered, so the next read sees it.
+    Answer after = call("sh", "GET", path);
+    ASSERT_EQ(after.status, 200) << after.body.dump();
+    EXPECT_EQ(after.body.value("state", ""), state) << verb;
+    EXPECT_EQ(after.body.value("amount_cents", int64_t{0}), 2500);
+  }
+  // Per step: the second read before it, and (after the first) the first too.
+  EXPECT_EQ(lookups("hit") - hits_before, 5u);
+  // An unknown order is not cached: 404 every time.
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(call("bj", "GET", "/v1/orders/" + std::to_string(order + 1)).status, 404);
 }
 
 TEST_F(TakeoutTest, InvalidTransitionsAreConflicts) {
