@@ -268,7 +268,7 @@ Status Node::Impl::start_dal() {
     const CacheSettings& c = config.cache;
     RowCacheOptions options{config.data_dir + "/cache", c.tables, static_cast<size_t>(c.entries_max),
                             static_cast<size_t>(c.bytes_max_mb) << 20, static_cast<size_t>(c.value_bytes_max),
-                            static_cast<size_t>(c.recent_max), logger};
+                            static_cast<size_t>(c.recent_max), logger, ""};
     auto row_cache = RowCache::open(*opened.value(), *metrics, std::move(options));
     if (!row_cache) return Status(row_cache.status().code(), config.source + ": key 'cache': " + row_cache.status().message());
     cache = std::move(row_cache.value());

@@ -81,7 +81,8 @@ Result<std::shared_ptr<LmdbEnv>> LmdbEnv::open(const LmdbOptions& options) {
   int rc = mdb_env_create(&env);
   if (rc == 0) rc = mdb_env_set_mapsize(env, options.map_size_bytes);
   if (rc == 0) rc = mdb_env_set_maxdbs(env, options.databases_max);
-  if (rc == 0) rc = mdb_env_open(env, canonical->c_str(), MDB_NOTLS, 0644);
+  const unsigned flags = MDB_NOTLS | (options.durable_commits ? 0u : unsigned{MDB_NOSYNC});
+  if (rc == 0) rc = mdb_env_open(env, canonical->c_str(), flags, 0644);
   if (rc != 0) {
     if (env != nullptr) mdb_env_close(env);
     return open_error(options.dir, mdb_strerror(rc));
@@ -112,6 +113,12 @@ Status LmdbEnv::error(int rc, const std::string& what) const {
   if (rc == MDB_MAP_FULL)
     message += " (map_size_bytes is " + std::to_string(map_size_bytes_) + "; raise it)";
   return Status(Errc::io_error, message);
+}
+
+Status LmdbEnv::sync() {
+  int rc = mdb_env_sync(env_, 1);
+  if (rc != 0) return error(rc, "flushing to disk");
+  return Status::ok();
 }
 
 size_t LmdbEnv::key_bytes_max() const {

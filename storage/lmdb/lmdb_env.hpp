@@ -47,6 +47,12 @@ struct LmdbOptions {
   // a generous value costs nothing on 64-bit; hitting it gives io_error.
   size_t map_size_bytes = size_t{256} << 20;
   unsigned databases_max = 16;  // named databases in this environment
+  // false: commits are not flushed to disk (MDB_NOSYNC). They survive a
+  // process crash (they are in the page cache) but not an OS crash, after
+  // which the files may be inconsistent: only for data the owner can
+  // rebuild, and that it discards after an unclean reboot (the row cache).
+  // sync() flushes.
+  bool durable_commits = true;
 };
 
 class LmdbKv;
@@ -78,6 +84,9 @@ class LmdbEnv : public std::enable_shared_from_this<LmdbEnv> {
   // an error from fn (or LMDB) aborts it and is returned. An exception
   // from fn aborts and propagates. Writers are serialised by LMDB.
   Status write(const std::function<Status(LmdbWrite&)>& fn);
+
+  // Flushes every commit to disk (for durable_commits = false).
+  Status sync();
 
   const std::string& dir() const { return dir_; }
   // Longest key LMDB accepts (511 bytes by default).

@@ -426,6 +426,8 @@ TEST(NodeConfig, ShippedExamplesLoad) {
     ASSERT_TRUE(schema.ok()) << file << ": " << schema.status().to_string();
     EXPECT_EQ(schema->tables().size(), 4u) << file;
     EXPECT_TRUE(r->coordinator.auto_failover) << file;
+    // The laptop cluster serves order reads from the row cache.
+    EXPECT_EQ(r->cache.tables.size(), std::string(file).rfind("laptop/", 0) == 0 ? 1u : 0u) << file;
     // Drills on a laptop, never by default on a real site.
     EXPECT_EQ(r->admin_api.allow_fault_injection, std::string(file).rfind("laptop/", 0) == 0) << file;
     // The laptop's SOA service, with the instances tools/dev up starts.

@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <thread>
 
+#include "storage/cache/cache_dir.hpp"
 #include "storage/lmdb/lmdb_env.hpp"
 #include "tests/storage/dal/dal_fixture.hpp"
 
@@ -159,6 +161,15 @@ TEST_F(RowCacheTest, EntriesSurviveARestartAndMissedChangesAreReplayed) {
   ASSERT_TRUE(cache);
   for (int64_t id = 1; id <= 3; ++id) read_through(*cache, bj_, id);
   ASSERT_TRUE(cache->flush().is_ok());
+  // stop() writes what is queued and lets go of the directory, so a node
+  // restarted in the same process opens it while the old object lives.
+  cache->stop();
+  EXPECT_FALSE(cache->get("orders", pk(1)).value);
+  EXPECT_EQ(cache->fill("orders", pk(1), 0, "x"), Fill::off);
+  auto again = open_cache(bj_);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->get("orders", pk(1)).value, std::optional<std::string>("created"));
+  again.reset();
   cache.reset();
   // Changed while no cache listened.
   ASSERT_TRUE(bj_.put_order(2, 11, "accepted").ok());
@@ -218,6 +229,65 @@ TEST_F(RowCacheTest, ACacheTheFeedCannotAccountForIsCleared) {
   ASSERT_TRUE(cache);
   EXPECT_FALSE(cache->get("orders", pk(1)).value);
   EXPECT_EQ(counter(bj_, "ezone_cache_clears_total", {{"reason", "feed_behind"}}), 1u);
+}
+
+TEST_F(RowCacheTest, AfterAMachineCrashTheFilesAreEmptiedNotTrusted) {
+  ASSERT_TRUE(bj_.put_order(1, 11, "created").ok());
+  RowCacheOptions boot_a;
+  boot_a.boot_id = "boot-a";
+  auto cache = open_cache(bj_, boot_a);
+  ASSERT_TRUE(cache);
+  read_through(*cache, bj_, 1);
+  cache.reset();  // a clean stop: flushed and marked clean
+  RowCacheOptions boot_b;
+  boot_b.boot_id = "boot-b";
+  cache = open_cache(bj_, boot_b);
+  ASSERT_TRUE(cache);
+  EXPECT_EQ(cache->get("orders", pk(1)).value, std::optional<std::string>("created")) << "kept after a clean stop";
+  cache.reset();
+  // The cache was open under boot b when the machine went down.
+  const std::string dir = dir_.path() + "/bj-cache";
+  ASSERT_EQ(claim_cache_dir(dir, "boot-b").value(), CacheDirFound::kept);
+  RowCacheOptions boot_c;
+  boot_c.boot_id = "boot-c";
+  cache = open_cache(bj_, boot_c);
+  ASSERT_TRUE(cache);
+  EXPECT_FALSE(cache->get("orders", pk(1)).value);
+  EXPECT_EQ(counter(bj_, "ezone_cache_clears_total", {{"reason", "unclean_reboot"}}), 1u);
+  EXPECT_EQ(read_through(*cache, bj_, 1), "created");
+  EXPECT_EQ(cache->get("orders", pk(1)).value, std::optional<std::string>("created"));
+}
+
+TEST(CacheDir, FilesAreKeptAfterACleanStopOrAProcessCrashOnly) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/cache";
+  auto write = [&](const std::string& name) { std::ofstream(dir + "/" + name) << "data"; };
+  auto has = [&](const std::string& name) { return std::filesystem::exists(dir + "/" + name); };
+  EXPECT_EQ(claim_cache_dir(dir, "b1").value(), CacheDirFound::empty);
+  write("data.mdb");
+  // The process died (no release) and came back in the same boot: kept.
+  EXPECT_EQ(claim_cache_dir(dir, "b1").value(), CacheDirFound::kept);
+  EXPECT_TRUE(has("data.mdb"));
+  // A clean stop, then another boot: kept.
+  ASSERT_TRUE(release_cache_dir(dir, "b1").is_ok());
+  EXPECT_EQ(claim_cache_dir(dir, "b2").value(), CacheDirFound::kept);
+  // Open (dirty) in b2 when the machine went down: wiped.
+  EXPECT_EQ(claim_cache_dir(dir, "b3").value(), CacheDirFound::wiped);
+  EXPECT_FALSE(has("data.mdb"));
+  EXPECT_TRUE(has("state"));
+  // A state file that is missing or unreadable: wiped.
+  write("data.mdb");
+  std::filesystem::remove(dir + "/state");
+  EXPECT_EQ(claim_cache_dir(dir, "b3").value(), CacheDirFound::wiped);
+  write("data.mdb");
+  std::ofstream(dir + "/state") << "garbage";
+  EXPECT_EQ(claim_cache_dir(dir, "b3").value(), CacheDirFound::wiped);
+  // Without a boot id only a clean stop is trusted.
+  write("data.mdb");
+  EXPECT_EQ(claim_cache_dir(dir, "").value(), CacheDirFound::wiped);
+  write("data.mdb");
+  EXPECT_EQ(claim_cache_dir(dir, "").value(), CacheDirFound::wiped);
+  EXPECT_FALSE(current_boot_id().empty());
 }
 
 TEST_F(RowCacheTest, TheOldestFilledEntriesAreEvictedFirst) {

@@ -156,6 +156,59 @@ TEST(LmdbEnv, FullMapIsAnIoErrorThatNamesTheLimit) {
   EXPECT_TRUE(kv->put("small", "still works").is_ok());
 }
 
+TEST(LmdbEnv, AWriteCommitsAllItsOperationsOrNone) {
+  TempDir tmp;
+  auto env = open_env(tmp.path());
+  ASSERT_TRUE(env);
+  auto a = env->database("a");
+  auto b = env->database("b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  Status s = env->write([&](LmdbWrite& w) -> Status {
+    for (const char* k : {"k2", "k1", "k3"}) {
+      if (Status p = w.put(*a, k, std::string("v") + k); !p) return p;
+    }
+    if (Status p = w.put(*b, "x", "1"); !p) return p;
+    auto got = w.get(*a, "k1");  // sees its own writes
+    EXPECT_TRUE(got.ok() && got.value() == std::optional<std::string>("vk1"));
+    auto first = w.first(*a);
+    auto last = w.last(*a);
+    EXPECT_EQ(first.value()->first, "k1");
+    EXPECT_EQ(last.value()->first, "k3");
+    EXPECT_EQ(w.stat(*a).value().entries, 3u);
+    return w.del(*a, "absent");  // ok when absent
+  });
+  ASSERT_TRUE(s.is_ok()) << s.to_string();
+  EXPECT_EQ(a->get("k2").value(), "vk2");
+  EXPECT_EQ(a->stat().value().entries, 3u);
+  EXPECT_GT(a->stat().value().bytes, 0u);
+  // An error from fn rolls every operation back.
+  s = env->write([&](LmdbWrite& w) -> Status {
+    EXPECT_TRUE(w.clear(*a).is_ok());
+    EXPECT_TRUE(w.put(*b, "x", "2").is_ok());
+    return Status(Errc::conflict, "changed my mind");
+  });
+  EXPECT_EQ(s.code(), Errc::conflict);
+  EXPECT_EQ(a->stat().value().entries, 3u);
+  EXPECT_EQ(b->get("x").value(), "1");
+  // clear() empties one database, and an empty one has no ends.
+  ASSERT_TRUE(env->write([&](LmdbWrite& w) { return w.clear(*a); }).is_ok());
+  EXPECT_EQ(a->stat().value().entries, 0u);
+  ASSERT_TRUE(env->write([&](LmdbWrite& w) -> Status {
+                   EXPECT_FALSE(w.first(*a).value().has_value());
+                   EXPECT_FALSE(w.last(*a).value().has_value());
+                   return Status::ok();
+                 })
+                  .is_ok());
+  // Another environment's database is refused, not written.
+  TempDir other_dir;
+  auto other = open_env(other_dir.path());
+  auto c = other->database("c");
+  s = env->write([&](LmdbWrite& w) { return w.put(*c, "k", "v"); });
+  EXPECT_EQ(s.code(), Errc::invalid_argument);
+  EXPECT_EQ(c->get("k").status().code(), Errc::not_found);
+  EXPECT_TRUE(env->sync().is_ok());
+}
+
 TEST(LmdbEnv, UpdateIsReadModifyWrite) {
   TempDir tmp;
   auto env = open_env(tmp.path());
