@@ -144,13 +144,12 @@ RowCache::Fill RowCache::fill(const std::string& table, const std::string& pk, u
 Status RowCache::flush(int64_t timeout_ms) {
   Impl& m = *impl_;
   std::unique_lock<std::mutex> lock(m.mu);
-  const uint64_t target = m.pending_position;
-  ++m.flushing;
+  // The next batch to start takes everything queued before this call.
+  const uint64_t target = m.batches_started + 1;
+  m.flush_target = std::max(m.flush_target, target);
   m.wake.notify_all();
-  bool done = m.written.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
-    return (m.pending.empty() && m.inflight.empty() && m.written_position >= target) || m.stopping;
-  });
-  --m.flushing;
+  bool done = m.written.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                                 [&] { return m.batches_done >= target || m.stopping; });
   if (!done) return Status(Errc::timeout, "row cache: the queued writes did not reach LMDB in time");
   return Status::ok();
 }

@@ -32,7 +32,7 @@
 //     feed_rows_max, while the node was down), when the database is behind
 //     that id (a replaced file), or when the cached tables changed.
 //  4. Crashes. LMDB commits are not flushed to disk (a durable commit per
-//     batch cost the DAL's writes 20-30% in cache_bench). A process crash
+//     batch cost the DAL's writes 18-30% in cache_bench). A process crash
 //     loses none of them; after a machine crash under an open cache its
 //     files are not trusted but emptied (cache_dir.hpp). stop() flushes.
 //

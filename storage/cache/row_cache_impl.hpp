@@ -136,7 +136,9 @@ struct RowCache::Impl {
   std::deque<std::pair<uint64_t, std::string>> recent_order;
   uint64_t horizon = 0;            // events up to this id are no longer in recent
   bool off = false, stopping = false;
-  int flushing = 0;                // flush() calls waiting: write without delay
+  // Batches the writer took from pending, and wrote; flush() asks for
+  // batch flush_target (one that starts after its call) without delay.
+  uint64_t batches_started = 0, batches_done = 0, flush_target = 0;
   bool writer_idle = false;        // waiting for work: a queued op wakes it (else it is gathering)
   size_t entries_now = 0;
   uint64_t queued = 0;             // Op::order of the last op queued

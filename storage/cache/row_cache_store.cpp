@@ -69,17 +69,18 @@ void RowCache::Impl::run_writer() {
     // A position that moved without a cached table's event is written
     // within a second, so a restart replays little.
     writer_idle = true;
-    wake.wait_for(lock, std::chrono::seconds(1),
-                  [&] { return stopping || !pending.empty(); });
+    auto flush_wanted = [&] { return flush_target > batches_started; };
+    wake.wait_for(lock, std::chrono::seconds(1), [&] { return stopping || !pending.empty() || flush_wanted(); });
     writer_idle = false;
-    if (pending.empty() && written_position == pending_position) {
+    if (pending.empty() && written_position == pending_position && !flush_wanted()) {
       if (stopping) return;
       continue;
     }
     // Gather a batch: one LMDB commit per kBatchDelay rather than per
     // event. Lookups see the queued ops meanwhile.
-    wake.wait_for(lock, kBatchDelay, [&] { return stopping || flushing > 0 || pending.size() >= kBatchOpsMax; });
+    wake.wait_for(lock, kBatchDelay, [&] { return stopping || flush_wanted() || pending.size() >= kBatchOpsMax; });
     std::swap(pending, inflight);
+    ++batches_started;
     const uint64_t position = pending_position;
     lock.unlock();
     size_t evicted = 0;
@@ -104,6 +105,7 @@ void RowCache::Impl::run_writer() {
     if (now_off) off = true;
     inflight.clear();
     written_position = position;
+    ++batches_done;
     entries_now = stat.entries;
     entries_gauge.set(static_cast<int64_t>(stat.entries));
     bytes_gauge.set(static_cast<int64_t>(stat.bytes));
