@@ -58,7 +58,8 @@ int exec_behind_dal(const std::string& db_file, const std::string& sql, int64_t 
 
 class LoadgenClusterTest : public ::testing::Test {
  protected:
-  void SetUp() override { test::start_takeout_cluster(&cluster_); }
+  // With the row cache, which the status reads go through.
+  void SetUp() override { test::start_takeout_cluster(&cluster_, "[cache]\ntables = [\"orders\"]\n"); }
   void TearDown() override { cluster_.reset(); }
 
   Options options() const {
@@ -187,6 +188,30 @@ TEST_F(LoadgenClusterTest, AnUntouchedRunVerifiesCleanAndTamperedOrdersAreListed
   EXPECT_EQ(tampered->verify.problems.size(), expected.size()) << "each problem listed once";
   EXPECT_EQ(tampered->report["verify"]["problem_counts"],
             (json{{"lost", 3}, {"wrong_state", 1}, {"differs", 1}}));
+}
+
+TEST_F(LoadgenClusterTest, StatusReadsThroughTheRowCacheAlwaysShowTheLastWrite) {
+  Options o = options();
+  o.status_reads = 2;
+  auto run = run_loadgen(o);
+  ASSERT_TRUE(run.ok()) << run.status().to_string();
+  EXPECT_TRUE(run->ok) << run->report.dump();
+  const json& step = run->report["steps"][0];
+  EXPECT_EQ(step["errors"], json::object()) << step.dump();
+  const uint64_t completed = step["flows_completed"].get<uint64_t>();
+  ASSERT_GT(completed, 0u);
+  EXPECT_EQ(step["latency"]["status"]["count"].get<uint64_t>(), completed * kWriteSteps * 2) << step.dump();
+  // Of each write's two reads, the second finds what the first filled.
+  uint64_t hits = 0;
+  for (const std::string ezone : {"bj", "sh"}) {
+    auto metrics = net::http_request(cluster_->addresses(ezone).admin, "GET", "/metrics", "", "", kTimeoutMs);
+    ASSERT_TRUE(metrics.ok() && metrics->status == 200);
+    const std::string prefix = "ezone_cache_lookups_total{ezone=\"" + ezone + "\",result=\"hit\"} ";
+    const size_t at = metrics->body.find(prefix);
+    ASSERT_NE(at, std::string::npos) << ezone;
+    hits += std::stoull(metrics->body.substr(at + prefix.size()));
+  }
+  EXPECT_GE(hits, completed * kWriteSteps);
 }
 
 }  // namespace

@@ -36,12 +36,12 @@ std::string judge(FlowStep step, const Call& c, int64_t* id, ShardId* shard) {
 }  // namespace
 
 const char* flow_step_name(FlowStep step) {
-  static const char* const names[] = {"create", "accept", "pickup", "deliver"};
+  static const char* const names[] = {"create", "accept", "pickup", "deliver", "status"};
   return names[static_cast<size_t>(step)];
 }
 
 const char* state_after(FlowStep step) {
-  static const char* const states[] = {"created", "accepted", "picked_up", "delivered"};
+  static const char* const states[] = {"created", "accepted", "picked_up", "delivered", ""};
   return states[static_cast<size_t>(step)];
 }
 
@@ -67,6 +67,7 @@ struct FlowEngine::Flow {
   FlowStep next = FlowStep::create;
   std::string acked_state;  // state of the last acknowledged step
   std::string maybe_state;  // set when the failed step may have applied
+  int reads_left = 0;       // status reads still to send before the next write
   int64_t ready_us = 0;
 };
 
@@ -89,7 +90,8 @@ FlowEngine::~FlowEngine() {
 }
 
 double FlowEngine::drain_bound_s() const {
-  return static_cast<double>(kFlowSteps) * static_cast<double>(options_.timeout_ms) / 1000.0 + 5.0;
+  const double requests = static_cast<double>(kWriteSteps) * (1.0 + options_.status_reads);
+  return requests * static_cast<double>(options_.timeout_ms) / 1000.0 + 5.0;
 }
 
 size_t FlowEngine::pick_node(ShardId shard, std::mt19937_64& rng) const {
@@ -171,6 +173,7 @@ std::unique_ptr<FlowEngine::Flow> FlowEngine::execute(std::unique_ptr<Flow> flow
                                                       std::mt19937_64& rng) {
   const ShardId shard = flow->order_id ? flow->shard : flow->point.shard;
   const size_t node = pick_node(shard, rng);
+  if (flow->reads_left > 0) return read_status(std::move(flow), clients, node);
   const Call call = send(*flow, clients, node);
   const int64_t done_us = now_us();
   int64_t id = 0;
@@ -184,7 +187,7 @@ std::unique_ptr<FlowEngine::Flow> FlowEngine::execute(std::unique_ptr<Flow> flow
                         call.served_by, error});
   }
   std::unique_lock<std::mutex> lock(mutex_);
-  record_locked(*flow, node, call, error, done_us - flow->ready_us);
+  record_locked(flow->next, node, call, error, done_us - flow->ready_us);
   if (!error.empty()) {
     if (call.maybe_applied && flow->order_id) flow->maybe_state = state_after(flow->next);
     ++stats_->flows_failed;
@@ -196,13 +199,34 @@ std::unique_ptr<FlowEngine::Flow> FlowEngine::execute(std::unique_ptr<Flow> flow
     flow->shard = created_shard;
   }
   flow->acked_state = state_after(flow->next);
+  flow->reads_left = options_.status_reads;
+  return after_write(std::move(flow), done_us);
+}
+
+std::unique_ptr<FlowEngine::Flow> FlowEngine::read_status(std::unique_ptr<Flow> flow, NodeClients& clients,
+                                                          size_t node) {
+  const Call call = clients.call(node, "GET", "/v1/orders/" + std::to_string(flow->order_id), "", 200);
+  const int64_t done_us = now_us();
+  std::string error = call.ok() ? "" : call.error;
+  if (error.empty() && call.body.value("state", std::string()) != flow->acked_state) error = "stale_read";
+  if (error.empty()) learn_owner(flow->shard, call.served_by);
+  std::unique_lock<std::mutex> lock(mutex_);
+  record_locked(FlowStep::status, node, call, error, done_us - flow->ready_us);
+  --flow->reads_left;
+  return after_write(std::move(flow), done_us);
+}
+
+// Requires mutex_ held.
+std::unique_ptr<FlowEngine::Flow> FlowEngine::after_write(std::unique_ptr<Flow> flow, int64_t done_us) {
+  flow->ready_us = done_us;
+  if (flow->reads_left > 0 && !abandon_) return flow;
   if (flow->next == FlowStep::deliver) {
     ++stats_->flows_completed;
     finish_locked(*flow);
     return nullptr;
   }
   flow->next = static_cast<FlowStep>(static_cast<int>(flow->next) + 1);
-  flow->ready_us = done_us;
+  flow->reads_left = 0;
   if (abandon_) {  // the drain bound passed: the next step is not sent
     ++stats_->errors["abandoned"];
     ++stats_->flows_failed;
@@ -212,7 +236,7 @@ std::unique_ptr<FlowEngine::Flow> FlowEngine::execute(std::unique_ptr<Flow> flow
   return flow;
 }
 
-void FlowEngine::record_locked(const Flow& flow, size_t node, const Call& call, const std::string& error,
+void FlowEngine::record_locked(FlowStep step, size_t node, const Call& call, const std::string& error,
                                int64_t latency_us) {
   StepStats& s = *stats_;
   ++s.requests;
@@ -222,7 +246,7 @@ void FlowEngine::record_locked(const Flow& flow, size_t node, const Call& call, 
     if (!entered.empty() && entered != call.served_by) ++s.forwarded;
   }
   if (error.empty()) {
-    s.latency[static_cast<size_t>(flow.next)].record(latency_us);
+    s.latency[static_cast<size_t>(step)].record(latency_us);
   } else {
     ++s.errors[error];
   }

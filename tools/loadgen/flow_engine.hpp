@@ -17,7 +17,9 @@
 //
 // A failed step ends its flow (no retries): the order stays acknowledged in
 // the state of its last acknowledged step, and a failure that may have
-// applied (maybe_applied) records the state it would have set.
+// applied (maybe_applied) records the state it would have set. A failed
+// status read is counted and the flow goes on (a read changes nothing).
+// Status reads are not reported to the CallObserver, which sees writes.
 #pragma once
 
 #include <array>
@@ -42,10 +44,14 @@
 
 namespace ezone::loadgen {
 
-enum class FlowStep { create = 0, accept = 1, pickup = 2, deliver = 3 };
-constexpr size_t kFlowSteps = 4;
+// The four writes of a flow, and `status`: a user's GET /v1/orders/{id}
+// after a write (--status-reads per write), which must show the state that
+// write acknowledged (else error "stale_read").
+enum class FlowStep { create = 0, accept = 1, pickup = 2, deliver = 3, status = 4 };
+constexpr size_t kWriteSteps = 4;
+constexpr size_t kFlowSteps = 5;
 const char* flow_step_name(FlowStep step);
-// The order state a successful step leaves ("created", "accepted", ...).
+// The order state a successful write leaves ("created", "accepted", ...).
 const char* state_after(FlowStep step);
 
 // Figures of one load step (one run, or one rate of --find-max).
@@ -115,7 +121,11 @@ class FlowEngine {
   std::unique_ptr<Flow> execute(std::unique_ptr<Flow> flow, NodeClients& clients, std::mt19937_64& rng);
   // Both require mutex_ held.
   void finish_locked(const Flow& flow);
-  void record_locked(const Flow& flow, size_t node, const Call& call, const std::string& error, int64_t latency_us);
+  void record_locked(FlowStep step, size_t node, const Call& call, const std::string& error, int64_t latency_us);
+  // A status read of the flow's order; returns the flow (null once done).
+  std::unique_ptr<Flow> read_status(std::unique_ptr<Flow> flow, NodeClients& clients, size_t node);
+  // The flow after its write was acknowledged: reads, the next write, or done.
+  std::unique_ptr<Flow> after_write(std::unique_ptr<Flow> flow, int64_t done_us);
   void start_flow(std::mt19937_64& rng, int64_t due_us);
   size_t pick_node(ShardId shard, std::mt19937_64& rng) const;
   void learn_owner(ShardId shard, const std::string& ezone);

@@ -93,6 +93,7 @@ std::map<std::string, Setter> setters(Options* o) {
       {"--users", integer("--users", &o->users, 1, 1000000)},
       {"--merchants-per-shard", integer("--merchants-per-shard", &o->merchants_per_shard, 1, 1000)},
       {"--in-flight-max", integer("--in-flight-max", &o->in_flight_max, 1, 10000000)},
+      {"--status-reads", integer("--status-reads", &o->status_reads, 0, 100)},
       {"--verify-wait-s", number("--verify-wait-s", &o->verify_wait_s, 0, 3600)},
       {"--verify-batch", integer("--verify-batch", &o->verify_batch, 1, 900)},
   };
@@ -143,6 +144,10 @@ are drawn inside the real city fences, weighted by fence area.
   --merchants-per-shard N  merchants created per shard at start [4]
   --in-flight-max N        flows in flight at most; a flow due beyond it is
                            refused and counted as error "overload" [10000]
+  --status-reads N         after each write, the user reads the order N times
+                           (GET /v1/orders/{id}, step "status"); a read that
+                           does not show the state just written is error
+                           "stale_read" [0]
   --no-verify              skip the final verification
   --verify-wait-s S        bound on waiting for replication [60]
   --verify-batch N         ids per verification SELECT [500]

@@ -42,6 +42,7 @@ struct Options {
   int users = 200;
   int merchants_per_shard = 4;
   int64_t in_flight_max = 10000;  // flows started but not finished; more are refused (counted)
+  int status_reads = 0;           // GET /v1/orders/{id} after each write of a flow
 
   bool verify = true;
   double verify_wait_s = 60;

@@ -49,6 +49,7 @@ std::string step_text(const StepStats& s) {
   out += "  latency ms      p50       p90       p99       max     count\n";
   for (size_t i = 0; i < kFlowSteps; ++i) {
     const LatencyHistogram& h = s.latency[i];
+    if (i >= kWriteSteps && h.count() == 0) continue;  // no status reads
     char row[160];
     std::snprintf(row, sizeof(row), "  %-8s %9.2f %9.2f %9.2f %9.2f %9llu\n", flow_step_name(static_cast<FlowStep>(i)),
                   ms(h.percentile_us(0.5)), ms(h.percentile_us(0.9)), ms(h.percentile_us(0.99)), ms(h.max_us()),
@@ -64,6 +65,7 @@ json step_json(const StepStats& s) {
   json latency = json::object();
   for (size_t i = 0; i < kFlowSteps; ++i) {
     const LatencyHistogram& h = s.latency[i];
+    if (i >= kWriteSteps && h.count() == 0) continue;
     latency[flow_step_name(static_cast<FlowStep>(i))] = {
         {"p50_ms", ms(h.percentile_us(0.5))}, {"p90_ms", ms(h.percentile_us(0.9))},
         {"p99_ms", ms(h.percentile_us(0.99))}, {"max_ms", ms(h.max_us())}, {"count", h.count()}};
