@@ -47,6 +47,7 @@ RowCache::~RowCache() { stop(); }
 
 void RowCache::stop() {
   if (!impl_) return;
+  std::lock_guard<std::mutex> once(impl_->stop_mutex);
   if (impl_->subscribed) {
     impl_->dal.unsubscribe(impl_->subscription);
     impl_->subscribed = false;

@@ -122,6 +122,7 @@ struct RowCache::Impl {
   std::shared_ptr<LmdbEnv> env;
   size_t key_bytes_max = 0;
   std::optional<LmdbKv> entries_db, fifo_db, meta_db;
+  std::mutex stop_mutex;  // stop() from two threads: the second waits, then finds nothing to do
   uint64_t subscription = 0;
   bool subscribed = false;
   std::thread writer;
