@@ -15,7 +15,6 @@
 #include "actors/dal/dal_http.hpp"
 #include "actors/drc/admin_drc.hpp"
 #include "actors/drc/change_feed.hpp"
-#include "storage/cache/row_cache.hpp"
 #include "actors/drc/drc_service.hpp"
 #include "actors/gzs/gzs.hpp"
 #include "actors/http/http_server.hpp"
@@ -36,6 +35,7 @@
 #include "core/hlc.hpp"
 #include "core/json.hpp"
 #include "core/process_identity.hpp"
+#include "storage/cache/row_cache.hpp"
 #include "storage/etcd/etcd_meta_store.hpp"
 #include "storage/route/route_store.hpp"
 
@@ -268,7 +268,7 @@ Status Node::Impl::start_dal() {
     const CacheSettings& c = config.cache;
     RowCacheOptions options{config.data_dir + "/cache", c.tables, static_cast<size_t>(c.entries_max),
                             static_cast<size_t>(c.bytes_max_mb) << 20, static_cast<size_t>(c.value_bytes_max),
-                            static_cast<size_t>(c.recent_max), logger, ""};
+                            static_cast<size_t>(c.recent_max), logger, "", 0};
     auto row_cache = RowCache::open(*opened.value(), *metrics, std::move(options));
     if (!row_cache) return Status(row_cache.status().code(), config.source + ": key 'cache': " + row_cache.status().message());
     cache = std::move(row_cache.value());

@@ -92,6 +92,8 @@ struct RowCacheOptions {
   std::shared_ptr<spdlog::logger> logger;  // null: spdlog's default
   // The kernel's boot id (cache_dir.hpp); "" reads it. Tests pass others.
   std::string boot_id;
+  // LMDB's map; 0: 2 * bytes_max + 64 MiB. Tests pass small ones.
+  size_t map_size_bytes = 0;
 };
 
 class RowCache {

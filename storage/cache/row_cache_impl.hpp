@@ -54,11 +54,13 @@ inline uint64_t read_be64(const std::string& s) {
   return v;
 }
 
+// "orders:[42]": table names are [A-Za-z0-9_], so ':' ends one, and the key
+// stays printable in LMDB's error messages and the log.
 inline std::string entry_key(const std::string& table, const std::string& pk) {
   std::string key;
   key.reserve(table.size() + 1 + pk.size());
   key += table;
-  key += '\0';
+  key += ':';
   key += pk;
   return key;
 }
@@ -75,6 +77,9 @@ inline std::string joined(const std::set<std::string>& tables) {
   return out;
 }
 
+// The meta record of what the cache holds: the key format and the tables.
+// Any difference clears the cache at open (tables_changed).
+inline std::string layout_of(const std::set<std::string>& tables) { return "keys=2;tables=" + joined(tables); }
 
 }  // namespace cache_internal
 

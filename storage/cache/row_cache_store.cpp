@@ -58,7 +58,7 @@ Status RowCache::Impl::clear(uint64_t position) {
   return env->write([&](LmdbWrite& w) -> Status {
     if (Status st_ = w.clear(*entries_db); !st_) return st_;
     if (Status st_ = w.clear(*fifo_db); !st_) return st_;
-    if (Status st_ = w.put(*meta_db, kTablesKey, joined(tables)); !st_) return st_;
+    if (Status st_ = w.put(*meta_db, kTablesKey, layout_of(tables)); !st_) return st_;
     return w.put(*meta_db, kPositionKey, le64(position));
   });
 }
@@ -124,7 +124,8 @@ Status RowCache::Impl::start(uint64_t& replayed, std::string& cleared) {
               options.dir);
   }
   // Commits are not flushed (cache_dir.hpp): a cache is rebuilt, not recovered.
-  auto opened = LmdbEnv::open(LmdbOptions{options.dir, options.bytes_max * 2 + (size_t{64} << 20), 4, false});
+  const size_t map_size = options.map_size_bytes ? options.map_size_bytes : options.bytes_max * 2 + (size_t{64} << 20);
+  auto opened = LmdbEnv::open(LmdbOptions{options.dir, map_size, 4, false});
   if (!opened) return opened.status();
   env = *opened;
   key_bytes_max = env->key_bytes_max();
@@ -149,7 +150,7 @@ Status RowCache::Impl::start(uint64_t& replayed, std::string& cleared) {
     // wiped above
   } else if (!position) {
     cleared = "new";
-  } else if (!saved_tables || *saved_tables != joined(tables)) {
+  } else if (!saved_tables || *saved_tables != layout_of(tables)) {
     cleared = "tables_changed";
   } else if (*position > head) {
     cleared = "feed_behind";

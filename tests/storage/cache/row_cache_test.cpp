@@ -327,6 +327,35 @@ TEST_F(RowCacheTest, TheOldestFilledEntriesAreEvictedFirst) {
   EXPECT_TRUE(cache->get("orders", pk(200)).value);
 }
 
+TEST_F(RowCacheTest, ABatchLmdbCannotWriteClearsTheCacheAndLosesNoInvalidation) {
+  RowCacheOptions options;
+  options.map_size_bytes = 512 << 10;  // far below what the fills need
+  auto cache = open_cache(bj_, options);
+  ASSERT_TRUE(cache);
+  ASSERT_TRUE(bj_.put_order(1, 11, "created").ok());
+  read_through(*cache, bj_, 1);
+  ASSERT_TRUE(cache->flush().is_ok());
+  ASSERT_EQ(cache->entries(), 1u);
+  // One batch: the invalidation of row 1 and fills that overflow the map.
+  ASSERT_TRUE(bj_.put_order(1, 11, "accepted").ok());
+  for (int64_t id = 100; id < 400; ++id) {
+    auto got = cache->get("orders", pk(id));
+    ASSERT_EQ(cache->fill("orders", pk(id), got.token, std::string(4000, 'x')), Fill::stored);
+  }
+  ASSERT_TRUE(cache->flush().is_ok());
+  EXPECT_GE(counter(bj_, "ezone_cache_errors_total"), 1u);
+  EXPECT_EQ(counter(bj_, "ezone_cache_clears_total", {{"reason", "write_failed"}}), 1u);
+  // Row 1's old state is gone with everything else, never served.
+  EXPECT_FALSE(cache->get("orders", pk(1)).value);
+  EXPECT_EQ(cache->entries(), 0u);
+  EXPECT_FALSE(cache->is_off());
+  // The cache goes on working.
+  EXPECT_EQ(read_through(*cache, bj_, 1), "accepted");
+  ASSERT_TRUE(cache->flush().is_ok());
+  EXPECT_EQ(cache->get("orders", pk(1)).value, std::optional<std::string>("accepted"));
+  EXPECT_EQ(cache->entries(), 1u);
+}
+
 TEST_F(RowCacheTest, ACorruptEntryIsAMissAndIsDeleted) {
   const std::string dir = dir_.path() + "/bj-cache";
   {
@@ -338,7 +367,7 @@ TEST_F(RowCacheTest, ACorruptEntryIsAMissAndIsDeleted) {
     ASSERT_TRUE(env.ok()) << env.status().to_string();
     auto entries = env.value()->database("entries");
     ASSERT_TRUE(entries.ok());
-    ASSERT_TRUE(entries->put(std::string("orders\0", 7) + pk(1), "junk").is_ok());
+    ASSERT_TRUE(entries->put("orders:" + pk(1), "junk").is_ok());
   }
   auto cache = open_cache(bj_);
   ASSERT_TRUE(cache);
