@@ -22,6 +22,7 @@
 #include "actors/node/admin_coord.hpp"
 #include "actors/node/admin_fault.hpp"
 #include "actors/node/admin_gzs.hpp"
+#include "actors/node/admin_cache.hpp"
 #include "actors/node/admin_incident.hpp"
 #include "actors/soa/soa_proxy.hpp"
 #include "actors/soa/soa_registry.hpp"
@@ -136,6 +137,7 @@ struct Node::Impl {
       if (auto answer = handle_soa_admin(soa.get(), config.source, req)) return answer;
       if (auto answer = handle_soa_registry_admin(soa_registry.get(), config.source, req)) return answer;
       if (auto answer = handle_incident_admin(incident_sources(), req)) return answer;
+      if (auto answer = handle_cache_admin(cache.get(), config.ezone, req)) return answer;
       CoordAdminSources coord{config.ezone, coordinator.get(), dal.get(), {}, nullptr, nullptr};
       if (ingress) {
         coord.served_per_shard = [this] { return ingress->router().served_per_shard(); };

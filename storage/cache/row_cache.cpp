@@ -160,6 +160,28 @@ size_t RowCache::entries() const {
   return impl_->entries_now;
 }
 
+RowCache::Stats RowCache::stats() const {
+  const Impl& m = *impl_;
+  Stats out;
+  out.tables.assign(m.tables.begin(), m.tables.end());
+  out.hits = m.hits.value();
+  out.misses = m.misses.value();
+  out.invalidations = m.invalidations.value();
+  out.evictions = m.evictions.value();
+  out.errors = m.errors.value();
+  out.bytes = static_cast<uint64_t>(std::max<int64_t>(0, m.bytes_gauge.value()));
+  for (Fill f : {Fill::stored, Fill::changed, Fill::stale_token, Fill::too_large, Fill::not_cacheable, Fill::off})
+    out.fills.emplace_back(fill_name(f), m.fills[static_cast<size_t>(f)]->value());
+  for (const char* reason : kClearReasons) {
+    const uint64_t n = m.clears(reason).value();
+    if (n) out.clears.emplace_back(reason, n);
+  }
+  std::lock_guard<std::mutex> lock(m.mu);
+  out.entries = m.entries_now;
+  out.off = m.off;
+  return out;
+}
+
 bool RowCache::is_off() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->off;

@@ -128,6 +128,18 @@ class RowCache {
   size_t entries() const;
   bool is_off() const;
 
+  // What GET /admin/v1/cache and `ezctl status` show: the tables, the
+  // counters since start (the metrics above), and what LMDB holds.
+  struct Stats {
+    std::vector<std::string> tables;
+    uint64_t entries = 0, bytes = 0;
+    uint64_t hits = 0, misses = 0, invalidations = 0, evictions = 0, errors = 0;
+    std::vector<std::pair<std::string, uint64_t>> fills;   // by result
+    std::vector<std::pair<std::string, uint64_t>> clears;  // by reason, those that happened
+    bool off = false;
+  };
+  Stats stats() const;
+
   struct Impl;
 
  private:

@@ -71,6 +71,10 @@ inline std::optional<uint64_t> entry_seq(const std::string& value) {
   return read_le64(value, 1);
 }
 
+// Every reason of ezone_cache_clears_total.
+inline constexpr const char* kClearReasons[] = {"feed_trimmed", "feed_behind", "tables_changed", "unclean_reboot",
+                                                "write_failed"};
+
 inline std::string joined(const std::set<std::string>& tables) {
   std::string out;
   for (const std::string& t : tables) out += (out.empty() ? "" : ",") + t;
@@ -150,9 +154,10 @@ struct RowCache::Impl {
   uint64_t queued = 0;             // Op::order of the last op queued
   uint64_t next_fill_seq = 1;      // writer thread only (and open())
 
-  void count_clear(const std::string& reason) {
-    metrics.counter("ezone_cache_clears_total", "Row cache clears, by reason", {{"reason", reason}}).inc();
+  Counter& clears(const std::string& reason) const {
+    return metrics.counter("ezone_cache_clears_total", "Row cache clears, by reason", {{"reason", reason}});
   }
+  void count_clear(const std::string& reason) { clears(reason).inc(); }
 
   // Called with mu held, for every feed event: from the DAL's writer thread
   // (subscription) and from open()'s replay.

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "actors/gzs/gzs.hpp"
+#include "actors/node/admin_cache.hpp"
 #include "examples/takeout/takeout_app.hpp"
 #include "storage/dal/dal.hpp"
 #include "storage/net/http_client.hpp"
@@ -228,6 +229,26 @@ TEST_F(TakeoutTest, OrderReadsComeFromTheRowCacheAndNeverLagAWrite) {
   EXPECT_EQ(lookups("hit") - hits_before, 5u);
   // An unknown order is not cached: 404 every time.
   for (int i = 0; i < 2; ++i) EXPECT_EQ(call("bj", "GET", "/v1/orders/" + std::to_string(order + 1)).status, 404);
+
+  // What operators see (ezctl status).
+  auto admin = net::http_request({"127.0.0.1", bj_ports_.admin}, "GET", "/admin/v1/cache", "", "", 5000);
+  ASSERT_TRUE(admin.ok() && admin->status == 200) << (admin.ok() ? admin->body : admin.status().to_string());
+  const json doc = json::parse(admin->body);
+  EXPECT_EQ(doc["ezone"], "bj");
+  EXPECT_EQ(doc["tables"], json::array({"orders"}));
+  EXPECT_EQ(doc["lookups"]["hit"].get<uint64_t>(), lookups("hit"));
+  EXPECT_EQ(doc["fills"]["stored"].get<uint64_t>(), 4u);  // a read after the create and after each step
+  EXPECT_GE(doc["invalidations"].get<uint64_t>(), 4u);
+  EXPECT_EQ(doc["clears"], json::object());
+  EXPECT_EQ(doc["off"], false);
+  HttpRequest post;
+  post.method = "POST";
+  post.target = "/admin/v1/cache";
+  EXPECT_EQ(handle_cache_admin(nullptr, "bj", post)->status, 405);
+  post.method = "GET";
+  EXPECT_EQ(handle_cache_admin(nullptr, "bj", post)->status, 404) << "a node without [cache]";
+  post.target = "/admin/v1/other";
+  EXPECT_FALSE(handle_cache_admin(nullptr, "bj", post).has_value());
 }
 
 TEST_F(TakeoutTest, InvalidTransitionsAreConflicts) {

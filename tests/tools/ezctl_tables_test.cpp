@@ -40,5 +40,19 @@ TEST(EzctlStatus, TheIncidentLineSaysTheGradeAndWhy) {
   EXPECT_EQ(format_incident_line("nope"), "");
 }
 
+TEST(EzctlStatus, TheCacheLineSaysWhatItHoldsAndHowItServes) {
+  EXPECT_EQ(format_cache_line(R"({"tables": ["orders", "users"], "entries": 1200, "bytes": 2097152,
+                                  "lookups": {"hit": 900, "miss": 100}, "invalidations": 40, "clears": {},
+                                  "errors": 0, "off": false})"),
+            "cache    orders,users: 1200 entries (2.0 MiB), 90.0% of 1000 lookups hit, 40 invalidations\n");
+  EXPECT_EQ(format_cache_line(R"({"tables": ["orders"], "entries": 0, "bytes": 0, "lookups": {"hit": 0, "miss": 0},
+                                  "invalidations": 0, "clears": {"feed_trimmed": 1}, "errors": 2, "off": true})"),
+            "cache    orders: 0 entries (0.0 MiB), 0.0% of 0 lookups hit, 0 invalidations; cleared: feed_trimmed 1; "
+            "2 errors; OFF (see the node's log)\n");
+  EXPECT_EQ(format_cache_line("{}"), "");
+  EXPECT_EQ(format_cache_line(R"({"entries": 1, "lookups": 3})"), "");
+  EXPECT_EQ(format_cache_line("nope"), "");
+}
+
 }  // namespace
 }  // namespace ezctl

@@ -59,6 +59,32 @@ std::string format_incident_line(const std::string& incident_json) {
   return buf;
 }
 
+std::string format_cache_line(const std::string& cache_json) {
+  json doc = ezone::parse_json_or_discarded(cache_json);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("entries") || !doc["lookups"].is_object()) return "";
+  std::string tables;
+  const json table_list = doc.value("tables", json::array());
+  for (const json& t : table_list) tables += (tables.empty() ? "" : ",") + t.get<std::string>();
+  const json& lookups = doc["lookups"];
+  const uint64_t hits = lookups.value("hit", uint64_t{0}), misses = lookups.value("miss", uint64_t{0});
+  std::string clears;
+  const json clear_counts = doc.value("clears", json::object());
+  for (auto it = clear_counts.begin(); it != clear_counts.end(); ++it)
+    clears += (clears.empty() ? "" : ", ") + it.key() + " " + it.value().dump();
+  char buf[512];
+  std::snprintf(buf, sizeof(buf), "cache    %s: %llu entries (%.1f MiB), %.1f%% of %llu lookups hit, %llu invalidations",
+                tables.c_str(), static_cast<unsigned long long>(doc.value("entries", uint64_t{0})),
+                static_cast<double>(doc.value("bytes", uint64_t{0})) / (1 << 20),
+                hits + misses ? 100.0 * static_cast<double>(hits) / static_cast<double>(hits + misses) : 0.0,
+                static_cast<unsigned long long>(hits + misses),
+                static_cast<unsigned long long>(doc.value("invalidations", uint64_t{0})));
+  std::string out = buf;
+  if (!clears.empty()) out += "; cleared: " + clears;
+  if (doc.value("errors", uint64_t{0})) out += "; " + doc["errors"].dump() + " errors";
+  if (doc.value("off", false)) out += "; OFF (see the node's log)";
+  return out + "\n";
+}
+
 int run_status(const Options& options) {
   auto reply = admin_call(options, "GET", "/admin/v1/cluster");
   if (!reply) return fail("status", reply.status().message());
@@ -74,6 +100,9 @@ int run_status(const Options& options) {
   // build) leaves the line out.
   auto incident = admin_call(options, "GET", "/admin/v1/incident");
   if (incident && incident->status == 200) std::fputs(format_incident_line(incident->body.dump()).c_str(), stdout);
+  // The row cache, when the node has one (404 without [cache]).
+  auto cache = admin_call(options, "GET", "/admin/v1/cache");
+  if (cache && cache->status == 200) std::fputs(format_cache_line(cache->body.dump()).c_str(), stdout);
   return 0;
 }
 

@@ -1,6 +1,6 @@
 // `ezctl status`: reads GET /admin/v1/cluster from a node and prints it as a
 // table (or the JSON itself with --json), then the node's live incident
-// grade (GET /admin/v1/incident).
+// grade (GET /admin/v1/incident) and its row cache (GET /admin/v1/cache).
 #pragma once
 
 #include <string>
@@ -17,5 +17,8 @@ std::string format_status_table(const std::string& cluster_json);
 
 // The incident line for a /admin/v1/incident document; empty on bad JSON.
 std::string format_incident_line(const std::string& incident_json);
+
+// The row-cache line for a /admin/v1/cache document; empty on bad JSON.
+std::string format_cache_line(const std::string& cache_json);
 
 }  // namespace ezctl
