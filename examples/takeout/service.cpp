@@ -113,21 +113,6 @@ Result<dal::TxTarget> shard_target(const HttpRequest& request, const Gzs& gzs) {
 
 int64_t tx_time_ms(const dal::Tx& tx) { return hlc_physical_ms(tx.hlc()); }
 
-int64_t int_of(const dal::Value& v) {
-  const int64_t* i = std::get_if<int64_t>(&v);
-  return i ? *i : 0;
-}
-
-double real_of(const dal::Value& v) {
-  if (const double* d = std::get_if<double>(&v)) return *d;
-  return static_cast<double>(int_of(v));
-}
-
-std::string text_of(const dal::Value& v) {
-  const std::string* s = std::get_if<std::string>(&v);
-  return s ? *s : std::string();
-}
-
 std::string_view path_segment(std::string_view path, size_t index) {
   size_t start = path.empty() || path[0] != '/' ? 0 : 1;
   for (size_t i = 0; i < index; ++i) {

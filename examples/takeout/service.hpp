@@ -116,11 +116,10 @@ Result<dal::TxTarget> shard_target(const HttpRequest& request, const Gzs& gzs);
 // DAL's injected clock and never go backwards on a site.
 int64_t tx_time_ms(const dal::Tx& tx);
 
-// A column value read back from SQLite: INTEGER as int64 (0 for anything
-// else), REAL as double (an INTEGER converts; 0 for anything else).
-int64_t int_of(const dal::Value& v);
-double real_of(const dal::Value& v);
-std::string text_of(const dal::Value& v);
+// Column values read back from SQLite (storage/dal/sql_value.hpp).
+using dal::int_of;
+using dal::real_of;
+using dal::text_of;
 
 // The index-th segment of a path ("/v1/orders/42/accept": 2 is "42"), or ""
 // when it has fewer segments. A view into path.

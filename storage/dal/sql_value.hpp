@@ -35,6 +35,21 @@ std::string row_text(const Row& row);
 // ("3"), so it reads back as INTEGER 3; a REAL column's affinity turns it
 // back into 3.0 when stored. parse_error naming the position otherwise.
 Result<Row> parse_row_text(std::string_view text);
+// A column value read back from SQLite: INTEGER as int64 (0 for anything
+// else), REAL as double (an INTEGER converts; 0 for anything else), TEXT as
+// a string ("" for anything else).
+inline int64_t int_of(const Value& v) {
+  const int64_t* i = std::get_if<int64_t>(&v);
+  return i ? *i : 0;
+}
+inline double real_of(const Value& v) {
+  if (const double* d = std::get_if<double>(&v)) return *d;
+  return static_cast<double>(int_of(v));
+}
+inline std::string text_of(const Value& v) {
+  const std::string* s = std::get_if<std::string>(&v);
+  return s ? *s : std::string();
+}
 // The memory v holds, near enough for a bound.
 inline size_t value_bytes(const Value& v) {
   if (const auto* s = std::get_if<std::string>(&v)) return s->size() + sizeof(Value);

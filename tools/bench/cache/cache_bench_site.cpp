@@ -44,11 +44,9 @@ dal::Row make_order(int64_t id) {
           100 + (id * 31) % 9000, created_ms, created_ms + 60000};
 }
 
-int64_t int_of(const dal::Value& v) { return std::holds_alternative<int64_t>(v) ? std::get<int64_t>(v) : 0; }
-double real_of(const dal::Value& v) { return std::holds_alternative<double>(v) ? std::get<double>(v) : 0; }
-std::string text_of(const dal::Value& v) {
-  return std::holds_alternative<std::string>(v) ? std::get<std::string>(v) : std::string();
-}
+using dal::int_of;
+using dal::real_of;
+using dal::text_of;
 
 // At most `max` DAL requests in flight. Answers arrive on the DAL's writer
 // thread (or on the submitter's, for a refusal), with their latency. Shared
