@@ -155,11 +155,6 @@ Status RowCache::flush(int64_t timeout_ms) {
   return Status::ok();
 }
 
-size_t RowCache::entries() const {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  return impl_->entries_now;
-}
-
 RowCache::Stats RowCache::stats() const {
   const Impl& m = *impl_;
   Stats out;
@@ -180,11 +175,6 @@ RowCache::Stats RowCache::stats() const {
   out.entries = m.entries_now;
   out.off = m.off;
   return out;
-}
-
-bool RowCache::is_off() const {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  return impl_->off;
 }
 
 }  // namespace ezone

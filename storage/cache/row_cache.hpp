@@ -124,15 +124,11 @@ class RowCache {
   // it every get misses and every fill is refused (off). Idempotent.
   void stop();
 
-  // Entries in LMDB after the last batch, and whether the cache is off.
-  size_t entries() const;
-  bool is_off() const;
-
   // What GET /admin/v1/cache and `ezctl status` show: the tables, the
   // counters since start (the metrics above), and what LMDB holds.
   struct Stats {
     std::vector<std::string> tables;
-    uint64_t entries = 0, bytes = 0;
+    uint64_t entries = 0, bytes = 0;  // in LMDB after the last batch
     uint64_t hits = 0, misses = 0, invalidations = 0, evictions = 0, errors = 0;
     std::vector<std::pair<std::string, uint64_t>> fills;   // by result
     std::vector<std::pair<std::string, uint64_t>> clears;  // by reason, those that happened

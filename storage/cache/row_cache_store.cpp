@@ -146,16 +146,11 @@ Status RowCache::Impl::start(uint64_t& replayed, std::string& cleared) {
   auto saved_tables = meta_db->get(kTablesKey);
   std::optional<uint64_t> position;
   if (saved_position) position = read_le64(*saved_position, 0);
-  if (!cleared.empty()) {
-    // wiped above
-  } else if (!position) {
-    cleared = "new";
-  } else if (!saved_tables || *saved_tables != layout_of(tables)) {
-    cleared = "tables_changed";
-  } else if (*position > head) {
-    cleared = "feed_behind";
-  } else if (*position + 1 < bounds->first) {
-    cleared = "feed_trimmed";
+  if (cleared.empty()) {  // not wiped above: can the feed account for what is kept?
+    if (!position) cleared = "new";
+    else if (!saved_tables || *saved_tables != layout_of(tables)) cleared = "tables_changed";
+    else if (*position > head) cleared = "feed_behind";
+    else if (*position + 1 < bounds->first) cleared = "feed_trimmed";
   }
   if (!cleared.empty()) {
     if (cleared != "new") count_clear(cleared);

@@ -220,8 +220,13 @@ Status LmdbEnv::write(const std::function<Status(LmdbWrite&)>& fn) {
   return Status::ok();
 }
 
-Status LmdbWrite::check(const LmdbKv& db, const std::string& key) const {
+Status LmdbWrite::check_env(const LmdbKv& db) const {
   if (db.env_.get() != &env_) return Status(Errc::invalid_argument, "LMDB database '" + db.name_ + "' is another environment's");
+  return Status::ok();
+}
+
+Status LmdbWrite::check(const LmdbKv& db, const std::string& key) const {
+  if (Status s = check_env(db); !s) return s;
   return db.check_key(key);
 }
 
@@ -253,7 +258,7 @@ Status LmdbWrite::del(const LmdbKv& db, const std::string& key) {
 }
 
 Result<std::optional<LmdbWrite::Entry>> LmdbWrite::edge(const LmdbKv& db, bool last) {
-  if (db.env_.get() != &env_) return check(db, "-");
+  if (Status s = check_env(db); !s) return s;
   MDB_cursor* cursor = nullptr;
   int rc = mdb_cursor_open(txn_, db.dbi_, &cursor);
   if (rc != 0) return env_.error(rc, "opening a cursor on '" + db.name_ + "'");
@@ -272,7 +277,7 @@ Result<std::optional<LmdbWrite::Entry>> LmdbWrite::first(const LmdbKv& db) { ret
 Result<std::optional<LmdbWrite::Entry>> LmdbWrite::last(const LmdbKv& db) { return edge(db, true); }
 
 Result<LmdbStat> LmdbWrite::stat(const LmdbKv& db) {
-  if (db.env_.get() != &env_) return check(db, "-");
+  if (Status s = check_env(db); !s) return s;
   MDB_stat st{};
   int rc = mdb_stat(txn_, db.dbi_, &st);
   if (rc != 0) return env_.error(rc, "reading the size of '" + db.name_ + "'");
@@ -280,7 +285,7 @@ Result<LmdbStat> LmdbWrite::stat(const LmdbKv& db) {
 }
 
 Status LmdbWrite::clear(const LmdbKv& db) {
-  if (db.env_.get() != &env_) return check(db, "-");
+  if (Status s = check_env(db); !s) return s;
   int rc = mdb_drop(txn_, db.dbi_, 0);
   if (rc != 0) return env_.error(rc, "clearing '" + db.name_ + "'");
   return Status::ok();

@@ -159,6 +159,7 @@ class LmdbWrite {
  private:
   friend class LmdbEnv;
   LmdbWrite(LmdbEnv& env, MDB_txn* txn) : env_(env), txn_(txn) {}
+  Status check_env(const LmdbKv& db) const;
   Status check(const LmdbKv& db, const std::string& key) const;
   Result<std::optional<Entry>> edge(const LmdbKv& db, bool last);
 

@@ -67,7 +67,7 @@ TEST_F(RowCacheTest, AFilledRowHitsUntilALocalWriteInvalidatesIt) {
   EXPECT_EQ(cache->fill("orders", pk(1), miss.token, "created"), Fill::stored);
   EXPECT_EQ(cache->get("orders", pk(1)).value, std::optional<std::string>("created"));
   ASSERT_TRUE(cache->flush().is_ok());
-  EXPECT_EQ(cache->entries(), 1u);
+  EXPECT_EQ(cache->stats().entries, 1u);
   EXPECT_EQ(cache->get("orders", pk(1)).value, std::optional<std::string>("created"));  // from LMDB now
   // Read your writes: the very next get after the write was answered misses.
   ASSERT_TRUE(bj_.put_order(1, 11, "accepted").ok());
@@ -75,7 +75,7 @@ TEST_F(RowCacheTest, AFilledRowHitsUntilALocalWriteInvalidatesIt) {
   EXPECT_EQ(read_through(*cache, bj_, 1), "accepted");
   EXPECT_EQ(cache->get("orders", pk(1)).value, std::optional<std::string>("accepted"));
   ASSERT_TRUE(cache->flush().is_ok());
-  EXPECT_EQ(cache->entries(), 1u);
+  EXPECT_EQ(cache->stats().entries, 1u);
   EXPECT_EQ(counter(bj_, "ezone_cache_invalidations_total"), 2u);
   EXPECT_EQ(counter(bj_, "ezone_cache_fills_total", {{"result", "stored"}}), 2u);
   EXPECT_EQ(counter(bj_, "ezone_cache_lookups_total", {{"result", "hit"}}), 3u);
@@ -179,7 +179,7 @@ TEST_F(RowCacheTest, EntriesSurviveARestartAndMissedChangesAreReplayed) {
   EXPECT_FALSE(cache->get("orders", pk(2)).value);
   EXPECT_EQ(cache->get("orders", pk(3)).value, std::optional<std::string>("created"));
   ASSERT_TRUE(cache->flush().is_ok());
-  EXPECT_EQ(cache->entries(), 2u);
+  EXPECT_EQ(cache->stats().entries, 2u);
   // Also across a restart of the DAL itself.
   cache.reset();
   bj_.close();
@@ -302,7 +302,7 @@ TEST_F(RowCacheTest, TheOldestFilledEntriesAreEvictedFirst) {
       ASSERT_TRUE(cache->flush().is_ok());  // several batches
     }
   }
-  EXPECT_EQ(cache->entries(), 10u);
+  EXPECT_EQ(cache->stats().entries, 10u);
   for (int64_t id = 1; id <= 25; ++id)
     EXPECT_EQ(cache->get("orders", pk(id)).value.has_value(), id > 15) << id;
   EXPECT_EQ(counter(bj_, "ezone_cache_evictions_total"), 15u);
@@ -310,7 +310,7 @@ TEST_F(RowCacheTest, TheOldestFilledEntriesAreEvictedFirst) {
   auto got = cache->get("orders", pk(20));
   ASSERT_EQ(cache->fill("orders", pk(20), got.token, "again"), Fill::stored);
   ASSERT_TRUE(cache->flush().is_ok());
-  EXPECT_EQ(cache->entries(), 10u);
+  EXPECT_EQ(cache->stats().entries, 10u);
   EXPECT_EQ(cache->get("orders", pk(20)).value, std::optional<std::string>("again"));
 
   RowCacheOptions small;
@@ -323,7 +323,7 @@ TEST_F(RowCacheTest, TheOldestFilledEntriesAreEvictedFirst) {
     cache->fill("orders", pk(id), g.token, std::string(2000, 'x'));
   }
   ASSERT_TRUE(cache->flush().is_ok());
-  EXPECT_LT(cache->entries(), 40u);
+  EXPECT_LT(cache->stats().entries, 40u);
   EXPECT_TRUE(cache->get("orders", pk(200)).value);
 }
 
@@ -335,7 +335,7 @@ TEST_F(RowCacheTest, ABatchLmdbCannotWriteClearsTheCacheAndLosesNoInvalidation) 
   ASSERT_TRUE(bj_.put_order(1, 11, "created").ok());
   read_through(*cache, bj_, 1);
   ASSERT_TRUE(cache->flush().is_ok());
-  ASSERT_EQ(cache->entries(), 1u);
+  ASSERT_EQ(cache->stats().entries, 1u);
   // One batch: the invalidation of row 1 and fills that overflow the map.
   ASSERT_TRUE(bj_.put_order(1, 11, "accepted").ok());
   for (int64_t id = 100; id < 400; ++id) {
@@ -347,13 +347,13 @@ TEST_F(RowCacheTest, ABatchLmdbCannotWriteClearsTheCacheAndLosesNoInvalidation) 
   EXPECT_EQ(counter(bj_, "ezone_cache_clears_total", {{"reason", "write_failed"}}), 1u);
   // Row 1's old state is gone with everything else, never served.
   EXPECT_FALSE(cache->get("orders", pk(1)).value);
-  EXPECT_EQ(cache->entries(), 0u);
-  EXPECT_FALSE(cache->is_off());
+  EXPECT_EQ(cache->stats().entries, 0u);
+  EXPECT_FALSE(cache->stats().off);
   // The cache goes on working.
   EXPECT_EQ(read_through(*cache, bj_, 1), "accepted");
   ASSERT_TRUE(cache->flush().is_ok());
   EXPECT_EQ(cache->get("orders", pk(1)).value, std::optional<std::string>("accepted"));
-  EXPECT_EQ(cache->entries(), 1u);
+  EXPECT_EQ(cache->stats().entries, 1u);
 }
 
 TEST_F(RowCacheTest, ACorruptEntryIsAMissAndIsDeleted) {
@@ -374,7 +374,7 @@ TEST_F(RowCacheTest, ACorruptEntryIsAMissAndIsDeleted) {
   EXPECT_FALSE(cache->get("orders", pk(1)).value);
   EXPECT_EQ(counter(bj_, "ezone_cache_errors_total"), 1u);
   ASSERT_TRUE(cache->flush().is_ok());
-  EXPECT_EQ(cache->entries(), 0u);
+  EXPECT_EQ(cache->stats().entries, 0u);
   EXPECT_FALSE(cache->get("orders", pk(1)).value);
   EXPECT_EQ(counter(bj_, "ezone_cache_errors_total"), 1u);
 }

@@ -101,7 +101,7 @@ Status measure_reads(const Options& o, Site& site, const std::string& cache_dir,
   auto cache = open_warm_cache(site, cache_dir, o.rows, &warmed);
   if (!cache) return cache.status();
   RowCache& c = **cache;
-  r.entries = c.entries();
+  r.entries = c.stats().entries;
   const int64_t bytes = site.metrics.gauge("ezone_cache_bytes", "").value();
   r.bytes_per_entry = double(bytes) / double(std::max<size_t>(1, r.entries));
   r.json_bytes = double(warmed.value_bytes) / double(std::max<uint64_t>(1, warmed.stored));
@@ -144,7 +144,7 @@ Status write_run(const Options& o, Site& site, const std::string& cache_dir, boo
   if (Status s = site.dal->checkpoint(); !s) return s;
   Counter& invalidated = site.metrics.counter("ezone_cache_invalidations_total", "");
   const uint64_t invalidated_before = invalidated.value();
-  const size_t entries_before = cache ? cache->entries() : 0;
+  const size_t entries_before = cache ? cache->stats().entries : 0;
   auto f = measure_writes(o, *site.dal, o.seed + 1000 + uint64_t(round) * 2 + (with_cache ? 1 : 0));
   if (!f) return f.status();
   (with_cache ? r.with : r.without).push_back(f->per_s);
@@ -156,7 +156,7 @@ Status write_run(const Options& o, Site& site, const std::string& cache_dir, boo
     if (Status s = cache->flush(); !s) return s;
     r.invalidations += invalidated.value() - invalidated_before;
     std::printf("    %llu invalidations; entries %zu -> %zu\n",
-                (unsigned long long)(invalidated.value() - invalidated_before), entries_before, cache->entries());
+                (unsigned long long)(invalidated.value() - invalidated_before), entries_before, cache->stats().entries);
     std::fflush(stdout);
   }
   return Status::ok();
