@@ -27,21 +27,8 @@ json peer_json(const DrcPeerStatus& s) {
               {"last_error", s.last_error}};
 }
 
-// A non-negative integer query parameter, or `fallback` when absent.
-Result<int64_t> int_param(const HttpRequest& req, const std::string& name, int64_t fallback, int64_t max) {
-  const std::string text = req.query_param(name);
-  if (text.empty()) return fallback;
-  int64_t v = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9' || v > max) return Status(Errc::invalid_argument, "'" + name + "' must be an integer 0.." + std::to_string(max));
-    v = v * 10 + (c - '0');
-  }
-  if (v > max) return Status(Errc::invalid_argument, "'" + name + "' must be an integer 0.." + std::to_string(max));
-  return v;
-}
-
 HttpResponse conflicts_json(dal::Dal& dal, const HttpRequest& req) {
-  auto limit = int_param(req, "limit", 100, 100000);
+  auto limit = int_query_param(req, "limit", 100, 100000);
   if (!limit) return HttpResponse::error(400, limit.status().message());
   auto conflicts = dal.conflicts(static_cast<size_t>(limit.value()));
   if (!conflicts) return HttpResponse::error(500, conflicts.status().message());
@@ -60,7 +47,7 @@ HttpResponse checksum_json(dal::Dal& dal, const HttpRequest& req) {
   if (table.empty()) return HttpResponse::error(400, "give ?table=NAME (a replicated table)");
   std::optional<ShardId> shard;
   if (!req.query_param("shard").empty()) {
-    auto s = int_param(req, "shard", 0, kShardIdMax);
+    auto s = int_query_param(req, "shard", 0, kShardIdMax);
     if (!s) return HttpResponse::error(400, s.status().message());
     shard = static_cast<ShardId>(s.value());
   }
@@ -83,9 +70,9 @@ json quarantine_entry_json(const dal::QuarantineEntry& e) {
 }
 
 HttpResponse quarantine_json(dal::Dal& dal, const HttpRequest& req) {
-  auto limit = int_param(req, "limit", 1000, 100000);
+  auto limit = int_query_param(req, "limit", 1000, 100000);
   if (!limit) return HttpResponse::error(400, limit.status().message());
-  auto released = int_param(req, "released", 0, 1);
+  auto released = int_query_param(req, "released", 0, 1);
   if (!released) return HttpResponse::error(400, released.status().message());
   auto entries = dal.quarantine(static_cast<size_t>(limit.value()), released.value() == 1);
   if (!entries) return HttpResponse::error(500, entries.status().message());

@@ -28,6 +28,7 @@ using ez_tick_atom = caf::atom_constant<caf::atom("ez_dtick")>;
 using ez_read_atom = caf::atom_constant<caf::atom("ez_read")>;
 using ez_applied_atom = caf::atom_constant<caf::atom("ez_applied")>;
 using ez_decoded_atom = caf::atom_constant<caf::atom("ez_decoded")>;
+using ez_restart_atom = caf::atom_constant<caf::atom("ez_restart")>;
 
 // The ticker's period: the resolution of held pulls' expiry and of retries.
 constexpr int64_t kTickMs = 20;

@@ -54,6 +54,7 @@ struct PullerState {
   int decoding = 0;         // batches on the job thread, not yet decoded
   int in_pipeline = 0;      // batches received and not yet applied (or dropped)
   uint64_t generation = 0;  // bumped by an error: the pipeline's older batches are dropped
+  uint64_t cursor_generation = 0;  // the generation of the last restart (on_restart)
   uint32_t rows_next = kFirstPullRows, bytes_next = kFirstPullBytes;
   int64_t retry_at_ms = -1;  // >= 0: waiting to retry at this time
   int peer_waits = 0;        // asks in a row that found the peer not up
@@ -196,6 +197,19 @@ void on_batch(PullerSelf self, std::string bytes) {
       return caf::anon_send(me, ez_decoded_atom::value, gen, false, uint64_t{0}, uint64_t{0},
                             "asked '" + peer + "' for its outbox but got ezone '" + decoded.value().origin + "'s");
     }
+    bool restarts = false;
+    if (Status timeline = config.dal->check_origin(decoded.value(), &restarts); !timeline) {
+      return caf::anon_send(me, ez_decoded_atom::value, gen, false, uint64_t{0}, uint64_t{0},
+                            "batch from '" + peer + "' refused: " + timeline.message());
+    }
+    if (restarts) {
+      // The peer was re-seeded: its cursor goes back to 0 (durably, first),
+      // and the puller starts again from there.
+      Status reset = config.dal->restart_origin(decoded.value());
+      if (reset) caf::anon_send(me, ez_restart_atom::value);
+      return caf::anon_send(me, ez_decoded_atom::value, gen, false, uint64_t{0}, uint64_t{0},
+                            reset ? std::string() : "resetting the cursor of re-seeded '" + peer + "': " + reset.message());
+    }
     const uint64_t entries = decoded.value().entries.size();
     const uint64_t last = entries ? decoded.value().entries.back().seq : 0;
     auto prepared = entries ? config.dal->prepare(std::move(decoded.value()))
@@ -239,10 +253,24 @@ void on_decoded(PullerSelf self, uint64_t gen, bool ok, uint64_t entries, uint64
   maybe_pull(self);
 }
 
+// The peer was re-seeded and its cursor reset to 0: what is in the pipeline
+// was pulled after the old cursor, and applies of it that end later must not
+// move the cursor back up.
+void on_restart(PullerSelf self) {
+  auto& st = self->state;
+  st.cursor = 0;
+  st.fetched = 0;
+  st.cursor_generation = ++st.generation;
+  st.rows_next = kFirstPullRows;
+  st.bytes_next = kFirstPullBytes;
+  st.board->update(st.peer, [&](DrcPeerStatus& s) { s.cursor = 0; });
+}
+
 void on_applied(PullerSelf self, uint64_t gen, bool ok, uint64_t cursor, const std::string& error) {
   auto& st = self->state;
   --st.in_pipeline;
-  if (ok) st.cursor = std::max(st.cursor, cursor);  // durable, whatever happened since
+  // Durable, whatever happened since (but for a restart since).
+  if (ok && gen >= st.cursor_generation) st.cursor = std::max(st.cursor, cursor);
   if (gen != st.generation) return maybe_pull(self);
   if (!ok) return retry(self, error);
   maybe_pull(self);
@@ -323,6 +351,7 @@ caf::behavior drc_puller(PullerSelf self, DrcServiceConfig config, std::string p
   self->send(self, ez_next_atom::value);
   return {
       [self](ez_next_atom) { step(self); },
+      [self](ez_restart_atom) { on_restart(self); },
       [self](ez_decoded_atom, uint64_t gen, bool ok, uint64_t entries, uint64_t last, const std::string& error) {
         on_decoded(self, gen, ok, entries, last, error);
       },

@@ -106,13 +106,17 @@ void release_held(ServerSelf self, Pred pred) {
   }
 }
 
-// Deletes the outbox entries every peer has applied. Until each peer has
-// pulled once since this node started, nothing is trimmed.
+// Deletes the outbox entries every peer has applied, except the one at the
+// lowest cursor: a peer's next pull (after = its cursor) carries that
+// entry's hlc, so the peer can tell that this is still the outbox it
+// applied from (OutboxBatch::after_hlc). Until each peer has pulled once
+// since this node started, nothing is trimmed.
 void trim(ServerSelf self) {
   auto& st = self->state;
   if (st.applied_by_peer.size() < st.config.peers.size()) return;
   uint64_t upto = UINT64_MAX;
   for (const auto& [peer, after] : st.applied_by_peer) upto = std::min(upto, after);
+  if (upto-- <= 1) return;
   if (st.trimming->exchange(true)) return;
   DrcServiceConfig config = st.config;
   st.trims->post([config, upto, trimming = st.trimming, more = st.trim_more] {

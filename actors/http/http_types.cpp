@@ -138,4 +138,17 @@ Result<int64_t> parse_window_seconds(const std::string& text, int64_t fallback, 
   return static_cast<int64_t>(v);
 }
 
+Result<int64_t> int_query_param(const HttpRequest& req, const std::string& name, int64_t fallback, int64_t max) {
+  const std::string text = req.query_param(name);
+  if (text.empty()) return fallback;
+  const std::string bad = "'" + name + "' must be an integer 0.." + std::to_string(max);
+  int64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9' || v > max) return Status(Errc::invalid_argument, bad);
+    v = v * 10 + (c - '0');
+  }
+  if (v > max) return Status(Errc::invalid_argument, bad);
+  return v;
+}
+
 }  // namespace ezone

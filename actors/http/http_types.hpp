@@ -40,6 +40,10 @@ struct HttpRequest {
 // invalid_argument quoting (at most 40 characters of) the text.
 Result<int64_t> parse_window_seconds(const std::string& text, int64_t fallback, int64_t min, int64_t max);
 
+// The query parameter `name` as an integer 0..max, `fallback` when absent,
+// or invalid_argument naming it.
+Result<int64_t> int_query_param(const HttpRequest& req, const std::string& name, int64_t fallback, int64_t max);
+
 // A response body produced over time, e.g. Server-Sent Events. The server
 // sends the head (with no Content-Length: the body ends when the connection
 // closes), then calls start() once, on the connection's I/O thread.

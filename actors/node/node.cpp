@@ -23,6 +23,8 @@
 #include "actors/node/admin_fault.hpp"
 #include "actors/node/admin_gzs.hpp"
 #include "actors/node/admin_cache.hpp"
+#include "actors/node/admin_snapshot.hpp"
+#include "actors/node/lineage_guard.hpp"
 #include "actors/node/admin_incident.hpp"
 #include "actors/soa/soa_proxy.hpp"
 #include "actors/soa/soa_registry.hpp"
@@ -37,6 +39,7 @@
 #include "core/json.hpp"
 #include "core/process_identity.hpp"
 #include "storage/cache/row_cache.hpp"
+#include "storage/dal/snapshot_store.hpp"
 #include "storage/etcd/etcd_meta_store.hpp"
 #include "storage/route/route_store.hpp"
 
@@ -114,6 +117,10 @@ struct Node::Impl {
   HybridClock hlc{SystemClock::instance()};
   std::unique_ptr<dal::Dal> dal;      // when [dal] is configured
   std::unique_ptr<RowCache> cache;    // when [cache] names tables; before the DAL closes
+  std::unique_ptr<dal::SnapshotStore> snapshots;  // copies for peers' re-seeds; with the DAL
+  // With a DAL: fenced until etcd confirms the database is this ezone's.
+  // Made before the DAL, whose writer asks it (may_act).
+  std::unique_ptr<LineageGuard> lineage;
   std::unique_ptr<DrcService> drc;    // when there is a DAL
   std::unique_ptr<ChangeFeedHub> feed;  // GET /drc/v1/changes, when there is a DAL
   std::unique_ptr<HttpServer> admin;
@@ -138,6 +145,7 @@ struct Node::Impl {
       if (auto answer = handle_soa_registry_admin(soa_registry.get(), config.source, req)) return answer;
       if (auto answer = handle_incident_admin(incident_sources(), req)) return answer;
       if (auto answer = handle_cache_admin(cache.get(), config.ezone, req)) return answer;
+      if (auto answer = handle_snapshot_admin(snapshots.get(), req)) return answer;
       CoordAdminSources coord{config.ezone, coordinator.get(), dal.get(), {}, nullptr, nullptr};
       if (ingress) {
         coord.served_per_shard = [this] { return ingress->router().served_per_shard(); };
@@ -172,6 +180,7 @@ struct Node::Impl {
   // it has installed the route table that was current when it got it.
   bool may_act(std::string* why) const {
     if (!etcd->lease_valid(why)) return false;
+    if (lineage && !lineage->confirmed(why)) return false;
     const int64_t fence = etcd->fence_epoch();
     if (gzs->epoch() >= fence) return true;
     if (why)
@@ -266,6 +275,11 @@ Status Node::Impl::start_dal() {
   };
   auto opened = dal::Dal::open(dc, std::move(schema.value()), gate, hlc, metrics.get());
   if (!opened) return Status(opened.status().code(), config.source + ": key 'dal': " + opened.status().message());
+  lineage->set_database(opened.value()->lineage(), opened.value()->replaced_lineage());
+  auto store =
+      dal::SnapshotStore::open(*opened.value(), config.data_dir + "/snapshots", *metrics, SystemClock::instance());
+  if (!store) return Status(store.status().code(), config.source + ": key 'node.data_dir': " + store.status().message());
+  snapshots = std::move(store.value());
   if (!config.cache.tables.empty()) {
     const CacheSettings& c = config.cache;
     RowCacheOptions options{config.data_dir + "/cache", c.tables, static_cast<size_t>(c.entries_max),
@@ -431,6 +445,7 @@ void Node::Impl::stop() {
   }
   drc.reset();
   if (cache) cache->stop();  // unsubscribes from the DAL
+  snapshots.reset();         // waits for a copy being made
   {
     // After the actor system: no puller or server can reach the DAL now.
     std::lock_guard<std::mutex> lock(cluster_mutex);
@@ -460,7 +475,14 @@ Result<std::unique_ptr<Node>> Node::start(const NodeConfig& config, NodeOptions 
   impl->etcd->set_takeover(options.takeover);
   // Before any actor, thread or port: a twin must not join the cluster.
   if (Status alone = impl->etcd->check_alone(); !alone) return alone;
-  impl->etcd->set_fence_epoch_source([store = impl->meta.get()]() -> Result<int64_t> {
+  if (config.dal.enabled) {
+    impl->lineage = std::make_unique<LineageGuard>(*impl->meta, config.ezone, config.dal.db_file, impl->logger,
+                                                   *impl->metrics);
+  }
+  impl->etcd->set_fence_epoch_source([store = impl->meta.get(), lineage = impl->lineage.get()]() -> Result<int64_t> {
+    if (lineage) {
+      if (Status s = lineage->confirm(); !s) return s;
+    }
     auto table = RouteStore(*store).load();
     if (!table && table.status().code() == Errc::not_found) return int64_t{0};  // nothing to catch up with
     if (!table) return table.status();

@@ -24,7 +24,8 @@ namespace ezone::dal {
 // with a clear error instead of being misread. Format 2 added the checksums
 // (change_record.hpp); its archives are format 1's.
 constexpr uint32_t kPlainFormat = 1;    // encode_changes(); bodies of older builds
-constexpr uint32_t kCheckedFormat = 2;  // entry bodies and batches
+constexpr uint32_t kCheckedFormat = 2;  // entry bodies, and batches of older builds
+constexpr uint32_t kBatchFormat = 3;    // batches with the origin's timeline
 constexpr size_t kCrcBytes = 4;
 
 template <class Archive>
@@ -181,7 +182,8 @@ std::string encode_batch(const OutboxBatch& batch) {
     StringSink sink(out);
     std::ostream stream(&sink);
     cereal::PortableBinaryOutputArchive ar(stream);
-    ar(kCheckedFormat, batch.origin, batch.head_seq, batch.fingerprints, batch.entries);
+    ar(kBatchFormat, batch.origin, batch.head_seq, batch.lineage, batch.replaces, batch.after, batch.after_hlc,
+       batch.fingerprints, batch.entries);
   }
   put_u32_le(out, crc32c(out));
   return out;
@@ -192,7 +194,9 @@ Result<OutboxBatch> decode_batch(std::string_view bytes) {
   // rather than as a checksum mismatch.
   auto format = archive_format(bytes, "outbox batch");
   if (!format) return format.status();
-  if (*format != kCheckedFormat) return Status(Errc::parse_error, format_error("outbox batch", *format, "2"));
+  if (*format != kCheckedFormat && *format != kBatchFormat) {
+    return Status(Errc::parse_error, format_error("outbox batch", *format, "2 and 3"));
+  }
   if (bytes.size() < 5 + kCrcBytes) return Status(Errc::parse_error, "outbox batch: too short for its checksum");
   const std::string_view archive = bytes.substr(0, bytes.size() - kCrcBytes);
   const uint32_t stored = get_u32_le(bytes.substr(archive.size()));
@@ -203,8 +207,10 @@ Result<OutboxBatch> decode_batch(std::string_view bytes) {
                                          ": the batch was corrupted on its way from the peer");
   }
   OutboxBatch batch;
-  Status read = read_archive(archive, "outbox batch", kCheckedFormat, kCheckedFormat, "2", [&](auto& ar) {
-    ar(batch.origin, batch.head_seq, batch.fingerprints, batch.entries);
+  Status read = read_archive(archive, "outbox batch", kCheckedFormat, kBatchFormat, "2 and 3", [&](auto& ar) {
+    ar(batch.origin, batch.head_seq);
+    if (*format == kBatchFormat) ar(batch.lineage, batch.replaces, batch.after, batch.after_hlc);
+    ar(batch.fingerprints, batch.entries);
   });
   if (!read) return read;
   for (size_t i = 1; i < batch.entries.size(); ++i) {

@@ -63,9 +63,27 @@ struct OutboxEntry {
 
 // A pull answer: entries (seq ascending, contiguous) plus what the apply side
 // needs to check them.
+//
+// The origin's timeline (format 3). A site applies an origin's entries after
+// its cursor and skips those at or below it, so it must know that the
+// outbox it pulls from is the one its cursor counts in. A database that was
+// replaced (a new disk, a deleted file) starts again at seq 1, and one
+// restored from an older copy repeats seqs the peers applied with other
+// contents: either would be skipped silently. So a batch names its origin
+// database's lineage (a random id made when the database was created), the
+// lineage it replaced when the database was re-seeded from a peer, and the
+// entry just before its first one (`after` and that entry's hlc). The site
+// that applies it refuses it when the lineage differs from the one its
+// cursor was taken from, when the origin's head is behind the cursor, or
+// when the origin's entry at the cursor has another hlc than the one
+// applied (Dal::check_origin).
 struct OutboxBatch {
   std::string origin;
   uint64_t head_seq = 0;  // the origin's newest seq when the batch was read
+  uint64_t lineage = 0;   // the origin database's lineage; 0: unknown (a format-2 peer)
+  uint64_t replaces = 0;  // the lineage this one replaced by a re-seed; 0: none
+  uint64_t after = 0;     // the pull's `after`: the entries follow seq `after`
+  HlcTime after_hlc = 0;  // the origin's entry `after`'s hlc; 0: unknown (trimmed, or after = 0)
   // table -> schema fingerprint, for every replicated table of the origin.
   std::map<std::string, std::string> fingerprints;
   std::vector<OutboxEntry> entries;

@@ -87,6 +87,9 @@ int authorize(void* ctx, int action, const char* a, const char*, const char*, co
 
 // Reader connections: queries only. (Their own BEGIN/COMMIT stays allowed,
 // so a multi-query read can be one snapshot.)
+
+}  // namespace
+
 int authorize_reader(void*, int action, const char*, const char*, const char*, const char*) {
   if (is_schema_action(action) || is_write_action(action) || action == SQLITE_ATTACH ||
       action == SQLITE_DETACH) {
@@ -94,9 +97,6 @@ int authorize_reader(void*, int action, const char*, const char*, const char*, c
   }
   return SQLITE_OK;
 }
-
-
-}  // namespace
 
 const char* refusal_name(Refusal refusal) {
   switch (refusal) {

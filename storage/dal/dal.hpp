@@ -208,6 +208,7 @@ struct ApplyReport {
   uint64_t conflicts = 0;  // conflicts recorded
   uint64_t parked = 0;     // rows parked because their table is halted
   uint64_t cursor = 0;     // the origin's cursor after the batch
+  bool restarted = false;  // the origin was re-seeded: its cursor went back to 0 first
 };
 
 // A peer's batch decoded and keyed by Dal::prepare(); opaque.
@@ -270,6 +271,11 @@ class Dal {
   // for a quiet disk before a measurement, or before copying the file. The
   // DAL otherwise checkpoints on its own, in the background.
   Status checkpoint();
+  // Writes a transaction-consistent copy of the whole database to `path`
+  // (which must not exist), on a reader connection, without holding the
+  // writer: SQLite's VACUUM INTO. For re-seeding a peer (dal/reseed.hpp).
+  // io_error when the copy cannot be written; a partial file is removed.
+  Status snapshot_into(const std::string& path);
   // Calls fn(head) on the writer thread after every commit that added
   // outbox entries (drc's long-polling pulls wait on it). Quick callers only.
   using OutboxFn = std::function<void(uint64_t head)>;
@@ -295,6 +301,22 @@ class Dal {
   void apply(std::shared_ptr<const PreparedBatch> batch, ApplyDoneFn done);
   // The last seq applied from `origin` (0: nothing yet).
   Result<uint64_t> cursor(const std::string& origin);
+  // Whether `batch` continues the origin's outbox that this site's cursor
+  // counts in (storage/dal/timeline_check.hpp), read on a reader connection:
+  // for batches that bring no entries (apply() checks the others again in
+  // its transaction). conflict, counted in
+  // ezone_drc_refused_batches_total{origin,reason}, when it does not. Ok
+  // with *restarts set when the origin was re-seeded: its new outbox is
+  // followed from seq 1 once restart_origin() reset the cursor.
+  Status check_origin(const OutboxBatch& batch, bool* restarts = nullptr);
+  // Resets the origin's cursor to 0 in the batch's lineage, on the writer,
+  // if the batch still says the origin was re-seeded (ok and nothing done
+  // otherwise). apply() does the same for such a batch in its transaction.
+  Status restart_origin(const OutboxBatch& batch);
+  // This database's lineage (made when it was created; see OutboxBatch), and
+  // the lineage it replaced when it was re-seeded from a peer (0: none).
+  uint64_t lineage() const;
+  uint64_t replaced_lineage() const;
   std::vector<HaltedTable> halted() const;
 
   // The epoch of the gate the writer used last (see the header comment).

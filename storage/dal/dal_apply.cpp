@@ -51,24 +51,21 @@ class Applier {
   Status record_conflict(const TableInfo& t, const RowChange& c, const std::string& key,
                          const data::RowVersion& winner, ChangeOp winner_op, const std::string& winner_row,
                          const data::RowVersion& loser, ChangeOp loser_op, const std::string& loser_row);
-  Result<uint64_t> read_cursor();
-  Status write_cursor(const OutboxEntry& last);
+  Result<OriginCursor> read_cursor();
+  Status write_cursor(const OutboxEntry& last, uint64_t lineage);
 
   Dal::Impl& impl_;
   ApplyState& st_;
 };
 
-Result<uint64_t> Applier::read_cursor() {
-  auto rows = impl_.writer->query("SELECT seq FROM _ezone_cursor WHERE origin=?1", {Value(st_.origin)});
-  if (!rows) return rows.status();
-  return rows.value().empty() ? uint64_t{0} : static_cast<uint64_t>(std::get<int64_t>(rows.value()[0][0]));
-}
+Result<OriginCursor> Applier::read_cursor() { return impl_.read_origin_cursor(*impl_.writer, st_.origin); }
 
-Status Applier::write_cursor(const OutboxEntry& last) {
+Status Applier::write_cursor(const OutboxEntry& last, uint64_t lineage) {
   auto n = impl_.writer->run(
-      "INSERT OR REPLACE INTO _ezone_cursor(origin, seq, hlc, wall_ms, applied_wall_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
+      "INSERT OR REPLACE INTO _ezone_cursor(origin, seq, hlc, wall_ms, applied_wall_ms, lineage) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
       {Value(st_.origin), Value(static_cast<int64_t>(last.seq)), Value(static_cast<int64_t>(last.hlc)),
-       Value(last.commit_wall_ms), Value(hlc_physical_ms(impl_.clock.now()))});
+       Value(last.commit_wall_ms), Value(hlc_physical_ms(impl_.clock.now())), Value(static_cast<int64_t>(lineage))});
   return n.status();
 }
 
@@ -201,15 +198,30 @@ Status Applier::apply_change(const PreparedChange& pc, const data::RowVersion& i
 }
 
 Status Applier::run(const PreparedBatch& prepared) {
-  auto cursor = read_cursor();
-  if (!cursor) return cursor.status();
-  st_.report.cursor = cursor.value();
-  if (Status s = check_schemas(*prepared.batch); !s) return s;
+  auto origin = read_cursor();
+  if (!origin) return origin.status();
+  const OutboxBatch& batch = *prepared.batch;
+  // Checked again here, in the transaction that moves the cursor: the
+  // puller's check (Dal::check_origin) read it before earlier batches of its
+  // pipeline committed.
+  const TimelineVerdict verdict = check_timeline(st_.origin, origin.value(), batch);
+  if (verdict.kind == TimelineVerdict::Kind::refuse) return impl_.refuse_timeline(st_.origin, verdict);
+  const bool restart = verdict.kind == TimelineVerdict::Kind::restart;
+  if (restart) {
+    if (Status s = impl_.reset_cursor(batch, origin.value()); !s) return s;
+    st_.report.restarted = true;
+  }
+  const uint64_t cursor = restart ? 0 : origin.value().seq;
+  st_.report.cursor = cursor;
+  if (Status s = check_schemas(batch); !s) return s;
   const OutboxEntry* last = nullptr;
   for (const PreparedEntry& pe : prepared.entries) {
     const OutboxEntry& e = *pe.entry;
-    if (e.seq <= cursor.value()) continue;  // applied before: a repeated pull
-    const uint64_t expected = last ? last->seq + 1 : cursor.value() + 1;
+    if (e.seq <= cursor) continue;  // applied before: a repeated pull
+    const uint64_t expected = last ? last->seq + 1 : cursor + 1;
+    // A batch pulled after the old cursor: only the reset counts, and the
+    // next pull starts from 0.
+    if (restart && !last && e.seq != expected) break;
     if (e.seq != expected) {
       return Status(Errc::conflict, "the batch from ezone '" + st_.origin + "' starts at seq " + std::to_string(e.seq) +
                                         " but the cursor expects " + std::to_string(expected));
@@ -230,7 +242,7 @@ Status Applier::run(const PreparedBatch& prepared) {
   }
   if (!last) return Status::ok();
   st_.report.cursor = last->seq;
-  return write_cursor(*last);
+  return write_cursor(*last, batch.lineage != 0 ? batch.lineage : origin.value().lineage);
 }
 
 Status Dal::Impl::prepare(PreparedBatch& out) const {
@@ -264,6 +276,42 @@ PreparedChange Dal::Impl::prepare_change(RowChange change) const {
   if (p.table) p.shard = row_shard(*p.table, change.row);
   p.change = std::move(change);
   return p;
+}
+
+Result<OriginCursor> Dal::Impl::read_origin_cursor(Db& db, const std::string& origin) {
+  auto rows = db.query("SELECT seq, hlc, lineage FROM _ezone_cursor WHERE origin=?1", {Value(origin)});
+  if (!rows) return rows.status();
+  OriginCursor c;
+  if (rows.value().empty()) return c;
+  const Row& r = rows.value()[0];
+  c.exists = true;
+  c.seq = static_cast<uint64_t>(std::get<int64_t>(r[0]));
+  c.hlc = static_cast<HlcTime>(std::get<int64_t>(r[1]));
+  c.lineage = static_cast<uint64_t>(std::get<int64_t>(r[2]));
+  return c;
+}
+
+Status Dal::Impl::refuse_timeline(const std::string& origin, const TimelineVerdict& verdict) {
+  if (metrics) {
+    metrics->counter("ezone_drc_refused_batches_total",
+                     "Peer batches refused because the origin's outbox is not the one this site's cursor counts in "
+                     "(reason: replaced, behind, forked); replication from it is halted until it is re-seeded",
+                     {{"origin", origin}, {"reason", verdict.reason}})
+        .inc();
+  }
+  return Status(Errc::conflict, verdict.message);
+}
+
+Status Dal::Impl::reset_cursor(const OutboxBatch& batch, const OriginCursor& old) {
+  auto n = writer->run(
+      "INSERT OR REPLACE INTO _ezone_cursor(origin, seq, hlc, wall_ms, applied_wall_ms, lineage) "
+      "VALUES(?1, 0, 0, 0, ?2, ?3)",
+      {Value(batch.origin), Value(hlc_physical_ms(clock.now())), Value(static_cast<int64_t>(batch.lineage))});
+  if (!n) return n.status();
+  log().warn("event=drc_origin_reseeded origin={} lineage={} replaces={} old_cursor={}: its new outbox is followed "
+             "from seq 1",
+             batch.origin, batch.lineage, batch.replaces, old.seq);
+  return Status::ok();
 }
 
 void Dal::Impl::count_apply_error(const std::string& origin, const Status& error) {

@@ -7,7 +7,11 @@
 //   - the change feed is one record per transaction (feed_record.hpp), not
 //     one row per event.
 // _ezone_quarantine was added within format 2: it is created when missing,
-// and a build without it ignores it.
+// and a build without it ignores it. So were the lineage records: the
+// database's own in _ezone_meta ('lineage', and 'replaces' after a re-seed;
+// see OutboxBatch in change_record.hpp), made when missing, and each
+// origin's in _ezone_cursor.lineage (added when missing; 0 until the origin's
+// next batch names it).
 // A format-1 database (no _ezone_meta) is converted in place, in one
 // transaction, when it is opened; a database of a newer format is refused.
 #include <cstring>
@@ -32,7 +36,7 @@ CREATE TABLE IF NOT EXISTS _ezone_outbox(
   wall_ms INTEGER NOT NULL, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS _ezone_cursor(
   origin TEXT PRIMARY KEY, seq INTEGER NOT NULL, hlc INTEGER NOT NULL,
-  wall_ms INTEGER NOT NULL, applied_wall_ms INTEGER NOT NULL);
+  wall_ms INTEGER NOT NULL, applied_wall_ms INTEGER NOT NULL, lineage INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS _ezone_rowver(
   tbl TEXT NOT NULL, key BLOB NOT NULL, hlc INTEGER NOT NULL, origin TEXT NOT NULL,
   deleted INTEGER NOT NULL, PRIMARY KEY(tbl, key)) WITHOUT ROWID;
@@ -177,6 +181,40 @@ Status migrate_from_v1(Db& db) {
   return db.exec("DROP TABLE _ezone_rowver_v1; DROP TABLE _ezone_feed_v1;");
 }
 
+Result<bool> column_exists(Db& db, const std::string& table, const std::string& column) {
+  auto rows = db.query("SELECT 1 FROM pragma_table_info(?1) WHERE name=?2", {Value(table), Value(column)});
+  if (!rows) return rows.status();
+  return !rows.value().empty();
+}
+
+Result<int64_t> meta_value(Db& db, const char* name) {
+  auto rows = db.query("SELECT value FROM _ezone_meta WHERE name=?1", {Value(std::string(name))});
+  if (!rows) return rows.status();
+  return rows.value().empty() ? int64_t{0} : std::get<int64_t>(rows.value()[0][0]);
+}
+
+// Adds what format 2 gained after its first build, in the open transaction,
+// and reads the database's lineage (making it when missing).
+Status setup_lineage(Db& db, uint64_t& lineage, uint64_t& replaces) {
+  auto has = column_exists(db, "_ezone_cursor", "lineage");
+  if (!has) return has.status();
+  if (!has.value()) {
+    if (Status s = db.exec("ALTER TABLE _ezone_cursor ADD COLUMN lineage INTEGER NOT NULL DEFAULT 0"); !s) return s;
+  }
+  auto id = meta_value(db, "lineage");
+  if (!id) return id.status();
+  if (id.value() == 0) {
+    id = static_cast<int64_t>(make_lineage());
+    auto n = db.run("INSERT INTO _ezone_meta(name, value) VALUES('lineage', ?1)", {Value(id.value())});
+    if (!n) return n.status();
+  }
+  auto old = meta_value(db, "replaces");
+  if (!old) return old.status();
+  lineage = static_cast<uint64_t>(id.value());
+  replaces = static_cast<uint64_t>(old.value());
+  return Status::ok();
+}
+
 Result<int64_t> stored_format(Db& db) {
   auto meta = table_exists(db, "_ezone_meta");
   if (!meta) return meta.status();
@@ -206,6 +244,7 @@ Status Dal::Impl::setup_internal_tables() {
     auto n = writer->run("INSERT OR REPLACE INTO _ezone_meta(name, value) VALUES('format', ?1)", {Value(kFormat)});
     s = n.status();
   }
+  if (s) s = setup_lineage(*writer, lineage, replaces);
   if (s) s = writer->exec("COMMIT");
   if (!s) {
     writer->exec("ROLLBACK");

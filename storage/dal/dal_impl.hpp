@@ -17,8 +17,12 @@
 
 #include "storage/dal/dal.hpp"
 #include "storage/dal/sqlite_db.hpp"
+#include "storage/dal/timeline_check.hpp"
 
 namespace ezone::dal {
+
+// The authorizer of the reader connections (a C callback): reads only.
+int authorize_reader(void*, int action, const char*, const char*, const char*, const char*);
 
 // The internal table of quarantined rows; a release travels in the outbox as
 // a change to it.
@@ -115,6 +119,10 @@ struct Dal::Impl {
   std::string auth_refusal;                            // writer: first refused action
   std::map<Epoch, std::shared_ptr<const RouteTable>> gate_history;  // writer
   uint64_t next_seq = 1;                               // writer
+  // This database's lineage and the one it replaced (0: none); fixed after
+  // open (see OutboxBatch).
+  uint64_t lineage = 0;
+  uint64_t replaces = 0;
   std::vector<FeedEvent> group_feed;                   // writer: events of the open transaction
   uint64_t next_feed_id = 1;                           // writer: id of the next feed event
   size_t feed_records_since_trim = 0;                  // writer
@@ -250,6 +258,12 @@ struct Dal::Impl {
   // Applies the batches of apply jobs in one transaction and answers each.
   void run_applies(std::vector<std::unique_ptr<Job>>& jobs);
   void count_apply_error(const std::string& origin, const Status& error);
+  Result<OriginCursor> read_origin_cursor(Db& db, const std::string& origin);
+  // Counts a refused batch by reason; returns the conflict to answer it with.
+  Status refuse_timeline(const std::string& origin, const TimelineVerdict& verdict);
+  // The origin was re-seeded (batch.replaces is the cursor's lineage): its
+  // cursor goes back to 0 in the batch's lineage, in the open transaction.
+  Status reset_cursor(const OutboxBatch& batch, const OriginCursor& old);
 };
 
 }  // namespace ezone::dal

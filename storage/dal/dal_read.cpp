@@ -4,6 +4,8 @@
 // the change feed and its subscribers).
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+
 #include "storage/dal/dal.hpp"
 #include "storage/dal/dal_impl.hpp"
 #include "storage/dal/feed_record.hpp"
@@ -66,6 +68,12 @@ Status read_entries(Db& db, uint64_t after, size_t rows_max, size_t bytes_max, O
   auto head = db.query("SELECT COALESCE(MAX(seq), 0) FROM _ezone_outbox");
   if (!head) return head.status();
   batch.head_seq = static_cast<uint64_t>(std::get<int64_t>(head.value()[0][0]));
+  batch.after = after;
+  if (after > 0) {
+    auto prev = db.query("SELECT hlc FROM _ezone_outbox WHERE seq=?1", {Value(static_cast<int64_t>(after))});
+    if (!prev) return prev.status();
+    if (!prev.value().empty()) batch.after_hlc = static_cast<HlcTime>(std::get<int64_t>(prev.value()[0][0]));
+  }
   auto stmt = db.prepare("SELECT seq, hlc, shard, wall_ms, body FROM _ezone_outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2");
   if (!stmt) return stmt.status();
   Stmt& q = stmt.value();
@@ -92,6 +100,8 @@ Status read_entries(Db& db, uint64_t after, size_t rows_max, size_t bytes_max, O
 Result<OutboxBatch> Dal::read_outbox(uint64_t after, size_t rows_max, size_t bytes_max) {
   OutboxBatch batch;
   batch.origin = impl_->config.ezone;
+  batch.lineage = impl_->lineage;
+  batch.replaces = impl_->replaces;
   for (const auto& [name, t] : impl_->tables) batch.fingerprints[name] = t.fingerprint;
   Status st = impl_->with_reader([&](Db& db) -> Status {
     // The head is read in the same read transaction as the entries, so the
@@ -213,6 +223,44 @@ Result<uint64_t> Dal::cursor(const std::string& origin) {
   if (rows.value().empty()) return uint64_t{0};
   return static_cast<uint64_t>(std::get<int64_t>(rows.value()[0][0]));
 }
+
+Status Dal::check_origin(const OutboxBatch& batch, bool* restarts) {
+  auto cursor = impl_->with_reader([&](Db& db) { return impl_->read_origin_cursor(db, batch.origin); });
+  if (!cursor) return cursor.status();
+  const TimelineVerdict verdict = check_timeline(batch.origin, cursor.value(), batch);
+  if (restarts) *restarts = verdict.kind == TimelineVerdict::Kind::restart;
+  if (verdict.kind != TimelineVerdict::Kind::refuse) return Status::ok();
+  return impl_->refuse_timeline(batch.origin, verdict);
+}
+
+Status Dal::restart_origin(const OutboxBatch& batch) {
+  auto job = std::make_unique<Job>();
+  job->kind = Job::Kind::maintenance;
+  job->maintenance = [this, &batch]() -> Status {
+    auto cursor = impl_->read_origin_cursor(*impl_->writer, batch.origin);
+    if (!cursor) return cursor.status();
+    if (check_timeline(batch.origin, cursor.value(), batch).kind != TimelineVerdict::Kind::restart) return Status::ok();
+    return impl_->reset_cursor(batch, cursor.value());
+  };
+  return impl_->run_queued(std::move(job));
+}
+
+Status Dal::snapshot_into(const std::string& path) {
+  // VACUUM INTO attaches its target, which the readers' authorizer refuses;
+  // this connection is ours alone until with_reader returns.
+  Status s = impl_->with_reader([&](Db& db) {
+    sqlite3_set_authorizer(db.get(), nullptr, nullptr);
+    Status copied = db.run("VACUUM INTO ?1", {Value(path)}).status();
+    sqlite3_set_authorizer(db.get(), authorize_reader, nullptr);
+    return copied;
+  });
+  if (s) return s;
+  std::remove(path.c_str());
+  return Status(Errc::io_error, "copying the database to '" + path + "': " + s.message());
+}
+
+uint64_t Dal::lineage() const { return impl_->lineage; }
+uint64_t Dal::replaced_lineage() const { return impl_->replaces; }
 
 std::vector<HaltedTable> Dal::halted() const {
   std::lock_guard<std::mutex> lock(impl_->halted_mutex);

@@ -78,17 +78,22 @@ class TwoNodeTest : public ::testing::Test {
   // shards_file: a shard config for the route table (none by default).
   Result<std::unique_ptr<Node>> start(const std::string& ezone, std::vector<Endpoint> endpoints = {},
                                       const std::string& shards_file = "") {
-    bool bj = ezone == "bj";
     NodeOptions options;
     options.meta = store_;
     options.logger = std::make_shared<spdlog::logger>(ezone, std::make_shared<spdlog::sinks::null_sink_mt>());
     options.endpoints = std::move(endpoints);
     options.app = app;
+    return Node::start(config_for(ezone, shards_file), options);
+  }
+
+  // The config start() gives `ezone`'s node.
+  NodeConfig config_for(const std::string& ezone, const std::string& shards_file = "") {
+    bool bj = ezone == "bj";
     NodeConfig config = make_config(ezone, bj ? bj_ports_ : sh_ports_, bj ? "sh" : "bj",
                                     bj ? sh_ports_ : bj_ports_, dir_);
     config.gzs.shards_file = shards_file;
     if (configure) configure(config);
-    return Node::start(config, options);
+    return config;
   }
 
   // Called on every config start() builds, before the node starts.

@@ -4,6 +4,7 @@
 // change exactly once, and both sites end with equal per-table checksums.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -99,6 +100,38 @@ class DrcProcessTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<LocalCluster> cluster_;
 };
+
+TEST_F(DrcProcessTest, AnIdcThatLostItsDatabaseStaysFencedUntilEzonedReseedsItFromItsPeer) {
+  for (int64_t id = 1; id <= 20; ++id) ASSERT_TRUE(commit_order(id));
+  expect_converged(21);
+  cluster_->process("bj").kill9();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((cluster_->db_path("bj") + suffix).c_str());
+  ASSERT_TRUE(cluster_->start_zone("bj").is_ok());
+  ASSERT_TRUE(cluster_->wait_ready("bj", 20000).is_ok());
+  // etcd knows bj's old database: the new, empty one is fenced.
+  json body{{"shard", 1}, {"epoch", 1},
+            {"statements", {{{"sql", "INSERT INTO orders(id, shard, state) VALUES(99, 1, 'created')"}}}}};
+  ASSERT_TRUE(eventually([&] {
+    auto r = tx("bj", body);
+    return r.ok() && r->status == 503 && r->body.find("--reseed-from") != std::string::npos;
+  }, std::chrono::seconds(15))) << cluster_->log_tail("bj");
+  auto [busy, busy_out] = cluster_->run_ezoned({"--config", cluster_->config_path("bj"), "--reseed-from", "sh"});
+  EXPECT_EQ(busy, 1) << busy_out;  // bj runs: its locks are held
+  cluster_->process("bj").kill9();
+  auto [unknown, unknown_out] = cluster_->run_ezoned({"--config", cluster_->config_path("bj"), "--reseed-from", "gz"});
+  EXPECT_EQ(unknown, 1);
+  EXPECT_NE(unknown_out.find("'gz' is not a peer"), std::string::npos) << unknown_out;
+  auto [code, out] = cluster_->run_ezoned({"--config", cluster_->config_path("bj"), "--reseed-from", "sh"});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("is now a copy of 'sh'"), std::string::npos) << out;
+  EXPECT_NE(out.find("up to seq 21"), std::string::npos) << out;
+  ASSERT_TRUE(cluster_->start_zone("bj").is_ok());
+  ASSERT_TRUE(cluster_->wait_ready("bj", 20000).is_ok());
+  EXPECT_EQ(count_orders("bj"), 21);
+  ASSERT_TRUE(commit_order(100)) << cluster_->log_tail("bj");
+  expect_converged(22);
+  EXPECT_EQ(cursor_of_bj_at_sh(), 1u);  // bj's new outbox, from seq 1
+}
 
 TEST_F(DrcProcessTest, KillBetweenCommitAndShippingLosesAndDuplicatesNothing) {
   cluster_->process("sh").kill9();  // nothing ships while sh is gone

@@ -171,19 +171,29 @@ Result<nlohmann::json> LocalCluster::status(const std::string& ezone, int64_t ti
   return doc;
 }
 
-std::pair<int, std::string> LocalCluster::run_ezctl(const std::vector<std::string>& args, int64_t wait_ms,
-                                                    const std::string& node_env) const {
+std::pair<int, std::string> LocalCluster::run_binary(const std::string& name, const std::vector<std::string>& args,
+                                                     int64_t wait_ms,
+                                                     std::vector<std::pair<std::string, std::string>> env) const {
   static int counter = 0;
-  std::string out_path = dir_ + "/ezctl-" + std::to_string(++counter) + ".out";
+  std::string out_path = dir_ + "/" + name + "-" + std::to_string(++counter) + ".out";
   ChildOptions o;
-  o.argv = {options_.bin_dir + "/ezctl"};
-  o.env.emplace_back("EZCTL_NODE", node_env);  // not the test runner's
+  o.argv = {options_.bin_dir + "/" + name};
+  o.env = std::move(env);
   o.argv.insert(o.argv.end(), args.begin(), args.end());
   o.log_path = out_path;
   auto child = ChildProcess::start(o);
   if (!child) return {-1, child.status().to_string()};
   auto code = (*child)->wait(wait_ms);
   return {code ? *code : -1, read_file(out_path)};
+}
+
+std::pair<int, std::string> LocalCluster::run_ezctl(const std::vector<std::string>& args, int64_t wait_ms,
+                                                    const std::string& node_env) const {
+  return run_binary("ezctl", args, wait_ms, {{"EZCTL_NODE", node_env}});  // not the test runner's
+}
+
+std::pair<int, std::string> LocalCluster::run_ezoned(const std::vector<std::string>& args, int64_t wait_ms) const {
+  return run_binary("ezoned", args, wait_ms, {});
 }
 
 std::pair<int, std::string> LocalCluster::ezctl(const std::string& ezone, std::vector<std::string> args,

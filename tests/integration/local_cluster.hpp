@@ -94,6 +94,11 @@ class LocalCluster {
   // empty in its environment unless `node_env` sets it.
   std::pair<int, std::string> run_ezctl(const std::vector<std::string>& args, int64_t wait_ms = 10000,
                                         const std::string& node_env = "") const;
+  // Runs ezoned with args (for its one-shot commands: --check,
+  // --reseed-from), like run_ezctl.
+  std::pair<int, std::string> run_ezoned(const std::vector<std::string>& args, int64_t wait_ms = 60000) const;
+  // A zone's SQLite file (dal.db_file's default).
+  std::string db_path(const std::string& ezone) const { return dir_ + "/data-" + ezone + "/" + ezone + ".db"; }
   // ezctl against one zone's admin address: {exit code, output}.
   std::pair<int, std::string> ezctl(const std::string& ezone, std::vector<std::string> args,
                                     int64_t wait_ms = 10000) const;
@@ -113,6 +118,8 @@ class LocalCluster {
   Status write_configs();
   Status start_netns();
   Status start_etcd();
+  std::pair<int, std::string> run_binary(const std::string& name, const std::vector<std::string>& args,
+                                         int64_t wait_ms, std::vector<std::pair<std::string, std::string>> env) const;
   // Where etcd member i runs: its zone, or witness<i>.
   std::string etcd_site(size_t member) const;
 

@@ -8,6 +8,10 @@
 //                                 ezone holds its registration in etcd; that
 //                                 process is fenced (without the flag, the
 //                                 start fails naming it)
+//   ezoned --config FILE --reseed-from PEER [--force]
+//                                 replace this ezone's database by a copy of
+//                                 peer PEER's, with the node stopped
+//                                 (actors/node/reseed.hpp), then exit
 //
 // The application served next to the runtime's endpoints is chosen by the
 // config's [app] name; the apps built in are listed in kApps.
@@ -20,6 +24,7 @@
 #include <utility>
 
 #include "actors/node/node.hpp"
+#include "actors/node/reseed.hpp"
 #include "core/build_info.hpp"
 #include "examples/takeout/takeout_app.hpp"
 
@@ -33,6 +38,10 @@ int usage(const char* why) {
                "%s%s%susage: ezoned --config FILE [--check | --takeover]\n"
                "         run a node; --check: validate the config and exit; --takeover: run even if another\n"
                "         process of this ezone is registered in etcd (that process is fenced)\n"
+               "       ezoned --config FILE --reseed-from PEER [--force]\n"
+               "         with the node stopped, replace its database by a copy of peer PEER's (its database\n"
+               "         was lost or restored from an older copy); --force: even if the old one holds writes\n"
+               "         no peer has\n"
                "       ezoned --version\n",
                help ? "" : "ezoned: ", why, help ? "" : "\n");
   return help ? 0 : 2;
@@ -80,12 +89,38 @@ sigset_t block_stop_signals() {
   return set;
 }
 
+int reseed(const ezone::NodeConfig& config, const std::string& peer, bool force) {
+  ezone::ReseedOptions options;
+  options.peer = peer;
+  options.force = force;
+  options.progress = [](const std::string& line) { std::printf("ezoned: %s\n", line.c_str()); };
+  auto report = ezone::reseed_from_peer(config, options);
+  if (!report) {
+    std::fprintf(stderr, "ezoned: re-seed failed, nothing was replaced: %s\n", report.status().message().c_str());
+    return 1;
+  }
+  const ezone::dal::SeedReport& r = *report;
+  std::printf("ezoned: %s is now a copy of '%s' up to its outbox seq %llu (new lineage %llu).\n",
+              config.dal.db_file.c_str(), peer.c_str(), static_cast<unsigned long long>(r.source_head),
+              static_cast<unsigned long long>(r.lineage));
+  std::printf("ezoned: '%s' had applied this ezone's changes up to seq %llu of lineage %llu; peers start this "
+              "ezone's new outbox from seq 1.\n",
+              peer.c_str(), static_cast<unsigned long long>(r.replaced_seq), static_cast<unsigned long long>(r.replaces));
+  if (!r.saved_old.empty()) {
+    std::printf("ezoned: the old database is kept at %s (%llu outbox entries no peer applied).\n", r.saved_old.c_str(),
+                static_cast<unsigned long long>(r.unreplicated));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string config_path;
   bool check_only = false;
   bool takeover = false;
+  bool force = false;
+  std::string reseed_from;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--config") && i + 1 < argc) {
       config_path = argv[++i];
@@ -93,6 +128,10 @@ int main(int argc, char** argv) {
       check_only = true;
     } else if (!std::strcmp(argv[i], "--takeover")) {
       takeover = true;
+    } else if (!std::strcmp(argv[i], "--reseed-from") && i + 1 < argc) {
+      reseed_from = argv[++i];
+    } else if (!std::strcmp(argv[i], "--force")) {
+      force = true;
     } else if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
       return usage("");
     } else if (!std::strcmp(argv[i], "--version")) {
@@ -103,12 +142,14 @@ int main(int argc, char** argv) {
     }
   }
   if (config_path.empty()) return usage("--config FILE is required");
+  if (force && reseed_from.empty()) return usage("--force goes with --reseed-from");
 
   auto config = ezone::load_node_config(config_path);
   if (!config) {
     std::fprintf(stderr, "ezoned: config error: %s\n", config.status().message().c_str());
     return 2;
   }
+  if (!reseed_from.empty()) return reseed(*config, reseed_from, force);
   ezone::NodeOptions options;
   options.takeover = takeover;
   if (!choose_app(*config, options)) return 2;

@@ -1,0 +1,193 @@
+#include "actors/node/reseed.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "actors/node/file_lock.hpp"
+#include "core/clock.hpp"
+#include "core/crc32c.hpp"
+#include "storage/dal/snapshot_store.hpp"
+#include "storage/net/http_client.hpp"
+
+namespace ezone {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kCallTimeoutMs = 30000;
+constexpr int64_t kPollMs = 200;
+constexpr int kPieceAttempts = 3;
+
+int64_t steady_ms() { return SystemClock::instance().now_ms(); }
+
+struct Peer {
+  std::string ezone;
+  HostPort admin;
+  std::string where() const { return "'" + ezone + "' (admin " + admin.to_string() + ")"; }
+};
+
+Result<Peer> find_peer(const NodeConfig& config, const std::string& name) {
+  std::string known;
+  for (const PeerConfig& p : config.peers) {
+    if (p.ezone == name) {
+      if (p.admin.port == 0) {
+        return Status(Errc::invalid_argument, config.source + ": peer '" + name + "' has no admin address; add it to " +
+                                                  "its [[peers]] entry");
+      }
+      return Peer{p.ezone, p.admin};
+    }
+    known += (known.empty() ? "" : ", ") + p.ezone;
+  }
+  return Status(Errc::invalid_argument, "'" + name + "' is not a peer in " + config.source + " (peers: " + known + ")");
+}
+
+// One admin call; a non-2xx answer becomes an error carrying its text.
+Result<json> call(const Peer& peer, const std::string& method, const std::string& target) {
+  auto r = net::http_request(peer.admin, method, target, "", "", kCallTimeoutMs);
+  if (!r) return Status(Errc::unavailable, "asking " + peer.where() + ": " + r.status().message());
+  json body = json::parse(r->body, nullptr, false);
+  if (r->status / 100 != 2) {
+    const std::string why = body.is_object() && body.contains("error") ? body["error"].dump() : r->body.substr(0, 200);
+    return Status(r->status == 409 ? Errc::conflict : Errc::unavailable,
+                  peer.where() + " answered " + std::to_string(r->status) + " to " + method + " " + target + ": " + why);
+  }
+  if (!body.is_object()) return Status(Errc::unavailable, peer.where() + " answered " + target + " with no JSON object");
+  return body;
+}
+
+// Asks for a copy and waits until it is ready.
+Result<dal::SnapshotInfo> make_copy(const Peer& peer, int64_t deadline_ms, const ReseedOptions& options) {
+  auto made = call(peer, "POST", "/admin/v1/dal/snapshots");
+  if (!made) return made.status();
+  const std::string id = made->value("id", "");
+  if (options.progress) options.progress("asked " + peer.where() + " for a copy of its database (" + id + ")");
+  while (steady_ms() < deadline_ms) {
+    auto info = call(peer, "GET", "/admin/v1/dal/snapshots/" + id);
+    if (!info) return info.status();
+    const std::string state = info->value("state", "");
+    if (state == "failed") return Status(Errc::unavailable, peer.where() + " could not copy: " + info->value("error", ""));
+    if (state == "ready") {
+      dal::SnapshotInfo out;
+      out.id = id;
+      out.state = state;
+      out.bytes = info->value("bytes", uint64_t{0});
+      out.crc32c = info->value("crc32c", uint32_t{0});
+      out.ezone = info->value("ezone", "");
+      out.lineage = info->value("lineage", uint64_t{0});
+      return out;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
+  }
+  return Status(Errc::timeout, peer.where() + " did not finish its copy in time");
+}
+
+// Downloads the copy to `path`, checking its size and CRC-32C.
+Status download(const Peer& peer, const dal::SnapshotInfo& info, const std::string& path, int64_t deadline_ms) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return Status(Errc::io_error, "cannot write " + path);
+  net::HttpConnection conn(peer.admin);
+  uint64_t offset = 0;
+  uint32_t crc = 0;
+  while (offset < info.bytes) {
+    net::HttpRequest req;
+    req.target = "/admin/v1/dal/snapshots/" + info.id + "/data?offset=" + std::to_string(offset);
+    Result<net::HttpResponse> r = Status(Errc::unavailable, "not asked");
+    for (int attempt = 0; attempt < kPieceAttempts && steady_ms() < deadline_ms; ++attempt) {
+      r = conn.request(req, kCallTimeoutMs);
+      if (r && r->status == 200 && !r->body.empty()) break;
+    }
+    if (!r) return Status(Errc::unavailable, "downloading from " + peer.where() + ": " + r.status().message());
+    if (r->status != 200 || r->body.empty()) {
+      return Status(Errc::unavailable, peer.where() + " answered " + std::to_string(r->status) + " for the copy at " +
+                                           std::to_string(offset) + ": " + r->body.substr(0, 200));
+    }
+    out.write(r->body.data(), static_cast<std::streamsize>(r->body.size()));
+    crc = crc32c(r->body, crc);
+    offset += r->body.size();
+  }
+  out.flush();
+  if (!out) return Status(Errc::io_error, "writing " + path + " failed");
+  if (offset != info.bytes || crc != info.crc32c) {
+    return Status(Errc::unavailable, "the copy from " + peer.where() + " arrived damaged (" + std::to_string(offset) +
+                                         " bytes, CRC-32C " + std::to_string(crc) + "; expected " +
+                                         std::to_string(info.bytes) + ", " + std::to_string(info.crc32c) + ")");
+  }
+  return Status::ok();
+}
+
+struct Locks {
+  FileLock data_dir, db;
+};
+
+Result<Locks> lock_node(const NodeConfig& config) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  const std::filesystem::path db_dir = std::filesystem::path(config.dal.db_file).parent_path();
+  if (!db_dir.empty()) std::filesystem::create_directories(db_dir, ec);
+  Locks locks;
+  auto dir = FileLock::acquire(config.data_dir + "/LOCK", config.data_dir, config.source, "node.data_dir");
+  if (!dir) return dir.status();
+  locks.data_dir = std::move(*dir);
+  auto db = FileLock::acquire(config.dal.db_file + ".lock", config.dal.db_file, config.source, "dal.db_file");
+  if (!db) return db.status();
+  locks.db = std::move(*db);
+  return locks;
+}
+
+// Steps 3 and 4 of reseed.hpp, on the downloaded copy.
+Result<dal::SeedReport> adopt_and_install(const NodeConfig& config, const ReseedOptions& options,
+                                          const dal::SnapshotInfo& info, const std::string& copy) {
+  auto seed = dal::adopt_seed(copy, config.ezone, options.peer);
+  if (!seed) return seed.status();
+  if (seed->source_lineage != info.lineage) {
+    return Status(Errc::invalid_argument, "the copy's lineage (" + std::to_string(seed->source_lineage) +
+                                              ") is not the one '" + options.peer + "' announced (" +
+                                              std::to_string(info.lineage) + ")");
+  }
+  auto unreplicated = dal::count_unreplicated(config.dal.db_file, *seed);
+  if (!unreplicated) return unreplicated.status();
+  seed->unreplicated = *unreplicated;
+  if (seed->unreplicated > 0 && !options.force) {
+    return Status(Errc::conflict,
+                  "the database at " + config.dal.db_file + " holds " + std::to_string(seed->unreplicated) +
+                      " outbox entries that '" + options.peer + "' never applied: no peer has those writes. "
+                      "Re-seeding keeps that file (moved aside) but its writes reach nobody. To go on anyway, "
+                      "add --force");
+  }
+  auto saved = dal::install_seed(copy, config.dal.db_file, SystemClock::instance().wall_ms());
+  if (!saved) return saved.status();
+  seed->saved_old = *saved;
+  return seed;
+}
+
+}  // namespace
+
+Result<dal::SeedReport> reseed_from_peer(const NodeConfig& config, const ReseedOptions& options) {
+  if (!config.dal.enabled) return Status(Errc::invalid_argument, config.source + " has no [dal]: nothing to re-seed");
+  auto peer = find_peer(config, options.peer);
+  if (!peer) return peer.status();
+  auto locks = lock_node(config);
+  if (!locks) return locks.status();
+  const int64_t deadline_ms = steady_ms() + options.timeout_ms;
+  auto info = make_copy(*peer, deadline_ms, options);
+  if (!info) return info.status();
+  if (info->ezone != peer->ezone) {
+    return Status(Errc::invalid_argument, peer->where() + " serves ezone '" + info->ezone + "', not '" + peer->ezone + "'");
+  }
+  const std::string copy = config.dal.db_file + ".seed";
+  std::remove(copy.c_str());
+  if (options.progress) options.progress("downloading " + std::to_string(info->bytes) + " bytes to " + copy);
+  Status got = download(*peer, *info, copy, deadline_ms);
+  call(*peer, "DELETE", "/admin/v1/dal/snapshots/" + info->id);  // best effort: it expires anyway
+  auto seed = got ? adopt_and_install(config, options, *info, copy) : Result<dal::SeedReport>(got);
+  if (!seed) std::remove(copy.c_str());
+  return seed;
+}
+
+}  // namespace ezone

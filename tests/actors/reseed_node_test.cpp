@@ -1,0 +1,203 @@
+// An IDC whose database was lost, inside real Nodes (two in one process):
+// it stays fenced and its peer refuses its new outbox, until it is
+// re-seeded from the peer (actors/node/reseed.hpp); then both replicate on
+// from where the copy ends. Also the admin API that serves the copies.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "actors/gzs/gzs.hpp"
+#include "actors/node/lineage_guard.hpp"
+#include "actors/node/reseed.hpp"
+#include "storage/dal/dal.hpp"
+#include "storage/dal/sqlite_db.hpp"
+#include "tests/actors/dal_node_fixture.hpp"
+
+namespace ezone {
+namespace {
+
+using test::eventually;
+using test::json;
+
+class ReseedNodeTest : public test::DalNodeTest {
+ protected:
+  std::string db_path(const std::string& ezone) { return dir_ + "/" + ezone + "/" + ezone + ".db"; }
+
+  void lose_database(const std::string& ezone) {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_path(ezone) + suffix);
+  }
+
+  Result<dal::SeedReport> reseed(const std::string& ezone, const std::string& from, bool force = false) {
+    ReseedOptions options;
+    options.peer = from;
+    options.force = force;
+    options.timeout_ms = 20000;
+    return reseed_from_peer(config_for(ezone, fences()), options);
+  }
+
+  static std::string fences() { return std::string(EZONE_TEST_SOURCE_DIR) + "/config/shards/test-fences.toml"; }
+
+  // Commits an order at the node on http_port, retrying while it is fenced
+  // for a lease it is still getting.
+  bool commit_at(uint16_t http_port, int64_t id, ShardId shard, Epoch epoch) {
+    return eventually([&] {
+      auto r = tx(http_port, insert_order(id, shard, epoch));
+      return r.ok() && r->status == 200;
+    });
+  }
+
+  int64_t orders(Node& node) {
+    auto rows = node.dal()->query("SELECT COUNT(*) FROM orders");
+    return rows.ok() ? std::get<int64_t>(rows.value()[0][0]) : -1;
+  }
+
+  // The DRC status at `admin_port` of its pulls from `origin`.
+  json peer_status(uint16_t admin_port, const std::string& origin) {
+    json d = admin_get(admin_port, "/admin/v1/drc");
+    if (!d.is_object() || !d["peers"].is_array()) return json();
+    for (const json& p : d["peers"])
+      if (p.value("origin", "") == origin) return p;
+    return json();
+  }
+};
+
+TEST_F(ReseedNodeTest, ALostDatabaseStaysFencedAndRefusedUntilItIsReseededFromThePeer) {
+  auto bj = start_node("bj");
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  auto sh = start_node("sh");
+  ASSERT_TRUE(sh.ok()) << sh.status().to_string();
+  const Epoch epoch = (*bj)->gzs().epoch();
+  for (int64_t id = 1; id <= 5; ++id) ASSERT_TRUE(commit_at(bj_ports_.http, id, 1, epoch));
+  ASSERT_TRUE(commit_at(sh_ports_.http, 50, 2, epoch));  // shard 2 is sh's
+  ASSERT_TRUE(eventually([&] { return orders(**bj) == 6 && orders(**sh) == 6; }));
+  (*bj)->stop();
+  bj->reset();
+
+  // bj's disk is replaced: it starts on an empty database.
+  lose_database("bj");
+  auto lost = start_node("bj");
+  ASSERT_TRUE(lost.ok()) << lost.status().to_string();
+  ASSERT_TRUE(eventually([&] { return (*lost)->metrics().render().find("ezone_dal_lineage_confirmed{ezone=\"bj\"} 0") !=
+                                      std::string::npos; }));
+  auto refused = tx(bj_ports_.http, insert_order(100, 1, epoch));
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 503) << refused->body;
+  EXPECT_NE(refused->body.find("is not the one the cluster knows for ezone bj"), std::string::npos) << refused->body;
+  EXPECT_NE(refused->body.find("--reseed-from"), std::string::npos) << refused->body;
+  // sh does not take bj's new outbox for the one it applied up to seq 5.
+  ASSERT_TRUE(eventually([&] {
+    return peer_status(sh_ports_.admin, "bj").value("last_error", "").find("another database") != std::string::npos;
+  })) << peer_status(sh_ports_.admin, "bj").dump();
+  EXPECT_NE((*sh)->metrics().render().find("ezone_drc_refused_batches_total{ezone=\"sh\",origin=\"bj\",reason=\"replaced\"}"),
+            std::string::npos);
+  (*lost)->stop();
+  lost->reset();
+
+  auto report = reseed("bj", "sh");
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  EXPECT_EQ(report->replaced_seq, 5u);  // what sh had applied of bj's old outbox
+  EXPECT_EQ(report->source_head, 1u);   // sh's one write
+  EXPECT_EQ(report->unreplicated, 0u);
+  EXPECT_TRUE(std::filesystem::exists(report->saved_old)) << report->saved_old;
+
+  auto back = start_node("bj");
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(orders(**back), 6);  // the copy: bj's old rows as sh had them, and sh's
+  ASSERT_TRUE(commit_at(bj_ports_.http, 101, 1, epoch));  // confirmed: the record moved to the new lineage
+  ASSERT_TRUE(commit_at(sh_ports_.http, 51, 2, epoch));
+  ASSERT_TRUE(eventually([&] { return orders(**back) == 8 && orders(**sh) == 8; }));
+  ASSERT_TRUE(eventually([&] { return checksum(bj_ports_.admin) == checksum(sh_ports_.admin); }));
+  // sh follows bj's new outbox from seq 1; bj follows sh from the copy's end.
+  ASSERT_TRUE(eventually([&] {
+    json at_sh = peer_status(sh_ports_.admin, "bj"), at_bj = peer_status(bj_ports_.admin, "sh");
+    return at_sh.value("cursor", 0) == 1 && at_sh.value("last_error", "x").empty() && at_bj.value("cursor", 0) == 2;
+  })) << peer_status(sh_ports_.admin, "bj").dump() << peer_status(bj_ports_.admin, "sh").dump();
+}
+
+TEST_F(ReseedNodeTest, AReseedNeedsTheNodeStoppedAndKeepsUnreplicatedWritesUnlessForced) {
+  auto bj = start_node("bj");
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  auto sh = start_node("sh");
+  ASSERT_TRUE(sh.ok()) << sh.status().to_string();
+  const Epoch epoch = (*bj)->gzs().epoch();
+  ASSERT_TRUE(commit_at(bj_ports_.http, 1, 1, epoch));
+  ASSERT_TRUE(eventually([&] { return orders(**sh) == 1; }));
+  auto running = reseed("bj", "sh");
+  ASSERT_FALSE(running.ok());
+  EXPECT_EQ(running.status().code(), Errc::conflict) << running.status().to_string();
+
+  (*sh)->stop();
+  sh->reset();
+  ASSERT_TRUE(commit_at(bj_ports_.http, 2, 1, epoch));  // no peer has it
+  (*bj)->stop();
+  bj->reset();
+  sh = start_node("sh");
+  ASSERT_TRUE(sh.ok()) << sh.status().to_string();
+  auto kept = reseed("bj", "sh");
+  ASSERT_FALSE(kept.ok());
+  EXPECT_EQ(kept.status().code(), Errc::conflict);
+  EXPECT_NE(kept.status().message().find("holds 1 outbox entries"), std::string::npos) << kept.status().message();
+  EXPECT_FALSE(std::filesystem::exists(db_path("bj") + ".seed"));
+
+  auto forced = reseed("bj", "sh", true);
+  ASSERT_TRUE(forced.ok()) << forced.status().to_string();
+  EXPECT_EQ(forced->unreplicated, 1u);
+  // The old database is moved aside, not deleted: order 2 is still there.
+  auto old = dal::Db::open(forced->saved_old, true);
+  ASSERT_TRUE(old.ok()) << old.status().to_string();
+  auto two = old.value()->query("SELECT COUNT(*) FROM orders WHERE id=2");
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(std::get<int64_t>(two.value()[0][0]), 1);
+  auto now = dal::Db::open(db_path("bj"), true);
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(std::get<int64_t>(now.value()->query("SELECT COUNT(*) FROM orders").value()[0][0]), 1);
+}
+
+TEST_F(ReseedNodeTest, TheAdminApiServesCopiesInPiecesAndRefusesWhatItCannotServe) {
+  auto sh = start_node("sh");
+  ASSERT_TRUE(sh.ok()) << sh.status().to_string();
+  const HostPort admin{"127.0.0.1", sh_ports_.admin};
+  auto call = [&](const std::string& method, const std::string& target) {
+    auto r = net::http_request(admin, method, target, "", "", 5000);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? *r : net::HttpResponse{};
+  };
+  auto made = call("POST", "/admin/v1/dal/snapshots");
+  ASSERT_EQ(made.status, 202) << made.body;
+  const std::string id = json::parse(made.body)["id"];
+  json info;
+  ASSERT_TRUE(eventually([&] {
+    info = json::parse(call("GET", "/admin/v1/dal/snapshots/" + id).body, nullptr, false);
+    return info.is_object() && info.value("state", "") == "ready";
+  })) << info.dump();
+  EXPECT_EQ(info["ezone"], "sh");
+  EXPECT_EQ(info["lineage"], (*sh)->dal()->lineage());
+  const uint64_t bytes = info["bytes"];
+  ASSERT_GT(bytes, 4096u);
+  auto first = call("GET", "/admin/v1/dal/snapshots/" + id + "/data?offset=0&bytes=1000");
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(first.body.size(), 1000u);
+  EXPECT_EQ(first.body.substr(0, 15), "SQLite format 3");
+  auto tail = call("GET", "/admin/v1/dal/snapshots/" + id + "/data?offset=" + std::to_string(bytes - 10));
+  EXPECT_EQ(tail.body.size(), 10u);
+  EXPECT_TRUE(call("GET", "/admin/v1/dal/snapshots/" + id + "/data?offset=" + std::to_string(bytes)).body.empty());
+  EXPECT_EQ(call("GET", "/admin/v1/dal/snapshots/" + id + "/data?offset=-1").status, 400);
+  EXPECT_EQ(call("GET", "/admin/v1/dal/snapshots/nope").status, 404);
+  EXPECT_EQ(call("PUT", "/admin/v1/dal/snapshots/" + id).status, 405);
+  EXPECT_EQ(call("GET", "/admin/v1/dal/snapshots").status, 405);
+  EXPECT_EQ(call("GET", "/admin/v1/dal/snapshots/" + id + "/other").status, 404);
+  // At most two copies are kept.
+  auto second = call("POST", "/admin/v1/dal/snapshots");
+  ASSERT_EQ(second.status, 202);
+  const std::string id2 = json::parse(second.body)["id"];
+  ASSERT_TRUE(eventually([&] {
+    return json::parse(call("GET", "/admin/v1/dal/snapshots/" + id2).body, nullptr, false).value("state", "") == "ready";
+  }));
+  EXPECT_EQ(call("POST", "/admin/v1/dal/snapshots").status, 409);
+  EXPECT_EQ(call("DELETE", "/admin/v1/dal/snapshots/" + id).status, 200);
+  EXPECT_EQ(call("GET", "/admin/v1/dal/snapshots/" + id).status, 404);
+  EXPECT_EQ(call("POST", "/admin/v1/dal/snapshots").status, 202);
+}
+
+}  // namespace
+}  // namespace ezone
