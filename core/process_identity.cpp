@@ -36,8 +36,13 @@ std::optional<int64_t> process_start_ticks(int64_t pid) {
   if (close == std::string::npos) return std::nullopt;
   std::istringstream fields(stat.substr(close + 1));
   std::string field;
-  for (int i = 3; i <= 22; ++i)
+  for (int i = 3; i <= 22; ++i) {
     if (!(fields >> field)) return std::nullopt;
+    // A process that exited but was not reaped yet (a zombie: right after a
+    // kill -9, or for good under a container's init that never reaps) can
+    // never act again: it counts as gone.
+    if (i == 3 && (field == "Z" || field == "X")) return std::nullopt;
+  }
   try {
     size_t used = 0;
     long long ticks = std::stoll(field, &used);

@@ -50,7 +50,8 @@ enum class Liveness { alive, dead, unknown };
 Liveness local_liveness(const ProcessIdentity& other, const std::function<bool(const std::string&)>& instance_live);
 
 // Field 22 (starttime) of /proc/<pid>/stat; nullopt when the process does
-// not exist or the file cannot be parsed.
+// not exist, has exited (a zombie not reaped yet), or the file cannot be
+// parsed.
 std::optional<int64_t> process_start_ticks(int64_t pid);
 
 }  // namespace ezone

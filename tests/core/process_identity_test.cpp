@@ -67,6 +67,29 @@ TEST(ProcessIdentity, ThisMachineTellsARunningProcessFromAGoneOne) {
   EXPECT_EQ(local_liveness(other, none_live), Liveness::dead);
 }
 
+TEST(ProcessIdentity, AProcessThatExitedButWasNotReapedIsGone) {
+  // A killed process stays in the process table as a zombie until its
+  // parent reaps it; under an init that never reaps, for good. Its
+  // registration must not pass for a running twin's.
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  ProcessIdentity other = ProcessIdentity::self("child");
+  other.pid = child;
+  other.start_ticks = process_start_ticks(child).value_or(0);
+  ASSERT_GT(other.start_ticks, 0);
+  ::kill(child, SIGKILL);
+  siginfo_t info{};
+  // Wait until it is a zombie, without reaping it.
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
+  EXPECT_FALSE(process_start_ticks(child).has_value());
+  EXPECT_EQ(local_liveness(other, none_live), Liveness::dead);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+}
+
 TEST(ProcessIdentity, InThisProcessTheInstanceDecides) {
   const ProcessIdentity me = ProcessIdentity::self("node-a");
   EXPECT_EQ(local_liveness(me, [](const std::string& i) { return i == "node-a"; }), Liveness::alive);
