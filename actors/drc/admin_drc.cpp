@@ -24,7 +24,8 @@ json peer_json(const DrcPeerStatus& s) {
               {"rows", s.rows},
               {"conflicts", s.conflicts},
               {"parked", s.parked},
-              {"last_error", s.last_error}};
+              {"last_error", s.last_error},
+              {"refused", s.refused}};
 }
 
 HttpResponse conflicts_json(dal::Dal& dal, const HttpRequest& req) {

@@ -124,6 +124,7 @@ void record_batch(const DrcServiceConfig& config, const std::string& peer, Statu
     s.conflicts += report.conflicts;
     s.parked += report.parked;
     s.last_error.clear();
+    s.refused = false;
   });
 }
 
@@ -140,6 +141,7 @@ void record_idle(const DrcServiceConfig& config, const std::string& peer, Status
     if (lag_rows == 0) s.lag_ms = 0;
     lag_ms = s.lag_ms;
     s.last_error.clear();
+    s.refused = false;
   });
   publish_lag(*config.metrics, {{"origin", peer}}, head_seq, lag_rows, lag_ms);
 }
@@ -199,6 +201,7 @@ void on_batch(PullerSelf self, std::string bytes) {
     }
     bool restarts = false;
     if (Status timeline = config.dal->check_origin(decoded.value(), &restarts); !timeline) {
+      if (timeline.code() == Errc::conflict) board->update(peer, [](DrcPeerStatus& s) { s.refused = true; });
       return caf::anon_send(me, ez_decoded_atom::value, gen, false, uint64_t{0}, uint64_t{0},
                             "batch from '" + peer + "' refused: " + timeline.message());
     }

@@ -62,6 +62,10 @@ struct DrcPeerStatus {
   int64_t last_apply_wall_ms = 0;
   uint64_t batches = 0, entries = 0, rows = 0, conflicts = 0, parked = 0;
   std::string last_error;       // empty when the last pull and apply succeeded
+  // The origin's outbox is not the one the cursor counts in (a replaced or
+  // restored database; storage/dal/timeline_check.hpp): replication from it
+  // is halted until it is re-seeded. Cleared by the next batch applied.
+  bool refused = false;
 };
 
 struct DrcServiceConfig {

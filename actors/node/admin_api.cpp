@@ -54,6 +54,11 @@ std::string render_cluster_json(const AdminSources& s) {
            {"peers", peers},
            {"etcd", etcd_json(c, s.etcd())},
            {"version", build_version()}};
+  if (s.may_write) {
+    std::string why;
+    const bool allowed = s.may_write(&why);
+    doc["writes"] = json{{"allowed", allowed}, {"fenced", allowed ? "" : why}};
+  }
   return doc.dump(2) + "\n";
 }
 

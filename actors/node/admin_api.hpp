@@ -30,6 +30,9 @@ struct AdminSources {
   Gzs* gzs = nullptr;  // optional
   // More endpoints (DAL/DRC): an answer, or nullopt for paths it does not serve.
   std::function<std::optional<HttpResponse>(const HttpRequest&)> extra;
+  // Whether the node may write now (its lease, its fences); the reason when
+  // not. Optional: without it /admin/v1/cluster has no "writes".
+  std::function<bool(std::string*)> may_write;
 };
 
 // The JSON document of GET /admin/v1/cluster.

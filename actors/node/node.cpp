@@ -139,7 +139,8 @@ struct Node::Impl {
 
   AdminSources admin_sources() {
     AdminSources sources{&config, started_wall_ms, [this] { return slot->get(); },
-                         [this] { return etcd->state(); }, metrics.get(), gzs.get(), nullptr};
+                         [this] { return etcd->state(); }, metrics.get(), gzs.get(), nullptr, nullptr};
+    sources.may_write = [this](std::string* why) { return may_act(why); };
     sources.extra = [this](const HttpRequest& req) -> std::optional<HttpResponse> {
       if (auto answer = handle_soa_admin(soa.get(), config.source, req)) return answer;
       if (auto answer = handle_soa_registry_admin(soa_registry.get(), config.source, req)) return answer;

@@ -90,6 +90,11 @@ TEST_F(ReseedNodeTest, ALostDatabaseStaysFencedAndRefusedUntilItIsReseededFromTh
   })) << peer_status(sh_ports_.admin, "bj").dump();
   EXPECT_NE((*sh)->metrics().render().find("ezone_drc_refused_batches_total{ezone=\"sh\",origin=\"bj\",reason=\"replaced\"}"),
             std::string::npos);
+  EXPECT_EQ(peer_status(sh_ports_.admin, "bj").value("refused", false), true);
+  // What `ezctl status` shows: bj says why it refuses writes.
+  json writes = admin_get(bj_ports_.admin, "/admin/v1/cluster").value("writes", json::object());
+  EXPECT_EQ(writes.value("allowed", true), false) << writes.dump();
+  EXPECT_NE(writes.value("fenced", "").find("is not the one the cluster knows"), std::string::npos) << writes.dump();
   (*lost)->stop();
   lost->reset();
 
@@ -110,8 +115,10 @@ TEST_F(ReseedNodeTest, ALostDatabaseStaysFencedAndRefusedUntilItIsReseededFromTh
   // sh follows bj's new outbox from seq 1; bj follows sh from the copy's end.
   ASSERT_TRUE(eventually([&] {
     json at_sh = peer_status(sh_ports_.admin, "bj"), at_bj = peer_status(bj_ports_.admin, "sh");
-    return at_sh.value("cursor", 0) == 1 && at_sh.value("last_error", "x").empty() && at_bj.value("cursor", 0) == 2;
+    return at_sh.value("cursor", 0) == 1 && at_sh.value("last_error", "x").empty() && at_bj.value("cursor", 0) == 2 &&
+           at_sh.value("refused", true) == false;
   })) << peer_status(sh_ports_.admin, "bj").dump() << peer_status(bj_ports_.admin, "sh").dump();
+  EXPECT_EQ(admin_get(bj_ports_.admin, "/admin/v1/cluster")["writes"], (json{{"allowed", true}, {"fenced", ""}}));
 }
 
 TEST_F(ReseedNodeTest, AReseedNeedsTheNodeStoppedAndKeepsUnreplicatedWritesUnlessForced) {

@@ -1,5 +1,6 @@
-// ezctl soa's table, and the incident line of ezctl status, from the
-// documents GET /admin/v1/soa and /admin/v1/incident serve.
+// ezctl soa's and drc's tables, and lines of ezctl status, from the
+// documents the admin API serves.
+#include "tools/ezctl/drc_command.hpp"
 #include "tools/ezctl/soa_command.hpp"
 #include "tools/ezctl/status_command.hpp"
 
@@ -52,6 +53,31 @@ TEST(EzctlStatus, TheCacheLineSaysWhatItHoldsAndHowItServes) {
   EXPECT_EQ(format_cache_line("{}"), "");
   EXPECT_EQ(format_cache_line(R"({"entries": 1, "lookups": 3})"), "");
   EXPECT_EQ(format_cache_line("nope"), "");
+}
+
+TEST(EzctlStatus, AFencedNodeSaysWhyItRefusesWrites) {
+  const std::string base = R"({"node": {"ezone": "bj", "admin": "a", "http": "h", "cluster": "c", "epoch": 2,
+                                        "started_ms": 0}, "peers": [], "etcd": {"reachable": true}, "version": "v")";
+  const std::string fenced = format_status_table(base + R"(, "writes": {"allowed": false,
+                                                            "fenced": "fenced: this database is not the one"}})");
+  EXPECT_NE(fenced.find("\nwrites FENCED: fenced: this database is not the one\n"), std::string::npos) << fenced;
+  const std::string allowed = format_status_table(base + R"(, "writes": {"allowed": true, "fenced": ""}})");
+  EXPECT_EQ(allowed.find("writes"), std::string::npos) << allowed;
+  EXPECT_EQ(format_status_table(base + "}").find("writes"), std::string::npos);  // an older node
+}
+
+TEST(EzctlDrc, AnOriginWhoseOutboxIsRefusedIsHaltedNotDown) {
+  const std::string doc = R"({"ezone": "sh", "outbox_head": 3, "acknowledged_epoch": 2, "now_ms": 0, "peers": [
+      {"origin": "bj", "connected": false, "refused": true, "cursor": 4, "head": 4, "lag_rows": 0, "lag_ms": 0,
+       "last_apply_ms": 0, "last_error": "batch from 'bj' refused"},
+      {"origin": "gz", "connected": false, "cursor": 1, "head": 1, "lag_rows": 0, "lag_ms": 0, "last_apply_ms": 0,
+       "last_error": "peer 'gz' is not up"},
+      {"origin": "sz", "connected": true, "refused": false, "cursor": 1, "head": 1, "lag_rows": 0, "lag_ms": 0,
+       "last_apply_ms": 0, "last_error": ""}]})";
+  const std::string table = format_drc_table(doc);
+  EXPECT_NE(table.find("bj       HALTED"), std::string::npos) << table;
+  EXPECT_NE(table.find("gz       DOWN"), std::string::npos) << table;
+  EXPECT_NE(table.find("sz       up"), std::string::npos) << table;
 }
 
 }  // namespace

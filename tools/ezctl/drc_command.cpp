@@ -54,7 +54,10 @@ std::string format_drc_table(const std::string& drc_json) {
                     "   acknowledged epoch " + num(doc, "acknowledged_epoch") + "\n\n";
   out += peer_row("ORIGIN", "STATE", "APPLIED", "HEAD", "LAG_ROWS", "LAG_MS", "LAST", "ERROR");
   for (const json& p : doc["peers"]) {
-    out += peer_row(p.value("origin", "?"), p.value("connected", false) ? "up" : "DOWN", num(p, "cursor"),
+    // HALTED: the peer answers, but from an outbox this site must not apply
+    // (a replaced or restored database): it needs a re-seed, not a network fix.
+    const char* state = p.value("refused", false) ? "HALTED" : p.value("connected", false) ? "up" : "DOWN";
+    out += peer_row(p.value("origin", "?"), state, num(p, "cursor"),
                     num(p, "head"), num(p, "lag_rows"), num(p, "lag_ms"), ago(p.value("last_apply_ms", int64_t{0}), now),
                     p.value("last_error", ""));
   }

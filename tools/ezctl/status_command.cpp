@@ -39,6 +39,8 @@ std::string format_status_table(const std::string& cluster_json) {
          (etcd.value("registered", false) ? "  registered" : "  not registered");
   std::string err = etcd.value("last_error", "");
   out += err.empty() ? "\n" : "  (" + err + ")\n";
+  const json& writes = doc.value("writes", json::object());
+  if (!writes.value("allowed", true)) out += "writes FENCED: " + writes.value("fenced", std::string("?")) + "\n";
   out += "\n" + row("PEER", "CLUSTER", "STATE", "SINCE", "EPOCH", "REASON");
   for (const json& p : doc["peers"]) {
     out += row(p.value("ezone", "?"), p.value("cluster", "?"), p.value("state", "?"),
