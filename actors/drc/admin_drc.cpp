@@ -148,7 +148,14 @@ HttpResponse resolve_json(dal::Dal& dal, const HttpRequest& req) {
 std::string render_drc_json(dal::Dal& dal, const DrcService* drc) {
   json peers = json::array();
   if (drc) {
-    for (const DrcPeerStatus& s : drc->status()) peers.push_back(peer_json(s));
+    for (const DrcPeerStatus& s : drc->status()) {
+      json p = peer_json(s);
+      // The origin database the cursor counts in: a re-seed compares it
+      // with its source's (actors/node/reseed.hpp).
+      auto cursor = dal.origin_cursor(s.origin);
+      if (cursor) p["lineage"] = cursor->lineage;
+      peers.push_back(std::move(p));
+    }
   }
   json halted = json::array();
   for (const dal::HaltedTable& h : dal.halted()) {

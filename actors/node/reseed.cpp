@@ -140,6 +140,45 @@ Result<Locks> lock_node(const NodeConfig& config) {
   return locks;
 }
 
+// How much of this ezone each peer other than the source applied (their
+// GET /admin/v1/drc), for dal::seed_shortfalls.
+std::vector<dal::PeerCursor> ask_other_peers(const NodeConfig& config, const std::string& source) {
+  std::vector<dal::PeerCursor> out;
+  for (const PeerConfig& p : config.peers) {
+    if (p.ezone == source) continue;
+    dal::PeerCursor c;
+    c.ezone = p.ezone;
+    auto drc = p.admin.port == 0 ? Result<json>(Status(Errc::invalid_argument, "no admin address in the config"))
+                                 : call(Peer{p.ezone, p.admin}, "GET", "/admin/v1/drc");
+    if (!drc) {
+      c.error = drc.status().message();
+    } else {
+      for (const json& origin : drc->value("peers", json::array())) {
+        if (!origin.is_object() || origin.value("origin", "") != config.ezone) continue;
+        c.seq = origin.value("cursor", uint64_t{0});
+        c.lineage = origin.value("lineage", uint64_t{0});
+      }
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// With three sites or more, the source must be the peer that applied the
+// most of this ezone's old outbox (storage/dal/reseed.hpp).
+Status check_source(const NodeConfig& config, const ReseedOptions& options, const dal::SeedReport& seed) {
+  const std::vector<std::string> shortfalls = dal::seed_shortfalls(seed, ask_other_peers(config, options.peer));
+  if (shortfalls.empty()) return Status::ok();
+  std::string all;
+  for (const std::string& s : shortfalls) {
+    if (options.force && options.progress) options.progress("warning: " + s);
+    all += (all.empty() ? "" : "; ") + s;
+  }
+  if (options.force) return Status::ok();
+  return Status(Errc::conflict, "'" + options.peer + "' may not hold all that the other sites applied of this ezone: " +
+                                    all + ". To go on anyway, add --force");
+}
+
 // Steps 3 and 4 of reseed.hpp, on the downloaded copy.
 Result<dal::SeedReport> adopt_and_install(const NodeConfig& config, const ReseedOptions& options,
                                           const dal::SnapshotInfo& info, const std::string& copy) {
@@ -150,6 +189,7 @@ Result<dal::SeedReport> adopt_and_install(const NodeConfig& config, const Reseed
                                               ") is not the one '" + options.peer + "' announced (" +
                                               std::to_string(info.lineage) + ")");
   }
+  if (Status s = check_source(config, options, *seed); !s) return s;
   auto unreplicated = dal::count_unreplicated(config.dal.db_file, *seed);
   if (!unreplicated) return unreplicated.status();
   seed->unreplicated = *unreplicated;

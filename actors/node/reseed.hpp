@@ -6,8 +6,10 @@
 //   2. asks the peer's admin API for a copy (admin_snapshot.hpp), waits for
 //      it and downloads it in pieces next to the database, checking its size
 //      and CRC-32C, then deletes it at the peer;
-//   3. adopts it (adopt_seed) and refuses, unless forced, when the database
-//      being replaced holds outbox entries the peer never applied;
+//   3. adopts it (adopt_seed) and refuses, unless forced, when another peer
+//      applied more of this ezone's old outbox than the source (or cannot
+//      be asked), or when the database being replaced holds outbox entries
+//      the source never applied;
 //   4. moves the old database aside and installs the new one.
 // The node then starts as usual: it pulls the peer from where the copy ends,
 // and the peers start this ezone's new outbox from seq 1.
@@ -23,7 +25,7 @@ namespace ezone {
 
 struct ReseedOptions {
   std::string peer;    // an ezone of the config's [[peers]], with its admin address
-  bool force = false;  // replace a database whose unreplicated entries would be lost
+  bool force = false;  // go on despite unreplicated entries or a better (or unknown) source
   int64_t timeout_ms = 60 * 60 * 1000;  // the whole re-seed
   // One line per step, for the operator.
   std::function<void(const std::string&)> progress;

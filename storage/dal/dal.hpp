@@ -43,6 +43,7 @@
 #include "core/status.hpp"
 #include "storage/dal/change_record.hpp"
 #include "storage/dal/sql_value.hpp"
+#include "storage/dal/timeline_check.hpp"
 #include "zones/data/table_schema.hpp"
 #include "zones/routing/route_table.hpp"
 
@@ -301,6 +302,8 @@ class Dal {
   void apply(std::shared_ptr<const PreparedBatch> batch, ApplyDoneFn done);
   // The last seq applied from `origin` (0: nothing yet).
   Result<uint64_t> cursor(const std::string& origin);
+  // The same with the hlc of that entry and the origin's lineage it counts in.
+  Result<OriginCursor> origin_cursor(const std::string& origin);
   // Whether `batch` continues the origin's outbox that this site's cursor
   // counts in (storage/dal/timeline_check.hpp), read on a reader connection:
   // for batches that bring no entries (apply() checks the others again in

@@ -224,6 +224,10 @@ Result<uint64_t> Dal::cursor(const std::string& origin) {
   return static_cast<uint64_t>(std::get<int64_t>(rows.value()[0][0]));
 }
 
+Result<OriginCursor> Dal::origin_cursor(const std::string& origin) {
+  return impl_->with_reader([&](Db& db) { return impl_->read_origin_cursor(db, origin); });
+}
+
 Status Dal::check_origin(const OutboxBatch& batch, bool* restarts) {
   auto cursor = impl_->with_reader([&](Db& db) { return impl_->read_origin_cursor(db, batch.origin); });
   if (!cursor) return cursor.status();

@@ -114,6 +114,21 @@ Result<uint64_t> count_unreplicated(const std::string& db_path, const SeedReport
   return static_cast<uint64_t>(int_at(n.value()));
 }
 
+std::vector<std::string> seed_shortfalls(const SeedReport& seed, const std::vector<PeerCursor>& others) {
+  std::vector<std::string> out;
+  for (const PeerCursor& p : others) {
+    if (!p.error.empty()) {
+      out.push_back("'" + p.ezone + "' could not be asked how much of this ezone it applied (" + p.error + ")");
+    } else if (seed.replaces != 0 && p.lineage == seed.replaces && p.seq > seed.replaced_seq) {
+      out.push_back("'" + p.ezone + "' applied this ezone's old outbox up to seq " + std::to_string(p.seq) + ", '" +
+                    seed.source + "' only up to " + std::to_string(seed.replaced_seq) + ": seed from '" + p.ezone +
+                    "', or '" + p.ezone + "' keeps " + std::to_string(p.seq - seed.replaced_seq) +
+                    " changes that no other site gets");
+    }
+  }
+  return out;
+}
+
 Result<std::string> install_seed(const std::string& copy_path, const std::string& db_path, int64_t wall_ms) {
   namespace fs = std::filesystem;
   std::error_code ec;

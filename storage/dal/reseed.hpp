@@ -21,12 +21,15 @@
 // The node must be stopped while this runs (the caller holds its locks).
 //
 // With three or more sites, the copy holds this ezone's old changes as far
-// as the chosen peer applied them; a site that had applied more keeps those
-// rows until they are overwritten. Seed from the peer that applied the most.
+// as the chosen peer applied them; a site that had applied more would keep
+// changes that no other site gets. So the source must be the peer that
+// applied the most: seed_shortfalls() says when it is not (or cannot be
+// known), and the caller refuses without --force.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/hlc.hpp"
 #include "core/status.hpp"
@@ -56,6 +59,20 @@ Result<SeedReport> adopt_seed(const std::string& copy_path, const std::string& e
 // not applied: those newer (by hlc) than the last one it applied of this
 // ezone (all of them when it applied none). 0 when the file does not exist.
 Result<uint64_t> count_unreplicated(const std::string& db_path, const SeedReport& seed);
+
+// What another peer (not the seed's source) has applied of this ezone's
+// old outbox, from its GET /admin/v1/drc; `error` when it could not be asked.
+struct PeerCursor {
+  std::string ezone;
+  uint64_t seq = 0;
+  uint64_t lineage = 0;
+  std::string error;
+};
+// The reasons the seed's source is not the best one (empty: it is): a peer
+// that applied more of the lineage the seed replaces keeps changes that the
+// re-seeded site and its source would never get, and a peer that could not
+// be asked may be one.
+std::vector<std::string> seed_shortfalls(const SeedReport& seed, const std::vector<PeerCursor>& others);
 
 // Moves the database at db_path (with its -wal and -shm) to
 // <db_path>.replaced-<wall_ms>, when there is one, and renames copy_path to

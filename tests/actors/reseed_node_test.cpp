@@ -160,6 +160,38 @@ TEST_F(ReseedNodeTest, AReseedNeedsTheNodeStoppedAndKeepsUnreplicatedWritesUnles
   EXPECT_EQ(std::get<int64_t>(now.value()->query("SELECT COUNT(*) FROM orders").value()[0][0]), 1);
 }
 
+TEST_F(ReseedNodeTest, AThirdSiteThatCannotBeAskedHowMuchItAppliedStopsTheReseedUnlessForced) {
+  auto bj = start_node("bj");
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  auto sh = start_node("sh");
+  ASSERT_TRUE(sh.ok()) << sh.status().to_string();
+  ASSERT_TRUE(commit_at(bj_ports_.http, 1, 1, (*bj)->gzs().epoch()));
+  ASSERT_TRUE(eventually([&] { return orders(**sh) == 1; }));
+  // What a third site would compare: the lineage sh's cursor of bj counts in.
+  EXPECT_EQ(peer_status(sh_ports_.admin, "bj").value("lineage", uint64_t{0}), (*bj)->dal()->lineage());
+  (*bj)->stop();
+  bj->reset();
+  NodeConfig config = config_for("bj", fences());
+  // gz: a third site of the config, down (nothing listens on its ports).
+  config.peers.push_back({"gz", {"127.0.0.1", test::free_loopback_port()}, {"127.0.0.1", test::free_loopback_port()},
+                          {"127.0.0.1", test::free_loopback_port()}});
+  ReseedOptions options;
+  options.peer = "sh";
+  options.timeout_ms = 20000;
+  auto refused = reseed_from_peer(config, options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Errc::conflict);
+  EXPECT_NE(refused.status().message().find("'gz' could not be asked"), std::string::npos) << refused.status().message();
+  std::vector<std::string> said;
+  options.force = true;
+  options.progress = [&](const std::string& line) { said.push_back(line); };
+  auto forced = reseed_from_peer(config, options);
+  ASSERT_TRUE(forced.ok()) << forced.status().to_string();
+  bool warned = false;
+  for (const std::string& line : said) warned = warned || line.find("warning: 'gz' could not be asked") == 0;
+  EXPECT_TRUE(warned);
+}
+
 TEST_F(ReseedNodeTest, TheAdminApiServesCopiesInPiecesAndRefusesWhatItCannotServe) {
   auto sh = start_node("sh");
   ASSERT_TRUE(sh.ok()) << sh.status().to_string();

@@ -249,6 +249,24 @@ TEST(ReseedTest, RestartOriginResetsTheCursorOnceAndOnlyForTheLineageItReplaced)
   EXPECT_EQ(sh.dal().check_origin(other).code(), Errc::conflict);
 }
 
+TEST(ReseedTest, APeerThatAppliedMoreOfTheOldOutboxOrCannotBeAskedMakesTheSourceShort) {
+  dal::SeedReport seed;
+  seed.source = "sh";
+  seed.replaces = 7;
+  seed.replaced_seq = 100;
+  EXPECT_TRUE(dal::seed_shortfalls(seed, {}).empty());
+  // Behind the source, in another lineage (re-seeded already), or never pulled: fine.
+  EXPECT_TRUE(dal::seed_shortfalls(seed, {{"gz", 90, 7, ""}, {"sz", 500, 8, ""}, {"wh", 0, 0, ""}}).empty());
+  auto ahead = dal::seed_shortfalls(seed, {{"gz", 120, 7, ""}});
+  ASSERT_EQ(ahead.size(), 1u);
+  EXPECT_NE(ahead[0].find("'gz' applied this ezone's old outbox up to seq 120, 'sh' only up to 100"), std::string::npos)
+      << ahead[0];
+  EXPECT_NE(ahead[0].find("keeps 20 changes"), std::string::npos) << ahead[0];
+  auto unknown = dal::seed_shortfalls(seed, {{"gz", 0, 0, "connection refused"}});
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_NE(unknown[0].find("'gz' could not be asked"), std::string::npos);
+}
+
 TEST(ReseedTest, ACopyThatIsNotADalDatabaseOrIsDamagedIsRefused) {
   TempDir dir;
   const std::string junk = dir.path() + "/junk.db";
