@@ -21,7 +21,8 @@ namespace {
 using nlohmann::json;
 
 constexpr int64_t kCallTimeoutMs = 30000;
-constexpr int64_t kPollMs = 200;
+constexpr int64_t kPollFirstMs = 10;  // a small database's copy is ready in milliseconds
+constexpr int64_t kPollMaxMs = 200;
 constexpr int kPieceAttempts = 3;
 
 int64_t steady_ms() { return SystemClock::instance().now_ms(); }
@@ -67,7 +68,7 @@ Result<dal::SnapshotInfo> make_copy(const Peer& peer, int64_t deadline_ms, const
   if (!made) return made.status();
   const std::string id = made->value("id", "");
   if (options.progress) options.progress("asked " + peer.where() + " for a copy of its database (" + id + ")");
-  while (steady_ms() < deadline_ms) {
+  for (int64_t wait_ms = kPollFirstMs; steady_ms() < deadline_ms; wait_ms = std::min(wait_ms * 2, kPollMaxMs)) {
     auto info = call(peer, "GET", "/admin/v1/dal/snapshots/" + id);
     if (!info) return info.status();
     const std::string state = info->value("state", "");
@@ -82,7 +83,7 @@ Result<dal::SnapshotInfo> make_copy(const Peer& peer, int64_t deadline_ms, const
       out.lineage = info->value("lineage", uint64_t{0});
       return out;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
   }
   return Status(Errc::timeout, peer.where() + " did not finish its copy in time");
 }
@@ -190,6 +191,7 @@ Result<dal::SeedReport> adopt_and_install(const NodeConfig& config, const Reseed
                                               std::to_string(info.lineage) + ")");
   }
   if (Status s = check_source(config, options, *seed); !s) return s;
+  if (options.progress) options.progress("adopted; installing it at " + config.dal.db_file);
   auto unreplicated = dal::count_unreplicated(config.dal.db_file, *seed);
   if (!unreplicated) return unreplicated.status();
   seed->unreplicated = *unreplicated;
@@ -225,6 +227,7 @@ Result<dal::SeedReport> reseed_from_peer(const NodeConfig& config, const ReseedO
   if (options.progress) options.progress("downloading " + std::to_string(info->bytes) + " bytes to " + copy);
   Status got = download(*peer, *info, copy, deadline_ms);
   call(*peer, "DELETE", "/admin/v1/dal/snapshots/" + info->id);  // best effort: it expires anyway
+  if (got && options.progress) options.progress("downloaded; size and CRC-32C match; adopting it as ezone " + config.ezone);
   auto seed = got ? adopt_and_install(config, options, *info, copy) : Result<dal::SeedReport>(got);
   if (!seed) std::remove(copy.c_str());
   return seed;

@@ -50,7 +50,8 @@ struct SeedReport {
 };
 
 // Turns the copy at `copy_path` of ezone `source`'s database into a database
-// of `ezone`, in place, in one transaction. Errors: invalid_argument when
+// of `ezone`, in place, without a journal: on an error the caller discards
+// the copy (it is not durable either until install_seed). Errors: invalid_argument when
 // the copy is not a DAL database, fails SQLite's quick_check, or source ==
 // ezone; io_error for the file.
 Result<SeedReport> adopt_seed(const std::string& copy_path, const std::string& ezone, const std::string& source);
@@ -74,9 +75,9 @@ struct PeerCursor {
 // be asked may be one.
 std::vector<std::string> seed_shortfalls(const SeedReport& seed, const std::vector<PeerCursor>& others);
 
-// Moves the database at db_path (with its -wal and -shm) to
-// <db_path>.replaced-<wall_ms>, when there is one, and renames copy_path to
-// db_path; syncs the directory. Returns the saved path ("" when there was
+// Syncs copy_path, moves the database at db_path (with its -wal and -shm)
+// to <db_path>.replaced-<wall_ms>, when there is one, and renames copy_path
+// to db_path; syncs the directory. Returns the saved path ("" when there was
 // no old database).
 Result<std::string> install_seed(const std::string& copy_path, const std::string& db_path, int64_t wall_ms);
 

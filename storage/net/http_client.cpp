@@ -25,6 +25,7 @@ using ErrorCode = boost::system::error_code;
 // Cancellation is noticed between slices of io_context::run_for, so this is
 // the worst-case delay of a cancel.
 constexpr auto kPollSlice = std::chrono::milliseconds(20);
+constexpr size_t kReadBufferBytes = 64 << 10;
 // How much of an error body a streaming call quotes back.
 constexpr size_t kErrorBodyBytesMax = 4096;
 
@@ -35,7 +36,10 @@ enum class Wait { done, deadline, cancelled };
 // blocking API stays bounded without helper threads.
 class Session {
  public:
-  explicit Session(HostPort to) : to_(std::move(to)) {}
+  // Beast reads as much as the buffer's free capacity, at least 512 bytes:
+  // without room reserved, a 4 MiB response took 8,000 reads (75 ms on
+  // loopback, 13x curl).
+  explicit Session(HostPort to) : to_(std::move(to)) { buffer_.reserve(kReadBufferBytes); }
 
   const HostPort& to() const { return to_; }
   bool is_open() const { return socket_.is_open(); }
