@@ -62,27 +62,40 @@ Result<json> call(const Peer& peer, const std::string& method, const std::string
   return body;
 }
 
+// A ready copy's description; parse_error when the peer's answer has the
+// wrong shape (nlohmann's value() throws on a field of another type).
+Result<dal::SnapshotInfo> ready_copy(const Peer& peer, const std::string& id, const json& info) {
+  try {
+    dal::SnapshotInfo out;
+    out.id = id;
+    out.state = "ready";
+    out.bytes = info.value("bytes", uint64_t{0});
+    out.crc32c = info.value("crc32c", uint32_t{0});
+    out.ezone = info.value("ezone", "");
+    out.lineage = info.value("lineage", uint64_t{0});
+    return out;
+  } catch (const json::exception& e) {
+    return Status(Errc::parse_error, peer.where() + " described its copy in an unexpected shape: " + e.what());
+  }
+}
+
 // Asks for a copy and waits until it is ready.
 Result<dal::SnapshotInfo> make_copy(const Peer& peer, int64_t deadline_ms, const ReseedOptions& options) {
   auto made = call(peer, "POST", "/admin/v1/dal/snapshots");
   if (!made) return made.status();
-  const std::string id = made->value("id", "");
+  const json& id_field = (*made)["id"];
+  if (!id_field.is_string() || id_field.get<std::string>().find_first_of("/?#% ") != std::string::npos) {
+    return Status(Errc::parse_error, peer.where() + " answered its copy request without a usable id");
+  }
+  const std::string id = id_field.get<std::string>();
   if (options.progress) options.progress("asked " + peer.where() + " for a copy of its database (" + id + ")");
   for (int64_t wait_ms = kPollFirstMs; steady_ms() < deadline_ms; wait_ms = std::min(wait_ms * 2, kPollMaxMs)) {
     auto info = call(peer, "GET", "/admin/v1/dal/snapshots/" + id);
     if (!info) return info.status();
-    const std::string state = info->value("state", "");
-    if (state == "failed") return Status(Errc::unavailable, peer.where() + " could not copy: " + info->value("error", ""));
-    if (state == "ready") {
-      dal::SnapshotInfo out;
-      out.id = id;
-      out.state = state;
-      out.bytes = info->value("bytes", uint64_t{0});
-      out.crc32c = info->value("crc32c", uint32_t{0});
-      out.ezone = info->value("ezone", "");
-      out.lineage = info->value("lineage", uint64_t{0});
-      return out;
-    }
+    const json& state_field = (*info)["state"];
+    const std::string state = state_field.is_string() ? state_field.get<std::string>() : "";
+    if (state == "failed") return Status(Errc::unavailable, peer.where() + " could not copy: " + (*info)["error"].dump());
+    if (state == "ready") return ready_copy(peer, id, *info);
     std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
   }
   return Status(Errc::timeout, peer.where() + " did not finish its copy in time");
@@ -154,10 +167,14 @@ std::vector<dal::PeerCursor> ask_other_peers(const NodeConfig& config, const std
     if (!drc) {
       c.error = drc.status().message();
     } else {
-      for (const json& origin : drc->value("peers", json::array())) {
-        if (!origin.is_object() || origin.value("origin", "") != config.ezone) continue;
-        c.seq = origin.value("cursor", uint64_t{0});
-        c.lineage = origin.value("lineage", uint64_t{0});
+      try {
+        for (const json& origin : drc->value("peers", json::array())) {
+          if (!origin.is_object() || origin.value("origin", "") != config.ezone) continue;
+          c.seq = origin.value("cursor", uint64_t{0});
+          c.lineage = origin.value("lineage", uint64_t{0});
+        }
+      } catch (const json::exception& e) {
+        c.error = std::string("its /admin/v1/drc has an unexpected shape: ") + e.what();
       }
     }
     out.push_back(std::move(c));

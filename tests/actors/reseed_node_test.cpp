@@ -4,7 +4,9 @@
 // from where the copy ends. Also the admin API that serves the copies.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <fstream>
 
 #include "actors/gzs/gzs.hpp"
 #include "actors/node/lineage_guard.hpp"
@@ -12,6 +14,7 @@
 #include "storage/dal/dal.hpp"
 #include "storage/dal/sqlite_db.hpp"
 #include "tests/actors/dal_node_fixture.hpp"
+#include "tests/support/fake_http_server.hpp"
 
 namespace ezone {
 namespace {
@@ -190,6 +193,49 @@ TEST_F(ReseedNodeTest, AThirdSiteThatCannotBeAskedHowMuchItAppliedStopsTheReseed
   bool warned = false;
   for (const std::string& line : said) warned = warned || line.find("warning: 'gz' could not be asked") == 0;
   EXPECT_TRUE(warned);
+}
+
+TEST_F(ReseedNodeTest, APeerThatAnswersInTheWrongShapeOrSendsADamagedCopyFailsTheReseedAndChangesNothing) {
+  // A fake peer, one answer per scenario: each request gets the next one.
+  std::vector<std::vector<std::string>> scenarios = {
+      {R"({"id": 5})"},                                            // an id that is no string
+      {R"({"id": "a/b"})"},                                        // an id that is no path segment
+      {R"({"id": "c1"})", R"({"state": "ready", "bytes": "lots"})"},  // a size that is no number
+      {R"({"id": "c1"})", R"({"state": "failed", "error": "disk full"})"},
+      // A copy whose bytes do not match its CRC-32C.
+      {R"({"id": "c1"})", R"({"id": "c1", "state": "ready", "bytes": 4, "crc32c": 1, "ezone": "sh", "lineage": 9})",
+       "abcd"},
+  };
+  std::atomic<size_t> scenario{0}, step{0};
+  auto fake = test::FakeHttpServer::start([&](test::FakeConnection& c) {
+    while (!c.read_request().empty()) {
+      const auto& answers = scenarios[std::min(scenario.load(), scenarios.size() - 1)];
+      const size_t i = step++;
+      const std::string body = i < answers.size() ? answers[i] : "{}";
+      if (!c.send(test::http_response(200, body, i == 2 ? "application/octet-stream" : "application/json"))) return;
+    }
+  });
+  ASSERT_TRUE(fake.ok()) << fake.status().to_string();
+  NodeConfig config = config_for("bj", fences());
+  config.peers[0].admin = (*fake)->endpoint();
+  std::filesystem::create_directories(config.data_dir);
+  std::ofstream(config.dal.db_file) << "not touched";
+  const std::vector<std::string> expected = {"without a usable id", "without a usable id", "unexpected shape",
+                                             "could not copy", "arrived damaged"};
+  for (size_t i = 0; i < scenarios.size(); ++i) {
+    scenario = i;
+    step = 0;
+    ReseedOptions options;
+    options.peer = "sh";
+    options.timeout_ms = 5000;
+    auto r = reseed_from_peer(config, options);
+    ASSERT_FALSE(r.ok()) << i;
+    EXPECT_NE(r.status().message().find(expected[i]), std::string::npos) << i << ": " << r.status().message();
+  }
+  std::ifstream kept(config.dal.db_file);
+  std::string content((std::istreambuf_iterator<char>(kept)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, "not touched");
+  EXPECT_FALSE(std::filesystem::exists(config.dal.db_file + ".seed"));
 }
 
 TEST_F(ReseedNodeTest, TheAdminApiServesCopiesInPiecesAndRefusesWhatItCannotServe) {

@@ -149,7 +149,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ezoned: config error: %s\n", config.status().message().c_str());
     return 2;
   }
-  if (!reseed_from.empty()) return reseed(*config, reseed_from, force);
+  if (!reseed_from.empty()) {
+    try {
+      return reseed(*config, reseed_from, force);
+    } catch (const std::exception& e) {  // a bug, not an input: say so rather than abort
+      std::fprintf(stderr, "ezoned: re-seed failed (internal error: %s); nothing was replaced unless it says so "
+                   "above\n", e.what());
+      return 1;
+    }
+  }
   ezone::NodeOptions options;
   options.takeover = takeover;
   if (!choose_app(*config, options)) return 2;
