@@ -20,10 +20,11 @@ int64_t int_at(const std::vector<Row>& rows, size_t col = 0) {
 Status check_copy(Db& db, const std::string& path) {
   auto check = db.query("PRAGMA quick_check", {}, 10);
   if (!check) return Status(Errc::invalid_argument, "the copy at " + path + " cannot be checked: " + check.status().message());
-  const Row& first = check.value().at(0);
-  if (std::get<std::string>(first[0]) != "ok") {
+  const std::string* verdict =
+      check.value().empty() ? nullptr : std::get_if<std::string>(&check.value()[0][0]);
+  if (!verdict || *verdict != "ok") {
     return Status(Errc::invalid_argument, "the copy at " + path + " is damaged (SQLite quick_check: " +
-                                              std::get<std::string>(first[0]) + ")");
+                                              (verdict ? *verdict : std::string("no answer")) + ")");
   }
   auto tables = db.query(
       "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name IN "
