@@ -41,7 +41,7 @@ int usage(const char* why) {
                "       ezoned --config FILE --reseed-from PEER [--force]\n"
                "         with the node stopped, replace its database by a copy of peer PEER's (its database\n"
                "         was lost or restored from an older copy); --force: even if the old one holds writes\n"
-               "         no peer has\n"
+               "         no peer has, or another peer applied more of this ezone than PEER (or cannot be asked)\n"
                "       ezoned --version\n",
                help ? "" : "ezoned: ", why, help ? "" : "\n");
   return help ? 0 : 2;
