@@ -191,10 +191,13 @@ Status Dal::Impl::setup_schema() {
   // change. Outbox HLCs grow with seq and the last entry is never trimmed
   // (trim_outbox), and a peer's changes arrive in its seq order, so its
   // cursor's HLC bounds them: the floor takes O(log n), where scanning
-  // every row's version took minutes at startup for a large database.
+  // every row's version took minutes at startup for a large database. A
+  // re-seeded database keeps the bound of its ezone's earlier versions in
+  // _ezone_meta's hlc_floor (reseed.cpp).
   auto floor = writer->query(
       "SELECT MAX(m) FROM (SELECT hlc AS m FROM (SELECT hlc FROM _ezone_outbox ORDER BY seq DESC LIMIT 1) "
-      "UNION ALL SELECT MAX(hlc) FROM _ezone_cursor)");
+      "UNION ALL SELECT MAX(hlc) FROM _ezone_cursor "
+      "UNION ALL SELECT value FROM _ezone_meta WHERE name='hlc_floor')");
   if (!floor) return floor.status();
   if (!floor.value().empty() && std::holds_alternative<int64_t>(floor.value()[0][0]))
     clock.observe(static_cast<HlcTime>(std::get<int64_t>(floor.value()[0][0])));

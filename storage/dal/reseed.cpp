@@ -65,8 +65,15 @@ Status rewrite(Db& db, const std::string& ezone, const std::string& source, Seed
        Value(static_cast<int64_t>(r.source_lineage))});
   if (!mine) return mine.status();
   r.lineage = make_lineage();
-  auto meta = db.run("INSERT OR REPLACE INTO _ezone_meta(name, value) VALUES('lineage', ?1), ('replaces', ?2)",
-                     {Value(static_cast<int64_t>(r.lineage)), Value(static_cast<int64_t>(r.replaces))});
+  // The versions this ezone wrote before are in the copy, and the cursor
+  // that bounded their HLCs is gone with the rest: Dal::open lifts the
+  // clock above this floor too, or the ezone's next write to such a row
+  // could carry a smaller HLC than the version it replaces.
+  auto meta = db.run(
+      "INSERT OR REPLACE INTO _ezone_meta(name, value) VALUES('lineage', ?1), ('replaces', ?2), "
+      "('hlc_floor', MAX(?3, COALESCE((SELECT value FROM _ezone_meta WHERE name='hlc_floor'), 0)))",
+      {Value(static_cast<int64_t>(r.lineage)), Value(static_cast<int64_t>(r.replaces)),
+       Value(static_cast<int64_t>(r.replaced_hlc))});
   return meta.status();
 }
 

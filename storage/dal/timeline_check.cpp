@@ -40,8 +40,8 @@ TimelineVerdict check_timeline(const std::string& origin, const OriginCursor& cu
   // a pull that asked for no more than the origin had.
   if (batch.head_seq < batch.after) {
     return refuse("behind", "ezone '" + origin + "''s outbox ends at seq " + std::to_string(batch.head_seq) +
-                                ", but this site asked for the entries after " + std::to_string(batch.after) + " and " +
-                                applied + ": it lost committed entries (a database restored from an older copy?), " +
+                                ", but this site asked for the entries after " + std::to_string(batch.after) + " (" +
+                                applied + "): it lost committed entries (a database restored from an older copy?), " +
                                 "and its next writes would reuse seqs applied here." + remedy(origin));
   }
   const HlcTime theirs = hlc_at(batch, cursor.seq);

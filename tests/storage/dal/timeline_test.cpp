@@ -225,6 +225,41 @@ TEST(ReseedTest, AReseededOriginIsFollowedFromSeqOneAndFollowsItsSourceFromTheCo
   EXPECT_EQ(count_orders(sh), 11);
 }
 
+TEST(ReseedTest, AReseededEzonesClockStartsAboveTheVersionsItWroteBefore) {
+  // restart_hlc_floor (tests/sim) again: bj wrote with a clock two minutes
+  // ahead, then came back re-seeded, as a new process whose clock is right.
+  // The copy holds bj's old versions, but not the cursor whose HLC bounded
+  // them.
+  TempDir dir, bj_dir;
+  Site sh("sh");
+  ASSERT_TRUE(sh.put_order(50, 31, "created").ok());
+  dal::TxOutcome old;
+  std::string path;
+  {
+    Site bj("bj", "", bj_dir.path());
+    bj.clock().advance_ms(120'000);
+    old = bj.put_order(1, 11, "created");
+    ASSERT_TRUE(old.ok());
+    pull(bj, sh);
+    path = bj.path();
+  }
+  remove_database(path);
+  const std::string copy = dir.path() + "/seed.db";
+  ASSERT_TRUE(sh.dal().snapshot_into(copy).is_ok());
+  auto seed = dal::adopt_seed(copy, "bj", "sh");
+  ASSERT_TRUE(seed.ok()) << seed.status().to_string();
+  ASSERT_TRUE(dal::install_seed(copy, path, 1).ok());
+  Site bj("bj", "", bj_dir.path());  // a new process: its clock two minutes behind the old writes
+  auto next = bj.put_order(1, 11, "accepted");
+  ASSERT_TRUE(next.ok()) << next.status.to_string();
+  EXPECT_GT(next.hlc, old.hlc);
+  ASSERT_TRUE(pull_once(bj, sh).applied.value().restarted);  // sh follows bj's new outbox from seq 1
+  ASSERT_EQ(pull_once(bj, sh).applied.value().entries, 1u);  // and takes the write as the newer version
+  auto rows = sh.dal().query("SELECT state FROM orders WHERE id=1");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(std::get<std::string>(rows.value()[0][0]), "accepted");
+}
+
 TEST(ReseedTest, RestartOriginResetsTheCursorOnceAndOnlyForTheLineageItReplaced) {
   Site bj("bj"), sh("sh");
   for (int64_t id = 1; id <= 3; ++id) ASSERT_TRUE(bj.put_order(id, 11, "created").ok());
