@@ -36,9 +36,9 @@ class DalNodeTest : public TwoNodeTest {
 
   // Posts `body` to bj until it commits: a node refuses writes (503,
   // lease_invalid) until its etcd session holds the lease.
-  bool commit_once_leased(const json& body) {
+  bool commit_once_leased(const json& body, uint16_t http_port = 0) {
     return eventually([&] {
-      auto r = tx(bj_ports_.http, body);
+      auto r = tx(http_port != 0 ? http_port : bj_ports_.http, body);
       return r.ok() && r->status == 200;
     });
   }

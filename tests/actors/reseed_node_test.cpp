@@ -43,10 +43,7 @@ class ReseedNodeTest : public test::DalNodeTest {
   // Commits an order at the node on http_port, retrying while it is fenced
   // for a lease it is still getting.
   bool commit_at(uint16_t http_port, int64_t id, ShardId shard, Epoch epoch) {
-    return eventually([&] {
-      auto r = tx(http_port, insert_order(id, shard, epoch));
-      return r.ok() && r->status == 200;
-    });
+    return commit_once_leased(insert_order(id, shard, epoch), http_port);
   }
 
   int64_t orders(Node& node) {

@@ -14,6 +14,16 @@ namespace {
 
 bool none_live(const std::string&) { return false; }
 
+// A child that waits until the test kills it; -1 when fork failed.
+pid_t paused_child() {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  return child;
+}
+
 TEST(ProcessIdentity, DescribesThisProcessAndReadsBackWhatItWrote) {
   const ProcessIdentity me = ProcessIdentity::self("n1");
   EXPECT_FALSE(me.host.empty());
@@ -46,13 +56,8 @@ TEST(ProcessIdentity, RejectsWhatIsNotAnIdentity) {
 }
 
 TEST(ProcessIdentity, ThisMachineTellsARunningProcessFromAGoneOne) {
-  // A child that runs until the test kills it.
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::pause();
-    ::_exit(0);
-  }
+  const pid_t child = paused_child();
+  ASSERT_GT(child, 0);
   ProcessIdentity other = ProcessIdentity::self("child");
   other.pid = child;
   auto ticks = process_start_ticks(child);
@@ -71,12 +76,8 @@ TEST(ProcessIdentity, AProcessThatExitedButWasNotReapedIsGone) {
   // A killed process stays in the process table as a zombie until its
   // parent reaps it; under an init that never reaps, for good. Its
   // registration must not pass for a running twin's.
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::pause();
-    ::_exit(0);
-  }
+  const pid_t child = paused_child();
+  ASSERT_GT(child, 0);
   ProcessIdentity other = ProcessIdentity::self("child");
   other.pid = child;
   other.start_ticks = process_start_ticks(child).value_or(0);
