@@ -218,10 +218,9 @@ void Dal::apply(std::shared_ptr<const PreparedBatch> batch, ApplyDoneFn done) {
 }
 
 Result<uint64_t> Dal::cursor(const std::string& origin) {
-  auto rows = query("SELECT seq FROM _ezone_cursor WHERE origin=?1", {Value(origin)});
-  if (!rows) return rows.status();
-  if (rows.value().empty()) return uint64_t{0};
-  return static_cast<uint64_t>(std::get<int64_t>(rows.value()[0][0]));
+  auto c = origin_cursor(origin);
+  if (!c) return c.status();
+  return c->seq;
 }
 
 Result<OriginCursor> Dal::origin_cursor(const std::string& origin) {

@@ -56,8 +56,10 @@ SnapshotStore::~SnapshotStore() {
   std::filesystem::remove_all(dir_, ec);
 }
 
-void SnapshotStore::join_finished() {
-  if (!creating_ && worker_.joinable()) worker_.join();
+bool SnapshotStore::creating_locked() const {
+  for (const auto& [id, e] : entries_)
+    if (e.info.state == "creating") return true;
+  return false;
 }
 
 void SnapshotStore::expire_locked(int64_t now_ms) {
@@ -77,12 +79,14 @@ void SnapshotStore::expire_locked(int64_t now_ms) {
 Result<SnapshotInfo> SnapshotStore::create() {
   std::lock_guard<std::mutex> lock(mutex_);
   expire_locked(clock_.now_ms());
-  if (creating_) return Status(Errc::conflict, "a copy of the database is being made; wait for it (GET its id)");
+  if (creating_locked()) return Status(Errc::conflict, "a copy of the database is being made; wait for it (GET its id)");
   if (entries_.size() >= kSnapshotsMax) {
     return Status(Errc::conflict, "already " + std::to_string(kSnapshotsMax) +
                                       " copies of the database are kept; DELETE one, or wait 10 minutes");
   }
-  join_finished();
+  // The last copy's thread set its entry's state under this lock and only
+  // returns after: joining it cannot wait for the lock.
+  if (worker_.joinable()) worker_.join();
   Entry e;
   e.info.id = new_id();
   e.info.state = "creating";
@@ -93,7 +97,6 @@ Result<SnapshotInfo> SnapshotStore::create() {
   e.used_ms = clock_.now_ms();
   const SnapshotInfo info = e.info;
   entries_[info.id] = e;
-  creating_ = true;
   worker_ = std::thread([this, id = info.id, path = e.path] { make(id, path); });
   return info;
 }
@@ -104,7 +107,6 @@ void SnapshotStore::make(std::string id, std::string path) {
   Status s = dal_.snapshot_into(path);
   if (s) s = measure(path, bytes, crc);
   std::lock_guard<std::mutex> lock(mutex_);
-  creating_ = false;
   Entry& e = entries_[id];
   e.used_ms = clock_.now_ms();
   e.info.state = s ? "ready" : "failed";

@@ -72,7 +72,7 @@ class SnapshotStore {
   SnapshotStore(Dal& dal, std::string dir, Metrics& metrics, const Clock& clock);
   void make(std::string id, std::string path);
   void expire_locked(int64_t now_ms);
-  void join_finished();
+  bool creating_locked() const;  // a copy's thread is running (mutex_ held)
 
   Dal& dal_;
   std::string dir_;
@@ -80,7 +80,6 @@ class SnapshotStore {
   const Clock& clock_;
   std::mutex mutex_;
   std::map<std::string, Entry> entries_;
-  bool creating_ = false;
   std::thread worker_;
 };
 
