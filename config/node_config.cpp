@@ -6,7 +6,7 @@
 #include "config/schema_config.hpp"
 #include "config/toml_reader.hpp"
 #include "core/ids.hpp"
-#include "core/peer_token.hpp"
+#include "core/shared_token.hpp"
 
 namespace ezone {
 namespace {
@@ -168,27 +168,29 @@ Status read_gzs(const toml::table& root, NodeConfig& c) {
   return Status::ok();
 }
 
-// [router] peer_token or peer_token_file (one line; trailing whitespace is
-// not part of the token).
-Status read_peer_token(NodeConfig& c, std::string file) {
-  RouterSettings& t = c.router;
-  const char* key = file.empty() ? "router.peer_token" : "router.peer_token_file";
-  const char* fix = "use 16 to 256 visible ASCII characters, the same at every site, e.g. from `openssl rand -hex 32`";
-  if (!file.empty()) {
-    if (!t.peer_token.empty())
-      return config_error(c.source, "router.peer_token_file", "set together with router.peer_token",
-                          "keep one of them (the file keeps the secret out of the config)");
-    resolve_path(c.source, &file);
-    auto text = read_text_file(file, "peer token file", "point router.peer_token_file at the token's file");
-    if (!text)
-      return config_error(c.source, key, "cannot read '" + file + "'", "point it at a readable file holding the token");
-    t.peer_token = std::move(text.value());
-    while (!t.peer_token.empty() && std::isspace(static_cast<unsigned char>(t.peer_token.back())))
-      t.peer_token.pop_back();
-  } else if (t.peer_token.empty()) {
+// A shared secret (core/shared_token.hpp) given as SECTION.KEY or
+// SECTION.KEY_file: at most one of them; from a file, its trailing
+// whitespace is not part of the token.
+Status read_token(TableReader& r, const NodeConfig& c, const std::string& section, const std::string& key,
+                  const std::string& what, std::string* token) {
+  const std::string file_key = key + "_file";
+  std::string file;
+  EZONE_TRY(r.string(key, false, token, "set " + section + "." + key + " to a string"));
+  EZONE_TRY(r.string(file_key, false, &file, "set " + section + "." + file_key + " to a file's path"));
+  const std::string fix = "use 16 to 256 visible ASCII characters, the same at every site, e.g. from `openssl rand "
+                          "-hex 32`";
+  if (file.empty()) {
+    if (token->empty()) return Status::ok();
+    if (Status s = check_token(*token, what); !s) return config_error(c.source, section + "." + key, s.message(), fix);
     return Status::ok();
   }
-  if (Status s = check_peer_token(t.peer_token); !s) return config_error(c.source, key, s.message(), fix);
+  if (!token->empty())
+    return config_error(c.source, section + "." + file_key, "set together with " + section + "." + key,
+                        "keep one of them (the file keeps the secret out of the config)");
+  resolve_path(c.source, &file);
+  auto text = read_token_file(file, what);
+  if (!text) return config_error(c.source, section + "." + file_key, text.status().message(), fix);
+  *token = std::move(*text);
   return Status::ok();
 }
 
@@ -204,13 +206,10 @@ Status read_router(const toml::table& root, NodeConfig& c) {
   EZONE_TRY(r.integer("forward_timeout_ms", &t.forward_timeout_ms, 10, 600000));
   EZONE_TRY(r.integer("forward_connections_max", &t.forward_connections_max, 1, 100000));
   EZONE_TRY(r.integer("request_deadline_ms", &t.request_deadline_ms, 10, 3600000));
-  std::string token_file;
-  EZONE_TRY(r.string("peer_token", false, &t.peer_token, "set router.peer_token to a string"));
-  EZONE_TRY(r.string("peer_token_file", false, &token_file, "set router.peer_token_file to a file's path"));
+  EZONE_TRY(read_token(r, c, "router", "peer_token", "peer token", &t.peer_token));
   EZONE_TRY(r.no_unknown_keys(
       "hops_max, write_forbidden_hold_ms, forwarded_key_hold_ms, retry_after_s, forward_timeout_ms, "
       "forward_connections_max, request_deadline_ms, peer_token, peer_token_file"));
-  EZONE_TRY(read_peer_token(c, token_file));
   // The owner holds a forwarded request while the forwarding router waits
   // for its answer: a hold as long as that wait ends as the forwarder's 504.
   if (t.forwarded_key_hold_ms >= t.forward_timeout_ms)
@@ -310,7 +309,8 @@ Status read_admin(const toml::table& root, NodeConfig& c) {
   if (!table) return Status::ok();
   TableReader r(table, "admin", c.source);
   EZONE_TRY(r.boolean("allow_fault_injection", &c.admin_api.allow_fault_injection));
-  return r.no_unknown_keys("allow_fault_injection");
+  EZONE_TRY(read_token(r, c, "admin", "token", "admin token", &c.admin_api.token));
+  return r.no_unknown_keys("allow_fault_injection, token, token_file");
 }
 
 Status check_top_level(const toml::table& root, const std::string& source) {

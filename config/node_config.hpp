@@ -144,6 +144,11 @@ struct AdminSettings {
   // node's data plane goes dark while the process runs). Off by default: a
   // production node answers them 403 unless an operator turned this on.
   bool allow_fault_injection = false;
+  // The admin token (core/shared_token.hpp), from token or token_file. When
+  // set, every admin request but GET /healthz and GET /metrics must carry
+  // "Authorization: Bearer TOKEN", or is answered 401. Empty: the admin API
+  // is open to whoever reaches node.admin (logged at start).
+  std::string token;
 };
 
 // [incident]: how this node grades incidents (zones/incident_grade.hpp).

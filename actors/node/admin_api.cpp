@@ -4,6 +4,7 @@
 
 #include "actors/node/admin_gzs.hpp"
 #include "core/build_info.hpp"
+#include "core/shared_token.hpp"
 
 namespace ezone {
 namespace {
@@ -33,6 +34,21 @@ json etcd_json(const NodeConfig& config, const EtcdState& etcd) {
               {"last_error", etcd.last_error},
               {"lease_id", etcd.lease_id},
               {"registered", etcd.registered}};
+}
+
+// Whether path may be read without the admin token: load balancers' health
+// checks and metrics scrapers rarely hold secrets, and neither answer says
+// anything of the data.
+bool open_path(const std::string& path) { return path == "/healthz" || path == "/metrics"; }
+
+HttpResponse unauthorized(bool sent) {
+  HttpResponse r = HttpResponse::error(
+      401, sent ? "the admin token sent is not this node's: check the token file ([admin] token_file)"
+                : "this node's admin API needs its admin token: send \"Authorization: Bearer TOKEN\" (ezctl "
+                  "--admin-token-file FILE, or the environment variable " +
+                      std::string(kAdminTokenEnv) + ")");
+  r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"ezone-admin\"");
+  return r;
 }
 
 }  // namespace
@@ -65,13 +81,29 @@ std::string render_cluster_json(const AdminSources& s) {
 HttpHandler make_admin_handler(AdminSources sources) {
   Counter* not_found = &sources.metrics->counter("ezone_admin_not_found_total",
                                                  "Admin requests for unknown paths");
-  return [sources = std::move(sources), not_found](const HttpRequest& req) {
+  const char* refused_help = "Admin requests refused 401 for lacking the admin token, by reason";
+  auto refused = [&](const char* reason) {
+    return &sources.metrics->counter("ezone_admin_unauthorized_total", refused_help, {{"reason", reason}});
+  };
+  Counter* no_token = refused("missing");
+  Counter* wrong_token = refused("wrong");
+  sources.metrics->gauge("ezone_admin_token_required", "1 when the admin API asks for the admin token, 0 when open")
+      .set(sources.config->admin_api.token.empty() ? 0 : 1);
+  return [sources = std::move(sources), not_found, no_token, wrong_token](const HttpRequest& req) {
     std::string path = req.path();
+    const std::string& token = sources.config->admin_api.token;
+    if (!token.empty() && !open_path(path)) {
+      const std::string* sent = req.find_header("authorization");
+      if (!bearer_matches(sent, token)) {
+        (sent ? wrong_token : no_token)->inc();
+        return unauthorized(sent != nullptr);
+      }
+    }
     if (sources.gzs)
       if (auto answer = handle_gzs_admin(*sources.gzs, req)) return *answer;
     if (sources.extra)
       if (auto answer = sources.extra(req)) return *answer;
-    bool known = path == "/healthz" || path == "/admin/v1/cluster" || path == "/metrics";
+    bool known = open_path(path) || path == "/admin/v1/cluster";
     if (!known) {
       not_found->inc();
       return HttpResponse::error(404, "no admin endpoint " + path +

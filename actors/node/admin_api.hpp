@@ -4,6 +4,13 @@
 //   GET /metrics            Prometheus text, every sample labelled ezone=...
 // and, when the node runs a GZS, the routes/locate/merchants endpoints of
 // admin_gzs.hpp.
+//
+// With an admin token ([admin] token or token_file, core/shared_token.hpp),
+// every request but GET /healthz and GET /metrics must carry
+// "Authorization: Bearer TOKEN"; others are answered 401 and counted in
+// ezone_admin_unauthorized_total{reason="missing"|"wrong"}. The check comes
+// before any endpoint, so an unauthorized client learns nothing of which
+// paths exist.
 #pragma once
 
 #include <functional>

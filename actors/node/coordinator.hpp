@@ -48,6 +48,7 @@ struct CoordinatorConfig {
   int64_t poll_ms = 5;          // between steps of a waiting workflow
   int64_t idle_poll_ms = 250;   // between scans of the journal
   int64_t probe_timeout_ms = 1000;
+  std::string admin_token;  // [admin] token: the sites' admin APIs ask for it
 };
 
 class Coordinator {

@@ -30,7 +30,13 @@ int64_t steady_ms() { return SystemClock::instance().now_ms(); }
 struct Peer {
   std::string ezone;
   HostPort admin;
+  std::string admin_token;  // this node's [admin] token: the cluster's nodes share one
   std::string where() const { return "'" + ezone + "' (admin " + admin.to_string() + ")"; }
+  net::HttpRequest request(const std::string& method, const std::string& target) const {
+    net::HttpRequest req{method, target, "", "", {}};
+    net::add_bearer_token(req, admin_token);
+    return req;
+  }
 };
 
 Result<Peer> find_peer(const NodeConfig& config, const std::string& name) {
@@ -41,7 +47,7 @@ Result<Peer> find_peer(const NodeConfig& config, const std::string& name) {
         return Status(Errc::invalid_argument, config.source + ": peer '" + name + "' has no admin address; add it to " +
                                                   "its [[peers]] entry");
       }
-      return Peer{p.ezone, p.admin};
+      return Peer{p.ezone, p.admin, config.admin_api.token};
     }
     known += (known.empty() ? "" : ", ") + p.ezone;
   }
@@ -50,8 +56,11 @@ Result<Peer> find_peer(const NodeConfig& config, const std::string& name) {
 
 // One admin call; a non-2xx answer becomes an error carrying its text.
 Result<json> call(const Peer& peer, const std::string& method, const std::string& target) {
-  auto r = net::http_request(peer.admin, method, target, "", "", kCallTimeoutMs);
+  auto r = net::HttpConnection(peer.admin).request(peer.request(method, target), kCallTimeoutMs);
   if (!r) return Status(Errc::unavailable, "asking " + peer.where() + ": " + r.status().message());
+  if (r->status == 401)
+    return Status(Errc::unavailable, peer.where() + " refused this config's admin token (401): the re-seed sends "
+                                                    "[admin] token, which must be the same at every node");
   json body = json::parse(r->body, nullptr, false);
   if (r->status / 100 != 2) {
     const std::string why = body.is_object() && body.contains("error") ? body["error"].dump() : r->body.substr(0, 200);
@@ -109,8 +118,8 @@ Status download(const Peer& peer, const dal::SnapshotInfo& info, const std::stri
   uint64_t offset = 0;
   uint32_t crc = 0;
   while (offset < info.bytes) {
-    net::HttpRequest req;
-    req.target = "/admin/v1/dal/snapshots/" + info.id + "/data?offset=" + std::to_string(offset);
+    const net::HttpRequest req =
+        peer.request("GET", "/admin/v1/dal/snapshots/" + info.id + "/data?offset=" + std::to_string(offset));
     Result<net::HttpResponse> r = Status(Errc::unavailable, "not asked");
     for (int attempt = 0; attempt < kPieceAttempts && steady_ms() < deadline_ms; ++attempt) {
       r = conn.request(req, kCallTimeoutMs);
@@ -163,7 +172,7 @@ std::vector<dal::PeerCursor> ask_other_peers(const NodeConfig& config, const std
     dal::PeerCursor c;
     c.ezone = p.ezone;
     auto drc = p.admin.port == 0 ? Result<json>(Status(Errc::invalid_argument, "no admin address in the config"))
-                                 : call(Peer{p.ezone, p.admin}, "GET", "/admin/v1/drc");
+                                 : call(Peer{p.ezone, p.admin, config.admin_api.token}, "GET", "/admin/v1/drc");
     if (!drc) {
       c.error = drc.status().message();
     } else {

@@ -72,7 +72,7 @@ bool apply_peer_token(HttpRequest& request, const std::string& token, RouteTrail
       ++it;
       continue;
     }
-    matched = matched || (!token.empty() && peer_token_equals(it->second, token));
+    matched = matched || (!token.empty() && token_equals(it->second, token));
     it = headers.erase(it);
   }
   trail->from_peer = token.empty() || matched;

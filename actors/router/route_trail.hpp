@@ -57,7 +57,7 @@
 
 #include "actors/http/http_types.hpp"
 #include "core/ids.hpp"
-#include "core/peer_token.hpp"
+#include "core/shared_token.hpp"
 #include "core/status.hpp"
 
 namespace ezone {

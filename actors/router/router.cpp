@@ -137,7 +137,7 @@ Status check_config(const RouterConfig& c) {
   if (c.forwarded_key_hold_ms < 0) return bad("forwarded_key_hold_ms must be >= 0");
   if (c.holds_max < 0 || c.retry_after_s < 0) return bad("holds_max and retry_after_s must be >= 0");
   if (!c.peer_token.empty())
-    if (Status s = check_peer_token(c.peer_token); !s) return bad(s.message());
+    if (Status s = check_token(c.peer_token, "peer token"); !s) return bad(s.message());
   return Status::ok();
 }
 

@@ -5,7 +5,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "storage/net/http_client.hpp"
 
 namespace ezone {
 namespace {
@@ -77,14 +76,20 @@ void SoaRegistrant::run() {
   deregister();
 }
 
+Result<net::HttpResponse> SoaRegistrant::call(const std::string& method, const std::string& target,
+                                              const std::string& body) {
+  net::HttpRequest request{method, target, body, body.empty() ? "" : "application/json", {}};
+  net::add_bearer_token(request, options_.admin_token);
+  return net::HttpConnection(options_.node).request(request, options_.request_timeout_ms);
+}
+
 bool SoaRegistrant::register_once() {
   nlohmann::json body{{"service", options_.service}, {"address", options_.address}, {"ttl_s", options_.ttl_s}};
-  auto r = net::http_request(options_.node, "POST", kBase, body.dump(), "application/json",
-                             options_.request_timeout_ms);
+  auto r = call("POST", kBase, body.dump());
   auto doc = r.ok() ? nlohmann::json::parse(r->body, nullptr, false) : nlohmann::json();
   if (!r.ok() || r->status != 201 || !doc.is_object() || !doc["lease"].is_number_integer()) {
     std::string error = why(r);
-    const bool refused = r.ok() && r->status == 400;
+    const bool refused = r.ok() && (r->status == 400 || r->status == 401);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       state_.last_error = error;
@@ -111,8 +116,7 @@ bool SoaRegistrant::register_once() {
 
 bool SoaRegistrant::renew_once() {
   int64_t lease = state().lease;
-  auto r = net::http_request(options_.node, "POST", kBase + "/" + std::to_string(lease) + "/keepalive", "", "",
-                             options_.request_timeout_ms);
+  auto r = call("POST", kBase + "/" + std::to_string(lease) + "/keepalive", "");
   if (r.ok() && r->status == 200) {
     std::lock_guard<std::mutex> lock(mutex_);
     state_.registered = true;
@@ -137,8 +141,7 @@ bool SoaRegistrant::renew_once() {
 void SoaRegistrant::deregister() {
   const int64_t lease = state().lease;
   if (lease == 0) return;
-  auto r = net::http_request(options_.node, "DELETE", kBase + "/" + std::to_string(lease), "", "",
-                             options_.request_timeout_ms);
+  auto r = call("DELETE", kBase + "/" + std::to_string(lease), "");
   {
     std::lock_guard<std::mutex> lock(mutex_);
     state_.registered = false;

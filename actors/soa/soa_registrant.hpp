@@ -8,8 +8,9 @@
 // registers again when a renewal says the lease is gone (it expired while
 // the node or etcd was out of reach, or the node lost it). A failed call
 // is retried after retry_ms, except a registration the node refuses as
-// malformed (400: a bad address, a TTL above its maximum): that cannot
-// succeed, so the registrant gives up and says so in state().refused.
+// malformed (400: a bad address, a TTL above its maximum) or as lacking
+// its admin token (401: none or the wrong one given): that cannot succeed,
+// so the registrant gives up and says so in state().refused.
 // (An unknown service, 404, is retried: a rolling config change may
 // declare it.) stop() deregisters (DELETE, best effort: an
 // unreachable node leaves the lease to expire) and joins. Every change of
@@ -26,6 +27,8 @@
 #include <thread>
 
 #include "core/address.hpp"
+#include "core/status.hpp"
+#include "storage/net/http_client.hpp"
 
 namespace ezone {
 
@@ -36,6 +39,7 @@ struct SoaRegistrantOptions {
   int64_t ttl_s = 10;       // the lease; the node caps it at registration_ttl_max_s
   int64_t retry_ms = 1000;  // after a call that failed
   int64_t request_timeout_ms = 3000;
+  std::string admin_token;  // the node's [admin] token, when it has one
   std::function<void(const std::string&)> on_change;  // may be empty
 };
 
@@ -64,6 +68,7 @@ class SoaRegistrant {
   bool renew_once();      // false when the lease is gone (then state_.lease is 0) or the call failed
   void deregister();
   void note(const std::string& line);
+  Result<net::HttpResponse> call(const std::string& method, const std::string& target, const std::string& body);
   bool sleep_ms(int64_t ms);  // false when stopping
 
   const SoaRegistrantOptions options_;

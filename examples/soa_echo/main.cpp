@@ -6,7 +6,7 @@
 // that the proxy's router resolved (X-Ezone-Shard).
 //
 //   soa_echo --listen 127.0.0.1:7105 --service pricing --zone bj [--sick-file F]
-//            [--register NODE_ADMIN [--ttl S]]
+//            [--register NODE_ADMIN [--ttl S] [--admin-token-file F]]
 //
 // With --register it registers itself with its zone's node (the node's
 // admin address; actors/soa/soa_registry.hpp) under a lease of S seconds
@@ -30,6 +30,7 @@
 
 #include "actors/http/http_server.hpp"
 #include "actors/soa/soa_registrant.hpp"
+#include "core/shared_token.hpp"
 
 namespace {
 
@@ -39,7 +40,8 @@ void on_signal(int) { g_stop = 1; }
 int usage(const std::string& why) {
   std::fprintf(stderr,
                "soa_echo: %s\nusage: soa_echo --listen HOST:PORT --service NAME --zone EZONE [--sick-file F] "
-               "[--register NODE_ADMIN_HOST:PORT [--ttl SECONDS]]\n",
+               "[--register NODE_ADMIN_HOST:PORT [--ttl SECONDS] [--admin-token-file F]]\n"
+               "(a node with an admin token needs it: --admin-token-file, or EZONE_ADMIN_TOKEN)\n",
                why.c_str());
   return 2;
 }
@@ -54,7 +56,7 @@ bool exists(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string listen, service, zone, sick_file, register_at;
+  std::string listen, service, zone, sick_file, register_at, token_file;
   int64_t ttl_s = 10;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -65,6 +67,7 @@ int main(int argc, char** argv) {
     else if (arg == "--zone") zone = value;
     else if (arg == "--sick-file") sick_file = value;
     else if (arg == "--register") register_at = value;
+    else if (arg == "--admin-token-file") token_file = value;
     else if (arg == "--ttl") ttl_s = std::atoll(value.c_str());
     else return usage("unknown option " + arg);
   }
@@ -74,6 +77,8 @@ int main(int argc, char** argv) {
   auto node = ezone::parse_host_port(register_at.empty() ? "127.0.0.1:1" : register_at);
   if (!node) return usage("--register: " + node.status().message());
   if (ttl_s < 1 || ttl_s > 3600) return usage("--ttl takes 1..3600 seconds");
+  auto admin_token = ezone::client_admin_token(token_file, "--admin-token-file");
+  if (!admin_token) return usage(admin_token.status().message());
 
   ezone::Metrics metrics(zone);
   ezone::HttpServerOptions options;
@@ -106,6 +111,7 @@ int main(int argc, char** argv) {
     o.service = service;
     o.address = listen;
     o.ttl_s = ttl_s;
+    o.admin_token = *admin_token;
     o.on_change = say;
     registrant = std::make_unique<ezone::SoaRegistrant>(std::move(o));
   }

@@ -37,8 +37,8 @@ Result<SiteReport> decode_site_report_json(const std::string& text) {
   return r;
 }
 
-HttpSiteProbe::HttpSiteProbe(WorkflowJournal& journal, int64_t timeout_ms)
-    : journal_(journal), timeout_ms_(timeout_ms) {}
+HttpSiteProbe::HttpSiteProbe(WorkflowJournal& journal, int64_t timeout_ms, std::string admin_token)
+    : journal_(journal), timeout_ms_(timeout_ms), admin_token_(std::move(admin_token)) {}
 
 HttpSiteProbe::~HttpSiteProbe() = default;
 
@@ -64,13 +64,19 @@ Result<SiteReport> HttpSiteProbe::report(const std::string& ezone) {
   }
   net::HttpRequest req;
   req.target = "/admin/v1/coord/site";
+  net::add_bearer_token(req, admin_token_);
   auto got = conn->request(req, timeout_ms_);
   if (!got) {
     conn.reset();  // the node may have restarted elsewhere: look it up again next time
     return Status(got.status().code(), ezone + ": " + got.status().message());
   }
   if (got->status == 404) return Status(Errc::not_found, ezone + " has no DAL: it cannot write");
-  if (got->status != 200) return Status(Errc::unavailable, ezone + " answered " + std::to_string(got->status));
+  if (got->status == 401)
+    return Status(Errc::unavailable, ezone + " refused this node's admin token (401): give every node the same "
+                                             "[admin] token");
+  if (got->status != 200)
+    return Status(Errc::unavailable,
+                  ezone + " answered " + std::to_string(got->status) + ": " + got->body.substr(0, 200));
   auto r = decode_site_report_json(got->body);
   if (r && r->ezone != ezone) {
     conn.reset();

@@ -32,7 +32,9 @@ Result<SiteReport> decode_site_report_json(const std::string& text);
 class HttpSiteProbe final : public SiteProbe {
  public:
   // journal must outlive the probe. timeout_ms bounds each request.
-  HttpSiteProbe(WorkflowJournal& journal, int64_t timeout_ms);
+  // admin_token (core/shared_token.hpp) goes with every request when it is
+  // not empty: the cluster's nodes share one.
+  HttpSiteProbe(WorkflowJournal& journal, int64_t timeout_ms, std::string admin_token = "");
   ~HttpSiteProbe() override;
 
   Result<Epoch> acknowledged_epoch(const std::string& ezone) override;
@@ -45,6 +47,7 @@ class HttpSiteProbe final : public SiteProbe {
 
   WorkflowJournal& journal_;
   const int64_t timeout_ms_;
+  const std::string admin_token_;
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<net::HttpConnection>> connections_;  // by ezone
 };

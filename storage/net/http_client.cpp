@@ -12,6 +12,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "core/shared_token.hpp"
+
 namespace ezone::net {
 namespace {
 
@@ -322,6 +324,10 @@ Result<HttpResponse> HttpConnection::request(const HttpRequest& request, int64_t
   // After any failure the connection may hold half a response; start over.
   impl_->session.close();
   return prefix_error(request, response.status());
+}
+
+void add_bearer_token(HttpRequest& request, const std::string& token) {
+  if (!token.empty()) request.headers.emplace_back("Authorization", bearer_authorization(token));
 }
 
 Result<HttpResponse> http_request(const HostPort& to, const std::string& method,

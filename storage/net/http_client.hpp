@@ -48,6 +48,10 @@ struct HttpResponse {
   std::string header(const std::string& name) const;
 };
 
+// Adds "Authorization: Bearer TOKEN" (a node's admin token,
+// core/shared_token.hpp) unless token is empty.
+void add_bearer_token(HttpRequest& request, const std::string& token);
+
 // One request on a fresh connection, closed afterwards. timeout_ms bounds the
 // whole exchange (connect, send, receive) and must be > 0.
 Result<HttpResponse> http_request(const HostPort& to, const std::string& method,

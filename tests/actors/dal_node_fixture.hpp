@@ -43,8 +43,15 @@ class DalNodeTest : public TwoNodeTest {
     });
   }
 
+  // A request to a node's admin API, with admin_token_ when it is set.
+  Result<net::HttpResponse> admin_call(uint16_t admin_port, const std::string& method, const std::string& target) {
+    net::HttpRequest req{method, target, "", "", {}};
+    net::add_bearer_token(req, admin_token_);
+    return net::HttpConnection({"127.0.0.1", admin_port}).request(req, 5000);
+  }
+
   json admin_get(uint16_t admin_port, const std::string& target) {
-    auto r = net::http_request({"127.0.0.1", admin_port}, "GET", target, "", "", 2000);
+    auto r = admin_call(admin_port, "GET", target);
     if (!r.ok() || r->status != 200) return json();
     return json::parse(r->body, nullptr, false);
   }
@@ -53,6 +60,17 @@ class DalNodeTest : public TwoNodeTest {
     json j = admin_get(admin_port, "/admin/v1/dal/checksum?table=orders");
     return j.is_object() ? j.value("checksum", "") : "";
   }
+
+  // Gives every node start() builds the admin token ([admin] token), and
+  // sends it with admin_call and admin_get.
+  void use_admin_token(const std::string& token) {
+    admin_token_ = token;
+    configure = [dal = configure, token](NodeConfig& c) {
+      dal(c);
+      c.admin_api.token = token;
+    };
+  }
+  std::string admin_token_;
 
   json insert_order(int64_t id, ShardId shard, Epoch epoch) {
     return json{{"shard", shard}, {"epoch", epoch},

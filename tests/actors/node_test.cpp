@@ -106,6 +106,54 @@ TEST_F(NodeTest, TwoNodesSeeEachOtherAndServeAdmin) {
   EXPECT_EQ(missing->status, 404);
 }
 
+TEST_F(NodeTest, AnAdminTokenGuardsEveryAdminEndpointButHealthAndMetrics) {
+  const std::string token = "node-test-admin-token-93a1c7e2";
+  configure = [token](NodeConfig& c) { c.admin_api.token = token; };
+  auto bj = start("bj");
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  const HostPort admin{"127.0.0.1", bj_ports_.admin};
+  auto get = [&](const std::string& target, const std::string& authorization) {
+    net::HttpRequest req{"GET", target, "", "", {}};
+    if (!authorization.empty()) req.headers.emplace_back("Authorization", authorization);
+    auto r = net::HttpConnection(admin).request(req, 2000);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? *r : net::HttpResponse{};
+  };
+
+  auto none = get("/admin/v1/cluster", "");
+  EXPECT_EQ(none.status, 401);
+  EXPECT_NE(none.body.find("Authorization: Bearer TOKEN"), std::string::npos) << none.body;
+  EXPECT_NE(none.body.find("EZONE_ADMIN_TOKEN"), std::string::npos) << none.body;
+  EXPECT_EQ(none.header("WWW-Authenticate"), "Bearer realm=\"ezone-admin\"");
+  EXPECT_EQ(get("/nope", "").status, 401) << "paths are not revealed before the token is checked";
+  auto wrong = get("/admin/v1/cluster", "Bearer " + token.substr(0, token.size() - 1) + "x");
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_NE(wrong.body.find("is not this node's"), std::string::npos) << wrong.body;
+  EXPECT_EQ(get("/admin/v1/cluster", "Bearer " + token + "x").status, 401);
+  EXPECT_EQ(get("/admin/v1/cluster", "Basic " + token).status, 401);
+  EXPECT_EQ(get("/admin/v1/cluster", token).status, 401);
+
+  EXPECT_EQ(get("/admin/v1/cluster", "Bearer " + token).status, 200);
+  EXPECT_EQ(get("/admin/v1/cluster", "bearer " + token).status, 200) << "the scheme is case-insensitive";
+  EXPECT_EQ(get("/nope", "Bearer " + token).status, 404);
+  EXPECT_EQ(get("/healthz", "").status, 200);
+  auto metrics = get("/metrics", "");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("ezone_admin_unauthorized_total{ezone=\"bj\",reason=\"missing\"} 2"), std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("ezone_admin_unauthorized_total{ezone=\"bj\",reason=\"wrong\"} 4"), std::string::npos);
+  EXPECT_NE(metrics.body.find("ezone_admin_token_required{ezone=\"bj\"} 1"), std::string::npos);
+}
+
+TEST_F(NodeTest, AnAdminApiWithoutATokenIsOpenAndSaysSo) {
+  auto bj = start("bj");
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  auto r = net::http_request({"127.0.0.1", bj_ports_.admin}, "GET", "/admin/v1/cluster", "", "", 2000);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE((*bj)->metrics().render().find("ezone_admin_token_required{ezone=\"bj\"} 0"), std::string::npos);
+}
+
 TEST_F(NodeTest, RegistersInEtcdAndRevokesOnStop) {
   auto bj = start("bj");
   ASSERT_TRUE(bj.ok()) << bj.status().to_string();

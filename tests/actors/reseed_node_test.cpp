@@ -22,8 +22,15 @@ namespace {
 using test::eventually;
 using test::json;
 
+// Every node here has an admin token: a re-seed must send it to its source
+// and to the other peers it asks.
 class ReseedNodeTest : public test::DalNodeTest {
  protected:
+  void SetUp() override {
+    DalNodeTest::SetUp();
+    use_admin_token("reseed-test-admin-token-5f0c1e");
+  }
+
   std::string db_path(const std::string& ezone) { return dir_ + "/" + ezone + "/" + ezone + ".db"; }
 
   void lose_database(const std::string& ezone) {
@@ -235,15 +242,37 @@ TEST_F(ReseedNodeTest, APeerThatAnswersInTheWrongShapeOrSendsADamagedCopyFailsTh
   EXPECT_FALSE(std::filesystem::exists(config.dal.db_file + ".seed"));
 }
 
+TEST_F(ReseedNodeTest, AReseedWithAnotherAdminTokenThanThePeersIsRefusedAndChangesNothing) {
+  auto sh = start_node("sh");
+  ASSERT_TRUE(sh.ok()) << sh.status().to_string();
+  NodeConfig config = config_for("bj", fences());
+  config.admin_api.token = "not-the-clusters-admin-token-0";
+  ReseedOptions options;
+  options.peer = "sh";
+  options.timeout_ms = 20000;
+  auto refused = reseed_from_peer(config, options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("refused this config's admin token (401)"), std::string::npos)
+      << refused.status().message();
+  EXPECT_FALSE(std::filesystem::exists(db_path("bj")));
+}
+
 TEST_F(ReseedNodeTest, TheAdminApiServesCopiesInPiecesAndRefusesWhatItCannotServe) {
   auto sh = start_node("sh");
   ASSERT_TRUE(sh.ok()) << sh.status().to_string();
-  const HostPort admin{"127.0.0.1", sh_ports_.admin};
   auto call = [&](const std::string& method, const std::string& target) {
-    auto r = net::http_request(admin, method, target, "", "", 5000);
+    auto r = admin_call(sh_ports_.admin, method, target);
     EXPECT_TRUE(r.ok()) << r.status().to_string();
     return r.ok() ? *r : net::HttpResponse{};
   };
+  // Without the admin token the copies are out of reach.
+  const HostPort admin{"127.0.0.1", sh_ports_.admin};
+  auto anonymous = net::http_request(admin, "POST", "/admin/v1/dal/snapshots", "", "", 5000);
+  ASSERT_TRUE(anonymous.ok()) << anonymous.status().to_string();
+  EXPECT_EQ(anonymous->status, 401) << anonymous->body;
+  auto probing = net::http_request(admin, "GET", "/admin/v1/dal/snapshots/nope", "", "", 5000);
+  ASSERT_TRUE(probing.ok());
+  EXPECT_EQ(probing->status, 401) << "an unauthorized client must not learn which paths exist";
   auto made = call("POST", "/admin/v1/dal/snapshots");
   ASSERT_EQ(made.status, 202) << made.body;
   const std::string id = json::parse(made.body)["id"];

@@ -181,6 +181,30 @@ TEST(NodeConfig, PeerTokenInlineOrFromAFileBesideTheConfig) {
   expect_error(load_node_config(dir.path + "/test.toml"), "router.peer_token_file");
 }
 
+TEST(NodeConfig, AdminTokenInlineOrFromAFileAndOffByDefault) {
+  const std::string token = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+  EXPECT_TRUE(parse_node_config(kValid, "test.toml")->admin_api.token.empty());
+  auto inline_token = parse_node_config(std::string(kValid) + "\n[admin]\ntoken = \"" + token + "\"\n", "test.toml");
+  ASSERT_TRUE(inline_token.ok()) << inline_token.status().to_string();
+  EXPECT_EQ(inline_token->admin_api.token, token);
+
+  TempDir dir;
+  write_file(dir.path + "/admin_token", token + "\r\n");
+  write_file(dir.path + "/test.toml", std::string(kValid) + "\n[admin]\ntoken_file = \"admin_token\"\n");
+  auto from_file = load_node_config(dir.path + "/test.toml");
+  ASSERT_TRUE(from_file.ok()) << from_file.status().to_string();
+  EXPECT_EQ(from_file->admin_api.token, token);
+  EXPECT_TRUE(from_file->router.peer_token.empty()) << "the admin token is not the peer token";
+
+  expect_error(parse_node_config(std::string(kValid) + "\n[admin]\ntoken = \"short\"\n", "test.toml"),
+               "admin.token");
+  write_file(dir.path + "/test.toml",
+             std::string(kValid) + "\n[admin]\ntoken = \"" + token + "\"\ntoken_file = \"admin_token\"\n");
+  expect_error(load_node_config(dir.path + "/test.toml"), "admin.token_file");
+  write_file(dir.path + "/test.toml", std::string(kValid) + "\n[admin]\ntoken_file = \"missing\"\n");
+  expect_error(load_node_config(dir.path + "/test.toml"), "admin.token_file");
+}
+
 TEST(NodeConfig, PortInUseIsRejected) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_GE(fd, 0);

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/shared_token.hpp"
 #include "storage/net/http_client.hpp"
 #include "tests/support/ports.hpp"
 
@@ -95,6 +96,11 @@ Status LocalCluster::write_configs() {
     z.config = dir_ + "/" + ezone + ".toml";
     z.log = dir_ + "/" + ezone + ".log";
   }
+  if (!options_.admin_token.empty()) {
+    std::ofstream token(dir_ + "/admin_token");
+    token << options_.admin_token << "\n";
+    if (!token) return Status(Errc::io_error, "cannot write " + dir_ + "/admin_token");
+  }
   int minter = 1;
   size_t zone_index = 0;
   for (const auto& ezone : options_.ezones) {
@@ -115,6 +121,9 @@ Status LocalCluster::write_configs() {
     if (!options_.gzs_toml.empty())
       toml << "\n[gzs]\n" << options_.gzs_toml << "\nminter_id = " << minter++ << "\n";
     toml << "\n" << options_.extra_toml << "\n";
+    if (!options_.admin_toml.empty() || !options_.admin_token.empty())
+      toml << "\n[admin]\n" << options_.admin_toml << "\n";
+    if (!options_.admin_token.empty()) toml << "token_file = \"" << dir_ << "/admin_token\"\n";
     std::ofstream out(z.config);
     out << toml.str();
     if (!out) return Status(Errc::io_error, "cannot write " + z.config);
@@ -163,8 +172,16 @@ std::string LocalCluster::log_tail(const std::string& ezone, size_t bytes) const
   return tail(read_file(zones_.at(ezone).log), bytes);
 }
 
+Result<net::HttpResponse> LocalCluster::admin_request(const std::string& ezone, const std::string& method,
+                                                      const std::string& target, const std::string& body,
+                                                      int64_t timeout_ms) const {
+  net::HttpRequest req{method, target, body, body.empty() ? "" : "application/json", {}};
+  net::add_bearer_token(req, options_.admin_token);
+  return net::HttpConnection(zones_.at(ezone).addr.admin).request(req, timeout_ms);
+}
+
 Result<nlohmann::json> LocalCluster::status(const std::string& ezone, int64_t timeout_ms) const {
-  auto r = net::http_request(zones_.at(ezone).addr.admin, "GET", "/admin/v1/cluster", "", "", timeout_ms);
+  auto r = admin_request(ezone, "GET", "/admin/v1/cluster", "", timeout_ms);
   if (!r) return r.status();
   auto doc = nlohmann::json::parse(r->body, nullptr, false);
   if (doc.is_discarded()) return Status(Errc::parse_error, "not JSON: " + r->body);
@@ -189,7 +206,14 @@ std::pair<int, std::string> LocalCluster::run_binary(const std::string& name, co
 
 std::pair<int, std::string> LocalCluster::run_ezctl(const std::vector<std::string>& args, int64_t wait_ms,
                                                     const std::string& node_env) const {
-  return run_binary("ezctl", args, wait_ms, {{"EZCTL_NODE", node_env}});  // not the test runner's
+  // Not the test runner's.
+  return run_binary("ezctl", args, wait_ms, {{"EZCTL_NODE", node_env}, {kAdminTokenEnv, options_.admin_token}});
+}
+
+std::pair<int, std::string> LocalCluster::run_ezctl_env(const std::vector<std::string>& args,
+                                                        std::vector<std::pair<std::string, std::string>> env,
+                                                        int64_t wait_ms) const {
+  return run_binary("ezctl", args, wait_ms, std::move(env));
 }
 
 std::pair<int, std::string> LocalCluster::run_ezoned(const std::vector<std::string>& args, int64_t wait_ms) const {

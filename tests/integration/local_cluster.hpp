@@ -21,6 +21,7 @@
 
 #include "core/address.hpp"
 #include "core/status.hpp"
+#include "storage/net/http_client.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/etcd_process.hpp"
 #include "tests/support/netns.hpp"
@@ -38,6 +39,13 @@ struct LocalClusterOptions {
   std::string log_level = "info";
   // Appended to every node's config, e.g. "[dal]\nschema_file = ..." (paths absolute).
   std::string extra_toml;
+  // Lines for each node's [admin] table (extra_toml must then have none),
+  // e.g. "allow_fault_injection = true".
+  std::string admin_toml;
+  // The cluster's admin token ([admin] token_file, written beside the
+  // configs). admin_request, status and the ezctl helpers send it. Empty:
+  // the admin APIs are open.
+  std::string admin_token;
   // How long start() waits for each zone's /healthz (the 392 real fences
   // take ~15 s to index on a loaded 2-core machine).
   int64_t ready_timeout_ms = 20000;
@@ -84,6 +92,10 @@ class LocalCluster {
   // Waits until the zone's /healthz answers, up to timeout_ms.
   Status wait_ready(const std::string& ezone, int64_t timeout_ms);
 
+  // One request to a zone's admin API, with the admin token when there is one.
+  Result<net::HttpResponse> admin_request(const std::string& ezone, const std::string& method,
+                                          const std::string& target, const std::string& body = "",
+                                          int64_t timeout_ms = 2000) const;
   // GET /admin/v1/cluster straight over HTTP.
   Result<nlohmann::json> status(const std::string& ezone, int64_t timeout_ms = 2000) const;
   // The same through the ezctl binary: `ezctl --node ADMIN status --json`.
@@ -91,9 +103,15 @@ class LocalCluster {
   Result<nlohmann::json> ezctl_status(const std::string& ezone) const;
   // Runs ezctl with args, waiting at most wait_ms (then it is killed, and
   // the code is -1); returns {exit code, stdout+stderr}. EZCTL_NODE is
-  // empty in its environment unless `node_env` sets it.
+  // empty in its environment unless `node_env` sets it, and
+  // EZONE_ADMIN_TOKEN is the cluster's admin token ("" without one).
   std::pair<int, std::string> run_ezctl(const std::vector<std::string>& args, int64_t wait_ms = 10000,
                                         const std::string& node_env = "") const;
+  // As run_ezctl, with env (added to the test runner's environment) in place
+  // of run_ezctl's EZCTL_NODE and EZONE_ADMIN_TOKEN.
+  std::pair<int, std::string> run_ezctl_env(const std::vector<std::string>& args,
+                                            std::vector<std::pair<std::string, std::string>> env,
+                                            int64_t wait_ms = 10000) const;
   // Runs ezoned with args (for its one-shot commands: --check,
   // --reseed-from), like run_ezctl.
   std::pair<int, std::string> run_ezoned(const std::vector<std::string>& args, int64_t wait_ms = 60000) const;

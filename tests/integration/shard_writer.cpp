@@ -127,7 +127,7 @@ void ShardWriter::run(int thread) {
 }
 
 json admin_json(const LocalCluster& cluster, const std::string& ezone, const std::string& target) {
-  auto r = net::http_request(cluster.addresses(ezone).admin, "GET", target, "", "", 2000);
+  auto r = cluster.admin_request(ezone, "GET", target);
   if (!r.ok() || r->status != 200) return json();
   return json::parse(r->body, nullptr, false);
 }

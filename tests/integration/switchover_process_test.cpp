@@ -30,10 +30,12 @@ constexpr ShardId kShard = 1;  // "squares", owned by bj in test-fences.toml
 
 class SwitchoverProcessTest : public DrClusterTest<> {
  protected:
-  void start_cluster(const std::string& coordinator_toml, const std::string& timeouts_toml = "") {
+  void start_cluster(const std::string& coordinator_toml, const std::string& timeouts_toml = "",
+                     const std::string& admin_token = "") {
     ASSERT_NO_FATAL_FAILURE(make_dir());
     LocalClusterOptions options;
     options.timeouts_toml = timeouts_toml;
+    options.admin_token = admin_token;
     options.extra_toml = "[dal]\nschema_file = \"" + dir_ + "/schema.toml\"\n\n[drc]\npull_wait_ms = 200\n"
                          "pull_timeout_ms = 1000\nretry_ms = 50\n\n[coordinator]\n" + coordinator_toml;
     start(std::move(options));
@@ -92,6 +94,47 @@ TEST_F(SwitchoverProcessTest, PlannedSwitchoverUnderWritesLosesNothingAndMovesTh
   EXPECT_EQ(again, 0) << again_out;
   EXPECT_NE(again_out.find("already owned by sh"), std::string::npos) << again_out;
   EXPECT_EQ(route_of_shard("sh").value("epoch", 0), route.value("epoch", 0));
+}
+
+// The nodes share an admin token: a client without it gets 401 from every
+// admin endpoint but /healthz and /metrics, and ezctl says how to give it;
+// the coordinator sends it to the sites it waits on, so a switchover runs.
+TEST_F(SwitchoverProcessTest, WithAnAdminTokenOnlyItsHoldersReachTheAdminApiAndWorkflowsStillRun) {
+  const std::string token = "switchover-test-admin-token-7d41b0";
+  start_cluster("ack_timeout_ms = 5000\n", "", token);
+  const std::string bj_admin = cluster_->addresses("bj").admin.to_string();
+  auto anonymous = net::http_request(cluster_->addresses("bj").admin, "POST", "/admin/v1/routes/move", "{}",
+                                     "application/json", 2000);
+  ASSERT_TRUE(anonymous.ok()) << anonymous.status().to_string();
+  EXPECT_EQ(anonymous->status, 401) << anonymous->body;
+  auto health = net::http_request(cluster_->addresses("bj").admin, "GET", "/healthz", "", "", 2000);
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->status, 200);
+
+  auto [ncode, nout] = cluster_->run_ezctl_env({"--node", bj_admin, "routes"}, {{"EZONE_ADMIN_TOKEN", ""}});
+  EXPECT_EQ(ncode, 1) << nout;
+  EXPECT_NE(nout.find("needs its admin token"), std::string::npos) << nout;
+  std::ofstream(dir_ + "/token") << token << "\n";
+  auto [fcode, fout] = cluster_->run_ezctl_env(
+      {"--node", bj_admin, "--admin-token-file", dir_ + "/token", "routes"}, {{"EZONE_ADMIN_TOKEN", ""}});
+  EXPECT_EQ(fcode, 0) << fout;
+  EXPECT_NE(fout.find("squares"), std::string::npos) << fout;
+  auto [bcode, bout] = cluster_->run_ezctl_env({"--node", bj_admin, "--admin-token-file", dir_ + "/none", "routes"},
+                                               {{"EZONE_ADMIN_TOKEN", ""}});
+  EXPECT_EQ(bcode, 1) << bout;
+  EXPECT_NE(bout.find("--admin-token-file"), std::string::npos) << bout;
+
+  // Through EZONE_ADMIN_TOKEN (run_ezctl sets it).
+  auto [code, out] = cluster_->ezctl("bj", {"switchover", "--shards", "squares", "--to", "sh", "--id", "so-t"});
+  ASSERT_EQ(code, 0) << out << cluster_->log_tail("bj");
+  EXPECT_NE(out.find("so-t: done"), std::string::npos) << out;
+  EXPECT_EQ(route_of_shard("sh").value("owner", ""), "sh");
+
+  auto metrics = net::http_request(cluster_->addresses("bj").admin, "GET", "/metrics", "", "", 2000);
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->body.find("ezone_admin_unauthorized_total{ezone=\"bj\",reason=\"missing\"} 2"),
+            std::string::npos)
+      << metrics->body.substr(0, 2000);
 }
 
 TEST_F(SwitchoverProcessTest, DryRunChangesNothingAndCancelReturnsTheShard) {

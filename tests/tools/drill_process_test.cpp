@@ -44,11 +44,15 @@ class DrillProcessTest : public ::testing::Test {
   std::unique_ptr<LocalCluster> cluster_;
 };
 
+// The nodes have an admin token here: the drill sends it on every admin
+// call it makes, its loadgen's included.
 TEST_F(DrillProcessTest, IdcDownFailsTheZoneOverRestoresItAndLosesNothingSilently) {
+  LocalClusterOptions options;
+  options.admin_toml = "allow_fault_injection = true\n";
+  options.admin_token = "drill-test-admin-token-6e2a9d";
   ASSERT_NO_FATAL_FAILURE(start_takeout_cluster(&cluster_,
-                                                "[admin]\nallow_fault_injection = true\n\n"
                                                 "[coordinator]\nauto_failover = false\nskew_margin_ms = 300\n",
-                                                "lease_ttl_s = 2\netcd_check_interval_ms = 100\n"));
+                                                "lease_ttl_s = 2\netcd_check_interval_ms = 100\n", options));
   auto [code, out] = cluster_->ezctl("sh",
                                      {"drill", "idc-down", "--zone", "bj", "--rate", "20", "--duration", "14",
                                       "--warmup", "3", "--report-dir", dir_, "--fences-dir", kTakeoutFencesDir,
@@ -90,7 +94,7 @@ TEST_F(DrillProcessTest, IdcDownFailsTheZoneOverRestoresItAndLosesNothingSilentl
 
   // bj is back, unfenced, and serves its own shard's route again only by a
   // new workflow: sh keeps the shards it took.
-  auto route = net::http_request(cluster_->addresses("bj").admin, "GET", "/admin/v1/fault", "", "", 2000);
+  auto route = cluster_->admin_request("bj", "GET", "/admin/v1/fault");
   ASSERT_TRUE(route.ok());
   EXPECT_NE(route->body.find("\"isolated\": false"), std::string::npos) << route->body;
 }

@@ -140,7 +140,7 @@ TEST_F(LoadgenClusterTest, AnUntouchedRunVerifiesCleanAndTamperedOrdersAreListed
   hooks.before_verify = [&](const std::vector<AckedOrder>& acked) {
     // Tamper only once every change has been applied everywhere, so no
     // change still in flight lands on a row the test removed.
-    const ReplicationWait settled = wait_for_replication(o.admins, o.verify_wait_s, kTimeoutMs);
+    const ReplicationWait settled = wait_for_replication(o.admins, o.admin_token, o.verify_wait_s, kTimeoutMs);
     if (!settled.caught_up) {
       tamper_error = "replication did not catch up before tampering: " + settled.lag;
       return;

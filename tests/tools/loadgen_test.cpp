@@ -3,8 +3,12 @@
 // the DAL and DRC answers it relies on.
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <map>
 
@@ -394,6 +398,24 @@ TEST(Options, ParsesFlagsAndRejectsMistakes) {
   EXPECT_FALSE(parse_options(5, bad_rate).ok());
   const char* help[] = {"loadgen", "--help"};
   EXPECT_TRUE(parse_options(2, help)->help);
+}
+
+TEST(Options, TheAdminTokenComesFromItsFile) {
+  char tmpl[] = "/tmp/ezone-loadgen-token-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl, file = dir + "/token";
+  std::ofstream(file) << "loadgen-admin-token-0123\n";
+  const char* with[] = {"loadgen", "--nodes", "127.0.0.1:7100", "--admin-token-file", file.c_str()};
+  auto o = parse_options(5, with);
+  ASSERT_TRUE(o.ok()) << o.status().to_string();
+  EXPECT_EQ(o->admin_token, "loadgen-admin-token-0123");
+  const std::string missing_file = dir + "/none";
+  const char* missing[] = {"loadgen", "--nodes", "127.0.0.1:7100", "--admin-token-file", missing_file.c_str()};
+  auto refused = parse_options(5, missing);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("--admin-token-file"), std::string::npos);
+  std::remove(file.c_str());
+  ::rmdir(dir.c_str());
 }
 
 }  // namespace

@@ -33,9 +33,9 @@ inline bool merchant_commits(const LocalCluster& cluster, const std::string& ezo
 // Starts the cluster (extra_toml and timeouts_toml are added to every node's
 // config) and waits until both zones accept writes: a merchant in a shard of
 // each (1 is bj's, 2 sh's). Fails the test otherwise.
+// options: its admin_toml and admin_token are kept; the rest is set here.
 inline void start_takeout_cluster(std::unique_ptr<LocalCluster>* out, const std::string& extra_toml = "",
-                                  const std::string& timeouts_toml = "") {
-  LocalClusterOptions options;
+                                  const std::string& timeouts_toml = "", LocalClusterOptions options = {}) {
   options.gzs_toml = "fences_dir = \"" + kTakeoutFencesDir + "\"\nshards_file = \"" + kTakeoutShardsFile + "\"\n";
   options.timeouts_toml = timeouts_toml;
   options.extra_toml = "[dal]\nschema_file = \"" + kTakeoutSource + "/config/schemas/takeout.toml\"\n"

@@ -16,8 +16,9 @@ ezone::Result<AdminReply> admin_call(const Options& options, const std::string& 
   if (!addr)
     return ezone::Status(ezone::Errc::invalid_argument,
                          "--node " + options.node + ": " + addr.status().message());
-  auto res = ezone::net::http_request(*addr, method, target, body,
-                                      body.empty() ? "" : "application/json", options.timeout_ms);
+  ezone::net::HttpRequest request{method, target, body, body.empty() ? "" : "application/json", {}};
+  ezone::net::add_bearer_token(request, options.admin_token);
+  auto res = ezone::net::HttpConnection(*addr).request(request, options.timeout_ms);
   if (!res)
     return ezone::Status(res.status().code(),
                          "cannot reach node " + options.node + ": " + res.status().message());

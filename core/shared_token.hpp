@@ -1,0 +1,54 @@
+// The cluster's shared secrets, each configured as a string or a file:
+//   the peer token   ([router] peer_token or peer_token_file): a router adds
+//                    it to every request it forwards, so that the receiving
+//                    router can tell a peer's route trail from a client's
+//                    (actors/router/route_trail.hpp, "Trust");
+//   the admin token  ([admin] token or token_file): every request to a
+//                    node's admin API but GET /healthz and GET /metrics must
+//                    carry it as "Authorization: Bearer TOKEN"
+//                    (actors/node/admin_api.hpp). Peers send it too (the
+//                    coordinator's site probe, a re-seed), so every node of
+//                    a cluster has the same one.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "core/status.hpp"
+
+namespace ezone {
+
+// A token travels as a header value: kTokenBytesMin..kTokenBytesMax visible
+// ASCII characters, no spaces.
+constexpr size_t kTokenBytesMin = 16;
+constexpr size_t kTokenBytesMax = 256;
+
+// invalid_argument naming what ("peer token") and the rule the token breaks.
+Status check_token(const std::string& token, const std::string& what);
+
+// Compares every byte whatever the first difference, so the time taken
+// does not tell a client how much of a guess was right.
+bool token_equals(const std::string& sent, const std::string& token);
+
+// A token file's text: its trailing whitespace (a final newline) is not part
+// of the token. not_found/io_error naming the path, or check_token's error.
+Result<std::string> read_token_file(const std::string& path, const std::string& what);
+
+// Clients read the admin token from this environment variable (ezctl,
+// loadgen) when no --admin-token-file is given.
+constexpr char kAdminTokenEnv[] = "EZONE_ADMIN_TOKEN";
+
+// A client's admin token: read from file when it is not empty, else from
+// kAdminTokenEnv, else "" (send none). An unreadable file or a malformed
+// token is an error naming where it came from (option names the file's
+// command-line option).
+Result<std::string> client_admin_token(const std::string& file, const std::string& option);
+
+// The Authorization header's value for a token: "Bearer TOKEN".
+std::string bearer_authorization(const std::string& token);
+
+// Whether an Authorization header value (nullptr: none) carries the token
+// as "Bearer TOKEN" (the scheme case-insensitive), compared in constant time.
+bool bearer_matches(const std::string* authorization, const std::string& token);
+
+}  // namespace ezone

@@ -1,0 +1,110 @@
+#include "core/shared_token.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+namespace ezone {
+namespace {
+
+const std::string kToken = "0123456789abcdef0123";
+
+// A file in a fresh directory, removed by the destructor.
+struct TokenFile {
+  explicit TokenFile(const std::string& text) {
+    char tmpl[] = "/tmp/ezone-token-XXXXXX";
+    EXPECT_NE(::mkdtemp(tmpl), nullptr);
+    dir = tmpl;
+    path = dir + "/token";
+    std::ofstream(path) << text;
+  }
+  ~TokenFile() {
+    ::unlink(path.c_str());
+    ::rmdir(dir.c_str());
+  }
+  std::string dir, path;
+};
+
+// Sets EZONE_ADMIN_TOKEN for one test and restores it after.
+struct ScopedEnv {
+  explicit ScopedEnv(const char* value) {
+    if (const char* old = std::getenv(kAdminTokenEnv)) saved = old, had = true;
+    if (value) ::setenv(kAdminTokenEnv, value, 1);
+    else ::unsetenv(kAdminTokenEnv);
+  }
+  ~ScopedEnv() {
+    if (had) ::setenv(kAdminTokenEnv, saved.c_str(), 1);
+    else ::unsetenv(kAdminTokenEnv);
+  }
+  std::string saved;
+  bool had = false;
+};
+
+TEST(SharedToken, ABearerHeaderMatchesOnlyTheWholeTokenWithABearerScheme) {
+  const std::string right = bearer_authorization(kToken);
+  EXPECT_EQ(right, "Bearer " + kToken);
+  EXPECT_TRUE(bearer_matches(&right, kToken));
+  const std::string lower = "bearer " + kToken, upper = "BEARER " + kToken;
+  EXPECT_TRUE(bearer_matches(&lower, kToken));
+  EXPECT_TRUE(bearer_matches(&upper, kToken));
+  for (const std::string& bad : {std::string("Bearer ") + kToken.substr(1), "Bearer " + kToken + "0",
+                                 "Bearer  " + kToken, "Basic " + kToken, kToken, std::string("Bearer"),
+                                 std::string("")}) {
+    EXPECT_FALSE(bearer_matches(&bad, kToken)) << "'" << bad << "'";
+  }
+  EXPECT_FALSE(bearer_matches(nullptr, kToken));
+}
+
+TEST(SharedToken, ATokenFileLosesItsTrailingNewlineAndIsChecked) {
+  TokenFile good(kToken + "\n");
+  auto read = read_token_file(good.path, "admin token");
+  ASSERT_TRUE(read.ok()) << read.status().to_string();
+  EXPECT_EQ(*read, kToken);
+
+  TokenFile short_token("abc\n");
+  auto refused = read_token_file(short_token.path, "admin token");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("the admin token must be 16 to 256 characters"), std::string::npos)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find(short_token.path), std::string::npos);
+
+  TokenFile spaced("0123456789 abcdef0123\n");
+  EXPECT_FALSE(read_token_file(spaced.path, "admin token").ok());
+  auto missing = read_token_file(good.dir + "/none", "admin token");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Errc::not_found);
+}
+
+TEST(SharedToken, AClientTakesTheFileFirstThenTheEnvironmentThenNone) {
+  TokenFile file(kToken + "\n");
+  {
+    ScopedEnv env("fedcba9876543210fedc");
+    auto from_file = client_admin_token(file.path, "--admin-token-file");
+    ASSERT_TRUE(from_file.ok());
+    EXPECT_EQ(*from_file, kToken);
+    auto from_env = client_admin_token("", "--admin-token-file");
+    ASSERT_TRUE(from_env.ok());
+    EXPECT_EQ(*from_env, "fedcba9876543210fedc");
+  }
+  {
+    ScopedEnv env(nullptr);
+    auto none = client_admin_token("", "--admin-token-file");
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none->empty());
+    auto unreadable = client_admin_token(file.dir + "/none", "--admin-token-file");
+    ASSERT_FALSE(unreadable.ok());
+    EXPECT_NE(unreadable.status().message().find("--admin-token-file"), std::string::npos);
+  }
+  {
+    ScopedEnv env("too short");
+    auto malformed = client_admin_token("", "--admin-token-file");
+    ASSERT_FALSE(malformed.ok());
+    EXPECT_NE(malformed.status().message().find(kAdminTokenEnv), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace ezone
