@@ -207,9 +207,11 @@ Status read_router(const toml::table& root, NodeConfig& c) {
   EZONE_TRY(r.integer("forward_connections_max", &t.forward_connections_max, 1, 100000));
   EZONE_TRY(r.integer("request_deadline_ms", &t.request_deadline_ms, 10, 3600000));
   EZONE_TRY(read_token(r, c, "router", "peer_token", "peer token", &t.peer_token));
+  EZONE_TRY(read_token(r, c, "router", "service_token", "service token", &t.service_token));
   EZONE_TRY(r.no_unknown_keys(
       "hops_max, write_forbidden_hold_ms, forwarded_key_hold_ms, retry_after_s, forward_timeout_ms, "
-      "forward_connections_max, request_deadline_ms, peer_token, peer_token_file"));
+      "forward_connections_max, request_deadline_ms, peer_token, peer_token_file, service_token, "
+      "service_token_file"));
   // The owner holds a forwarded request while the forwarding router waits
   // for its answer: a hold as long as that wait ends as the forwarder's 504.
   if (t.forwarded_key_hold_ms >= t.forward_timeout_ms)

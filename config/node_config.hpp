@@ -92,6 +92,10 @@ struct RouterSettings {
   // route trail (actors/router/route_trail.hpp, "Trust"). Empty: trails are
   // trusted from clients too. From peer_token or peer_token_file.
   std::string peer_token;
+  // Shared by every site and the services that call internal endpoints
+  // (RouterConfig::service_token). Empty: internal endpoints are open.
+  // From service_token or service_token_file.
+  std::string service_token;
 };
 
 // The DAL (DESIGN.md, "dal"). Present only when the file has a [dal] section.

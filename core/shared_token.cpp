@@ -40,17 +40,17 @@ Result<std::string> read_token_file(const std::string& path, const std::string& 
   return token;
 }
 
-Result<std::string> client_admin_token(const std::string& file, const std::string& option) {
+Result<std::string> client_token(const std::string& file, const std::string& option, const char* env,
+                                 const std::string& what) {
   if (!file.empty()) {
-    auto token = read_token_file(file, "admin token");
+    auto token = read_token_file(file, what);
     if (!token) return Status(token.status().code(), option + ": " + token.status().message());
     return token;
   }
-  const char* env = std::getenv(kAdminTokenEnv);
-  if (env == nullptr || *env == '\0') return std::string();
-  if (Status s = check_token(env, "admin token"); !s)
-    return Status(s.code(), std::string(kAdminTokenEnv) + ": " + s.message());
-  return std::string(env);
+  const char* value = std::getenv(env);
+  if (value == nullptr || *value == '\0') return std::string();
+  if (Status s = check_token(value, what); !s) return Status(s.code(), std::string(env) + ": " + s.message());
+  return std::string(value);
 }
 
 std::string bearer_authorization(const std::string& token) { return "Bearer " + token; }

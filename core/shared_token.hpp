@@ -3,6 +3,12 @@
 //                    it to every request it forwards, so that the receiving
 //                    router can tell a peer's route trail from a client's
 //                    (actors/router/route_trail.hpp, "Trust");
+//   the service token ([router] service_token or service_token_file): every
+//                    request to an internal endpoint of node.http (the
+//                    DAL's /dal/v1/tx, the change feed, the SOA proxy, the
+//                    GZS probe) must carry it as "X-Ezone-Service-Token:
+//                    TOKEN" (actors/router/router.hpp); the router removes
+//                    it before a handler runs;
 //   the admin token  ([admin] token or token_file): every request to a
 //                    node's admin API but GET /healthz and GET /metrics must
 //                    carry it as "Authorization: Bearer TOKEN"
@@ -35,14 +41,24 @@ bool token_equals(const std::string& sent, const std::string& token);
 Result<std::string> read_token_file(const std::string& path, const std::string& what);
 
 // Clients read the admin token from this environment variable (ezctl,
-// loadgen) when no --admin-token-file is given.
+// loadgen) when no --admin-token-file is given, and the service token from
+// EZONE_SERVICE_TOKEN when no --service-token-file is.
 constexpr char kAdminTokenEnv[] = "EZONE_ADMIN_TOKEN";
+constexpr char kServiceTokenEnv[] = "EZONE_SERVICE_TOKEN";
+constexpr char kServiceTokenHeader[] = "x-ezone-service-token";
 
-// A client's admin token: read from file when it is not empty, else from
-// kAdminTokenEnv, else "" (send none). An unreadable file or a malformed
-// token is an error naming where it came from (option names the file's
-// command-line option).
-Result<std::string> client_admin_token(const std::string& file, const std::string& option);
+// A client's token: read from file when it is not empty, else from the
+// environment variable env, else "" (send none). An unreadable file or a
+// malformed token is an error naming where it came from (option names the
+// file's command-line option).
+Result<std::string> client_token(const std::string& file, const std::string& option, const char* env,
+                                 const std::string& what);
+inline Result<std::string> client_admin_token(const std::string& file, const std::string& option) {
+  return client_token(file, option, kAdminTokenEnv, "admin token");
+}
+inline Result<std::string> client_service_token(const std::string& file, const std::string& option) {
+  return client_token(file, option, kServiceTokenEnv, "service token");
+}
 
 // The Authorization header's value for a token: "Bearer TOKEN".
 std::string bearer_authorization(const std::string& token);

@@ -82,6 +82,12 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   rc.may_write = [this](std::string* why) { return may_act(why); };
   rc.fault = fault;
   rc.peer_token = config.router.peer_token;
+  rc.service_token = config.router.service_token;
+  if (rc.service_token.empty())
+    logger->warn("event=internal_open ezone={} http={} detail=\"no router.service_token: the internal endpoints "
+                 "(/dal/v1/tx runs SQL on the schema's tables, /drc/v1/changes streams every change) answer whoever "
+                 "reaches this address; set router.service_token_file or keep it private\"",
+                 config.ezone, config.http.to_string());
   if (rc.peer_token.empty())
     logger->info("event=router_trust ezone={} detail=\"no router.peer_token: route trail headers (X-Ezone-Epoch, "
                  "-Via) are trusted from clients too; strip them at the edge or set a token\"",

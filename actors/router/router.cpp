@@ -138,6 +138,8 @@ Status check_config(const RouterConfig& c) {
   if (c.holds_max < 0 || c.retry_after_s < 0) return bad("holds_max and retry_after_s must be >= 0");
   if (!c.peer_token.empty())
     if (Status s = check_token(c.peer_token, "peer token"); !s) return bad(s.message());
+  if (!c.service_token.empty())
+    if (Status s = check_token(c.service_token, "service token"); !s) return bad(s.message());
   return Status::ok();
 }
 
@@ -209,6 +211,16 @@ void Router::Impl::handle(HttpRequest&& request, HttpResponder respond) {
     return reject(p, reason, "no endpoint for " + p.request.method + " " + p.request.path(), current_epoch());
   }
   p.endpoint = match.endpoint;
+  if (p.endpoint->entrance == Entrance::internal && !config.service_token.empty()) {
+    const std::string* sent = p.request.find_header(kServiceTokenHeader);
+    if (!sent || !token_equals(*sent, config.service_token))
+      return reject(p, RejectReason::unauthorized,
+                    std::string(sent ? "the service token sent is not this cluster's"
+                                     : "this endpoint is internal: send the cluster's service token in "
+                                       "X-Ezone-Service-Token") +
+                        " ([router] service_token_file)",
+                    current_epoch());
+  }
   auto trail = parse_route_trail(p.request);
   if (!trail) return reject(p, RejectReason::bad_header, trail.status().message(), current_epoch());
   p.trail = std::move(*trail);
@@ -374,10 +386,14 @@ void Router::Impl::reject(Pending& p, RejectReason reason, const std::string& me
 void Router::Impl::dispatch_local(Pending&& p, Epoch epoch, const Resolution* r) {
   end_hold(p, HoldResult::released);
   // Only the router says which shard a request belongs to: a client's own
-  // X-Ezone-Shard is dropped, and handlers (and the DAL) can trust the header.
+  // X-Ezone-Shard is dropped, and handlers (and the DAL) can trust the
+  // header. The service token stops here: a handler (the SOA proxy's
+  // instances) never sees it.
   auto& headers = p.request.headers;
   headers.erase(std::remove_if(headers.begin(), headers.end(),
-                               [](const auto& h) { return h.first == "x-ezone-shard"; }),
+                               [](const auto& h) {
+                                 return h.first == "x-ezone-shard" || h.first == kServiceTokenHeader;
+                               }),
                 headers.end());
   if (r && r->has_shard) {
     headers.emplace_back("x-ezone-shard", std::to_string(r->shard));

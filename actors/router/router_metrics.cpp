@@ -5,8 +5,10 @@ namespace {
 
 constexpr const char* kReasonNames[kRejectReasons] = {
     "no_endpoint", "method_not_allowed", "bad_header", "missing_key", "malformed_key", "unknown_key",
-    "unresolvable_key", "unavailable", "write_forbidden", "stale_epoch", "hop_limit", "loop", "fenced", "isolated"};
-constexpr int kReasonStatus[kRejectReasons] = {404, 405, 400, 400, 400, 404, 400, 503, 503, 503, 508, 508, 503, 503};
+    "unresolvable_key", "unavailable", "write_forbidden", "stale_epoch", "hop_limit", "loop", "fenced", "isolated",
+    "unauthorized"};
+constexpr int kReasonStatus[kRejectReasons] = {404, 405, 400, 400, 400, 404, 400, 503,
+                                               503, 503, 508, 508, 503, 503, 401};
 constexpr const char* kOutcomeNames[kOutcomes] = {"local", "forwarded", "rejected"};
 constexpr const char* kHoldNames[3] = {"released", "expired", "overflow"};
 

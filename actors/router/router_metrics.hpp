@@ -42,8 +42,9 @@ enum class RejectReason {
   loop,                // 508: the request came back to a router with the same table
   fenced,              // 503: a write for a shard this ezone owns, while its lease is not valid
   isolated,            // 503: an operator isolated this node (fault injection, core/fault_state.hpp)
+  unauthorized,        // 401: an internal endpoint without the service token (RouterConfig::service_token)
 };
-constexpr int kRejectReasons = 14;
+constexpr int kRejectReasons = 15;
 const char* reject_reason_name(RejectReason reason);
 int reject_status(RejectReason reason);
 

@@ -330,6 +330,10 @@ void add_bearer_token(HttpRequest& request, const std::string& token) {
   if (!token.empty()) request.headers.emplace_back("Authorization", bearer_authorization(token));
 }
 
+void add_service_token(HttpRequest& request, const std::string& token) {
+  if (!token.empty()) request.headers.emplace_back("X-Ezone-Service-Token", token);
+}
+
 Result<HttpResponse> http_request(const HostPort& to, const std::string& method,
                                   const std::string& target, const std::string& body,
                                   const std::string& content_type, int64_t timeout_ms) {

@@ -51,6 +51,9 @@ struct HttpResponse {
 // Adds "Authorization: Bearer TOKEN" (a node's admin token,
 // core/shared_token.hpp) unless token is empty.
 void add_bearer_token(HttpRequest& request, const std::string& token);
+// Adds "X-Ezone-Service-Token: TOKEN" (the cluster's service token, for
+// node.http's internal endpoints) unless token is empty.
+void add_service_token(HttpRequest& request, const std::string& token);
 
 // One request on a fresh connection, closed afterwards. timeout_ms bounds the
 // whole exchange (connect, send, receive) and must be > 0.

@@ -205,6 +205,20 @@ TEST(NodeConfig, AdminTokenInlineOrFromAFileAndOffByDefault) {
   expect_error(load_node_config(dir.path + "/test.toml"), "admin.token_file");
 }
 
+TEST(NodeConfig, ServiceTokenIsTheRoutersOwnSecret) {
+  const std::string token = "5e7f1a2b3c4d5e6f708192a3b4c5d6e7";
+  TempDir dir;
+  write_file(dir.path + "/service_token", token + "\n");
+  write_file(dir.path + "/test.toml", std::string(kValid) + "\n[router]\nservice_token_file = \"service_token\"\n");
+  auto loaded = load_node_config(dir.path + "/test.toml");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
+  EXPECT_EQ(loaded->router.service_token, token);
+  EXPECT_TRUE(loaded->router.peer_token.empty());
+  EXPECT_TRUE(loaded->admin_api.token.empty());
+  expect_error(parse_node_config(std::string(kValid) + "\n[router]\nservice_token = \"tiny\"\n", "test.toml"),
+               "router.service_token");
+}
+
 TEST(NodeConfig, PortInUseIsRejected) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_GE(fd, 0);

@@ -96,10 +96,12 @@ Status LocalCluster::write_configs() {
     z.config = dir_ + "/" + ezone + ".toml";
     z.log = dir_ + "/" + ezone + ".log";
   }
-  if (!options_.admin_token.empty()) {
-    std::ofstream token(dir_ + "/admin_token");
-    token << options_.admin_token << "\n";
-    if (!token) return Status(Errc::io_error, "cannot write " + dir_ + "/admin_token");
+  for (const auto& [name, token] : {std::pair<std::string, std::string>{"admin_token", options_.admin_token},
+                                     {"service_token", options_.service_token}}) {
+    if (token.empty()) continue;
+    std::ofstream out(dir_ + "/" + name);
+    out << token << "\n";
+    if (!out) return Status(Errc::io_error, "cannot write " + dir_ + "/" + name);
   }
   int minter = 1;
   size_t zone_index = 0;
@@ -124,6 +126,7 @@ Status LocalCluster::write_configs() {
     if (!options_.admin_toml.empty() || !options_.admin_token.empty())
       toml << "\n[admin]\n" << options_.admin_toml << "\n";
     if (!options_.admin_token.empty()) toml << "token_file = \"" << dir_ << "/admin_token\"\n";
+    if (!options_.service_token.empty()) toml << "\n[router]\nservice_token_file = \"" << dir_ << "/service_token\"\n";
     std::ofstream out(z.config);
     out << toml.str();
     if (!out) return Status(Errc::io_error, "cannot write " + z.config);
@@ -207,7 +210,10 @@ std::pair<int, std::string> LocalCluster::run_binary(const std::string& name, co
 std::pair<int, std::string> LocalCluster::run_ezctl(const std::vector<std::string>& args, int64_t wait_ms,
                                                     const std::string& node_env) const {
   // Not the test runner's.
-  return run_binary("ezctl", args, wait_ms, {{"EZCTL_NODE", node_env}, {kAdminTokenEnv, options_.admin_token}});
+  return run_binary("ezctl", args, wait_ms,
+                    {{"EZCTL_NODE", node_env},
+                     {kAdminTokenEnv, options_.admin_token},
+                     {kServiceTokenEnv, options_.service_token}});
 }
 
 std::pair<int, std::string> LocalCluster::run_ezctl_env(const std::vector<std::string>& args,

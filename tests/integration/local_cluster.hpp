@@ -46,6 +46,9 @@ struct LocalClusterOptions {
   // configs). admin_request, status and the ezctl helpers send it. Empty:
   // the admin APIs are open.
   std::string admin_token;
+  // The cluster's service token ([router] service_token_file; extra_toml
+  // must then have no [router] table), for node.http's internal endpoints.
+  std::string service_token;
   // How long start() waits for each zone's /healthz (the 392 real fences
   // take ~15 s to index on a loaded 2-core machine).
   int64_t ready_timeout_ms = 20000;
@@ -72,6 +75,7 @@ class LocalCluster {
 
   const ZoneAddresses& addresses(const std::string& ezone) const { return zones_.at(ezone).addr; }
   const std::vector<std::string>& ezones() const { return options_.ezones; }
+  const std::string& service_token() const { return options_.service_token; }
   const std::string& config_path(const std::string& ezone) const { return zones_.at(ezone).config; }
   const std::string& log_path(const std::string& ezone) const { return zones_.at(ezone).log; }
   std::string log_tail(const std::string& ezone, size_t bytes = 3000) const;
@@ -104,7 +108,7 @@ class LocalCluster {
   // Runs ezctl with args, waiting at most wait_ms (then it is killed, and
   // the code is -1); returns {exit code, stdout+stderr}. EZCTL_NODE is
   // empty in its environment unless `node_env` sets it, and
-  // EZONE_ADMIN_TOKEN is the cluster's admin token ("" without one).
+  // EZONE_ADMIN_TOKEN and EZONE_SERVICE_TOKEN are the cluster's tokens ("" without).
   std::pair<int, std::string> run_ezctl(const std::vector<std::string>& args, int64_t wait_ms = 10000,
                                         const std::string& node_env = "") const;
   // As run_ezctl, with env (added to the test runner's environment) in place

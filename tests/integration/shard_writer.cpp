@@ -96,6 +96,7 @@ void ShardWriter::run(int thread) {
     req.target = "/dal/v1/tx";
     req.body = body.dump();
     req.content_type = "application/json";
+    net::add_service_token(req, cluster_.service_token());
     const int64_t sent_wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count();
@@ -170,6 +171,7 @@ Result<std::set<int64_t>> orders_at(const LocalCluster& cluster, const std::stri
                        {"params", {after}}}}}}
                    .dump();
     req.content_type = "application/json";
+    net::add_service_token(req, cluster.service_token());
     auto r = conn.request(req, 10000);
     if (!r) return r.status();
     if (r->status != 200) return Status(Errc::unavailable, ezone + " answered " + std::to_string(r->status) + ": " + r->body);

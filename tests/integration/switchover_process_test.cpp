@@ -30,12 +30,14 @@ constexpr ShardId kShard = 1;  // "squares", owned by bj in test-fences.toml
 
 class SwitchoverProcessTest : public DrClusterTest<> {
  protected:
+  // Optionally with the cluster's admin and service tokens.
   void start_cluster(const std::string& coordinator_toml, const std::string& timeouts_toml = "",
-                     const std::string& admin_token = "") {
+                     const std::string& admin_token = "", const std::string& service_token = "") {
     ASSERT_NO_FATAL_FAILURE(make_dir());
     LocalClusterOptions options;
     options.timeouts_toml = timeouts_toml;
     options.admin_token = admin_token;
+    options.service_token = service_token;
     options.extra_toml = "[dal]\nschema_file = \"" + dir_ + "/schema.toml\"\n\n[drc]\npull_wait_ms = 200\n"
                          "pull_timeout_ms = 1000\nretry_ms = 50\n\n[coordinator]\n" + coordinator_toml;
     start(std::move(options));
@@ -99,9 +101,19 @@ TEST_F(SwitchoverProcessTest, PlannedSwitchoverUnderWritesLosesNothingAndMovesTh
 // The nodes share an admin token: a client without it gets 401 from every
 // admin endpoint but /healthz and /metrics, and ezctl says how to give it;
 // the coordinator sends it to the sites it waits on, so a switchover runs.
+// They share a service token too: writes and reads of /dal/v1/tx carry it
+// (ShardWriter), and one without it is refused 401.
 TEST_F(SwitchoverProcessTest, WithAnAdminTokenOnlyItsHoldersReachTheAdminApiAndWorkflowsStillRun) {
   const std::string token = "switchover-test-admin-token-7d41b0";
-  start_cluster("ack_timeout_ms = 5000\n", "", token);
+  start_cluster("ack_timeout_ms = 5000\n", "", token, "switchover-test-service-token-2c9e");
+  ShardWriter writer(*cluster_);
+  writer.start();
+  ASSERT_TRUE(eventually([&] { return writer.acked() >= 20; }, seconds(20)))
+      << writer.last_refusal() << cluster_->log_tail("bj");
+  auto anonymous_tx = net::http_request(cluster_->addresses("bj").http, "POST", "/dal/v1/tx",
+                                        R"({"statements": [{"sql": "SELECT 1"}]})", "application/json", 2000);
+  ASSERT_TRUE(anonymous_tx.ok()) << anonymous_tx.status().to_string();
+  EXPECT_EQ(anonymous_tx->status, 401) << anonymous_tx->body;
   const std::string bj_admin = cluster_->addresses("bj").admin.to_string();
   auto anonymous = net::http_request(cluster_->addresses("bj").admin, "POST", "/admin/v1/routes/move", "{}",
                                      "application/json", 2000);
@@ -129,6 +141,10 @@ TEST_F(SwitchoverProcessTest, WithAnAdminTokenOnlyItsHoldersReachTheAdminApiAndW
   ASSERT_EQ(code, 0) << out << cluster_->log_tail("bj");
   EXPECT_NE(out.find("so-t: done"), std::string::npos) << out;
   EXPECT_EQ(route_of_shard("sh").value("owner", ""), "sh");
+  const size_t at_switch = writer.acked();
+  ASSERT_TRUE(eventually([&] { return writer.acked() >= at_switch + 20; }, seconds(20))) << writer.last_refusal();
+  writer.stop();
+  expect_every_ack_present(writer);
 
   auto metrics = net::http_request(cluster_->addresses("bj").admin, "GET", "/metrics", "", "", 2000);
   ASSERT_TRUE(metrics.ok());

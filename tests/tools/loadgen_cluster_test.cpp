@@ -58,8 +58,14 @@ int exec_behind_dal(const std::string& db_file, const std::string& sql, int64_t 
 
 class LoadgenClusterTest : public ::testing::Test {
  protected:
-  // With the row cache, which the status reads go through.
-  void SetUp() override { test::start_takeout_cluster(&cluster_, "[cache]\ntables = [\"orders\"]\n"); }
+  // With the row cache, which the status reads go through, and the
+  // cluster's admin and service tokens, which the loadgen sends.
+  void SetUp() override {
+    test::LocalClusterOptions tokens;
+    tokens.admin_token = "loadgen-test-admin-token-41f7";
+    tokens.service_token = "loadgen-test-service-token-9b03";
+    test::start_takeout_cluster(&cluster_, "[cache]\ntables = [\"orders\"]\n", "", tokens);
+  }
   void TearDown() override { cluster_.reset(); }
 
   Options options() const {
@@ -78,6 +84,8 @@ class LoadgenClusterTest : public ::testing::Test {
     o.users = 8;
     o.merchants_per_shard = 2;
     o.verify_wait_s = 60;
+    o.admin_token = "loadgen-test-admin-token-41f7";
+    o.service_token = cluster_->service_token();
     return o;
   }
 
@@ -93,16 +101,17 @@ class LoadgenClusterTest : public ::testing::Test {
   // Deletes the order through the DAL of the zone that owns its shard, at
   // the current epoch (both from the admin API's locate).
   std::string delete_through_dal(int64_t id) {
-    auto located = net::http_request(cluster_->addresses("bj").admin, "GET",
-                                     "/admin/v1/locate?key=order=" + std::to_string(id), "", "", kTimeoutMs);
+    auto located = cluster_->admin_request("bj", "GET", "/admin/v1/locate?key=order=" + std::to_string(id), "",
+                                           kTimeoutMs);
     if (!located.ok() || located->status != 200) return "locate failed";
     const json where = json::parse(located->body, nullptr, false);
     const std::string owner = where.value("owner", "");
     if (owner != "bj" && owner != "sh") return "no owner in " + located->body;
     const json tx{{"shard", where.value("shard", 0)}, {"epoch", where.value("epoch", 0)},
                   {"statements", {{{"sql", "DELETE FROM orders WHERE id = ?1"}, {"params", {id}}}}}};
-    auto r = net::http_request(cluster_->addresses(owner).http, "POST", "/dal/v1/tx", tx.dump(), "application/json",
-                               kTimeoutMs);
+    net::HttpRequest req{"POST", "/dal/v1/tx", tx.dump(), "application/json", {}};
+    net::add_service_token(req, cluster_->service_token());
+    auto r = net::HttpConnection(cluster_->addresses(owner).http).request(req, kTimeoutMs);
     if (!r.ok()) return r.status().to_string();
     const json answer = json::parse(r->body, nullptr, false);
     if (r->status != 200 || answer["results"][0].value("changes", 0) != 1) return "the DAL answered " + r->body;
@@ -120,6 +129,12 @@ std::set<std::tuple<std::string, int64_t, std::string>> problem_set(const Verify
 }
 
 TEST_F(LoadgenClusterTest, AnUntouchedRunVerifiesCleanAndTamperedOrdersAreListed) {
+  Options without = options();
+  without.service_token.clear();
+  auto refused = run_loadgen(without);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("--service-token-file"), std::string::npos) << refused.status().message();
+
   auto clean = run_loadgen(options());
   ASSERT_TRUE(clean.ok()) << clean.status().to_string();
   ASSERT_TRUE(clean->verified);

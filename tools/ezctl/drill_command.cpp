@@ -157,8 +157,8 @@ std::pair<std::string, std::string> failover_workflow(const Options& o, const st
   return out;
 }
 
-std::map<int64_t, std::string> states_at(const std::string& http, const std::map<int64_t, drill::AckedState>& acked,
-                                         int64_t timeout_ms, std::string* error) {
+std::map<int64_t, std::string> states_at(const Options& o, const std::string& http,
+                                         const std::map<int64_t, drill::AckedState>& acked, std::string* error) {
   std::vector<loadgen::AckedOrder> ids;
   for (const auto& [id, a] : acked) ids.push_back(loadgen::AckedOrder{id, a.shard, 0, 0, 0, a.state, ""});
   std::map<int64_t, std::string> out;
@@ -167,7 +167,7 @@ std::map<int64_t, std::string> states_at(const std::string& http, const std::map
     *error = hp.status().message();
     return out;
   }
-  const loadgen::SiteRows rows = loadgen::read_site(*hp, ids, 500, timeout_ms);
+  const loadgen::SiteRows rows = loadgen::read_site(*hp, ids, 500, o.service_token, o.timeout_ms);
   *error = rows.error;
   for (const loadgen::OrderRow& r : rows.rows) out[r.id] = r.state;
   return out;
@@ -310,7 +310,7 @@ void Drill::measure_rpo() {
   json entries = json::array();
   for (const std::string& z : c_.survivors) {
     std::string error;
-    const auto rows = states_at(c_.http.at(z), acked, o_.timeout_ms, &error);
+    const auto rows = states_at(o_, c_.http.at(z), acked, &error);
     if (!error.empty()) {
       report_["rpo"]["errors"].push_back(z + ": " + error);
       continue;
@@ -365,7 +365,7 @@ void Drill::verify(LoadRun& load) {
   for (const drill::RpoEntry& e : rpo_) rpo_orders[e.order_id] = drill::AckedState{e.shard, e.acked_state, o_.zone, 0};
   std::string error;
   const auto after = rpo_orders.empty() ? std::map<int64_t, std::string>{}
-                                        : states_at(c_.http.at(c_.survivors[0]), rpo_orders, o_.timeout_ms, &error);
+                                        : states_at(o_, c_.http.at(c_.survivors[0]), rpo_orders, &error);
   json entries = json::array();
   for (const drill::RpoEntry& e : rpo_) {
     auto it = after.find(e.order_id);
@@ -409,6 +409,7 @@ json Drill::run() {
   lo.nodes = addresses(c_.http);
   lo.admins = addresses(c_.admin);
   lo.admin_token = o_.admin_token;
+  lo.service_token = o_.service_token;
   if (!o_.fences_dir.empty()) lo.fences_dir = o_.fences_dir;
   if (!o_.shards_file.empty()) lo.shards_file = o_.shards_file;
   lo.rate = o_.rate;

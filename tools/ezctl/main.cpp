@@ -72,7 +72,7 @@ int usage(const std::string& why) {
                "                                      release a row (replicates to every site); --keep\n"
                "                                      writes that site's version of it again, at its owner\n"
                "  drill idc-down --zone EZONE [--rate N] [--duration S] [--warmup S] [--report-dir DIR]\n"
-               "         [--fences-dir D] [--shards-file F]\n"
+               "         [--fences-dir D] [--shards-file F] [--service-token-file F]\n"
                "                                      isolate a zone under loadgen traffic, fail it over,\n"
                "                                      restore it; report RTO, RPO, errors, convergence\n"
                "HOST:PORT is the node's admin address (node.admin in its config); without --node,\n"
@@ -91,6 +91,7 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
     else if (arg == "--help" || arg == "-h") o->help = true;
     else if (arg == "--node" && has_value) o->node = argv[++i];
     else if (arg == "--admin-token-file" && has_value) o->admin_token_file = argv[++i];
+    else if (arg == "--service-token-file" && has_value) o->service_token_file = argv[++i];
     else if (arg == "--shards" && has_value) o->shards = argv[++i];
     else if (arg == "--to" && has_value) o->to = argv[++i];
     else if (arg == "--file" && has_value) o->file = argv[++i];
@@ -166,6 +167,9 @@ int main(int argc, char** argv) {
   auto token = ezone::client_admin_token(options.admin_token_file, "--admin-token-file");
   if (!token) return ezctl::fail("admin token", token.status().message());
   options.admin_token = std::move(*token);
+  auto service = ezone::client_service_token(options.service_token_file, "--service-token-file");
+  if (!service) return ezctl::fail("service token", service.status().message());
+  options.service_token = std::move(*service);
   // The commands read the node's JSON answers by their documented shape. An
   // answer of another shape (a bug, an older node, something else listening
   // there) ends the command with an error, not an abort.

@@ -13,6 +13,11 @@ struct Options {
   // from --admin-token-file, else EZONE_ADMIN_TOKEN; empty = none sent.
   std::string admin_token_file;
   std::string admin_token;
+  // drill: the cluster's service token ([router] service_token), for the
+  // loadgen and its reads of node.http's /dal/v1/tx: from
+  // --service-token-file, else EZONE_SERVICE_TOKEN.
+  std::string service_token_file;
+  std::string service_token;
   bool json = false;
   bool help = false;  // --help, -h, or the command `help`
   int64_t timeout_ms = 3000;

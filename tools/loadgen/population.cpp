@@ -90,14 +90,20 @@ void parallel_for(size_t n, int threads, const std::vector<HostPort>& nodes, int
   for (std::thread& th : pool) th.join();
 }
 
-Result<std::vector<std::string>> probe_nodes(const std::vector<HostPort>& nodes, int64_t timeout_ms) {
+Result<std::vector<std::string>> probe_nodes(const std::vector<HostPort>& nodes, const std::string& service_token,
+                                             int64_t timeout_ms) {
   std::vector<std::string> ezones;
+  net::HttpRequest probe{"GET", "/ezone/v1/probe", "", "", {}};
+  net::add_service_token(probe, service_token);
   for (const HostPort& node : nodes) {
-    auto resp = net::http_request(node, "GET", "/ezone/v1/probe", "", "", timeout_ms);
+    auto resp = net::HttpConnection(node).request(probe, timeout_ms);
     if (!resp) {
       return Status(resp.status().code(), "cannot reach node " + node.to_string() + " (--nodes takes node.http addresses): " +
                                               resp.status().message());
     }
+    if (resp->status == 401)
+      return Status(Errc::invalid_argument, node.to_string() + " wants the cluster's service token: " +
+                                                resp->body.substr(0, 200) + " (--service-token-file FILE)");
     ezones.push_back(resp->header("X-Ezone"));
   }
   return ezones;

@@ -34,7 +34,8 @@ struct Population {
 // Asks every node GET /ezone/v1/probe and records its X-Ezone. unavailable
 // naming the node when one does not answer within timeout_ms: nothing else
 // can work then.
-Result<std::vector<std::string>> probe_nodes(const std::vector<HostPort>& nodes, int64_t timeout_ms);
+Result<std::vector<std::string>> probe_nodes(const std::vector<HostPort>& nodes, const std::string& service_token,
+                                             int64_t timeout_ms);
 
 struct PopulationPlan {
   std::vector<HostPort> nodes;

@@ -71,7 +71,7 @@ void run_verify(const Options& o, RunResult* out) {
   std::fprintf(stderr, "verify: waiting (at most %.0f s) for replication, then reading %zu orders at %zu nodes\n",
                o.verify_wait_s, out->acked.size(), o.nodes.size());
   out->replication = wait_for_replication(o.admins, o.admin_token, o.verify_wait_s, o.timeout_ms);
-  out->verify = verify_sites(o.nodes, out->acked, static_cast<size_t>(o.verify_batch), o.timeout_ms);
+  out->verify = verify_sites(o.nodes, out->acked, static_cast<size_t>(o.verify_batch), o.service_token, o.timeout_ms);
   out->verified = true;
   std::printf("%s", verify_text(out->replication, out->verify).c_str());
   std::fflush(stdout);
@@ -86,7 +86,7 @@ Result<RunResult> run_loadgen(const Options& o, const RunHooks& hooks) {
   out.report = json{{"run_id", run_id}, {"seed", o.seed}, {"mode", o.find_max ? "find_max" : "rate"},
                     {"profile", profile_name(o.profile)}, {"entry", entry_policy_name(o.entry)},
                     {"workers", o.workers}};
-  auto ezones = probe_nodes(o.nodes, o.timeout_ms);
+  auto ezones = probe_nodes(o.nodes, o.service_token, o.timeout_ms);
   if (!ezones) return ezones.status();
   auto fences = geo::load_geo_fences(o.fences_dir, o.shards_file);
   if (!fences) {

@@ -46,12 +46,14 @@ std::string select_body(const std::vector<AckedOrder>& acked, size_t begin, size
 
 }  // namespace
 
-SiteRows read_site(const HostPort& node, const std::vector<AckedOrder>& acked, size_t batch, int64_t timeout_ms) {
+SiteRows read_site(const HostPort& node, const std::vector<AckedOrder>& acked, size_t batch,
+                   const std::string& service_token, int64_t timeout_ms) {
   SiteRows site{node.to_string(), {}, ""};
   net::HttpConnection conn(node);
   for (size_t begin = 0; begin < acked.size(); begin += batch) {
     const size_t end = std::min(acked.size(), begin + batch);
     net::HttpRequest req{"POST", "/dal/v1/tx", select_body(acked, begin, end), "application/json", {}};
+    net::add_service_token(req, service_token);
     auto resp = conn.request(req, timeout_ms);
     if (!resp || resp->status != 200) {
       site.error = "/dal/v1/tx: " + (resp ? "answered " + std::to_string(resp->status) + ": " + resp->body.substr(0, 200)
@@ -90,9 +92,9 @@ ReplicationWait wait_for_replication(const std::vector<HostPort>& admins, const 
 }
 
 VerifyResult verify_sites(const std::vector<HostPort>& nodes, const std::vector<AckedOrder>& acked, size_t batch,
-                          int64_t timeout_ms) {
+                          const std::string& service_token, int64_t timeout_ms) {
   std::vector<SiteRows> sites;
-  for (const HostPort& n : nodes) sites.push_back(read_site(n, acked, batch, timeout_ms));
+  for (const HostPort& n : nodes) sites.push_back(read_site(n, acked, batch, service_token, timeout_ms));
   return diff_orders(acked, sites);
 }
 

@@ -25,13 +25,15 @@ ReplicationWait wait_for_replication(const std::vector<HostPort>& admins, const 
                                      double wait_s, int64_t timeout_ms);
 
 // Reads the acked orders' rows at one node (batches of `batch` ids per
-// SELECT); SiteRows::error says why it could not.
-SiteRows read_site(const HostPort& node, const std::vector<AckedOrder>& acked, size_t batch, int64_t timeout_ms);
+// SELECT through /dal/v1/tx, an internal endpoint: service_token goes with
+// each when not empty); SiteRows::error says why it could not.
+SiteRows read_site(const HostPort& node, const std::vector<AckedOrder>& acked, size_t batch,
+                   const std::string& service_token, int64_t timeout_ms);
 
 // Reads the acked orders at every node (batches of `batch` ids per SELECT)
 // and diffs them: the result of diff_orders.
 VerifyResult verify_sites(const std::vector<HostPort>& nodes, const std::vector<AckedOrder>& acked, size_t batch,
-                          int64_t timeout_ms);
+                          const std::string& service_token, int64_t timeout_ms);
 
 // Writes the acked orders as CSV (id,shard,user_id,merchant_id,amount_cents,
 // state,maybe_state). io_error naming the file.

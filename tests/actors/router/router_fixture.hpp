@@ -91,6 +91,7 @@ inline AsyncHttpHandler serve_as(const std::string& ezone) {
   return make_async_handler([ezone](const HttpRequest& r) {
     nlohmann::json body{{"served_by", ezone}, {"path", r.path()}, {"hops", r.header("x-ezone-hops")},
                         {"via", r.header("x-ezone-via")}, {"peer_token_seen", r.find_header(kPeerTokenHeader) != nullptr},
+                        {"service_token_seen", r.find_header(kServiceTokenHeader) != nullptr},
                         {"traceparent", r.header("traceparent")}, {"tracestate", r.header("tracestate")},
                         {"body", r.body}};
     return HttpResponse::json(200, body.dump());
@@ -110,6 +111,7 @@ inline std::vector<Endpoint> endpoints(const std::string& ezone) {
   e.push_back({"POST", "/v1/merchant/profile", Entrance::merchant,
                key_from_body_id("merchant_id", ShardingKey::Kind::merchant), Access::write, serve_as(ezone)});
   e.push_back({"GET", "/internal/ping", Entrance::internal, nullptr, Access::read, serve_as(ezone)});
+  e.push_back({"POST", "/internal/tx", Entrance::internal, key_from_header(), Access::write, serve_as(ezone)});
   return e;
 }
 
@@ -177,6 +179,7 @@ class RouterTest : public ::testing::Test {
     };
     c.fault = site.fault;
     c.peer_token = peer_token;
+    c.service_token = service_token_;
     c.on_span = [s = &site](const RouterSpan& span) {
       std::lock_guard<std::mutex> lock(s->span_mutex);
       s->spans.push_back(span);
@@ -193,6 +196,12 @@ class RouterTest : public ::testing::Test {
     auto ingress = RouterIngress::start(std::move(c), endpoints(ezone), std::move(o), *site.metrics);
     ASSERT_TRUE(ingress.ok()) << ingress.status().to_string();
     site.ingress = std::move(*ingress);
+  }
+  // Starts both routers again with this service token (new ports, fresh counts).
+  void restart_with_service_token(const std::string& token) {
+    TearDown();
+    service_token_ = token;
+    SetUp();
   }
   // Starts bj again with another peer token (a new port, a fresh count).
   void restart_bj(const std::string& peer_token) {
@@ -213,6 +222,7 @@ class RouterTest : public ::testing::Test {
 
   Site bj_;
   Site sh_;
+  std::string service_token_;  // RouterConfig::service_token of start()
 };
 
 }  // namespace ezone::router_test

@@ -122,5 +122,37 @@ TEST_F(RouterTest, EachClientAnswerIsCountedByClassOnceWhereTheClientEntered) {
   EXPECT_GE(recent.span_ms, 0);
 }
 
+TEST_F(RouterTest, InternalEndpointsNeedTheServiceTokenWhichForwardsKeepAndHandlersNeverSee) {
+  const std::string token = "test-service-token-abcdef012";
+  restart_with_service_token(token);
+  bj_.table.set("merchant=5", "sh");
+  sh_.table.set("merchant=5", "sh");
+
+  auto none = http_call(bj_.ingress->port(), "GET", "/internal/ping", {}, "");
+  EXPECT_EQ(none.status, 401) << none.body;
+  EXPECT_NE(none.body.find("X-Ezone-Service-Token"), std::string::npos) << none.body;
+  auto wrong = http_call(bj_.ingress->port(), "GET", "/internal/ping", {{"X-Ezone-Service-Token", token + "x"}}, "");
+  EXPECT_EQ(wrong.status, 401) << wrong.body;
+  EXPECT_NE(wrong.body.find("not this cluster's"), std::string::npos) << wrong.body;
+  // Refused before the key is even read: nothing is forwarded for it.
+  auto remote = http_call(bj_.ingress->port(), "POST", "/internal/tx", {{"X-Ezone-Key", "merchant=5"}}, "{}");
+  EXPECT_EQ(remote.status, 401) << remote.body;
+  EXPECT_EQ(bj_.rejections("internal", "unauthorized"), 3u);
+  EXPECT_EQ(sh_.requests("internal", "local"), 0u);
+
+  auto ping = http_call(bj_.ingress->port(), "GET", "/internal/ping", {{"X-Ezone-Service-Token", token}}, "");
+  EXPECT_EQ(ping.status, 200) << ping.body;
+  EXPECT_EQ(json_of(ping)["service_token_seen"], false);
+  // Forwarded to the owner with the token, which checks it again.
+  auto forwarded = http_call(bj_.ingress->port(), "POST", "/internal/tx",
+                             {{"X-Ezone-Key", "merchant=5"}, {"X-Ezone-Service-Token", token}}, "{}");
+  EXPECT_EQ(forwarded.status, 200) << forwarded.body;
+  EXPECT_EQ(forwarded.header("x-ezone"), "sh");
+  EXPECT_EQ(json_of(forwarded)["service_token_seen"], false);
+  EXPECT_EQ(sh_.rejections("internal", "unauthorized"), 0u);
+  // The clients' endpoints do not ask for it.
+  EXPECT_EQ(order(bj_, "merchant=5").status, 200);
+}
+
 }  // namespace
 }  // namespace ezone::router_test
