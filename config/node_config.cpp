@@ -169,19 +169,20 @@ Status read_gzs(const toml::table& root, NodeConfig& c) {
 }
 
 // A shared secret (core/shared_token.hpp) given as SECTION.KEY or
-// SECTION.KEY_file: at most one of them; from a file, its trailing
-// whitespace is not part of the token.
+// SECTION.KEY_file: at most one of them. A file holds one token per line,
+// two during a rotation.
 Status read_token(TableReader& r, const NodeConfig& c, const std::string& section, const std::string& key,
-                  const std::string& what, std::string* token) {
+                  const std::string& what, SharedToken* token) {
   const std::string file_key = key + "_file";
-  std::string file;
-  EZONE_TRY(r.string(key, false, token, "set " + section + "." + key + " to a string"));
+  std::string file, inline_token;
+  EZONE_TRY(r.string(key, false, &inline_token, "set " + section + "." + key + " to a string"));
+  *token = SharedToken(inline_token);
   EZONE_TRY(r.string(file_key, false, &file, "set " + section + "." + file_key + " to a file's path"));
   const std::string fix = "use 16 to 256 visible ASCII characters, the same at every site, e.g. from `openssl rand "
                           "-hex 32`";
   if (file.empty()) {
     if (token->empty()) return Status::ok();
-    if (Status s = check_token(*token, what); !s) return config_error(c.source, section + "." + key, s.message(), fix);
+    if (Status s = token->check(what); !s) return config_error(c.source, section + "." + key, s.message(), fix);
     return Status::ok();
   }
   if (!token->empty())

@@ -28,6 +28,7 @@
 
 #include "config/soa_config.hpp"
 #include "core/address.hpp"
+#include "core/shared_token.hpp"
 #include "core/status.hpp"
 #include "zones/incident_grade.hpp"
 
@@ -91,11 +92,11 @@ struct RouterSettings {
   // Shared by every site: added to forwards so that a receiver trusts their
   // route trail (actors/router/route_trail.hpp, "Trust"). Empty: trails are
   // trusted from clients too. From peer_token or peer_token_file.
-  std::string peer_token;
+  SharedToken peer_token;
   // Shared by every site and the services that call internal endpoints
   // (RouterConfig::service_token). Empty: internal endpoints are open.
   // From service_token or service_token_file.
-  std::string service_token;
+  SharedToken service_token;
 };
 
 // The DAL (DESIGN.md, "dal"). Present only when the file has a [dal] section.
@@ -151,8 +152,9 @@ struct AdminSettings {
   // The admin token (core/shared_token.hpp), from token or token_file. When
   // set, every admin request but GET /healthz and GET /metrics must carry
   // "Authorization: Bearer TOKEN", or is answered 401. Empty: the admin API
-  // is open to whoever reaches node.admin (logged at start).
-  std::string token;
+  // is open to whoever reaches node.admin (logged at start). A token file
+  // may hold two during a rotation (core/shared_token.hpp).
+  SharedToken token;
 };
 
 // [incident]: how this node grades incidents (zones/incident_grade.hpp).

@@ -27,16 +27,53 @@ bool token_equals(const std::string& sent, const std::string& token) {
   return diff == 0;
 }
 
-Result<std::string> read_token_file(const std::string& path, const std::string& what) {
+SharedToken::SharedToken(std::string token) {
+  if (!token.empty()) tokens_.push_back(std::move(token));
+}
+
+Result<SharedToken> SharedToken::parse(const std::string& text, const std::string& what) {
+  SharedToken out;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+    if (line.empty()) continue;
+    if (out.tokens_.size() == kTokensMax)
+      return Status(Errc::invalid_argument, "holds more than " + std::to_string(kTokensMax) + " " + what +
+                                                "s (one to send and accept, one more to accept during a rotation)");
+    if (Status s = check_token(line, what); !s) return s;
+    out.tokens_.push_back(std::move(line));
+  }
+  if (out.empty()) return Status(Errc::invalid_argument, "holds no " + what);
+  return out;
+}
+
+const std::string& SharedToken::sent() const {
+  static const std::string kNone;
+  return tokens_.empty() ? kNone : tokens_.front();
+}
+
+bool SharedToken::accepts(const std::string& sent) const {
+  bool any = false;
+  for (const std::string& token : tokens_) any = token_equals(sent, token) || any;  // every one compared
+  return any;
+}
+
+Status SharedToken::check(const std::string& what) const {
+  for (const std::string& token : tokens_)
+    if (Status s = check_token(token, what); !s) return s;
+  return Status::ok();
+}
+
+Result<SharedToken> read_token_file(const std::string& path, const std::string& what) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return Status(Errc::not_found, path + ": cannot read the " + what + " (" + std::strerror(errno) + ")");
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) return Status(Errc::io_error, path + ": reading the " + what + " failed");
-  std::string token = text.str();
-  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-  if (Status s = check_token(token, what); !s) return Status(s.code(), path + ": " + s.message());
+  auto token = SharedToken::parse(text.str(), what);
+  if (!token) return Status(token.status().code(), path + ": " + token.status().message());
   return token;
 }
 
@@ -45,7 +82,7 @@ Result<std::string> client_token(const std::string& file, const std::string& opt
   if (!file.empty()) {
     auto token = read_token_file(file, what);
     if (!token) return Status(token.status().code(), option + ": " + token.status().message());
-    return token;
+    return token->sent();
   }
   const char* value = std::getenv(env);
   if (value == nullptr || *value == '\0') return std::string();
@@ -55,13 +92,13 @@ Result<std::string> client_token(const std::string& file, const std::string& opt
 
 std::string bearer_authorization(const std::string& token) { return "Bearer " + token; }
 
-bool bearer_matches(const std::string* authorization, const std::string& token) {
+bool bearer_matches(const std::string* authorization, const SharedToken& token) {
   static constexpr char kScheme[] = "bearer ";
   constexpr size_t kSchemeBytes = sizeof kScheme - 1;
   if (authorization == nullptr || authorization->size() < kSchemeBytes) return false;
   for (size_t i = 0; i < kSchemeBytes; ++i)
     if (std::tolower(static_cast<unsigned char>((*authorization)[i])) != kScheme[i]) return false;
-  return token_equals(authorization->substr(kSchemeBytes), token);
+  return token.accepts(authorization->substr(kSchemeBytes));
 }
 
 }  // namespace ezone

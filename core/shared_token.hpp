@@ -15,10 +15,17 @@
 //                    (actors/node/admin_api.hpp). Peers send it too (the
 //                    coordinator's site probe, a re-seed), so every node of
 //                    a cluster has the same one.
+//
+// Rotation, one node at a time: a token file may hold two tokens, one per
+// line. A node sends the first and accepts either (SharedToken). To move
+// from OLD to NEW: (1) every node's file becomes "OLD\nNEW", restarted one
+// by one; (2) "NEW\nOLD", one by one; (3) the clients move to NEW; (4) "NEW".
+// At every moment each node accepts what every other sends.
 #pragma once
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "core/status.hpp"
 
@@ -36,9 +43,35 @@ Status check_token(const std::string& token, const std::string& what);
 // does not tell a client how much of a guess was right.
 bool token_equals(const std::string& sent, const std::string& token);
 
-// A token file's text: its trailing whitespace (a final newline) is not part
-// of the token. not_found/io_error naming the path, or check_token's error.
-Result<std::string> read_token_file(const std::string& path, const std::string& what);
+// A node's copy of one shared secret: the token it sends, and the tokens
+// it accepts (that one, and during a rotation the other).
+class SharedToken {
+ public:
+  static constexpr size_t kTokensMax = 2;
+
+  SharedToken() = default;
+  // One token ("" = none). Not checked: parse and the config check theirs.
+  SharedToken(std::string token);  // NOLINT(google-explicit-constructor): a token is a string
+
+  // A token file's text: one token per line, at most kTokensMax, each
+  // checked (check_token); trailing whitespace and blank lines are not part
+  // of any. invalid_argument naming what is wrong.
+  static Result<SharedToken> parse(const std::string& text, const std::string& what);
+
+  bool empty() const { return tokens_.empty(); }
+  const std::string& sent() const;  // the first; "" when empty
+  // Whether `sent` is one of the tokens, comparing each in constant time.
+  bool accepts(const std::string& sent) const;
+  const std::vector<std::string>& tokens() const { return tokens_; }
+  Status check(const std::string& what) const;  // check_token on each
+
+ private:
+  std::vector<std::string> tokens_;
+};
+
+// Reads and parses a token file (SharedToken::parse). not_found/io_error
+// naming the path, or parse's error prefixed with it.
+Result<SharedToken> read_token_file(const std::string& path, const std::string& what);
 
 // Clients read the admin token from this environment variable (ezctl,
 // loadgen) when no --admin-token-file is given, and the service token from
@@ -47,8 +80,8 @@ constexpr char kAdminTokenEnv[] = "EZONE_ADMIN_TOKEN";
 constexpr char kServiceTokenEnv[] = "EZONE_SERVICE_TOKEN";
 constexpr char kServiceTokenHeader[] = "x-ezone-service-token";
 
-// A client's token: read from file when it is not empty, else from the
-// environment variable env, else "" (send none). An unreadable file or a
+// A client's token: the first of file's when file is not empty, else the
+// environment variable env's, else "" (send none). An unreadable file or a
 // malformed token is an error naming where it came from (option names the
 // file's command-line option).
 Result<std::string> client_token(const std::string& file, const std::string& option, const char* env,
@@ -63,8 +96,9 @@ inline Result<std::string> client_service_token(const std::string& file, const s
 // The Authorization header's value for a token: "Bearer TOKEN".
 std::string bearer_authorization(const std::string& token);
 
-// Whether an Authorization header value (nullptr: none) carries the token
-// as "Bearer TOKEN" (the scheme case-insensitive), compared in constant time.
-bool bearer_matches(const std::string* authorization, const std::string& token);
+// Whether an Authorization header value (nullptr: none) carries one of the
+// tokens as "Bearer TOKEN" (the scheme case-insensitive), compared in
+// constant time.
+bool bearer_matches(const std::string* authorization, const SharedToken& token);
 
 }  // namespace ezone

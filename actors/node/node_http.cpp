@@ -148,7 +148,7 @@ void Node::Impl::make_coordinator() {
   cc.auto_failover = s.auto_failover;
   cc.engine = coord::EngineOptions{s.ack_timeout_ms, s.apply_timeout_ms, s.skew_margin_ms, s.failover_wait_ms};
   cc.poll_ms = s.poll_ms;
-  cc.admin_token = config.admin_api.token;
+  cc.admin_token = config.admin_api.token.sent();
   // Made before the admin server serves, so /admin/v1/workflows answers
   // from the first request; its thread starts once the etcd session runs.
   // An isolated node drives nothing, not even in the moments before its

@@ -47,7 +47,7 @@ Result<Peer> find_peer(const NodeConfig& config, const std::string& name) {
         return Status(Errc::invalid_argument, config.source + ": peer '" + name + "' has no admin address; add it to " +
                                                   "its [[peers]] entry");
       }
-      return Peer{p.ezone, p.admin, config.admin_api.token};
+      return Peer{p.ezone, p.admin, config.admin_api.token.sent()};
     }
     known += (known.empty() ? "" : ", ") + p.ezone;
   }
@@ -172,7 +172,7 @@ std::vector<dal::PeerCursor> ask_other_peers(const NodeConfig& config, const std
     dal::PeerCursor c;
     c.ezone = p.ezone;
     auto drc = p.admin.port == 0 ? Result<json>(Status(Errc::invalid_argument, "no admin address in the config"))
-                                 : call(Peer{p.ezone, p.admin, config.admin_api.token}, "GET", "/admin/v1/drc");
+                                 : call(Peer{p.ezone, p.admin, config.admin_api.token.sent()}, "GET", "/admin/v1/drc");
     if (!drc) {
       c.error = drc.status().message();
     } else {

@@ -64,7 +64,7 @@ Result<RouteTrail> parse_route_trail(const HttpRequest& request) {
   return trail;
 }
 
-bool apply_peer_token(HttpRequest& request, const std::string& token, RouteTrail* trail) {
+bool apply_peer_token(HttpRequest& request, const SharedToken& token, RouteTrail* trail) {
   auto& headers = request.headers;
   bool matched = false;
   for (auto it = headers.begin(); it != headers.end();) {
@@ -72,7 +72,7 @@ bool apply_peer_token(HttpRequest& request, const std::string& token, RouteTrail
       ++it;
       continue;
     }
-    matched = matched || (!token.empty() && token_equals(it->second, token));
+    matched = token.accepts(it->second) || matched;
     it = headers.erase(it);
   }
   trail->from_peer = token.empty() || matched;

@@ -92,7 +92,7 @@ Result<RouteTrail> parse_route_trail(const HttpRequest& request);
 // sets trail->from_peer (always true when token is empty). A trail not
 // from a peer loses its sender_epoch. Returns true when the request
 // claimed an epoch or a Via that is thereby not trusted.
-bool apply_peer_token(HttpRequest& request, const std::string& token, RouteTrail* trail);
+bool apply_peer_token(HttpRequest& request, const SharedToken& token, RouteTrail* trail);
 
 // Rule 3: true if self already routed this request at an epoch >= epoch.
 bool is_routing_loop(const RouteTrail& trail, const std::string& self, Epoch epoch);

@@ -136,10 +136,8 @@ Status check_config(const RouterConfig& c) {
   if (c.hold_ms < 0 || c.hold_poll_ms < 1) return bad("hold_ms must be >= 0 and hold_poll_ms >= 1");
   if (c.forwarded_key_hold_ms < 0) return bad("forwarded_key_hold_ms must be >= 0");
   if (c.holds_max < 0 || c.retry_after_s < 0) return bad("holds_max and retry_after_s must be >= 0");
-  if (!c.peer_token.empty())
-    if (Status s = check_token(c.peer_token, "peer token"); !s) return bad(s.message());
-  if (!c.service_token.empty())
-    if (Status s = check_token(c.service_token, "service token"); !s) return bad(s.message());
+  if (Status s = c.peer_token.check("peer token"); !s) return bad(s.message());
+  if (Status s = c.service_token.check("service token"); !s) return bad(s.message());
   return Status::ok();
 }
 
@@ -213,7 +211,7 @@ void Router::Impl::handle(HttpRequest&& request, HttpResponder respond) {
   p.endpoint = match.endpoint;
   if (p.endpoint->entrance == Entrance::internal && !config.service_token.empty()) {
     const std::string* sent = p.request.find_header(kServiceTokenHeader);
-    if (!sent || !token_equals(*sent, config.service_token))
+    if (!sent || !config.service_token.accepts(*sent))
       return reject(p, RejectReason::unauthorized,
                     std::string(sent ? "the service token sent is not this cluster's"
                                      : "this endpoint is internal: send the cluster's service token in "
@@ -417,7 +415,7 @@ void Router::Impl::forward(Pending&& p, const Resolution& r) {
   end_hold(p, HoldResult::released);
   int e = p.entrance;
   m.requests[e][static_cast<int>(Outcome::forwarded)]->inc();
-  stamp_forward(p.request, p.trail, config.ezone, r.epoch, config.peer_token);
+  stamp_forward(p.request, p.trail, config.ezone, r.epoch, config.peer_token.sent());
   if (p.span) {
     p.span->outcome = "forwarded";
     p.span->forwarded_to = r.owner;

@@ -246,7 +246,7 @@ TEST_F(ReseedNodeTest, AReseedWithAnotherAdminTokenThanThePeersIsRefusedAndChang
   auto sh = start_node("sh");
   ASSERT_TRUE(sh.ok()) << sh.status().to_string();
   NodeConfig config = config_for("bj", fences());
-  config.admin_api.token = "not-the-clusters-admin-token-0";
+  config.admin_api.token = SharedToken("not-the-clusters-admin-token-0");
   ReseedOptions options;
   options.peer = "sh";
   options.timeout_ms = 20000;

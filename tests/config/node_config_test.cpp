@@ -155,7 +155,7 @@ TEST(NodeConfig, PeerTokenInlineOrFromAFileBesideTheConfig) {
   const std::string token = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
   auto inline_token = parse_node_config(std::string(kValid) + "\n[router]\npeer_token = \"" + token + "\"\n", "test.toml");
   ASSERT_TRUE(inline_token.ok()) << inline_token.status().to_string();
-  EXPECT_EQ(inline_token->router.peer_token, token);
+  EXPECT_EQ(inline_token->router.peer_token.sent(), token);
   EXPECT_TRUE(parse_node_config(kValid, "test.toml")->router.peer_token.empty());
 
   TempDir dir;
@@ -163,7 +163,7 @@ TEST(NodeConfig, PeerTokenInlineOrFromAFileBesideTheConfig) {
   write_file(dir.path + "/test.toml", std::string(kValid) + "\n[router]\npeer_token_file = \"peer_token\"\n");
   auto from_file = load_node_config(dir.path + "/test.toml");
   ASSERT_TRUE(from_file.ok()) << from_file.status().to_string();
-  EXPECT_EQ(from_file->router.peer_token, token);
+  EXPECT_EQ(from_file->router.peer_token.sent(), token);
 
   expect_error(parse_node_config(std::string(kValid) + "\n[router]\npeer_token = \"short\"\n", "test.toml"),
                "router.peer_token");
@@ -186,14 +186,14 @@ TEST(NodeConfig, AdminTokenInlineOrFromAFileAndOffByDefault) {
   EXPECT_TRUE(parse_node_config(kValid, "test.toml")->admin_api.token.empty());
   auto inline_token = parse_node_config(std::string(kValid) + "\n[admin]\ntoken = \"" + token + "\"\n", "test.toml");
   ASSERT_TRUE(inline_token.ok()) << inline_token.status().to_string();
-  EXPECT_EQ(inline_token->admin_api.token, token);
+  EXPECT_EQ(inline_token->admin_api.token.sent(), token);
 
   TempDir dir;
   write_file(dir.path + "/admin_token", token + "\r\n");
   write_file(dir.path + "/test.toml", std::string(kValid) + "\n[admin]\ntoken_file = \"admin_token\"\n");
   auto from_file = load_node_config(dir.path + "/test.toml");
   ASSERT_TRUE(from_file.ok()) << from_file.status().to_string();
-  EXPECT_EQ(from_file->admin_api.token, token);
+  EXPECT_EQ(from_file->admin_api.token.sent(), token);
   EXPECT_TRUE(from_file->router.peer_token.empty()) << "the admin token is not the peer token";
 
   expect_error(parse_node_config(std::string(kValid) + "\n[admin]\ntoken = \"short\"\n", "test.toml"),
@@ -212,9 +212,15 @@ TEST(NodeConfig, ServiceTokenIsTheRoutersOwnSecret) {
   write_file(dir.path + "/test.toml", std::string(kValid) + "\n[router]\nservice_token_file = \"service_token\"\n");
   auto loaded = load_node_config(dir.path + "/test.toml");
   ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
-  EXPECT_EQ(loaded->router.service_token, token);
+  EXPECT_EQ(loaded->router.service_token.sent(), token);
   EXPECT_TRUE(loaded->router.peer_token.empty());
   EXPECT_TRUE(loaded->admin_api.token.empty());
+  // During a rotation the file holds two: the first is sent, both accepted.
+  write_file(dir.path + "/service_token", token + "\n" + std::string(token.rbegin(), token.rend()) + "\n");
+  auto rotating = load_node_config(dir.path + "/test.toml");
+  ASSERT_TRUE(rotating.ok()) << rotating.status().to_string();
+  EXPECT_EQ(rotating->router.service_token.sent(), token);
+  EXPECT_TRUE(rotating->router.service_token.accepts(std::string(token.rbegin(), token.rend())));
   expect_error(parse_node_config(std::string(kValid) + "\n[router]\nservice_token = \"tiny\"\n", "test.toml"),
                "router.service_token");
 }

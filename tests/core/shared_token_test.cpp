@@ -44,25 +44,27 @@ struct ScopedEnv {
 };
 
 TEST(SharedToken, ABearerHeaderMatchesOnlyTheWholeTokenWithABearerScheme) {
+  const SharedToken token(kToken);
   const std::string right = bearer_authorization(kToken);
   EXPECT_EQ(right, "Bearer " + kToken);
-  EXPECT_TRUE(bearer_matches(&right, kToken));
+  EXPECT_TRUE(bearer_matches(&right, token));
   const std::string lower = "bearer " + kToken, upper = "BEARER " + kToken;
-  EXPECT_TRUE(bearer_matches(&lower, kToken));
-  EXPECT_TRUE(bearer_matches(&upper, kToken));
+  EXPECT_TRUE(bearer_matches(&lower, token));
+  EXPECT_TRUE(bearer_matches(&upper, token));
   for (const std::string& bad : {std::string("Bearer ") + kToken.substr(1), "Bearer " + kToken + "0",
                                  "Bearer  " + kToken, "Basic " + kToken, kToken, std::string("Bearer"),
                                  std::string("")}) {
-    EXPECT_FALSE(bearer_matches(&bad, kToken)) << "'" << bad << "'";
+    EXPECT_FALSE(bearer_matches(&bad, token)) << "'" << bad << "'";
   }
-  EXPECT_FALSE(bearer_matches(nullptr, kToken));
+  EXPECT_FALSE(bearer_matches(nullptr, token));
 }
 
 TEST(SharedToken, ATokenFileLosesItsTrailingNewlineAndIsChecked) {
   TokenFile good(kToken + "\n");
   auto read = read_token_file(good.path, "admin token");
   ASSERT_TRUE(read.ok()) << read.status().to_string();
-  EXPECT_EQ(*read, kToken);
+  EXPECT_EQ(read->sent(), kToken);
+  EXPECT_EQ(read->tokens().size(), 1u);
 
   TokenFile short_token("abc\n");
   auto refused = read_token_file(short_token.path, "admin token");
@@ -76,6 +78,40 @@ TEST(SharedToken, ATokenFileLosesItsTrailingNewlineAndIsChecked) {
   auto missing = read_token_file(good.dir + "/none", "admin token");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), Errc::not_found);
+}
+
+// Rotation: a file of two tokens sends the first and accepts either; three,
+// or none, are refused.
+TEST(SharedToken, ATokenFileOfTwoLinesSendsTheFirstAndAcceptsBoth) {
+  const std::string next = "abcdefabcdefabcdef99";
+  TokenFile pair(kToken + "\n\n" + next + "  \n");
+  auto both = read_token_file(pair.path, "service token");
+  ASSERT_TRUE(both.ok()) << both.status().to_string();
+  EXPECT_EQ(both->sent(), kToken);
+  EXPECT_TRUE(both->accepts(kToken));
+  EXPECT_TRUE(both->accepts(next));
+  EXPECT_FALSE(both->accepts(kToken + next));
+  EXPECT_FALSE(both->accepts(""));
+  const std::string with_next = "Bearer " + next;
+  EXPECT_TRUE(bearer_matches(&with_next, *both));
+
+  TokenFile three(kToken + "\n" + next + "\n" + "0000000000000000zz\n");
+  auto refused = read_token_file(three.path, "service token");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("more than 2 service tokens"), std::string::npos)
+      << refused.status().message();
+  TokenFile blank("\n \n");
+  EXPECT_FALSE(read_token_file(blank.path, "service token").ok());
+  TokenFile one_bad(kToken + "\nshort\n");
+  EXPECT_FALSE(read_token_file(one_bad.path, "service token").ok());
+
+  // A client sends the first.
+  auto client = client_service_token(pair.path, "--service-token-file");
+  ASSERT_TRUE(client.ok());
+  EXPECT_EQ(*client, kToken);
+  EXPECT_TRUE(SharedToken().empty());
+  EXPECT_TRUE(SharedToken("").empty());
+  EXPECT_FALSE(SharedToken().accepts(""));
 }
 
 TEST(SharedToken, AClientTakesTheFileFirstThenTheEnvironmentThenNone) {

@@ -182,7 +182,7 @@ TEST(RouteTrail, OnlyAPeerWithTheTokenIsTrustedWithItsEpoch) {
   HttpRequest open = request_with({{"x-ezone-epoch", "99"}, {kPeerTokenHeader, "whatever"}});
   auto open_trail = parse_route_trail(open);
   ASSERT_TRUE(open_trail.ok());
-  EXPECT_FALSE(apply_peer_token(open, "", &*open_trail));
+  EXPECT_FALSE(apply_peer_token(open, SharedToken(), &*open_trail));
   EXPECT_TRUE(open_trail->from_peer);
   EXPECT_EQ(open_trail->sender_epoch, 99);
   EXPECT_EQ(open.find_header(kPeerTokenHeader), nullptr);
@@ -191,6 +191,24 @@ TEST(RouteTrail, OnlyAPeerWithTheTokenIsTrustedWithItsEpoch) {
   EXPECT_FALSE(check_token("short", "peer token").is_ok());
   EXPECT_FALSE(check_token("0123456789abcdef with space", "peer token").is_ok());
   EXPECT_FALSE(check_token(std::string(kTokenBytesMax + 1, 'a'), "peer token").is_ok());
+
+  // During a rotation a router accepts the old token and the new one, and
+  // forwards with the first of its file.
+  auto rotating = SharedToken::parse(token + "\n0123456789abcdef-next\n", "peer token");
+  ASSERT_TRUE(rotating.ok()) << rotating.status().to_string();
+  for (const std::string& sent : {token, std::string("0123456789abcdef-next")}) {
+    HttpRequest from_peer = request_with({{"x-ezone-epoch", "8"}, {kPeerTokenHeader, sent}});
+    auto t = parse_route_trail(from_peer);
+    ASSERT_TRUE(t.ok());
+    EXPECT_FALSE(apply_peer_token(from_peer, *rotating, &*t)) << sent;
+    EXPECT_TRUE(t->from_peer) << sent;
+    EXPECT_EQ(t->sender_epoch, 8) << sent;
+  }
+  HttpRequest stale = request_with({{"x-ezone-epoch", "8"}, {kPeerTokenHeader, "0123456789abcdef-gone"}});
+  auto t = parse_route_trail(stale);
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(apply_peer_token(stale, *rotating, &*t));
+  EXPECT_FALSE(t->from_peer);
 }
 
 TEST(RouteTrail, RejectsMalformedHeaders) {
