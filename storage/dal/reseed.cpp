@@ -136,6 +136,15 @@ std::vector<std::string> seed_shortfalls(const SeedReport& seed, const std::vect
                     seed.source + "' only up to " + std::to_string(seed.replaced_seq) + ": seed from '" + p.ezone +
                     "', or '" + p.ezone + "' keeps " + std::to_string(p.seq - seed.replaced_seq) +
                     " changes that no other site gets");
+    } else if (seed.replaced_seq > 0 && ((seed.replaces != 0 && p.lineage == seed.replaces) || p.lineage == 0) &&
+               p.seq < seed.replaced_seq) {
+      // The re-seeded outbox starts again at seq 1: the entries between
+      // were only in the old one, and nobody re-ships another site's.
+      out.push_back("'" + p.ezone + "' applied this ezone's old outbox only up to seq " + std::to_string(p.seq) +
+                    ", '" + seed.source + "' up to " + std::to_string(seed.replaced_seq) + ": '" + p.ezone +
+                    "' would never get the " + std::to_string(seed.replaced_seq - p.seq) +
+                    " changes between, which only the lost outbox held (re-seed '" + p.ezone + "' from '" +
+                    seed.source + "' as well, or accept that it differs on those rows)");
     }
   }
   return out;

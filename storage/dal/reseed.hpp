@@ -69,10 +69,13 @@ struct PeerCursor {
   uint64_t lineage = 0;
   std::string error;
 };
-// The reasons the seed's source is not the best one (empty: it is): a peer
-// that applied more of the lineage the seed replaces keeps changes that the
-// re-seeded site and its source would never get, and a peer that could not
-// be asked may be one.
+// The reasons the re-seed would leave the sites different (empty: none): a
+// peer that applied more of the lineage the seed replaces than the source
+// keeps changes that the re-seeded site and its source would never get; a
+// peer that applied less would never get the changes between, which only
+// the lost outbox held (the new outbox starts again at seq 1, and no site
+// re-ships another's: found by the simulator, tests/sim/sim_reseed.cpp); a
+// peer that could not be asked may be either.
 std::vector<std::string> seed_shortfalls(const SeedReport& seed, const std::vector<PeerCursor>& others);
 
 // Syncs copy_path, moves the database at db_path (with its -wal and -shm)

@@ -151,19 +151,20 @@ void World::check_commit(SimSite& s, const dal::TxOutcome& out, ShardId shard, E
 
   // Invariant 3: the commit's outbox entry, from the outbox itself.
   if (out.outbox_seq == 0 || out.rows != 1) return violation("invariant 3: " + who + " with no outbox entry");
-  if (out.outbox_seq > 1 && !commit_by_seq_.count({s.index(), out.outbox_seq - 1}) &&
+  if (out.outbox_seq > 1 && !commit_by_seq_.count(seq_key(s.index(), out.outbox_seq - 1)) &&
       !control_entry(s, out.outbox_seq - 1))
     return violation("invariant 3: " + who + " as outbox seq " + std::to_string(out.outbox_seq) + ", but seq " +
                      std::to_string(out.outbox_seq - 1) + " was no commit of it");
-  if (commit_by_seq_.count({s.index(), out.outbox_seq}))
+  if (commit_by_seq_.count(seq_key(s.index(), out.outbox_seq)))
     return violation("invariant 3: " + who + " reusing outbox seq " + std::to_string(out.outbox_seq));
-  commit_by_seq_[{s.index(), out.outbox_seq}] = commits_.size();
-  commits_.push_back(CommitRecord{s.index(), shard, key, value, out.hlc, out.outbox_seq, g.epoch, {}, now(), false});
+  commit_by_seq_[seq_key(s.index(), out.outbox_seq)] = commits_.size();
+  commits_.push_back(CommitRecord{s.index(), shard, key, value, out.hlc, out.outbox_seq, g.epoch, {}, now(), false,
+                                  generation_[static_cast<size_t>(s.index())], false});
 }
 
 void World::check_outbox_entry(int site, const dal::OutboxEntry& e) {
   const std::string& ezone = sites_[static_cast<size_t>(site)]->ezone();
-  auto it = commit_by_seq_.find({site, e.seq});
+  auto it = commit_by_seq_.find(seq_key(site, e.seq));
   if (it == commit_by_seq_.end() && is_control(e)) return;  // a quarantine or a release
   if (it == commit_by_seq_.end())
     return violation("invariant 4: " + ezone + "'s outbox holds seq " + std::to_string(e.seq) +
@@ -250,7 +251,9 @@ void World::check_transfer(Epoch epoch, const RouteTable& before, const RouteTab
     auto applied = b->dal().cursor(from->owner);
     if (!applied) return violation("cursor read failed at " + b->ezone());
     for (const CommitRecord& c : commits_) {
-      if (c.shard != to->shard || sites_[static_cast<size_t>(c.site)]->ezone() != from->owner || c.seq <= *applied) continue;
+      if (c.shard != to->shard || sites_[static_cast<size_t>(c.site)]->ezone() != from->owner || c.seq <= *applied ||
+          c.lost || c.generation != generation_[static_cast<size_t>(c.site)])
+        continue;
       return violation("invariant 6: switchover " + w.id + " moved " + shard_text(to->shard) + " from " + from->owner +
                        " to " + to->owner + " at epoch " + std::to_string(epoch) + ", but " + to->owner + " applied " +
                        from->owner + " only up to seq " + std::to_string(*applied) + "; commit " + c.key + "=" + c.value +

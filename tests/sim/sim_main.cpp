@@ -10,8 +10,10 @@
 // Other flags: --sites N (2..4; default 2 + seed % 3), --chaos-ms N,
 // --skew-ms N (every site's clock within +-N ms), --store-hop-ms N (each of
 // the coordinator's store calls lets 1..N ms pass, with other messages),
-// --writes-per-s N (client writes; default 30).
-// Breaks: no-fence-margin, no-catchup-fence, probe-skips-watermark, blind-registration.
+// --writes-per-s N (client writes; default 30), --disk-loss (some kills lose
+// the site's disk, re-seeded from a peer: sim_reseed.cpp).
+// Breaks: no-fence-margin, no-catchup-fence, probe-skips-watermark,
+// blind-registration, reseed-force.
 // Exit status 0 when every seed held every invariant (with
 // --expect-violation: when at least one seed was caught).
 #include <chrono>
@@ -31,7 +33,8 @@ using ezone::sim::Stats;
 int usage(const char* why) {
   std::fprintf(stderr,
                "ezone_sim: %s\nusage: ezone_sim [--seed S | --seeds A..B | --soak N [--from S]] [--sites N] "
-               "[--chaos-ms N] [--skew-ms N] [--store-hop-ms N] [--writes-per-s N] [--trace] [--determinism] [--break NAME]... [--expect-violation]\n",
+               "[--chaos-ms N] [--skew-ms N] [--store-hop-ms N] [--writes-per-s N] [--disk-loss] [--trace] "
+               "[--determinism] [--break NAME]... [--expect-violation]\n",
                why);
   return 2;
 }
@@ -57,6 +60,10 @@ void add(Stats& total, const Stats& s) {
   total.failovers_done += s.failovers_done;
   total.cancelled += s.cancelled;
   total.failed += s.failed;
+  total.disk_losses += s.disk_losses;
+  total.reseeds += s.reseeds;
+  total.lost_with_disk += s.lost_with_disk;
+  total.origin_restarts += s.origin_restarts;
   total.transfers_checked += s.transfers_checked;
   total.quarantined_refused += s.quarantined_refused;
   total.releases += s.releases;
@@ -121,6 +128,8 @@ int main(int argc, char** argv) {
     } else if (a == "--skew-ms") {
       if (!need(n)) return usage("--skew-ms needs a number");
       base.skew_ms_max = static_cast<int64_t>(n);
+    } else if (a == "--disk-loss") {
+      base.disk_loss = true;
     } else if (a == "--trace") {
       base.trace_all = true;
     } else if (a == "--determinism") {
@@ -133,7 +142,9 @@ int main(int argc, char** argv) {
       else if (b == "no-catchup-fence") base.breaks.site.no_catchup_fence = true;
       else if (b == "probe-skips-watermark") base.breaks.probe_skips_watermark = true;
       else if (b == "blind-registration") base.breaks.blind_registration = true;
-      else return usage("unknown --break (no-fence-margin, no-catchup-fence, probe-skips-watermark, blind-registration)");
+      else if (b == "reseed-force") base.breaks.reseed_force = true;
+      else return usage("unknown --break (no-fence-margin, no-catchup-fence, probe-skips-watermark, "
+                        "blind-registration, reseed-force)");
       ++i;
     } else {
       return usage(("unknown argument " + a).c_str());
@@ -185,7 +196,8 @@ int main(int argc, char** argv) {
       "%llu seeds in %.1f s: %llu failed. writes %llu attempted, %llu committed, %llu refused (%llu wrong-zone); "
       "%llu applies (%llu entries, %llu conflicts); %llu kills, %llu partitions, %llu store outages; "
       "%llu switchovers and %llu failovers done, %llu cancelled, %llu failed; %llu transfers checked; "
-      "%llu quarantine refusals, %llu releases (%llu keeping the loser); %.0f s simulated\n",
+      "%llu quarantine refusals, %llu releases (%llu keeping the loser); %llu disks lost, %llu re-seeds "
+      "(%llu commits lost with a disk, %llu restarts of a re-seeded origin); %.0f s simulated\n",
       static_cast<unsigned long long>(runs), secs, static_cast<unsigned long long>(failed),
       static_cast<unsigned long long>(total.attempts), static_cast<unsigned long long>(total.commits),
       static_cast<unsigned long long>(total.refusals), static_cast<unsigned long long>(total.wrong_zone_refused),
@@ -196,6 +208,8 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(total.cancelled), static_cast<unsigned long long>(total.failed),
       static_cast<unsigned long long>(total.transfers_checked), static_cast<unsigned long long>(total.quarantined_refused),
       static_cast<unsigned long long>(total.releases), static_cast<unsigned long long>(total.kept_losers),
+      static_cast<unsigned long long>(total.disk_losses), static_cast<unsigned long long>(total.reseeds),
+      static_cast<unsigned long long>(total.lost_with_disk), static_cast<unsigned long long>(total.origin_restarts),
       static_cast<double>(total.sim_ms) / 1000.0);
   if (expect_violation) {
     if (failed == 0) std::printf("expected a violation, but every seed passed: the check is blind to this break\n");
@@ -207,6 +221,10 @@ int main(int argc, char** argv) {
                       total.transfers_checked == 0 || total.conflicts == 0 || total.releases == 0)) {
     std::printf("the run exercised too little (no commits, switchovers, failovers, checked transfers, conflicts or "
                 "quarantine releases)\n");
+    return 1;
+  }
+  if (runs >= 100 && base.disk_loss && (total.reseeds == 0 || total.origin_restarts == 0)) {
+    std::printf("--disk-loss exercised too little: no re-seed, or no peer restarted a re-seeded origin\n");
     return 1;
   }
   return failed == 0 ? 0 : 1;

@@ -178,15 +178,13 @@ void World::send_pull(SimSite& s, int peer) {
   s.pull_sent_ms[peer] = now();
   s.pull_next_ms[peer] = now() + kPullIdleMs;
   const uint64_t after = s.pull_cursor[peer];
+  const uint64_t gen = s.pull_generation[peer];
   const size_t rows = static_cast<size_t>(uniform_int(rng_, 1, kPullRowsMax));
-  net_->send(now(), idx, peer, [this, idx, inc, peer, after, rows] {
+  net_->send(now(), idx, peer, [this, idx, inc, peer, after, rows, gen] {
     SimSite& p = *sites_[static_cast<size_t>(peer)];
     if (!p.alive()) return;
-    // drc long-polls: with nothing after the cursor the pull ends empty.
-    if (p.dal().outbox_head() <= after) {
-      net_->send(now(), peer, idx, [this, idx, inc, peer] { on_pull_reply(idx, inc, peer, ""); });
-      return;
-    }
+    // drc long-polls: with nothing after the cursor the pull ends with an
+    // empty batch, which still names the outbox's database.
     auto batch = p.dal().read_outbox(after, rows, 1 << 20);
     if (!batch) return violation("read_outbox at " + p.ezone() + ": " + batch.status().to_string());
     // Invariant 4, "never re-shipped": an outbox holds only the site's own
@@ -195,19 +193,36 @@ void World::send_pull(SimSite& s, int peer) {
     for (const dal::OutboxEntry& e : batch->entries) check_outbox_entry(peer, e);
     if (!violations_.empty()) return;
     const std::string wire = dal::encode_batch(*batch);
-    net_->send(now(), peer, idx, [this, idx, inc, peer, wire] { on_pull_reply(idx, inc, peer, wire); });
+    net_->send(now(), peer, idx, [this, idx, inc, peer, gen, wire] { on_pull_reply(idx, inc, peer, gen, wire); });
   });
 }
 
-void World::on_pull_reply(int idx, uint64_t inc, int peer, const std::string& wire) {
+void World::on_pull_reply(int idx, uint64_t inc, int peer, uint64_t gen, const std::string& wire) {
   SimSite& s = *sites_[static_cast<size_t>(idx)];
   if (!s.alive() || s.incarnation() != inc) return;
   s.pull_sent_ms.erase(peer);
-  if (wire.empty()) return;  // an empty long-poll answer
+  if (gen != s.pull_generation[peer])
+    return trace(s.ezone() + " drops an answer of " + sites_[static_cast<size_t>(peer)]->ezone() +
+                 " pulled before it was re-seeded");
   auto batch = dal::decode_batch(wire);
   if (!batch) return violation("a batch did not decode: " + batch.status().to_string());
-  if (batch->entries.empty()) return;  // nothing new: drc does not apply an empty batch
   const std::string& origin = batch->origin;
+  // Its answers all arrived before the re-seed (which waits longer than any
+  // link delays): one now would be a pull answered by a dead database.
+  if (stale_lineage(peer, batch->lineage) && !needs_reseed_.count(peer))
+    return violation(s.ezone() + " got a batch of " + origin + "'s lost database after it was re-seeded");
+  if (batch->entries.empty()) {
+    // Nothing new, so nothing to apply; but it may say that the origin was
+    // re-seeded, and drc then restarts the cursor (drc_puller.cpp on_batch).
+    bool restarts = false;
+    if (Status checked = s.dal().check_origin(*batch, &restarts); !checked)
+      return violation("the timeline check at " + s.ezone() + " refused " + origin +
+                       "'s empty batch: " + checked.to_string());
+    if (!restarts) return;
+    if (Status reset = s.dal().restart_origin(*batch); !reset)
+      return violation("restart_origin at " + s.ezone() + " for " + origin + ": " + reset.to_string());
+    return on_origin_restart(s, peer);
+  }
   auto c0 = s.dal().cursor(origin);
   auto report = s.dal().apply(*batch);
   if (!c0) return violation("cursor read failed at " + s.ezone());
@@ -220,17 +235,19 @@ void World::on_pull_reply(int idx, uint64_t inc, int peer, const std::string& wi
   if (*c0 != seen)
     return violation("invariant 4: " + s.ezone() + "'s cursor for " + origin + " is " + std::to_string(*c0) +
                      " but the last apply left it at " + std::to_string(seen));
+  if (report->restarted) on_origin_restart(s, peer);
+  const uint64_t from = report->restarted ? 0 : *c0;  // a re-seeded origin's outbox counts from 1 again
   const auto c1 = std::optional<uint64_t>(report->cursor);
-  uint64_t fresh = 0, last = *c0;
+  uint64_t fresh = 0, last = from;
   for (const dal::OutboxEntry& e : batch->entries) {
-    if (e.seq <= *c0) continue;
+    if (e.seq <= from) continue;
     if (e.seq != last + 1) break;
     last = e.seq;
     ++fresh;
   }
   if (*c1 != last || report->entries != fresh)
     return violation("invariant 4: " + s.ezone() + " applied " + std::to_string(report->entries) + " entries of " + origin +
-                     " moving its cursor " + std::to_string(*c0) + " -> " + std::to_string(*c1) + "; expected " +
+                     " moving its cursor " + std::to_string(from) + " -> " + std::to_string(*c1) + "; expected " +
                      std::to_string(fresh) + " entries up to " + std::to_string(last));
   seen = *c1;
   s.pull_cursor[peer] = *c1;

@@ -37,6 +37,7 @@ void SimSite::start() {
   pull_sent_ms.clear();
   pull_next_ms.clear();
   pull_cursor.clear();
+  pull_generation.clear();
   // A new process: its HLC starts from its wall clock again (Dal::open
   // then lifts it above every timestamp its database holds).
   hlc_ = std::make_unique<HybridClock>(wall_);
@@ -54,6 +55,13 @@ void SimSite::start() {
     std::abort();
   }
   dal_ = std::move(*opened);
+}
+
+void SimSite::lose_disk() {
+  if (dal_) std::abort();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((db_path_ + suffix).c_str());
+  std::lock_guard<std::mutex> lock(mutex_);
+  durable_view_.reset();
 }
 
 void SimSite::kill() {

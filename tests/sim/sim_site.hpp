@@ -65,6 +65,10 @@ class SimSite {
   // file is ours and must open.
   void start();
   void kill();
+  // The site's disk is gone (it must be dead): its database and its durable
+  // route table. It starts again only from a re-seed (World::reseed_site).
+  void lose_disk();
+  const std::string& db_path() const { return db_path_; }
   bool alive() const { return dal_ != nullptr; }
   uint64_t incarnation() const { return incarnation_; }
 
@@ -106,6 +110,10 @@ class SimSite {
   std::map<int, int64_t> pull_sent_ms;  // peer index -> when the outstanding pull left
   std::map<int, int64_t> pull_next_ms;  // peer index -> when to pull again
   std::map<int, uint64_t> pull_cursor;  // peer index -> cursor (read from the Dal after a start)
+  // peer index -> restarts of the peer's outbox seen (a re-seed): the answer
+  // to a pull sent before one is dropped, as drc's puller drops what an
+  // older generation of its pipeline brings (drc_puller.cpp on_restart).
+  std::map<int, uint64_t> pull_generation;
 
  private:
   const int index_;

@@ -69,6 +69,7 @@ void World::setup() {
   if (!table || !routes_->bootstrap(*table)) std::abort();
   watch_store();
 
+  generation_.assign(static_cast<size_t>(n), 0);
   net_ = std::make_unique<Net>(rng_, n + 2);
   const double drops[] = {0.0, 0.02, 0.1};
   const double drop = drops[uniform_int(rng_, 0, 2)];
@@ -181,6 +182,7 @@ void World::inject_faults() {
   if (chance(rng_, per_tick(0.25, t))) {
     const int i = static_cast<int>(uniform_int(rng_, 0, n - 1));
     if (sites_[static_cast<size_t>(i)]->alive()) {
+      if (opt_.disk_loss && chance(rng_, 0.3)) lose_disk(i);  // when it may: see sim_reseed.cpp
       kill_site(i);
       const int64_t back = now() + uniform_int(rng_, 300, 4000);
       net_->at(back, [this, i] { restart_site(i); });
@@ -220,7 +222,18 @@ void World::restart_site(int i) {
   SimSite& s = *sites_[static_cast<size_t>(i)];
   if (s.alive()) return;
   if (pinned_dead_.count(i)) return;  // a forced failover holds it down; tick() restarts it later
+  const bool reseeded = needs_reseed_.count(i) > 0;
+  if (reseeded && !reseed_site(i)) {
+    if (violations_.empty()) net_->at(now() + 200, [this, i] { restart_site(i); });  // a peer is down: ask later
+    return;
+  }
   s.start();
+  for (auto& peer : sites_) {
+    if (!reseeded || peer.get() == &s) continue;
+    auto cursor = s.dal().cursor(peer->ezone());  // the copy's: the source's, and of the source its head
+    if (!cursor) return violation("cursor at re-seeded " + s.ezone() + ": " + cursor.status().to_string());
+    cursor_seen_[{i, peer->ezone()}] = *cursor;
+  }
   trace("restart " + s.ezone() + " at epoch " + std::to_string(s.epoch()) + " inc " +
         std::to_string(s.incarnation()));
 }

@@ -63,6 +63,9 @@ struct Breaks {
   SiteBreaks site;
   bool probe_skips_watermark = false;  // the probe claims every target applied everything
   bool blind_registration = false;     // a site registers with a plain put, not a CAS on what it read
+  // Disks are lost whatever the peers applied, and the re-seed is forced
+  // past seed_shortfalls (a peer that applied less than the source).
+  bool reseed_force = false;
 };
 
 struct Options {
@@ -77,6 +80,10 @@ struct Options {
   int64_t store_hop_ms_max = 0;  // 0: a coordinator<->store hop lets 1-5 ms pass 30% of the time; N: 1-N ms always
   int64_t skew_ms_max = 0;      // 0: most clocks within 50 ms, one seed in five within 3 s
   bool trace_all = false;       // print every trace line
+  // Some kills also lose the site's disk; it comes back re-seeded from the
+  // peer that applied the most of it (storage/dal/reseed.hpp), and what no
+  // peer had applied is lost with the disk (checked as such).
+  bool disk_loss = false;
   std::string dir;              // where SQLite files go ("" = /dev/shm or /tmp)
   Breaks breaks;
 };
@@ -88,6 +95,7 @@ struct Stats {
   uint64_t switchovers_done = 0, failovers_done = 0, cancelled = 0, failed = 0;
   uint64_t transfers_checked = 0;
   uint64_t quarantined_refused = 0, releases = 0, kept_losers = 0;
+  uint64_t disk_losses = 0, reseeds = 0, lost_with_disk = 0, origin_restarts = 0;
   int64_t sim_ms = 0;
 };
 
@@ -113,6 +121,8 @@ struct CommitRecord {
   data::RowVersion base;  // the version it replaced, from its outbox entry
   int64_t at_ms = 0;
   bool entry_checked = false;  // its outbox entry was read and matched
+  int generation = 0;          // of the site's database (a re-seed starts the next)
+  bool lost = false;           // with the site's disk: no peer had applied it
 };
 
 class World;
@@ -149,6 +159,18 @@ class World {
   bool quiet();
   void kill_site(int i);
   void restart_site(int i);
+  // sim_reseed.cpp: a lost disk and the operator's re-seed
+  void lose_disk(int i);
+  bool reseed_site(int i);  // false: a peer is down, so the best source is not known yet
+  // commit_by_seq_'s key for a site's outbox seq: outboxes of different
+  // databases of one site count from 1 each.
+  std::pair<int, uint64_t> seq_key(int site, uint64_t seq) const {
+    return {site + 1000 * generation_[static_cast<size_t>(site)], seq};
+  }
+  // Whether lineage is one of a lost database of the site `origin`.
+  bool stale_lineage(int origin, uint64_t lineage) const;
+  // After a batch of `peer` told site idx that peer was re-seeded.
+  void on_origin_restart(SimSite& s, int peer);
   int64_t now() const { return clock_.now_ms(); }
   int store_node() const { return static_cast<int>(sites_.size()); }
   int coord_node() const { return store_node() + 1; }
@@ -160,7 +182,8 @@ class World {
   void send_keepalive(SimSite& s);
   void send_poll(SimSite& s);
   void send_pull(SimSite& s, int peer);
-  void on_pull_reply(int site, uint64_t inc, int peer, const std::string& wire);
+  // gen: the site's pull generation of `peer` when the pull left (SimSite::pull_generation).
+  void on_pull_reply(int site, uint64_t inc, int peer, uint64_t gen, const std::string& wire);
   void deliver_table(int site, uint64_t inc, std::shared_ptr<const RouteTable> table, const char* how);
   void push_table(std::shared_ptr<const RouteTable> table);
   void workload();
@@ -237,6 +260,10 @@ class World {
   std::map<std::pair<int, std::string>, uint64_t> cursor_seen_;  // (site, origin) -> highest cursor seen
   std::map<std::pair<ShardId, Epoch>, int> writer_of_;           // (shard, gate epoch) -> site that committed
   std::map<std::pair<int, uint64_t>, size_t> commit_by_seq_;     // (site, outbox seq) -> commits_ index
+  std::vector<int> generation_;                        // per site: re-seeds so far
+  std::map<int, std::set<uint64_t>> retired_lineages_;  // per site: lineages of its lost databases
+  std::map<int, uint64_t> lost_lineage_;                // per site waiting for a re-seed: its lost database's
+  std::set<int> needs_reseed_;                          // sites whose disk is lost
   int64_t next_release_ms_ = 0;
   uint64_t write_count_ = 0;
 

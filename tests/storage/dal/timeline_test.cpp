@@ -290,8 +290,16 @@ TEST(ReseedTest, APeerThatAppliedMoreOfTheOldOutboxOrCannotBeAskedMakesTheSource
   seed.replaces = 7;
   seed.replaced_seq = 100;
   EXPECT_TRUE(dal::seed_shortfalls(seed, {}).empty());
-  // Behind the source, in another lineage (re-seeded already), or never pulled: fine.
-  EXPECT_TRUE(dal::seed_shortfalls(seed, {{"gz", 90, 7, ""}, {"sz", 500, 8, ""}, {"wh", 0, 0, ""}}).empty());
+  // As far as the source, or in another lineage (re-seeded already): fine.
+  EXPECT_TRUE(dal::seed_shortfalls(seed, {{"gz", 100, 7, ""}, {"sz", 500, 8, ""}}).empty());
+  // Behind the source, or never pulled: it would never get the changes
+  // between, which only the lost outbox held.
+  auto behind = dal::seed_shortfalls(seed, {{"gz", 90, 7, ""}, {"wh", 0, 0, ""}});
+  ASSERT_EQ(behind.size(), 2u);
+  EXPECT_NE(behind[0].find("'gz' applied this ezone's old outbox only up to seq 90, 'sh' up to 100"), std::string::npos)
+      << behind[0];
+  EXPECT_NE(behind[0].find("never get the 10 changes between"), std::string::npos) << behind[0];
+  EXPECT_NE(behind[1].find("'wh' applied this ezone's old outbox only up to seq 0"), std::string::npos) << behind[1];
   auto ahead = dal::seed_shortfalls(seed, {{"gz", 120, 7, ""}});
   ASSERT_EQ(ahead.size(), 1u);
   EXPECT_NE(ahead[0].find("'gz' applied this ezone's old outbox up to seq 120, 'sh' only up to 100"), std::string::npos)
