@@ -69,7 +69,13 @@ std::string render_cluster_json(const AdminSources& s) {
              {"started_ms", s.started_wall_ms}}},
            {"peers", peers},
            {"etcd", etcd_json(c, s.etcd())},
-           {"version", build_version()}};
+           {"version", build_version()},
+           // Which shared secrets this node asks for (core/shared_token.hpp);
+           // never the secrets themselves.
+           {"tokens",
+            {{"admin", !c.admin_api.token.empty()},
+             {"service", !c.router.service_token.empty()},
+             {"peer", !c.router.peer_token.empty()}}}};
   if (s.may_write) {
     std::string why;
     const bool allowed = s.may_write(&why);

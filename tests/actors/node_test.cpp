@@ -133,7 +133,11 @@ TEST_F(NodeTest, AnAdminTokenGuardsEveryAdminEndpointButHealthAndMetrics) {
   EXPECT_EQ(get("/admin/v1/cluster", "Basic " + token).status, 401);
   EXPECT_EQ(get("/admin/v1/cluster", token).status, 401);
 
-  EXPECT_EQ(get("/admin/v1/cluster", "Bearer " + token).status, 200);
+  auto cluster = get("/admin/v1/cluster", "Bearer " + token);
+  EXPECT_EQ(cluster.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(cluster.body, nullptr, false)["tokens"],
+            (nlohmann::json{{"admin", true}, {"service", false}, {"peer", false}}));
+  EXPECT_EQ(cluster.body.find(token), std::string::npos) << "the token itself is never shown";
   EXPECT_EQ(get("/admin/v1/cluster", "bearer " + token).status, 200) << "the scheme is case-insensitive";
   EXPECT_EQ(get("/nope", "Bearer " + token).status, 404);
   EXPECT_EQ(get("/healthz", "").status, 200);

@@ -66,6 +66,21 @@ TEST(EzctlStatus, AFencedNodeSaysWhyItRefusesWrites) {
   EXPECT_EQ(format_status_table(base + "}").find("writes"), std::string::npos);  // an older node
 }
 
+TEST(EzctlStatus, ANodeThatLeavesSomethingOpenSaysWhat) {
+  const std::string base = R"({"node": {"ezone": "bj", "admin": "a", "http": "h", "cluster": "c", "epoch": 2,
+                                        "started_ms": 0}, "peers": [], "etcd": {"reachable": true}, "version": "v")";
+  const std::string closed =
+      format_status_table(base + R"(, "tokens": {"admin": true, "service": true, "peer": true}})");
+  EXPECT_EQ(closed.find("OPEN"), std::string::npos) << closed;
+  const std::string open =
+      format_status_table(base + R"(, "tokens": {"admin": false, "service": true, "peer": false}})");
+  EXPECT_NE(open.find("\nOPEN   admin API (no [admin] token); route trails trusted from clients (no "
+                      "router.peer_token)\n"),
+            std::string::npos)
+      << open;
+  EXPECT_EQ(format_status_table(base + "}").find("OPEN"), std::string::npos);  // an older node
+}
+
 TEST(EzctlDrc, AnOriginWhoseOutboxIsRefusedIsHaltedNotDown) {
   const std::string doc = R"({"ezone": "sh", "outbox_head": 3, "acknowledged_epoch": 2, "now_ms": 0, "peers": [
       {"origin": "bj", "connected": false, "refused": true, "cursor": 4, "head": 4, "lag_rows": 0, "lag_ms": 0,

@@ -21,6 +21,20 @@ std::string row(const std::string& a, const std::string& b, const std::string& c
   return buf;
 }
 
+// The line naming what this node leaves open to whoever reaches it (its
+// "tokens"); empty when it asks for every token, or for an older node.
+std::string format_open_tokens(const json& tokens) {
+  if (!tokens.is_object()) return "";  // an older node
+  std::string open;
+  auto note = [&](const char* key, const char* what) {
+    if (!tokens.value(key, true)) open += std::string(open.empty() ? "" : "; ") + what;
+  };
+  note("admin", "admin API (no [admin] token)");
+  note("service", "internal endpoints of node.http (no router.service_token)");
+  note("peer", "route trails trusted from clients (no router.peer_token)");
+  return open.empty() ? "" : "OPEN   " + open + "\n";
+}
+
 }  // namespace
 
 std::string format_status_table(const std::string& cluster_json) {
@@ -41,6 +55,7 @@ std::string format_status_table(const std::string& cluster_json) {
   out += err.empty() ? "\n" : "  (" + err + ")\n";
   const json& writes = doc.value("writes", json::object());
   if (!writes.value("allowed", true)) out += "writes FENCED: " + writes.value("fenced", std::string("?")) + "\n";
+  out += format_open_tokens(doc.value("tokens", json()));
   out += "\n" + row("PEER", "CLUSTER", "STATE", "SINCE", "EPOCH", "REASON");
   for (const json& p : doc["peers"]) {
     out += row(p.value("ezone", "?"), p.value("cluster", "?"), p.value("state", "?"),
