@@ -32,6 +32,10 @@
 
 namespace ezone::sim {
 
+namespace {
+constexpr int64_t kReseedAfterMs = 100;  // links delay at most 40 ms (World::setup)
+}  // namespace
+
 void World::lose_disk(int i) {
   SimSite& s = *sites_[static_cast<size_t>(i)];
   if (!needs_reseed_.empty() || !s.alive()) return;
@@ -46,6 +50,7 @@ void World::lose_disk(int i) {
   }
   retired_lineages_[i].insert(lineage);
   lost_lineage_[i] = lineage;
+  disk_lost_ms_[i] = now();
   kill_site(i);
   s.lose_disk();
   needs_reseed_.insert(i);
@@ -55,6 +60,9 @@ void World::lose_disk(int i) {
 
 bool World::reseed_site(int i) {
   SimSite& s = *sites_[static_cast<size_t>(i)];
+  // An operator's re-seed comes long after the last answer the lost
+  // database sent has arrived: longer than any link's delay.
+  if (now() < disk_lost_ms_.at(i) + kReseedAfterMs) return false;
   const uint64_t lost_lineage = lost_lineage_.at(i);
   SimSite* source = nullptr;
   uint64_t source_seq = 0;

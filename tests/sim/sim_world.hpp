@@ -161,7 +161,7 @@ class World {
   void restart_site(int i);
   // sim_reseed.cpp: a lost disk and the operator's re-seed
   void lose_disk(int i);
-  bool reseed_site(int i);  // false: a peer is down, so the best source is not known yet
+  bool reseed_site(int i);  // false: too soon, or a peer is down (the best source is not known yet)
   // commit_by_seq_'s key for a site's outbox seq: outboxes of different
   // databases of one site count from 1 each.
   std::pair<int, uint64_t> seq_key(int site, uint64_t seq) const {
@@ -263,6 +263,7 @@ class World {
   std::vector<int> generation_;                        // per site: re-seeds so far
   std::map<int, std::set<uint64_t>> retired_lineages_;  // per site: lineages of its lost databases
   std::map<int, uint64_t> lost_lineage_;                // per site waiting for a re-seed: its lost database's
+  std::map<int, int64_t> disk_lost_ms_;                 // per site waiting for a re-seed: when its disk went
   std::set<int> needs_reseed_;                          // sites whose disk is lost
   int64_t next_release_ms_ = 0;
   uint64_t write_count_ = 0;
