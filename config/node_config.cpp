@@ -13,7 +13,6 @@ namespace {
 
 using config_internal::config_error;
 using config_internal::optional_section;
-using config_internal::read_text_file;
 using config_internal::resolve_path;
 using config_internal::TableReader;
 
@@ -398,7 +397,7 @@ Result<NodeConfig> parse_node_config(const std::string& text, const std::string&
 }
 
 Result<NodeConfig> load_node_config(const std::string& path) {
-  auto text = config_internal::read_text_file(path, "config file",
+  auto text = read_text_file(path, "config file",
                                               "pass an existing, readable file to --config");
   if (!text) return text.status();
   auto config = parse_node_config(*text, path);

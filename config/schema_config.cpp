@@ -152,7 +152,7 @@ Result<data::Schema> parse_schema_toml(const std::string& text, const std::strin
 }
 
 Result<data::Schema> load_schema_file(const std::string& path) {
-  auto text = config_internal::read_text_file(path, "schema file", "pass an existing, readable schema file");
+  auto text = read_text_file(path, "schema file", "pass an existing, readable schema file");
   if (!text) return text.status();
   return parse_schema_toml(*text, path);
 }
@@ -161,7 +161,7 @@ Result<data::Schema> load_node_schema(const NodeConfig& config) {
   if (!config.dal.enabled)
     return config_error(config.source, "dal", "missing: this node has no DAL",
                         "add a [dal] section with schema_file");
-  auto text = config_internal::read_text_file(config.dal.schema_file, "schema file",
+  auto text = read_text_file(config.dal.schema_file, "schema file",
                                               "correct dal.schema_file in " + config.source);
   if (!text) return text.status();
   auto schema = parse_schema_toml(*text, config.dal.schema_file);

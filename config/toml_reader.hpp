@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "core/status.hpp"
+#include "core/text_file.hpp"  // read_text_file, for the config readers
 
 namespace ezone {
 struct NodeConfig;
@@ -34,10 +35,6 @@ Status config_error(const std::string& where, const std::string& key, const std:
 // column, and the problem.
 Result<toml::table> parse_toml(const std::string& text, const std::string& source);
 
-// Reads a whole file. not_found (or io_error) naming path, what it is
-// ("config file") and the caller's fix.
-Result<std::string> read_text_file(const std::string& path, const std::string& what,
-                                   const std::string& fix);
 
 // Relative paths in a file are relative to that file (source), so a config
 // works from any working directory. Empty and absolute paths stay as they are.

@@ -1,11 +1,10 @@
 #include "core/shared_token.hpp"
 
 #include <cctype>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <sstream>
+
+#include "core/text_file.hpp"
 
 namespace ezone {
 
@@ -66,13 +65,9 @@ Status SharedToken::check(const std::string& what) const {
 }
 
 Result<SharedToken> read_token_file(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return Status(Errc::not_found, path + ": cannot read the " + what + " (" + std::strerror(errno) + ")");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return Status(Errc::io_error, path + ": reading the " + what + " failed");
-  auto token = SharedToken::parse(text.str(), what);
+  auto text = read_text_file(path, what, "point it at a readable file holding the token");
+  if (!text) return text.status();
+  auto token = SharedToken::parse(*text, what);
   if (!token) return Status(token.status().code(), path + ": " + token.status().message());
   return token;
 }
