@@ -209,7 +209,7 @@ void World::on_pull_reply(int idx, uint64_t inc, int peer, uint64_t gen, const s
   const std::string& origin = batch->origin;
   // Its answers all arrived before the re-seed (which waits longer than any
   // link delays): one now would be a pull answered by a dead database.
-  if (stale_lineage(peer, batch->lineage) && !needs_reseed_.count(peer))
+  if (stale_lineage(peer, batch->lineage) && !lost_disks_.count(peer))
     return violation(s.ezone() + " got a batch of " + origin + "'s lost database after it was re-seeded");
   if (batch->entries.empty()) {
     // Nothing new, so nothing to apply; but it may say that the origin was

@@ -38,7 +38,7 @@ constexpr int64_t kReseedAfterMs = 100;  // links delay at most 40 ms (World::se
 
 void World::lose_disk(int i) {
   SimSite& s = *sites_[static_cast<size_t>(i)];
-  if (!needs_reseed_.empty() || !s.alive()) return;
+  if (!lost_disks_.empty() || !s.alive()) return;
   const uint64_t lineage = s.dal().lineage();
   const bool replicated_only = sites_.size() > 2 && !opt_.breaks.reseed_force;
   for (auto& peer : sites_) {
@@ -49,11 +49,9 @@ void World::lose_disk(int i) {
     if (replicated_only && (!cursor->exists || cursor->seq != s.dal().outbox_head())) return;
   }
   retired_lineages_[i].insert(lineage);
-  lost_lineage_[i] = lineage;
-  disk_lost_ms_[i] = now();
+  lost_disks_[i] = LostDisk{lineage, now()};
   kill_site(i);
   s.lose_disk();
-  needs_reseed_.insert(i);
   ++stats_.disk_losses;
   trace("disk of " + s.ezone() + " lost");
 }
@@ -62,8 +60,9 @@ bool World::reseed_site(int i) {
   SimSite& s = *sites_[static_cast<size_t>(i)];
   // An operator's re-seed comes long after the last answer the lost
   // database sent has arrived: longer than any link's delay.
-  if (now() < disk_lost_ms_.at(i) + kReseedAfterMs) return false;
-  const uint64_t lost_lineage = lost_lineage_.at(i);
+  const LostDisk lost_disk = lost_disks_.at(i);
+  if (now() < lost_disk.at_ms + kReseedAfterMs) return false;
+  const uint64_t lost_lineage = lost_disk.lineage;
   SimSite* source = nullptr;
   uint64_t source_seq = 0;
   std::vector<dal::PeerCursor> others;
@@ -125,7 +124,7 @@ bool World::reseed_site(int i) {
   stats_.lost_with_disk += lost;
   ++stats_.reseeds;
   ++generation_[static_cast<size_t>(i)];
-  needs_reseed_.erase(i);
+  lost_disks_.erase(i);
   trace("re-seed " + s.ezone() + " from " + source->ezone() + " (it applied up to seq " + std::to_string(source_seq) +
         "; " + std::to_string(lost) + " commits lost with the disk)");
   return true;

@@ -222,7 +222,7 @@ void World::restart_site(int i) {
   SimSite& s = *sites_[static_cast<size_t>(i)];
   if (s.alive()) return;
   if (pinned_dead_.count(i)) return;  // a forced failover holds it down; tick() restarts it later
-  const bool reseeded = needs_reseed_.count(i) > 0;
+  const bool reseeded = lost_disks_.count(i) > 0;
   if (reseeded && !reseed_site(i)) {
     if (violations_.empty()) net_->at(now() + 200, [this, i] { restart_site(i); });  // too soon or a peer down: later
     return;

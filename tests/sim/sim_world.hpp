@@ -262,9 +262,11 @@ class World {
   std::map<std::pair<int, uint64_t>, size_t> commit_by_seq_;     // (site, outbox seq) -> commits_ index
   std::vector<int> generation_;                        // per site: re-seeds so far
   std::map<int, std::set<uint64_t>> retired_lineages_;  // per site: lineages of its lost databases
-  std::map<int, uint64_t> lost_lineage_;                // per site waiting for a re-seed: its lost database's
-  std::map<int, int64_t> disk_lost_ms_;                 // per site waiting for a re-seed: when its disk went
-  std::set<int> needs_reseed_;                          // sites whose disk is lost
+  struct LostDisk {
+    uint64_t lineage = 0;  // of the database that went with it
+    int64_t at_ms = 0;     // when
+  };
+  std::map<int, LostDisk> lost_disks_;                  // sites waiting for a re-seed
   int64_t next_release_ms_ = 0;
   uint64_t write_count_ = 0;
 
