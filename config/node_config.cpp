@@ -171,7 +171,7 @@ Status read_gzs(const toml::table& root, NodeConfig& c) {
 // SECTION.KEY_file: at most one of them. A file holds one token per line,
 // two during a rotation.
 Status read_token(TableReader& r, const NodeConfig& c, const std::string& section, const std::string& key,
-                  const std::string& what, SharedToken* token) {
+                  const std::string& what, LiveToken* token) {
   const std::string file_key = key + "_file";
   std::string file, inline_token;
   EZONE_TRY(r.string(key, false, &inline_token, "set " + section + "." + key + " to a string"));
@@ -190,7 +190,7 @@ Status read_token(TableReader& r, const NodeConfig& c, const std::string& sectio
   resolve_path(c.source, &file);
   auto text = read_token_file(file, what);
   if (!text) return config_error(c.source, section + "." + file_key, text.status().message(), fix);
-  *token = std::move(*text);
+  *token = LiveToken::from_file(std::move(*text), file);
   return Status::ok();
 }
 

@@ -91,12 +91,13 @@ struct RouterSettings {
   int64_t request_deadline_ms = 10000;  // a client must send a whole request within this
   // Shared by every site: added to forwards so that a receiver trusts their
   // route trail (actors/router/route_trail.hpp, "Trust"). Empty: trails are
-  // trusted from clients too. From peer_token or peer_token_file.
-  SharedToken peer_token;
+  // trusted from clients too. From peer_token or peer_token_file (re-read
+  // on a reload: LiveToken).
+  LiveToken peer_token;
   // Shared by every site and the services that call internal endpoints
   // (RouterConfig::service_token). Empty: internal endpoints are open.
-  // From service_token or service_token_file.
-  SharedToken service_token;
+  // From service_token or service_token_file (re-read on a reload).
+  LiveToken service_token;
 };
 
 // The DAL (DESIGN.md, "dal"). Present only when the file has a [dal] section.
@@ -153,8 +154,9 @@ struct AdminSettings {
   // set, every admin request but GET /healthz and GET /metrics must carry
   // "Authorization: Bearer TOKEN", or is answered 401. Empty: the admin API
   // is open to whoever reaches node.admin (logged at start). A token file
-  // may hold two during a rotation (core/shared_token.hpp).
-  SharedToken token;
+  // may hold two during a rotation, and is re-read on a reload
+  // (core/shared_token.hpp).
+  LiveToken token;
 };
 
 // [incident]: how this node grades incidents (zones/incident_grade.hpp).

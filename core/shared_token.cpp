@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <mutex>
 #include <sstream>
 
 #include "core/text_file.hpp"
@@ -62,6 +63,53 @@ Status SharedToken::check(const std::string& what) const {
   for (const std::string& token : tokens_)
     if (Status s = check_token(token, what); !s) return s;
   return Status::ok();
+}
+
+const char* to_string(TokenReload r) {
+  switch (r) {
+    case TokenReload::changed: return "changed";
+    case TokenReload::unchanged: return "unchanged";
+    case TokenReload::not_a_file: return "not_a_file";
+  }
+  return "?";
+}
+
+struct LiveToken::Cell {
+  Cell(SharedToken token, std::string path)
+      : file(std::move(path)), current(std::make_shared<const SharedToken>(std::move(token))) {}
+  const std::string file;  // "" : current is never replaced
+  std::mutex reloading;  // one reload at a time; readers never wait for it
+  std::shared_ptr<const SharedToken> current;  // read and replaced with std::atomic_load/store
+};
+
+LiveToken::LiveToken() : LiveToken(SharedToken()) {}
+LiveToken::LiveToken(SharedToken token) : cell_(std::make_shared<Cell>(std::move(token), "")) {}
+LiveToken::LiveToken(std::string token) : LiveToken(SharedToken(std::move(token))) {}
+LiveToken::LiveToken(const char* token) : LiveToken(std::string(token)) {}
+LiveToken::LiveToken(std::shared_ptr<Cell> cell) : cell_(std::move(cell)) {}
+
+LiveToken LiveToken::from_file(SharedToken token, std::string path) {
+  return LiveToken(std::make_shared<Cell>(std::move(token), std::move(path)));
+}
+
+std::shared_ptr<const SharedToken> LiveToken::snapshot() const {
+  if (cell_->file.empty()) return cell_->current;  // never replaced
+  return std::atomic_load(&cell_->current);
+}
+bool LiveToken::empty() const { return snapshot()->empty(); }
+std::string LiveToken::sent() const { return snapshot()->sent(); }
+bool LiveToken::accepts(const std::string& sent) const { return snapshot()->accepts(sent); }
+Status LiveToken::check(const std::string& what) const { return snapshot()->check(what); }
+const std::string& LiveToken::file() const { return cell_->file; }
+
+Result<TokenReload> LiveToken::reload(const std::string& what) const {
+  if (cell_->file.empty()) return TokenReload::not_a_file;
+  std::lock_guard<std::mutex> lock(cell_->reloading);
+  auto fresh = read_token_file(cell_->file, what);
+  if (!fresh) return fresh.status();
+  if (fresh->tokens() == snapshot()->tokens()) return TokenReload::unchanged;
+  std::atomic_store(&cell_->current, std::make_shared<const SharedToken>(std::move(*fresh)));
+  return TokenReload::changed;
 }
 
 Result<SharedToken> read_token_file(const std::string& path, const std::string& what) {

@@ -16,14 +16,18 @@
 //                    coordinator's site probe, a re-seed), so every node of
 //                    a cluster has the same one.
 //
-// Rotation, one node at a time: a token file may hold two tokens, one per
-// line. A node sends the first and accepts either (SharedToken). To move
-// from OLD to NEW: (1) every node's file becomes "OLD\nNEW", restarted one
-// by one; (2) "NEW\nOLD", one by one; (3) the clients move to NEW; (4) "NEW".
-// At every moment each node accepts what every other sends.
+// Rotation: a token file may hold two tokens, one per line. A node sends
+// the first and accepts either (SharedToken). To move from OLD to NEW:
+// (1) every node's file becomes "OLD\nNEW", and every node reloads it;
+// (2) "NEW\nOLD", reloaded everywhere; (3) the clients move to NEW;
+// (4) "NEW", reloaded everywhere. At every moment each node accepts what
+// every other sends. A node re-reads its token files on SIGHUP (or POST
+// /admin/v1/tokens/reload; actors/node/admin_tokens.hpp), so each step is a
+// file change and a reload rather than a restart (LiveToken).
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -69,6 +73,49 @@ class SharedToken {
   std::vector<std::string> tokens_;
 };
 
+// What a reload did to one token (LiveToken::reload).
+enum class TokenReload {
+  changed,     // the file holds other tokens than before: they apply from now
+  unchanged,   // the file holds the same tokens
+  not_a_file,  // the token came from the config itself (or there is none): nothing to re-read
+};
+const char* to_string(TokenReload r);
+
+// A node's shared secret while it runs: a handle on one SharedToken, which
+// reload() replaces from the token's file. Copies of a handle share the
+// token, so the NodeConfig the node keeps and the RouterConfig it gives its
+// router see one reload together. Readers take a snapshot per use, and may
+// do so from any thread while another reloads.
+//
+// Whether there is a token at all is fixed when the handle is made: a token
+// file never holds none (SharedToken::parse), and a node without a token has
+// no file to re-read, so turning a token on or off still takes a restart.
+class LiveToken {
+ public:
+  LiveToken();  // none
+  LiveToken(SharedToken token);  // NOLINT(google-explicit-constructor): fixed, from the config itself
+  LiveToken(std::string token);  // NOLINT(google-explicit-constructor): one fixed token ("" = none)
+  LiveToken(const char* token);  // NOLINT(google-explicit-constructor)
+  // token as read from path (read_token_file), which reload() reads again.
+  static LiveToken from_file(SharedToken token, std::string path);
+
+  std::shared_ptr<const SharedToken> snapshot() const;
+  bool empty() const;
+  std::string sent() const;  // the first; "" when empty
+  bool accepts(const std::string& sent) const;
+  Status check(const std::string& what) const;
+  const std::string& file() const;  // "" when not from a file
+
+  // Re-reads file() (read_token_file). On an error (the file is gone or
+  // malformed) the current tokens stay, and the error names the file.
+  Result<TokenReload> reload(const std::string& what) const;
+
+ private:
+  struct Cell;
+  explicit LiveToken(std::shared_ptr<Cell> cell);
+  std::shared_ptr<Cell> cell_;
+};
+
 // Reads and parses a token file (SharedToken::parse). not_found/io_error
 // naming the path, or parse's error prefixed with it.
 Result<SharedToken> read_token_file(const std::string& path, const std::string& what);
@@ -100,5 +147,8 @@ std::string bearer_authorization(const std::string& token);
 // tokens as "Bearer TOKEN" (the scheme case-insensitive), compared in
 // constant time.
 bool bearer_matches(const std::string* authorization, const SharedToken& token);
+inline bool bearer_matches(const std::string* authorization, const LiveToken& token) {
+  return bearer_matches(authorization, *token.snapshot());
+}
 
 }  // namespace ezone

@@ -97,7 +97,7 @@ HttpHandler make_admin_handler(AdminSources sources) {
       .set(sources.config->admin_api.token.empty() ? 0 : 1);
   return [sources = std::move(sources), not_found, no_token, wrong_token](const HttpRequest& req) {
     std::string path = req.path();
-    const SharedToken& token = sources.config->admin_api.token;
+    const LiveToken& token = sources.config->admin_api.token;
     if (!token.empty() && !open_path(path)) {
       const std::string* sent = req.find_header("authorization");
       if (!bearer_matches(sent, token)) {

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "core/metrics.hpp"
+#include "core/shared_token.hpp"
 #include "storage/coord/engine.hpp"
 #include "storage/coord/http_probe.hpp"
 #include "storage/meta/meta_store.hpp"
@@ -48,7 +49,7 @@ struct CoordinatorConfig {
   int64_t poll_ms = 5;          // between steps of a waiting workflow
   int64_t idle_poll_ms = 250;   // between scans of the journal
   int64_t probe_timeout_ms = 1000;
-  std::string admin_token;  // [admin] token: the sites' admin APIs ask for it
+  LiveToken admin_token;  // [admin] token: the sites' admin APIs ask for it (shared with NodeConfig's)
 };
 
 class Coordinator {

@@ -314,6 +314,7 @@ uint16_t Node::admin_port() const { return impl_->admin->port(); }
 uint16_t Node::http_port() const { return impl_->ingress->port(); }
 Gzs& Node::gzs() { return *impl_->gzs; }
 dal::Dal* Node::dal() { return impl_->dal.get(); }
+TokenReloadReport Node::reload_tokens(const std::string& cause) { return impl_->tokens->reload(cause); }
 
 std::string Node::cluster_json() const { return render_cluster_json(impl_->admin_sources()); }
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "actors/node/admin_tokens.hpp"
 #include "actors/node/etcd_session.hpp"
 #include "actors/router/endpoint.hpp"
 #include "config/node_config.hpp"
@@ -89,6 +90,12 @@ class Node {
   Metrics& metrics();
   // The node's GZS (fences, merchants, route table).
   Gzs& gzs();
+  // Re-reads the token files named in the config ([admin] token_file,
+  // [router] service_token_file and peer_token_file) and applies what
+  // changed from the next request (actors/node/admin_tokens.hpp). ezoned
+  // calls it on SIGHUP. A file that cannot be read leaves its token as it
+  // was, and the report says why. cause is logged (ezoned: "signal").
+  TokenReloadReport reload_tokens(const std::string& cause = "api");
   // The node's DAL; nullptr when the config has no [dal] section.
   dal::Dal* dal();
   // Ports actually bound (useful when a test configures port 0... never:

@@ -19,6 +19,8 @@ AdminSources Node::Impl::admin_sources() {
     if (auto answer = handle_incident_admin(incident_sources(), req)) return answer;
     if (auto answer = handle_cache_admin(cache.get(), config.ezone, req)) return answer;
     if (auto answer = handle_snapshot_admin(snapshots.get(), req)) return answer;
+    if (tokens)
+      if (auto answer = handle_token_admin(*tokens, req)) return answer;
     CoordAdminSources coord{config.ezone, coordinator.get(), dal.get(), {}, nullptr, nullptr};
     if (ingress) {
       coord.served_per_shard = [this] { return ingress->router().served_per_shard(); };
@@ -124,6 +126,7 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   auto h = RouterIngress::start(std::move(rc), std::move(endpoints), http_options, *metrics, std::move(lanes));
   if (!h) return Status(h.status().code(), config.source + ": " + h.status().message());
   ingress = std::move(*h);
+  tokens = std::make_unique<TokenReloader>(config, *metrics, logger);
   // Admin last: a node whose /healthz answers serves everything else too.
   HttpServerOptions admin_options = http_options;
   admin_options.name = "admin";
@@ -148,7 +151,7 @@ void Node::Impl::make_coordinator() {
   cc.auto_failover = s.auto_failover;
   cc.engine = coord::EngineOptions{s.ack_timeout_ms, s.apply_timeout_ms, s.skew_margin_ms, s.failover_wait_ms};
   cc.poll_ms = s.poll_ms;
-  cc.admin_token = config.admin_api.token.sent();
+  cc.admin_token = config.admin_api.token;
   // Made before the admin server serves, so /admin/v1/workflows answers
   // from the first request; its thread starts once the etcd session runs.
   // An isolated node drives nothing, not even in the moments before its

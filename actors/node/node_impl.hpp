@@ -21,6 +21,7 @@
 #include "actors/node/admin_api.hpp"
 #include "actors/node/admin_fault.hpp"
 #include "actors/node/admin_incident.hpp"
+#include "actors/node/admin_tokens.hpp"
 #include "actors/node/coordinator.hpp"
 #include "actors/node/etcd_session.hpp"
 #include "actors/node/file_lock.hpp"
@@ -61,6 +62,7 @@ struct Node::Impl {
   std::unique_ptr<DrcService> drc;    // when there is a DAL
   std::unique_ptr<ChangeFeedHub> feed;  // GET /drc/v1/changes, when there is a DAL
   std::unique_ptr<HttpServer> admin;
+  std::unique_ptr<TokenReloader> tokens;  // re-reads config's token files (SIGHUP, admin)
   std::unique_ptr<SpanExporter> spans;  // [tracing] otlp_endpoint; before ingress, whose router feeds it
   std::unique_ptr<SoaProxy> soa;  // when [soa] is configured; before ingress, whose handlers call it
   std::unique_ptr<SoaRegistry> soa_registry;  // with [soa] registration; feeds `soa`

@@ -222,7 +222,7 @@ void Router::Impl::handle(HttpRequest&& request, HttpResponder respond) {
   auto trail = parse_route_trail(p.request);
   if (!trail) return reject(p, RejectReason::bad_header, trail.status().message(), current_epoch());
   p.trail = std::move(*trail);
-  if (apply_peer_token(p.request, config.peer_token, &p.trail)) m.untrusted_trails->inc();
+  if (apply_peer_token(p.request, *config.peer_token.snapshot(), &p.trail)) m.untrusted_trails->inc();
   if (p.trail.hops > config.hops_max)
     return reject(p, RejectReason::hop_limit, "request was forwarded " + std::to_string(p.trail.hops) +
                                                   " times; the limit is " + std::to_string(config.hops_max),

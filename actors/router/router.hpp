@@ -111,15 +111,16 @@ struct RouterConfig {
   std::shared_ptr<const FaultState> fault;
   // The cluster's peer token (route_trail.hpp, "Trust"): added to every
   // forward; a request without it is not held for its X-Ezone-Epoch or
-  // Via. Empty: every request's trail headers are trusted.
-  SharedToken peer_token;
+  // Via. Empty: every request's trail headers are trusted. A reload of the
+  // token's file applies from the next request (core/shared_token.hpp).
+  LiveToken peer_token;
   // The service token (core/shared_token.hpp): a request to an endpoint of
   // Entrance::internal must carry it in X-Ezone-Service-Token, or is
   // answered 401 (reason unauthorized) at the router it enters, before
   // anything is resolved. Forwards keep the header (the owner checks it
   // too); it is removed before the handler runs. Empty: internal endpoints
-  // are open to whoever reaches node.http.
-  SharedToken service_token;
+  // are open to whoever reaches node.http. Reloadable like peer_token.
+  LiveToken service_token;
   // Receives each sampled span, on the I/O thread that answered: it must be
   // thread-safe and cheap (a log line). Optional: null reports nothing, but
   // traceparent is still passed on.

@@ -37,7 +37,7 @@ Result<SiteReport> decode_site_report_json(const std::string& text) {
   return r;
 }
 
-HttpSiteProbe::HttpSiteProbe(WorkflowJournal& journal, int64_t timeout_ms, std::string admin_token)
+HttpSiteProbe::HttpSiteProbe(WorkflowJournal& journal, int64_t timeout_ms, LiveToken admin_token)
     : journal_(journal), timeout_ms_(timeout_ms), admin_token_(std::move(admin_token)) {}
 
 HttpSiteProbe::~HttpSiteProbe() = default;
@@ -64,7 +64,7 @@ Result<SiteReport> HttpSiteProbe::report(const std::string& ezone) {
   }
   net::HttpRequest req;
   req.target = "/admin/v1/coord/site";
-  net::add_bearer_token(req, admin_token_);
+  net::add_bearer_token(req, admin_token_.sent());
   auto got = conn->request(req, timeout_ms_);
   if (!got) {
     conn.reset();  // the node may have restarted elsewhere: look it up again next time

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 
+#include "core/shared_token.hpp"
 #include "storage/coord/journal.hpp"
 #include "storage/coord/site_probe.hpp"
 #include "storage/net/http_client.hpp"
@@ -33,8 +34,9 @@ class HttpSiteProbe final : public SiteProbe {
  public:
   // journal must outlive the probe. timeout_ms bounds each request.
   // admin_token (core/shared_token.hpp) goes with every request when it is
-  // not empty: the cluster's nodes share one.
-  HttpSiteProbe(WorkflowJournal& journal, int64_t timeout_ms, std::string admin_token = "");
+  // not empty: the cluster's nodes share one. A reload of its file applies
+  // from the next request.
+  HttpSiteProbe(WorkflowJournal& journal, int64_t timeout_ms, LiveToken admin_token = {});
   ~HttpSiteProbe() override;
 
   Result<Epoch> acknowledged_epoch(const std::string& ezone) override;
@@ -47,7 +49,7 @@ class HttpSiteProbe final : public SiteProbe {
 
   WorkflowJournal& journal_;
   const int64_t timeout_ms_;
-  const std::string admin_token_;
+  const LiveToken admin_token_;
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<net::HttpConnection>> connections_;  // by ezone
 };

@@ -164,6 +164,14 @@ TEST(NodeConfig, PeerTokenInlineOrFromAFileBesideTheConfig) {
   auto from_file = load_node_config(dir.path + "/test.toml");
   ASSERT_TRUE(from_file.ok()) << from_file.status().to_string();
   EXPECT_EQ(from_file->router.peer_token.sent(), token);
+  // The file, resolved beside the config, is the one a reload reads again.
+  EXPECT_EQ(from_file->router.peer_token.file(), dir.path + "/peer_token");
+  EXPECT_EQ(inline_token->router.peer_token.file(), "");
+  const std::string next = "99887766554433221100ffeeddccbbaa";
+  write_file(dir.path + "/peer_token", next + "\n");
+  const NodeConfig copy = *from_file;  // as a node's router holds it
+  ASSERT_TRUE(from_file->router.peer_token.reload("peer token").ok());
+  EXPECT_EQ(copy.router.peer_token.sent(), next);
 
   expect_error(parse_node_config(std::string(kValid) + "\n[router]\npeer_token = \"short\"\n", "test.toml"),
                "router.peer_token");

@@ -4,8 +4,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace ezone {
 namespace {
@@ -143,4 +146,90 @@ TEST(SharedToken, AClientTakesTheFileFirstThenTheEnvironmentThenNone) {
 }
 
 }  // namespace
+TEST(LiveToken, AReloadReplacesTheTokensOfEveryCopyAndKeepsThemWhenTheFileIsBad) {
+  const std::string next = "abcdefabcdefabcdef99";
+  TokenFile file(kToken + "\n");
+  auto read = read_token_file(file.path, "admin token");
+  ASSERT_TRUE(read.ok()) << read.status().to_string();
+  const LiveToken live = LiveToken::from_file(*read, file.path);
+  const LiveToken copy = live;  // as the router's config holds the node's
+  EXPECT_EQ(live.file(), file.path);
+  ASSERT_TRUE(live.reload("admin token").ok());
+  EXPECT_EQ(*live.reload("admin token"), TokenReload::unchanged);
+
+  std::ofstream(file.path) << kToken << "\n" << next << "\n";  // rotation, step 1
+  auto step1 = live.reload("admin token");
+  ASSERT_TRUE(step1.ok()) << step1.status().to_string();
+  EXPECT_EQ(*step1, TokenReload::changed);
+  EXPECT_EQ(copy.sent(), kToken);
+  EXPECT_TRUE(copy.accepts(next));
+  const std::string bearer_next = "Bearer " + next;
+  EXPECT_TRUE(bearer_matches(&bearer_next, copy));
+
+  std::ofstream(file.path) << next << "\n";  // step 4
+  EXPECT_EQ(*copy.reload("admin token"), TokenReload::changed);
+  EXPECT_EQ(live.sent(), next);
+  EXPECT_FALSE(live.accepts(kToken));
+
+  // A bad file keeps the tokens in force, and says which file and why.
+  for (const std::string& bad : {std::string("\n"), std::string("short\n"), kToken + "\n" + next + "\nzz" + next}) {
+    std::ofstream(file.path) << bad;
+    auto refused = live.reload("admin token");
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.status().message().find(file.path), std::string::npos) << refused.status().message();
+    EXPECT_EQ(live.sent(), next) << bad;
+    EXPECT_TRUE(live.accepts(next));
+  }
+  ::unlink(file.path.c_str());
+  EXPECT_FALSE(live.reload("admin token").ok());
+  EXPECT_EQ(live.sent(), next);
+  EXPECT_FALSE(live.empty());
+}
+
+TEST(LiveToken, ATokenFromTheConfigOrNoneHasNothingToReload) {
+  const LiveToken inline_token = kToken;
+  EXPECT_EQ(*inline_token.reload("peer token"), TokenReload::not_a_file);
+  EXPECT_EQ(inline_token.sent(), kToken);
+  const LiveToken none;
+  EXPECT_TRUE(none.empty());
+  EXPECT_EQ(*none.reload("peer token"), TokenReload::not_a_file);
+  EXPECT_EQ(none.sent(), "");
+  EXPECT_FALSE(none.accepts(""));
+  EXPECT_STREQ(to_string(TokenReload::changed), "changed");
+  EXPECT_STREQ(to_string(TokenReload::unchanged), "unchanged");
+  EXPECT_STREQ(to_string(TokenReload::not_a_file), "not_a_file");
+}
+
+// Readers on other threads see the old tokens or the new ones, never a mix
+// or a torn value, while reloads swap them.
+TEST(LiveToken, ReadersSeeOneWholeTokenSetWhileReloadsRun) {
+  const std::string a = "aaaaaaaaaaaaaaaaaaaaaaaa", b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+  TokenFile file(a + "\n");
+  const LiveToken live = LiveToken::from_file(*read_token_file(file.path, "peer token"), file.path);
+  std::atomic<bool> done{false};
+  std::atomic<int> mixed{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t)
+    readers.emplace_back([&] {
+      while (!done.load()) {
+        auto s = live.snapshot();
+        const std::string& sent = s->sent();
+        if (!((sent == a && s->accepts(a) && !s->accepts(b)) || (sent == b && s->accepts(b) && !s->accepts(a))))
+          mixed.fetch_add(1);
+      }
+    });
+  int changes = 0;
+  for (int i = 0; i < 400; ++i) {
+    TokenFile next((i % 2 ? a : b) + "\n");
+    ::rename(next.path.c_str(), file.path.c_str());
+    auto r = live.reload("peer token");
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    changes += *r == TokenReload::changed;
+  }
+  done = true;
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(changes, 400);
+  EXPECT_EQ(mixed.load(), 0);
+}
+
 }  // namespace ezone

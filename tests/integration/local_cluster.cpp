@@ -1,6 +1,9 @@
 #include "tests/integration/local_cluster.hpp"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <chrono>
 #include <cstdlib>
@@ -173,6 +176,29 @@ Status LocalCluster::wait_ready(const std::string& ezone, int64_t timeout_ms) {
 
 std::string LocalCluster::log_tail(const std::string& ezone, size_t bytes) const {
   return tail(read_file(zones_.at(ezone).log), bytes);
+}
+
+Status LocalCluster::rotate_admin_token(const std::string& text, const std::string& client_token) {
+  if (options_.admin_token.empty()) return Status(Errc::invalid_argument, "the cluster has no admin token file");
+  const std::string path = dir_ + "/admin_token", temporary = path + ".new";
+  {
+    std::ofstream out(temporary);
+    out << text;
+    if (!out) return Status(Errc::io_error, "cannot write " + temporary);
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) return Status(Errc::io_error, "cannot rename " + temporary);
+  options_.admin_token = client_token;
+  for (const auto& ezone : options_.ezones)
+    if (zones_.at(ezone).process && zones_.at(ezone).process->running()) ::kill(zones_.at(ezone).process->pid(), SIGHUP);
+  return Status::ok();
+}
+
+size_t LocalCluster::reloads_logged(const std::string& ezone) const {
+  const std::string log = read_file(zones_.at(ezone).log);
+  size_t n = 0;
+  for (size_t at = log.find("event=tokens_reloaded"); at != std::string::npos; at = log.find("event=tokens_reloaded", at + 1))
+    ++n;
+  return n;
 }
 
 Result<net::HttpResponse> LocalCluster::admin_request(const std::string& ezone, const std::string& method,

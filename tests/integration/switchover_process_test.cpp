@@ -153,6 +153,52 @@ TEST_F(SwitchoverProcessTest, WithAnAdminTokenOnlyItsHoldersReachTheAdminApiAndW
       << metrics->body.substr(0, 2000);
 }
 
+// A rotation of the admin token with no restart: each step is a file change
+// and a SIGHUP to every ezoned. After the last step only the new token
+// works, and a switchover still runs: the coordinator sends the reloaded
+// token to the site it waits on.
+TEST_F(SwitchoverProcessTest, ARotationOfTheAdminTokenBySighupNeedsNoRestartAndWorkflowsStillRun) {
+  const std::string old_token = "rotation-test-old-admin-token-41", new_token = "rotation-test-new-admin-token-97";
+  start_cluster("ack_timeout_ms = 5000\n", "", old_token);
+  ASSERT_TRUE(eventually([&] { return route_of_shard("bj").is_object(); }, seconds(10)));
+  auto status_with = [&](const std::string& ezone, const std::string& token) {
+    net::HttpRequest req{"GET", "/admin/v1/cluster", "", "", {}};
+    net::add_bearer_token(req, token);
+    auto r = net::HttpConnection(cluster_->addresses(ezone).admin).request(req, 2000);
+    return r.ok() ? r->status : -1;
+  };
+  size_t reloads = 0;
+  auto rotate = [&](const std::string& text, const std::string& client) {
+    const Status rotated = cluster_->rotate_admin_token(text, client);
+    ASSERT_TRUE(rotated.is_ok()) << rotated.to_string();
+    ++reloads;
+    for (const char* ezone : {"bj", "sh"})
+      ASSERT_TRUE(eventually([&] { return cluster_->reloads_logged(ezone) == reloads; }, seconds(10)))
+          << cluster_->log_tail(ezone);
+  };
+
+  rotate(old_token + "\n" + new_token + "\n", old_token);  // 1: every node accepts both
+  for (const char* ezone : {"bj", "sh"}) {
+    EXPECT_EQ(status_with(ezone, old_token), 200) << ezone;
+    EXPECT_EQ(status_with(ezone, new_token), 200) << ezone;
+  }
+  rotate(new_token + "\n" + old_token + "\n", new_token);  // 2: every node sends the new one
+  rotate(new_token + "\n", new_token);                      // 4: only the new one
+  for (const char* ezone : {"bj", "sh"}) {
+    EXPECT_EQ(status_with(ezone, old_token), 401) << ezone;
+    EXPECT_EQ(status_with(ezone, new_token), 200) << ezone;
+    EXPECT_TRUE(cluster_->process(ezone).running()) << "SIGHUP must not stop ezoned";
+  }
+
+  auto [code, out] = cluster_->ezctl("bj", {"switchover", "--shards", "squares", "--to", "sh", "--id", "so-r"});
+  ASSERT_EQ(code, 0) << out << cluster_->log_tail("bj");
+  EXPECT_NE(out.find("so-r: done"), std::string::npos) << out;
+  EXPECT_EQ(route_of_shard("sh").value("owner", ""), "sh");
+  const std::string log = cluster_->log_tail("bj", 1 << 20);
+  EXPECT_NE(log.find("event=tokens_reloaded ezone=bj cause=signal admin=changed"), std::string::npos) << log;
+  EXPECT_EQ(log.find(new_token), std::string::npos) << "token values are never logged";
+}
+
 TEST_F(SwitchoverProcessTest, DryRunChangesNothingAndCancelReturnsTheShard) {
   start_cluster("ack_timeout_ms = 60000\n");
   ASSERT_TRUE(eventually([&] { return route_of_shard("bj").is_object(); }, seconds(10)));

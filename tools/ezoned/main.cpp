@@ -1,6 +1,7 @@
 // ezoned: one ezone runtime per data centre. A thin main around ezone::Node.
 //
-//   ezoned --config FILE          run until SIGINT or SIGTERM
+//   ezoned --config FILE          run until SIGINT or SIGTERM; SIGHUP re-reads
+//                                 the token files (Node::reload_tokens)
 //   ezoned --config FILE --check  validate the config (and that its ports
 //                                 are free), then exit
 //   ezoned --config FILE --takeover
@@ -78,13 +79,15 @@ bool choose_app(const ezone::NodeConfig& config, ezone::NodeOptions& options) {
   return false;
 }
 
-// Blocks SIGINT/SIGTERM in this thread before any other thread exists, so
-// every thread inherits the mask and sigwait() below receives them.
-sigset_t block_stop_signals() {
+// Blocks SIGINT/SIGTERM (stop) and SIGHUP (reload the token files) in this
+// thread before any other thread exists, so every thread inherits the mask
+// and sigwait() below receives them.
+sigset_t block_handled_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
 }
@@ -171,15 +174,19 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  sigset_t stop_signals = block_stop_signals();
+  sigset_t handled_signals = block_handled_signals();
   auto node = ezone::Node::start(*config, std::move(options));
   if (!node) {
     std::fprintf(stderr, "ezoned: cannot start: %s\n", node.status().message().c_str());
     // A port in use is a config problem the operator fixes in the file.
     return node.status().code() == ezone::Errc::unavailable ? 2 : 1;
   }
-  int signal = 0;
-  sigwait(&stop_signals, &signal);
+  for (;;) {
+    int signal = 0;
+    if (sigwait(&handled_signals, &signal) != 0) continue;
+    if (signal != SIGHUP) break;
+    (*node)->reload_tokens("signal");  // logs what it did (event=tokens_reloaded)
+  }
   (*node)->stop();
   return 0;
 }

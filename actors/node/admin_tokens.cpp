@@ -1,0 +1,72 @@
+#include "actors/node/admin_tokens.hpp"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace ezone {
+
+namespace {
+constexpr const char* kReloadPath = "/admin/v1/tokens/reload";
+}  // namespace
+
+bool TokenReloadReport::ok() const {
+  for (const TokenReloadEntry& e : tokens)
+    if (!e.error.empty()) return false;
+  return true;
+}
+
+std::string TokenReloadReport::to_json() const {
+  nlohmann::json list = nlohmann::json::array();
+  for (const TokenReloadEntry& e : tokens) {
+    nlohmann::json entry{{"token", e.token}, {"file", e.file}, {"outcome", e.outcome}};
+    if (!e.error.empty()) entry["error"] = e.error;
+    list.push_back(std::move(entry));
+  }
+  return nlohmann::json{{"ezone", ezone}, {"ok", ok()}, {"tokens", std::move(list)}}.dump(2) + "\n";
+}
+
+TokenReloader::TokenReloader(const NodeConfig& config, Metrics& metrics, std::shared_ptr<spdlog::logger> logger)
+    : config_(config),
+      metrics_(metrics),
+      logger_(std::move(logger)),
+      tokens_{{"admin", &config.admin_api.token, "admin token"},
+              {"service", &config.router.service_token, "service token"},
+              {"peer", &config.router.peer_token, "peer token"}} {}
+
+TokenReloadReport TokenReloader::reload(const std::string& cause) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  TokenReloadReport report;
+  report.ezone = config_.ezone;
+  std::string summary;
+  for (const Token& t : tokens_) {
+    TokenReloadEntry entry{t.name, t.live->file(), "", ""};
+    auto outcome = t.live->reload(t.what);
+    if (outcome) {
+      entry.outcome = to_string(*outcome);
+    } else {
+      entry.outcome = "failed";
+      entry.error = outcome.status().message() + "; the " + t.what + " stays as it was";
+      logger_->error("event=token_reload_failed ezone={} token={} cause={} error=\"{}\"", config_.ezone, t.name, cause,
+                     entry.error);
+    }
+    metrics_
+        .counter("ezone_token_reloads_total", "Reloads of a token file (SIGHUP, POST /admin/v1/tokens/reload), by "
+                                              "token and outcome",
+                 {{"token", t.name}, {"outcome", entry.outcome}})
+        .inc();
+    summary += std::string(" ") + t.name + "=" + entry.outcome;
+    report.tokens.push_back(std::move(entry));
+  }
+  logger_->info("event=tokens_reloaded ezone={} cause={}{}", config_.ezone, cause, summary);
+  return report;
+}
+
+std::optional<HttpResponse> handle_token_admin(TokenReloader& reloader, const HttpRequest& req) {
+  if (req.path() != kReloadPath) return std::nullopt;
+  if (req.method != "POST")
+    return HttpResponse::error(405, req.method + " not allowed on " + std::string(kReloadPath) + "; use POST");
+  TokenReloadReport report = reloader.reload("admin");
+  return HttpResponse::json(report.ok() ? 200 : 500, report.to_json());
+}
+
+}  // namespace ezone

@@ -1,0 +1,78 @@
+// Reloading a node's token files while it runs (core/shared_token.hpp,
+// LiveToken), so that each step of a rotation is a file change and a reload
+// rather than a restart. ezoned reloads on SIGHUP; an embedder calls
+// Node::reload_tokens; an operator may also ask over the admin API:
+//
+//   POST /admin/v1/tokens/reload   200 with the report below when every
+//                                  token file was read (changed or not);
+//                                  500 with the same report when one could
+//                                  not be: that token stays as it was, the
+//                                  others are reloaded all the same.
+//     {"ezone": "bj", "ok": true,
+//      "tokens": [{"token": "admin", "file": "/etc/ezone/admin_token",
+//                  "outcome": "changed"}, ...]}
+//     outcome: changed | unchanged | not_a_file (the token is in the config
+//     itself, or there is none) | failed (with "error": what is wrong).
+//
+// The request itself needs the admin token as it stands before the reload.
+// Every outcome counts in ezone_token_reloads_total{token, outcome}; a
+// reload is logged (event=tokens_reloaded; event=token_reload_failed at
+// error level, naming the file). Token values are never logged or shown.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/http/http_types.hpp"
+#include "config/node_config.hpp"
+#include "core/metrics.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace ezone {
+
+struct TokenReloadEntry {
+  std::string token;    // "admin", "service" or "peer"
+  std::string file;     // "" when the token is not from a file
+  std::string outcome;  // to_string(TokenReload), or "failed"
+  std::string error;    // when failed
+};
+
+struct TokenReloadReport {
+  std::string ezone;
+  std::vector<TokenReloadEntry> tokens;
+  bool ok() const;  // no token failed
+  std::string to_json() const;
+};
+
+// Reloads the tokens of one node's config. The config's LiveTokens are
+// shared with the router and the coordinator, which see a change from their
+// next request. Thread-safe; config must outlive it.
+class TokenReloader {
+ public:
+  TokenReloader(const NodeConfig& config, Metrics& metrics, std::shared_ptr<spdlog::logger> logger);
+  TokenReloadReport reload(const std::string& cause);
+
+ private:
+  struct Token {
+    const char* name;
+    const LiveToken* live;
+    const char* what;  // for error messages: "admin token"
+  };
+  const NodeConfig& config_;
+  Metrics& metrics_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::vector<Token> tokens_;
+  std::mutex mutex_;  // one reload at a time, so reports and logs do not interleave
+};
+
+// An answer for POST /admin/v1/tokens/reload (405 for another method),
+// nullopt for any other path.
+std::optional<HttpResponse> handle_token_admin(TokenReloader& reloader, const HttpRequest& req);
+
+}  // namespace ezone
