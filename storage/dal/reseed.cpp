@@ -131,6 +131,19 @@ std::vector<std::string> seed_shortfalls(const SeedReport& seed, const std::vect
   for (const PeerCursor& p : others) {
     if (!p.error.empty()) {
       out.push_back("'" + p.ezone + "' could not be asked how much of this ezone it applied (" + p.error + ")");
+    } else if (p.lineage != 0 && p.lineage != seed.replaces) {
+      // The new outbox names seed.replaces as the one it replaces; a peer
+      // whose cursor is of another lineage refuses it (check_timeline) and
+      // stops replicating this ezone: it has not followed an earlier
+      // re-seed, or the source has not.
+      out.push_back("'" + p.ezone + "' applied this ezone's outbox of lineage " + std::to_string(p.lineage) + ", '" +
+                    seed.source + "' " +
+                    (seed.replaces == 0 ? std::string("none of it")
+                                        : "that of lineage " + std::to_string(seed.replaces)) +
+                    " (one of them has not followed an earlier re-seed): '" + p.ezone +
+                    "' would refuse the new outbox and stop replicating this ezone (wait until both have applied "
+                    "the same lineage, GET /admin/v1/drc, or re-seed '" + p.ezone + "' from '" + seed.source +
+                    "' as well)");
     } else if (seed.replaces != 0 && p.lineage == seed.replaces && p.seq > seed.replaced_seq) {
       out.push_back("'" + p.ezone + "' applied this ezone's old outbox up to seq " + std::to_string(p.seq) + ", '" +
                     seed.source + "' only up to " + std::to_string(seed.replaced_seq) + ": seed from '" + p.ezone +

@@ -75,7 +75,10 @@ struct PeerCursor {
 // peer that applied less would never get the changes between, which only
 // the lost outbox held (the new outbox starts again at seq 1, and no site
 // re-ships another's: found by the simulator, tests/sim/sim_reseed.cpp); a
-// peer that could not be asked may be either.
+// peer whose cursor is of another lineage of this ezone than the source's
+// (one of them has not followed an earlier re-seed) would refuse the new
+// outbox, which names the source's as the one it replaces; a peer that
+// could not be asked may be any of these.
 std::vector<std::string> seed_shortfalls(const SeedReport& seed, const std::vector<PeerCursor>& others);
 
 // Syncs copy_path, moves the database at db_path (with its -wal and -shm)

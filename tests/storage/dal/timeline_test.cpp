@@ -290,8 +290,24 @@ TEST(ReseedTest, APeerThatAppliedMoreOfTheOldOutboxOrCannotBeAskedMakesTheSource
   seed.replaces = 7;
   seed.replaced_seq = 100;
   EXPECT_TRUE(dal::seed_shortfalls(seed, {}).empty());
-  // As far as the source, or in another lineage (re-seeded already): fine.
-  EXPECT_TRUE(dal::seed_shortfalls(seed, {{"gz", 100, 7, ""}, {"sz", 500, 8, ""}}).empty());
+  // As far as the source in the same lineage: fine.
+  EXPECT_TRUE(dal::seed_shortfalls(seed, {{"gz", 100, 7, ""}, {"sz", 100, 7, ""}}).empty());
+  // In another lineage (one of them has not followed an earlier re-seed):
+  // the new outbox names lineage 7 as the one it replaces, which such a
+  // peer refuses (check_timeline), and it would stop replicating this ezone.
+  auto other_lineage = dal::seed_shortfalls(seed, {{"sz", 500, 8, ""}});
+  ASSERT_EQ(other_lineage.size(), 1u);
+  EXPECT_NE(other_lineage[0].find("'sz' applied this ezone's outbox of lineage 8, 'sh' that of lineage 7"),
+            std::string::npos)
+      << other_lineage[0];
+  EXPECT_NE(other_lineage[0].find("would refuse the new outbox"), std::string::npos) << other_lineage[0];
+  dal::SeedReport from_none = seed;  // the source applied none of this ezone
+  from_none.replaces = 0;
+  from_none.replaced_seq = 0;
+  auto none = dal::seed_shortfalls(from_none, {{"gz", 3, 7, ""}, {"wh", 0, 0, ""}});
+  ASSERT_EQ(none.size(), 1u);
+  EXPECT_NE(none[0].find("'gz' applied this ezone's outbox of lineage 7, 'sh' none of it"), std::string::npos)
+      << none[0];
   // Behind the source, or never pulled: it would never get the changes
   // between, which only the lost outbox held.
   auto behind = dal::seed_shortfalls(seed, {{"gz", 90, 7, ""}, {"wh", 0, 0, ""}});
