@@ -1,6 +1,9 @@
 #include "core/shared_token.hpp"
 
+#include <sys/stat.h>
+
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <sstream>
@@ -118,6 +121,14 @@ Result<SharedToken> read_token_file(const std::string& path, const std::string& 
   auto token = SharedToken::parse(*text, what);
   if (!token) return Status(token.status().code(), path + ": " + token.status().message());
   return token;
+}
+
+std::string token_file_exposure(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return "";
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return std::string("mode ") + mode + ": others than its owner may read it; chmod 600 it";
 }
 
 Result<std::string> client_token(const std::string& file, const std::string& option, const char* env,

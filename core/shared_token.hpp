@@ -120,6 +120,12 @@ class LiveToken {
 // naming the path, or parse's error prefixed with it.
 Result<SharedToken> read_token_file(const std::string& path, const std::string& what);
 
+// "" when the token file at path is readable by its owner only; otherwise
+// what is wrong ("mode 0644: others than its owner may read it; chmod 600
+// it"), for a warning. "" too when it cannot be looked at (reading it fails
+// with its own error).
+std::string token_file_exposure(const std::string& path);
+
 // Clients read the admin token from this environment variable (ezctl,
 // loadgen) when no --admin-token-file is given, and the service token from
 // EZONE_SERVICE_TOKEN when no --service-token-file is.

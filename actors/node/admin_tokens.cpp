@@ -31,7 +31,17 @@ TokenReloader::TokenReloader(const NodeConfig& config, Metrics& metrics, std::sh
       logger_(std::move(logger)),
       tokens_{{"admin", &config.admin_api.token, "admin token"},
               {"service", &config.router.service_token, "service token"},
-              {"peer", &config.router.peer_token, "peer token"}} {}
+              {"peer", &config.router.peer_token, "peer token"}} {
+  for (const Token& t : tokens_) warn_if_exposed(*t.live, t.name);
+}
+
+void TokenReloader::warn_if_exposed(const LiveToken& token, const char* name) const {
+  if (token.file().empty()) return;
+  const std::string exposure = token_file_exposure(token.file());
+  if (!exposure.empty())
+    logger_->warn("event=token_file_exposed ezone={} token={} file={} detail=\"{}\"", config_.ezone, name, token.file(),
+                  exposure);
+}
 
 TokenReloadReport TokenReloader::reload(const std::string& cause) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -43,6 +53,7 @@ TokenReloadReport TokenReloader::reload(const std::string& cause) {
     auto outcome = t.live->reload(t.what);
     if (outcome) {
       entry.outcome = to_string(*outcome);
+      warn_if_exposed(*t.live, t.name);
     } else {
       entry.outcome = "failed";
       entry.error = outcome.status().message() + "; the " + t.what + " stays as it was";

@@ -18,6 +18,8 @@
 // Every outcome counts in ezone_token_reloads_total{token, outcome}; a
 // reload is logged (event=tokens_reloaded; event=token_reload_failed at
 // error level, naming the file). Token values are never logged or shown.
+// A token file that others than its owner may read is logged at warn level
+// when the node starts and at each reload (event=token_file_exposed).
 #pragma once
 
 #include <memory>
@@ -59,6 +61,7 @@ class TokenReloader {
   TokenReloadReport reload(const std::string& cause);
 
  private:
+  void warn_if_exposed(const LiveToken& token, const char* name) const;
   struct Token {
     const char* name;
     const LiveToken* live;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -184,6 +185,17 @@ TEST(LiveToken, AReloadReplacesTheTokensOfEveryCopyAndKeepsThemWhenTheFileIsBad)
   EXPECT_FALSE(live.reload("admin token").ok());
   EXPECT_EQ(live.sent(), next);
   EXPECT_FALSE(live.empty());
+}
+
+TEST(SharedToken, ATokenFileOthersMayReadIsSaidToBeExposed) {
+  TokenFile file(kToken + "\n");
+  ASSERT_EQ(::chmod(file.path.c_str(), 0600), 0);
+  EXPECT_EQ(token_file_exposure(file.path), "");
+  ASSERT_EQ(::chmod(file.path.c_str(), 0640), 0);
+  EXPECT_EQ(token_file_exposure(file.path), "mode 0640: others than its owner may read it; chmod 600 it");
+  ASSERT_EQ(::chmod(file.path.c_str(), 0604), 0);
+  EXPECT_NE(token_file_exposure(file.path).find("mode 0604"), std::string::npos);
+  EXPECT_EQ(token_file_exposure(file.dir + "/none"), "") << "reading it fails with its own error";
 }
 
 TEST(LiveToken, ATokenFromTheConfigOrNoneHasNothingToReload) {

@@ -197,6 +197,8 @@ TEST_F(SwitchoverProcessTest, ARotationOfTheAdminTokenBySighupNeedsNoRestartAndW
   const std::string log = cluster_->log_tail("bj", 1 << 20);
   EXPECT_NE(log.find("event=tokens_reloaded ezone=bj cause=signal admin=changed"), std::string::npos) << log;
   EXPECT_EQ(log.find(new_token), std::string::npos) << "token values are never logged";
+  // LocalCluster writes its token files with the default umask (0644).
+  EXPECT_NE(log.find("event=token_file_exposed ezone=bj token=admin"), std::string::npos) << log;
 }
 
 TEST_F(SwitchoverProcessTest, DryRunChangesNothingAndCancelReturnsTheShard) {
