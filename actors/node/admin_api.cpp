@@ -57,7 +57,12 @@ std::string render_cluster_json(const AdminSources& s) {
   auto view = s.membership();
   const NodeConfig& c = *s.config;
   json peers = json::array();
-  for (const auto& [ezone, m] : view->peers()) peers.push_back(peer_json(m));
+  for (const auto& [ezone, m] : view->peers()) {
+    json peer = peer_json(m);
+    for (const PeerConfig& p : c.peers)  // its admin address, from this node's config
+      if (p.ezone == ezone && p.admin.port != 0) peer["admin"] = p.admin.to_string();
+    peers.push_back(std::move(peer));
+  }
   json doc{{"node",
             {{"ezone", c.ezone},
              {"node_id", view->self_node_id()},

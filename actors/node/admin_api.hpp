@@ -1,6 +1,7 @@
 // The admin HTTP API of a node:
 //   GET /healthz            "ok" while serving
-//   GET /admin/v1/cluster   this node, its peers and their state, etcd, version
+//   GET /admin/v1/cluster   this node, its peers and their state (with each
+//                           peer's admin address from the config), etcd, version
 //   GET /metrics            Prometheus text, every sample labelled ezone=...
 // and, when the node runs a GZS, the routes/locate/merchants endpoints of
 // admin_gzs.hpp.

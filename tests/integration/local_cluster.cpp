@@ -178,7 +178,7 @@ std::string LocalCluster::log_tail(const std::string& ezone, size_t bytes) const
   return tail(read_file(zones_.at(ezone).log), bytes);
 }
 
-Status LocalCluster::rotate_admin_token(const std::string& text, const std::string& client_token) {
+Status LocalCluster::rotate_admin_token(const std::string& text, const std::string& client_token, bool signal) {
   if (options_.admin_token.empty()) return Status(Errc::invalid_argument, "the cluster has no admin token file");
   const std::string path = dir_ + "/admin_token", temporary = path + ".new";
   {
@@ -188,6 +188,7 @@ Status LocalCluster::rotate_admin_token(const std::string& text, const std::stri
   }
   if (::rename(temporary.c_str(), path.c_str()) != 0) return Status(Errc::io_error, "cannot rename " + temporary);
   options_.admin_token = client_token;
+  if (!signal) return Status::ok();
   for (const auto& ezone : options_.ezones)
     if (zones_.at(ezone).process && zones_.at(ezone).process->running()) ::kill(zones_.at(ezone).process->pid(), SIGHUP);
   return Status::ok();

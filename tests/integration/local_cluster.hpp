@@ -94,10 +94,10 @@ class LocalCluster {
   // for it to be ready.
   Status start_zone(const std::string& ezone, std::vector<std::pair<std::string, std::string>> env = {});
   // Replaces the cluster's admin token file with `text` (one token per line,
-  // written whole: a temporary file renamed over it) and sends SIGHUP to
-  // every zone's ezoned, which re-reads it (asynchronously: wait for
-  // reloads_logged). From then on the helpers send `client_token`.
-  Status rotate_admin_token(const std::string& text, const std::string& client_token);
+  // written whole: a temporary file renamed over it) and, with `signal`,
+  // sends SIGHUP to every zone's ezoned, which re-reads it (asynchronously:
+  // wait for reloads_logged). From then on the helpers send `client_token`.
+  Status rotate_admin_token(const std::string& text, const std::string& client_token, bool signal = true);
   // How many reloads of its token files a zone has logged (event=tokens_reloaded).
   size_t reloads_logged(const std::string& ezone) const;
   // Waits until the zone's /healthz answers, up to timeout_ms.

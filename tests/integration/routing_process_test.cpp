@@ -143,6 +143,9 @@ TEST_F(RoutingProcessTest, EzctlRefusesAMalformedAnswer) {
       {{"routes"}, R"([1, 2])", "not a route table"},
       {{"status"}, R"({"peers": 5, "ezone": []})", "not cluster status"},
       {{"quarantine", "list"}, R"({"quarantined": [1]})", "not what ezctl expects"},
+      {{"tokens", "reload", "--all"}, R"({"node": {"ezone": "bj"}, "peers": [1]})", "not what ezctl expects"},
+      {{"tokens", "reload"}, R"({"ok": true, "tokens": [5]})", "not what ezctl expects"},
+      {{"tokens", "reload"}, R"({})", "not every node reloaded every token"},
   };
   for (const Case& c : cases) {
     auto fake = FakeHttpServer::start([body = c.body](FakeConnection& conn) {

@@ -154,9 +154,9 @@ TEST_F(SwitchoverProcessTest, WithAnAdminTokenOnlyItsHoldersReachTheAdminApiAndW
 }
 
 // A rotation of the admin token with no restart: each step is a file change
-// and a SIGHUP to every ezoned. After the last step only the new token
-// works, and a switchover still runs: the coordinator sends the reloaded
-// token to the site it waits on.
+// and a reload of every ezoned (SIGHUP, or `ezctl tokens reload --all`).
+// After the last step only the new token works, and a switchover still
+// runs: the coordinator sends the reloaded token to the site it waits on.
 TEST_F(SwitchoverProcessTest, ARotationOfTheAdminTokenBySighupNeedsNoRestartAndWorkflowsStillRun) {
   const std::string old_token = "rotation-test-old-admin-token-41", new_token = "rotation-test-new-admin-token-97";
   start_cluster("ack_timeout_ms = 5000\n", "", old_token);
@@ -168,10 +168,18 @@ TEST_F(SwitchoverProcessTest, ARotationOfTheAdminTokenBySighupNeedsNoRestartAndW
     return r.ok() ? r->status : -1;
   };
   size_t reloads = 0;
-  auto rotate = [&](const std::string& text, const std::string& client) {
-    const Status rotated = cluster_->rotate_admin_token(text, client);
+  auto rotate = [&](const std::string& text, const std::string& client, bool signal = true) {
+    const Status rotated = cluster_->rotate_admin_token(text, client, signal);
     ASSERT_TRUE(rotated.is_ok()) << rotated.to_string();
     ++reloads;
+    if (!signal) {
+      auto [code, out] = cluster_->ezctl("bj", {"tokens", "reload", "--all"});
+      EXPECT_EQ(code, 0) << out;
+      const std::string at_bj = "bj (" + cluster_->addresses("bj").admin.to_string() + "): admin changed";
+      const std::string at_sh = "sh (" + cluster_->addresses("sh").admin.to_string() + "): admin changed";
+      EXPECT_NE(out.find(at_bj), std::string::npos) << out;
+      EXPECT_NE(out.find(at_sh), std::string::npos) << out;
+    }
     for (const char* ezone : {"bj", "sh"})
       ASSERT_TRUE(eventually([&] { return cluster_->reloads_logged(ezone) == reloads; }, seconds(10)))
           << cluster_->log_tail(ezone);
@@ -182,7 +190,7 @@ TEST_F(SwitchoverProcessTest, ARotationOfTheAdminTokenBySighupNeedsNoRestartAndW
     EXPECT_EQ(status_with(ezone, old_token), 200) << ezone;
     EXPECT_EQ(status_with(ezone, new_token), 200) << ezone;
   }
-  rotate(new_token + "\n" + old_token + "\n", new_token);  // 2: every node sends the new one
+  rotate(new_token + "\n" + old_token + "\n", new_token, false);  // 2: every node sends the new one
   rotate(new_token + "\n", new_token);                      // 4: only the new one
   for (const char* ezone : {"bj", "sh"}) {
     EXPECT_EQ(status_with(ezone, old_token), 401) << ezone;
@@ -197,6 +205,16 @@ TEST_F(SwitchoverProcessTest, ARotationOfTheAdminTokenBySighupNeedsNoRestartAndW
   const std::string log = cluster_->log_tail("bj", 1 << 20);
   EXPECT_NE(log.find("event=tokens_reloaded ezone=bj cause=signal admin=changed"), std::string::npos) << log;
   EXPECT_EQ(log.find(new_token), std::string::npos) << "token values are never logged";
+  // Without --all, one node; with a file that cannot be used, exit 1 and why.
+  auto [one, one_out] = cluster_->ezctl("sh", {"tokens", "reload", "--json"});
+  EXPECT_EQ(one, 0) << one_out;
+  EXPECT_EQ(json::parse(one_out, nullptr, false)[0]["tokens"][0]["outcome"], "unchanged") << one_out;
+  ASSERT_TRUE(cluster_->rotate_admin_token("short\n", new_token, false).is_ok());
+  auto [bad, bad_out] = cluster_->ezctl("bj", {"tokens", "reload", "--all"});
+  EXPECT_EQ(bad, 1) << bad_out;
+  EXPECT_NE(bad_out.find("admin failed"), std::string::npos) << bad_out;
+  EXPECT_NE(bad_out.find("stays as it was"), std::string::npos) << bad_out;
+  EXPECT_EQ(status_with("sh", new_token), 200) << "a failed reload keeps the token in force";
   // LocalCluster writes its token files with the default umask (0644).
   EXPECT_NE(log.find("event=token_file_exposed ezone=bj token=admin"), std::string::npos) << log;
 }

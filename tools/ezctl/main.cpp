@@ -15,6 +15,7 @@
 //   ezctl --node ADMIN cancel ID [--no-wait]
 //   ezctl --node ADMIN quarantine list [--released] [--limit N] [--json]
 //   ezctl --node ADMIN quarantine resolve --table T --pk KEY [--keep ORIGIN[@HLC]]
+//   ezctl --node ADMIN tokens reload [--all] [--json]
 //   ezctl --node ADMIN drill idc-down --zone EZONE [--rate N] [--duration S] [--warmup S]
 //         [--report-dir DIR] [--fences-dir D] [--shards-file F] [--json]
 //
@@ -37,6 +38,7 @@
 #include "tools/ezctl/routes_command.hpp"
 #include "tools/ezctl/soa_command.hpp"
 #include "tools/ezctl/status_command.hpp"
+#include "tools/ezctl/tokens_command.hpp"
 #include "tools/ezctl/workflow_command.hpp"
 
 namespace {
@@ -71,6 +73,8 @@ int usage(const std::string& why) {
                "  quarantine resolve --table T --pk KEY [--keep ORIGIN[@HLC]]\n"
                "                                      release a row (replicates to every site); --keep\n"
                "                                      writes that site's version of it again, at its owner\n"
+               "  tokens reload [--all]               re-read the token files (a rotation step); --all: and\n"
+               "                                      on every peer the node lists\n"
                "  drill idc-down --zone EZONE [--rate N] [--duration S] [--warmup S] [--report-dir DIR]\n"
                "         [--fences-dir D] [--shards-file F] [--service-token-file F]\n"
                "                                      isolate a zone under loadgen traffic, fail it over,\n"
@@ -103,6 +107,7 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
     else if (arg == "--pk" && has_value) o->pk = argv[++i];
     else if (arg == "--keep" && has_value) o->keep = argv[++i];
     else if (arg == "--released") o->released = true;
+    else if (arg == "--all") o->all = true;
     else if (arg == "--report-dir" && has_value) o->report_dir = argv[++i];
     else if (arg == "--fences-dir" && has_value) o->fences_dir = argv[++i];
     else if (arg == "--shards-file" && has_value) o->shards_file = argv[++i];
@@ -151,6 +156,7 @@ int run_command(const ezctl::Options& options) {
   if (cmd == "cancel") return ezctl::run_cancel(options);
   if (cmd == "quarantine") return ezctl::run_quarantine(options);
   if (cmd == "drill") return ezctl::run_drill(options);
+  if (cmd == "tokens") return ezctl::run_tokens(options);
   return usage("unknown command or extra arguments: " + cmd);
 }
 

@@ -52,6 +52,8 @@ struct Options {
   std::string report_dir = ".";
   std::string fences_dir;   // loadgen's defaults when empty
   std::string shards_file;
+  // tokens reload: every node the --node lists as a peer too
+  bool all = false;
   // soa register
   std::string service;
   std::string address;  // the instance's host:port
