@@ -50,7 +50,7 @@ namespace ezone {
 //           (X-Ezone-Key), or the master for a global-zone service.
 enum class SoaMode { orig, prefix, route };
 // Where a call may go when its zone has no live instance: nowhere, to a
-// peer zone's instance for reads (GET, HEAD) only, or for every call.
+// peer zone's instance for reads (GET, HEAD, OPTIONS) only, or for every call.
 enum class SoaFallback { none, reads, all };
 
 const char* soa_mode_name(SoaMode mode);

@@ -19,10 +19,13 @@ using soa_internal::wall_ms;
 
 namespace {
 
-const char* const kMethods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+const char* const kMethods[] = {"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"};
+
+// Reads: they change nothing at the instance (RFC 9110's safe methods).
+bool is_read(const std::string& method) { return method == "GET" || method == "HEAD" || method == "OPTIONS"; }
 
 // Safe to send again after it may have reached an instance.
-bool idempotent(const std::string& method) { return method == "GET" || method == "PUT" || method == "DELETE"; }
+bool idempotent(const std::string& method) { return is_read(method) || method == "PUT" || method == "DELETE"; }
 
 // The message of an error answer {"error": "..."} (the forwarder's own), or
 // its body as it is; one line, without double quotes (it goes into logfmt).
@@ -42,7 +45,7 @@ std::string error_text(const HttpResponse& r) {
 namespace {
 
 bool may_fall_back(SoaFallback fallback, const std::string& method) {
-  return fallback == SoaFallback::all || (fallback == SoaFallback::reads && method == "GET");
+  return fallback == SoaFallback::all || (fallback == SoaFallback::reads && is_read(method));
 }
 
 Instance* next_of(const std::vector<std::shared_ptr<Instance>>& all, size_t start, const std::vector<Instance*>& tried) {
@@ -274,7 +277,7 @@ std::vector<Endpoint> SoaProxy::endpoints() const {
       e.pattern = prefix + "/{rest...}";
       e.entrance = Entrance::internal;
       e.key = key;
-      e.access = std::string(method) == "GET" ? Access::read : Access::write;
+      e.access = is_read(method) ? Access::read : Access::write;
       e.handler = [st = state_, &service, prefix](HttpRequest&& request, HttpResponder respond) {
         st->handle(service, prefix, std::move(request), std::move(respond));
       };

@@ -4,7 +4,8 @@
 // where the zones are.
 //
 // Calls. For each service of [soa] (config/soa_config.hpp) the proxy gives
-// the router endpoints for GET, POST, PUT, PATCH and DELETE:
+// the router endpoints for GET, HEAD, OPTIONS, POST, PUT, PATCH and DELETE
+// (the first three are reads: served at a write-forbidden shard):
 //   orig    /soa/v1/<name>/<path>         no key: served in this zone
 //   route   /soa/v1/<name>/<path>         key X-Ezone-Key (or the master):
 //                                         served where the key's shard is owned
@@ -25,15 +26,15 @@
 // Failures. An instance that refuses a connection (or cannot be reached in
 // time) is marked down at once and the call goes to the next candidate,
 // whatever its method: it was never sent. After a call was sent (no whole
-// response in call_timeout_ms, or a broken response), only GET, PUT and
-// DELETE are tried again elsewhere; a POST or PATCH gets the error (502 or
+// response in call_timeout_ms, or a broken response), only the reads, PUT
+// and DELETE are tried again elsewhere; a POST or PATCH gets the error (502 or
 // 504, X-Ezone-Forward-Error names the kind), as it may have been acted on.
 // A call tries at most attempts_max instances. An instance's own 5xx is its
 // answer, passed through.
 //
 // Fallback. When the serving zone has no live instance, the call goes to
 // a peer zone's live instance if the service's fallback allows it (all:
-// every call; reads: GET only; none: never); otherwise 503 + Retry-After
+// every call; reads: GET, HEAD and OPTIONS; none: never); otherwise 503 + Retry-After
 // naming the service, the zone and its instances' state. (A route-mode
 // write sent to another zone's instance would write into a shard that zone
 // does not own, which its DAL refuses: so zone-aware services fall back

@@ -224,6 +224,28 @@ TEST_F(SoaProxyTest, OrigStaysInTheCallersZoneAndPrefixGoesToTheNamedOne) {
   EXPECT_EQ(call(bj_, "GET", "/soa/v1/ledger/entries/9").status, 404) << "a prefix service is named with its zone";
 }
 
+// HEAD and OPTIONS are carried like GET: reads, served at a write-forbidden
+// shard, and under fallback "reads" sent to a peer zone's instance.
+TEST_F(SoaProxyTest, HeadAndOptionsAreCarriedAsReads) {
+  Instance sh1("sh-1");
+  start({service("pricing", SoaMode::route, {dead_address()}, {sh1.address()}, SoaFallback::reads)});
+  table_.set("order=78", "bj", /*write_forbidden=*/true);
+  // bj has no live instance (its one refuses), so each read falls back to sh's.
+  auto head = call(sh_, "HEAD", "/soa/v1/pricing/quote?x=1", {{"X-Ezone-Key", "order=78"}});
+  EXPECT_EQ(head.status, 200) << head.body;
+  EXPECT_EQ(head.body, "") << "a HEAD answer has no body";
+  EXPECT_EQ(head.header("x-ezone-soa-instance"), sh1.address());
+  EXPECT_EQ(head.header("x-ezone"), "bj") << "served at the owner, though its shard is write-forbidden";
+  auto options = call(bj_, "OPTIONS", "/soa/v1/pricing/quote", {{"X-Ezone-Key", "order=78"}});
+  ASSERT_EQ(options.status, 200) << options.body;
+  EXPECT_EQ(body_of(options)["method"], "OPTIONS");
+  EXPECT_EQ(body_of(options)["target"], "/quote");
+  EXPECT_EQ(sh1.calls, 2);
+  // A write is held for the moving shard, then refused.
+  EXPECT_EQ(call(bj_, "POST", "/soa/v1/pricing/quote", {{"X-Ezone-Key", "order=78"}}).status, 503);
+  EXPECT_EQ(sh1.calls, 2);
+}
+
 TEST_F(SoaProxyTest, ARefusingInstanceIsSkippedAtOnceAndMarkedDown) {
   Instance live("bj-live");
   std::string dead = dead_address();
