@@ -111,6 +111,19 @@ HttpResponse to_response(http::response<http::string_body>& msg) {
   return r;
 }
 
+// The Content-Length of an answer to HEAD (its body was skipped), when it
+// has one that is a plain decimal number.
+std::optional<uint64_t> head_content_length(const http::response<http::string_body>& msg) {
+  const auto text = msg[http::field::content_length];
+  if (text.empty() || text.size() > 19) return std::nullopt;
+  uint64_t n = 0;
+  for (char ch : text) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    n = n * 10 + static_cast<uint64_t>(ch - '0');
+  }
+  return n;
+}
+
 // One request on its way: what to send, where the answer goes, and the
 // deadline it must be sent by while it waits for a connection.
 struct Exchange {
@@ -331,6 +344,7 @@ void Upstream::complete(std::shared_ptr<Conn> conn) {
   bool reusable = msg.keep_alive() && conn->buffer.size() == 0 && !conn->timed_out;
   Exchange x = std::move(conn->x);
   HttpResponse response = to_response(msg);
+  if (x.request.method == "HEAD") response.head_content_length = head_content_length(msg);
   conn->parser.reset();
   x.done(std::move(response));
   if (reusable) return release(std::move(conn));

@@ -50,13 +50,19 @@ void append_header(std::string& out, std::string_view name, std::string_view val
 }
 
 // The status line and headers of a response. Handler headers never
-// override the framing, which this server owns.
-void serialize_head(const HttpResponse& r, const ServerCore& core, bool keep_alive, std::string& out) {
+// override the framing, which this server owns. The answer to a HEAD gives
+// the Content-Length a GET would have had when the handler knows it
+// (HttpResponse::head_content_length), else its body's size.
+void serialize_head(const HttpResponse& r, const ServerCore& core, bool keep_alive, bool head_request,
+                    std::string& out) {
   out.clear();
   auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
   out.append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ").append(reason.data(), reason.size()).append("\r\n");
   if (!r.content_type.empty() && !has_crlf(r.content_type)) append_header(out, "Content-Type", r.content_type);
-  if (status_has_body(r.status) && !r.stream) append_header(out, "Content-Length", std::to_string(r.body.size()));
+  if (status_has_body(r.status) && !r.stream) {
+    const uint64_t length = head_request && r.head_content_length ? *r.head_content_length : r.body.size();
+    append_header(out, "Content-Length", std::to_string(length));
+  }
   if (r.stream) append_header(out, "Cache-Control", "no-cache");
   if (!core.options.ezone.empty() && !r.find_header("x-ezone")) append_header(out, "X-Ezone", core.options.ezone);
   if (core.options.epoch && !r.find_header("x-ezone-epoch"))
@@ -129,7 +135,7 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
   void write_response(HttpResponse&& r) {
     if (r.status < 100 || r.status > 999) r = HttpResponse::error(500, "handler gave an invalid status");
     if (r.stream) return start_stream(std::move(r));
-    serialize_head(r, *core_, keep_alive_, head_);
+    serialize_head(r, *core_, keep_alive_, head_request_, head_);
     body_ = status_has_body(r.status) && !head_request_ ? std::move(r.body) : std::string();
     std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
     enter(Phase::writing, steady_now_ms() + core_->options.request_timeout_ms);
@@ -148,7 +154,7 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
 
   void start_stream(HttpResponse&& r) {
     keep_alive_ = false;
-    serialize_head(r, *core_, keep_alive_, head_);
+    serialize_head(r, *core_, keep_alive_, false, head_);
     enter(Phase::streaming, 0);  // no deadline: the stream lives until either side ends it
     auto stream = std::move(r.stream);
     asio::async_write(socket_, asio::buffer(head_), [self = shared_from_this(), stream](beast::error_code ec, size_t) {

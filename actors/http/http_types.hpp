@@ -5,6 +5,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -78,6 +79,9 @@ struct HttpResponse {
   // Set for a streamed body (body is then ignored). The connection closes
   // when the stream ends.
   std::shared_ptr<ResponseStream> stream;
+  // An answer to HEAD has no body; this is the Content-Length a GET would
+  // have had (the forwarder keeps an upstream's). Unset: the body's size.
+  std::optional<uint64_t> head_content_length;
 
   static HttpResponse text(int status, std::string body);
   static HttpResponse json(int status, std::string body);

@@ -106,14 +106,14 @@ bool RawConnection::fill(int64_t deadline_ms) {
   return true;
 }
 
-RawResponse RawConnection::read_response(int64_t timeout_ms) {
+RawResponse RawConnection::read_response(int64_t timeout_ms, bool to_head) {
   int64_t deadline = now_ms() + timeout_ms;
   RawResponse r;
   size_t head_end;
   while ((head_end = pending_.find("\r\n\r\n")) == std::string::npos)
     if (!fill(deadline)) return r;
   if (!parse_head(pending_.substr(0, head_end), r)) return RawResponse{};
-  size_t length = static_cast<size_t>(std::strtoul(r.header("content-length").c_str(), nullptr, 10));
+  size_t length = to_head ? 0 : static_cast<size_t>(std::strtoul(r.header("content-length").c_str(), nullptr, 10));
   size_t total = head_end + 4 + length;
   while (pending_.size() < total)
     if (!fill(deadline)) return RawResponse{};
@@ -140,7 +140,7 @@ RawResponse http_call(uint16_t port, const std::string& method, const std::strin
                       const RawHeaders& headers, const std::string& body, int64_t timeout_ms) {
   RawConnection c(port);
   if (!c.send(raw_request(method, target, headers, body))) return RawResponse{};
-  return c.read_response(timeout_ms);
+  return c.read_response(timeout_ms, method == "HEAD");
 }
 
 }  // namespace ezone::test

@@ -32,7 +32,8 @@ class RawConnection {
   // Writes all bytes; false when the peer is gone.
   bool send(const std::string& bytes);
   // Reads one response (Content-Length framed) within timeout_ms.
-  RawResponse read_response(int64_t timeout_ms = 5000);
+  // to_head: the answer to a HEAD, whose Content-Length announces no body.
+  RawResponse read_response(int64_t timeout_ms = 5000, bool to_head = false);
   // True when the server closes the connection within timeout_ms (bytes
   // that arrive meanwhile are kept for read_response).
   bool wait_closed(int64_t timeout_ms);

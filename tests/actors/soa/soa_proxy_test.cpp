@@ -234,16 +234,21 @@ TEST_F(SoaProxyTest, HeadAndOptionsAreCarriedAsReads) {
   auto head = call(sh_, "HEAD", "/soa/v1/pricing/quote?x=1", {{"X-Ezone-Key", "order=78"}});
   EXPECT_EQ(head.status, 200) << head.body;
   EXPECT_EQ(head.body, "") << "a HEAD answer has no body";
+  auto get = call(sh_, "GET", "/soa/v1/pricing/quote?x=1", {{"X-Ezone-Key", "order=78"}});
+  ASSERT_EQ(get.status, 200) << get.body;
+  // The instance echoes the method, so its HEAD body would be one byte longer.
+  EXPECT_EQ(head.header("content-length"), std::to_string(get.body.size() + 1))
+      << "the length the instance gave, not 0: " << get.body;
   EXPECT_EQ(head.header("x-ezone-soa-instance"), sh1.address());
   EXPECT_EQ(head.header("x-ezone"), "bj") << "served at the owner, though its shard is write-forbidden";
   auto options = call(bj_, "OPTIONS", "/soa/v1/pricing/quote", {{"X-Ezone-Key", "order=78"}});
   ASSERT_EQ(options.status, 200) << options.body;
   EXPECT_EQ(body_of(options)["method"], "OPTIONS");
   EXPECT_EQ(body_of(options)["target"], "/quote");
-  EXPECT_EQ(sh1.calls, 2);
+  EXPECT_EQ(sh1.calls, 3);
   // A write is held for the moving shard, then refused.
   EXPECT_EQ(call(bj_, "POST", "/soa/v1/pricing/quote", {{"X-Ezone-Key", "order=78"}}).status, 503);
-  EXPECT_EQ(sh1.calls, 2);
+  EXPECT_EQ(sh1.calls, 3);
 }
 
 TEST_F(SoaProxyTest, ARefusingInstanceIsSkippedAtOnceAndMarkedDown) {
