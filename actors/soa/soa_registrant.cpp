@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/shared_token.hpp"
 
 namespace ezone {
 namespace {
@@ -76,10 +77,18 @@ void SoaRegistrant::run() {
   deregister();
 }
 
+std::string SoaRegistrant::admin_token() {
+  if (options_.admin_token_file.empty()) return options_.admin_token;
+  auto read = read_token_file(options_.admin_token_file, "admin token");
+  if (read) file_token_ = read->sent();
+  else note("cannot read the admin token file (" + read.status().message() + "); sending the last token read");
+  return file_token_;
+}
+
 Result<net::HttpResponse> SoaRegistrant::call(const std::string& method, const std::string& target,
                                               const std::string& body) {
   net::HttpRequest request{method, target, body, body.empty() ? "" : "application/json", {}};
-  net::add_bearer_token(request, options_.admin_token);
+  net::add_bearer_token(request, admin_token());
   return net::HttpConnection(options_.node).request(request, options_.request_timeout_ms);
 }
 
@@ -89,7 +98,8 @@ bool SoaRegistrant::register_once() {
   auto doc = r.ok() ? nlohmann::json::parse(r->body, nullptr, false) : nlohmann::json();
   if (!r.ok() || r->status != 201 || !doc.is_object() || !doc["lease"].is_number_integer()) {
     std::string error = why(r);
-    const bool refused = r.ok() && (r->status == 400 || r->status == 401);
+    // A 401 with a token file may pass once the file has the node's token.
+    const bool refused = r.ok() && (r->status == 400 || (r->status == 401 && options_.admin_token_file.empty()));
     {
       std::lock_guard<std::mutex> lock(mutex_);
       state_.last_error = error;

@@ -10,7 +10,10 @@
 // is retried after retry_ms, except a registration the node refuses as
 // malformed (400: a bad address, a TTL above its maximum) or as lacking
 // its admin token (401: none or the wrong one given): that cannot succeed,
-// so the registrant gives up and says so in state().refused.
+// so the registrant gives up and says so in state().refused. With an
+// admin_token_file a 401 is retried instead: the file is read again before
+// every call, so a token rotation (core/shared_token.hpp) reaches a
+// running registrant when its file changes, with no restart.
 // (An unknown service, 404, is retried: a rolling config change may
 // declare it.) stop() deregisters (DELETE, best effort: an
 // unreachable node leaves the lease to expire) and joins. Every change of
@@ -40,6 +43,10 @@ struct SoaRegistrantOptions {
   int64_t retry_ms = 1000;  // after a call that failed
   int64_t request_timeout_ms = 3000;
   std::string admin_token;  // the node's [admin] token, when it has one
+  // A file holding it (the first line is sent), read before every call;
+  // when set, admin_token is not used. An unreadable file keeps the token
+  // last read, and says so through on_change.
+  std::string admin_token_file;
   std::function<void(const std::string&)> on_change;  // may be empty
 };
 
@@ -71,7 +78,10 @@ class SoaRegistrant {
   Result<net::HttpResponse> call(const std::string& method, const std::string& target, const std::string& body);
   bool sleep_ms(int64_t ms);  // false when stopping
 
+  std::string admin_token();  // options_.admin_token, or admin_token_file's
+
   const SoaRegistrantOptions options_;
+  std::string file_token_;  // the last token read from admin_token_file
   int64_t keepalive_ms_ = 1000;
   std::string last_line_;
 

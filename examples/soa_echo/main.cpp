@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
     o.address = listen;
     o.ttl_s = ttl_s;
     o.admin_token = *admin_token;
+    o.admin_token_file = token_file;  // re-read before every call: rotations need no restart
     o.on_change = say;
     registrant = std::make_unique<ezone::SoaRegistrant>(std::move(o));
   }

@@ -2,6 +2,8 @@
 // [soa] config serves its services on node.http, and the admin API shows
 // the instances' state.
 #include <gtest/gtest.h>
+
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -62,6 +64,14 @@ class SoaNodeTest : public test::TwoNodeTest {
     if (!s.ok() || s->status != 200) return json::array();
     auto doc = json::parse(s->body, nullptr, false);
     return doc.is_discarded() ? json::array() : doc["services"][0]["instances"];
+  }
+  // A registrant of `instance` for "ledger" at sh's node.
+  SoaRegistrantOptions ledger_at_sh(const test::Instance& instance) const {
+    SoaRegistrantOptions o;
+    o.node = {"127.0.0.1", sh_ports_.admin};
+    o.service = "ledger";
+    o.address = instance.address();
+    return o;
   }
   uint64_t counter(Node& node, const std::string& name, MetricLabels labels = {}) {
     return node.metrics().counter(name, "", labels).value();
@@ -332,10 +342,7 @@ TEST_F(SoaNodeTest, ARegistrantKeepsItsInstanceRegisteredUntilItStops) {
   start_ledger_without_instances();
   std::mutex lines_mutex;
   std::vector<std::string> lines;
-  SoaRegistrantOptions o;
-  o.node = {"127.0.0.1", sh_ports_.admin};
-  o.service = "ledger";
-  o.address = sh1.address();
+  SoaRegistrantOptions o = ledger_at_sh(sh1);
   o.ttl_s = 3;  // renewed every second
   o.on_change = [&](const std::string& line) {
     std::lock_guard<std::mutex> lock(lines_mutex);
@@ -380,10 +387,7 @@ TEST_F(SoaNodeTest, ARegistrantNeedsTheNodesAdminTokenWhenTheNodeHasOne) {
   test::Instance sh1("sh-1");
   start_ledger_without_instances([token](NodeConfig& c) { c.admin_api.token = token; });
   admin_token_ = token;
-  SoaRegistrantOptions o;
-  o.node = {"127.0.0.1", sh_ports_.admin};
-  o.service = "ledger";
-  o.address = sh1.address();
+  SoaRegistrantOptions o = ledger_at_sh(sh1);
   o.retry_ms = 50;
   SoaRegistrant without(o);
   ASSERT_TRUE(test::eventually([&] { return without.state().refused; }));
@@ -399,6 +403,47 @@ TEST_F(SoaNodeTest, ARegistrantNeedsTheNodesAdminTokenWhenTheNodeHasOne) {
   EXPECT_FALSE(with.state().registered);
   // Deregistered at once, not left to its lease (10 s).
   EXPECT_TRUE(test::eventually([&] { return instances(bj_ports_.admin).empty(); }, std::chrono::seconds(3)));
+}
+
+// A registrant given a token file follows a rotation without a restart:
+// when the node moves to a new token, the keepalives get 401 until the
+// registrant's file has it too, and no 401 makes it give up.
+TEST_F(SoaNodeTest, ARegistrantWithATokenFileFollowsARotation) {
+  const std::string old_token = "soa-rotation-old-token-1234", new_token = "soa-rotation-new-token-5678";
+  const std::string node_file = dir_ + "/node_admin_token", client_file = dir_ + "/client_admin_token";
+  std::ofstream(node_file) << old_token << "\n";
+  std::ofstream(client_file) << new_token << "\n";  // ahead of the node: refused, and tried again
+  test::Instance sh1("sh-1");
+  start_ledger_without_instances([&](NodeConfig& c) {
+    c.admin_api.token = LiveToken::from_file(*read_token_file(node_file, "admin token"), node_file);
+  });
+  admin_token_ = old_token;
+  SoaRegistrantOptions o = ledger_at_sh(sh1);
+  o.retry_ms = 50;
+  o.ttl_s = 3;  // keepalives every second
+  o.admin_token = "ignored-when-a-file-is-given";
+  o.admin_token_file = client_file;
+  SoaRegistrant registrant(o);
+  ASSERT_TRUE(test::eventually([&] { return registrant.state().last_error.find("401") != std::string::npos; }));
+  EXPECT_FALSE(registrant.state().refused) << "with a token file a 401 is tried again";
+  std::ofstream(client_file) << old_token << "\n";
+  ASSERT_TRUE(test::eventually([&] { return registrant.state().registered; })) << registrant.state().last_error;
+
+  std::ofstream(node_file) << new_token << "\n";  // the nodes move on alone
+  ASSERT_TRUE(sh_->reload_tokens().ok());
+  ASSERT_TRUE(bj_->reload_tokens().ok());
+  ASSERT_TRUE(test::eventually([&] { return registrant.state().last_error.find("401") != std::string::npos; },
+                               std::chrono::seconds(5)));
+  EXPECT_FALSE(registrant.state().refused);
+  std::ofstream(client_file) << new_token << "\n";
+  admin_token_ = new_token;
+  ASSERT_TRUE(test::eventually([&] { return registrant.state().registered && registrant.state().last_error.empty(); },
+                               std::chrono::seconds(5)))
+      << registrant.state().last_error;
+  EXPECT_TRUE(test::eventually([&] { return instances(bj_ports_.admin).size() == 1; }, std::chrono::seconds(5)));
+  registrant.stop();
+  EXPECT_TRUE(test::eventually([&] { return instances(bj_ports_.admin).empty(); }, std::chrono::seconds(3)))
+      << "deregistered with the new token";
 }
 
 TEST(SoaRegistrantTest, WithNoNodeToRegisterWithItKeepsTryingAndStopsPromptly) {
