@@ -109,13 +109,27 @@ bool EndpointRegistry::match_segments(const std::vector<Segment>& segments, std:
 
 EndpointRegistry::Match EndpointRegistry::match(std::string_view method, std::string_view path) const {
   Match m;
+  const bool head = method == "HEAD";
+  const Endpoint* get_for_head = nullptr;  // HEAD is served by the path's GET endpoint when it has no HEAD one
+  PathParams get_params;
   for (const auto& entry : entries_) {
     if (!match_segments(entry->segments, path, m.params)) continue;
     if (entry->endpoint.method == method) {
       m.endpoint = &entry->endpoint;
       return m;
     }
+    if (head && !get_for_head && entry->endpoint.method == "GET") {
+      get_for_head = &entry->endpoint;
+      get_params = m.params;
+      continue;
+    }
     m.other_method = true;
+  }
+  if (get_for_head) {
+    m.endpoint = get_for_head;
+    m.params = std::move(get_params);
+    m.other_method = false;
+    return m;
   }
   m.params.clear();
   return m;

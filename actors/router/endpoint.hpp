@@ -55,7 +55,10 @@ class EndpointRegistry {
     bool other_method = false;           // the path matched another method (405)
     PathParams params;                   // views into the pattern and `path`
   };
-  // Matches a path (no query string). Never allocates beyond params.
+  // Matches a path (no query string). A HEAD with no HEAD endpoint of its
+  // own takes the path's GET endpoint: its handler runs (and sees "HEAD"),
+  // and the server sends the answer's headers without its body, as RFC 9110
+  // asks of a server that serves GET. Never allocates beyond params.
   Match match(std::string_view method, std::string_view path) const;
 
   size_t size() const { return entries_.size(); }

@@ -19,6 +19,26 @@ TEST_F(RouterTest, LocalOwnerIsServedLocally) {
             std::string::npos);
 }
 
+// HEAD is answered by the path's GET endpoint, locally or at the owner, with
+// the GET's Content-Length and no body; a path with no GET has no HEAD.
+TEST_F(RouterTest, HeadIsServedByTheGetEndpointWithoutTheBody) {
+  bj_.table.set("order=123", "sh");
+  sh_.table.set("order=123", "sh");
+  for (Site* entry : {&bj_, &sh_}) {
+    auto get = http_call(entry->ingress->port(), "GET", "/v1/orders/123");
+    ASSERT_EQ(get.status, 200) << get.body;
+    auto head = http_call(entry->ingress->port(), "HEAD", "/v1/orders/123");
+    EXPECT_EQ(head.status, 200) << entry->ezone;
+    EXPECT_EQ(head.body, "") << entry->ezone;
+    EXPECT_EQ(head.header("x-ezone"), "sh") << entry->ezone;
+    // The handler's answer to the HEAD is the GET's (it echoes the same
+    // path and trail): its length, not 0, even through a forward.
+    EXPECT_EQ(head.header("content-length"), std::to_string(get.body.size())) << entry->ezone;
+  }
+  EXPECT_EQ(http_call(bj_.ingress->port(), "HEAD", "/v1/orders/123/accept").status, 405);
+  EXPECT_EQ(http_call(bj_.ingress->port(), "HEAD", "/v1/nothing").status, 404);
+}
+
 TEST_F(RouterTest, RemoteOwnerServesGeoMerchantAndOrderKeys) {
   for (const char* key : {"geo=31.23,121.47", "merchant=8812", "order=77001"}) {
     bj_.table.set(key, "sh");
