@@ -169,6 +169,7 @@ std::string render_drc_json(dal::Dal& dal, const DrcService* drc) {
   json doc{{"ezone", dal.ezone()},
            {"tables", tables},
            {"outbox_head", dal.outbox_head()},
+           {"lineage", dal.lineage()},
            {"acknowledged_epoch", dal.acknowledged_epoch()},
            {"now_ms", SystemClock::instance().wall_ms()},
            {"peers", peers},

@@ -54,10 +54,12 @@ HttpResponse site_report(const CoordAdminSources& s) {
   r.ezone = s.ezone;
   r.acknowledged_epoch = s.dal->acknowledged_epoch();
   r.outbox_head = s.dal->outbox_head();
+  r.lineage = s.dal->lineage();
   for (const std::string& peer : s.peers) {
-    auto cursor = s.dal->cursor(peer);
+    auto cursor = s.dal->origin_cursor(peer);
     if (!cursor) return error_of(cursor.status());
-    r.applied[peer] = *cursor;
+    r.applied[peer] = cursor->seq;
+    r.applied_lineage[peer] = cursor->lineage;
   }
   return HttpResponse::json(200, coord::encode_site_report_json(r) + "\n");
 }

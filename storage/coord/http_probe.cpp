@@ -9,10 +9,12 @@ namespace ezone::coord {
 using nlohmann::json;
 
 std::string encode_site_report_json(const SiteReport& r) {
-  json applied = json::object();
+  json applied = json::object(), applied_lineage = json::object();
   for (const auto& [origin, seq] : r.applied) applied[origin] = seq;
-  return json{{"ezone", r.ezone}, {"acknowledged_epoch", r.acknowledged_epoch}, {"outbox_head", r.outbox_head},
-              {"applied", applied}}
+  for (const auto& [origin, lineage] : r.applied_lineage) applied_lineage[origin] = lineage;
+  return json{{"ezone", r.ezone},     {"acknowledged_epoch", r.acknowledged_epoch},
+              {"outbox_head", r.outbox_head}, {"lineage", r.lineage},
+              {"applied", applied},  {"applied_lineage", applied_lineage}}
       .dump();
 }
 
@@ -33,6 +35,18 @@ Result<SiteReport> decode_site_report_json(const std::string& text) {
   for (auto it = doc["applied"].begin(); it != doc["applied"].end(); ++it) {
     if (!it.value().is_number_unsigned()) return bad("applied." + it.key() + ": not a sequence number");
     r.applied[it.key()] = it.value().get<uint64_t>();
+  }
+  // The lineages are optional: a node from before them reports none.
+  if (doc.contains("lineage")) {
+    if (!doc["lineage"].is_number_unsigned()) return bad("lineage: not a lineage id");
+    r.lineage = doc["lineage"].get<uint64_t>();
+  }
+  if (doc.contains("applied_lineage")) {
+    if (!doc["applied_lineage"].is_object()) return bad("applied_lineage: not an object");
+    for (auto it = doc["applied_lineage"].begin(); it != doc["applied_lineage"].end(); ++it) {
+      if (!it.value().is_number_unsigned()) return bad("applied_lineage." + it.key() + ": not a lineage id");
+      r.applied_lineage[it.key()] = it.value().get<uint64_t>();
+    }
   }
   return r;
 }
@@ -82,7 +96,19 @@ Result<SiteReport> HttpSiteProbe::report(const std::string& ezone) {
     conn.reset();
     return Status(Errc::unavailable, "the admin address registered for " + ezone + " is served by " + r->ezone);
   }
+  if (r) lineages_[ezone] = r->lineage;
   return r;
+}
+
+Result<uint64_t> HttpSiteProbe::lineage_of(const std::string& ezone) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = lineages_.find(ezone);
+    if (it != lineages_.end()) return it->second;
+  }
+  auto r = report(ezone);
+  if (!r) return r.status();
+  return r->lineage;
 }
 
 Result<Epoch> HttpSiteProbe::acknowledged_epoch(const std::string& ezone) {
@@ -101,7 +127,13 @@ Result<uint64_t> HttpSiteProbe::applied(const std::string& ezone, const std::str
   auto r = report(ezone);
   if (!r) return r.status();
   auto it = r->applied.find(origin);
-  return it == r->applied.end() ? 0 : it->second;
+  if (it == r->applied.end()) return 0;
+  auto cursor_lineage = r->applied_lineage.find(origin);
+  if (cursor_lineage == r->applied_lineage.end() || cursor_lineage->second == 0) return it->second;  // unknown
+  auto current = lineage_of(origin);
+  if (!current) return current.status();
+  // A cursor of an outbox that a re-seed replaced has applied nothing of the current one.
+  return *current != 0 && *current != cursor_lineage->second ? 0 : it->second;
 }
 
 }  // namespace ezone::coord

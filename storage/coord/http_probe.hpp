@@ -24,7 +24,9 @@ struct SiteReport {
   std::string ezone;
   Epoch acknowledged_epoch = 0;
   uint64_t outbox_head = 0;
-  std::map<std::string, uint64_t> applied;  // origin -> last applied sequence
+  uint64_t lineage = 0;  // of this site's outbox (storage/dal/timeline_check.hpp); 0: not reported
+  std::map<std::string, uint64_t> applied;          // origin -> last applied sequence
+  std::map<std::string, uint64_t> applied_lineage;  // origin -> the lineage of that cursor (0: unknown)
 };
 std::string encode_site_report_json(const SiteReport& report);
 // parse_error naming the field for anything malformed.
@@ -46,12 +48,15 @@ class HttpSiteProbe final : public SiteProbe {
  private:
   Result<SiteReport> report(const std::string& ezone);
   Result<HostPort> admin_of(const std::string& ezone);
+  // The lineage of ezone's outbox as last reported (asked when unknown).
+  Result<uint64_t> lineage_of(const std::string& ezone);
 
   WorkflowJournal& journal_;
   const int64_t timeout_ms_;
   const LiveToken admin_token_;
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<net::HttpConnection>> connections_;  // by ezone
+  std::map<std::string, uint64_t> lineages_;  // by ezone: its outbox's lineage in its last report
 };
 
 }  // namespace ezone::coord

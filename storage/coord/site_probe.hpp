@@ -21,7 +21,10 @@ class SiteProbe {
   virtual Result<Epoch> acknowledged_epoch(const std::string& ezone) = 0;
   // The sequence number of the ezone's last committed outbox entry.
   virtual Result<uint64_t> outbox_head(const std::string& ezone) = 0;
-  // The last sequence number of `origin`'s outbox that `ezone` has applied.
+  // The last sequence number of `origin`'s outbox that `ezone` has applied:
+  // of its current outbox, so 0 while ezone's cursor is still of one that a
+  // re-seed of origin replaced (its seqs start again at 1, and an old
+  // cursor's seq says nothing of the new outbox).
   virtual Result<uint64_t> applied(const std::string& ezone, const std::string& origin) = 0;
 };
 

@@ -151,9 +151,15 @@ bool replication_caught_up(const LocalCluster& cluster) {
     if (!sites[z].is_object()) return false;
   }
   for (const auto& [z, site] : sites)
-    for (const auto& [origin, other] : sites)
-      if (z != origin && site["applied"].value(origin, uint64_t{0}) != other.value("outbox_head", uint64_t{0}))
+    for (const auto& [origin, other] : sites) {
+      if (z == origin) continue;
+      if (site["applied"].value(origin, uint64_t{0}) != other.value("outbox_head", uint64_t{0})) return false;
+      // Of origin's current outbox: a re-seeded origin's seqs start again.
+      const uint64_t lineage = other.value("lineage", uint64_t{0});
+      if (other.value("outbox_head", uint64_t{0}) > 0 && lineage != 0 &&
+          site["applied_lineage"].value(origin, uint64_t{0}) != lineage)
         return false;
+    }
   return true;
 }
 

@@ -22,14 +22,26 @@ Result<Epoch> SimProbe::acknowledged_epoch(const std::string& ezone) {
 Result<uint64_t> SimProbe::outbox_head(const std::string& ezone) {
   SimSite* s = world_.reachable_site(ezone);
   if (!s) return Status(Errc::unavailable, ezone + " does not answer");
+  lineages_[ezone] = s->dal().lineage();
   return s->dal().outbox_head();
 }
 
+// As HttpSiteProbe::applied: 0 while the cursor is of an outbox of origin
+// that a re-seed replaced, whose seqs say nothing of the current one.
 Result<uint64_t> SimProbe::applied(const std::string& ezone, const std::string& origin) {
   SimSite* s = world_.reachable_site(ezone);
   if (!s) return Status(Errc::unavailable, ezone + " does not answer");
   if (world_.breaks().probe_skips_watermark) return UINT64_MAX;
-  return s->dal().cursor(origin);
+  auto cursor = s->dal().origin_cursor(origin);
+  if (!cursor) return cursor.status();
+  if (cursor->lineage == 0) return cursor->seq;
+  auto known = lineages_.find(origin);
+  if (known == lineages_.end()) {
+    SimSite* o = world_.reachable_site(origin);
+    if (!o) return Status(Errc::unavailable, origin + " does not answer");
+    known = lineages_.emplace(origin, o->dal().lineage()).first;
+  }
+  return known->second != cursor->lineage ? 0 : cursor->seq;
 }
 
 bool World::coord_store_hop(bool request) {

@@ -137,6 +137,7 @@ class SimProbe final : public coord::SiteProbe {
 
  private:
   World& world_;
+  std::map<std::string, uint64_t> lineages_;  // each site's outbox lineage when last asked its head
 };
 
 class World {

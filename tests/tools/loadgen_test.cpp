@@ -360,6 +360,16 @@ TEST(Replication, CaughtUpOnlyWhenEveryCursorReachesThePeersHead) {
   behind = *sh;
   behind.peers.clear();
   EXPECT_NE(replication_lag({*bj, behind}), "") << "sh does not replicate from bj at all";
+  // sh was re-seeded and its new outbox is at 25 too, the seq of bj's
+  // cursor of the old one: not caught up.
+  auto reseeded = parse_drc_json(R"({"ezone":"sh","outbox_head":25,"lineage":7,
+                                     "peers":[{"origin":"bj","cursor":40,"lag_rows":0,"lineage":3}]})", "b:1");
+  auto stale = parse_drc_json(R"({"ezone":"bj","outbox_head":40,"lineage":3,
+                                  "peers":[{"origin":"sh","cursor":25,"lag_rows":0,"lineage":5}]})", "a:1");
+  ASSERT_TRUE(reseeded.ok() && stale.ok());
+  EXPECT_NE(replication_lag({*stale, *reseeded}).find("replaced outbox (lineage 5, now 7)"), std::string::npos);
+  stale->peers[0].lineage = 7;
+  EXPECT_EQ(replication_lag({*stale, *reseeded}), "");
   EXPECT_FALSE(parse_drc_json(R"({"peers":[]})", "a:1").ok());
 }
 

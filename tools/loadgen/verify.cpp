@@ -153,10 +153,11 @@ Result<DrcView> parse_drc_json(const std::string& body, const std::string& site)
       !doc.contains("peers") || !doc["peers"].is_array()) {
     return Status(Errc::parse_error, site + ": /admin/v1/drc lacks outbox_head or peers");
   }
-  DrcView view{site, doc.value("ezone", ""), doc["outbox_head"].get<int64_t>(), {}};
+  DrcView view{site, doc.value("ezone", ""), doc["outbox_head"].get<int64_t>(), {}, doc.value("lineage", uint64_t{0})};
   for (const json& p : doc["peers"]) {
     if (!p.is_object()) return Status(Errc::parse_error, site + ": a DRC peer is not an object");
-    view.peers.push_back({p.value("origin", ""), p.value("cursor", int64_t{-1}), p.value("lag_rows", int64_t{-1})});
+    view.peers.push_back({p.value("origin", ""), p.value("cursor", int64_t{-1}), p.value("lag_rows", int64_t{-1}),
+                          p.value("lineage", uint64_t{0})});
   }
   return view;
 }
@@ -171,10 +172,14 @@ std::string replication_lag(const std::vector<DrcView>& views) {
     for (const DrcPeer& p : v.peers) {
       if (p.lag_rows != 0) return v.ezone + " is " + std::to_string(p.lag_rows) + " rows behind " + p.origin;
       for (const DrcView& other : views) {
-        if (other.ezone == p.origin && p.cursor != other.outbox_head) {
+        if (other.ezone != p.origin) continue;
+        if (p.cursor != other.outbox_head) {
           return v.ezone + " applied " + p.origin + " up to " + std::to_string(p.cursor) + ", its outbox head is " +
                  std::to_string(other.outbox_head);
         }
+        if (other.outbox_head > 0 && p.lineage != 0 && other.lineage != 0 && p.lineage != other.lineage)
+          return v.ezone + "'s cursor of " + p.origin + " is of a replaced outbox (lineage " +
+                 std::to_string(p.lineage) + ", now " + std::to_string(other.lineage) + "): not pulled since its re-seed";
       }
     }
   }

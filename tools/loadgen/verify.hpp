@@ -94,18 +94,22 @@ struct DrcPeer {
   std::string origin;
   int64_t cursor = 0;
   int64_t lag_rows = 0;
+  uint64_t lineage = 0;  // of the origin's outbox the cursor counts in (0: not reported)
 };
 struct DrcView {
   std::string site;  // the admin address, for messages
   std::string ezone;
   int64_t outbox_head = 0;
   std::vector<DrcPeer> peers;
+  uint64_t lineage = 0;  // of this site's outbox (0: not reported)
 };
 Result<DrcView> parse_drc_json(const std::string& body, const std::string& site);
 
 // Empty when replication has caught up: every peer of every node has
 // lag_rows == 0 and, when that peer's own view is among `views`, a cursor
-// equal to its outbox head. Otherwise the first lagging pair, for a person.
+// equal to its outbox head and of its outbox's lineage (after a re-seed
+// the seqs start again, so an old cursor may equal the new head).
+// Otherwise the first lagging pair, for a person.
 std::string replication_lag(const std::vector<DrcView>& views);
 
 }  // namespace ezone::loadgen
