@@ -134,6 +134,9 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
 
   void write_response(HttpResponse&& r) {
     if (r.status < 100 || r.status > 999) r = HttpResponse::error(500, "handler gave an invalid status");
+    // A HEAD gets the headers only: its stream never starts (a stream must
+    // cope with that, as when the client goes before it begins).
+    if (r.stream && head_request_) r.stream.reset();
     if (r.stream) return start_stream(std::move(r));
     serialize_head(r, *core_, keep_alive_, head_request_, head_);
     body_ = status_has_body(r.status) && !head_request_ ? std::move(r.body) : std::string();

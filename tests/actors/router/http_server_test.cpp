@@ -328,6 +328,35 @@ class FloodStream final : public ResponseStream {
   std::vector<std::thread>& threads_;
 };
 
+// A HEAD served by a streaming GET endpoint gets the headers and no body:
+// the stream never starts, and the connection serves the next request.
+TEST_F(HttpServerTest, AHeadOfAStreamedAnswerSendsNoStream) {
+  std::mutex mutex;
+  std::vector<std::thread> writers;  // stays empty: no stream starts
+  auto s = HttpServer::start(small_limits(), make_async_handler([&](const HttpRequest& r) {
+                               if (r.target != "/stream") return HttpResponse::text(200, "echo " + r.method + " ");
+                               HttpResponse response;
+                               response.content_type = "text/event-stream";
+                               response.stream = std::make_shared<FloodStream>(mutex, writers);
+                               return response;
+                             }),
+                             metrics_);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  server_ = std::move(*s);
+  RawConnection c(server_->port());
+  ASSERT_TRUE(c.send(raw_request("HEAD", "/stream")));
+  auto head = c.read_response(5000, /*to_head=*/true);
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.header("content-type"), "text/event-stream");
+  ASSERT_TRUE(c.send(raw_request("GET", "/next")));
+  auto next = c.read_response(5000);
+  EXPECT_EQ(next.status, 200);
+  EXPECT_EQ(next.body, "echo GET ") << "no stream bytes came before the next answer";
+  server_->stop();
+  std::lock_guard<std::mutex> lock(mutex);
+  EXPECT_TRUE(writers.empty());
+}
+
 // Regression: a client that closed its side while the server was streaming
 // to it ended the stream between a write finishing and that write's
 // completion running; the completion then popped the (already emptied)
