@@ -328,19 +328,24 @@ class FloodStream final : public ResponseStream {
   std::vector<std::thread>& threads_;
 };
 
+// Answers /stream with a FloodStream (its writers join `writers`), and any
+// other target with "echo METHOD TARGET ".
+AsyncHttpHandler flood_at_stream(std::mutex& mutex, std::vector<std::thread>& writers) {
+  return make_async_handler([&mutex, &writers](const HttpRequest& r) {
+    if (r.target != "/stream") return HttpResponse::text(200, "echo " + r.method + " " + r.target + " ");
+    HttpResponse response;
+    response.content_type = "text/event-stream";
+    response.stream = std::make_shared<FloodStream>(mutex, writers);
+    return response;
+  });
+}
+
 // A HEAD served by a streaming GET endpoint gets the headers and no body:
 // the stream never starts, and the connection serves the next request.
 TEST_F(HttpServerTest, AHeadOfAStreamedAnswerSendsNoStream) {
   std::mutex mutex;
   std::vector<std::thread> writers;  // stays empty: no stream starts
-  auto s = HttpServer::start(small_limits(), make_async_handler([&](const HttpRequest& r) {
-                               if (r.target != "/stream") return HttpResponse::text(200, "echo " + r.method + " ");
-                               HttpResponse response;
-                               response.content_type = "text/event-stream";
-                               response.stream = std::make_shared<FloodStream>(mutex, writers);
-                               return response;
-                             }),
-                             metrics_);
+  auto s = HttpServer::start(small_limits(), flood_at_stream(mutex, writers), metrics_);
   ASSERT_TRUE(s.ok()) << s.status().to_string();
   server_ = std::move(*s);
   RawConnection c(server_->port());
@@ -351,7 +356,7 @@ TEST_F(HttpServerTest, AHeadOfAStreamedAnswerSendsNoStream) {
   ASSERT_TRUE(c.send(raw_request("GET", "/next")));
   auto next = c.read_response(5000);
   EXPECT_EQ(next.status, 200);
-  EXPECT_EQ(next.body, "echo GET ") << "no stream bytes came before the next answer";
+  EXPECT_EQ(next.body, "echo GET /next ") << "no stream bytes came before the next answer";
   server_->stop();
   std::lock_guard<std::mutex> lock(mutex);
   EXPECT_TRUE(writers.empty());
@@ -367,14 +372,7 @@ TEST_F(HttpServerTest, AStreamClientThatClosesMidWriteEndsOnlyItsStream) {
   std::vector<std::thread> writers;  // the lanes append, under mutex
   HttpServerOptions options = small_limits();
   options.connections_max = 1000;
-  auto s = HttpServer::start(options, make_async_handler([&](const HttpRequest& r) {
-                               if (r.target != "/stream") return HttpResponse::text(200, "echo GET /alive ");
-                               HttpResponse response;
-                               response.content_type = "text/event-stream";
-                               response.stream = std::make_shared<FloodStream>(mutex, writers);
-                               return response;
-                             }),
-                             metrics_);
+  auto s = HttpServer::start(options, flood_at_stream(mutex, writers), metrics_);
   ASSERT_TRUE(s.ok()) << s.status().to_string();
   server_ = std::move(*s);
   for (int i = 0; i < 150; ++i) {
