@@ -79,8 +79,9 @@ const char* to_string(TokenReload r) {
 
 struct LiveToken::Cell {
   Cell(SharedToken token, std::string path)
-      : file(std::move(path)), current(std::make_shared<const SharedToken>(std::move(token))) {}
+      : file(std::move(path)), empty(token.empty()), current(std::make_shared<const SharedToken>(std::move(token))) {}
   const std::string file;  // "" : current is never replaced
+  const bool empty;        // fixed: a reload never reads an empty file (SharedToken::parse refuses it)
   std::mutex reloading;  // one reload at a time; readers never wait for it
   std::shared_ptr<const SharedToken> current;  // read and replaced with std::atomic_load/store
 };
@@ -99,7 +100,7 @@ std::shared_ptr<const SharedToken> LiveToken::snapshot() const {
   if (cell_->file.empty()) return cell_->current;  // never replaced
   return std::atomic_load(&cell_->current);
 }
-bool LiveToken::empty() const { return snapshot()->empty(); }
+bool LiveToken::empty() const { return cell_->empty; }  // no snapshot: asked per request by the router
 std::string LiveToken::sent() const { return snapshot()->sent(); }
 bool LiveToken::accepts(const std::string& sent) const { return snapshot()->accepts(sent); }
 Status LiveToken::check(const std::string& what) const { return snapshot()->check(what); }
