@@ -14,6 +14,7 @@
 //   idle keep-alive over idle_timeout  -    ezone_http_idle_closed_total
 //   handler threw or dropped a request 500  ezone_http_handler_errors_total
 //   accept failed (e.g. no free fd)    -    ezone_http_accept_errors_total
+//   TLS handshake failed or timed out  -    ezone_http_tls_handshake_failures_total
 // After such an answer the connection is closed; the server keeps serving
 // everyone else.
 #pragma once
@@ -28,6 +29,7 @@
 #include "core/address.hpp"
 #include "core/metrics.hpp"
 #include "core/status.hpp"
+#include "storage/net/tls.hpp"
 
 namespace ezone {
 
@@ -50,6 +52,9 @@ struct HttpServerOptions {
   // When set, every response that lacks an X-Ezone-Epoch header gets one
   // with this value. Called on I/O threads: must be cheap and not block.
   std::function<int64_t()> epoch = nullptr;
+  // When set (a server context, storage/net/tls.hpp), every connection is
+  // TLS: the handshake must end within request_timeout_ms of the accept.
+  net::TlsContextPtr tls = nullptr;
 };
 
 class HttpServer {

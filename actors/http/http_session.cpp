@@ -9,10 +9,12 @@
 #include <vector>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include "actors/http/lean_read.hpp"
+#include "storage/net/tls_impl.hpp"
 
 namespace ezone::http_detail {
 namespace {
@@ -89,26 +91,82 @@ HttpRequest to_request(http::request<http::string_body>& msg) {
   return in;
 }
 
-class Session;
+// What a session's answer channel needs of it, whatever its transport.
+class Answerable {
+ public:
+  virtual ~Answerable() = default;
+  // Lane only.
+  virtual void write_response(HttpResponse&& r) = 0;
+};
 
 // The answer channel of one request on one session.
 class SessionSink final : public ResponseSink {
  public:
-  SessionSink(std::shared_ptr<Session> session, ServerCore& core, IoLane& lane)
+  SessionSink(std::shared_ptr<Answerable> session, ServerCore& core, IoLane& lane)
       : session_(std::move(session)), core_(core), lane_(lane) {}
   ~SessionSink() override;
   void deliver(HttpResponse&& response) override;
 
  private:
-  std::shared_ptr<Session> session_;
+  std::shared_ptr<Answerable> session_;
   ServerCore& core_;
   IoLane& lane_;
 };
 
-class Session : public Deadline, public std::enable_shared_from_this<Session> {
+// The bytes under a session: plain TCP, with the request path's shortcuts
+// (lean reads, writes completed inline)...
+class PlainIo {
+ public:
+  PlainIo(LaneSocket socket, const ServerCore&) : socket_(std::move(socket)) {}
+  LaneSocket& tcp() { return socket_; }
+  template <class Buffers, class Handler>
+  void write_now(Buffers buffers, Handler&& done) {
+    write_now_or_async(socket_, buffers, std::forward<Handler>(done));
+  }
+  template <class Buffer, class Handler>
+  void write(Buffer buffer, Handler&& done) {
+    asio::async_write(socket_, buffer, std::forward<Handler>(done));
+  }
+  template <class Handler>
+  void read_some(asio::mutable_buffer buffer, ReadFor read_for, Handler&& done) {
+    lean_read_some(socket_, buffer, read_for, std::forward<Handler>(done));
+  }
+
+ private:
+  LaneSocket socket_;
+};
+
+// ...or TLS over it (HttpServerOptions::tls), whose records need the
+// stream's own reads and writes.
+class TlsIo {
+ public:
+  TlsIo(LaneSocket socket, const ServerCore& core) : stream_(std::move(socket), core.options.tls->impl().context) {}
+  LaneSocket& tcp() { return stream_.next_layer(); }
+  asio::ssl::stream<LaneSocket>& stream() { return stream_; }
+  template <class Buffers, class Handler>
+  void write_now(Buffers buffers, Handler&& done) {
+    asio::async_write(stream_, buffers, std::forward<Handler>(done));
+  }
+  template <class Buffer, class Handler>
+  void write(Buffer buffer, Handler&& done) {
+    asio::async_write(stream_, buffer, std::forward<Handler>(done));
+  }
+  template <class Handler>
+  void read_some(asio::mutable_buffer buffer, ReadFor, Handler&& done) {
+    stream_.async_read_some(buffer, std::forward<Handler>(done));
+  }
+
+ private:
+  asio::ssl::stream<LaneSocket> stream_;
+};
+
+template <class Io>
+class Session : public Answerable, public Deadline, public std::enable_shared_from_this<Session<Io>> {
+  using std::enable_shared_from_this<Session<Io>>::shared_from_this;
+
  public:
   Session(LaneSocket socket, std::shared_ptr<ServerCore> core, IoLane& lane)
-      : socket_(std::move(socket)), core_(std::move(core)), lane_(lane) {
+      : io_(std::move(socket), *core), core_(std::move(core)), lane_(lane) {
     ++core_->open;
     core_->counters.open_connections->add(1);
   }
@@ -120,19 +178,23 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
   // Runs on the session's lane, as does everything below.
   void start() {
     lane_.watch(shared_from_this());
+    if constexpr (std::is_same_v<Io, TlsIo>) return handshake();
     read_next();
   }
 
   // Answers once and closes: used when the connection limit is reached.
+  // (Over TLS the answer needs a handshake first; the client then sees
+  // the connection closed instead.)
   void reject_busy() {
     lane_.watch(shared_from_this());
     core_->counters.rejected_connections->inc();
+    if constexpr (std::is_same_v<Io, TlsIo>) return close();
     HttpResponse r = HttpResponse::error(503, "too many connections");
     r.headers.emplace_back("Retry-After", "1");
     write_error(std::move(r));
   }
 
-  void write_response(HttpResponse&& r) {
+  void write_response(HttpResponse&& r) override {
     if (r.status < 100 || r.status > 999) r = HttpResponse::error(500, "handler gave an invalid status");
     // A HEAD gets the headers only: its stream never starts (a stream must
     // cope with that, as when the client goes before it begins).
@@ -142,13 +204,13 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
     body_ = status_has_body(r.status) && !head_request_ ? std::move(r.body) : std::string();
     std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
     enter(Phase::writing, steady_now_ms() + core_->options.request_timeout_ms);
-    write_now_or_async(socket_, buffers, [self = shared_from_this()](beast::error_code ec, size_t) {
+    io_.write_now(buffers, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (ec) return self->close();
       if (!self->keep_alive_) return self->linger();
       // A pipelined request is already buffered: take it from the event
       // loop, so a long pipeline cannot deepen the stack (the write above
       // may have completed inline, inside the previous request's dispatch).
-      if (self->buffer_.size() > 0) return asio::post(self->socket_.get_executor(), [self] { self->read_next(); });
+      if (self->buffer_.size() > 0) return asio::post(self->lane_.io, [self] { self->read_next(); });
       self->read_next();
     });
   }
@@ -160,7 +222,7 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
     serialize_head(r, *core_, keep_alive_, false, head_);
     enter(Phase::streaming, 0);  // no deadline: the stream lives until either side ends it
     auto stream = std::move(r.stream);
-    asio::async_write(socket_, asio::buffer(head_), [self = shared_from_this(), stream](beast::error_code ec, size_t) {
+    io_.write(asio::buffer(head_), [self = shared_from_this(), stream](beast::error_code ec, size_t) {
       if (ec) return self->close();
       self->stream_writer_ = std::make_shared<Writer>(self);
       self->watch_client();
@@ -171,7 +233,7 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
   // A read that only notices the client closing (or sending garbage).
   void watch_client() {
     buffer_.clear();
-    lean_read_some(socket_, buffer_.prepare(kReadChunkBytes), ReadFor::rest, [self = shared_from_this()](beast::error_code ec, size_t) {
+    io_.read_some(buffer_.prepare(kReadChunkBytes), ReadFor::rest, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (ec) return self->end_stream();
       self->watch_client();
     });
@@ -195,7 +257,7 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
       return;
     }
     stream_writing_ = true;
-    asio::async_write(socket_, asio::buffer(stream_queue_.front()), [self = shared_from_this()](beast::error_code ec, size_t n) {
+    io_.write(asio::buffer(stream_queue_.front()), [self = shared_from_this()](beast::error_code ec, size_t n) {
       self->stream_writing_ = false;
       // The stream may have ended while this write was in flight (the
       // client closed, or fell too far behind): its queue is then gone,
@@ -226,7 +288,7 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
   // The StreamWriter of one session: hops every call onto the session's lane.
   class Writer final : public StreamWriter {
    public:
-    explicit Writer(std::shared_ptr<Session> session) : session_(session), io_(session->lane_.io) {}
+    explicit Writer(const std::shared_ptr<Session>& session) : session_(session), io_(session->lane_.io) {}
     bool write(std::string bytes) override {
       if (closed_.load()) return false;
       asio::post(io_, [w = session_, b = std::move(bytes)]() mutable {
@@ -252,15 +314,16 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
   void on_deadline() override {
     if (phase_ == Phase::idle && idle_ends_ms_ > steady_now_ms()) {
       // The idle probe (see read_next): a client that half-closed is gone.
-      if (peek(socket_.native_handle()) == Peek::closed) return close();
+      if (peek(io_.tcp().native_handle()) == Peek::closed) return close();
       return deadline_at(idle_ends_ms_);
     }
     if (phase_ == Phase::idle) core_->counters.idle_closed->inc();
+    if (phase_ == Phase::handshake) core_->counters.tls_handshake_failures->inc();
     if (phase_ == Phase::reading) {
       // Cancel only: the read fails and the slow client still gets its 408.
       timed_out_ = true;
       beast::error_code ignored;
-      socket_.cancel(ignored);
+      io_.tcp().cancel(ignored);
       return;
     }
     close();
@@ -268,7 +331,20 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
 
  private:
   // What the connection waits for, which decides what its deadline means.
-  enum class Phase { idle, reading, handling, writing, lingering, streaming };
+  enum class Phase { handshake, idle, reading, handling, writing, lingering, streaming };
+
+  // TLS only: the handshake, bounded by the request timeout.
+  void handshake() {
+    enter(Phase::handshake, steady_now_ms() + core_->options.request_timeout_ms);
+    io_.stream().async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+      if (!ec) return self->read_next();
+      // A deadline already counted it (on_deadline) and closed the socket.
+      if (self->phase_ == Phase::handshake && self->deadline_ms() != 0) {
+        self->core_->counters.tls_handshake_failures->inc();
+        self->close();
+      }
+    });
+  }
 
   void enter(Phase phase, int64_t deadline_ms) {
     phase_ = phase;
@@ -288,7 +364,7 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
     int64_t now = steady_now_ms();
     idle_ends_ms_ = now + core_->options.idle_timeout_ms;
     enter(Phase::idle, std::min(idle_ends_ms_, now + kIdleProbeMs));
-    lean_read_some(socket_, buffer_.prepare(kReadChunkBytes), ReadFor::answer, [self = shared_from_this()](beast::error_code ec, size_t n) {
+    io_.read_some(buffer_.prepare(kReadChunkBytes), ReadFor::answer, [self = shared_from_this()](beast::error_code ec, size_t n) {
       self->on_first_bytes(ec, n);
     });
   }
@@ -319,7 +395,7 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
     }
     if (parser_->is_done()) return dispatch();
     enter(Phase::reading, request_deadline_ms_);
-    lean_read_some(socket_, buffer_.prepare(kReadChunkBytes), ReadFor::rest,
+    io_.read_some(buffer_.prepare(kReadChunkBytes), ReadFor::rest,
                    [self = shared_from_this()](beast::error_code e, size_t n) {
                      if (e) return self->fail_request(self->timed_out_ ? beast::error::timeout : e);
                      self->buffer_.commit(n);
@@ -364,14 +440,14 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
   // Half-closes and drains what the client still sends, within kLingerMs.
   void linger() {
     beast::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    io_.tcp().shutdown(tcp::socket::shutdown_send, ignored);
     enter(Phase::lingering, steady_now_ms() + kLingerMs);
     drain();
   }
 
   void drain() {
     buffer_.clear();
-    lean_read_some(socket_, buffer_.prepare(kReadChunkBytes), ReadFor::rest, [self = shared_from_this()](beast::error_code ec, size_t) {
+    io_.read_some(buffer_.prepare(kReadChunkBytes), ReadFor::rest, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (!ec) self->drain();  // the lingering deadline bounds the loop
     });
   }
@@ -380,11 +456,11 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
   void close() {
     clear_deadline();
     beast::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    io_.tcp().shutdown(tcp::socket::shutdown_both, ignored);
+    io_.tcp().close(ignored);
   }
 
-  LaneSocket socket_;
+  Io io_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<ServerCore> core_;
@@ -406,7 +482,8 @@ class Session : public Deadline, public std::enable_shared_from_this<Session> {
   bool stream_closed_ = false;
 };
 
-void Session::dispatch() {
+template <class Io>
+void Session<Io>::dispatch() {
   // No deadline while the handler works: handlers bound their own time
   // (the router's forwarder and holds have limits of their own).
   enter(Phase::handling, 0);
@@ -453,6 +530,8 @@ ServerCounters make_server_counters(Metrics& metrics, const std::string& name) {
   c.body_too_large = &metrics.counter("ezone_http_too_large_total", large_help, body);
   c.request_timeouts = &metrics.counter("ezone_http_request_timeouts_total",
                                         "Requests not received within the request timeout (408)", s);
+  c.tls_handshake_failures = &metrics.counter("ezone_http_tls_handshake_failures_total",
+                                              "TLS connections closed because their handshake failed or timed out", s);
   c.stream_overflows = &metrics.counter("ezone_http_stream_overflows_total",
                                         "Streamed responses cut off because the client read too slowly", s);
   c.truncated = &metrics.counter("ezone_http_truncated_requests_total",
@@ -474,9 +553,12 @@ void start_session(LaneSocket socket, const std::shared_ptr<ServerCore>& core, I
   socket.set_option(tcp::no_delay(true), ignored);
   socket.non_blocking(true, ignored);  // for write_now_or_async
   set_cloexec(socket.native_handle());
-  auto session = std::make_shared<Session>(std::move(socket), core, lane);
-  bool busy = core->open.load() > core->options.connections_max;
-  asio::post(lane.io, [session, busy] { busy ? session->reject_busy() : session->start(); });
+  bool busy = core->open.load() >= core->options.connections_max;
+  auto begin = [&lane, busy](auto session) {
+    asio::post(lane.io, [session, busy] { busy ? session->reject_busy() : session->start(); });
+  };
+  if (core->options.tls) return begin(std::make_shared<Session<TlsIo>>(std::move(socket), core, lane));
+  begin(std::make_shared<Session<PlainIo>>(std::move(socket), core, lane));
 }
 
 }  // namespace ezone::http_detail

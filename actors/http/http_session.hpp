@@ -29,6 +29,7 @@ struct ServerCounters {
   Counter* rejected_connections;
   Counter* accept_errors;
   Counter* stream_overflows;
+  Counter* tls_handshake_failures;
   Gauge* open_connections;
 };
 

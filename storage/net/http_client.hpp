@@ -24,6 +24,7 @@
 
 #include "core/address.hpp"
 #include "core/status.hpp"
+#include "storage/net/tls.hpp"
 
 namespace ezone::net {
 
@@ -56,10 +57,12 @@ void add_bearer_token(HttpRequest& request, const std::string& token);
 void add_service_token(HttpRequest& request, const std::string& token);
 
 // One request on a fresh connection, closed afterwards. timeout_ms bounds the
-// whole exchange (connect, send, receive) and must be > 0.
+// whole exchange (connect, TLS handshake, send, receive) and must be > 0.
+// With tls (a client context, storage/net/tls.hpp) it is HTTPS.
 Result<HttpResponse> http_request(const HostPort& to, const std::string& method,
                                   const std::string& target, const std::string& body,
-                                  const std::string& content_type, int64_t timeout_ms);
+                                  const std::string& content_type, int64_t timeout_ms,
+                                  TlsContextPtr tls = nullptr);
 
 // A keep-alive connection to one host for repeated requests (keep-alive
 // loops, etcd calls). It connects lazily, reconnects when the server has
@@ -67,7 +70,11 @@ Result<HttpResponse> http_request(const HostPort& to, const std::string& method,
 // the next request starts clean. Not thread-safe: one user at a time.
 class HttpConnection {
  public:
-  explicit HttpConnection(HostPort to);
+  // With tls (a client context), the connection is HTTPS: the server's
+  // certificate must chain to the context's CA and name `to.host`; a
+  // failed handshake is unavailable, "TLS handshake with HOST:PORT failed:
+  // <why>".
+  explicit HttpConnection(HostPort to, TlsContextPtr tls = nullptr);
   ~HttpConnection();
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;

@@ -1,0 +1,104 @@
+#include "storage/net/tls.hpp"
+
+#include <sys/stat.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include "storage/net/tls_impl.hpp"
+
+namespace ezone::net {
+namespace {
+
+namespace ssl = boost::asio::ssl;
+using ErrorCode = boost::system::error_code;
+
+Status file_error(const std::string& what, const std::string& path, const ErrorCode& ec) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return Status(Errc::not_found, "TLS " + what + " '" + path + "': no such file");
+  return Status(Errc::invalid_argument, "TLS " + what + " '" + path + "': " + tls_error_text(ec, nullptr));
+}
+
+// TLS 1.2 and later only, and no session tickets (tls.hpp says why).
+std::unique_ptr<TlsContext::Impl> make_impl(TlsContext::Role role) {
+  auto method = role == TlsContext::Role::server ? ssl::context::tls_server : ssl::context::tls_client;
+  auto impl = std::make_unique<TlsContext::Impl>(method, role);
+  impl->context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                            ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  SSL_CTX* native = impl->context.native_handle();
+  SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
+  SSL_CTX_set_num_tickets(native, 0);
+  return impl;
+}
+
+Status load_own(TlsContext::Impl& impl, const TlsFiles& files) {
+  ErrorCode ec;
+  impl.context.use_certificate_chain_file(files.cert_file, ec);
+  if (ec) return file_error("certificate", files.cert_file, ec);
+  impl.context.use_private_key_file(files.key_file, ssl::context::pem, ec);
+  if (ec && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH)
+    return Status(Errc::invalid_argument,
+                  "TLS key '" + files.key_file + "' does not belong to certificate '" + files.cert_file + "'");
+  if (ec) return file_error("key", files.key_file, ec);
+  if (SSL_CTX_check_private_key(impl.context.native_handle()) != 1)
+    return Status(Errc::invalid_argument,
+                  "TLS key '" + files.key_file + "' does not belong to certificate '" + files.cert_file + "'");
+  return Status::ok();
+}
+
+Status load_ca(TlsContext::Impl& impl, const TlsFiles& files) {
+  ErrorCode ec;
+  impl.context.load_verify_file(files.ca_file, ec);
+  if (ec) return file_error("CA file", files.ca_file, ec);
+  return Status::ok();
+}
+
+}  // namespace
+
+std::string tls_error_text(const ErrorCode& ec, SSL* ssl) {
+  std::string text = ec.message();
+  if (ec.category() == boost::asio::error::get_ssl_category()) {
+    if (const char* r = ERR_reason_error_string(static_cast<unsigned long>(ec.value()))) text = r;
+  }
+  if (ssl != nullptr) {
+    long verify = SSL_get_verify_result(ssl);
+    if (verify != X509_V_OK) text += ": " + std::string(X509_verify_cert_error_string(verify));
+  }
+  return text;
+}
+
+TlsContext::TlsContext(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+TlsContext::~TlsContext() = default;
+
+TlsContext::Role TlsContext::role() const { return impl_->role; }
+bool TlsContext::requires_client_cert() const { return impl_->client_cert; }
+
+Result<std::shared_ptr<TlsContext>> TlsContext::server(const TlsFiles& files) {
+  if (files.cert_file.empty() || files.key_file.empty())
+    return Status(Errc::invalid_argument, "a TLS server needs a certificate and its key");
+  auto impl = make_impl(Role::server);
+  if (Status s = load_own(*impl, files); !s) return s;
+  if (!files.ca_file.empty()) {
+    if (Status s = load_ca(*impl, files); !s) return s;
+    impl->context.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    impl->client_cert = true;
+  }
+  return std::shared_ptr<TlsContext>(new TlsContext(std::move(impl)));
+}
+
+Result<std::shared_ptr<TlsContext>> TlsContext::client(const TlsFiles& files) {
+  if (files.ca_file.empty())
+    return Status(Errc::invalid_argument, "a TLS client needs a CA file to check servers against");
+  if (files.cert_file.empty() != files.key_file.empty())
+    return Status(Errc::invalid_argument, "a TLS client certificate needs its key, and a key its certificate");
+  auto impl = make_impl(Role::client);
+  if (Status s = load_ca(*impl, files); !s) return s;
+  if (!files.cert_file.empty())
+    if (Status s = load_own(*impl, files); !s) return s;
+  impl->context.set_verify_mode(ssl::verify_peer);
+  return std::shared_ptr<TlsContext>(new TlsContext(std::move(impl)));
+}
+
+}  // namespace ezone::net

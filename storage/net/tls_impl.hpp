@@ -1,0 +1,27 @@
+// The Asio side of TlsContext, for the .cpp files that speak TLS only.
+#pragma once
+
+#include <string>
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "storage/net/tls.hpp"
+
+namespace ezone::net {
+
+struct TlsContext::Impl {
+  Impl(boost::asio::ssl::context::method method, Role r) : context(method), role(r) {}
+  boost::asio::ssl::context context;
+  Role role;
+  bool client_cert = false;
+};
+
+// What went wrong in a TLS operation, for error messages: the OpenSSL
+// reason, and when the peer's certificate was refused, why (e.g.
+// "certificate verify failed: self-signed certificate"). ssl may be null.
+std::string tls_error_text(const boost::system::error_code& ec, SSL* ssl);
+
+}  // namespace ezone::net
