@@ -318,14 +318,14 @@ Status read_admin(const toml::table& root, NodeConfig& c) {
 Status check_top_level(const toml::table& root, const std::string& source) {
   static const std::set<std::string> sections{"node", "peers", "etcd",        "timeouts", "limits", "gzs",     "router",
                                               "dal",  "drc",   "app",         "coordinator", "admin", "soa", "incident",
-                                              "tracing", "cache"};
+                                              "tracing", "cache", "tls"};
   for (const auto& [k, v] : root) {
     std::string name(k.str());
     if (!sections.count(name))
       return config_error(source, name, "unknown key",
                           "remove it or correct its spelling; top-level sections are "
                           "[node], [[peers]], [etcd], [timeouts], [limits], [gzs], [router], [dal], [drc], [app], [coordinator], "
-                          "[admin], [soa], [incident], [tracing] and [cache]");
+                          "[admin], [soa], [incident], [tracing], [cache] and [tls]");
   }
   return Status::ok();
 }
@@ -392,6 +392,7 @@ Result<NodeConfig> parse_node_config(const std::string& text, const std::string&
   EZONE_TRY(config_internal::read_incident(root, c));
   EZONE_TRY(config_internal::read_tracing(root, c));
   EZONE_TRY(config_internal::read_cache(root, c));
+  EZONE_TRY(config_internal::read_tls(root, c));
   EZONE_TRY(check_wildcards(c));
   return c;
 }

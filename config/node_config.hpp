@@ -16,6 +16,7 @@
 //   [incident] optional: the incident-grading thresholds (incident_config.cpp)
 //   [tracing]  optional: where sampled spans go: the log, an OTLP collector (tracing_config.cpp)
 //   [cache]    optional (needs [dal]): the site's row cache in LMDB (cache_config.cpp)
+//   [tls]      optional: node.admin over TLS (tls_config.cpp)
 //   [dal]      optional: the SQLite database, its schema file, group commit
 //   [drc]      optional (needs [dal]): replication pull batches and timing
 //
@@ -28,6 +29,7 @@
 
 #include "config/soa_config.hpp"
 #include "core/address.hpp"
+#include "storage/net/tls.hpp"
 #include "core/shared_token.hpp"
 #include "core/status.hpp"
 #include "zones/incident_grade.hpp"
@@ -187,6 +189,20 @@ struct CacheSettings {
   int64_t recent_max = 100000;
 };
 
+// [tls]: node.admin over TLS (config/tls_config.cpp). node.http and the
+// cluster port stay plain.
+struct TlsSettings {
+  std::string cert_file;  // resolved paths
+  std::string key_file;
+  std::string ca_file;
+  bool client_certs = false;  // node.admin asks clients for certificates from ca_file
+  // Loaded with the config. server: node.admin's; client: this node's calls
+  // to peers' node.admin (the CA, and its certificate when asked).
+  net::TlsContextPtr server;
+  net::TlsContextPtr client;
+  bool enabled() const { return server != nullptr; }
+};
+
 struct NodeConfig {
   std::string source;  // the file it was read from (for error messages)
   std::string ezone;
@@ -211,6 +227,7 @@ struct NodeConfig {
   IncidentSettings incident;  // [incident]
   TracingSettings tracing;    // [tracing]
   CacheSettings cache;        // [cache]
+  TlsSettings tls;            // [tls]
 };
 
 // Reads and validates a config file. On failure returns invalid_argument (or

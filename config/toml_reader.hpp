@@ -97,6 +97,7 @@ Status read_soa(const toml::table& root, NodeConfig& c);
 Status read_incident(const toml::table& root, NodeConfig& c);
 // The optional [tracing] section (config/tracing_config.cpp).
 Status read_tracing(const toml::table& root, NodeConfig& c);
+Status read_tls(const toml::table& root, NodeConfig& c);
 // The optional [cache] section (config/cache_config.cpp); after [dal].
 Status read_cache(const toml::table& root, NodeConfig& c);
 

@@ -80,7 +80,10 @@ std::string render_cluster_json(const AdminSources& s) {
            {"tokens",
             {{"admin", !c.admin_api.token.empty()},
              {"service", !c.router.service_token.empty()},
-             {"peer", !c.router.peer_token.empty()}}}};
+             {"peer", !c.router.peer_token.empty()}}},
+           // Which listeners speak TLS ([tls]); node.http and the cluster
+           // port do not yet.
+           {"tls", {{"admin", c.tls.enabled()}, {"client_certs", c.tls.enabled() && c.tls.client_certs}}}};
   if (s.may_write) {
     std::string why;
     const bool allowed = s.may_write(&why);

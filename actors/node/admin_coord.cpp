@@ -169,7 +169,9 @@ Result<MeasuredWeights> measured_weights(const CoordAdminSources& s, Coordinator
     if (n.ezone == s.ezone) continue;
     auto admin = parse_host_port(n.admin);
     if (!admin) return Status(Errc::unavailable, n.ezone + " registered no usable admin address");
-    auto r = net::http_request(*admin, "GET", "/admin/v1/traffic?window_s=" + std::to_string(window_s), "", "", 2000);
+    net::HttpRequest req{"GET", "/admin/v1/traffic?window_s=" + std::to_string(window_s), "", "", {}};
+    net::add_bearer_token(req, s.admin_token.sent());
+    auto r = net::HttpConnection(*admin, s.admin_tls).request(req, 2000);
     if (!r || r->status != 200)
       return Status(Errc::unavailable, "cannot measure the traffic served by " + n.ezone + ": " +
                                            (r ? "status " + std::to_string(r->status) : r.status().message()) +

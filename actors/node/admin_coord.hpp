@@ -38,6 +38,8 @@
 
 #include "actors/http/http_types.hpp"
 #include "actors/router/traffic_window.hpp"
+#include "core/shared_token.hpp"
+#include "storage/net/tls.hpp"
 
 namespace ezone {
 
@@ -55,6 +57,10 @@ struct CoordAdminSources {
   // the last window_ms (Router::served_recently); null: none.
   std::function<std::vector<uint64_t>()> served_per_shard;
   std::function<TrafficWindow::Served(int64_t window_ms)> served_recently;
+  // For the calls to the other nodes' GET /admin/v1/traffic (a rebalance
+  // weighed by traffic): the admin token, and [tls]'s client context.
+  LiveToken admin_token;
+  net::TlsContextPtr admin_tls;
 };
 
 std::optional<HttpResponse> handle_coord_admin(const CoordAdminSources& sources, const HttpRequest& req);

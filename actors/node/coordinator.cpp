@@ -28,7 +28,7 @@ Coordinator::Coordinator(meta::MetaStore& store, CoordinatorConfig config, std::
       may_act_(std::move(may_act)),
       logger_(std::move(logger)),
       journal_(store),
-      probe_(journal_, config_.probe_timeout_ms, config_.admin_token),
+      probe_(journal_, config_.probe_timeout_ms, config_.admin_token, config_.admin_tls),
       engine_(store, probe_, SystemClock::instance(), config_.engine),
       routes_(store),
       finished_(metrics.counter("ezone_workflows_finished_total", "Workflows this node ran to an end")),

@@ -50,6 +50,7 @@ struct CoordinatorConfig {
   int64_t idle_poll_ms = 250;   // between scans of the journal
   int64_t probe_timeout_ms = 1000;
   LiveToken admin_token;  // [admin] token: the sites' admin APIs ask for it (shared with NodeConfig's)
+  net::TlsContextPtr admin_tls;  // [tls]'s client context: the sites' node.admin speak TLS; null: plain
 };
 
 class Coordinator {

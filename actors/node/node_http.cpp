@@ -21,7 +21,8 @@ AdminSources Node::Impl::admin_sources() {
     if (auto answer = handle_snapshot_admin(snapshots.get(), req)) return answer;
     if (tokens)
       if (auto answer = handle_token_admin(*tokens, req)) return answer;
-    CoordAdminSources coord{config.ezone, coordinator.get(), dal.get(), {}, nullptr, nullptr};
+    CoordAdminSources coord{config.ezone, coordinator.get(), dal.get(), {}, nullptr, nullptr,
+                            config.admin_api.token, config.tls.client};
     if (ingress) {
       coord.served_per_shard = [this] { return ingress->router().served_per_shard(); };
       coord.served_recently = [this](int64_t window_ms) { return ingress->router().served_recently(window_ms); };
@@ -133,6 +134,10 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   admin_options.config_key = "node.admin";
   admin_options.bind = config.admin;
   admin_options.threads = l.admin_threads;
+  admin_options.tls = config.tls.server;
+  if (config.tls.enabled())
+    logger->info("event=admin_tls ezone={} admin={} client_certs={} cert={}", config.ezone, config.admin.to_string(),
+                 config.tls.client_certs, config.tls.cert_file);
   if (config.admin_api.token.empty())
     logger->warn("event=admin_open ezone={} admin={} detail=\"no [admin] token: whoever reaches this address may move "
                  "routes, fail zones over and download the database; set admin.token_file or keep the address "
@@ -152,6 +157,7 @@ void Node::Impl::make_coordinator() {
   cc.engine = coord::EngineOptions{s.ack_timeout_ms, s.apply_timeout_ms, s.skew_margin_ms, s.failover_wait_ms};
   cc.poll_ms = s.poll_ms;
   cc.admin_token = config.admin_api.token;
+  cc.admin_tls = config.tls.client;
   // Made before the admin server serves, so /admin/v1/workflows answers
   // from the first request; its thread starts once the etcd session runs.
   // An isolated node drives nothing, not even in the moments before its

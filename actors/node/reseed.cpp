@@ -31,6 +31,7 @@ struct Peer {
   std::string ezone;
   HostPort admin;
   std::string admin_token;  // this node's [admin] token: the cluster's nodes share one
+  net::TlsContextPtr tls;   // [tls]'s client context; null: plain HTTP
   std::string where() const { return "'" + ezone + "' (admin " + admin.to_string() + ")"; }
   net::HttpRequest request(const std::string& method, const std::string& target) const {
     net::HttpRequest req{method, target, "", "", {}};
@@ -47,7 +48,7 @@ Result<Peer> find_peer(const NodeConfig& config, const std::string& name) {
         return Status(Errc::invalid_argument, config.source + ": peer '" + name + "' has no admin address; add it to " +
                                                   "its [[peers]] entry");
       }
-      return Peer{p.ezone, p.admin, config.admin_api.token.sent()};
+      return Peer{p.ezone, p.admin, config.admin_api.token.sent(), config.tls.client};
     }
     known += (known.empty() ? "" : ", ") + p.ezone;
   }
@@ -56,7 +57,7 @@ Result<Peer> find_peer(const NodeConfig& config, const std::string& name) {
 
 // One admin call; a non-2xx answer becomes an error carrying its text.
 Result<json> call(const Peer& peer, const std::string& method, const std::string& target) {
-  auto r = net::HttpConnection(peer.admin).request(peer.request(method, target), kCallTimeoutMs);
+  auto r = net::HttpConnection(peer.admin, peer.tls).request(peer.request(method, target), kCallTimeoutMs);
   if (!r) return Status(Errc::unavailable, "asking " + peer.where() + ": " + r.status().message());
   if (r->status == 401)
     return Status(Errc::unavailable, peer.where() + " refused this config's admin token (401): the re-seed sends "
@@ -114,7 +115,7 @@ Result<dal::SnapshotInfo> make_copy(const Peer& peer, int64_t deadline_ms, const
 Status download(const Peer& peer, const dal::SnapshotInfo& info, const std::string& path, int64_t deadline_ms) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return Status(Errc::io_error, "cannot write " + path);
-  net::HttpConnection conn(peer.admin);
+  net::HttpConnection conn(peer.admin, peer.tls);
   uint64_t offset = 0;
   uint32_t crc = 0;
   while (offset < info.bytes) {
@@ -171,8 +172,9 @@ std::vector<dal::PeerCursor> ask_other_peers(const NodeConfig& config, const std
     if (p.ezone == source) continue;
     dal::PeerCursor c;
     c.ezone = p.ezone;
+    const Peer peer{p.ezone, p.admin, config.admin_api.token.sent(), config.tls.client};
     auto drc = p.admin.port == 0 ? Result<json>(Status(Errc::invalid_argument, "no admin address in the config"))
-                                 : call(Peer{p.ezone, p.admin, config.admin_api.token.sent()}, "GET", "/admin/v1/drc");
+                                 : call(peer, "GET", "/admin/v1/drc");
     if (!drc) {
       c.error = drc.status().message();
     } else {

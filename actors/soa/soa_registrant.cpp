@@ -89,7 +89,7 @@ Result<net::HttpResponse> SoaRegistrant::call(const std::string& method, const s
                                               const std::string& body) {
   net::HttpRequest request{method, target, body, body.empty() ? "" : "application/json", {}};
   net::add_bearer_token(request, admin_token());
-  return net::HttpConnection(options_.node).request(request, options_.request_timeout_ms);
+  return net::HttpConnection(options_.node, options_.tls).request(request, options_.request_timeout_ms);
 }
 
 bool SoaRegistrant::register_once() {

@@ -48,6 +48,7 @@ struct SoaRegistrantOptions {
   // last read, and says so through on_change.
   std::string admin_token_file;
   std::function<void(const std::string&)> on_change;  // may be empty
+  net::TlsContextPtr tls;  // a client context when node.admin speaks TLS ([tls]); null: plain
 };
 
 struct SoaRegistrantState {

@@ -6,7 +6,8 @@
 // that the proxy's router resolved (X-Ezone-Shard).
 //
 //   soa_echo --listen 127.0.0.1:7105 --service pricing --zone bj [--sick-file F]
-//            [--register NODE_ADMIN [--ttl S] [--admin-token-file F]]
+//            [--register NODE_ADMIN [--ttl S] [--admin-token-file F]
+//             [--ca-file F [--cert-file F --key-file F]]] (node.admin over TLS)
 //
 // With --register it registers itself with its zone's node (the node's
 // admin address; actors/soa/soa_registry.hpp) under a lease of S seconds
@@ -40,7 +41,8 @@ void on_signal(int) { g_stop = 1; }
 int usage(const std::string& why) {
   std::fprintf(stderr,
                "soa_echo: %s\nusage: soa_echo --listen HOST:PORT --service NAME --zone EZONE [--sick-file F] "
-               "[--register NODE_ADMIN_HOST:PORT [--ttl SECONDS] [--admin-token-file F]]\n"
+               "[--register NODE_ADMIN_HOST:PORT [--ttl SECONDS] [--admin-token-file F]\n"
+               "  [--ca-file F [--cert-file F --key-file F]]]\n"
                "(a node with an admin token needs it: --admin-token-file, or EZONE_ADMIN_TOKEN)\n",
                why.c_str());
   return 2;
@@ -57,6 +59,7 @@ bool exists(const std::string& path) {
 
 int main(int argc, char** argv) {
   std::string listen, service, zone, sick_file, register_at, token_file;
+  ezone::net::TlsFiles tls_files;
   int64_t ttl_s = 10;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -68,6 +71,9 @@ int main(int argc, char** argv) {
     else if (arg == "--sick-file") sick_file = value;
     else if (arg == "--register") register_at = value;
     else if (arg == "--admin-token-file") token_file = value;
+    else if (arg == "--ca-file") tls_files.ca_file = value;
+    else if (arg == "--cert-file") tls_files.cert_file = value;
+    else if (arg == "--key-file") tls_files.key_file = value;
     else if (arg == "--ttl") ttl_s = std::atoll(value.c_str());
     else return usage("unknown option " + arg);
   }
@@ -79,6 +85,8 @@ int main(int argc, char** argv) {
   if (ttl_s < 1 || ttl_s > 3600) return usage("--ttl takes 1..3600 seconds");
   auto admin_token = ezone::client_admin_token(token_file, "--admin-token-file");
   if (!admin_token) return usage(admin_token.status().message());
+  auto tls = ezone::net::client_tls_from_options(tls_files);
+  if (!tls) return usage(tls.status().message());
 
   ezone::Metrics metrics(zone);
   ezone::HttpServerOptions options;
@@ -114,6 +122,7 @@ int main(int argc, char** argv) {
     o.admin_token = *admin_token;
     o.admin_token_file = token_file;  // re-read before every call: rotations need no restart
     o.on_change = say;
+    o.tls = *tls;
     registrant = std::make_unique<ezone::SoaRegistrant>(std::move(o));
   }
   while (!g_stop) ::usleep(100 * 1000);

@@ -51,8 +51,9 @@ Result<SiteReport> decode_site_report_json(const std::string& text) {
   return r;
 }
 
-HttpSiteProbe::HttpSiteProbe(WorkflowJournal& journal, int64_t timeout_ms, LiveToken admin_token)
-    : journal_(journal), timeout_ms_(timeout_ms), admin_token_(std::move(admin_token)) {}
+HttpSiteProbe::HttpSiteProbe(WorkflowJournal& journal, int64_t timeout_ms, LiveToken admin_token,
+                             net::TlsContextPtr tls)
+    : journal_(journal), timeout_ms_(timeout_ms), admin_token_(std::move(admin_token)), tls_(std::move(tls)) {}
 
 HttpSiteProbe::~HttpSiteProbe() = default;
 
@@ -74,7 +75,7 @@ Result<SiteReport> HttpSiteProbe::report(const std::string& ezone) {
   if (!conn) {
     auto admin = admin_of(ezone);
     if (!admin) return admin.status();
-    conn = std::make_unique<net::HttpConnection>(*admin);
+    conn = std::make_unique<net::HttpConnection>(*admin, tls_);
   }
   net::HttpRequest req;
   req.target = "/admin/v1/coord/site";

@@ -37,8 +37,10 @@ class HttpSiteProbe final : public SiteProbe {
   // journal must outlive the probe. timeout_ms bounds each request.
   // admin_token (core/shared_token.hpp) goes with every request when it is
   // not empty: the cluster's nodes share one. A reload of its file applies
-  // from the next request.
-  HttpSiteProbe(WorkflowJournal& journal, int64_t timeout_ms, LiveToken admin_token = {});
+  // from the next request. With tls (a client context) the nodes' admin
+  // APIs are called over TLS.
+  HttpSiteProbe(WorkflowJournal& journal, int64_t timeout_ms, LiveToken admin_token = {},
+                net::TlsContextPtr tls = nullptr);
   ~HttpSiteProbe() override;
 
   Result<Epoch> acknowledged_epoch(const std::string& ezone) override;
@@ -54,6 +56,7 @@ class HttpSiteProbe final : public SiteProbe {
   WorkflowJournal& journal_;
   const int64_t timeout_ms_;
   const LiveToken admin_token_;
+  const net::TlsContextPtr tls_;
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<net::HttpConnection>> connections_;  // by ezone
   std::map<std::string, uint64_t> lineages_;  // by ezone: its outbox's lineage in its last report

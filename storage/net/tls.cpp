@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cstdlib>
+
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -67,6 +69,21 @@ std::string tls_error_text(const ErrorCode& ec, SSL* ssl) {
     if (verify != X509_V_OK) text += ": " + std::string(X509_verify_cert_error_string(verify));
   }
   return text;
+}
+
+Result<TlsContextPtr> client_tls_from_options(TlsFiles files) {
+  const std::pair<std::string*, const char*> sources[] = {{&files.ca_file, "EZONE_TLS_CA_FILE"},
+                                                          {&files.cert_file, "EZONE_TLS_CERT_FILE"},
+                                                          {&files.key_file, "EZONE_TLS_KEY_FILE"}};
+  for (const auto& [file, env] : sources)
+    if (const char* value = std::getenv(env); file->empty() && value != nullptr) *file = value;
+  if (files.ca_file.empty()) {
+    if (files.cert_file.empty() && files.key_file.empty()) return TlsContextPtr();
+    return Status(Errc::invalid_argument, "--cert-file and --key-file need --ca-file (or EZONE_TLS_CA_FILE)");
+  }
+  auto context = TlsContext::client(files);
+  if (!context) return Status(context.status().code(), "--ca-file/--cert-file/--key-file: " + context.status().message());
+  return TlsContextPtr(*context);
 }
 
 TlsContext::TlsContext(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

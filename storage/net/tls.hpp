@@ -58,4 +58,11 @@ class TlsContext {
 
 using TlsContextPtr = std::shared_ptr<const TlsContext>;
 
+// The client context of a command-line tool (ezctl, soa_echo) from its
+// --ca-file, --cert-file and --key-file (given here as files), each taken
+// from EZONE_TLS_CA_FILE, EZONE_TLS_CERT_FILE or EZONE_TLS_KEY_FILE in the
+// environment when empty. Null without a CA file: plain HTTP. Errors name
+// the option.
+Result<TlsContextPtr> client_tls_from_options(TlsFiles files);
+
 }  // namespace ezone::net

@@ -213,6 +213,39 @@ TEST(NodeConfig, AdminTokenInlineOrFromAFileAndOffByDefault) {
   expect_error(load_node_config(dir.path + "/test.toml"), "admin.token_file");
 }
 
+TEST(NodeConfig, TlsLoadsItsFilesBesideTheConfigOrNamesTheBadOne) {
+  EXPECT_FALSE(parse_node_config(kValid, "test.toml")->tls.enabled());
+  const std::string tls_dir = source_dir() + "/tests/data/tls";
+  TempDir dir;
+  // Relative paths resolve beside the config, as token files do.
+  std::filesystem::create_symlink(tls_dir, dir.path + "/tls");
+  const std::string section =
+      "\n[tls]\ncert_file = \"tls/node.crt\"\nkey_file = \"tls/node.key\"\nca_file = \"tls/ca.crt\"\n";
+  write_file(dir.path + "/test.toml", std::string(kValid) + section);
+  auto plain = load_node_config(dir.path + "/test.toml");
+  ASSERT_TRUE(plain.ok()) << plain.status().to_string();
+  EXPECT_TRUE(plain->tls.enabled());
+  EXPECT_EQ(plain->tls.cert_file, dir.path + "/tls/node.crt");
+  ASSERT_NE(plain->tls.client, nullptr);
+  EXPECT_FALSE(plain->tls.server->requires_client_cert());
+
+  write_file(dir.path + "/test.toml", std::string(kValid) + section + "client_certs = true\n");
+  auto mutual = load_node_config(dir.path + "/test.toml");
+  ASSERT_TRUE(mutual.ok()) << mutual.status().to_string();
+  EXPECT_TRUE(mutual->tls.server->requires_client_cert());
+
+  auto bad = [&](const std::string& text, const std::string& key) {
+    write_file(dir.path + "/test.toml", std::string(kValid) + text);
+    expect_error(load_node_config(dir.path + "/test.toml"), key);
+  };
+  bad("\n[tls]\ncert_file = \"tls/node.crt\"\nkey_file = \"tls/node.key\"\n", "tls.ca_file");
+  bad(section + "verify = false\n", "tls.verify");
+  bad(replace(section, "tls/node.crt", "tls/missing.crt"), "tls.cert_file");
+  bad(replace(section, "tls/node.key", "tls/client.key"), "tls.cert_file");  // not the certificate's key
+  bad(replace(section, "tls/ca.crt", "tls/node.key"), "tls.ca_file");         // not a certificate
+  bad(replace(section, "\"tls/node.crt\"", "\"\""), "tls.cert_file");
+}
+
 TEST(NodeConfig, ServiceTokenIsTheRoutersOwnSecret) {
   const std::string token = "5e7f1a2b3c4d5e6f708192a3b4c5d6e7";
   TempDir dir;

@@ -37,6 +37,13 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::start(LocalClusterOptions op
   char tmpl[] = "/tmp/ezone-cluster-XXXXXX";
   if (!::mkdtemp(tmpl)) return Status(Errc::io_error, "mkdtemp failed");
   c->dir_ = tmpl;
+  if (const std::string& d = c->options_.tls_dir; !d.empty()) {
+    if (c->options_.netns) return Status(Errc::invalid_argument, "tls_dir: the test certificates name 127.0.0.1 only");
+    const bool certs = c->options_.tls_client_certs;
+    auto tls = net::TlsContext::client({certs ? d + "/client.crt" : "", certs ? d + "/client.key" : "", d + "/ca.crt"});
+    if (!tls) return tls.status();
+    c->admin_tls_ = *tls;
+  }
   if (c->options_.netns)
     if (Status s = c->start_netns(); !s) return s;
   if (Status s = c->start_etcd(); !s) return s;
@@ -130,6 +137,11 @@ Status LocalCluster::write_configs() {
       toml << "\n[admin]\n" << options_.admin_toml << "\n";
     if (!options_.admin_token.empty()) toml << "token_file = \"" << dir_ << "/admin_token\"\n";
     if (!options_.service_token.empty()) toml << "\n[router]\nservice_token_file = \"" << dir_ << "/service_token\"\n";
+    if (!options_.tls_dir.empty()) {
+      const std::string& d = options_.tls_dir;
+      toml << "\n[tls]\ncert_file = \"" << d << "/node.crt\"\nkey_file = \"" << d << "/node.key\"\nca_file = \"" << d
+           << "/ca.crt\"\nclient_certs = " << (options_.tls_client_certs ? "true" : "false") << "\n";
+    }
     std::ofstream out(z.config);
     out << toml.str();
     if (!out) return Status(Errc::io_error, "cannot write " + z.config);
@@ -165,7 +177,7 @@ Status LocalCluster::wait_ready(const std::string& ezone, int64_t timeout_ms) {
   Zone& z = zones_.at(ezone);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
-    auto r = net::http_request(z.addr.admin, "GET", "/healthz", "", "", 500);
+    auto r = net::http_request(z.addr.admin, "GET", "/healthz", "", "", 500, admin_tls_);
     if (r && r->status == 200) return Status::ok();
     if (!z.process->running())
       return Status(Errc::unavailable, ezone + ": ezoned exited: " + log_tail(ezone));
@@ -207,7 +219,7 @@ Result<net::HttpResponse> LocalCluster::admin_request(const std::string& ezone, 
                                                       int64_t timeout_ms) const {
   net::HttpRequest req{method, target, body, body.empty() ? "" : "application/json", {}};
   net::add_bearer_token(req, options_.admin_token);
-  return net::HttpConnection(zones_.at(ezone).addr.admin).request(req, timeout_ms);
+  return net::HttpConnection(zones_.at(ezone).addr.admin, admin_tls_).request(req, timeout_ms);
 }
 
 Result<nlohmann::json> LocalCluster::status(const std::string& ezone, int64_t timeout_ms) const {
@@ -237,10 +249,19 @@ std::pair<int, std::string> LocalCluster::run_binary(const std::string& name, co
 std::pair<int, std::string> LocalCluster::run_ezctl(const std::vector<std::string>& args, int64_t wait_ms,
                                                     const std::string& node_env) const {
   // Not the test runner's.
-  return run_binary("ezctl", args, wait_ms,
-                    {{"EZCTL_NODE", node_env},
-                     {kAdminTokenEnv, options_.admin_token},
-                     {kServiceTokenEnv, options_.service_token}});
+  auto env = tls_env();
+  env.insert(env.end(), {{"EZCTL_NODE", node_env},
+                         {kAdminTokenEnv, options_.admin_token},
+                         {kServiceTokenEnv, options_.service_token}});
+  return run_binary("ezctl", args, wait_ms, std::move(env));
+}
+
+std::vector<std::pair<std::string, std::string>> LocalCluster::tls_env() const {
+  const std::string& d = options_.tls_dir;
+  const bool certs = !d.empty() && options_.tls_client_certs;
+  return {{"EZONE_TLS_CA_FILE", d.empty() ? "" : d + "/ca.crt"},
+          {"EZONE_TLS_CERT_FILE", certs ? d + "/client.crt" : ""},
+          {"EZONE_TLS_KEY_FILE", certs ? d + "/client.key" : ""}};
 }
 
 std::pair<int, std::string> LocalCluster::run_ezctl_env(const std::vector<std::string>& args,

@@ -60,6 +60,13 @@ struct LocalClusterOptions {
   // `ip` and etcd_members >= ezones.size() (NetnsTopology::probe() tells
   // whether the machine allows it). Off: everything on loopback here.
   bool netns = false;
+  // A directory of tools/tls/make-certs files (ca.crt, node.crt/.key naming
+  // 127.0.0.1, client.crt/.key): every node gets [tls] with them, and the
+  // helpers and ezctl speak TLS to node.admin (not with netns: the
+  // certificate names loopback only). Empty: plain HTTP.
+  std::string tls_dir;
+  // [tls] client_certs: the helpers and ezctl then present client.crt.
+  bool tls_client_certs = false;
 };
 
 struct ZoneAddresses {
@@ -144,6 +151,8 @@ class LocalCluster {
     std::unique_ptr<ChildProcess> process;
   };
   explicit LocalCluster(LocalClusterOptions options) : options_(std::move(options)) {}
+  // ezctl's environment for node.admin over TLS (empty values without).
+  std::vector<std::pair<std::string, std::string>> tls_env() const;
   Status write_configs();
   Status start_netns();
   Status start_etcd();
@@ -153,6 +162,7 @@ class LocalCluster {
   std::string etcd_site(size_t member) const;
 
   LocalClusterOptions options_;
+  net::TlsContextPtr admin_tls_;  // options.tls_dir: the helpers' client context
   std::string dir_;
   std::string etcd_endpoints_toml(size_t zone_index) const;
 

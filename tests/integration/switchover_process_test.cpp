@@ -44,6 +44,22 @@ class SwitchoverProcessTest : public DrClusterTest<> {
   }
 
   json route_of_shard(const std::string& ezone) { return shard_route(*cluster_, ezone, kShard); }
+  // Requests to "squares" (shard 1, at bj) through the router of both
+  // zones, rounds times each, keyed by an order id that carries shard 1:
+  // traffic for a rebalance to weigh.
+  void probe_squares(int rounds) {
+    auto order_in_squares = encode_order_id(OrderIdParts{kShard, 1000, 1, 7});
+    ASSERT_TRUE(order_in_squares.ok());
+    for (int i = 0; i < rounds; ++i) {
+      for (const char* entry : {"bj", "sh"}) {
+        net::HttpRequest req;
+        req.target = "/ezone/v1/probe";
+        req.headers.emplace_back("X-Ezone-Key", "order=" + std::to_string(*order_in_squares));
+        auto r = net::HttpConnection(cluster_->addresses(entry).http).request(req, 3000);
+        ASSERT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.status().to_string());
+      }
+    }
+  }
   bool converged() { return replication_caught_up(*cluster_); }
   void expect_every_ack_present(const ShardWriter& writer) {
     ASSERT_TRUE(eventually([&] { return converged(); }, seconds(20))) << cluster_->log_tail("sh");
@@ -219,6 +235,74 @@ TEST_F(SwitchoverProcessTest, ARotationOfTheAdminTokenBySighupNeedsNoRestartAndW
   EXPECT_NE(log.find("event=token_file_exposed ezone=bj token=admin"), std::string::npos) << log;
 }
 
+// node.admin over TLS with client certificates ([tls] client_certs), and an
+// admin token: ezctl with the CA and a client certificate runs everything;
+// without the certificate, without the CA or with another CA it is refused
+// with the reason. The coordinator's calls to the sites (a switchover under
+// writes, a rebalance weighed by the traffic the other node measured) and
+// `tokens reload --all` go over TLS too.
+TEST_F(SwitchoverProcessTest, OverTlsWithClientCertificatesEzctlAndTheCoordinatorStillWork) {
+  ASSERT_NO_FATAL_FAILURE(make_dir());
+  LocalClusterOptions options;
+  options.admin_token = "switchover-tls-admin-token-5be2c1";
+  options.tls_dir = std::string(EZONE_TEST_SOURCE_DIR) + "/tests/data/tls";
+  options.tls_client_certs = true;
+  options.extra_toml = "[dal]\nschema_file = \"" + dir_ + "/schema.toml\"\n\n[drc]\npull_wait_ms = 200\n"
+                       "pull_timeout_ms = 1000\nretry_ms = 50\n\n[coordinator]\nack_timeout_ms = 5000\n";
+  start(std::move(options));
+  ShardWriter writer(*cluster_);
+  writer.start();
+  ASSERT_TRUE(eventually([&] { return writer.acked() >= 20; }, seconds(20)))
+      << writer.last_refusal() << cluster_->log_tail("bj");
+
+  const std::string bj_admin = cluster_->addresses("bj").admin.to_string();
+  const std::string tls = std::string(EZONE_TEST_SOURCE_DIR) + "/tests/data/tls";
+  auto [scode, sout] = cluster_->ezctl("bj", {"status"});
+  ASSERT_EQ(scode, 0) << sout;
+  EXPECT_NE(sout.find("tls    node.admin (client certificates required)"), std::string::npos) << sout;
+
+  auto refused = [&](std::vector<std::pair<std::string, std::string>> env, const std::string& why) {
+    env.emplace_back("EZONE_ADMIN_TOKEN", "switchover-tls-admin-token-5be2c1");
+    auto [code, out] = cluster_->run_ezctl_env({"--node", bj_admin, "routes"}, env);
+    EXPECT_EQ(code, 1) << out;
+    EXPECT_NE(out.find(why), std::string::npos) << out;
+  };
+  refused({{"EZONE_TLS_CA_FILE", tls + "/ca.crt"}}, "certificate required");
+  refused({{"EZONE_TLS_CA_FILE", tls + "/untrusted/ca.crt"}, {"EZONE_TLS_CERT_FILE", tls + "/client.crt"},
+           {"EZONE_TLS_KEY_FILE", tls + "/client.key"}},
+          "certificate verify failed");
+  refused({}, "if the node has [tls], give ezctl --ca-file");
+  // The options, in place of the environment.
+  auto [ocode, oout] = cluster_->run_ezctl_env({"--node", bj_admin, "--ca-file", tls + "/ca.crt", "--cert-file",
+                                                tls + "/client.crt", "--key-file", tls + "/client.key", "routes"},
+                                               {{"EZONE_ADMIN_TOKEN", "switchover-tls-admin-token-5be2c1"}});
+  EXPECT_EQ(ocode, 0) << oout;
+  EXPECT_NE(oout.find("squares"), std::string::npos) << oout;
+  // Plain HTTP at a TLS node.admin gets no answer.
+  EXPECT_FALSE(net::http_request(cluster_->addresses("bj").admin, "GET", "/healthz", "", "", 2000).ok());
+
+  // Traffic to "squares" through both routers, so the rebalance asks sh's
+  // coordinator for bj's measure: over TLS, with the admin token.
+  ASSERT_NO_FATAL_FAILURE(probe_squares(1));
+  auto [rcode, rout] = cluster_->ezctl("sh", {"rebalance", "--target", "bj=0,sh=100", "--dry-run"});
+  ASSERT_EQ(rcode, 0) << rout << cluster_->log_tail("sh");
+  EXPECT_NE(rout.find("shard 1    squares              bj -> sh"), std::string::npos) << rout;
+
+  auto [code, out] = cluster_->ezctl("bj", {"switchover", "--shards", "squares", "--to", "sh", "--id", "so-tls"});
+  ASSERT_EQ(code, 0) << out << cluster_->log_tail("bj");
+  EXPECT_NE(out.find("so-tls: done"), std::string::npos) << out;
+  const size_t at_switch = writer.acked();
+  ASSERT_TRUE(eventually([&] { return writer.acked() >= at_switch + 20; }, seconds(20))) << writer.last_refusal();
+  writer.stop();
+  expect_every_ack_present(writer);
+
+  auto [tcode, tout] = cluster_->ezctl("bj", {"tokens", "reload", "--all"});
+  EXPECT_EQ(tcode, 0) << tout;
+  EXPECT_NE(tout.find("sh"), std::string::npos) << tout;
+  json metrics_ok = admin("bj", "/admin/v1/cluster");
+  EXPECT_EQ(metrics_ok["tls"].value("client_certs", false), true) << metrics_ok;
+}
+
 TEST_F(SwitchoverProcessTest, DryRunChangesNothingAndCancelReturnsTheShard) {
   start_cluster("ack_timeout_ms = 60000\n");
   ASSERT_TRUE(eventually([&] { return route_of_shard("bj").is_object(); }, seconds(10)));
@@ -252,19 +336,8 @@ TEST_F(SwitchoverProcessTest, DryRunChangesNothingAndCancelReturnsTheShard) {
 
 TEST_F(SwitchoverProcessTest, RebalanceWeighsShardsByTheTrafficTheRoutersMeasured) {
   start_cluster("ack_timeout_ms = 5000\n");
-  // Traffic only to "squares" (shard 1, at bj), through the router of both
-  // zones, keyed by order ids that carry shard 1.
-  auto order_in_squares = encode_order_id(OrderIdParts{kShard, 1000, 1, 7});
-  ASSERT_TRUE(order_in_squares.ok());
-  for (int i = 0; i < 20; ++i) {
-    for (const char* entry : {"bj", "sh"}) {
-      net::HttpRequest req;
-      req.target = "/ezone/v1/probe";
-      req.headers.emplace_back("X-Ezone-Key", "order=" + std::to_string(*order_in_squares));
-      auto r = net::HttpConnection(cluster_->addresses(entry).http).request(req, 3000);
-      ASSERT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.status().to_string());
-    }
-  }
+  // Traffic only to "squares" (shard 1, at bj).
+  ASSERT_NO_FATAL_FAILURE(probe_squares(20));
   json traffic = admin("bj", "/admin/v1/traffic");
   EXPECT_EQ(traffic["shards"].value("1", 0), 40) << traffic;  // every request served at the owner
   // The node started less than the default window ago: the window is its

@@ -81,6 +81,21 @@ TEST(EzctlStatus, ANodeThatLeavesSomethingOpenSaysWhat) {
   EXPECT_EQ(format_status_table(base + "}").find("OPEN"), std::string::npos);  // an older node
 }
 
+TEST(EzctlStatus, TheTlsLineSaysWhatCrossesTheNetworkInClear) {
+  const std::string base = R"({"node": {"ezone": "bj", "admin": "a", "http": "h", "cluster": "c", "epoch": 2,
+                                        "started_ms": 0}, "peers": [], "etcd": {"reachable": true}, "version": "v")";
+  const std::string none = format_status_table(base + R"(, "tls": {"admin": false, "client_certs": false}})");
+  EXPECT_NE(none.find("\ntls    none: tokens and data cross the network in clear\n"), std::string::npos) << none;
+  const std::string admin = format_status_table(base + R"(, "tls": {"admin": true, "client_certs": true}})");
+  EXPECT_NE(admin.find("\ntls    node.admin (client certificates required); node.http and the cluster port in "
+                       "clear\n"),
+            std::string::npos)
+      << admin;
+  const std::string server_only = format_status_table(base + R"(, "tls": {"admin": true, "client_certs": false}})");
+  EXPECT_NE(server_only.find("\ntls    node.admin; node.http"), std::string::npos) << server_only;
+  EXPECT_EQ(format_status_table(base + "}").find("tls "), std::string::npos);  // an older node
+}
+
 TEST(EzctlDrc, AnOriginWhoseOutboxIsRefusedIsHaltedNotDown) {
   const std::string doc = R"({"ezone": "sh", "outbox_head": 3, "acknowledged_epoch": 2, "now_ms": 0, "peers": [
       {"origin": "bj", "connected": false, "refused": true, "cursor": 4, "head": 4, "lag_rows": 0, "lag_ms": 0,

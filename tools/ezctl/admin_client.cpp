@@ -18,10 +18,15 @@ ezone::Result<AdminReply> admin_call(const Options& options, const std::string& 
                          "--node " + options.node + ": " + addr.status().message());
   ezone::net::HttpRequest request{method, target, body, body.empty() ? "" : "application/json", {}};
   ezone::net::add_bearer_token(request, options.admin_token);
-  auto res = ezone::net::HttpConnection(*addr).request(request, options.timeout_ms);
-  if (!res)
+  auto res = ezone::net::HttpConnection(*addr, options.tls).request(request, options.timeout_ms);
+  if (!res) {
+    // A TLS node.admin closes a plain connection at once, which looks like
+    // any server that closed it: say what to try.
+    const bool closed = res.status().message().find("closed the connection") != std::string::npos;
     return ezone::Status(res.status().code(),
-                         "cannot reach node " + options.node + ": " + res.status().message());
+                         "cannot reach node " + options.node + ": " + res.status().message() +
+                             (closed && !options.tls ? " (if the node has [tls], give ezctl --ca-file)" : ""));
+  }
   AdminReply reply;
   reply.status = res->status;
   reply.body = ezone::parse_json_or_discarded(res->body);

@@ -48,7 +48,8 @@ namespace {
 int usage(const std::string& why) {
   std::fprintf(why.empty() ? stdout : stderr,
                "%s%s%s"
-               "usage: ezctl --node HOST:PORT [--admin-token-file F] [--timeout-ms N] [--json] COMMAND\n"
+               "usage: ezctl --node HOST:PORT [--admin-token-file F] [--ca-file F [--cert-file F --key-file F]]\n"
+               "             [--timeout-ms N] [--json] COMMAND\n"
                "  status                              the node, its peers, etcd\n"
                "  routes                              the route table it holds\n"
                "  move --shards S1,S2 --to EZONE [--expected-epoch N]\n"
@@ -81,7 +82,10 @@ int usage(const std::string& why) {
                "                                      restore it; report RTO, RPO, errors, convergence\n"
                "HOST:PORT is the node's admin address (node.admin in its config); without --node,\n"
                "EZCTL_NODE in the environment gives it. A node with an admin token ([admin] token_file)\n"
-               "answers only requests that carry it: --admin-token-file F, or EZONE_ADMIN_TOKEN\n",
+               "answers only requests that carry it: --admin-token-file F, or EZONE_ADMIN_TOKEN.\n"
+               "A node with [tls] serves node.admin over TLS: --ca-file names the cluster's CA (and\n"
+               "--cert-file/--key-file this client's certificate, when [tls] client_certs is on), or\n"
+               "EZONE_TLS_CA_FILE, EZONE_TLS_CERT_FILE and EZONE_TLS_KEY_FILE\n",
                why.empty() ? "" : "ezctl: ", why.c_str(), why.empty() ? "" : "\n");
   return why.empty() ? 0 : 2;
 }
@@ -96,6 +100,9 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
     else if (arg == "--node" && has_value) o->node = argv[++i];
     else if (arg == "--admin-token-file" && has_value) o->admin_token_file = argv[++i];
     else if (arg == "--service-token-file" && has_value) o->service_token_file = argv[++i];
+    else if (arg == "--ca-file" && has_value) o->tls_files.ca_file = argv[++i];
+    else if (arg == "--cert-file" && has_value) o->tls_files.cert_file = argv[++i];
+    else if (arg == "--key-file" && has_value) o->tls_files.key_file = argv[++i];
     else if (arg == "--shards" && has_value) o->shards = argv[++i];
     else if (arg == "--to" && has_value) o->to = argv[++i];
     else if (arg == "--file" && has_value) o->file = argv[++i];
@@ -176,6 +183,9 @@ int main(int argc, char** argv) {
   auto service = ezone::client_service_token(options.service_token_file, "--service-token-file");
   if (!service) return ezctl::fail("service token", service.status().message());
   options.service_token = std::move(*service);
+  auto tls = ezone::net::client_tls_from_options(options.tls_files);
+  if (!tls) return ezctl::fail("TLS", tls.status().message());
+  options.tls = std::move(*tls);
   // The commands read the node's JSON answers by their documented shape. An
   // answer of another shape (a bug, an older node, something else listening
   // there) ends the command with an error, not an abort.

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "storage/net/tls.hpp"
+
 namespace ezctl {
 
 struct Options {
@@ -18,6 +20,11 @@ struct Options {
   // --service-token-file, else EZONE_SERVICE_TOKEN.
   std::string service_token_file;
   std::string service_token;
+  // node.admin over TLS ([tls] in the node's config): --ca-file (the
+  // cluster's CA), and --cert-file/--key-file when the node asks clients for
+  // certificates; else EZONE_TLS_CA_FILE, _CERT_FILE, _KEY_FILE. Null: plain.
+  ezone::net::TlsFiles tls_files;
+  ezone::net::TlsContextPtr tls;
   bool json = false;
   bool help = false;  // --help, -h, or the command `help`
   int64_t timeout_ms = 3000;

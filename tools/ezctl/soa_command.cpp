@@ -70,6 +70,7 @@ int run_register(const Options& options) {
   o.request_timeout_ms = options.timeout_ms;
   o.admin_token = options.admin_token;
   o.admin_token_file = options.admin_token_file;  // re-read before every call: rotations need no restart
+  o.tls = options.tls;
   o.on_change = [](const std::string& line) {
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);

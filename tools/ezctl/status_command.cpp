@@ -35,6 +35,14 @@ std::string format_open_tokens(const json& tokens) {
   return open.empty() ? "" : "OPEN   " + open + "\n";
 }
 
+// Which of the node's listeners speak TLS ("tls"); empty for an older node.
+std::string format_tls(const json& tls) {
+  if (!tls.is_object()) return "";
+  if (!tls.value("admin", false)) return "tls    none: tokens and data cross the network in clear\n";
+  return std::string("tls    node.admin") + (tls.value("client_certs", false) ? " (client certificates required)" : "") +
+         "; node.http and the cluster port in clear\n";
+}
+
 }  // namespace
 
 std::string format_status_table(const std::string& cluster_json) {
@@ -56,6 +64,7 @@ std::string format_status_table(const std::string& cluster_json) {
   const json& writes = doc.value("writes", json::object());
   if (!writes.value("allowed", true)) out += "writes FENCED: " + writes.value("fenced", std::string("?")) + "\n";
   out += format_open_tokens(doc.value("tokens", json()));
+  out += format_tls(doc.value("tls", json()));
   out += "\n" + row("PEER", "CLUSTER", "STATE", "SINCE", "EPOCH", "REASON");
   for (const json& p : doc["peers"]) {
     out += row(p.value("ezone", "?"), p.value("cluster", "?"), p.value("state", "?"),

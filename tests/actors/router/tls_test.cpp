@@ -5,7 +5,12 @@
 // by tools/tls/make-certs, valid until 2126).
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "actors/http/http_server.hpp"
@@ -176,6 +181,39 @@ TEST_F(TlsServerTest, WithAClientCaEveryClientNeedsACertificateFromIt) {
   auto untrusted = get(client_context("ca.crt", "untrusted/node.crt", "untrusted/node.key"));
   EXPECT_FALSE(untrusted.ok()) << "a client with an untrusted certificate was served";
   EXPECT_TRUE(eventually([&] { return counter("ezone_http_tls_handshake_failures_total") == 2; }));
+}
+
+// tools/tls/make-certs makes what [tls] and the clients load: a CA, and
+// certificates that serve and verify by IP address or DNS name, with keys
+// only their owner may read. (Runs the openssl tool, as an operator would.)
+TEST_F(TlsServerTest, MakeCertsMakesACaAndCertificatesThatWork) {
+  std::string dir = ::testing::TempDir() + "ezone-make-certs-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  const std::string script = std::string(EZONE_TEST_SOURCE_DIR) + "/tools/tls/make-certs";
+  auto run = [&](const std::string& args) {
+    int rc = std::system(("timeout 60 bash " + script + " " + dir + " " + args + " >/dev/null 2>&1").c_str());
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  };
+  ASSERT_EQ(run("bj=127.0.0.1,localhost ops=ops"), 0);
+  start({dir + "/bj.crt", dir + "/bj.key", dir + "/ca.crt"});
+  for (const char* host : {"127.0.0.1", "localhost"}) {
+    auto client = TlsContext::client({dir + "/ops.crt", dir + "/ops.key", dir + "/ca.crt"});
+    ASSERT_TRUE(client.ok()) << client.status().to_string();
+    auto r = get(*client, host);
+    ASSERT_TRUE(r.ok()) << host << ": " << r.status().to_string();
+    EXPECT_EQ(r->status, 200);
+  }
+  struct stat st {};
+  ASSERT_EQ(::stat((dir + "/bj.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // A second run keeps the CA, so earlier certificates still verify.
+  const std::string ca_before = std::to_string(std::filesystem::last_write_time(dir + "/ca.crt").time_since_epoch().count());
+  ASSERT_EQ(run("sh=127.0.0.1"), 0);
+  EXPECT_EQ(std::to_string(std::filesystem::last_write_time(dir + "/ca.crt").time_since_epoch().count()), ca_before);
+  EXPECT_TRUE(TlsContext::server({dir + "/sh.crt", dir + "/sh.key", dir + "/ca.crt"}).ok());
+  EXPECT_EQ(run("no-equals-sign"), 2);
+  EXPECT_EQ(run("x="), 2);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

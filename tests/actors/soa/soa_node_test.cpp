@@ -34,9 +34,10 @@ class SoaNodeTest : public test::TwoNodeTest {
                                  const std::string& body = "") {
     net::HttpRequest req{method, target, body, body.empty() ? "" : "application/json", {}};
     net::add_bearer_token(req, admin_token_);
-    return net::HttpConnection({"127.0.0.1", port}).request(req, 3000);
+    return net::HttpConnection({"127.0.0.1", port}, admin_tls_).request(req, 3000);
   }
   std::string admin_token_;
+  net::TlsContextPtr admin_tls_;  // when a test gives the nodes [tls]
   // Starts bj and sh with a prefix-mode service "ledger" that lists no
   // instance, so every instance it has registered.
   void start_ledger_without_instances(std::function<void(NodeConfig&)> more = nullptr) {
@@ -402,6 +403,39 @@ TEST_F(SoaNodeTest, ARegistrantNeedsTheNodesAdminTokenWhenTheNodeHasOne) {
   with.stop();
   EXPECT_FALSE(with.state().registered);
   // Deregistered at once, not left to its lease (10 s).
+  EXPECT_TRUE(test::eventually([&] { return instances(bj_ports_.admin).empty(); }, std::chrono::seconds(3)));
+}
+
+// Nodes whose node.admin speaks TLS and asks for client certificates
+// ([tls] client_certs): a registrant with the CA and a certificate from it
+// registers; one without TLS never does, and keeps trying (the node may
+// just be restarting).
+TEST_F(SoaNodeTest, ARegistrantReachesANodeAdminOverTls) {
+  const std::string d = std::string(EZONE_TEST_SOURCE_DIR) + "/tests/data/tls";
+  auto server = net::TlsContext::server({d + "/node.crt", d + "/node.key", d + "/ca.crt"});
+  auto client = net::TlsContext::client({d + "/client.crt", d + "/client.key", d + "/ca.crt"});
+  ASSERT_TRUE(server.ok() && client.ok());
+  test::Instance sh1("sh-1");
+  start_ledger_without_instances([&](NodeConfig& c) {
+    c.tls.server = *server;
+    c.tls.client = *client;
+    c.tls.client_certs = true;
+  });
+  admin_tls_ = *client;
+  SoaRegistrantOptions o = ledger_at_sh(sh1);
+  o.retry_ms = 50;
+  SoaRegistrant plain(o);
+  ASSERT_TRUE(test::eventually([&] { return !plain.state().last_error.empty(); }));
+  EXPECT_FALSE(plain.state().registered);
+  EXPECT_FALSE(plain.state().refused);
+  plain.stop();
+  EXPECT_GT(counter(*sh_, "ezone_http_tls_handshake_failures_total", {{"server", "admin"}}), 0u);
+
+  o.tls = *client;
+  SoaRegistrant over_tls(o);
+  ASSERT_TRUE(test::eventually([&] { return over_tls.state().registered && instances(bj_ports_.admin).size() == 1; }))
+      << over_tls.state().last_error;
+  over_tls.stop();
   EXPECT_TRUE(test::eventually([&] { return instances(bj_ports_.admin).empty(); }, std::chrono::seconds(3)));
 }
 
