@@ -16,7 +16,7 @@
 //   [incident] optional: the incident-grading thresholds (incident_config.cpp)
 //   [tracing]  optional: where sampled spans go: the log, an OTLP collector (tracing_config.cpp)
 //   [cache]    optional (needs [dal]): the site's row cache in LMDB (cache_config.cpp)
-//   [tls]      optional: node.admin over TLS (tls_config.cpp)
+//   [tls]      optional: node.admin and node.http over TLS (tls_config.cpp)
 //   [dal]      optional: the SQLite database, its schema file, group commit
 //   [drc]      optional (needs [dal]): replication pull batches and timing
 //
@@ -189,17 +189,19 @@ struct CacheSettings {
   int64_t recent_max = 100000;
 };
 
-// [tls]: node.admin over TLS (config/tls_config.cpp). node.http and the
-// cluster port stay plain.
+// [tls]: node.admin, and with http node.http, over TLS
+// (config/tls_config.cpp). The cluster port stays plain.
 struct TlsSettings {
   std::string cert_file;  // resolved paths
   std::string key_file;
   std::string ca_file;
   bool client_certs = false;  // node.admin asks clients for certificates from ca_file
+  bool http = false;          // node.http too, and the router's forwards to peers
   // Loaded with the config. server: node.admin's; client: this node's calls
   // to peers' node.admin (the CA, and its certificate when asked).
   net::TlsContextPtr server;
   net::TlsContextPtr client;
+  net::TlsContextPtr http_server;  // node.http's (http): asks no client certificate
   bool enabled() const { return server != nullptr; }
 };
 

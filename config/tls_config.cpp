@@ -1,5 +1,6 @@
-// The optional [tls] section of a node config: node.admin over TLS, for the
-// node's admin API and for its own calls to its peers' (storage/net/tls.hpp).
+// The optional [tls] section of a node config: node.admin (and with
+// http = true node.http) over TLS, for the node's own listeners and for its
+// calls to its peers' (storage/net/tls.hpp).
 //
 //   [tls]
 //   cert_file = "tls/bj.crt"  # this node's certificate (PEM, leaf first); it
@@ -11,10 +12,18 @@
 //   client_certs = false      # true: node.admin also asks every client
 //                             # (ezctl, peers, SOA registrants) for a
 //                             # certificate signed by ca_file (mutual TLS)
+//   http = false              # true: node.http speaks TLS too, and the
+//                             # router forwards to its peers' node.http
+//                             # over TLS. Its clients (apps, services,
+//                             # loadgen --ca-file) need no certificate:
+//                             # the service and peer tokens authenticate
+//                             # them there
 //
 // tools/tls/make-certs makes a CA and the certificates. The files are read
 // and checked with the config (so `ezoned --check` catches a bad one); a
-// change takes a restart. Every node of a cluster has [tls] or none does.
+// change takes a restart. Every node of a cluster has the same [tls] keys
+// (with its own certificate). The cluster port (DRC, membership) stays
+// plain.
 #include "config/node_config.hpp"
 #include "config/toml_reader.hpp"
 
@@ -34,7 +43,8 @@ Status read_tls(const toml::table& root, NodeConfig& c) {
     resolve_path(c.source, path);
   }
   EZONE_TRY(r.boolean("client_certs", &t.client_certs));
-  EZONE_TRY(r.no_unknown_keys("cert_file, key_file, ca_file, client_certs"));
+  EZONE_TRY(r.boolean("http", &t.http));
+  EZONE_TRY(r.no_unknown_keys("cert_file, key_file, ca_file, client_certs, http"));
   const std::string fix = "make the files with tools/tls/make-certs, or point the key at readable PEM files";
   auto server = net::TlsContext::server({t.cert_file, t.key_file, t.client_certs ? t.ca_file : ""});
   if (!server) return r.error("cert_file", server.status().message(), fix);
@@ -42,6 +52,11 @@ Status read_tls(const toml::table& root, NodeConfig& c) {
   if (!client) return r.error("ca_file", client.status().message(), fix);
   t.server = *server;
   t.client = *client;
+  if (t.http) {
+    auto http = net::TlsContext::server({t.cert_file, t.key_file, ""});
+    if (!http) return r.error("cert_file", http.status().message(), fix);
+    t.http_server = *http;
+  }
   return Status::ok();
 }
 

@@ -7,11 +7,13 @@
 #include <vector>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include "actors/http/io_threads_impl.hpp"
 #include "actors/http/lean_read.hpp"
+#include "storage/net/tls_impl.hpp"
 
 namespace ezone {
 namespace {
@@ -138,6 +140,9 @@ class Conn : public Deadline {
   explicit Conn(asio::io_context& io) : socket(io) {}
 
   LaneSocket socket;
+  // Over socket, when the forwarder speaks TLS (from the handshake on).
+  // Kept after close(): an operation that close() aborts still uses it.
+  std::optional<asio::ssl::stream<LaneSocket&>> tls;
   beast::flat_buffer buffer;
   std::optional<http::response_parser<http::string_body>> parser;
   std::string head;  // the serialized request head, reused
@@ -176,6 +181,7 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   std::shared_ptr<Conn> take_idle();
   void connect(Exchange x);
   void on_connected(std::shared_ptr<Conn> conn, beast::error_code ec);
+  void handshake(std::shared_ptr<Conn> conn);
   void send(std::shared_ptr<Conn> conn);
   void receive(std::shared_ptr<Conn> conn, ReadFor read_for);
   void on_read(std::shared_ptr<Conn> conn, beast::error_code ec, size_t n);
@@ -266,6 +272,7 @@ void Upstream::on_connected(std::shared_ptr<Conn> conn, beast::error_code ec) {
     conn->socket.set_option(tcp::no_delay(true), ignored);
     conn->socket.non_blocking(true, ignored);  // for write_now_or_async
     set_cloexec(conn->socket.native_handle());
+    if (shared_->options.tls) return handshake(std::move(conn));
     return send(std::move(conn));
   }
   bool timed_out = conn->timed_out;
@@ -278,6 +285,28 @@ void Upstream::on_connected(std::shared_ptr<Conn> conn, beast::error_code ec) {
   pump();
 }
 
+// Checks the upstream's certificate against the CA and the host it was
+// dialled by. A refusal is a connect_error: nothing was sent.
+void Upstream::handshake(std::shared_ptr<Conn> conn) {
+  Conn* c = conn.get();
+  c->tls.emplace(c->socket, shared_->options.tls->impl().context);
+  net::tls_expect_host(c->tls->native_handle(), address_.host);
+  c->tls->async_handshake(asio::ssl::stream_base::client, [self = shared_from_this(), conn = std::move(conn)](
+                                                              beast::error_code e) mutable {
+    if (!e && !conn->timed_out) return self->send(std::move(conn));
+    const bool timed_out = conn->timed_out;
+    const std::string why = net::tls_error_text(e, conn->tls->native_handle());
+    Exchange x = std::move(conn->x);
+    self->drop(conn);
+    if (timed_out)
+      self->answer(x, kConnectTimeout, "no TLS connection within " +
+                                           std::to_string(self->shared_->options.connect_timeout_ms) + " ms");
+    else
+      self->answer(x, kConnectError, "TLS handshake failed: " + why);
+    self->pump();
+  });
+}
+
 void Upstream::send(std::shared_ptr<Conn> conn) {
   shared_->counters.requests->inc();
   Conn* c = conn.get();
@@ -287,11 +316,13 @@ void Upstream::send(std::shared_ptr<Conn> conn) {
   c->body = std::move(c->x.request.body);
   std::array<asio::const_buffer, 2> buffers{asio::buffer(c->head), asio::buffer(c->body)};
   c->deadline_after(shared_->options.response_timeout_ms);
-  write_now_or_async(c->socket, buffers, [self = shared_from_this(), conn = std::move(conn)](beast::error_code ec, size_t) mutable {
+  auto sent = [self = shared_from_this(), conn = std::move(conn)](beast::error_code ec, size_t) mutable {
     conn->x.request.body = std::move(conn->body);
     if (ec) return self->fail(std::move(conn), ec, false);
     self->receive(std::move(conn), ReadFor::answer);
-  });
+  };
+  if (c->tls) return asio::async_write(*c->tls, buffers, std::move(sent));
+  write_now_or_async(c->socket, buffers, std::move(sent));
 }
 
 void Upstream::receive(std::shared_ptr<Conn> conn, ReadFor read_for) {
@@ -302,12 +333,13 @@ void Upstream::receive(std::shared_ptr<Conn> conn, ReadFor read_for) {
     c->parser->body_limit(static_cast<uint64_t>(shared_->options.response_body_bytes_max));
     if (c->x.request.method == "HEAD") c->parser->skip(true);
   }
+  auto got = [self = shared_from_this(), conn = std::move(conn)](beast::error_code ec, size_t n) mutable {
+    self->on_read(std::move(conn), ec, n);
+  };
+  if (c->tls) return c->tls->async_read_some(c->buffer.prepare(kReadChunkBytes), std::move(got));
   // The first read starts right after the request went out, before the
   // upstream can have answered: lean_read_some skips the recv bound to fail.
-  lean_read_some(c->socket, c->buffer.prepare(kReadChunkBytes), read_for,
-                            [self = shared_from_this(), conn = std::move(conn)](beast::error_code ec, size_t n) mutable {
-                              self->on_read(std::move(conn), ec, n);
-                            });
+  lean_read_some(c->socket, c->buffer.prepare(kReadChunkBytes), read_for, std::move(got));
 }
 
 // Feeds what arrived to the parser; reads on until the response is whole.
@@ -315,7 +347,10 @@ void Upstream::receive(std::shared_ptr<Conn> conn, ReadFor read_for) {
 // composed operations per read.)
 void Upstream::on_read(std::shared_ptr<Conn> conn, beast::error_code ec, size_t n) {
   auto& parser = *conn->parser;
-  if (ec == asio::error::eof && !conn->timed_out && parser.got_some()) {
+  // (A TLS upstream that closes without close_notify, as most do, ends the
+  // stream "truncated": the same end.)
+  const bool end = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+  if (end && !conn->timed_out && parser.got_some()) {
     // A body that runs to the end of the stream ends here; anything else
     // was cut off. (put_eof on a parser that got nothing would "complete"
     // an empty 200: a closed idle connection must fail instead.)

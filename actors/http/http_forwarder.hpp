@@ -16,7 +16,8 @@
 // Failures are answered, never thrown, as JSON {"error": ...} and counted in
 // ezone_forwarder_errors_total{forwarder,kind}:
 //   queue_full        503 + Retry-After  the wait queue is at its maximum
-//   connect_error     502  the upstream refused or could not be reached
+//   connect_error     502  the upstream refused or could not be reached, or
+//                          (with tls) its certificate was refused
 //   connect_timeout   504  no connection within connect_timeout_ms
 //   response_timeout  504  no whole response within response_timeout_ms of
 //                          sending (or of queueing, for a waiting request)
@@ -42,6 +43,7 @@
 #include "actors/http/io_threads.hpp"
 #include "core/address.hpp"
 #include "core/metrics.hpp"
+#include "storage/net/tls.hpp"
 
 namespace ezone {
 
@@ -55,6 +57,11 @@ struct HttpForwarderOptions {
   int64_t idle_timeout_ms = 20000;
   int64_t response_header_bytes_max = 64 << 10;
   int64_t response_body_bytes_max = 16 << 20;
+  // A client context (storage/net/tls.hpp): every upstream is then HTTPS,
+  // its certificate checked against the context's CA and the upstream's
+  // host (IP or DNS name); the handshake counts in connect_timeout_ms.
+  // Null: plain HTTP.
+  net::TlsContextPtr tls = nullptr;
 };
 
 // The header of the forwarder's own error answers (compare names case-insensitively).

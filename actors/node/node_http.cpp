@@ -74,6 +74,7 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
                                  l.http_body_bytes_max, l.http_header_bytes_max,
                                  l.http_connections_max, l.http_idle_timeout_ms, config.ezone};
   http_options.request_timeout_ms = config.router.request_deadline_ms;
+  http_options.tls = config.tls.http_server;
   RouterConfig rc;
   rc.ezone = config.ezone;
   rc.hops_max = config.router.hops_max;
@@ -102,6 +103,7 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   rc.on_span = make_span_sink(config.tracing, logger, spans.get());
   rc.forwarder.connections_per_upstream_max = config.router.forward_connections_max;
   rc.forwarder.response_timeout_ms = config.router.forward_timeout_ms;
+  if (config.tls.http) rc.forwarder.tls = config.tls.client;  // the peers' node.http speak TLS
   // The router's lanes, which the SOA proxy's calls go out on too.
   auto lanes = IoThreads::start(std::max(1, l.http_threads), "rt-" + config.ezone);
   if (!config.soa.services.empty()) {
@@ -136,8 +138,8 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   admin_options.threads = l.admin_threads;
   admin_options.tls = config.tls.server;
   if (config.tls.enabled())
-    logger->info("event=admin_tls ezone={} admin={} client_certs={} cert={}", config.ezone, config.admin.to_string(),
-                 config.tls.client_certs, config.tls.cert_file);
+    logger->info("event=tls ezone={} admin={} client_certs={} http={} cert={}", config.ezone,
+                 config.admin.to_string(), config.tls.client_certs, config.tls.http, config.tls.cert_file);
   if (config.admin_api.token.empty())
     logger->warn("event=admin_open ezone={} admin={} detail=\"no [admin] token: whoever reaches this address may move "
                  "routes, fail zones over and download the database; set admin.token_file or keep the address "

@@ -2,8 +2,6 @@
 
 #include <poll.h>
 
-#include <openssl/x509v3.h>
-
 #include <algorithm>
 #include <chrono>
 #include <limits>
@@ -174,17 +172,7 @@ Status Session::connect(Steady::time_point deadline, const std::atomic<bool>* ca
 // DNS name, also sent as SNI, or an IP address).
 Status Session::handshake(Steady::time_point deadline, const std::atomic<bool>* cancel, Wait* wait) {
   tls_stream_.emplace(socket_, tls_->impl().context);
-  SSL* ssl = tls_stream_->native_handle();
-  ErrorCode ec;
-  const bool literal = (asio::ip::make_address(to_.host, ec), !ec);
-  // OpenSSL's own checks, so a mismatch is reported as one ("IP address
-  // mismatch", "hostname mismatch").
-  if (literal) {
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), to_.host.c_str());
-  } else {
-    SSL_set_tlsext_host_name(ssl, to_.host.c_str());
-    SSL_set1_host(ssl, to_.host.c_str());
-  }
+  tls_expect_host(tls_stream_->native_handle(), to_.host);
   bool done = false;
   ErrorCode result;
   tls_stream_->async_handshake(asio::ssl::stream_base::client, [&](const ErrorCode& e) {

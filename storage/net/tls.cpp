@@ -7,6 +7,9 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/ip/address.hpp>
 
 #include "storage/net/tls_impl.hpp"
 
@@ -84,6 +87,17 @@ Result<TlsContextPtr> client_tls_from_options(TlsFiles files) {
   auto context = TlsContext::client(files);
   if (!context) return Status(context.status().code(), "--ca-file/--cert-file/--key-file: " + context.status().message());
   return TlsContextPtr(*context);
+}
+
+void tls_expect_host(SSL* ssl, const std::string& host) {
+  ErrorCode ec;
+  boost::asio::ip::make_address(host, ec);
+  if (!ec) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+    return;
+  }
+  SSL_set_tlsext_host_name(ssl, host.c_str());
+  SSL_set1_host(ssl, host.c_str());
 }
 
 TlsContext::TlsContext(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

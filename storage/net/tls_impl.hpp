@@ -24,4 +24,10 @@ struct TlsContext::Impl {
 // "certificate verify failed: self-signed certificate"). ssl may be null.
 std::string tls_error_text(const boost::system::error_code& ec, SSL* ssl);
 
+// Makes a client connection's handshake check that the server's
+// certificate names host: an IP address (subjectAltName IP), or a DNS
+// name, which is also sent as SNI. OpenSSL does the check, so a mismatch
+// is reported as one ("IP address mismatch", "hostname mismatch").
+void tls_expect_host(SSL* ssl, const std::string& host);
+
 }  // namespace ezone::net

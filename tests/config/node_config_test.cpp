@@ -233,6 +233,12 @@ TEST(NodeConfig, TlsLoadsItsFilesBesideTheConfigOrNamesTheBadOne) {
   auto mutual = load_node_config(dir.path + "/test.toml");
   ASSERT_TRUE(mutual.ok()) << mutual.status().to_string();
   EXPECT_TRUE(mutual->tls.server->requires_client_cert());
+  EXPECT_EQ(mutual->tls.http_server, nullptr) << "node.http stays plain unless tls.http";
+  write_file(dir.path + "/test.toml", std::string(kValid) + section + "client_certs = true\nhttp = true\n");
+  auto http = load_node_config(dir.path + "/test.toml");
+  ASSERT_TRUE(http.ok()) << http.status().to_string();
+  ASSERT_NE(http->tls.http_server, nullptr);
+  EXPECT_FALSE(http->tls.http_server->requires_client_cert()) << "node.http's clients are apps: tokens, not certificates";
 
   auto bad = [&](const std::string& text, const std::string& key) {
     write_file(dir.path + "/test.toml", std::string(kValid) + text);
@@ -240,6 +246,7 @@ TEST(NodeConfig, TlsLoadsItsFilesBesideTheConfigOrNamesTheBadOne) {
   };
   bad("\n[tls]\ncert_file = \"tls/node.crt\"\nkey_file = \"tls/node.key\"\n", "tls.ca_file");
   bad(section + "verify = false\n", "tls.verify");
+  bad(section + "http = \"yes\"\n", "tls.http");
   bad(replace(section, "tls/node.crt", "tls/missing.crt"), "tls.cert_file");
   bad(replace(section, "tls/node.key", "tls/client.key"), "tls.cert_file");  // not the certificate's key
   bad(replace(section, "tls/ca.crt", "tls/node.key"), "tls.ca_file");         // not a certificate

@@ -140,7 +140,8 @@ Status LocalCluster::write_configs() {
     if (!options_.tls_dir.empty()) {
       const std::string& d = options_.tls_dir;
       toml << "\n[tls]\ncert_file = \"" << d << "/node.crt\"\nkey_file = \"" << d << "/node.key\"\nca_file = \"" << d
-           << "/ca.crt\"\nclient_certs = " << (options_.tls_client_certs ? "true" : "false") << "\n";
+           << "/ca.crt\"\nclient_certs = " << (options_.tls_client_certs ? "true" : "false")
+           << "\nhttp = " << (options_.tls_http ? "true" : "false") << "\n";
     }
     std::ofstream out(z.config);
     out << toml.str();

@@ -67,6 +67,9 @@ struct LocalClusterOptions {
   std::string tls_dir;
   // [tls] client_certs: the helpers and ezctl then present client.crt.
   bool tls_client_certs = false;
+  // [tls] http: node.http speaks TLS too (http_tls() is then the client
+  // context for it).
+  bool tls_http = false;
 };
 
 struct ZoneAddresses {
@@ -83,6 +86,9 @@ class LocalCluster {
   const ZoneAddresses& addresses(const std::string& ezone) const { return zones_.at(ezone).addr; }
   const std::vector<std::string>& ezones() const { return options_.ezones; }
   const std::string& service_token() const { return options_.service_token; }
+  // The client context for node.admin / node.http when they speak TLS (null: plain).
+  const net::TlsContextPtr& admin_tls() const { return admin_tls_; }
+  net::TlsContextPtr http_tls() const { return options_.tls_http ? admin_tls_ : nullptr; }
   const std::string& config_path(const std::string& ezone) const { return zones_.at(ezone).config; }
   const std::string& log_path(const std::string& ezone) const { return zones_.at(ezone).log; }
   std::string log_tail(const std::string& ezone, size_t bytes = 3000) const;

@@ -85,7 +85,7 @@ void ShardWriter::run(int thread) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         continue;
       }
-      conn = std::make_unique<net::HttpConnection>(cluster_.addresses(owner).http);
+      conn = std::make_unique<net::HttpConnection>(cluster_.addresses(owner).http, cluster_.http_tls());
     }
     json body{{"shard", options_.shard},
               {"epoch", epoch},
@@ -166,7 +166,7 @@ bool replication_caught_up(const LocalCluster& cluster) {
 Result<std::set<int64_t>> orders_at(const LocalCluster& cluster, const std::string& ezone) {
   constexpr int kPageRows = 5000;
   std::set<int64_t> out;
-  net::HttpConnection conn(cluster.addresses(ezone).http);
+  net::HttpConnection conn(cluster.addresses(ezone).http, cluster.http_tls());
   int64_t after = std::numeric_limits<int64_t>::min();
   for (;;) {
     net::HttpRequest req;

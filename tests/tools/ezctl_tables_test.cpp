@@ -93,6 +93,8 @@ TEST(EzctlStatus, TheTlsLineSaysWhatCrossesTheNetworkInClear) {
       << admin;
   const std::string server_only = format_status_table(base + R"(, "tls": {"admin": true, "client_certs": false}})");
   EXPECT_NE(server_only.find("\ntls    node.admin; node.http"), std::string::npos) << server_only;
+  const std::string both = format_status_table(base + R"(, "tls": {"admin": true, "client_certs": false, "http": true}})");
+  EXPECT_NE(both.find("\ntls    node.admin, node.http; the cluster port in clear\n"), std::string::npos) << both;
   EXPECT_EQ(format_status_table(base + "}").find("tls "), std::string::npos);  // an older node
 }
 

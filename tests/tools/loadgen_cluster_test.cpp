@@ -56,6 +56,27 @@ int exec_behind_dal(const std::string& db_file, const std::string& sql, int64_t 
   return changed;
 }
 
+// A short run against the cluster's two nodes: a few users and merchants,
+// 20 flows/s for 1.5 s.
+Options short_run(const LocalCluster& cluster, uint64_t seed) {
+  Options o;
+  for (const std::string ezone : {"bj", "sh"}) {
+    o.nodes.push_back(cluster.addresses(ezone).http);
+    o.admins.push_back(cluster.addresses(ezone).admin);
+  }
+  o.fences_dir = kFencesDir;
+  o.shards_file = kShardsFile;
+  o.seed = seed;
+  o.workers = 4;
+  o.timeout_ms = kTimeoutMs;
+  o.rate = 20;
+  o.duration_s = 1.5;
+  o.users = 8;
+  o.merchants_per_shard = 2;
+  o.verify_wait_s = 60;
+  return o;
+}
+
 class LoadgenClusterTest : public ::testing::Test {
  protected:
   // With the row cache, which the status reads go through, and the
@@ -69,21 +90,7 @@ class LoadgenClusterTest : public ::testing::Test {
   void TearDown() override { cluster_.reset(); }
 
   Options options() const {
-    Options o;
-    for (const std::string ezone : {"bj", "sh"}) {
-      o.nodes.push_back(cluster_->addresses(ezone).http);
-      o.admins.push_back(cluster_->addresses(ezone).admin);
-    }
-    o.fences_dir = kFencesDir;
-    o.shards_file = kShardsFile;
-    o.seed = 5;
-    o.workers = 4;
-    o.timeout_ms = kTimeoutMs;
-    o.rate = 20;
-    o.duration_s = 1.5;
-    o.users = 8;
-    o.merchants_per_shard = 2;
-    o.verify_wait_s = 60;
+    Options o = short_run(*cluster_, 5);
     o.admin_token = "loadgen-test-admin-token-41f7";
     o.service_token = cluster_->service_token();
     return o;
@@ -203,6 +210,58 @@ TEST_F(LoadgenClusterTest, AnUntouchedRunVerifiesCleanAndTamperedOrdersAreListed
   EXPECT_EQ(tampered->verify.problems.size(), expected.size()) << "each problem listed once";
   EXPECT_EQ(tampered->report["verify"]["problem_counts"],
             (json{{"lost", 3}, {"wrong_state", 1}, {"differs", 1}}));
+}
+
+// node.http and node.admin over TLS ([tls] http): the loadgen reaches
+// them at https:// addresses with the cluster's CA, every step entering at
+// a random node (so about half are forwarded between the routers, over
+// TLS too), and the run verifies clean. A plain client is refused.
+TEST(LoadgenTlsClusterTest, OverTlsStepsAreServedAndForwardedAndTheRunVerifiesClean) {
+  test::LocalClusterOptions tls;
+  tls.tls_dir = test::kTakeoutSource + "/tests/data/tls";
+  tls.tls_http = true;
+  std::unique_ptr<LocalCluster> cluster;
+  ASSERT_NO_FATAL_FAILURE(test::start_takeout_cluster(&cluster, "", "", tls));
+  Options o = short_run(*cluster, 7);
+  o.entry = EntryPolicy::random;
+
+  auto plain = run_loadgen(o);
+  ASSERT_FALSE(plain.ok()) << "a plain client was served by a TLS node.http";
+  EXPECT_NE(plain.status().message().find("cannot reach node"), std::string::npos) << plain.status().message();
+
+  o.nodes_https = o.admins_https = true;
+  o.tls = cluster->admin_tls();
+  auto run = run_loadgen(o);
+  ASSERT_TRUE(run.ok()) << run.status().to_string();
+  ASSERT_TRUE(run->verified);
+  EXPECT_GE(run->acked.size(), 10u) << run->report.dump();
+  EXPECT_TRUE(run->replication.caught_up) << run->replication.lag;
+  EXPECT_TRUE(run->verify.problems.empty()) << run->report["verify"].dump();
+  EXPECT_TRUE(run->ok) << run->report.dump();
+  ASSERT_FALSE(run->report["steps"].empty()) << run->report.dump();
+  for (const json& step : run->report["steps"]) {
+    EXPECT_EQ(step.value("flows_failed", int64_t{-1}), 0) << step.dump();
+    EXPECT_GT(step.value("forwarded", int64_t{0}), 0) << step.dump();
+  }
+
+  // The routers forwarded over TLS: requests went out, and none failed.
+  uint64_t forwarded = 0;
+  for (const std::string ezone : {"bj", "sh"}) {
+    auto metrics = cluster->admin_request(ezone, "GET", "/metrics");
+    ASSERT_TRUE(metrics.ok()) << metrics.status().to_string();
+    auto value = [&](const std::string& series) -> int64_t {
+      const std::string needle = series + " ";
+      const size_t at = metrics->body.find(needle);
+      return at == std::string::npos ? -1 : std::stoll(metrics->body.substr(at + needle.size()));
+    };
+    const std::string router = "{ezone=\"" + ezone + "\",forwarder=\"router\"";
+    const int64_t sent = value("ezone_forwarder_requests_total" + router + "}");
+    ASSERT_GE(sent, 0) << metrics->body.substr(0, 3000);
+    forwarded += static_cast<uint64_t>(sent);
+    for (const char* kind : {"connect_error", "connect_timeout", "bad_response", "response_timeout"})
+      EXPECT_EQ(value("ezone_forwarder_errors_total" + router + ",kind=\"" + kind + "\"}"), 0) << ezone << " " << kind;
+  }
+  EXPECT_GT(forwarded, 0u);
 }
 
 TEST_F(LoadgenClusterTest, StatusReadsThroughTheRowCacheAlwaysShowTheLastWrite) {

@@ -25,7 +25,7 @@ inline bool merchant_commits(const LocalCluster& cluster, const std::string& ezo
   const std::string body = nlohmann::json{{"name", "warm-up"}, {"lat", lat}, {"lon", lon}}.dump();
   return eventually([&] {
     auto r = net::http_request(cluster.addresses(ezone).http, "POST", "/v1/merchants", body, "application/json",
-                               kTakeoutTimeoutMs);
+                               kTakeoutTimeoutMs, cluster.http_tls());
     return r.ok() && r->status == 201;
   }, std::chrono::seconds(20));
 }

@@ -60,10 +60,18 @@ struct Cluster {
   std::map<ShardId, std::string> shard_owner;
   std::vector<std::string> survivors;
   bool auto_failover = false;
+  ezone::net::TlsContextPtr http_tls;  // ezctl's context when node.http speaks TLS ([tls] http)
 };
 
 Result<Cluster> discover(const Options& o) {
   Cluster c;
+  auto self = call_at(o, o.node, "GET", "/admin/v1/cluster");
+  if (!self) return self.status();
+  const json tls = self->value("tls", json::object());
+  if (tls.is_object() && tls.value("http", false)) {
+    if (!o.tls) return Status(Errc::invalid_argument, "node.http speaks TLS ([tls] http): give --ca-file");
+    c.http_tls = o.tls;
+  }
   auto nodes = call_at(o, o.node, "GET", "/admin/v1/coord/nodes");
   if (!nodes) return nodes.status();
   for (const json& n : (*nodes)["nodes"]) c.admin[n.value("ezone", "")] = n.value("admin", "");
@@ -157,7 +165,7 @@ std::pair<std::string, std::string> failover_workflow(const Options& o, const st
   return out;
 }
 
-std::map<int64_t, std::string> states_at(const Options& o, const std::string& http,
+std::map<int64_t, std::string> states_at(const Options& o, const Cluster& c, const std::string& http,
                                          const std::map<int64_t, drill::AckedState>& acked, std::string* error) {
   std::vector<loadgen::AckedOrder> ids;
   for (const auto& [id, a] : acked) ids.push_back(loadgen::AckedOrder{id, a.shard, 0, 0, 0, a.state, ""});
@@ -167,7 +175,7 @@ std::map<int64_t, std::string> states_at(const Options& o, const std::string& ht
     *error = hp.status().message();
     return out;
   }
-  const loadgen::SiteRows rows = loadgen::read_site(*hp, ids, 500, o.service_token, o.timeout_ms);
+  const loadgen::SiteRows rows = loadgen::read_site(*hp, ids, 500, o.service_token, o.timeout_ms, c.http_tls);
   *error = rows.error;
   for (const loadgen::OrderRow& r : rows.rows) out[r.id] = r.state;
   return out;
@@ -310,7 +318,7 @@ void Drill::measure_rpo() {
   json entries = json::array();
   for (const std::string& z : c_.survivors) {
     std::string error;
-    const auto rows = states_at(o_, c_.http.at(z), acked, &error);
+    const auto rows = states_at(o_, c_, c_.http.at(z), acked, &error);
     if (!error.empty()) {
       report_["rpo"]["errors"].push_back(z + ": " + error);
       continue;
@@ -337,7 +345,7 @@ bool Drill::restore(LoadRun& load) {
   if (!rejoined) return fail(o_.zone + " did not register again within " + std::to_string(kRejoinWaitMs) + " ms of the heal");
   r["rejoin_ms"] = now_ms() - healed;
   const loadgen::ReplicationWait wait =
-      loadgen::wait_for_replication(addresses(c_.admin), o_.admin_token, kCatchUpWaitS, o_.timeout_ms);
+      loadgen::wait_for_replication(addresses(c_.admin), o_.admin_token, kCatchUpWaitS, o_.timeout_ms, o_.tls);
   r["caught_up"] = wait.caught_up;
   r["catch_up_ms"] = now_ms() - healed;
   if (!wait.caught_up) return fail("replication did not catch up after the heal: " + wait.lag);
@@ -365,7 +373,7 @@ void Drill::verify(LoadRun& load) {
   for (const drill::RpoEntry& e : rpo_) rpo_orders[e.order_id] = drill::AckedState{e.shard, e.acked_state, o_.zone, 0};
   std::string error;
   const auto after = rpo_orders.empty() ? std::map<int64_t, std::string>{}
-                                        : states_at(o_, c_.http.at(c_.survivors[0]), rpo_orders, &error);
+                                        : states_at(o_, c_, c_.http.at(c_.survivors[0]), rpo_orders, &error);
   json entries = json::array();
   for (const drill::RpoEntry& e : rpo_) {
     auto it = after.find(e.order_id);
@@ -399,7 +407,7 @@ json Drill::run() {
                  {"survivors", c_.survivors}, {"auto_failover", c_.auto_failover}, {"started_wall_ms", now_ms()},
                  {"rpo", json{{"errors", json::array()}}}};
   const loadgen::ReplicationWait before =
-      loadgen::wait_for_replication(addresses(c_.admin), o_.admin_token, 60, o_.timeout_ms);
+      loadgen::wait_for_replication(addresses(c_.admin), o_.admin_token, 60, o_.timeout_ms, o_.tls);
   if (!before.caught_up) {
     fail("replication has not caught up before the drill: " + before.lag);
     report_["ok"] = false;
@@ -410,6 +418,9 @@ json Drill::run() {
   lo.admins = addresses(c_.admin);
   lo.admin_token = o_.admin_token;
   lo.service_token = o_.service_token;
+  lo.tls = o_.tls;
+  lo.admins_https = o_.tls != nullptr;
+  lo.nodes_https = c_.http_tls != nullptr;
   if (!o_.fences_dir.empty()) lo.fences_dir = o_.fences_dir;
   if (!o_.shards_file.empty()) lo.shards_file = o_.shards_file;
   lo.rate = o_.rate;

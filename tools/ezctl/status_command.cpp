@@ -39,8 +39,9 @@ std::string format_open_tokens(const json& tokens) {
 std::string format_tls(const json& tls) {
   if (!tls.is_object()) return "";
   if (!tls.value("admin", false)) return "tls    none: tokens and data cross the network in clear\n";
+  const bool http = tls.value("http", false);
   return std::string("tls    node.admin") + (tls.value("client_certs", false) ? " (client certificates required)" : "") +
-         "; node.http and the cluster port in clear\n";
+         (http ? ", node.http; the cluster port in clear\n" : "; node.http and the cluster port in clear\n");
 }
 
 }  // namespace

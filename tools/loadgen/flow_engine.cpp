@@ -135,7 +135,7 @@ void FlowEngine::start_flow(std::mt19937_64& rng, int64_t due_us) {
 }
 
 void FlowEngine::worker(size_t index) {
-  NodeClients clients(options_.nodes, options_.timeout_ms);
+  NodeClients clients(options_.nodes, options_.timeout_ms, options_.http_tls());
   std::mt19937_64 rng(options_.seed * 7919 + index + 1);
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {

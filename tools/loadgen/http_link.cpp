@@ -10,7 +10,14 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
+#include <mutex>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "storage/net/tls_impl.hpp"
 
 namespace ezone::loadgen {
 namespace {
@@ -105,6 +112,8 @@ Result<Head> parse_head(std::string_view text) {
 HttpLink::~HttpLink() { close(); }
 
 void HttpLink::close() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
+  ssl_ = nullptr;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   buffer_.clear();
@@ -151,12 +160,59 @@ Status HttpLink::connect(int64_t timeout_ms) {
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   fd_ = fd;
-  return Status::ok();
+  if (!tls_) return Status::ok();
+  Status s = handshake();
+  if (!s) close();
+  return s;
+}
+
+namespace {
+
+// The failure of an OpenSSL call on ssl that returned rc, as a Status:
+// timeout when the socket's timeout ran out, else what OpenSSL says.
+Status ssl_failure(SSL* ssl, int rc, const std::string& what) {
+  const int sys = errno;
+  const int err = SSL_get_error(ssl, rc);
+  const unsigned long reason = ERR_get_error();
+  ERR_clear_error();
+  if (err == SSL_ERROR_ZERO_RETURN) return Status(Errc::unavailable, what + ": the server closed the connection");
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE || (err == SSL_ERROR_SYSCALL && (sys == EAGAIN || sys == EWOULDBLOCK)))
+    return Status(Errc::timeout, what + " timed out");
+  if (err == SSL_ERROR_SYSCALL && reason == 0)
+    return sys == 0 ? Status(Errc::unavailable, what + ": the server closed the connection") : errno_status(what, sys);
+  const boost::system::error_code ec(static_cast<int>(reason), boost::asio::error::get_ssl_category());
+  return Status(Errc::unavailable, what + ": " + net::tls_error_text(ec, ssl));
+}
+
+}  // namespace
+
+// On the connected blocking socket, bounded by its timeouts. OpenSSL writes
+// with write(2), which raises SIGPIPE on a connection the server closed: a
+// process with TLS links ignores it (the write then fails with EPIPE).
+Status HttpLink::handshake() {
+  static std::once_flag ignore_sigpipe;
+  std::call_once(ignore_sigpipe, [] { std::signal(SIGPIPE, SIG_IGN); });
+  ssl_ = SSL_new(tls_->impl().context.native_handle());
+  if (ssl_ == nullptr) return Status(Errc::internal, "SSL_new failed");
+  SSL_set_fd(ssl_, fd_);
+  net::tls_expect_host(ssl_, peer_.host);
+  ERR_clear_error();
+  const int rc = SSL_connect(ssl_);
+  if (rc == 1) return Status::ok();
+  return ssl_failure(ssl_, rc, "TLS handshake with " + peer_.to_string());
 }
 
 Status HttpLink::send_all(const std::string& bytes, bool* any_sent) {
   size_t sent = 0;
   while (sent < bytes.size()) {
+    if (ssl_ != nullptr) {
+      ERR_clear_error();
+      const int n = SSL_write(ssl_, bytes.data() + sent, static_cast<int>(bytes.size() - sent));
+      if (n <= 0) return ssl_failure(ssl_, n, "sending to " + peer_.to_string());
+      sent += static_cast<size_t>(n);
+      *any_sent = true;
+      continue;
+    }
     const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -171,6 +227,17 @@ Status HttpLink::send_all(const std::string& bytes, bool* any_sent) {
 Status HttpLink::fill(int64_t deadline_ms) {
   char chunk[16384];
   while (true) {
+    if (ssl_ != nullptr) {
+      ERR_clear_error();
+      const int n = SSL_read(ssl_, chunk, sizeof chunk);
+      if (n > 0) {
+        buffer_.append(chunk, static_cast<size_t>(n));
+        return Status::ok();
+      }
+      Status s = ssl_failure(ssl_, n, "reading from " + peer_.to_string());
+      if (s.code() != Errc::timeout || now_ms() >= deadline_ms) return s;
+      continue;
+    }
     const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
     if (n > 0) {
       buffer_.append(chunk, static_cast<size_t>(n));

@@ -8,7 +8,8 @@
 // request is taken from the system under test; a blocking send and recv
 // (with SO_RCVTIMEO as the bound) is two system calls. It speaks only what
 // ezone's router answers: Content-Length bodies (no chunked encoding), and
-// `Connection: close`.
+// `Connection: close`. Over TLS (node.http with [tls] http) it runs
+// OpenSSL on the same blocking socket: the same two calls per request.
 //
 // Not thread-safe: one thread owns a link.
 #pragma once
@@ -19,6 +20,9 @@
 
 #include "core/address.hpp"
 #include "core/status.hpp"
+#include "storage/net/tls.hpp"
+
+typedef struct ssl_st SSL;
 
 namespace ezone::loadgen {
 
@@ -34,7 +38,9 @@ struct LinkResponse {
 
 class HttpLink {
  public:
-  explicit HttpLink(HostPort peer) : peer_(std::move(peer)) {}
+  // With tls (a client context) the link is HTTPS: the server's certificate
+  // must chain to its CA and name peer.host.
+  explicit HttpLink(HostPort peer, net::TlsContextPtr tls = nullptr) : peer_(std::move(peer)), tls_(std::move(tls)) {}
   ~HttpLink();
   HttpLink(const HttpLink&) = delete;
   HttpLink& operator=(const HttpLink&) = delete;
@@ -50,6 +56,7 @@ class HttpLink {
 
  private:
   Status connect(int64_t timeout_ms);
+  Status handshake();
   // Sets *any_sent once a byte has left.
   Status send_all(const std::string& bytes, bool* any_sent);
   Result<LinkResponse> read_response(int64_t timeout_ms);
@@ -57,6 +64,8 @@ class HttpLink {
   void close();
 
   HostPort peer_;
+  net::TlsContextPtr tls_;
+  SSL* ssl_ = nullptr;  // over fd_ when tls_
   int fd_ = -1;
   int64_t last_used_ms_ = 0;
   std::string out_;     // the request being sent (reused)

@@ -44,17 +44,30 @@ Setter integer(const std::string& flag, Int* out, int64_t min, int64_t max) {
   };
 }
 
-Setter address_list(const std::string& flag, std::vector<HostPort>* out) {
+// HOST:PORT[,...], each optionally written http:// or https:// (all alike).
+Setter address_list(const std::string& flag, std::vector<HostPort>* out, bool* https) {
   return [=](const std::string& text) -> Status {
     out->clear();
     size_t start = 0;
+    int schemes[2] = {0, 0};  // entries written http://, https://
     while (start <= text.size()) {
       const size_t comma = std::min(text.find(',', start), text.size());
-      auto hp = parse_host_port(text.substr(start, comma - start));
+      std::string entry = text.substr(start, comma - start);
+      for (int tls = 0; tls < 2; ++tls) {
+        const std::string scheme = tls ? "https://" : "http://";
+        if (entry.compare(0, scheme.size(), scheme) == 0) {
+          entry.erase(0, scheme.size());
+          ++schemes[tls];
+        }
+      }
+      auto hp = parse_host_port(entry);
       if (!hp) return Status(Errc::invalid_argument, flag + ": " + hp.status().message());
       out->push_back(*hp);
       start = comma + 1;
     }
+    if (schemes[1] > 0 && schemes[1] != static_cast<int>(out->size()))
+      return Status(Errc::invalid_argument, flag + ": write every address https:// or none (one cluster, one [tls])");
+    *https = schemes[1] > 0;
     return Status::ok();
   };
 }
@@ -72,8 +85,11 @@ Setter entry_policy(EntryPolicy* out) {
 
 std::map<std::string, Setter> setters(Options* o) {
   return {
-      {"--nodes", address_list("--nodes", &o->nodes)},
-      {"--admins", address_list("--admins", &o->admins)},
+      {"--nodes", address_list("--nodes", &o->nodes, &o->nodes_https)},
+      {"--admins", address_list("--admins", &o->admins, &o->admins_https)},
+      {"--ca-file", [o](const std::string& t) { o->tls_files.ca_file = t; return Status::ok(); }},
+      {"--cert-file", [o](const std::string& t) { o->tls_files.cert_file = t; return Status::ok(); }},
+      {"--key-file", [o](const std::string& t) { o->tls_files.key_file = t; return Status::ok(); }},
       {"--admin-token-file", [o](const std::string& t) { o->admin_token_file = t; return Status::ok(); }},
       {"--service-token-file", [o](const std::string& t) { o->service_token_file = t; return Status::ok(); }},
       {"--fences-dir", [o](const std::string& t) { o->fences_dir = t; return Status::ok(); }},
@@ -123,9 +139,15 @@ Each flow is one order: create (user) -> accept (merchant) -> pickup ->
 deliver (rider), every step sent to a node picked by --entry. Delivery points
 are drawn inside the real city fences, weighted by fence area.
 
-  --nodes LIST             node.http addresses (required)
+  --nodes LIST             node.http addresses (required); https://HOST:PORT
+                           when node.http speaks TLS ([tls] http)
   --admins LIST            node.admin addresses; needed to wait for replication
-                           before verifying (without them: verify at once)
+                           before verifying (without them: verify at once);
+                           https://HOST:PORT when the nodes have [tls]
+  --ca-file FILE           the cluster's CA, for addresses written https://
+                           (a node with [tls]) [else EZONE_TLS_CA_FILE]
+  --cert-file FILE         this client's certificate, when node.admin asks for
+  --key-file FILE          one ([tls] client_certs) [else EZONE_TLS_CERT_FILE, _KEY_FILE]
   --admin-token-file FILE  the nodes' admin token ([admin] token_file), when
                            they have one [else EZONE_ADMIN_TOKEN, else none]
   --service-token-file FILE  the cluster's service token ([router]
@@ -193,6 +215,11 @@ Result<Options> parse_options(int argc, const char* const* argv) {
   auto service = client_service_token(o.service_token_file, "--service-token-file");
   if (!service) return service.status();
   o.service_token = std::move(*service);
+  auto tls = net::client_tls_from_options(o.tls_files);
+  if (!tls) return tls.status();
+  o.tls = std::move(*tls);
+  if ((o.nodes_https || o.admins_https) && !o.tls)
+    return Status(Errc::invalid_argument, "https:// addresses need --ca-file (or EZONE_TLS_CA_FILE): the cluster's CA");
   return o;
 }
 

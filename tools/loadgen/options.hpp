@@ -7,6 +7,7 @@
 
 #include "core/address.hpp"
 #include "core/status.hpp"
+#include "storage/net/tls.hpp"
 #include "tools/loadgen/rate_plan.hpp"
 
 namespace ezone::loadgen {
@@ -22,6 +23,15 @@ const char* entry_policy_name(EntryPolicy p);
 struct Options {
   std::vector<HostPort> nodes;   // node.http addresses
   std::vector<HostPort> admins;  // node.admin addresses (verification)
+  // Written https://HOST:PORT: those listeners speak TLS ([tls]), checked
+  // against --ca-file (with --cert-file/--key-file when node.admin asks
+  // for a client certificate); else EZONE_TLS_CA_FILE, _CERT_FILE, _KEY_FILE.
+  bool nodes_https = false;
+  bool admins_https = false;
+  net::TlsFiles tls_files;
+  net::TlsContextPtr tls;
+  net::TlsContextPtr http_tls() const { return nodes_https ? tls : nullptr; }
+  net::TlsContextPtr admin_tls() const { return admins_https ? tls : nullptr; }
   // The nodes' admin token, for --admins: from --admin-token-file, else
   // EZONE_ADMIN_TOKEN (core/shared_token.hpp); empty = none sent.
   std::string admin_token_file;

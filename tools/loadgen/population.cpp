@@ -44,7 +44,7 @@ std::string phone(const std::string& run_id, size_t i) {
 
 void register_users(const PopulationPlan& plan, Population* pop, SetupLog* log) {
   pop->users.assign(static_cast<size_t>(plan.users), 0);
-  parallel_for(pop->users.size(), plan.threads, plan.nodes, plan.timeout_ms, plan.seed,
+  parallel_for(pop->users.size(), plan.threads, plan.nodes, plan.timeout_ms, plan.tls, plan.seed,
                [&](size_t i, NodeClients& clients, std::mt19937_64& rng) {
                  const json body{{"phone", phone(plan.run_id, i)}, {"name", "loadgen " + plan.run_id + " user " + std::to_string(i)}};
                  const Call c = clients.call(rng() % clients.size(), "POST", "/v1/users", body.dump(), 201);
@@ -58,7 +58,7 @@ void register_users(const PopulationPlan& plan, Population* pop, SetupLog* log) 
 void create_merchants(const PopulationPlan& plan, const CitySampler& sampler, Population* pop, SetupLog* log) {
   const std::vector<ShardId> shards = sampler.shards();
   const size_t per = static_cast<size_t>(plan.merchants_per_shard);
-  parallel_for(shards.size() * per, plan.threads, plan.nodes, plan.timeout_ms, plan.seed + 1,
+  parallel_for(shards.size() * per, plan.threads, plan.nodes, plan.timeout_ms, plan.tls, plan.seed + 1,
                [&](size_t i, NodeClients& clients, std::mt19937_64& rng) {
                  const ShardId shard = shards[i / per];
                  auto point = sampler.sample_in_shard(shard, rng);
@@ -76,13 +76,14 @@ void create_merchants(const PopulationPlan& plan, const CitySampler& sampler, Po
 
 }  // namespace
 
-void parallel_for(size_t n, int threads, const std::vector<HostPort>& nodes, int64_t timeout_ms, uint64_t seed,
+void parallel_for(size_t n, int threads, const std::vector<HostPort>& nodes, int64_t timeout_ms,
+                  const net::TlsContextPtr& tls, uint64_t seed,
                   const std::function<void(size_t, NodeClients&, std::mt19937_64&)>& fn) {
   std::atomic<size_t> next{0};
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
-      NodeClients clients(nodes, timeout_ms);
+      NodeClients clients(nodes, timeout_ms, tls);
       std::mt19937_64 rng(seed * 1000003 + static_cast<uint64_t>(t));
       for (size_t i = next++; i < n; i = next++) fn(i, clients, rng);
     });
@@ -91,12 +92,12 @@ void parallel_for(size_t n, int threads, const std::vector<HostPort>& nodes, int
 }
 
 Result<std::vector<std::string>> probe_nodes(const std::vector<HostPort>& nodes, const std::string& service_token,
-                                             int64_t timeout_ms) {
+                                             int64_t timeout_ms, const net::TlsContextPtr& tls) {
   std::vector<std::string> ezones;
   net::HttpRequest probe{"GET", "/ezone/v1/probe", "", "", {}};
   net::add_service_token(probe, service_token);
   for (const HostPort& node : nodes) {
-    auto resp = net::HttpConnection(node).request(probe, timeout_ms);
+    auto resp = net::HttpConnection(node, tls).request(probe, timeout_ms);
     if (!resp) {
       return Status(resp.status().code(), "cannot reach node " + node.to_string() + " (--nodes takes node.http addresses): " +
                                               resp.status().message());

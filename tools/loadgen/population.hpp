@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "storage/net/tls.hpp"
+
 #include "core/address.hpp"
 #include "core/ids.hpp"
 #include "core/status.hpp"
@@ -34,8 +36,9 @@ struct Population {
 // Asks every node GET /ezone/v1/probe and records its X-Ezone. unavailable
 // naming the node when one does not answer within timeout_ms: nothing else
 // can work then.
+// tls: node.http's client context when it speaks TLS.
 Result<std::vector<std::string>> probe_nodes(const std::vector<HostPort>& nodes, const std::string& service_token,
-                                             int64_t timeout_ms);
+                                             int64_t timeout_ms, const net::TlsContextPtr& tls = nullptr);
 
 struct PopulationPlan {
   std::vector<HostPort> nodes;
@@ -45,6 +48,7 @@ struct PopulationPlan {
   int merchants_per_shard = 4;
   std::string run_id;  // 8 digits; in every phone and name, so reruns never collide
   uint64_t seed = 1;
+  net::TlsContextPtr tls;  // node.http's client context when it speaks TLS
 };
 
 // Registers users and merchants (requests spread over the nodes at random)
@@ -55,7 +59,8 @@ Result<Population> build_population(const PopulationPlan& plan, const CitySample
 
 // Runs fn(i, clients, rng) for i in [0, n) on `threads` threads, each with
 // its own connections and RNG (seeded from seed and the thread number).
-void parallel_for(size_t n, int threads, const std::vector<HostPort>& nodes, int64_t timeout_ms, uint64_t seed,
+void parallel_for(size_t n, int threads, const std::vector<HostPort>& nodes, int64_t timeout_ms,
+                  const net::TlsContextPtr& tls, uint64_t seed,
                   const std::function<void(size_t, NodeClients&, std::mt19937_64&)>& fn);
 
 }  // namespace ezone::loadgen

@@ -70,8 +70,9 @@ void run_load(const Options& o, FlowEngine& engine, RunResult* out) {
 void run_verify(const Options& o, RunResult* out) {
   std::fprintf(stderr, "verify: waiting (at most %.0f s) for replication, then reading %zu orders at %zu nodes\n",
                o.verify_wait_s, out->acked.size(), o.nodes.size());
-  out->replication = wait_for_replication(o.admins, o.admin_token, o.verify_wait_s, o.timeout_ms);
-  out->verify = verify_sites(o.nodes, out->acked, static_cast<size_t>(o.verify_batch), o.service_token, o.timeout_ms);
+  out->replication = wait_for_replication(o.admins, o.admin_token, o.verify_wait_s, o.timeout_ms, o.admin_tls());
+  out->verify = verify_sites(o.nodes, out->acked, static_cast<size_t>(o.verify_batch), o.service_token, o.timeout_ms,
+                             o.http_tls());
   out->verified = true;
   std::printf("%s", verify_text(out->replication, out->verify).c_str());
   std::fflush(stdout);
@@ -86,7 +87,7 @@ Result<RunResult> run_loadgen(const Options& o, const RunHooks& hooks) {
   out.report = json{{"run_id", run_id}, {"seed", o.seed}, {"mode", o.find_max ? "find_max" : "rate"},
                     {"profile", profile_name(o.profile)}, {"entry", entry_policy_name(o.entry)},
                     {"workers", o.workers}};
-  auto ezones = probe_nodes(o.nodes, o.service_token, o.timeout_ms);
+  auto ezones = probe_nodes(o.nodes, o.service_token, o.timeout_ms, o.http_tls());
   if (!ezones) return ezones.status();
   auto fences = geo::load_geo_fences(o.fences_dir, o.shards_file);
   if (!fences) {
@@ -98,7 +99,8 @@ Result<RunResult> run_loadgen(const Options& o, const RunHooks& hooks) {
   if (!sampler) return sampler.status();
   std::fprintf(stderr, "loadgen: run %s, seed %llu: registering %d users and %d merchants per shard\n", run_id.c_str(),
                static_cast<unsigned long long>(o.seed), o.users, o.merchants_per_shard);
-  PopulationPlan plan{o.nodes, o.timeout_ms, std::min(o.workers, 8), o.users, o.merchants_per_shard, run_id, o.seed};
+  PopulationPlan plan{o.nodes, o.timeout_ms, std::min(o.workers, 8), o.users, o.merchants_per_shard, run_id, o.seed,
+                      o.http_tls()};
   auto pop = build_population(plan, *sampler, std::move(*ezones));
   if (!pop) return Status(pop.status().code(), "setup failed: " + pop.status().message());
   out.report["setup"] = setup_json(*pop);

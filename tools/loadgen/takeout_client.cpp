@@ -22,8 +22,9 @@ bool maybe_applied(int status, Errc transport_error, bool maybe_sent) {
   return transport_error == Errc::ok || maybe_sent;
 }
 
-NodeClients::NodeClients(const std::vector<HostPort>& nodes, int64_t timeout_ms) : timeout_ms_(timeout_ms) {
-  for (const HostPort& n : nodes) connections_.push_back(std::make_unique<HttpLink>(n));
+NodeClients::NodeClients(const std::vector<HostPort>& nodes, int64_t timeout_ms, const net::TlsContextPtr& tls)
+    : timeout_ms_(timeout_ms) {
+  for (const HostPort& n : nodes) connections_.push_back(std::make_unique<HttpLink>(n, tls));
 }
 
 Call NodeClients::call(size_t node, const std::string& method, const std::string& target, const std::string& body,

@@ -42,7 +42,8 @@ bool maybe_applied(int status, Errc transport_error, bool maybe_sent);
 
 class NodeClients {
  public:
-  NodeClients(const std::vector<HostPort>& nodes, int64_t timeout_ms);
+  // With tls (a client context) the nodes' node.http speak TLS.
+  NodeClients(const std::vector<HostPort>& nodes, int64_t timeout_ms, const net::TlsContextPtr& tls = nullptr);
 
   // One JSON request to node `node` (< size()). Success means the status is
   // expected_status and the body parses as JSON.

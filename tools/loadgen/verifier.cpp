@@ -16,12 +16,12 @@ constexpr int64_t kReplicationPollMs = 200;
 
 // One round of /admin/v1/drc: the lag, or why it could not be read.
 std::string replication_round(const std::vector<HostPort>& admins, const std::string& admin_token,
-                              int64_t timeout_ms) {
+                              int64_t timeout_ms, const net::TlsContextPtr& tls) {
   net::HttpRequest request{"GET", "/admin/v1/drc", "", "", {}};
   net::add_bearer_token(request, admin_token);
   std::vector<DrcView> views;
   for (const HostPort& a : admins) {
-    auto resp = net::HttpConnection(a).request(request, timeout_ms);
+    auto resp = net::HttpConnection(a, tls).request(request, timeout_ms);
     if (!resp) return "cannot read " + a.to_string() + "/admin/v1/drc: " + resp.status().message();
     if (resp->status != 200)
       return a.to_string() + "/admin/v1/drc answered " + std::to_string(resp->status) + ": " +
@@ -47,9 +47,9 @@ std::string select_body(const std::vector<AckedOrder>& acked, size_t begin, size
 }  // namespace
 
 SiteRows read_site(const HostPort& node, const std::vector<AckedOrder>& acked, size_t batch,
-                   const std::string& service_token, int64_t timeout_ms) {
+                   const std::string& service_token, int64_t timeout_ms, const net::TlsContextPtr& tls) {
   SiteRows site{node.to_string(), {}, ""};
-  net::HttpConnection conn(node);
+  net::HttpConnection conn(node, tls);
   for (size_t begin = 0; begin < acked.size(); begin += batch) {
     const size_t end = std::min(acked.size(), begin + batch);
     net::HttpRequest req{"POST", "/dal/v1/tx", select_body(acked, begin, end), "application/json", {}};
@@ -71,7 +71,7 @@ SiteRows read_site(const HostPort& node, const std::vector<AckedOrder>& acked, s
 }
 
 ReplicationWait wait_for_replication(const std::vector<HostPort>& admins, const std::string& admin_token,
-                                     double wait_s, int64_t timeout_ms) {
+                                     double wait_s, int64_t timeout_ms, const net::TlsContextPtr& tls) {
   ReplicationWait out;
   if (admins.empty()) {
     out.lag = "no --admins given: replication not awaited";
@@ -80,7 +80,7 @@ ReplicationWait wait_for_replication(const std::vector<HostPort>& admins, const 
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000));
   while (true) {
-    out.lag = replication_round(admins, admin_token, timeout_ms);
+    out.lag = replication_round(admins, admin_token, timeout_ms, tls);
     out.waited_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (out.lag.empty()) {
       out.caught_up = true;
@@ -92,9 +92,9 @@ ReplicationWait wait_for_replication(const std::vector<HostPort>& admins, const 
 }
 
 VerifyResult verify_sites(const std::vector<HostPort>& nodes, const std::vector<AckedOrder>& acked, size_t batch,
-                          const std::string& service_token, int64_t timeout_ms) {
+                          const std::string& service_token, int64_t timeout_ms, const net::TlsContextPtr& tls) {
   std::vector<SiteRows> sites;
-  for (const HostPort& n : nodes) sites.push_back(read_site(n, acked, batch, service_token, timeout_ms));
+  for (const HostPort& n : nodes) sites.push_back(read_site(n, acked, batch, service_token, timeout_ms, tls));
   return diff_orders(acked, sites);
 }
 

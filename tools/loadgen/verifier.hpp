@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/address.hpp"
+#include "storage/net/tls.hpp"
 #include "tools/loadgen/verify.hpp"
 
 namespace ezone::loadgen {
@@ -21,19 +22,22 @@ struct ReplicationWait {
 // empty or wait_s has passed. With no admins, returns caught_up = false and
 // says so (verification then runs at once). admin_token, when not empty,
 // goes with each request (the nodes' [admin] token).
+// tls: node.admin's client context when it speaks TLS ([tls]).
 ReplicationWait wait_for_replication(const std::vector<HostPort>& admins, const std::string& admin_token,
-                                     double wait_s, int64_t timeout_ms);
+                                     double wait_s, int64_t timeout_ms, const net::TlsContextPtr& tls = nullptr);
 
 // Reads the acked orders' rows at one node (batches of `batch` ids per
 // SELECT through /dal/v1/tx, an internal endpoint: service_token goes with
 // each when not empty); SiteRows::error says why it could not.
+// (tls: node.http's client context when it speaks TLS.)
 SiteRows read_site(const HostPort& node, const std::vector<AckedOrder>& acked, size_t batch,
-                   const std::string& service_token, int64_t timeout_ms);
+                   const std::string& service_token, int64_t timeout_ms, const net::TlsContextPtr& tls = nullptr);
 
 // Reads the acked orders at every node (batches of `batch` ids per SELECT)
 // and diffs them: the result of diff_orders.
 VerifyResult verify_sites(const std::vector<HostPort>& nodes, const std::vector<AckedOrder>& acked, size_t batch,
-                          const std::string& service_token, int64_t timeout_ms);
+                          const std::string& service_token, int64_t timeout_ms,
+                          const net::TlsContextPtr& tls = nullptr);
 
 // Writes the acked orders as CSV (id,shard,user_id,merchant_id,amount_cents,
 // state,maybe_state). io_error naming the file.

@@ -10,9 +10,11 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <future>
 #include <filesystem>
 #include <string>
 
+#include "actors/http/http_forwarder.hpp"
 #include "actors/http/http_server.hpp"
 #include "storage/net/http_client.hpp"
 #include "storage/net/tls.hpp"
@@ -181,6 +183,50 @@ TEST_F(TlsServerTest, WithAClientCaEveryClientNeedsACertificateFromIt) {
   auto untrusted = get(client_context("ca.crt", "untrusted/node.crt", "untrusted/node.key"));
   EXPECT_FALSE(untrusted.ok()) << "a client with an untrusted certificate was served";
   EXPECT_TRUE(eventually([&] { return counter("ezone_http_tls_handshake_failures_total") == 2; }));
+}
+
+// The router's forwarder with a client context ([tls] http): HTTPS to the
+// upstream, one connection reused for consecutive requests; an upstream
+// whose certificate does not verify is a connect_error (nothing was sent,
+// so a caller may try another), saying why.
+TEST_F(TlsServerTest, TheForwarderSpeaksTlsAndRefusesAnUpstreamItCannotVerify) {
+  start(node_files());
+  auto io = IoThreads::start(1, "fwd-tls");
+  HttpForwarderOptions options;
+  options.tls = client_context("ca.crt");
+  auto forwarder = HttpForwarder::create(options, io, metrics_);
+  auto call = [&](const HostPort& to) {
+    auto answer = std::make_shared<std::promise<HttpResponse>>();
+    auto got = answer->get_future();
+    forwarder->forward(to, HttpRequest{"POST", "/y", {{"host", "test"}}, "body"},
+                       make_responder([answer](HttpResponse&& r) { answer->set_value(std::move(r)); }));
+    EXPECT_EQ(got.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    return got.get();
+  };
+  for (int i = 0; i < 3; ++i) {
+    HttpResponse r = call(at());
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.body, "echo POST /y body");
+  }
+  EXPECT_EQ(forwarder->connections_opened(), 1u);
+
+  Metrics other_metrics{"sh"};
+  HttpServerOptions o;
+  o.name = "untrusted";
+  o.config_key = "node.http";
+  o.bind = {"127.0.0.1", 0};
+  o.tls = *TlsContext::server({tls_file("untrusted/node.crt"), tls_file("untrusted/node.key"), ""});
+  auto untrusted = HttpServer::start(o, make_async_handler([](const HttpRequest&) { return HttpResponse::text(200, "no"); }),
+                                     other_metrics);
+  ASSERT_TRUE(untrusted.ok());
+  HttpResponse refused = call({"127.0.0.1", (*untrusted)->port()});
+  EXPECT_EQ(refused.status, 502) << refused.body;
+  ASSERT_NE(refused.find_header(kForwardErrorHeader), nullptr);
+  EXPECT_EQ(*refused.find_header(kForwardErrorHeader), "connect_error");
+  EXPECT_NE(refused.body.find("TLS handshake failed: certificate verify failed"), std::string::npos) << refused.body;
+  EXPECT_EQ(other_metrics.counter("ezone_http_requests_total", "", {{"server", "untrusted"}}).value(), 0u);
+  (*untrusted)->stop();
+  io->stop();
 }
 
 // tools/tls/make-certs makes what [tls] and the clients load: a CA, and
