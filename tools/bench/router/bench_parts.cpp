@@ -60,9 +60,10 @@ double cpu_ns(const std::vector<std::string>& files) {
   return total;
 }
 
-Nginx::Nginx(const std::string& dir, uint16_t port, uint16_t upstream_port, int workers) {
+Nginx::Nginx(const std::string& dir, uint16_t port, uint16_t upstream_port, int workers,
+             const std::string& upstream_ca) {
   std::string conf = dir + "/nginx.conf";
-  std::ofstream(conf) << config(dir, port, upstream_port, workers);
+  std::ofstream(conf) << config(dir, port, upstream_port, workers, upstream_ca);
   std::string binary = access("/usr/sbin/nginx", X_OK) == 0 ? "/usr/sbin/nginx" : "nginx";
   std::string error_log = dir + "/error.log";
   std::vector<std::string> args = {binary, "-p", dir + "/", "-e", error_log, "-c", conf};
@@ -87,8 +88,15 @@ Nginx::~Nginx() {
   ::kill(pid_, SIGKILL);
   ::waitpid(pid_, nullptr, 0);
 }
-std::string Nginx::config(const std::string& dir, uint16_t port, uint16_t upstream_port, int workers) {
+std::string Nginx::config(const std::string& dir, uint16_t port, uint16_t upstream_port, int workers,
+                          const std::string& upstream_ca) {
   std::string d = dir + "/";
+  const std::string tls = upstream_ca.empty() ? ""
+                                              : "      proxy_ssl_trusted_certificate " + upstream_ca +
+                                                    ";\n"
+                                                    "      proxy_ssl_verify on;\n"
+                                                    "      proxy_ssl_name localhost;\n"
+                                                    "      proxy_ssl_session_reuse on;\n";
   return "worker_processes " + std::to_string(workers) +
          ";\n"
          "daemon off;\n"
@@ -111,9 +119,10 @@ std::string Nginx::config(const std::string& dir, uint16_t port, uint16_t upstre
          "  server {\n"
          "    listen 127.0.0.1:" + std::to_string(port) + ";\n"
          "    location / {\n"
-         "      proxy_pass http://sh;\n"
+         "      proxy_pass " + (upstream_ca.empty() ? "http" : "https") + "://sh;\n"
          "      proxy_http_version 1.1;\n"
-         "      proxy_set_header Connection \"\";\n"
+         "      proxy_set_header Connection \"\";\n" +
+         tls +
          "    }\n"
          "  }\n"
          "}\n";

@@ -43,16 +43,20 @@ std::vector<std::string> nginx_processes(pid_t master);
 double cpu_ns(const std::vector<std::string>& files);
 
 // nginx in the foreground on its own config and temp dir; stopped (and
-// waited for) by the destructor.
+// waited for) by the destructor. With upstream_ca, it proxies to the
+// upstream over TLS, checking its certificate against that CA (and the name
+// "localhost"), with sessions reused.
 class Nginx {
  public:
-  Nginx(const std::string& dir, uint16_t port, uint16_t upstream_port, int workers);
+  Nginx(const std::string& dir, uint16_t port, uint16_t upstream_port, int workers,
+        const std::string& upstream_ca = "");
   ~Nginx();
   bool started() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
 
  private:
-  static std::string config(const std::string& dir, uint16_t port, uint16_t upstream_port, int workers);
+  static std::string config(const std::string& dir, uint16_t port, uint16_t upstream_port, int workers,
+                            const std::string& upstream_ca);
   pid_t pid_ = -1;
 };
 

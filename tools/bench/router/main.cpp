@@ -30,15 +30,25 @@
 // machine shared with other work, req/s and p99 move with everyone else's
 // load; CPU per request is the steadier measure of the proxy's own cost.
 //
+// --tls: the upstream (sh) serves TLS ([tls] http), bj forwards to it over
+// TLS (HttpForwarderOptions::tls) and nginx proxies to it over TLS
+// (proxy_ssl_verify, sessions reused), both checking its certificate
+// (tests/data/tls). wrk still speaks plain HTTP to the proxies, so the
+// comparison is the TLS client side of each proxy; "local" and "soa" are
+// not run (bench "router_tls" in the JSON line).
+//
 // Prints a table per round, the medians, the median of the forward/nginx (and
 // soa/nginx) ratios within each round with a distribution-free interval for it (and
 // whether that interval lies above, below or across 1), and a final JSON
 // line.
 //   router_bench [--rounds 5] [--duration 4] [--connections 64]
 //                [--wrk-threads 2] [--proxy-threads 1] [--upstream-threads 1]
-//                [--no-pin]
+//                [--no-pin] [--tls]
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <cstdlib>
 #include <functional>
 #include <string>
@@ -47,6 +57,7 @@
 
 #include "actors/router/router.hpp"
 #include "actors/soa/soa_proxy.hpp"
+#include "storage/net/tls.hpp"
 #include "tools/bench/router/bench_parts.hpp"
 #include "tools/bench/router/cpu_layout.hpp"
 #include "tests/actors/router/raw_http.hpp"
@@ -65,6 +76,7 @@ struct Options {
   int proxy_threads = 1;     // bj I/O threads = nginx worker processes
   int upstream_threads = 1;  // sh I/O threads
   bool pin = true;           // wrk and the servers on separate CPUs
+  bool tls = false;          // proxies to sh over TLS (see the top)
   CpuLayout cpus;            // what pinning found (pin_cpus)
 };
 
@@ -91,11 +103,15 @@ Endpoint bench_endpoint(const std::string& ezone) {
 
 // A router whose table says `owner` (at `owner_port`) owns every key, with
 // `extra` endpoints besides the bench's.
+// With serve_tls it serves TLS; with forward_tls it forwards over TLS.
 std::unique_ptr<RouterIngress> start_router(const std::string& ezone, const std::string& owner,
                                             const uint16_t* owner_port, int threads, Metrics& metrics,
                                             std::vector<Endpoint> extra = {},
-                                            std::shared_ptr<IoThreads> lanes = nullptr) {
+                                            std::shared_ptr<IoThreads> lanes = nullptr,
+                                            net::TlsContextPtr serve_tls = nullptr,
+                                            net::TlsContextPtr forward_tls = nullptr) {
   RouterConfig c;
+  c.forwarder.tls = std::move(forward_tls);
   c.ezone = ezone;
   c.resolver = [owner, owner_port](const ShardingKey&) -> Result<Resolution> {
     Resolution r;
@@ -111,6 +127,7 @@ std::unique_ptr<RouterIngress> start_router(const std::string& ezone, const std:
   o.config_key = "bench." + ezone;
   o.bind = {"127.0.0.1", 0};
   o.threads = threads;
+  o.tls = std::move(serve_tls);
   extra.push_back(bench_endpoint(ezone));
   // What the SOA proxy probes (its instance is sh's router).
   Endpoint health{"GET", "/health", Entrance::internal, nullptr, Access::read,
@@ -218,14 +235,41 @@ void print_comparison(const char* name, const Comparison& c) {
               c.p99_ci.hi, bench::verdict(c.p99_ci, false));
 }
 
-void report(const std::vector<Target>& targets, const Options& o) {
-  const Target &fwd = targets[0], &ngx = targets[1], &local = targets[2], &soa = targets[3];
+void print_medians(const std::vector<Target>& targets, const Options& o) {
   std::printf("\nmedian over %d rounds:        req/s     p50 ms     p99 ms   proxy us/req  upstream us/req\n",
               o.rounds);
   for (const auto& t : targets)
     std::printf("  %-8s              %9.0f  %9.2f  %9.2f  %13.1f  %15.1f\n", t.name, median_of(t, &WrkResult::rps),
                 median_of(t, &WrkResult::p50_ms), median_of(t, &WrkResult::p99_ms),
                 median_of(t, &WrkResult::proxy_cpu_us), median_of(t, &WrkResult::upstream_cpu_us));
+}
+
+// --tls: forward and nginx only.
+void report_tls(const std::vector<Target>& targets, const Options& o) {
+  const Target &fwd = targets[0], &ngx = targets[1];
+  print_medians(targets, o);
+  const Comparison f = compare(fwd, ngx);
+  print_comparison("forward", f);
+  std::printf(
+      "{\"bench\":\"router_tls\",\"router_forward_rps\":%.0f,\"nginx_rps\":%.0f,\"rps_ratio\":%.3f,"
+      "\"router_forward_p99_ms\":%.3f,\"nginx_p99_ms\":%.3f,\"p99_ratio\":%.3f,"
+      "\"rps_ratio_per_round\":%.3f,\"p99_ratio_per_round\":%.3f,"
+      "\"rps_ratio_interval\":[%.3f,%.3f],\"p99_ratio_interval\":[%.3f,%.3f],\"interval_confidence\":%.4f,"
+      "\"rps_verdict\":\"%s\",\"p99_verdict\":\"%s\","
+      "\"router_forward_cpu_us_per_req\":%.1f,\"nginx_cpu_us_per_req\":%.1f,\"cpu_ratio\":%.3f,"
+      "\"proxy_threads\":%d,\"upstream_threads\":%d,\"connections\":%d,\"duration_s\":%d,\"rounds\":%d,"
+      "\"pinned\":%s}\n",
+      median_of(fwd, &WrkResult::rps), median_of(ngx, &WrkResult::rps), f.rps, median_of(fwd, &WrkResult::p99_ms),
+      median_of(ngx, &WrkResult::p99_ms), f.p99, f.round_rps, f.round_p99, f.rps_ci.lo, f.rps_ci.hi, f.p99_ci.lo,
+      f.p99_ci.hi, f.rps_ci.confidence, bench::verdict(f.rps_ci, true), bench::verdict(f.p99_ci, false),
+      median_of(fwd, &WrkResult::proxy_cpu_us), median_of(ngx, &WrkResult::proxy_cpu_us), f.cpu, o.proxy_threads,
+      o.upstream_threads, o.connections, o.duration_s, o.rounds, o.cpus.load.empty() ? "false" : "true");
+}
+
+void report(const std::vector<Target>& targets, const Options& o) {
+  if (o.tls) return report_tls(targets, o);
+  const Target &fwd = targets[0], &ngx = targets[1], &local = targets[2], &soa = targets[3];
+  print_medians(targets, o);
   const Comparison f = compare(fwd, ngx), s = compare(soa, ngx);
   print_comparison("forward", f);
   print_comparison("soa", s);
@@ -255,15 +299,17 @@ void report(const std::vector<Target>& targets, const Options& o) {
       cpu_list(o.cpus.servers).c_str());
 }
 
-// Every path answers 200 from sh before anything is measured.
-bool check_paths(uint16_t bj_port, uint16_t nginx_port, uint16_t sh_port) {
+// Every path answers 200 from sh before anything is measured (with --tls,
+// the two proxies: sh itself then speaks TLS only).
+bool check_paths(uint16_t bj_port, uint16_t nginx_port, uint16_t sh_port, bool tls) {
   bool ok = false;
   for (int i = 0; i < 100 && !ok; ++i) {  // nginx needs a moment to listen
     ok = test::http_call(nginx_port, "GET", kTarget, {{"X-Ezone-Key", "merchant=8812"}}, "", 200).status == 200;
     if (!ok) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  return check_path("forward", bj_port, kTarget, "sh") && check_path("nginx", nginx_port, kTarget, "sh") &&
-         check_path("local", sh_port, kTarget, "sh") && check_path("soa", bj_port, kSoaTarget, "sh");
+  const bool proxies = check_path("forward", bj_port, kTarget, "sh") && check_path("nginx", nginx_port, kTarget, "sh");
+  if (tls) return proxies;
+  return proxies && check_path("local", sh_port, kTarget, "sh") && check_path("soa", bj_port, kSoaTarget, "sh");
 }
 
 void run_rounds(std::vector<Target>& targets, const Options& o) {
@@ -298,17 +344,32 @@ int run(Options o) {
   bench::TempDir dir;
   if (dir.path().empty()) return std::perror("mkdtemp"), 1;
   Metrics sh_metrics("sh"), bj_metrics("bj");
+  net::TlsContextPtr serve_tls, forward_tls;
+  std::string nginx_ca;
+  if (o.tls) {
+    const std::string certs = std::string(EZONE_SOURCE_DIR) + "/tests/data/tls";
+    auto server = net::TlsContext::server({certs + "/node.crt", certs + "/node.key", ""});
+    auto client = net::TlsContext::client({"", "", certs + "/ca.crt"});
+    if (!server || !client) return std::fprintf(stderr, "cannot load the certificates in %s\n", certs.c_str()), 1;
+    serve_tls = *server;
+    forward_tls = *client;
+    nginx_ca = dir.path() + "/ca.crt";  // where nginx's workers (maybe another user) can read it
+    std::filesystem::copy_file(certs + "/ca.crt", nginx_ca);
+    ::chmod(nginx_ca.c_str(), 0644);
+  }
   uint16_t sh_port = 0;
-  auto sh = start_router("sh", "sh", &sh_port, o.upstream_threads, sh_metrics);
+  auto sh = start_router("sh", "sh", &sh_port, o.upstream_threads, sh_metrics, {}, nullptr, serve_tls);
   sh_port = sh->port();
   // bj's lanes carry its SOA proxy's calls too.
   auto bj_io = IoThreads::start(o.proxy_threads, "rt-bj");
-  auto soa = start_soa(sh_port, bj_io, bj_metrics);
-  auto bj = start_router("bj", "sh", &sh_port, o.proxy_threads, bj_metrics, soa->endpoints(), bj_io);
+  // (Not with --tls: its instance, sh, would then speak TLS to its plain probes.)
+  std::unique_ptr<SoaProxy> soa = o.tls ? nullptr : start_soa(sh_port, bj_io, bj_metrics);
+  auto bj = start_router("bj", "sh", &sh_port, o.proxy_threads, bj_metrics,
+                         soa ? soa->endpoints() : std::vector<Endpoint>{}, bj_io, nullptr, forward_tls);
   uint16_t nginx_port = test::free_loopback_port();
-  bench::Nginx nginx(dir.path(), nginx_port, sh_port, o.proxy_threads);
+  bench::Nginx nginx(dir.path(), nginx_port, sh_port, o.proxy_threads, nginx_ca);
   if (!nginx.started()) return std::fprintf(stderr, "cannot start nginx\n"), 1;
-  if (!check_paths(bj->port(), nginx_port, sh_port))
+  if (!check_paths(bj->port(), nginx_port, sh_port, o.tls))
     return std::fprintf(stderr, "a path does not work; see %s/error.log\n", dir.path().c_str()), 1;
 
   auto bj_lanes = [] { return bench::lane_threads("rt-bj"); };
@@ -318,10 +379,11 @@ int run(Options o) {
                                  {"nginx", nginx_port, kTarget, nginx_cpu, sh_lanes, {}},
                                  {"local", sh_port, kTarget, sh_lanes, nullptr, {}},
                                  {"soa", bj->port(), kSoaTarget, bj_lanes, sh_lanes, {}}};
+  if (o.tls) targets.resize(2);  // forward and nginx
   run_rounds(targets, o);
   report(targets, o);
   bj->stop();
-  soa->stop();
+  if (soa) soa->stop();
   sh->stop();
   return 0;
 }
@@ -339,11 +401,12 @@ int main(int argc, char** argv) {
   o.upstream_threads = ezone::arg_int(argc, argv, "--upstream-threads", o.upstream_threads);
   for (int i = 1; i < argc; ++i)
     if (std::string(argv[i]) == "--no-pin") o.pin = false;
+    else if (std::string(argv[i]) == "--tls") o.tls = true;
   if (o.rounds < 1 || o.duration_s < 1 || o.connections < 1 || o.wrk_threads < 1 || o.proxy_threads < 1 ||
       o.upstream_threads < 1) {
     std::fprintf(stderr,
                  "usage: router_bench [--rounds 5] [--duration 4] [--connections 64] [--wrk-threads 2] "
-                 "[--proxy-threads 1] [--upstream-threads 1] [--no-pin]\n");
+                 "[--proxy-threads 1] [--upstream-threads 1] [--no-pin] [--tls]\n");
     return 2;
   }
   return ezone::run(o);
