@@ -9,7 +9,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ cmake make libcaf-dev libboost-dev libboost-system-dev libspdlog-dev libfmt-dev \
-      libtomlplusplus-dev nlohmann-json3-dev libcereal-dev liblmdb-dev libsqlite3-dev \
+      libtomlplusplus-dev nlohmann-json3-dev libcereal-dev liblmdb-dev libsqlite3-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -20,7 +20,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libcaf-core0.17 libcaf-io0.17 libboost-system1.74.0 libspdlog1.10 libfmt9 \
-      libtomlplusplus3 liblmdb0 libsqlite3-0 \
+      libtomlplusplus3 liblmdb0 libsqlite3-0 libssl3 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /var/lib/ezone ezone \
  && mkdir -p /var/lib/ezone && chown ezone /var/lib/ezone
