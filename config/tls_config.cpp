@@ -20,8 +20,9 @@
 //                             # them there
 //
 // tools/tls/make-certs makes a CA and the certificates. The files are read
-// and checked with the config (so `ezoned --check` catches a bad one); a
-// change takes a restart. Every node of a cluster has the same [tls] keys
+// and checked with the config (so `ezoned --check` catches a bad one), and
+// again at each token reload (SIGHUP; actors/node/admin_tokens.hpp): a
+// renewed certificate needs no restart. Changing the keys of [tls] does. Every node of a cluster has the same [tls] keys
 // (with its own certificate). The cluster port (DRC, membership) stays
 // plain.
 #include "config/node_config.hpp"

@@ -142,6 +142,7 @@ class Conn : public Deadline {
   LaneSocket socket;
   // Over socket, when the forwarder speaks TLS (from the handshake on).
   // Kept after close(): an operation that close() aborts still uses it.
+  std::shared_ptr<asio::ssl::context> tls_context;  // the one tls was made with
   std::optional<asio::ssl::stream<LaneSocket&>> tls;
   beast::flat_buffer buffer;
   std::optional<http::response_parser<http::string_body>> parser;
@@ -289,7 +290,8 @@ void Upstream::on_connected(std::shared_ptr<Conn> conn, beast::error_code ec) {
 // dialled by. A refusal is a connect_error: nothing was sent.
 void Upstream::handshake(std::shared_ptr<Conn> conn) {
   Conn* c = conn.get();
-  c->tls.emplace(c->socket, shared_->options.tls->impl().context);
+  c->tls_context = shared_->options.tls->impl().current();  // a reload applies from the next connection
+  c->tls.emplace(c->socket, *c->tls_context);
   net::tls_expect_host(c->tls->native_handle(), address_.host);
   c->tls->async_handshake(asio::ssl::stream_base::client, [self = shared_from_this(), conn = std::move(conn)](
                                                               beast::error_code e) mutable {

@@ -140,7 +140,10 @@ class PlainIo {
 // stream's own reads and writes.
 class TlsIo {
  public:
-  TlsIo(LaneSocket socket, const ServerCore& core) : stream_(std::move(socket), core.options.tls->impl().context) {}
+  // The context current when the connection came (a reload applies to the
+  // next ones).
+  TlsIo(LaneSocket socket, const ServerCore& core)
+      : context_(core.options.tls->impl().current()), stream_(std::move(socket), *context_) {}
   LaneSocket& tcp() { return stream_.next_layer(); }
   asio::ssl::stream<LaneSocket>& stream() { return stream_; }
   template <class Buffers, class Handler>
@@ -157,6 +160,7 @@ class TlsIo {
   }
 
  private:
+  std::shared_ptr<asio::ssl::context> context_;  // outlives stream_
   asio::ssl::stream<LaneSocket> stream_;
 };
 

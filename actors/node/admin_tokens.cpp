@@ -33,6 +33,15 @@ TokenReloader::TokenReloader(const NodeConfig& config, Metrics& metrics, std::sh
               {"service", &config.router.service_token, "service token"},
               {"peer", &config.router.peer_token, "peer token"}} {
   for (const Token& t : tokens_) warn_if_exposed(*t.live, t.name);
+  warn_if_tls_key_exposed();
+}
+
+// The key is worth as much as the admin token: the same check as token files.
+void TokenReloader::warn_if_tls_key_exposed() const {
+  if (!config_.tls.enabled()) return;
+  if (const std::string exposure = token_file_exposure(config_.tls.key_file); !exposure.empty())
+    logger_->warn("event=tls_key_exposed ezone={} file={} detail=\"{}\"", config_.ezone, config_.tls.key_file,
+                  exposure);
 }
 
 void TokenReloader::warn_if_exposed(const LiveToken& token, const char* name) const {
@@ -41,6 +50,14 @@ void TokenReloader::warn_if_exposed(const LiveToken& token, const char* name) co
   if (!exposure.empty())
     logger_->warn("event=token_file_exposed ezone={} token={} file={} detail=\"{}\"", config_.ezone, name, token.file(),
                   exposure);
+}
+
+void TokenReloader::count(const std::string& token, const std::string& outcome) {
+  metrics_
+      .counter("ezone_token_reloads_total", "Reloads of a token file (SIGHUP, POST /admin/v1/tokens/reload), by "
+                                            "token and outcome",
+               {{"token", token}, {"outcome", outcome}})
+      .inc();
 }
 
 TokenReloadReport TokenReloader::reload(const std::string& cause) {
@@ -60,16 +77,39 @@ TokenReloadReport TokenReloader::reload(const std::string& cause) {
       logger_->error("event=token_reload_failed ezone={} token={} cause={} error=\"{}\"", config_.ezone, t.name, cause,
                      entry.error);
     }
-    metrics_
-        .counter("ezone_token_reloads_total", "Reloads of a token file (SIGHUP, POST /admin/v1/tokens/reload), by "
-                                              "token and outcome",
-                 {{"token", t.name}, {"outcome", entry.outcome}})
-        .inc();
+    count(t.name, entry.outcome);
     summary += std::string(" ") + t.name + "=" + entry.outcome;
+    report.tokens.push_back(std::move(entry));
+  }
+  if (config_.tls.enabled()) {
+    TokenReloadEntry entry = reload_tls(cause);
+    summary += " tls=" + entry.outcome;
     report.tokens.push_back(std::move(entry));
   }
   logger_->info("event=tokens_reloaded ezone={} cause={}{}", config_.ezone, cause, summary);
   return report;
+}
+
+// [tls]'s certificate, key and CA: every context made from them (node.admin's,
+// node.http's, this node's as a client) reads them again. They share the
+// files, so they succeed or fail together.
+TokenReloadEntry TokenReloader::reload_tls(const std::string& cause) {
+  TokenReloadEntry entry{"tls", config_.tls.cert_file, "unchanged", ""};
+  for (const net::TlsContextPtr& context : {config_.tls.server, config_.tls.http_server, config_.tls.client}) {
+    if (!context) continue;
+    auto changed = context->reload();
+    if (!changed) {
+      entry.outcome = "failed";
+      entry.error = changed.status().message() + "; the certificates in use stay as they were";
+      logger_->error("event=token_reload_failed ezone={} token=tls cause={} error=\"{}\"", config_.ezone, cause,
+                     entry.error);
+      break;
+    }
+    if (*changed) entry.outcome = "changed";
+  }
+  warn_if_tls_key_exposed();
+  count("tls", entry.outcome);
+  return entry;
 }
 
 std::optional<HttpResponse> handle_token_admin(TokenReloader& reloader, const HttpRequest& req) {

@@ -13,6 +13,11 @@
 //                  "outcome": "changed"}, ...]}
 //     outcome: changed | unchanged | not_a_file (the token is in the config
 //     itself, or there is none) | failed (with "error": what is wrong).
+//   With [tls], one more entry, "tls" (file: the certificate): its
+//   certificate, key and CA files are read again, and new connections of
+//   node.admin, node.http and this node's calls to its peers use them; open
+//   connections keep theirs. A file that cannot be loaded keeps the ones in
+//   use.
 //
 // The request itself needs the admin token as it stands before the reload.
 // Every outcome counts in ezone_token_reloads_total{token, outcome}; a
@@ -39,7 +44,7 @@ class logger;
 namespace ezone {
 
 struct TokenReloadEntry {
-  std::string token;    // "admin", "service" or "peer"
+  std::string token;    // "admin", "service", "peer" or "tls"
   std::string file;     // "" when the token is not from a file
   std::string outcome;  // to_string(TokenReload), or "failed"
   std::string error;    // when failed
@@ -62,6 +67,9 @@ class TokenReloader {
 
  private:
   void warn_if_exposed(const LiveToken& token, const char* name) const;
+  TokenReloadEntry reload_tls(const std::string& cause);
+  void warn_if_tls_key_exposed() const;
+  void count(const std::string& token, const std::string& outcome);
   struct Token {
     const char* name;
     const LiveToken* live;

@@ -137,14 +137,9 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   admin_options.bind = config.admin;
   admin_options.threads = l.admin_threads;
   admin_options.tls = config.tls.server;
-  if (config.tls.enabled()) {
+  if (config.tls.enabled())
     logger->info("event=tls ezone={} admin={} client_certs={} http={} cert={}", config.ezone,
                  config.admin.to_string(), config.tls.client_certs, config.tls.http, config.tls.cert_file);
-    // The key is worth as much as the admin token: same check as token files.
-    if (const std::string exposure = token_file_exposure(config.tls.key_file); !exposure.empty())
-      logger->warn("event=tls_key_exposed ezone={} file={} detail=\"{}\"", config.ezone, config.tls.key_file,
-                   exposure);
-  }
   if (config.admin_api.token.empty())
     logger->warn("event=admin_open ezone={} admin={} detail=\"no [admin] token: whoever reaches this address may move "
                  "routes, fail zones over and download the database; set admin.token_file or keep the address "

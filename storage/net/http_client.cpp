@@ -86,6 +86,7 @@ class Session {
   TlsContextPtr tls_;
   asio::io_context ioc_;
   tcp::socket socket_{ioc_};
+  std::shared_ptr<asio::ssl::context> tls_context_;  // the one tls_stream_ was made with
   std::optional<asio::ssl::stream<tcp::socket&>> tls_stream_;  // over socket_, while connected
   beast::flat_buffer buffer_;
 };
@@ -171,7 +172,9 @@ Status Session::connect(Steady::time_point deadline, const std::atomic<bool>* ca
 // Checks the server's certificate against the CA and the dialled host (a
 // DNS name, also sent as SNI, or an IP address).
 Status Session::handshake(Steady::time_point deadline, const std::atomic<bool>* cancel, Wait* wait) {
-  tls_stream_.emplace(socket_, tls_->impl().context);
+  tls_stream_.reset();  // before the context it was made with may go
+  tls_context_ = tls_->impl().current();  // a reload applies from the next connection
+  tls_stream_.emplace(socket_, *tls_context_);
   tls_expect_host(tls_stream_->native_handle(), to_.host);
   bool done = false;
   ErrorCode result;

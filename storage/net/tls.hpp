@@ -49,9 +49,17 @@ class TlsContext {
   Role role() const;
   // Whether a server asks its clients for certificates.
   bool requires_client_cert() const;
+  const TlsFiles& files() const;
   Impl& impl() const { return *impl_; }
 
+  // Reads the files again (a renewed certificate, a new CA bundle): true
+  // when they changed and were loaded, false when they are as they were;
+  // an error (as server/client give) keeps the context in force. New
+  // connections take the new one; open ones keep theirs. Thread-safe.
+  Result<bool> reload() const;
+
  private:
+  static Result<std::shared_ptr<TlsContext>> make(Role role, const TlsFiles& files);
   explicit TlsContext(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -1,6 +1,8 @@
 // The Asio side of TlsContext, for the .cpp files that speak TLS only.
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include <openssl/ssl.h>
@@ -13,10 +15,16 @@
 namespace ezone::net {
 
 struct TlsContext::Impl {
-  Impl(boost::asio::ssl::context::method method, Role r) : context(method), role(r) {}
-  boost::asio::ssl::context context;
-  Role role;
+  Role role = Role::client;
+  TlsFiles files;
   bool client_cert = false;
+  // The context new connections take (current()); reload() swaps it. A
+  // connection holds the one it started with for its whole life, so a
+  // reload never changes a connection under way.
+  std::shared_ptr<boost::asio::ssl::context> context;
+  std::shared_ptr<boost::asio::ssl::context> current() const;
+  std::mutex reload_mutex;
+  std::string loaded;  // the files' bytes when last loaded
 };
 
 // What went wrong in a TLS operation, for error messages: the OpenSSL

@@ -192,7 +192,9 @@ Status ssl_failure(SSL* ssl, int rc, const std::string& what) {
 Status HttpLink::handshake() {
   static std::once_flag ignore_sigpipe;
   std::call_once(ignore_sigpipe, [] { std::signal(SIGPIPE, SIG_IGN); });
-  ssl_ = SSL_new(tls_->impl().context.native_handle());
+  // The SSL holds its own reference to the context: a reload that replaces
+  // it leaves this link's alone.
+  ssl_ = SSL_new(tls_->impl().current()->native_handle());
   if (ssl_ == nullptr) return Status(Errc::internal, "SSL_new failed");
   SSL_set_fd(ssl_, fd_);
   net::tls_expect_host(ssl_, peer_.host);

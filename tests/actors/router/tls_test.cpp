@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <future>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "actors/http/http_forwarder.hpp"
@@ -45,6 +46,7 @@ class TlsServerTest : public ::testing::Test {
   void start(const TlsFiles& files, int64_t request_timeout_ms = 2000) {
     auto context = TlsContext::server(files);
     ASSERT_TRUE(context.ok()) << context.status().to_string();
+    server_tls_ = *context;
     HttpServerOptions o;
     o.name = "admin";
     o.config_key = "node.admin";
@@ -71,8 +73,13 @@ class TlsServerTest : public ::testing::Test {
   }
 
   Metrics metrics_{"bj"};
+  net::TlsContextPtr server_tls_;
   std::unique_ptr<HttpServer> server_;
 };
+
+void copy_file(const std::string& from, const std::string& to) {
+  std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
+}
 
 TEST(TlsContextTest, BadFilesAreRefusedNamingTheFile) {
   auto missing = TlsContext::server({tls_file("nope.crt"), tls_file("node.key"), ""});
@@ -183,6 +190,43 @@ TEST_F(TlsServerTest, WithAClientCaEveryClientNeedsACertificateFromIt) {
   auto untrusted = get(client_context("ca.crt", "untrusted/node.crt", "untrusted/node.key"));
   EXPECT_FALSE(untrusted.ok()) << "a client with an untrusted certificate was served";
   EXPECT_TRUE(eventually([&] { return counter("ezone_http_tls_handshake_failures_total") == 2; }));
+}
+
+// A reload (a renewed certificate) applies to the connections that come
+// after it; one open before it keeps its own; a file that cannot be loaded
+// keeps the certificate in force.
+TEST_F(TlsServerTest, AReloadAppliesToNewConnectionsAndABadFileKeepsTheOneInForce) {
+  std::string dir = ::testing::TempDir() + "ezone-tls-reload-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  const TlsFiles files{dir + "/node.crt", dir + "/node.key", ""};
+  copy_file(tls_file("wrong-name.crt"), files.cert_file);  // names elsewhere.invalid
+  copy_file(tls_file("wrong-name.key"), files.key_file);
+  start(files);
+  auto before = get(client_context("ca.crt"));
+  ASSERT_FALSE(before.ok());
+  EXPECT_NE(before.status().message().find("IP address mismatch"), std::string::npos) << before.status().message();
+  auto unchanged = server_tls_->reload();
+  ASSERT_TRUE(unchanged.ok()) << unchanged.status().to_string();
+  EXPECT_FALSE(*unchanged);
+
+  copy_file(tls_file("node.crt"), files.cert_file);  // renewed: names 127.0.0.1
+  copy_file(tls_file("node.key"), files.key_file);
+  auto changed = server_tls_->reload();
+  ASSERT_TRUE(changed.ok()) << changed.status().to_string();
+  EXPECT_TRUE(*changed);
+  net::HttpConnection kept(at(), client_context("ca.crt"));
+  auto first = kept.request(net::HttpRequest{"GET", "/x", "", "", {}}, 3000);
+  ASSERT_TRUE(first.ok()) << first.status().to_string();
+
+  // A half-written certificate: refused, and the renewed one stays.
+  std::ofstream(files.cert_file) << "-----BEGIN CERTIFICATE-----\nMIIB\n";
+  auto broken = server_tls_->reload();
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find(files.cert_file), std::string::npos) << broken.status().message();
+  expect_serving();
+  auto again = kept.request(net::HttpRequest{"GET", "/x", "", "", {}}, 3000);
+  EXPECT_TRUE(again.ok()) << again.status().to_string();
+  std::filesystem::remove_all(dir);
 }
 
 // The router's forwarder with a client context ([tls] http): HTTPS to the
