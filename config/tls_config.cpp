@@ -4,8 +4,9 @@
 //
 //   [tls]
 //   cert_file = "tls/bj.crt"  # this node's certificate (PEM, leaf first); it
-//                             # must name the host of node.admin as peers
-//                             # and operators dial it (IP or DNS name)
+//                             # must name the host of node.admin (and of
+//                             # node.http, with http) as peers and
+//                             # operators dial it (IP or DNS name)
 //   key_file = "tls/bj.key"   # its private key
 //   ca_file = "tls/ca.crt"    # the cluster's CA: peers' node.admin must
 //                             # present a certificate it signed
@@ -22,9 +23,9 @@
 // tools/tls/make-certs makes a CA and the certificates. The files are read
 // and checked with the config (so `ezoned --check` catches a bad one), and
 // again at each token reload (SIGHUP; actors/node/admin_tokens.hpp): a
-// renewed certificate needs no restart. Changing the keys of [tls] does. Every node of a cluster has the same [tls] keys
-// (with its own certificate). The cluster port (DRC, membership) stays
-// plain.
+// renewed certificate needs no restart. Changing the keys of [tls] does.
+// Every node of a cluster has the same [tls] keys (with its own
+// certificate). The cluster port (DRC, membership) stays plain.
 #include "config/node_config.hpp"
 #include "config/toml_reader.hpp"
 

@@ -100,7 +100,7 @@ TokenReloadEntry TokenReloader::reload_tls(const std::string& cause) {
     auto changed = context->reload();
     if (!changed) {
       entry.outcome = "failed";
-      entry.error = changed.status().message() + "; the certificates in use stay as they were";
+      entry.error = changed.status().message() + "; what could not be loaded stays as it was";
       logger_->error("event=token_reload_failed ezone={} token=tls cause={} error=\"{}\"", config_.ezone, cause,
                      entry.error);
       break;

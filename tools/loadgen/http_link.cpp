@@ -176,8 +176,9 @@ Status ssl_failure(SSL* ssl, int rc, const std::string& what) {
   const unsigned long reason = ERR_get_error();
   ERR_clear_error();
   if (err == SSL_ERROR_ZERO_RETURN) return Status(Errc::unavailable, what + ": the server closed the connection");
-  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE || (err == SSL_ERROR_SYSCALL && (sys == EAGAIN || sys == EWOULDBLOCK)))
-    return Status(Errc::timeout, what + " timed out");
+  const bool timed_out = err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE ||
+                         (err == SSL_ERROR_SYSCALL && (sys == EAGAIN || sys == EWOULDBLOCK));
+  if (timed_out) return Status(Errc::timeout, what + " timed out");
   if (err == SSL_ERROR_SYSCALL && reason == 0)
     return sys == 0 ? Status(Errc::unavailable, what + ": the server closed the connection") : errno_status(what, sys);
   const boost::system::error_code ec(static_cast<int>(reason), boost::asio::error::get_ssl_category());
