@@ -186,7 +186,7 @@ Status Session::handshake(Steady::time_point deadline, const std::atomic<bool>* 
   if (*wait == Wait::deadline) return deadline_status("the TLS handshake with");
   if (*wait == Wait::cancelled) return Status::ok();
   if (result) {
-    // Taken before close() drops the stream that holds the verify result.
+    // The verify result, from the stream's SSL, before the socket goes.
     std::string why = tls_error_text(result, tls_stream_->native_handle());
     close();
     return Status(Errc::unavailable, "TLS handshake with " + to_.to_string() + " failed: " + why);

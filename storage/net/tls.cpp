@@ -139,9 +139,7 @@ void tls_expect_host(SSL* ssl, const std::string& host) {
 TlsContext::TlsContext(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TlsContext::~TlsContext() = default;
 
-TlsContext::Role TlsContext::role() const { return impl_->role; }
 bool TlsContext::requires_client_cert() const { return impl_->client_cert; }
-const TlsFiles& TlsContext::files() const { return impl_->files; }
 
 std::shared_ptr<boost::asio::ssl::context> TlsContext::Impl::current() const { return std::atomic_load(&context); }
 

@@ -46,10 +46,8 @@ class TlsContext {
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
 
-  Role role() const;
   // Whether a server asks its clients for certificates.
   bool requires_client_cert() const;
-  const TlsFiles& files() const;
   Impl& impl() const { return *impl_; }
 
   // Reads the files again (a renewed certificate, a new CA bundle): true
