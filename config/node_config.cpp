@@ -1,6 +1,7 @@
 #include "config/node_config.hpp"
 
 #include <cctype>
+#include <cstring>
 #include <set>
 
 #include "config/schema_config.hpp"
@@ -94,16 +95,36 @@ Status read_etcd(const toml::table& root, NodeConfig& c) {
   const toml::array* list = endpoints->as_array();
   if (!list || list->empty())
     return config_error(c.source, "etcd.endpoints", "must be a non-empty array of \"host:port\"", fix);
+  // An endpoint may be written as etcd's own URLs are: http://H:P or
+  // https://H:P. Every endpoint has the same scheme.
+  std::string scheme;
   for (size_t i = 0; i < list->size(); ++i) {
     std::string key = "etcd.endpoints[" + std::to_string(i) + "]";
     auto text = list->get(i)->value<std::string>();
     if (!text) return config_error(c.source, key, "must be a string", fix);
-    auto parsed = parse_host_port(*text);
+    std::string address = *text;
+    std::string this_scheme;
+    for (const char* prefix : {"http://", "https://"}) {
+      if (address.rfind(prefix, 0) == 0) {
+        this_scheme = std::string(prefix, std::strlen(prefix) - 3);
+        address.erase(0, std::strlen(prefix));
+      }
+    }
+    if (!address.empty() && address.back() == '/') address.pop_back();
+    if (i > 0 && this_scheme != scheme)
+      return config_error(c.source, key, "'" + *text + "' has another scheme than etcd.endpoints[0]",
+                          "write every endpoint the same way: all https:// (TLS) or all plain");
+    scheme = this_scheme;
+    auto parsed = parse_host_port(address);
     if (!parsed) return config_error(c.source, key, parsed.status().message(), fix);
     c.etcd.endpoints.push_back(*parsed);
   }
   EZONE_TRY(r.integer("request_timeout_ms", &c.etcd.request_timeout_ms, 10, 60000));
-  return r.no_unknown_keys("endpoints, request_timeout_ms");
+  if (scheme == "http" && r.get("ca_file") != nullptr)
+    return config_error(c.source, "etcd.endpoints", "are http:// but etcd.ca_file is set",
+                        "write the endpoints https:// (or without a scheme), or drop etcd.ca_file");
+  EZONE_TRY(config_internal::read_etcd_tls(r, scheme == "https", c));
+  return r.no_unknown_keys("endpoints, request_timeout_ms, ca_file, cert_file, key_file");
 }
 
 Status read_timeouts(const toml::table& root, NodeConfig& c) {

@@ -2,7 +2,8 @@
 //
 //   [node]     ezone, http, admin, cluster, data_dir, log_level
 //   [[peers]]  ezone, cluster (and optionally admin, http)
-//   [etcd]     endpoints, request_timeout_ms
+//   [etcd]     endpoints, request_timeout_ms, and TLS to etcd: ca_file,
+//              cert_file, key_file (tls_config.cpp)
 //   [timeouts] heartbeat/failure-detection/reconnect/lease settings
 //   [limits]   thread counts and request bounds
 //   [gzs]      fences, shard grouping, merchants, order-id minter
@@ -17,8 +18,6 @@
 //   [tracing]  optional: where sampled spans go: the log, an OTLP collector (tracing_config.cpp)
 //   [cache]    optional (needs [dal]): the site's row cache in LMDB (cache_config.cpp)
 //   [tls]      optional: node.admin and node.http over TLS (tls_config.cpp)
-//   [dal]      optional: the SQLite database, its schema file, group commit
-//   [drc]      optional (needs [dal]): replication pull batches and timing
 //
 // config/examples/ holds complete files; every key is documented there.
 #pragma once
@@ -46,6 +45,13 @@ struct PeerConfig {
 struct EtcdConfig {
   std::vector<HostPort> endpoints;
   int64_t request_timeout_ms = 1000;
+  // TLS to etcd (config/tls_config.cpp): ca_file (or https:// endpoints)
+  // turns it on; cert_file and key_file answer etcd's --client-cert-auth.
+  // Resolved paths; empty when not set.
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  net::TlsContextPtr tls;  // loaded with the config; null: plain HTTP
 };
 
 struct TimeoutsConfig {

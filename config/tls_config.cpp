@@ -26,6 +26,20 @@
 // renewed certificate needs no restart. Changing the keys of [tls] does.
 // Every node of a cluster has the same [tls] keys (with its own
 // certificate). The cluster port (DRC, membership) stays plain.
+//
+// TLS to etcd has its own keys in [etcd], since etcd's certificates often
+// come from another CA than the nodes':
+//
+//   [etcd]
+//   endpoints = ["https://10.0.0.5:2379", ...]  # or host:port with ca_file
+//   ca_file = "tls/etcd-ca.crt"   # etcd's --trusted-ca-file side: the CA
+//                                 # that signed etcd's --cert-file; turns
+//                                 # TLS to etcd on
+//   cert_file = "tls/bj-etcd.crt" # optional, with key_file: this node's
+//   key_file = "tls/bj-etcd.key"  # certificate, for etcd started with
+//                                 # --client-cert-auth
+//
+// The same reload (SIGHUP) reads those files again too.
 #include "config/node_config.hpp"
 #include "config/toml_reader.hpp"
 
@@ -59,6 +73,44 @@ Status read_tls(const toml::table& root, NodeConfig& c) {
     if (!http) return r.error("cert_file", http.status().message(), fix);
     t.http_server = *http;
   }
+  return Status::ok();
+}
+
+Status read_etcd_tls(TableReader& r, bool https_endpoints, NodeConfig& c) {
+  EtcdConfig& e = c.etcd;
+  const std::pair<const char*, std::string*> files[] = {
+      {"ca_file", &e.ca_file}, {"cert_file", &e.cert_file}, {"key_file", &e.key_file}};
+  for (const auto& [key, path] : files) {
+    EZONE_TRY(r.string(key, false, path, "set etcd." + std::string(key) + " to a PEM file's path"));
+    if (r.get(key) != nullptr && path->empty()) return r.error(key, "is empty", "set it to a PEM file's path");
+    resolve_path(c.source, path);
+  }
+  if (e.ca_file.empty()) {
+    if (https_endpoints)
+      return r.error("ca_file", "missing: the endpoints are https://",
+                     "set etcd.ca_file to the CA that signed etcd's certificates");
+    if (!e.cert_file.empty() || !e.key_file.empty())
+      return r.error(e.cert_file.empty() ? "key_file" : "cert_file", "is set without etcd.ca_file",
+                     "set etcd.ca_file to the CA that signed etcd's certificates (TLS to etcd needs it)");
+    return Status::ok();
+  }
+  if (e.cert_file.empty() != e.key_file.empty())
+    return r.error(e.cert_file.empty() ? "cert_file" : "key_file", "missing",
+                   "set both etcd.cert_file and etcd.key_file, or neither");
+  auto client = net::TlsContext::client({e.cert_file, e.key_file, e.ca_file});
+  if (!client) {
+    // The error names the file; the key named is the one that holds it.
+    std::string key = "ca_file";
+    for (const auto& [name, path] : files) {
+      if (!path->empty() && client.status().message().find(*path) != std::string::npos) {
+        key = name;
+        break;
+      }
+    }
+    return r.error(key, client.status().message(),
+                   "point the key at a readable PEM file (etcd's CA, or this node's certificate for etcd and its key)");
+  }
+  e.tls = *client;
   return Status::ok();
 }
 

@@ -98,6 +98,9 @@ Status read_incident(const toml::table& root, NodeConfig& c);
 // The optional [tracing] section (config/tracing_config.cpp).
 Status read_tracing(const toml::table& root, NodeConfig& c);
 Status read_tls(const toml::table& root, NodeConfig& c);
+// [etcd]'s TLS keys (ca_file, cert_file, key_file), given r on [etcd] and
+// whether the endpoints were written https:// (config/tls_config.cpp).
+Status read_etcd_tls(TableReader& r, bool https_endpoints, NodeConfig& c);
 // The optional [cache] section (config/cache_config.cpp); after [dal].
 Status read_cache(const toml::table& root, NodeConfig& c);
 

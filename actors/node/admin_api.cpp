@@ -81,11 +81,13 @@ std::string render_cluster_json(const AdminSources& s) {
             {{"admin", !c.admin_api.token.empty()},
              {"service", !c.router.service_token.empty()},
              {"peer", !c.router.peer_token.empty()}}},
-           // Which listeners speak TLS ([tls]); the cluster port does not.
+           // Which links speak TLS ([tls], and [etcd]'s ca_file); the
+           // cluster port does not.
            {"tls",
             {{"admin", c.tls.enabled()},
              {"client_certs", c.tls.enabled() && c.tls.client_certs},
-             {"http", c.tls.enabled() && c.tls.http}}}};
+             {"http", c.tls.enabled() && c.tls.http},
+             {"etcd", c.etcd.tls != nullptr}}}};
   if (s.may_write) {
     std::string why;
     const bool allowed = s.may_write(&why);

@@ -36,12 +36,13 @@ TokenReloader::TokenReloader(const NodeConfig& config, Metrics& metrics, std::sh
   warn_if_tls_key_exposed();
 }
 
-// The key is worth as much as the admin token: the same check as token files.
+// A key is worth as much as the admin token: the same check as token files.
 void TokenReloader::warn_if_tls_key_exposed() const {
-  if (!config_.tls.enabled()) return;
-  if (const std::string exposure = token_file_exposure(config_.tls.key_file); !exposure.empty())
-    logger_->warn("event=tls_key_exposed ezone={} file={} detail=\"{}\"", config_.ezone, config_.tls.key_file,
-                  exposure);
+  for (const std::string* key : {&config_.tls.key_file, &config_.etcd.key_file}) {
+    if (key->empty()) continue;
+    if (const std::string exposure = token_file_exposure(*key); !exposure.empty())
+      logger_->warn("event=tls_key_exposed ezone={} file={} detail=\"{}\"", config_.ezone, *key, exposure);
+  }
 }
 
 void TokenReloader::warn_if_exposed(const LiveToken& token, const char* name) const {
@@ -82,33 +83,43 @@ TokenReloadReport TokenReloader::reload(const std::string& cause) {
     report.tokens.push_back(std::move(entry));
   }
   if (config_.tls.enabled()) {
-    TokenReloadEntry entry = reload_tls(cause);
+    TokenReloadEntry entry =
+        reload_tls("tls", config_.tls.cert_file, {config_.tls.server, config_.tls.http_server, config_.tls.client}, cause);
     summary += " tls=" + entry.outcome;
     report.tokens.push_back(std::move(entry));
   }
+  if (config_.etcd.tls) {
+    const std::string& file = config_.etcd.cert_file.empty() ? config_.etcd.ca_file : config_.etcd.cert_file;
+    TokenReloadEntry entry = reload_tls("etcd_tls", file, {config_.etcd.tls}, cause);
+    summary += " etcd_tls=" + entry.outcome;
+    report.tokens.push_back(std::move(entry));
+  }
+  warn_if_tls_key_exposed();
   logger_->info("event=tokens_reloaded ezone={} cause={}{}", config_.ezone, cause, summary);
   return report;
 }
 
-// [tls]'s certificate, key and CA: every context made from them (node.admin's,
-// node.http's, this node's as a client) reads them again. They share the
-// files, so they succeed or fail together.
-TokenReloadEntry TokenReloader::reload_tls(const std::string& cause) {
-  TokenReloadEntry entry{"tls", config_.tls.cert_file, "unchanged", ""};
-  for (const net::TlsContextPtr& context : {config_.tls.server, config_.tls.http_server, config_.tls.client}) {
+// One set of certificate, key and CA files: every context made from them
+// ([tls]: node.admin's, node.http's, this node's as a client; [etcd]: the
+// etcd client's) reads them again. They share the files, so they succeed or
+// fail together.
+TokenReloadEntry TokenReloader::reload_tls(const char* name, const std::string& file,
+                                           std::initializer_list<net::TlsContextPtr> contexts,
+                                           const std::string& cause) {
+  TokenReloadEntry entry{name, file, "unchanged", ""};
+  for (const net::TlsContextPtr& context : contexts) {
     if (!context) continue;
     auto changed = context->reload();
     if (!changed) {
       entry.outcome = "failed";
       entry.error = changed.status().message() + "; what could not be loaded stays as it was";
-      logger_->error("event=token_reload_failed ezone={} token=tls cause={} error=\"{}\"", config_.ezone, cause,
+      logger_->error("event=token_reload_failed ezone={} token={} cause={} error=\"{}\"", config_.ezone, name, cause,
                      entry.error);
       break;
     }
     if (*changed) entry.outcome = "changed";
   }
-  warn_if_tls_key_exposed();
-  count("tls", entry.outcome);
+  count(name, entry.outcome);
   return entry;
 }
 

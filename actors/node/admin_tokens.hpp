@@ -17,7 +17,9 @@
 //   certificate, key and CA files are read again, and new connections of
 //   node.admin, node.http and this node's calls to its peers use them; open
 //   connections keep theirs. A file that cannot be loaded keeps the ones in
-//   use.
+//   use. With TLS to etcd ([etcd] ca_file), one more, "etcd_tls" (file: the
+//   certificate, or the CA without one): the etcd client's files, for its
+//   next connections.
 //
 // The request itself needs the admin token as it stands before the reload.
 // Every outcome counts in ezone_token_reloads_total{token, outcome}; a
@@ -27,6 +29,7 @@
 // when the node starts and at each reload (event=token_file_exposed).
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -44,7 +47,7 @@ class logger;
 namespace ezone {
 
 struct TokenReloadEntry {
-  std::string token;    // "admin", "service", "peer" or "tls"
+  std::string token;    // "admin", "service", "peer", "tls" or "etcd_tls"
   std::string file;     // "" when the token is not from a file
   std::string outcome;  // to_string(TokenReload), or "failed"
   std::string error;    // when failed
@@ -67,7 +70,8 @@ class TokenReloader {
 
  private:
   void warn_if_exposed(const LiveToken& token, const char* name) const;
-  TokenReloadEntry reload_tls(const std::string& cause);
+  TokenReloadEntry reload_tls(const char* name, const std::string& file,
+                              std::initializer_list<net::TlsContextPtr> contexts, const std::string& cause);
   void warn_if_tls_key_exposed() const;
   void count(const std::string& token, const std::string& outcome);
   struct Token {

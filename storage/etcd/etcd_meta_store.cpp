@@ -41,7 +41,7 @@ Result<T> parsed(EtcdTransport& transport, const Result<std::string>& body, Pars
 EtcdMetaStore::EtcdMetaStore(EtcdMetaStoreConfig config)
     : config_(std::move(config)),
       transport_(std::make_shared<EtcdTransport>(config_.endpoints, config_.request_timeout_ms,
-                                                 config_.metrics)) {}
+                                                 config_.metrics, config_.tls)) {}
 
 EtcdMetaStore::~EtcdMetaStore() = default;
 

@@ -1,5 +1,5 @@
 // EtcdMetaStore: MetaStore over etcd 3.4's JSON gateway (DESIGN.md,
-// "Agreement"). No client library: plain HTTP/1.1 to /v3/..., keys and
+// "Agreement"). No client library: HTTP/1.1 (or HTTPS) to /v3/..., keys and
 // values in base64.
 //
 // Every call is bounded by request_timeout_ms per endpoint tried. Failures:
@@ -18,6 +18,7 @@
 
 #include "core/address.hpp"
 #include "core/metrics.hpp"
+#include "storage/net/tls.hpp"
 #include "storage/meta/meta_store.hpp"
 
 namespace ezone::meta {
@@ -33,6 +34,10 @@ struct EtcdMetaStoreConfig {
   int64_t watch_backoff_min_ms = 50;
   int64_t watch_backoff_max_ms = 1000;
   Metrics* metrics = nullptr;  // optional; must outlive the store and its watches
+  // A client context (storage/net/tls.hpp): every call and watch over TLS,
+  // to etcd started with --cert-file (and, when the context has a
+  // certificate, --client-cert-auth). Null: plain HTTP.
+  net::TlsContextPtr tls;
 };
 
 class EtcdMetaStore final : public MetaStore {

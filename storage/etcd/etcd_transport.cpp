@@ -7,16 +7,23 @@
 namespace ezone::meta::etcd {
 
 EtcdTransport::EtcdTransport(std::vector<HostPort> endpoints, int64_t request_timeout_ms,
-                             Metrics* metrics)
+                             Metrics* metrics, net::TlsContextPtr tls)
     : endpoints_(std::move(endpoints)),
       request_timeout_ms_(request_timeout_ms),
       metrics_(metrics),
+      tls_(std::move(tls)),
       idle_(endpoints_.size()) {
   EZONE_ASSERT(!endpoints_.empty(), "EtcdTransport needs at least one endpoint");
   EZONE_ASSERT(request_timeout_ms_ > 0, "EtcdTransport needs a positive timeout");
 }
 
 EtcdTransport::~EtcdTransport() = default;
+
+// etcd closes a plain client's connection at its TLS port without a word.
+std::string EtcdTransport::plain_hint(const Status& error) const {
+  const bool closed = error.message().find("the server closed the connection") != std::string::npos;
+  return !tls_ && closed ? " (if etcd serves TLS, give the client its CA: [etcd] ca_file)" : "";
+}
 
 void EtcdTransport::count_error(Errc code) {
   if (metrics_ == nullptr) return;
@@ -35,7 +42,7 @@ std::unique_ptr<net::HttpConnection> EtcdTransport::take(size_t index) {
       return connection;
     }
   }
-  return std::make_unique<net::HttpConnection>(endpoints_[index]);
+  return std::make_unique<net::HttpConnection>(endpoints_[index], tls_);
 }
 
 void EtcdTransport::give_back(size_t index, std::unique_ptr<net::HttpConnection> connection) {
@@ -52,7 +59,7 @@ Result<std::string> EtcdTransport::call_one(size_t index, const std::string& met
   auto response = connection->request(request, request_timeout_ms_, maybe_sent);
   if (!response.ok()) {
     return Status(response.status().code(),
-                  "etcd " + endpoints_[index].to_string() + ": " + response.status().message());
+                  "etcd " + endpoints_[index].to_string() + ": " + response.status().message() + plain_hint(response.status()));
   }
   give_back(index, std::move(connection));
   if (response->status == 200) return std::move(response->body);

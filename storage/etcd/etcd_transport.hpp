@@ -7,6 +7,10 @@
 // out after it was sent is returned as timeout: it may or may not have been
 // applied, and only the caller can find out (e.g. by re-reading).
 //
+// With a TLS client context every call and watch is HTTPS: etcd's
+// certificate must chain to the context's CA and name the endpoint's host,
+// and the context's certificate (if any) answers etcd's --client-cert-auth.
+//
 // Thread-safe. Errors name the endpoint and the path; each one is counted in
 // ezone_etcd_errors_total{kind=<errc>} when a Metrics registry is given.
 #pragma once
@@ -21,6 +25,7 @@
 #include "core/address.hpp"
 #include "core/metrics.hpp"
 #include "core/status.hpp"
+#include "storage/net/tls.hpp"
 
 namespace ezone::net {
 class HttpConnection;
@@ -35,8 +40,10 @@ constexpr size_t kIdleConnectionsMax = 4;
 class EtcdTransport {
  public:
   // Requires a non-empty endpoint list and request_timeout_ms > 0. metrics
-  // may be null; otherwise it must outlive the transport.
-  EtcdTransport(std::vector<HostPort> endpoints, int64_t request_timeout_ms, Metrics* metrics);
+  // may be null; otherwise it must outlive the transport. tls null: plain
+  // HTTP.
+  EtcdTransport(std::vector<HostPort> endpoints, int64_t request_timeout_ms, Metrics* metrics,
+                net::TlsContextPtr tls = nullptr);
   ~EtcdTransport();
 
   enum class Retry { idempotent, only_if_unsent };
@@ -50,8 +57,12 @@ class EtcdTransport {
 
   const std::vector<HostPort>& endpoints() const { return endpoints_; }
   int64_t request_timeout_ms() const { return request_timeout_ms_; }
+  const net::TlsContextPtr& tls() const { return tls_; }
   // Counts an error by kind (also used by watches).
   void count_error(Errc code);
+  // A hint for an error of a plain transport that may have met a TLS etcd;
+  // "" otherwise.
+  std::string plain_hint(const Status& error) const;
 
  private:
   Result<std::string> call(const std::string& method, const std::string& path,
@@ -64,6 +75,7 @@ class EtcdTransport {
   const std::vector<HostPort> endpoints_;
   const int64_t request_timeout_ms_;
   Metrics* const metrics_;
+  const net::TlsContextPtr tls_;
   // The endpoint that answered last; calls start there.
   std::atomic<size_t> preferred_{0};
   std::mutex mutex_;  // guards idle_

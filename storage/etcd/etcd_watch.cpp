@@ -129,8 +129,11 @@ Status stream_once(WatchState& s) {
                            watch_create_request(s.spec.key, s.spec.prefix, s.next_revision),
                            "application/json", {}};
   auto end = net::http_stream(to, request, s.transport->request_timeout_ms(), s.stop,
-                              [&s](const std::string& piece) { return on_piece(s, piece); });
-  if (!end.ok()) return Status(end.status().code(), "etcd " + to.to_string() + ": " + end.status().message());
+                              [&s](const std::string& piece) { return on_piece(s, piece); },
+                              s.transport->tls());
+  if (!end.ok())
+    return Status(end.status().code(),
+                  "etcd " + to.to_string() + ": " + end.status().message() + s.transport->plain_hint(end.status()));
   if (*end == net::StreamEnd::server_closed)
     return Status(Errc::unavailable, "etcd " + to.to_string() + " closed the watch stream");
   if (*end == net::StreamEnd::stopped && !s.stream_problem)

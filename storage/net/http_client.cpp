@@ -279,8 +279,16 @@ Status Session::failure(const char* step, const ErrorCode& ec) const {
     return Status(Errc::unavailable, where + ec.message());
   if (ec.category() == http::make_error_code(http::error::bad_version).category())
     return Status(Errc::parse_error, where + "malformed HTTP response: " + ec.message());
-  if (ec.category() == asio::error::get_ssl_category())
-    return Status(Errc::io_error, where + "TLS: " + tls_error_text(ec, nullptr));
+  if (ec.category() == asio::error::get_ssl_category()) {
+    // In TLS 1.3 the server checks the client's certificate after the
+    // client's side of the handshake is done, so its refusal arrives here.
+    const int reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
+    const bool refused_us = reason == SSL_R_SSLV3_ALERT_BAD_CERTIFICATE ||
+                            reason == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED ||
+                            reason == SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN || reason == SSL_R_TLSV1_ALERT_UNKNOWN_CA;
+    return Status(Errc::io_error, where + "TLS: " + tls_error_text(ec, nullptr) +
+                                      (refused_us ? " (the server refused this client's certificate, or wants one)" : ""));
+  }
   return Status(Errc::io_error, where + ec.message());
 }
 
@@ -450,11 +458,12 @@ Status status_error(Session& session, StreamParser& parser, const HttpRequest& r
 
 Result<StreamEnd> http_stream(const HostPort& to, const HttpRequest& request,
                               int64_t connect_timeout_ms, const std::atomic<bool>& cancel,
-                              const std::function<bool(const std::string& piece)>& on_piece) {
+                              const std::function<bool(const std::string& piece)>& on_piece,
+                              TlsContextPtr tls) {
   Status valid = check_args(request, connect_timeout_ms);
   if (!valid) return valid;
   auto deadline = deadline_after(connect_timeout_ms);
-  Session session(to, nullptr);
+  Session session(to, std::move(tls));
   Wait wait = Wait::done;
   Status step = session.connect(deadline, &cancel, &wait);
   if (step && wait == Wait::done)

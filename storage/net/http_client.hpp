@@ -110,9 +110,12 @@ enum class StreamEnd {
 // about 50 ms. Pieces are arbitrary byte runs: a message may be split across
 // pieces. A non-2xx status is an error (unavailable for 5xx, invalid_argument
 // for others) carrying the start of the body; on_piece is not called then.
-// on_piece runs on the calling thread.
+// on_piece runs on the calling thread. With tls (a client context) the
+// stream is HTTPS, as for HttpConnection; the handshake is part of
+// connecting.
 Result<StreamEnd> http_stream(const HostPort& to, const HttpRequest& request,
                               int64_t connect_timeout_ms, const std::atomic<bool>& cancel,
-                              const std::function<bool(const std::string& piece)>& on_piece);
+                              const std::function<bool(const std::string& piece)>& on_piece,
+                              TlsContextPtr tls = nullptr);
 
 }  // namespace ezone::net

@@ -253,6 +253,46 @@ TEST(NodeConfig, TlsLoadsItsFilesBesideTheConfigOrNamesTheBadOne) {
   bad(replace(section, "\"tls/node.crt\"", "\"\""), "tls.cert_file");
 }
 
+// [etcd]'s TLS keys (kValid ends with [etcd], so keys appended land there).
+TEST(NodeConfig, EtcdTlsTakesItsOwnFilesAndHttpsEndpoints) {
+  EXPECT_EQ(parse_node_config(kValid, "test.toml")->etcd.tls, nullptr);
+  TempDir dir;
+  std::filesystem::create_symlink(source_dir() + "/tests/data/tls", dir.path + "/tls");
+  const std::string https = replace(kValid, "\"127.0.0.1:2479\"", "\"https://127.0.0.1:2479/\", \"https://[::1]:2479\"");
+  const std::string keys = "ca_file = \"tls/ca.crt\"\ncert_file = \"tls/node.crt\"\nkey_file = \"tls/node.key\"\n";
+  write_file(dir.path + "/test.toml", https + keys);
+  auto loaded = load_node_config(dir.path + "/test.toml");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
+  ASSERT_NE(loaded->etcd.tls, nullptr);
+  EXPECT_EQ(loaded->etcd.cert_file, dir.path + "/tls/node.crt");
+  ASSERT_EQ(loaded->etcd.endpoints.size(), 2u);
+  EXPECT_EQ(loaded->etcd.endpoints[0].to_string(), "127.0.0.1:2479");
+  EXPECT_FALSE(loaded->tls.enabled()) << "TLS to etcd does not turn on [tls]";
+  // The CA alone (etcd without --client-cert-auth), with plain host:port.
+  write_file(dir.path + "/test.toml", std::string(kValid) + "ca_file = \"tls/ca.crt\"\n");
+  auto ca_only = load_node_config(dir.path + "/test.toml");
+  ASSERT_TRUE(ca_only.ok()) << ca_only.status().to_string();
+  EXPECT_NE(ca_only->etcd.tls, nullptr);
+
+  auto bad = [&](const std::string& text, const std::string& key, const std::string& says) {
+    write_file(dir.path + "/test.toml", text);
+    auto result = load_node_config(dir.path + "/test.toml");
+    expect_error(result, key);
+    EXPECT_NE(result.status().message().find(says), std::string::npos) << result.status().to_string();
+  };
+  bad(https, "etcd.ca_file", "the endpoints are https://");
+  bad(replace(https, "\"https://[::1]:2479\"", "\"[::1]:2479\""), "etcd.endpoints[1]", "another scheme");
+  bad(replace(kValid, "\"127.0.0.1:2479\"", "\"http://127.0.0.1:2479\"") + keys, "etcd.endpoints", "http://");
+  bad(std::string(kValid) + "cert_file = \"tls/node.crt\"\nkey_file = \"tls/node.key\"\n", "etcd.cert_file",
+      "without etcd.ca_file");
+  bad(std::string(kValid) + "ca_file = \"tls/ca.crt\"\ncert_file = \"tls/node.crt\"\n", "etcd.key_file", "missing");
+  bad(https + replace(keys, "tls/node.key", "tls/client.key"), "etcd.cert_file", "does not belong");
+  bad(https + replace(keys, "tls/ca.crt", "tls/missing.crt"), "etcd.ca_file", "missing.crt");
+  bad(https + replace(keys, "tls/node.crt", "tls/node.key"), "etcd.cert_file", "node.key");
+  bad(https + replace(keys, "\"tls/ca.crt\"", "\"\""), "etcd.ca_file", "is empty");
+  bad(https + keys + "verify = false\n", "etcd.verify", "");
+}
+
 TEST(NodeConfig, ServiceTokenIsTheRoutersOwnSecret) {
   const std::string token = "5e7f1a2b3c4d5e6f708192a3b4c5d6e7";
   TempDir dir;

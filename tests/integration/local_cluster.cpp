@@ -84,6 +84,11 @@ Status LocalCluster::start_netns() {
 
 Status LocalCluster::start_etcd() {
   EtcdOptions etcd_options;
+  if (options_.etcd_tls) {
+    if (options_.tls_dir.empty()) return Status(Errc::invalid_argument, "etcd_tls needs tls_dir");
+    etcd_options.tls_dir = options_.tls_dir;
+    etcd_options.tls_client_certs = true;
+  }
   for (size_t i = 0; netns_ && i < options_.etcd_members; ++i)
     etcd_options.placements.push_back({netns_->address(etcd_site(i)), netns_->ns_path(etcd_site(i))});
   if (options_.etcd_members > 1) {
@@ -129,6 +134,11 @@ Status LocalCluster::write_configs() {
            << pz.addr.http.to_string() << "\"\n";
     }
     toml << "\n[etcd]\nendpoints = [" << etcd_endpoints_toml(zone_index++) << "]\n";
+    if (options_.etcd_tls) {
+      const std::string& d = options_.tls_dir;
+      toml << "ca_file = \"" << d << "/ca.crt\"\ncert_file = \"" << d << "/node.crt\"\nkey_file = \"" << d
+           << "/node.key\"\n";
+    }
     toml << "\n[timeouts]\n" << options_.timeouts_toml << "\n";
     if (!options_.gzs_toml.empty())
       toml << "\n[gzs]\n" << options_.gzs_toml << "\nminter_id = " << minter++ << "\n";
@@ -151,12 +161,15 @@ Status LocalCluster::write_configs() {
 }
 
 std::string LocalCluster::etcd_endpoints_toml(size_t zone_index) const {
-  if (etcd_) return "\"" + etcd_->endpoint().to_string() + "\"";
+  // Written as etcd's own URLs when it speaks TLS.
+  const std::string scheme = options_.etcd_tls ? "https://" : "";
+  auto quoted = [&](const HostPort& endpoint) { return "\"" + scheme + endpoint.to_string() + "\""; };
+  if (etcd_) return quoted(etcd_->endpoint());
   // The zone's own member first, as in a real IDC; the others to fail over to.
   std::vector<HostPort> all = etcd_cluster_->endpoints();
-  std::string out = "\"" + all.at(zone_index % all.size()).to_string() + "\"";
+  std::string out = quoted(all.at(zone_index % all.size()));
   for (size_t i = 0; i < all.size(); ++i)
-    if (i != zone_index % all.size()) out += ", \"" + all[i].to_string() + "\"";
+    if (i != zone_index % all.size()) out += ", " + quoted(all[i]);
   return out;
 }
 

@@ -70,6 +70,10 @@ struct LocalClusterOptions {
   // [tls] http: node.http speaks TLS too (http_tls() is then the client
   // context for it).
   bool tls_http = false;
+  // With tls_dir: etcd too serves TLS and asks for client certificates
+  // (EtcdOptions::tls_client_certs); each node's [etcd] has https://
+  // endpoints, ca_file and node.crt as its certificate.
+  bool etcd_tls = false;
 };
 
 struct ZoneAddresses {

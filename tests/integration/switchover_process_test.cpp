@@ -240,13 +240,16 @@ TEST_F(SwitchoverProcessTest, ARotationOfTheAdminTokenBySighupNeedsNoRestartAndW
 // without the certificate, without the CA or with another CA it is refused
 // with the reason. The coordinator's calls to the sites (a switchover under
 // writes, a rebalance weighed by the traffic the other node measured) and
-// `tokens reload --all` go over TLS too.
+// `tokens reload --all` go over TLS too. etcd serves TLS and asks for client
+// certificates, so every lease, epoch CAS and watch of the nodes does too.
 TEST_F(SwitchoverProcessTest, OverTlsWithClientCertificatesEzctlAndTheCoordinatorStillWork) {
   ASSERT_NO_FATAL_FAILURE(make_dir());
   LocalClusterOptions options;
   options.admin_token = "switchover-tls-admin-token-5be2c1";
-  options.tls_dir = std::string(EZONE_TEST_SOURCE_DIR) + "/tests/data/tls";
+  const std::string tls = std::string(EZONE_TEST_SOURCE_DIR) + "/tests/data/tls";
+  options.tls_dir = tls;
   options.tls_client_certs = true;
+  options.etcd_tls = true;
   options.extra_toml = "[dal]\nschema_file = \"" + dir_ + "/schema.toml\"\n\n[drc]\npull_wait_ms = 200\n"
                        "pull_timeout_ms = 1000\nretry_ms = 50\n\n[coordinator]\nack_timeout_ms = 5000\n";
   start(std::move(options));
@@ -256,10 +259,19 @@ TEST_F(SwitchoverProcessTest, OverTlsWithClientCertificatesEzctlAndTheCoordinato
       << writer.last_refusal() << cluster_->log_tail("bj");
 
   const std::string bj_admin = cluster_->addresses("bj").admin.to_string();
-  const std::string tls = std::string(EZONE_TEST_SOURCE_DIR) + "/tests/data/tls";
   auto [scode, sout] = cluster_->ezctl("bj", {"status"});
   ASSERT_EQ(scode, 0) << sout;
-  EXPECT_NE(sout.find("tls    node.admin (client certificates required)"), std::string::npos) << sout;
+  EXPECT_NE(sout.find("tls    node.admin (client certificates required), etcd; node.http and the cluster port in clear"),
+            std::string::npos)
+      << sout;
+  // etcd asks for client certificates: the nodes present theirs, a client
+  // without one is refused.
+  EXPECT_NE(sout.find("etcd   reachable"), std::string::npos) << sout;
+  auto bare = net::http_request(cluster_->etcd().endpoint(), "GET", "/health", "", "", 2000,
+                                *net::TlsContext::client({"", "", tls + "/ca.crt"}));
+  ASSERT_FALSE(bare.ok());
+  EXPECT_NE(bare.status().message().find("the server refused this client's certificate"), std::string::npos)
+      << bare.status().to_string();
 
   auto refused = [&](std::vector<std::pair<std::string, std::string>> env, const std::string& why) {
     env.emplace_back("EZONE_ADMIN_TOKEN", "switchover-tls-admin-token-5be2c1");
@@ -299,12 +311,13 @@ TEST_F(SwitchoverProcessTest, OverTlsWithClientCertificatesEzctlAndTheCoordinato
   // A reload re-reads the certificates too (unchanged here), at both nodes.
   auto [tcode, tout] = cluster_->ezctl("bj", {"tokens", "reload", "--all"});
   EXPECT_EQ(tcode, 0) << tout;
-  const std::string line = "): admin unchanged service not_a_file peer not_a_file tls unchanged\n";
+  const std::string line = "): admin unchanged service not_a_file peer not_a_file tls unchanged etcd_tls unchanged\n";
   const size_t first = tout.find(line);
   ASSERT_NE(first, std::string::npos) << tout;
   EXPECT_NE(tout.find(line, first + 1), std::string::npos) << "one node did not reload its certificates: " << tout;
   json metrics_ok = admin("bj", "/admin/v1/cluster");
   EXPECT_EQ(metrics_ok["tls"].value("client_certs", false), true) << metrics_ok;
+  EXPECT_EQ(metrics_ok["tls"].value("etcd", false), true) << metrics_ok;
 }
 
 TEST_F(SwitchoverProcessTest, DryRunChangesNothingAndCancelReturnsTheShard) {

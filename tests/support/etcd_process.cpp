@@ -20,8 +20,8 @@ constexpr int kStartAttemptsMax = 4;
 constexpr int64_t kHealthProbeTimeoutMs = 500;
 constexpr auto kHealthPollInterval = std::chrono::milliseconds(50);
 
-std::string url(const EtcdPlacement& placement, uint16_t port) {
-  return "http://" + placement.host + ":" + std::to_string(port);
+std::string url(const EtcdPlacement& placement, uint16_t port, bool tls = false) {
+  return (tls ? "https://" : "http://") + placement.host + ":" + std::to_string(port);
 }
 
 EtcdPlacement placement_of(const EtcdOptions& options, size_t member) {
@@ -41,8 +41,8 @@ std::string unique_token() {
 }
 
 // Reads /health once; ok only for {"health":"true"}.
-Status probe_health(const HostPort& endpoint) {
-  auto response = net::http_request(endpoint, "GET", "/health", "", "", kHealthProbeTimeoutMs);
+Status probe_health(const HostPort& endpoint, const net::TlsContextPtr& tls) {
+  auto response = net::http_request(endpoint, "GET", "/health", "", "", kHealthProbeTimeoutMs, tls);
   if (!response.ok()) return response.status();
   if (response->status == 200 && response->body.find("\"true\"") != std::string::npos)
     return Status::ok();
@@ -52,12 +52,13 @@ Status probe_health(const HostPort& endpoint) {
 
 std::vector<std::string> etcd_args(const std::string& program, const EtcdOptions& options,
                                    const EtcdMemberSpec& spec, const std::string& data_dir) {
+  const bool tls = !options.tls_dir.empty();
   std::vector<std::string> args = {
       program,
       "--name", spec.name,
       "--data-dir", data_dir,
-      "--listen-client-urls", url(spec.placement, spec.client_port),
-      "--advertise-client-urls", url(spec.placement, spec.client_port),
+      "--listen-client-urls", url(spec.placement, spec.client_port, tls),
+      "--advertise-client-urls", url(spec.placement, spec.client_port, tls),
       "--listen-peer-urls", url(spec.placement, spec.peer_port),
       "--initial-advertise-peer-urls", url(spec.placement, spec.peer_port),
       "--initial-cluster", spec.initial_cluster,
@@ -67,6 +68,12 @@ std::vector<std::string> etcd_args(const std::string& program, const EtcdOptions
       "--election-timeout", std::to_string(options.election_ms),
       "--logger", "zap",
   };
+  if (tls) {
+    const std::string& d = options.tls_dir;
+    args.insert(args.end(), {"--cert-file", d + "/node.crt", "--key-file", d + "/node.key"});
+    if (options.tls_client_certs)
+      args.insert(args.end(), {"--trusted-ca-file", d + "/ca.crt", "--client-cert-auth"});
+  }
   args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
   return args;
 }
@@ -102,6 +109,12 @@ Result<std::unique_ptr<EtcdProcess>> EtcdProcess::launch(const EtcdOptions& opti
   auto root = make_temp_dir();
   if (!root.ok()) return root.status();
   std::unique_ptr<EtcdProcess> etcd(new EtcdProcess(options, std::move(spec), *root));
+  if (const std::string& d = options.tls_dir; !d.empty()) {
+    const bool certs = options.tls_client_certs;
+    auto tls = net::TlsContext::client({certs ? d + "/client.crt" : "", certs ? d + "/client.key" : "", d + "/ca.crt"});
+    if (!tls.ok()) return tls.status();
+    etcd->client_tls_ = *tls;
+  }
   Status spawned = etcd->spawn();
   if (!spawned) return spawned;
   return etcd;
@@ -163,7 +176,7 @@ Status EtcdProcess::wait_healthy(int64_t timeout_ms) {
       return Status(Errc::unavailable, "etcd " + spec_.name + " exited (code " +
                                            std::to_string(child_ ? child_->exit_code().value_or(-1) : -1) +
                                            "); log tail:\n" + log_tail());
-    last = probe_health(endpoint());
+    last = probe_health(endpoint(), client_tls_);
     if (last) return last;
     std::this_thread::sleep_for(kHealthPollInterval);
   }

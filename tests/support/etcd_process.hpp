@@ -16,6 +16,7 @@
 
 #include "core/address.hpp"
 #include "core/status.hpp"
+#include "storage/net/tls.hpp"
 #include "tests/support/child_process.hpp"
 
 namespace ezone::test {
@@ -37,6 +38,13 @@ struct EtcdOptions {
   std::vector<std::string> extra_args;
   // Member i runs at placements[i]; members past its end on loopback.
   std::vector<EtcdPlacement> placements;
+  // A directory of tools/tls/make-certs files (tests/data/tls): clients
+  // then reach etcd over TLS (https:// client URLs, --cert-file node.crt,
+  // which names 127.0.0.1 only). Peer URLs stay plain.
+  std::string tls_dir;
+  // With tls_dir: etcd asks every client for a certificate signed by
+  // ca.crt (--client-cert-auth); the health probe presents client.crt.
+  bool tls_client_certs = false;
 };
 
 // Where one member lives; fixed for its lifetime so restarts reuse it.
@@ -64,6 +72,9 @@ class EtcdProcess {
   const std::string& name() const { return spec_.name; }
   const std::string& data_dir() const { return data_dir_; }
   const std::string& log_path() const { return log_path_; }
+  // The client context of the health probe (tls_dir: ca.crt, and
+  // client.crt with tls_client_certs); null for a plain etcd.
+  const net::TlsContextPtr& client_tls() const { return client_tls_; }
   std::string log_tail(size_t bytes = 2000) const;
 
   bool running();
@@ -95,6 +106,7 @@ class EtcdProcess {
   std::string data_dir_;
   std::string log_path_;
   std::unique_ptr<ChildProcess> child_;
+  net::TlsContextPtr client_tls_;
 };
 
 // N members (3 for quorum tests) of one cluster, on loopback unless

@@ -95,6 +95,14 @@ TEST(EzctlStatus, TheTlsLineSaysWhatCrossesTheNetworkInClear) {
   EXPECT_NE(server_only.find("\ntls    node.admin; node.http"), std::string::npos) << server_only;
   const std::string both = format_status_table(base + R"(, "tls": {"admin": true, "client_certs": false, "http": true}})");
   EXPECT_NE(both.find("\ntls    node.admin, node.http; the cluster port in clear\n"), std::string::npos) << both;
+  const std::string all = format_status_table(
+      base + R"(, "tls": {"admin": true, "client_certs": true, "http": true, "etcd": true}})");
+  EXPECT_NE(all.find("\ntls    node.admin (client certificates required), node.http, etcd; the cluster port in clear\n"),
+            std::string::npos)
+      << all;
+  const std::string etcd_only = format_status_table(base + R"(, "tls": {"admin": false, "etcd": true}})");
+  EXPECT_NE(etcd_only.find("\ntls    etcd; node.admin, node.http and the cluster port in clear\n"), std::string::npos)
+      << etcd_only;
   EXPECT_EQ(format_status_table(base + "}").find("tls "), std::string::npos);  // an older node
 }
 

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <ctime>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -35,13 +37,30 @@ std::string format_open_tokens(const json& tokens) {
   return open.empty() ? "" : "OPEN   " + open + "\n";
 }
 
-// Which of the node's listeners speak TLS ("tls"); empty for an older node.
+// Which of the node's links speak TLS ("tls"); empty for an older node.
 std::string format_tls(const json& tls) {
   if (!tls.is_object()) return "";
-  if (!tls.value("admin", false)) return "tls    none: tokens and data cross the network in clear\n";
-  const bool http = tls.value("http", false);
-  return std::string("tls    node.admin") + (tls.value("client_certs", false) ? " (client certificates required)" : "") +
-         (http ? ", node.http; the cluster port in clear\n" : "; node.http and the cluster port in clear\n");
+  const bool admin = tls.value("admin", false);
+  const bool http = admin && tls.value("http", false);
+  const bool etcd = tls.value("etcd", false);
+  if (!admin && !etcd) return "tls    none: tokens and data cross the network in clear\n";
+  std::vector<std::string> secured;
+  std::vector<std::string> clear;
+  if (admin)
+    secured.push_back(std::string("node.admin") +
+                      (tls.value("client_certs", false) ? " (client certificates required)" : ""));
+  else
+    clear.push_back("node.admin");
+  (http ? secured : clear).push_back("node.http");
+  if (etcd) secured.push_back("etcd");
+  clear.push_back("the cluster port");
+  auto join = [](const std::vector<std::string>& items, const char* last) {
+    std::string out;
+    for (size_t i = 0; i < items.size(); ++i)
+      out += (i == 0 ? "" : i + 1 == items.size() ? last : ", ") + items[i];
+    return out;
+  };
+  return "tls    " + join(secured, ", ") + "; " + join(clear, " and ") + " in clear\n";
 }
 
 }  // namespace
