@@ -123,7 +123,8 @@ Status read_etcd(const toml::table& root, NodeConfig& c) {
   if (scheme == "http" && r.get("ca_file") != nullptr)
     return config_error(c.source, "etcd.endpoints", "are http:// but etcd.ca_file is set",
                         "write the endpoints https:// (or without a scheme), or drop etcd.ca_file");
-  EZONE_TRY(config_internal::read_etcd_tls(r, scheme == "https", c));
+  EZONE_TRY(config_internal::read_client_tls(r, c.source, "etcd's",
+                                             scheme == "https" ? "the endpoints are https://" : "", &c.etcd.tls));
   return r.no_unknown_keys("endpoints, request_timeout_ms, ca_file, cert_file, key_file");
 }
 

@@ -47,11 +47,7 @@ struct EtcdConfig {
   int64_t request_timeout_ms = 1000;
   // TLS to etcd (config/tls_config.cpp): ca_file (or https:// endpoints)
   // turns it on; cert_file and key_file answer etcd's --client-cert-auth.
-  // Resolved paths; empty when not set.
-  std::string ca_file;
-  std::string cert_file;
-  std::string key_file;
-  net::TlsContextPtr tls;  // loaded with the config; null: plain HTTP
+  net::ClientTls tls;
 };
 
 struct TimeoutsConfig {

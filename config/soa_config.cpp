@@ -141,8 +141,9 @@ Status read_service(const toml::node& node, size_t index, NodeConfig& c) {
   if (s.health_path.empty() || s.health_path[0] != '/' ||
       s.health_path.find_first_of(" \r\n\t") != std::string::npos)
     return r.error("health_path", "'" + s.health_path + "' is not a path", "set a path such as \"/health\"");
+  EZONE_TRY(r.boolean("tls", &s.tls));
   EZONE_TRY(read_instances(r.get("instances"), path + ".instances", c, s));
-  EZONE_TRY(r.no_unknown_keys("name, mode, master, fallback, health_path, instances"));
+  EZONE_TRY(r.no_unknown_keys("name, mode, master, fallback, health_path, tls, instances"));
   c.soa.services.push_back(std::move(s));
   return Status::ok();
 }
@@ -173,9 +174,13 @@ Status read_soa(const toml::table& root, NodeConfig& c) {
     return r.error("services", std::to_string(list->size()) + " services",
                    "declare at most " + std::to_string(kSoaServicesMax));
   for (size_t i = 0; i < list->size(); ++i) EZONE_TRY(read_service(*list->get(i), i, c));
+  std::string needs_ca;
+  for (const auto& service : s.services)
+    if (service.tls && needs_ca.empty()) needs_ca = "service '" + service.name + "' has tls = true";
+  EZONE_TRY(read_client_tls(r, c.source, "the instances'", needs_ca, &s.tls));
   return r.no_unknown_keys(
       "probe_interval_ms, probe_timeout_ms, down_after, call_timeout_ms, connections_max, attempts_max, "
-      "registration, registration_ttl_max_s, registered_per_zone_max, services");
+      "registration, registration_ttl_max_s, registered_per_zone_max, ca_file, cert_file, key_file, services");
 }
 
 }  // namespace config_internal

@@ -13,6 +13,10 @@
 //   registration = true        # instances may register at runtime (below)
 //   registration_ttl_max_s = 300   # the longest lease a registration may ask for, 1..3600
 //   registered_per_zone_max = 64   # registered instances of one service in one ezone, 1..1024
+//   ca_file = "tls/ca.crt"     # TLS to the instances of services with tls = true:
+//   cert_file = "tls/bj.crt"   # the CA that signed their certificates, and
+//   key_file = "tls/bj.key"    # (optional) the proxy's own, for instances that ask
+//                              # for a client certificate; re-read at SIGHUP
 //
 //   [[soa.services]]
 //   name = "pricing"           # [a-z0-9][a-z0-9_-]*, at most 64 characters, unique
@@ -20,6 +24,10 @@
 //   master = "bj"              # route only, optional: a global-zone service, served at its master
 //   fallback = "reads"         # none | reads | all; default all for orig, reads otherwise
 //   health_path = "/health"    # GET; 2xx is healthy
+//   tls = false                # true: calls and probes go to its instances over
+//                              # TLS; each instance's certificate must chain to
+//                              # [soa] ca_file and name the address it is listed
+//                              # (or registered) at
 //   [soa.services.instances]   # optional with registration
 //   bj = ["127.0.0.1:7301", "127.0.0.1:7302"]
 //   sh = ["127.0.0.1:7401"]
@@ -38,6 +46,7 @@
 #include <vector>
 
 #include "core/address.hpp"
+#include "storage/net/tls.hpp"
 
 namespace ezone {
 
@@ -62,6 +71,7 @@ struct SoaServiceConfig {
   std::string master;  // route only; empty: by the call's key
   SoaFallback fallback = SoaFallback::all;
   std::string health_path = "/health";
+  bool tls = false;  // its instances speak TLS (checked against SoaSettings::tls)
   // Per ezone, in file order; an ezone may have none.
   std::vector<std::pair<std::string, std::vector<HostPort>>> instances;
 };
@@ -79,6 +89,9 @@ struct SoaSettings {
   bool registration = true;
   int64_t registration_ttl_max_s = 300;
   int64_t registered_per_zone_max = 64;
+  // The client TLS of calls and probes to services with tls = true
+  // (loaded with the config; config/tls_config.cpp).
+  net::ClientTls tls;
   std::vector<SoaServiceConfig> services;  // empty: no [soa], no proxy
 };
 

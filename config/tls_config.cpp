@@ -28,7 +28,8 @@
 // certificate). The cluster port (DRC, membership) stays plain.
 //
 // TLS to etcd has its own keys in [etcd], since etcd's certificates often
-// come from another CA than the nodes':
+// come from another CA than the nodes' (read_client_tls; [soa] has the same
+// three keys for its instances, soa_config.hpp):
 //
 //   [etcd]
 //   endpoints = ["https://10.0.0.5:2379", ...]  # or host:port with ca_file
@@ -76,28 +77,28 @@ Status read_tls(const toml::table& root, NodeConfig& c) {
   return Status::ok();
 }
 
-Status read_etcd_tls(TableReader& r, bool https_endpoints, NodeConfig& c) {
-  EtcdConfig& e = c.etcd;
+Status read_client_tls(TableReader& r, const std::string& source, const std::string& whose,
+                       const std::string& required_because, net::ClientTls* out) {
+  net::TlsFiles& f = out->files;
   const std::pair<const char*, std::string*> files[] = {
-      {"ca_file", &e.ca_file}, {"cert_file", &e.cert_file}, {"key_file", &e.key_file}};
+      {"ca_file", &f.ca_file}, {"cert_file", &f.cert_file}, {"key_file", &f.key_file}};
   for (const auto& [key, path] : files) {
-    EZONE_TRY(r.string(key, false, path, "set etcd." + std::string(key) + " to a PEM file's path"));
+    EZONE_TRY(r.string(key, false, path, "set it to a PEM file's path"));
     if (r.get(key) != nullptr && path->empty()) return r.error(key, "is empty", "set it to a PEM file's path");
-    resolve_path(c.source, path);
+    resolve_path(source, path);
   }
-  if (e.ca_file.empty()) {
-    if (https_endpoints)
-      return r.error("ca_file", "missing: the endpoints are https://",
-                     "set etcd.ca_file to the CA that signed etcd's certificates");
-    if (!e.cert_file.empty() || !e.key_file.empty())
-      return r.error(e.cert_file.empty() ? "key_file" : "cert_file", "is set without etcd.ca_file",
-                     "set etcd.ca_file to the CA that signed etcd's certificates (TLS to etcd needs it)");
+  const std::string set_ca = "set ca_file to the CA that signed " + whose + " certificates";
+  if (f.ca_file.empty()) {
+    if (!required_because.empty()) return r.error("ca_file", "missing: " + required_because, set_ca);
+    if (!f.cert_file.empty() || !f.key_file.empty())
+      return r.error(f.cert_file.empty() ? "key_file" : "cert_file", "is set without ca_file",
+                     set_ca + " (TLS needs it)");
     return Status::ok();
   }
-  if (e.cert_file.empty() != e.key_file.empty())
-    return r.error(e.cert_file.empty() ? "cert_file" : "key_file", "missing",
-                   "set both etcd.cert_file and etcd.key_file, or neither");
-  auto client = net::TlsContext::client({e.cert_file, e.key_file, e.ca_file});
+  if (f.cert_file.empty() != f.key_file.empty())
+    return r.error(f.cert_file.empty() ? "cert_file" : "key_file", "missing",
+                   "set both cert_file and key_file, or neither");
+  auto client = net::TlsContext::client(f);
   if (!client) {
     // The error names the file; the key named is the one that holds it.
     std::string key = "ca_file";
@@ -108,9 +109,10 @@ Status read_etcd_tls(TableReader& r, bool https_endpoints, NodeConfig& c) {
       }
     }
     return r.error(key, client.status().message(),
-                   "point the key at a readable PEM file (etcd's CA, or this node's certificate for etcd and its key)");
+                   "point the key at a readable PEM file (" + whose +
+                       " CA, or this node's certificate and its key)");
   }
-  e.tls = *client;
+  out->context = *client;
   return Status::ok();
 }
 

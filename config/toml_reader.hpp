@@ -14,6 +14,7 @@
 
 #include "core/status.hpp"
 #include "core/text_file.hpp"  // read_text_file, for the config readers
+#include "storage/net/tls.hpp"
 
 namespace ezone {
 struct NodeConfig;
@@ -98,9 +99,12 @@ Status read_incident(const toml::table& root, NodeConfig& c);
 // The optional [tracing] section (config/tracing_config.cpp).
 Status read_tracing(const toml::table& root, NodeConfig& c);
 Status read_tls(const toml::table& root, NodeConfig& c);
-// [etcd]'s TLS keys (ca_file, cert_file, key_file), given r on [etcd] and
-// whether the endpoints were written https:// (config/tls_config.cpp).
-Status read_etcd_tls(TableReader& r, bool https_endpoints, NodeConfig& c);
+// A client's TLS keys (ca_file, cert_file, key_file) in the section r reads
+// ([etcd], [soa]; config/tls_config.cpp), resolved beside source. whose
+// names the servers whose certificates ca_file signed ("etcd's"). When
+// required_because is not empty, ca_file is required, and that is why.
+Status read_client_tls(TableReader& r, const std::string& source, const std::string& whose,
+                       const std::string& required_because, net::ClientTls* out);
 // The optional [cache] section (config/cache_config.cpp); after [dal].
 Status read_cache(const toml::table& root, NodeConfig& c);
 

@@ -87,7 +87,7 @@ std::string render_cluster_json(const AdminSources& s) {
             {{"admin", c.tls.enabled()},
              {"client_certs", c.tls.enabled() && c.tls.client_certs},
              {"http", c.tls.enabled() && c.tls.http},
-             {"etcd", c.etcd.tls != nullptr}}}};
+             {"etcd", static_cast<bool>(c.etcd.tls)}}}};
   if (s.may_write) {
     std::string why;
     const bool allowed = s.may_write(&why);

@@ -38,7 +38,7 @@ TokenReloader::TokenReloader(const NodeConfig& config, Metrics& metrics, std::sh
 
 // A key is worth as much as the admin token: the same check as token files.
 void TokenReloader::warn_if_tls_key_exposed() const {
-  for (const std::string* key : {&config_.tls.key_file, &config_.etcd.key_file}) {
+  for (const std::string* key : {&config_.tls.key_file, &config_.etcd.tls.files.key_file, &config_.soa.tls.files.key_file}) {
     if (key->empty()) continue;
     if (const std::string exposure = token_file_exposure(*key); !exposure.empty())
       logger_->warn("event=tls_key_exposed ezone={} file={} detail=\"{}\"", config_.ezone, *key, exposure);
@@ -88,10 +88,12 @@ TokenReloadReport TokenReloader::reload(const std::string& cause) {
     summary += " tls=" + entry.outcome;
     report.tokens.push_back(std::move(entry));
   }
-  if (config_.etcd.tls) {
-    const std::string& file = config_.etcd.cert_file.empty() ? config_.etcd.ca_file : config_.etcd.cert_file;
-    TokenReloadEntry entry = reload_tls("etcd_tls", file, {config_.etcd.tls}, cause);
-    summary += " etcd_tls=" + entry.outcome;
+  // The clients' TLS of [etcd] and [soa].
+  for (const auto& [name, tls] : {std::pair<const char*, const net::ClientTls*>{"etcd_tls", &config_.etcd.tls},
+                                  {"soa_tls", &config_.soa.tls}}) {
+    if (!*tls) continue;
+    TokenReloadEntry entry = reload_tls(name, tls->shown_file(), {tls->context}, cause);
+    summary += std::string(" ") + name + "=" + entry.outcome;
     report.tokens.push_back(std::move(entry));
   }
   warn_if_tls_key_exposed();

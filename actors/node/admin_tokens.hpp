@@ -19,7 +19,8 @@
 //   connections keep theirs. A file that cannot be loaded keeps the ones in
 //   use. With TLS to etcd ([etcd] ca_file), one more, "etcd_tls" (file: the
 //   certificate, or the CA without one): the etcd client's files, for its
-//   next connections.
+//   next connections; with [soa] ca_file, "soa_tls": the SOA proxy's, for
+//   its next connections to instances.
 //
 // The request itself needs the admin token as it stands before the reload.
 // Every outcome counts in ezone_token_reloads_total{token, outcome}; a
@@ -47,7 +48,7 @@ class logger;
 namespace ezone {
 
 struct TokenReloadEntry {
-  std::string token;    // "admin", "service", "peer", "tls" or "etcd_tls"
+  std::string token;    // "admin", "service", "peer", "tls", "etcd_tls" or "soa_tls"
   std::string file;     // "" when the token is not from a file
   std::string outcome;  // to_string(TokenReload), or "failed"
   std::string error;    // when failed

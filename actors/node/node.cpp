@@ -113,7 +113,7 @@ Status Node::Impl::start_meta(std::shared_ptr<meta::MetaStore> injected) {
   etcd_config.endpoints = config.etcd.endpoints;
   etcd_config.request_timeout_ms = config.etcd.request_timeout_ms;
   etcd_config.metrics = metrics.get();
-  etcd_config.tls = config.etcd.tls;
+  etcd_config.tls = config.etcd.tls.context;
   auto store = meta::EtcdMetaStore::create(std::move(etcd_config));
   if (!store)
     return Status(store.status().code(),

@@ -116,7 +116,7 @@ void SoaProxy::State::send(Service& service, std::shared_ptr<Call> call, Instanc
   instance->calls.fetch_add(1, std::memory_order_relaxed);
   // Gone or stopped: the call gets the 503 below, or, when the lanes drop
   // it unanswered, the responder's own 500.
-  calls->forward(instance->address, call->request,
+  (service.config.tls ? tls_calls : calls)->forward(instance->address, call->request,
                  make_responder([weak = weak_from_this(), &service, call, instance](HttpResponse&& r) mutable {
                    auto st = weak.lock();
                    if (!st || st->stopped.load()) {
@@ -177,7 +177,7 @@ void SoaProxy::State::probe(Service& service, std::shared_ptr<Instance> instance
   if (instance->probing.exchange(true)) return;  // the last probe is still out
   HttpRequest request{"GET", service.config.health_path, {}, ""};
   const HostPort address = instance->address;
-  probes->forward(address, std::move(request),
+  (service.config.tls ? tls_probes : probes)->forward(address, std::move(request),
                   make_responder([weak = weak_from_this(), &service, instance](HttpResponse&& r) {
                     auto st = weak.lock();
                     if (!st || st->stopped.load()) return;
@@ -185,7 +185,8 @@ void SoaProxy::State::probe(Service& service, std::shared_ptr<Instance> instance
                     if (r.status >= 200 && r.status < 300) return st->probe_succeeded(service, *instance);
                     service.probe_failures->inc();
                     const std::string* kind = r.find_header(kForwardErrorHeader);
-                    std::string what = kind ? "probe " + *kind : "probe answered " + std::to_string(r.status);
+                    std::string what =
+                        kind ? "probe " + *kind + ": " + error_text(r) : "probe answered " + std::to_string(r.status);
                     st->failed(service, *instance, what, false);
                   }));
 }
@@ -243,6 +244,10 @@ Result<std::unique_ptr<SoaProxy>> SoaProxy::start(std::string ezone, std::vector
   }
   st->settings = std::move(settings);
   st->io = std::move(io);
+  bool any_tls = false;
+  for (const auto& service : st->settings.services) any_tls = any_tls || service.tls;
+  if (any_tls && !st->settings.tls)
+    return Status(Errc::invalid_argument, "soa: a service has tls = true but [soa] has no ca_file");
   HttpForwarderOptions call;
   call.name = "soa";
   call.connections_per_upstream_max = st->settings.connections_max;
@@ -255,6 +260,14 @@ Result<std::unique_ptr<SoaProxy>> SoaProxy::start(std::string ezone, std::vector
   probe.response_timeout_ms = st->settings.probe_timeout_ms;
   probe.connect_timeout_ms = st->settings.probe_timeout_ms;
   st->probes = HttpForwarder::create(probe, st->io, metrics);
+  if (any_tls) {
+    call.name = "soa_tls";
+    call.tls = st->settings.tls.context;
+    st->tls_calls = HttpForwarder::create(call, st->io, metrics);
+    probe.name = "soa_probe_tls";
+    probe.tls = st->settings.tls.context;
+    st->tls_probes = HttpForwarder::create(probe, st->io, metrics);
+  }
   st->io->run_after(0, 0, [weak = std::weak_ptr<State>(st)] {
     if (auto alive = weak.lock()) alive->probe_all();
   });
@@ -321,6 +334,7 @@ std::string SoaProxy::status_json() const {
                         {"master", c.master},
                         {"fallback", soa_fallback_name(c.fallback)},
                         {"health_path", c.health_path},
+                        {"tls", c.tls},
                         {"instances", std::move(instances)}});
   }
   nlohmann::json doc{{"ezone", state_->ezone}, {"services", std::move(services)}};

@@ -95,6 +95,9 @@ struct SoaProxy::State : std::enable_shared_from_this<SoaProxy::State> {
   std::shared_ptr<IoThreads> io;
   std::shared_ptr<HttpForwarder> calls;
   std::shared_ptr<HttpForwarder> probes;
+  // Over TLS (SoaSettings::tls), for services with tls; null without one.
+  std::shared_ptr<HttpForwarder> tls_calls;
+  std::shared_ptr<HttpForwarder> tls_probes;
   Metrics* metrics = nullptr;
   std::mutex registry_mutex;  // serializes changes of the instance sets
   std::mutex transitions;     // guards Instance::removed and the up/down transitions with their gauges

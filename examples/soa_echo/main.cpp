@@ -5,9 +5,13 @@
 // it, and what it received: the method, the path, the body, and the shard
 // that the proxy's router resolved (X-Ezone-Shard).
 //
-//   soa_echo --listen 127.0.0.1:7105 --service pricing --zone bj [--sick-file F]
+//   soa_echo --listen [https://]127.0.0.1:7105 --service pricing --zone bj [--sick-file F]
 //            [--register NODE_ADMIN [--ttl S] [--admin-token-file F]
 //             [--ca-file F [--cert-file F --key-file F]]] (node.admin over TLS)
+//
+// With --listen https://HOST:PORT it serves HTTPS with --cert-file and
+// --key-file (a service with tls = true in [soa]); the certificate must
+// name HOST.
 //
 // With --register it registers itself with its zone's node (the node's
 // admin address; actors/soa/soa_registry.hpp) under a lease of S seconds
@@ -40,7 +44,7 @@ void on_signal(int) { g_stop = 1; }
 
 int usage(const std::string& why) {
   std::fprintf(stderr,
-               "soa_echo: %s\nusage: soa_echo --listen HOST:PORT --service NAME --zone EZONE [--sick-file F] "
+               "soa_echo: %s\nusage: soa_echo --listen [https://]HOST:PORT --service NAME --zone EZONE [--sick-file F] "
                "[--register NODE_ADMIN_HOST:PORT [--ttl SECONDS] [--admin-token-file F]\n"
                "  [--ca-file F [--cert-file F --key-file F]]]\n"
                "(a node with an admin token needs it: --admin-token-file, or EZONE_ADMIN_TOKEN)\n",
@@ -78,6 +82,8 @@ int main(int argc, char** argv) {
     else return usage("unknown option " + arg);
   }
   if (listen.empty() || service.empty() || zone.empty()) return usage("--listen, --service and --zone are required");
+  const bool https = listen.rfind("https://", 0) == 0;
+  if (https) listen.erase(0, std::strlen("https://"));
   auto bind = ezone::parse_host_port(listen);
   if (!bind) return usage(bind.status().message());
   auto node = ezone::parse_host_port(register_at.empty() ? "127.0.0.1:1" : register_at);
@@ -85,14 +91,26 @@ int main(int argc, char** argv) {
   if (ttl_s < 1 || ttl_s > 3600) return usage("--ttl takes 1..3600 seconds");
   auto admin_token = ezone::client_admin_token(token_file, "--admin-token-file");
   if (!admin_token) return usage(admin_token.status().message());
-  auto tls = ezone::net::client_tls_from_options(tls_files);
-  if (!tls) return usage(tls.status().message());
+  // The registrant's, towards node.admin; serving needs no CA.
+  ezone::net::TlsContextPtr client_tls;
+  if (!register_at.empty()) {
+    auto tls = ezone::net::client_tls_from_options(tls_files);
+    if (!tls) return usage(tls.status().message());
+    client_tls = *tls;
+  }
 
   ezone::Metrics metrics(zone);
   ezone::HttpServerOptions options;
   options.name = "soa_echo";
   options.config_key = "--listen";
   options.bind = *bind;
+  if (https) {
+    if (tls_files.cert_file.empty() || tls_files.key_file.empty())
+      return usage("--listen https:// needs --cert-file and --key-file");
+    auto served = ezone::net::TlsContext::server({tls_files.cert_file, tls_files.key_file, ""});
+    if (!served) return usage(served.status().message());
+    options.tls = *served;
+  }
   const std::string instance = listen;
   auto server = ezone::HttpServer::start(
       options,
@@ -111,7 +129,8 @@ int main(int argc, char** argv) {
   }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  std::fprintf(stderr, "soa_echo: service %s of zone %s on %s\n", service.c_str(), zone.c_str(), listen.c_str());
+  std::fprintf(stderr, "soa_echo: service %s of zone %s on %s%s\n", service.c_str(), zone.c_str(),
+               https ? "https://" : "", listen.c_str());
   std::unique_ptr<ezone::SoaRegistrant> registrant;
   if (!register_at.empty()) {
     ezone::SoaRegistrantOptions o;
@@ -122,7 +141,7 @@ int main(int argc, char** argv) {
     o.admin_token = *admin_token;
     o.admin_token_file = token_file;  // re-read before every call: rotations need no restart
     o.on_change = say;
-    o.tls = *tls;
+    o.tls = client_tls;
     registrant = std::make_unique<ezone::SoaRegistrant>(std::move(o));
   }
   while (!g_stop) ::usleep(100 * 1000);

@@ -64,6 +64,17 @@ class TlsContext {
 
 using TlsContextPtr = std::shared_ptr<const TlsContext>;
 
+// A client's TLS as a config section states it (ca_file, cert_file,
+// key_file; config/tls_config.cpp), and the context loaded from those
+// files. No context: plain HTTP.
+struct ClientTls {
+  TlsFiles files;
+  TlsContextPtr context;
+  explicit operator bool() const { return context != nullptr; }
+  // The file a report names: the certificate, or the CA without one.
+  const std::string& shown_file() const { return files.cert_file.empty() ? files.ca_file : files.cert_file; }
+};
+
 // The client context of a command-line tool (ezctl, soa_echo) from its
 // --ca-file, --cert-file and --key-file (given here as files), each taken
 // from EZONE_TLS_CA_FILE, EZONE_TLS_CERT_FILE or EZONE_TLS_KEY_FILE in the

@@ -255,7 +255,7 @@ TEST(NodeConfig, TlsLoadsItsFilesBesideTheConfigOrNamesTheBadOne) {
 
 // [etcd]'s TLS keys (kValid ends with [etcd], so keys appended land there).
 TEST(NodeConfig, EtcdTlsTakesItsOwnFilesAndHttpsEndpoints) {
-  EXPECT_EQ(parse_node_config(kValid, "test.toml")->etcd.tls, nullptr);
+  EXPECT_FALSE(parse_node_config(kValid, "test.toml")->etcd.tls);
   TempDir dir;
   std::filesystem::create_symlink(source_dir() + "/tests/data/tls", dir.path + "/tls");
   const std::string https = replace(kValid, "\"127.0.0.1:2479\"", "\"https://127.0.0.1:2479/\", \"https://[::1]:2479\"");
@@ -263,8 +263,8 @@ TEST(NodeConfig, EtcdTlsTakesItsOwnFilesAndHttpsEndpoints) {
   write_file(dir.path + "/test.toml", https + keys);
   auto loaded = load_node_config(dir.path + "/test.toml");
   ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
-  ASSERT_NE(loaded->etcd.tls, nullptr);
-  EXPECT_EQ(loaded->etcd.cert_file, dir.path + "/tls/node.crt");
+  ASSERT_TRUE(loaded->etcd.tls);
+  EXPECT_EQ(loaded->etcd.tls.files.cert_file, dir.path + "/tls/node.crt");
   ASSERT_EQ(loaded->etcd.endpoints.size(), 2u);
   EXPECT_EQ(loaded->etcd.endpoints[0].to_string(), "127.0.0.1:2479");
   EXPECT_FALSE(loaded->tls.enabled()) << "TLS to etcd does not turn on [tls]";
@@ -272,7 +272,7 @@ TEST(NodeConfig, EtcdTlsTakesItsOwnFilesAndHttpsEndpoints) {
   write_file(dir.path + "/test.toml", std::string(kValid) + "ca_file = \"tls/ca.crt\"\n");
   auto ca_only = load_node_config(dir.path + "/test.toml");
   ASSERT_TRUE(ca_only.ok()) << ca_only.status().to_string();
-  EXPECT_NE(ca_only->etcd.tls, nullptr);
+  EXPECT_TRUE(ca_only->etcd.tls);
 
   auto bad = [&](const std::string& text, const std::string& key, const std::string& says) {
     write_file(dir.path + "/test.toml", text);
@@ -284,7 +284,7 @@ TEST(NodeConfig, EtcdTlsTakesItsOwnFilesAndHttpsEndpoints) {
   bad(replace(https, "\"https://[::1]:2479\"", "\"[::1]:2479\""), "etcd.endpoints[1]", "another scheme");
   bad(replace(kValid, "\"127.0.0.1:2479\"", "\"http://127.0.0.1:2479\"") + keys, "etcd.endpoints", "http://");
   bad(std::string(kValid) + "cert_file = \"tls/node.crt\"\nkey_file = \"tls/node.key\"\n", "etcd.cert_file",
-      "without etcd.ca_file");
+      "without ca_file");
   bad(std::string(kValid) + "ca_file = \"tls/ca.crt\"\ncert_file = \"tls/node.crt\"\n", "etcd.key_file", "missing");
   bad(https + replace(keys, "tls/node.key", "tls/client.key"), "etcd.cert_file", "does not belong");
   bad(https + replace(keys, "tls/ca.crt", "tls/missing.crt"), "etcd.ca_file", "missing.crt");

@@ -157,6 +157,27 @@ TEST(SoaConfig, WithRegistrationAServiceMayLeaveItsInstancesToRegister) {
   EXPECT_TRUE(bare->soa.services[0].instances.empty());
 }
 
+// TLS to instances: per service, with [soa]'s client files (absolute here:
+// the text has no file to be beside).
+TEST(SoaConfig, AServiceWithTlsNeedsTheInstancesCa) {
+  const std::string d = std::string(EZONE_TEST_SOURCE_DIR) + "/tests/data/tls";
+  const std::string secure = replace(kServices, "mode = \"prefix\"", "mode = \"prefix\"\ntls = true");
+  const std::string files = "ca_file = \"" + d + "/ca.crt\"\ncert_file = \"" + d + "/client.crt\"\nkey_file = \"" +
+                            d + "/client.key\"\n";
+  auto r = parse(replace(secure, "down_after = 3\n", "down_after = 3\n" + files));
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_TRUE(r->soa.tls);
+  EXPECT_TRUE(r->soa.services[3].tls);
+  EXPECT_FALSE(r->soa.services[0].tls) << "plain unless the service says tls";
+  EXPECT_FALSE(parse(kServices)->soa.tls);
+  expect_error(parse(secure), "soa.ca_file", "service 'ledger' has tls = true");
+  expect_error(parse(replace(secure, "down_after = 3\n", "down_after = 3\nca_file = \"" + d + "/missing.crt\"\n")),
+               "soa.ca_file", "missing.crt");
+  expect_error(parse(replace(secure, "down_after = 3\n", "down_after = 3\n" + replace(files, "/client.key", "/node.key"))),
+               "soa.cert_file", "does not belong");
+  expect_error(parse(replace(secure, "tls = true", "tls = \"yes\"")), "soa.services[3].tls");
+}
+
 // [incident] shares the file for want of a better home: it is as small.
 TEST(IncidentConfig, ThePolicyIsReadOverTheDefaultsAndCheckedAsAWhole) {
   auto none = parse("");

@@ -24,6 +24,11 @@ TEST(EzctlSoa, TheTableShowsEachServiceAndEachInstancesHealth) {
             std::string::npos)
       << table;
   EXPECT_NE(table.find("127.0.0.1:7401         registered up"), std::string::npos) << table;
+  const std::string secure = format_soa_table(
+      R"({"ezone": "bj", "services": [{"name": "pay", "mode": "orig", "fallback": "all", "health_path": "/h",
+          "tls": true, "instances": []}]})",
+      0);
+  EXPECT_NE(secure.find("pay   mode orig   fallback all   health /h   tls\n"), std::string::npos) << secure;
 }
 
 TEST(EzctlSoa, ADocumentOfAnotherShapeGivesNoTable) {

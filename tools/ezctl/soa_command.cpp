@@ -37,7 +37,8 @@ std::string format_soa_table(const std::string& soa_json, int64_t now) {
   for (const json& s : doc["services"]) {
     std::string master = s.value("master", "");
     out += "\n" + s.value("name", "?") + "   mode " + s.value("mode", "?") + (master.empty() ? "" : " (master " + master + ")") +
-           "   fallback " + s.value("fallback", "?") + "   health " + s.value("health_path", "?") + "\n";
+           "   fallback " + s.value("fallback", "?") + "   health " + s.value("health_path", "?") +
+           (s.value("tls", false) ? "   tls" : "") + "\n";
     out += instance_row("EZONE", "INSTANCE", "SOURCE", "STATE", "SINCE", "FAILURES", "CALLS", "ERRORS",
                         "LAST_ERROR");
     for (const json& in : s.value("instances", json::array())) {

@@ -15,7 +15,8 @@
 namespace ezone::test {
 
 // A service instance: answers GET /health with 200 while healthy (else
-// 500), and every other request with what it received.
+// 500), and every other request with what it received. With tls (a server
+// context) it serves HTTPS.
 struct Instance {
   std::string name;
   std::atomic<bool> healthy{true};
@@ -23,7 +24,7 @@ struct Instance {
   std::unique_ptr<Metrics> metrics = std::make_unique<Metrics>("instance");
   std::unique_ptr<HttpServer> server;
 
-  explicit Instance(std::string n) : name(std::move(n)) {
+  explicit Instance(std::string n, net::TlsContextPtr tls = nullptr) : name(std::move(n)) {
     server = start_loopback_server(
         "instance",
         [this](const HttpRequest& r) {
@@ -35,7 +36,7 @@ struct Instance {
                               {"host", r.header("host")}};
           return HttpResponse::json(200, body.dump());
         },
-        *metrics);
+        *metrics, std::move(tls));
   }
   ~Instance() {
     if (server) server->stop();

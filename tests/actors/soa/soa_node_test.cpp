@@ -439,6 +439,31 @@ TEST_F(SoaNodeTest, ARegistrantReachesANodeAdminOverTls) {
   EXPECT_TRUE(test::eventually([&] { return instances(bj_ports_.admin).empty(); }, std::chrono::seconds(3)));
 }
 
+// A service with tls = true: an instance that serves HTTPS registers, and a
+// call entering at the other node is carried to it over TLS.
+TEST_F(SoaNodeTest, ARegisteredInstanceOfATlsServiceIsCalledOverTls) {
+  const std::string d = std::string(EZONE_TEST_SOURCE_DIR) + "/tests/data/tls";
+  auto served = net::TlsContext::server({d + "/node.crt", d + "/node.key", ""});
+  auto client = net::TlsContext::client({d + "/client.crt", d + "/client.key", d + "/ca.crt"});
+  ASSERT_TRUE(served.ok() && client.ok());
+  test::Instance sh1("sh-1", *served);
+  start_ledger_without_instances([&](NodeConfig& c) {
+    c.soa.services[0].tls = true;
+    c.soa.tls.context = *client;
+  });
+  SoaRegistrantOptions o = ledger_at_sh(sh1);
+  o.retry_ms = 50;
+  SoaRegistrant registrant(o);
+  ASSERT_TRUE(test::eventually([&] { return registrant.state().registered && instances(bj_ports_.admin).size() == 1; }))
+      << registrant.state().last_error;
+  auto r = get(bj_ports_.http, "/soa/v1/sh.ledger/balance");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body, nullptr, false)["instance"], "sh-1");
+  EXPECT_EQ(sh1.calls, 1);
+  registrant.stop();
+}
+
 // A registrant given a token file follows a rotation without a restart:
 // when the node moves to a new token, the keepalives get 401 until the
 // registrant's file has it too, and no 401 makes it give up.

@@ -273,6 +273,65 @@ TEST_F(SoaProxyTest, ARefusingInstanceIsSkippedAtOnceAndMarkedDown) {
   EXPECT_EQ(status[1]["up"], true);
 }
 
+// A service with tls = true: calls and probes reach its instances over TLS,
+// presenting the proxy's certificate to an instance that asks for one. An
+// instance whose certificate the CA did not sign is refused at the
+// handshake (nothing sent, so even a POST goes on to the next one) and
+// marked down with the reason; the plain service beside it is unaffected.
+TEST_F(SoaProxyTest, OverTlsCallsAndProbesReachTrustedInstancesOnly) {
+  const std::string d = std::string(EZONE_TEST_SOURCE_DIR) + "/tests/data/tls";
+  auto mutual = net::TlsContext::server({d + "/node.crt", d + "/node.key", d + "/ca.crt"});
+  auto untrusted = net::TlsContext::server({d + "/untrusted/node.crt", d + "/untrusted/node.key", ""});
+  auto client = net::TlsContext::client({d + "/client.crt", d + "/client.key", d + "/ca.crt"});
+  ASSERT_TRUE(mutual.ok() && untrusted.ok() && client.ok());
+  Instance secure("bj-secure", *mutual);
+  Instance impostor("bj-impostor", *untrusted);
+  Instance plain("bj-plain");
+  SoaServiceConfig payments = service("payments", SoaMode::orig, {impostor.address(), secure.address()}, {});
+  payments.tls = true;
+  SoaSettings settings;
+  settings.tls.context = *client;
+  settings.probe_interval_ms = 100;
+  start({payments, service("legacy", SoaMode::orig, {plain.address()}, {})}, settings);
+
+  for (int i = 0; i < 4; ++i) {
+    auto r = call(bj_, "POST", "/soa/v1/payments/charge", {}, "x");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.header("x-ezone-soa-instance"), secure.address());
+  }
+  EXPECT_EQ(secure.calls, 4);
+  EXPECT_EQ(impostor.calls, 0);
+  auto legacy = call(bj_, "GET", "/soa/v1/legacy/x");
+  EXPECT_EQ(legacy.status, 200) << legacy.body;
+  auto status = bj_.status()["services"][0];
+  EXPECT_EQ(status["tls"], true);
+  EXPECT_EQ(status["instances"][0]["up"], false);
+  const std::string why = status["instances"][0]["last_error"];
+  EXPECT_NE(why.find("certificate verify failed"), std::string::npos) << why;
+  // The probes, over TLS too, keep the trusted instance up and the other down.
+  ASSERT_TRUE(eventually([&] { return bj_.counter("ezone_soa_probe_failures_total", {{"service", "payments"}}) >= 2; },
+                         std::chrono::seconds(10)));
+  status = bj_.status()["services"][0]["instances"];
+  EXPECT_EQ(status[0]["up"], false);
+  EXPECT_NE(status[0]["last_error"].get<std::string>().find("probe connect_error"), std::string::npos) << status;
+  EXPECT_EQ(status[1]["up"], true) << status;
+  EXPECT_EQ(bj_.counter("ezone_soa_probe_failures_total", {{"service", "legacy"}}), 0u);
+}
+
+// A tls service needs the proxy's client context.
+TEST(SoaProxyTlsTest, AServiceWithTlsAndNoContextIsRefusedAtStart) {
+  SoaServiceConfig s;
+  s.name = "payments";
+  s.tls = true;
+  s.instances = {{"bj", {address_of("127.0.0.1:1")}}};
+  SoaSettings settings;
+  settings.services = {s};
+  Metrics metrics("bj");
+  auto proxy = SoaProxy::start("bj", {"bj"}, settings, IoThreads::start(1, "t"), metrics, nullptr);
+  ASSERT_FALSE(proxy.ok());
+  EXPECT_NE(proxy.status().message().find("[soa] has no ca_file"), std::string::npos) << proxy.status().to_string();
+}
+
 TEST_F(SoaProxyTest, WithNoLiveInstanceInItsZoneACallFallsBackAsItsServiceAllows) {
   Instance sh1("sh-1");
   start({service("legacy", SoaMode::orig, {dead_address()}, {sh1.address()}),
