@@ -191,19 +191,21 @@ struct CacheSettings {
   int64_t recent_max = 100000;
 };
 
-// [tls]: node.admin, and with http node.http, over TLS
-// (config/tls_config.cpp). The cluster port stays plain.
+// [tls]: node.admin, and with http node.http, and with cluster the cluster
+// port, over TLS (config/tls_config.cpp).
 struct TlsSettings {
   std::string cert_file;  // resolved paths
   std::string key_file;
   std::string ca_file;
   bool client_certs = false;  // node.admin asks clients for certificates from ca_file
   bool http = false;          // node.http too, and the router's forwards to peers
+  bool cluster = false;       // the cluster port too: mutual TLS between the nodes
   // Loaded with the config. server: node.admin's; client: this node's calls
   // to peers' node.admin (the CA, and its certificate when asked).
   net::TlsContextPtr server;
   net::TlsContextPtr client;
   net::TlsContextPtr http_server;  // node.http's (http): asks no client certificate
+  net::TlsContextPtr cluster_server;  // the cluster port's (cluster): asks every peer for a certificate
   bool enabled() const { return server != nullptr; }
 };
 

@@ -1,12 +1,14 @@
 // The optional [tls] section of a node config: node.admin (and with
-// http = true node.http) over TLS, for the node's own listeners and for its
-// calls to its peers' (storage/net/tls.hpp).
+// http = true node.http, with cluster = true the cluster port) over TLS,
+// for the node's own listeners and for its calls to its peers'
+// (storage/net/tls.hpp).
 //
 //   [tls]
 //   cert_file = "tls/bj.crt"  # this node's certificate (PEM, leaf first); it
 //                             # must name the host of node.admin (and of
-//                             # node.http, with http) as peers and
-//                             # operators dial it (IP or DNS name)
+//                             # node.http, with http; of node.cluster, with
+//                             # cluster) as peers and operators dial it (IP
+//                             # or DNS name)
 //   key_file = "tls/bj.key"   # its private key
 //   ca_file = "tls/ca.crt"    # the cluster's CA: peers' node.admin must
 //                             # present a certificate it signed
@@ -19,13 +21,19 @@
 //                             # loadgen --ca-file) need no certificate:
 //                             # the service and peer tokens authenticate
 //                             # them there
+//   cluster = false           # true: the cluster port (DRC pulls,
+//                             # membership) speaks mutual TLS: each node
+//                             # presents cert_file, and requires from its
+//                             # peers a certificate from ca_file that names
+//                             # the peer's `cluster` host as dialled
+//                             # (actors/cluster/bounded_backend.hpp)
 //
 // tools/tls/make-certs makes a CA and the certificates. The files are read
 // and checked with the config (so `ezoned --check` catches a bad one), and
 // again at each token reload (SIGHUP; actors/node/admin_tokens.hpp): a
 // renewed certificate needs no restart. Changing the keys of [tls] does.
 // Every node of a cluster has the same [tls] keys (with its own
-// certificate). The cluster port (DRC, membership) stays plain.
+// certificate): a node with cluster = true and one without cannot talk.
 //
 // TLS to etcd has its own keys in [etcd], since etcd's certificates often
 // come from another CA than the nodes' (read_client_tls; [soa] has the same
@@ -61,7 +69,8 @@ Status read_tls(const toml::table& root, NodeConfig& c) {
   }
   EZONE_TRY(r.boolean("client_certs", &t.client_certs));
   EZONE_TRY(r.boolean("http", &t.http));
-  EZONE_TRY(r.no_unknown_keys("cert_file, key_file, ca_file, client_certs, http"));
+  EZONE_TRY(r.boolean("cluster", &t.cluster));
+  EZONE_TRY(r.no_unknown_keys("cert_file, key_file, ca_file, client_certs, http, cluster"));
   const std::string fix = "make the files with tools/tls/make-certs, or point the key at readable PEM files";
   auto server = net::TlsContext::server({t.cert_file, t.key_file, t.client_certs ? t.ca_file : ""});
   if (!server) return r.error("cert_file", server.status().message(), fix);
@@ -73,6 +82,11 @@ Status read_tls(const toml::table& root, NodeConfig& c) {
     auto http = net::TlsContext::server({t.cert_file, t.key_file, ""});
     if (!http) return r.error("cert_file", http.status().message(), fix);
     t.http_server = *http;
+  }
+  if (t.cluster) {
+    auto cluster = net::TlsContext::server({t.cert_file, t.key_file, t.ca_file});
+    if (!cluster) return r.error("cert_file", cluster.status().message(), fix);
+    t.cluster_server = *cluster;
   }
   return Status::ok();
 }

@@ -81,12 +81,12 @@ std::string render_cluster_json(const AdminSources& s) {
             {{"admin", !c.admin_api.token.empty()},
              {"service", !c.router.service_token.empty()},
              {"peer", !c.router.peer_token.empty()}}},
-           // Which links speak TLS ([tls], and [etcd]'s ca_file); the
-           // cluster port does not.
+           // Which links speak TLS ([tls], and [etcd]'s ca_file).
            {"tls",
             {{"admin", c.tls.enabled()},
              {"client_certs", c.tls.enabled() && c.tls.client_certs},
              {"http", c.tls.enabled() && c.tls.http},
+             {"cluster", c.tls.enabled() && c.tls.cluster},
              {"etcd", static_cast<bool>(c.etcd.tls)}}}};
   if (s.may_write) {
     std::string why;

@@ -84,7 +84,8 @@ TokenReloadReport TokenReloader::reload(const std::string& cause) {
   }
   if (config_.tls.enabled()) {
     TokenReloadEntry entry =
-        reload_tls("tls", config_.tls.cert_file, {config_.tls.server, config_.tls.http_server, config_.tls.client}, cause);
+        reload_tls("tls", config_.tls.cert_file,
+                   {config_.tls.server, config_.tls.http_server, config_.tls.cluster_server, config_.tls.client}, cause);
     summary += " tls=" + entry.outcome;
     report.tokens.push_back(std::move(entry));
   }

@@ -42,6 +42,15 @@ void configure_caf(ClusterSystemConfig& cfg, const NodeConfig& config, Metrics& 
   cfg.limits.on_refused = [logger, ezone = config.ezone](const std::string& why) {
     logger->warn("event=cluster_connection_refused ezone={} detail=\"{}\"", ezone, why);
   };
+  if (config.tls.cluster) {
+    cfg.tls.server = config.tls.cluster_server;
+    cfg.tls.client = config.tls.client;
+    cfg.tls.handshake_failures = &metrics.counter("ezone_cluster_tls_handshake_failures_total",
+                                                  "Cluster-port connections closed for a failed TLS handshake");
+    cfg.tls.on_failure = [logger, ezone = config.ezone](const std::string& why) {
+      logger->warn("event=cluster_tls_failed ezone={} detail=\"{}\"", ezone, why);
+    };
+  }
   const TimeoutsConfig& t = config.timeouts;
   // Heartbeats are off by default in CAF 0.17; without them a hung peer is
   // never noticed by the middleman and remote connects block forever.

@@ -138,8 +138,9 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   admin_options.threads = l.admin_threads;
   admin_options.tls = config.tls.server;
   if (config.tls.enabled())
-    logger->info("event=tls ezone={} admin={} client_certs={} http={} cert={}", config.ezone,
-                 config.admin.to_string(), config.tls.client_certs, config.tls.http, config.tls.cert_file);
+    logger->info("event=tls ezone={} admin={} client_certs={} http={} cluster={} cert={}", config.ezone,
+                 config.admin.to_string(), config.tls.client_certs, config.tls.http, config.tls.cluster,
+                 config.tls.cert_file);
   if (config.admin_api.token.empty())
     logger->warn("event=admin_open ezone={} admin={} detail=\"no [admin] token: whoever reaches this address may move "
                  "routes, fail zones over and download the database; set admin.token_file or keep the address "

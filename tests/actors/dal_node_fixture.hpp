@@ -47,7 +47,7 @@ class DalNodeTest : public TwoNodeTest {
   Result<net::HttpResponse> admin_call(uint16_t admin_port, const std::string& method, const std::string& target) {
     net::HttpRequest req{method, target, "", "", {}};
     net::add_bearer_token(req, admin_token_);
-    return net::HttpConnection({"127.0.0.1", admin_port}).request(req, 5000);
+    return net::HttpConnection({"127.0.0.1", admin_port}, admin_tls_).request(req, 5000);
   }
 
   json admin_get(uint16_t admin_port, const std::string& target) {
@@ -71,6 +71,7 @@ class DalNodeTest : public TwoNodeTest {
     };
   }
   std::string admin_token_;
+  net::TlsContextPtr admin_tls_;  // when a test gives the nodes [tls]
 
   json insert_order(int64_t id, ShardId shard, Epoch epoch) {
     return json{{"shard", shard}, {"epoch", epoch},

@@ -52,6 +52,64 @@ TEST_F(DrcNodeTest, AWriteThroughTheHttpApiReplicatesToThePeer) {
   EXPECT_NE((*sh)->metrics().render().find("ezone_drc_cursor_seq{ezone=\"sh\",origin=\"bj\"} 2"), std::string::npos);
 }
 
+// [tls] cluster = true: membership and DRC pulls over mutual TLS. A
+// transaction of many TLS records replicates whole; a plain client, or one
+// whose certificate another CA signed, is refused at the handshake, counted
+// and logged, and BASP never sees its bytes; the peers stay up.
+TEST_F(DrcNodeTest, OverClusterTlsABigTransactionReplicatesAndStrangersAreRefused) {
+  const std::string d = std::string(EZONE_TEST_SOURCE_DIR) + "/tests/data/tls";
+  auto admin = net::TlsContext::server({d + "/node.crt", d + "/node.key", ""});
+  auto cluster = net::TlsContext::server({d + "/node.crt", d + "/node.key", d + "/ca.crt"});
+  auto client = net::TlsContext::client({d + "/node.crt", d + "/node.key", d + "/ca.crt"});
+  ASSERT_TRUE(admin.ok() && cluster.ok() && client.ok());
+  configure = [dal = configure, admin = *admin, cluster = *cluster, client = *client](NodeConfig& c) {
+    dal(c);
+    c.tls.server = admin;
+    c.tls.client = client;
+    c.tls.cluster = true;
+    c.tls.cluster_server = cluster;
+  };
+  admin_tls_ = *client;
+  auto bj = start_node("bj");
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  auto sh = start_node("sh");
+  ASSERT_TRUE(sh.ok()) << sh.status().to_string();
+  const Epoch epoch = (*bj)->gzs().epoch();
+  ASSERT_TRUE(commit_once_leased(insert_order(1, 1, epoch)));
+  json big = insert_order(2, 1, epoch);
+  for (int64_t id = 3; id < 11; ++id)
+    big["statements"].push_back({{"sql", "INSERT INTO orders(id, shard, state) VALUES(?1, ?2, ?3)"},
+                                 {"params", {id, 1, std::string(100000, static_cast<char>('a' + id))}}});
+  auto r = tx(bj_ports_.http, big);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  ASSERT_EQ(r->status, 200) << r->body;
+  ASSERT_TRUE(eventually([&] {
+    return !checksum(bj_ports_.admin).empty() && checksum(bj_ports_.admin) == checksum(sh_ports_.admin);
+  })) << checksum(bj_ports_.admin) << " / " << checksum(sh_ports_.admin);
+  auto rows = (*sh)->dal()->query("SELECT COUNT(*), SUM(LENGTH(state)) FROM orders");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(std::get<int64_t>(rows.value()[0][0]), 10);
+  EXPECT_EQ(std::get<int64_t>(rows.value()[0][1]), 8 * 100000 + 2 * 7);
+
+  // Strangers at bj's cluster port: plain BASP bytes, and TLS with a
+  // certificate from another CA.
+  auto& failures = (*bj)->metrics().counter("ezone_cluster_tls_handshake_failures_total", "");
+  const uint64_t before = failures.value();
+  auto plain = net::http_request({"127.0.0.1", bj_ports_.cluster}, "GET", "/", "", "", 3000);
+  EXPECT_FALSE(plain.ok());
+  auto untrusted = net::TlsContext::client({d + "/untrusted/node.crt", d + "/untrusted/node.key", d + "/ca.crt"});
+  ASSERT_TRUE(untrusted.ok());
+  auto stranger = net::http_request({"127.0.0.1", bj_ports_.cluster}, "GET", "/", "", "", 3000, *untrusted);
+  ASSERT_FALSE(stranger.ok());
+  EXPECT_TRUE(eventually([&] { return failures.value() >= before + 2; })) << failures.value() - before;
+  json cluster_doc = admin_get(bj_ports_.admin, "/admin/v1/cluster");
+  EXPECT_EQ(cluster_doc["tls"].value("cluster", false), true) << cluster_doc;
+  // The real peer is untouched, and still replicates.
+  ASSERT_TRUE(commit_once_leased(insert_order(11, 1, epoch)));
+  EXPECT_TRUE(eventually([&] { return checksum(bj_ports_.admin) == checksum(sh_ports_.admin); }));
+  EXPECT_EQ((*bj)->metrics().counter("ezone_cluster_refused_connections_total", "").value(), 0u);
+}
+
 TEST_F(DrcNodeTest, TheHttpApiRefusesWrongZoneWritesDdlAndMalformedRequests) {
   auto bj = start_node("bj");
   ASSERT_TRUE(bj.ok()) << bj.status().to_string();

@@ -239,6 +239,13 @@ TEST(NodeConfig, TlsLoadsItsFilesBesideTheConfigOrNamesTheBadOne) {
   ASSERT_TRUE(http.ok()) << http.status().to_string();
   ASSERT_NE(http->tls.http_server, nullptr);
   EXPECT_FALSE(http->tls.http_server->requires_client_cert()) << "node.http's clients are apps: tokens, not certificates";
+  EXPECT_EQ(http->tls.cluster_server, nullptr) << "the cluster port stays plain unless tls.cluster";
+  write_file(dir.path + "/test.toml", std::string(kValid) + section + "cluster = true\n");
+  auto cluster = load_node_config(dir.path + "/test.toml");
+  ASSERT_TRUE(cluster.ok()) << cluster.status().to_string();
+  ASSERT_NE(cluster->tls.cluster_server, nullptr);
+  EXPECT_TRUE(cluster->tls.cluster_server->requires_client_cert()) << "peers are admitted by certificate";
+  EXPECT_FALSE(cluster->tls.server->requires_client_cert()) << "cluster = true does not change node.admin";
 
   auto bad = [&](const std::string& text, const std::string& key) {
     write_file(dir.path + "/test.toml", std::string(kValid) + text);
@@ -247,6 +254,7 @@ TEST(NodeConfig, TlsLoadsItsFilesBesideTheConfigOrNamesTheBadOne) {
   bad("\n[tls]\ncert_file = \"tls/node.crt\"\nkey_file = \"tls/node.key\"\n", "tls.ca_file");
   bad(section + "verify = false\n", "tls.verify");
   bad(section + "http = \"yes\"\n", "tls.http");
+  bad(section + "cluster = 1\n", "tls.cluster");
   bad(replace(section, "tls/node.crt", "tls/missing.crt"), "tls.cert_file");
   bad(replace(section, "tls/node.key", "tls/client.key"), "tls.cert_file");  // not the certificate's key
   bad(replace(section, "tls/ca.crt", "tls/node.key"), "tls.ca_file");         // not a certificate

@@ -151,7 +151,8 @@ Status LocalCluster::write_configs() {
       const std::string& d = options_.tls_dir;
       toml << "\n[tls]\ncert_file = \"" << d << "/node.crt\"\nkey_file = \"" << d << "/node.key\"\nca_file = \"" << d
            << "/ca.crt\"\nclient_certs = " << (options_.tls_client_certs ? "true" : "false")
-           << "\nhttp = " << (options_.tls_http ? "true" : "false") << "\n";
+           << "\nhttp = " << (options_.tls_http ? "true" : "false")
+           << "\ncluster = " << (options_.tls_cluster ? "true" : "false") << "\n";
     }
     std::ofstream out(z.config);
     out << toml.str();

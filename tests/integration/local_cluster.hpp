@@ -70,6 +70,8 @@ struct LocalClusterOptions {
   // [tls] http: node.http speaks TLS too (http_tls() is then the client
   // context for it).
   bool tls_http = false;
+  // [tls] cluster: the cluster port (DRC, membership) speaks mutual TLS.
+  bool tls_cluster = false;
   // With tls_dir: etcd too serves TLS and asks for client certificates
   // (EtcdOptions::tls_client_certs); each node's [etcd] has https://
   // endpoints, ca_file and node.crt as its certificate.

@@ -241,7 +241,9 @@ TEST_F(SwitchoverProcessTest, ARotationOfTheAdminTokenBySighupNeedsNoRestartAndW
 // with the reason. The coordinator's calls to the sites (a switchover under
 // writes, a rebalance weighed by the traffic the other node measured) and
 // `tokens reload --all` go over TLS too. etcd serves TLS and asks for client
-// certificates, so every lease, epoch CAS and watch of the nodes does too.
+// certificates, so every lease, epoch CAS and watch of the nodes does too,
+// and the cluster port ([tls] cluster) carries membership and the DRC pulls
+// that the switchover waits on over mutual TLS.
 TEST_F(SwitchoverProcessTest, OverTlsWithClientCertificatesEzctlAndTheCoordinatorStillWork) {
   ASSERT_NO_FATAL_FAILURE(make_dir());
   LocalClusterOptions options;
@@ -250,6 +252,7 @@ TEST_F(SwitchoverProcessTest, OverTlsWithClientCertificatesEzctlAndTheCoordinato
   options.tls_dir = tls;
   options.tls_client_certs = true;
   options.etcd_tls = true;
+  options.tls_cluster = true;
   options.extra_toml = "[dal]\nschema_file = \"" + dir_ + "/schema.toml\"\n\n[drc]\npull_wait_ms = 200\n"
                        "pull_timeout_ms = 1000\nretry_ms = 50\n\n[coordinator]\nack_timeout_ms = 5000\n";
   start(std::move(options));
@@ -261,7 +264,7 @@ TEST_F(SwitchoverProcessTest, OverTlsWithClientCertificatesEzctlAndTheCoordinato
   const std::string bj_admin = cluster_->addresses("bj").admin.to_string();
   auto [scode, sout] = cluster_->ezctl("bj", {"status"});
   ASSERT_EQ(scode, 0) << sout;
-  EXPECT_NE(sout.find("tls    node.admin (client certificates required), etcd; node.http and the cluster port in clear"),
+  EXPECT_NE(sout.find("tls    node.admin (client certificates required), etcd, the cluster port; node.http in clear"),
             std::string::npos)
       << sout;
   // etcd asks for client certificates: the nodes present theirs, a client
@@ -318,6 +321,14 @@ TEST_F(SwitchoverProcessTest, OverTlsWithClientCertificatesEzctlAndTheCoordinato
   json metrics_ok = admin("bj", "/admin/v1/cluster");
   EXPECT_EQ(metrics_ok["tls"].value("client_certs", false), true) << metrics_ok;
   EXPECT_EQ(metrics_ok["tls"].value("etcd", false), true) << metrics_ok;
+  EXPECT_EQ(metrics_ok["tls"].value("cluster", false), true) << metrics_ok;
+  // Both nodes saw each other over TLS and no handshake failed.
+  for (const char* zone : {"bj", "sh"}) {
+    auto m = cluster_->admin_request(zone, "GET", "/metrics", "", 3000);
+    ASSERT_TRUE(m.ok()) << m.status().to_string();
+    const std::string none = "ezone_cluster_tls_handshake_failures_total{ezone=\"" + std::string(zone) + "\"} 0\n";
+    EXPECT_NE(m->body.find(none), std::string::npos) << zone;
+  }
 }
 
 TEST_F(SwitchoverProcessTest, DryRunChangesNothingAndCancelReturnsTheShard) {

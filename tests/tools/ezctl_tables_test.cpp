@@ -105,6 +105,11 @@ TEST(EzctlStatus, TheTlsLineSaysWhatCrossesTheNetworkInClear) {
   EXPECT_NE(all.find("\ntls    node.admin (client certificates required), node.http, etcd; the cluster port in clear\n"),
             std::string::npos)
       << all;
+  const std::string every = format_status_table(
+      base + R"(, "tls": {"admin": true, "client_certs": true, "http": true, "etcd": true, "cluster": true}})");
+  EXPECT_NE(every.find("\ntls    node.admin (client certificates required), node.http, etcd, the cluster port\n"),
+            std::string::npos)
+      << every;
   const std::string etcd_only = format_status_table(base + R"(, "tls": {"admin": false, "etcd": true}})");
   EXPECT_NE(etcd_only.find("\ntls    etcd; node.admin, node.http and the cluster port in clear\n"), std::string::npos)
       << etcd_only;

@@ -53,13 +53,14 @@ std::string format_tls(const json& tls) {
     clear.push_back("node.admin");
   (http ? secured : clear).push_back("node.http");
   if (etcd) secured.push_back("etcd");
-  clear.push_back("the cluster port");
+  (admin && tls.value("cluster", false) ? secured : clear).push_back("the cluster port");
   auto join = [](const std::vector<std::string>& items, const char* last) {
     std::string out;
     for (size_t i = 0; i < items.size(); ++i)
       out += (i == 0 ? "" : i + 1 == items.size() ? last : ", ") + items[i];
     return out;
   };
+  if (clear.empty()) return "tls    " + join(secured, ", ") + "\n";
   return "tls    " + join(secured, ", ") + "; " + join(clear, " and ") + " in clear\n";
 }
 

@@ -26,6 +26,7 @@
 //             [--rates 2000,5000] [--duration-s 10] [--catchup-rows 100000]
 //             [--window 256] [--sync full|normal] [--pg-sub-sync-commit on|off]
 //             [--skip-pg] [--timeout-s 600] [--work-dir DIR] [--verbose]
+//             [--cluster-tls CERT_DIR]   (plain against TLS on the cluster port)
 #include <signal.h>
 #include <unistd.h>
 
@@ -476,6 +477,25 @@ json run_pg(const Options& o, Report& report) {
   return out;  // the pair stops its servers and removes its temp dir here
 }
 
+// The cluster-TLS run's figures over the plain run's: apply and catch-up
+// rows/s (higher is better) and lag p99 (lower is better), by workload.
+json tls_ratios(const json& plain, const json& tls) {
+  auto ratio = [](const json& a, const json& b, const char* key) -> json {
+    const double x = a.value(key, 0.0), y = b.value(key, 0.0);
+    return x > 0 ? json(std::round(y / x * 1000) / 1000) : json();
+  };
+  json out = {{"apply", json::array()}, {"lag_p99", json::array()}};
+  for (size_t i = 0; i < plain["apply"].size() && i < tls["apply"].size(); ++i)
+    out["apply"].push_back({{"rows_per_tx", plain["apply"][i].value("rows_per_tx", 0)},
+                            {"rows_per_s", ratio(plain["apply"][i], tls["apply"][i], "apply_rows_per_s")}});
+  for (size_t i = 0; i < plain["lag"].size() && i < tls["lag"].size(); ++i)
+    out["lag_p99"].push_back({{"offered_per_s", plain["lag"][i].value("offered_per_s", 0.0)},
+                              {"ratio", ratio(plain["lag"][i], tls["lag"][i], "lag_p99_ms")}});
+  if (plain.contains("catchup") && tls.contains("catchup"))
+    out["catchup_rows_per_s"] = ratio(plain["catchup"], tls["catchup"], "apply_rows_per_s");
+  return out;
+}
+
 int main_impl(int argc, char** argv) {
   auto options = parse_drc_bench_options(argc, argv);
   if (!options) {
@@ -499,10 +519,23 @@ int main_impl(int argc, char** argv) {
   Report report;
   std::printf("DRC replication: ezone (two Nodes, DRC over loopback TCP, synchronous=%s) against PostgreSQL 15\n",
               o.sync_full ? "FULL" : "NORMAL");
-  out["ezone"] = run_ezone(o, report);
+  Options plain = o;
+  plain.cluster_tls_dir.clear();
+  out["ezone"] = run_ezone(plain, report);
   print_ezone(out["ezone"]);
   print_lags("ezone", out["ezone"]["lag"]);
   std::fflush(stdout);
+  if (!o.cluster_tls_dir.empty() && !g_cancel) {
+    std::printf("\nThe same over a TLS cluster port ([tls] cluster = true, %s)\n", o.cluster_tls_dir.c_str());
+    out["ezone_cluster_tls"] = run_ezone(o, report);
+    print_ezone(out["ezone_cluster_tls"]);
+    print_lags("ezone over TLS", out["ezone_cluster_tls"]["lag"]);
+    out["tls_over_plain"] = tls_ratios(out["ezone"], out["ezone_cluster_tls"]);
+    std::printf("\nTLS over plain: %s\n", out["tls_over_plain"].dump().c_str());
+    out["errors"] = report.errors;
+    std::printf("%s\n", out.dump().c_str());
+    return report.ok ? 0 : 1;
+  }
   out["pg"] = json::object();
   if (!o.skip_pg && !g_cancel) {
     out["pg"] = run_pg(o, report);

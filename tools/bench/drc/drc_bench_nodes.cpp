@@ -48,6 +48,18 @@ Status NodePair::setup() {
   schema_file_ = dir_ + "/schema.toml";
   std::ofstream(schema_file_) << kSchema;
   store_ = std::make_shared<meta::MemoryMetaStore>(SystemClock::instance());
+  if (const std::string& d = options_.cluster_tls_dir; !d.empty()) {
+    auto admin = net::TlsContext::server({d + "/node.crt", d + "/node.key", ""});
+    auto cluster = net::TlsContext::server({d + "/node.crt", d + "/node.key", d + "/ca.crt"});
+    auto client = net::TlsContext::client({d + "/node.crt", d + "/node.key", d + "/ca.crt"});
+    for (const auto* loaded : {&admin, &cluster, &client})
+      if (!loaded->ok()) return Status(loaded->status().code(), "--cluster-tls: " + loaded->status().message());
+    tls_.cert_file = d + "/node.crt";
+    tls_.server = *admin;
+    tls_.cluster_server = *cluster;
+    tls_.client = *client;
+    tls_.cluster = true;
+  }
   for (ZonePorts* p : {&bj_ports_, &sh_ports_}) {
     *p = {test::free_loopback_port(), test::free_loopback_port(), test::free_loopback_port()};
     if (!p->http || !p->admin || !p->cluster) return Status(Errc::unavailable, "no free loopback port");
@@ -78,6 +90,7 @@ NodeConfig NodePair::config(const std::string& ezone) const {
   c.dal.schema_file = schema_file_;
   c.dal.db_file = c.data_dir + "/" + ezone + ".db";
   c.dal.synchronous_full = options_.sync_full;
+  c.tls = tls_;
   return c;
 }
 

@@ -39,6 +39,7 @@ class NodePair {
   const DrcBenchOptions& options_;
   std::string dir_, schema_file_;
   std::shared_ptr<meta::MemoryMetaStore> store_;
+  TlsSettings tls_;  // options_.cluster_tls_dir's, loaded by setup()
   ZonePorts bj_ports_, sh_ports_;
   int starts_ = 0;
 };

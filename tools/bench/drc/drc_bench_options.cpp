@@ -8,7 +8,7 @@ const char* const kDrcBenchUsage =
     "usage: drc_bench [--single-rows N] [--batch-rows N] [--batch-size N] [--rates R1,R2]\n"
     "                 [--duration-s S] [--catchup-rows N] [--window N] [--payload-bytes N]\n"
     "                 [--sync full|normal] [--pg-sub-sync-commit on|off] [--skip-pg]\n"
-    "                 [--timeout-s S] [--work-dir DIR] [--verbose]\n";
+    "                 [--timeout-s S] [--work-dir DIR] [--verbose] [--cluster-tls CERT_DIR]\n";
 
 Result<DrcBenchOptions> parse_drc_bench_options(int argc, char** argv) {
   DrcBenchOptions o;
@@ -26,6 +26,8 @@ Result<DrcBenchOptions> parse_drc_bench_options(int argc, char** argv) {
                    f.rates("--rates", &o.rates)})
     if (!s) return s;
   f.text("--work-dir", &o.work_dir);
+  f.text("--cluster-tls", &o.cluster_tls_dir);
+  if (!o.cluster_tls_dir.empty()) o.skip_pg = true;
   if (Status s = f.finish(); !s) return s;
   return o;
 }

@@ -25,6 +25,10 @@ struct DrcBenchOptions {
   bool verbose = false;
   int timeout_s = 600;
   std::string work_dir;
+  // A tools/tls/make-certs directory (ca.crt, node.crt naming 127.0.0.1):
+  // the ezone workloads run twice, plain and then with [tls] cluster = true,
+  // and the report gives TLS's figures over plain's. No PostgreSQL then.
+  std::string cluster_tls_dir;
 };
 
 extern const char* const kDrcBenchUsage;
