@@ -106,6 +106,7 @@ class TlsSession {
     if (reported_) return;
     reported_ = true;
     const unsigned long code = ERR_peek_last_error();
+    const int reason = ERR_GET_REASON(code);
     std::string why;
     if (code != 0)
       why = net::tls_error_text(
@@ -113,6 +114,12 @@ class TlsSession {
     else
       why = error == SSL_ERROR_ZERO_RETURN || error == SSL_ERROR_SYSCALL ? "the peer closed the connection"
                                                                          : "TLS error " + std::to_string(error);
+    // The usual cause of each is a peer whose [tls] differs from this node's.
+    const bool not_tls = reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_HTTP_REQUEST ||
+                         reason == SSL_R_UNKNOWN_PROTOCOL || reason == SSL_R_PACKET_LENGTH_TOO_LONG;
+    const bool closed = code == 0 || reason == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+    if (not_tls) why += " (the peer does not speak TLS: is [tls] cluster = true on it too?)";
+    else if (closed) why += " (is [tls] cluster = true on the peer too, with a certificate from the same CA?)";
     if (tls_.handshake_failures) tls_.handshake_failures->inc();
     if (tls_.on_failure) tls_.on_failure("TLS handshake with " + peer_ + " failed: " + why);
   }
