@@ -17,7 +17,7 @@
 //   [incident] optional: the incident-grading thresholds (incident_config.cpp)
 //   [tracing]  optional: where sampled spans go: the log, an OTLP collector (tracing_config.cpp)
 //   [cache]    optional (needs [dal]): the site's row cache in LMDB (cache_config.cpp)
-//   [tls]      optional: node.admin and node.http over TLS (tls_config.cpp)
+//   [tls]      optional: node.admin, node.http and the cluster port over TLS (tls_config.cpp)
 //
 // config/examples/ holds complete files; every key is documented there.
 #pragma once

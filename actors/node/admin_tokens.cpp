@@ -38,7 +38,8 @@ TokenReloader::TokenReloader(const NodeConfig& config, Metrics& metrics, std::sh
 
 // A key is worth as much as the admin token: the same check as token files.
 void TokenReloader::warn_if_tls_key_exposed() const {
-  for (const std::string* key : {&config_.tls.key_file, &config_.etcd.tls.files.key_file, &config_.soa.tls.files.key_file}) {
+  const std::string* keys[] = {&config_.tls.key_file, &config_.etcd.tls.files.key_file, &config_.soa.tls.files.key_file};
+  for (const std::string* key : keys) {
     if (key->empty()) continue;
     if (const std::string exposure = token_file_exposure(*key); !exposure.empty())
       logger_->warn("event=tls_key_exposed ezone={} file={} detail=\"{}\"", config_.ezone, *key, exposure);
@@ -83,9 +84,9 @@ TokenReloadReport TokenReloader::reload(const std::string& cause) {
     report.tokens.push_back(std::move(entry));
   }
   if (config_.tls.enabled()) {
+    const TlsSettings& t = config_.tls;
     TokenReloadEntry entry =
-        reload_tls("tls", config_.tls.cert_file,
-                   {config_.tls.server, config_.tls.http_server, config_.tls.cluster_server, config_.tls.client}, cause);
+        reload_tls("tls", t.cert_file, {t.server, t.http_server, t.cluster_server, t.client}, cause);
     summary += " tls=" + entry.outcome;
     report.tokens.push_back(std::move(entry));
   }
@@ -103,8 +104,8 @@ TokenReloadReport TokenReloader::reload(const std::string& cause) {
 }
 
 // One set of certificate, key and CA files: every context made from them
-// ([tls]: node.admin's, node.http's, this node's as a client; [etcd]: the
-// etcd client's) reads them again. They share the files, so they succeed or
+// ([tls]: node.admin's, node.http's, the cluster port's, this node's as a
+// client; [etcd] and [soa]: their clients') reads them again. They share the files, so they succeed or
 // fail together.
 TokenReloadEntry TokenReloader::reload_tls(const char* name, const std::string& file,
                                            std::initializer_list<net::TlsContextPtr> contexts,

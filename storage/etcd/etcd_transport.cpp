@@ -58,8 +58,8 @@ Result<std::string> EtcdTransport::call_one(size_t index, const std::string& met
   net::HttpRequest request{method, path, body, body.empty() ? "" : "application/json", {}};
   auto response = connection->request(request, request_timeout_ms_, maybe_sent);
   if (!response.ok()) {
-    return Status(response.status().code(),
-                  "etcd " + endpoints_[index].to_string() + ": " + response.status().message() + plain_hint(response.status()));
+    return Status(response.status().code(), "etcd " + endpoints_[index].to_string() + ": " +
+                                                response.status().message() + plain_hint(response.status()));
   }
   give_back(index, std::move(connection));
   if (response->status == 200) return std::move(response->body);

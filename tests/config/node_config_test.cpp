@@ -266,7 +266,8 @@ TEST(NodeConfig, EtcdTlsTakesItsOwnFilesAndHttpsEndpoints) {
   EXPECT_FALSE(parse_node_config(kValid, "test.toml")->etcd.tls);
   TempDir dir;
   std::filesystem::create_symlink(source_dir() + "/tests/data/tls", dir.path + "/tls");
-  const std::string https = replace(kValid, "\"127.0.0.1:2479\"", "\"https://127.0.0.1:2479/\", \"https://[::1]:2479\"");
+  const std::string https =
+      replace(kValid, "\"127.0.0.1:2479\"", "\"https://127.0.0.1:2479/\", \"https://[::1]:2479\"");
   const std::string keys = "ca_file = \"tls/ca.crt\"\ncert_file = \"tls/node.crt\"\nkey_file = \"tls/node.key\"\n";
   write_file(dir.path + "/test.toml", https + keys);
   auto loaded = load_node_config(dir.path + "/test.toml");

@@ -173,8 +173,9 @@ TEST(SoaConfig, AServiceWithTlsNeedsTheInstancesCa) {
   expect_error(parse(secure), "soa.ca_file", "service 'ledger' has tls = true");
   expect_error(parse(replace(secure, "down_after = 3\n", "down_after = 3\nca_file = \"" + d + "/missing.crt\"\n")),
                "soa.ca_file", "missing.crt");
-  expect_error(parse(replace(secure, "down_after = 3\n", "down_after = 3\n" + replace(files, "/client.key", "/node.key"))),
-               "soa.cert_file", "does not belong");
+  const std::string mismatched = replace(files, "/client.key", "/node.key");
+  expect_error(parse(replace(secure, "down_after = 3\n", "down_after = 3\n" + mismatched)), "soa.cert_file",
+               "does not belong");
   expect_error(parse(replace(secure, "tls = true", "tls = \"yes\"")), "soa.services[3].tls");
 }
 

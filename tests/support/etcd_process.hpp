@@ -72,9 +72,6 @@ class EtcdProcess {
   const std::string& name() const { return spec_.name; }
   const std::string& data_dir() const { return data_dir_; }
   const std::string& log_path() const { return log_path_; }
-  // The client context of the health probe (tls_dir: ca.crt, and
-  // client.crt with tls_client_certs); null for a plain etcd.
-  const net::TlsContextPtr& client_tls() const { return client_tls_; }
   std::string log_tail(size_t bytes = 2000) const;
 
   bool running();
@@ -106,6 +103,8 @@ class EtcdProcess {
   std::string data_dir_;
   std::string log_path_;
   std::unique_ptr<ChildProcess> child_;
+  // The health probe's client context (tls_dir: ca.crt, and client.crt
+  // with tls_client_certs); null for a plain etcd.
   net::TlsContextPtr client_tls_;
 };
 

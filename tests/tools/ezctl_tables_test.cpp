@@ -102,7 +102,8 @@ TEST(EzctlStatus, TheTlsLineSaysWhatCrossesTheNetworkInClear) {
   EXPECT_NE(both.find("\ntls    node.admin, node.http; the cluster port in clear\n"), std::string::npos) << both;
   const std::string all = format_status_table(
       base + R"(, "tls": {"admin": true, "client_certs": true, "http": true, "etcd": true}})");
-  EXPECT_NE(all.find("\ntls    node.admin (client certificates required), node.http, etcd; the cluster port in clear\n"),
+  EXPECT_NE(all.find("\ntls    node.admin (client certificates required), node.http, etcd; the cluster port in "
+                     "clear\n"),
             std::string::npos)
       << all;
   const std::string every = format_status_table(
