@@ -67,7 +67,8 @@ class TlsSession {
   TlsSession(const TlsSession&) = delete;
   TlsSession& operator=(const TlsSession&) = delete;
 
-  // A dialled connection speaks first (ClientHello): BASP waits to read.
+  // A dialled connection sends its ClientHello at once, so the handshake
+  // does not wait for the first bytes BASP writes.
   void start_handshake() { settle(SSL_do_handshake(ssl_)); }
 
   rw_state read_some(size_t& result, cnet::native_socket, void* buf, size_t len) {

@@ -154,7 +154,7 @@ TEST(ClusterTls, APlainPeerIsRefusedOnEitherSideWithAHint) {
   auto tls_server = trusted();
   Side plain_client;
   EXPECT_FALSE(plain_client.connect(tls_server->publish()));
-  // BASP's client speaks first too: its bytes are not TLS.
+  // The plain client's BASP bytes reach the TLS server, which finds no TLS in them.
   EXPECT_TRUE(test::eventually([&] { return tls_server->failed_with("the peer does not speak TLS"); }))
       << tls_server->failures();
 
