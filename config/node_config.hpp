@@ -169,7 +169,7 @@ struct IncidentSettings {
   int64_t window_s = 300;  // GET /admin/v1/incident's window when it names none
 };
 
-// [tracing]: where the router's sampled spans go (actors/node/span_exporter.hpp).
+// [tracing]: where the node's sampled spans go (actors/node/span_exporter.hpp).
 struct TracingSettings {
   bool log_spans = true;        // one event=span log line per span
   HostPort otlp_endpoint;       // an OTLP/HTTP collector; empty host = no export

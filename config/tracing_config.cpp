@@ -1,5 +1,5 @@
-// The optional [tracing] section of a node config: where the router's
-// sampled spans go (actors/node/span_exporter.hpp).
+// The optional [tracing] section of a node config: where the node's
+// sampled spans go (the router's, the DAL's and the SOA proxy's) (actors/node/span_exporter.hpp).
 //
 //   [tracing]
 //   log_spans = true                  # one event=span log line per span

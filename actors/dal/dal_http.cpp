@@ -152,6 +152,7 @@ Endpoint dal_tx_endpoint(dal::Dal& dal, Metrics& metrics) {
                                            {"error", req.status().message()}}) + "\n"));
       return;
     }
+    req.value().target.trace = trace_of(http);
     auto statements = std::make_shared<std::vector<Statement>>(std::move(req.value().statements));
     auto results = std::make_shared<json>(json::array());
     dal.submit(

@@ -138,6 +138,14 @@ Result<int64_t> parse_window_seconds(const std::string& text, int64_t fallback, 
   return static_cast<int64_t>(v);
 }
 
+std::optional<TraceContext> trace_of(const HttpRequest& req) {
+  const std::string* value = req.find_header("traceparent");
+  if (!value) return std::nullopt;
+  auto trace = parse_traceparent(*value);
+  if (!trace) return std::nullopt;
+  return std::move(trace.value());
+}
+
 Result<int64_t> int_query_param(const HttpRequest& req, const std::string& name, int64_t fallback, int64_t max) {
   const std::string text = req.query_param(name);
   if (text.empty()) return fallback;

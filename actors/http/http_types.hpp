@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/status.hpp"
+#include "core/trace_context.hpp"
 
 namespace ezone {
 
@@ -40,6 +41,13 @@ struct HttpRequest {
 // fallback when empty, else a whole number of seconds in min..max, or
 // invalid_argument quoting (at most 40 characters of) the text.
 Result<int64_t> parse_window_seconds(const std::string& text, int64_t fallback, int64_t min, int64_t max);
+
+// The request's W3C trace context (its traceparent), or nothing when it has
+// none or one that does not parse. Behind the router, its parent is the
+// router's span: pass it on as the parent of the handler's work (for
+// example dal::TxTarget::trace). Malformed headers were dropped and counted
+// by the router already.
+std::optional<TraceContext> trace_of(const HttpRequest& req);
 
 // The query parameter `name` as an integer 0..max, `fallback` when absent,
 // or invalid_argument naming it.

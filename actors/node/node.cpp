@@ -144,6 +144,12 @@ Status Node::Impl::start_gzs() {
   return Status::ok();
 }
 
+void Node::Impl::start_tracing() {
+  if (config.tracing.exports())
+    spans = std::make_unique<SpanExporter>(config.ezone, config.tracing, *metrics, logger);
+  span_sink = make_span_sink(config.tracing, logger, spans.get());
+}
+
 Status Node::Impl::start_dal() {
   if (!config.dal.enabled) return Status::ok();
   auto schema = load_node_schema(config);
@@ -157,6 +163,7 @@ Status Node::Impl::start_dal() {
   dc.queue_tx_max = static_cast<size_t>(config.dal.queue_tx_max);
   dc.feed_rows_max = static_cast<size_t>(config.dal.feed_rows_max);
   dc.statement_ms_max = config.dal.statement_ms_max;
+  dc.on_span = span_sink;
   if (const char* pause = std::getenv("EZONE_FAULT_APPLY_PAUSE_MS")) {
     dc.fault_apply_pause_ms = std::atoll(pause);
     logger->warn("event=fault_hook ezone={} EZONE_FAULT_APPLY_PAUSE_MS={} (crash tests only)", config.ezone,
@@ -233,7 +240,6 @@ void Node::Impl::stop() {
   if (soa) soa->stop();
   if (admin) admin->stop();
   if (soa_registry) soa_registry->stop();  // after admin: no registration request is left
-  if (spans) spans->stop();  // after the router: sends the last spans
   if (coordinator) coordinator->stop();
   if (feed) feed->stop();  // its streams read the DAL
   if (gzs) gzs->stop();  // no epoch reaches the cluster actor after this
@@ -254,6 +260,7 @@ void Node::Impl::stop() {
     std::lock_guard<std::mutex> lock(cluster_mutex);
     dal.reset();
   }
+  if (spans) spans->stop();  // after everything that reports spans: sends the last ones
   if (etcd) etcd->stop();
   db_file_lock.release();
   data_dir_lock.release();
@@ -292,6 +299,7 @@ Result<std::unique_ptr<Node>> Node::start(const NodeConfig& config, NodeOptions 
     if (!table) return table.status();
     return table->epoch();
   });
+  impl->start_tracing();
   Status s = impl->start_gzs();
   if (s) s = impl->start_dal();
   if (s) s = impl->start_cluster();

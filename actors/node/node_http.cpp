@@ -98,9 +98,8 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
                  config.ezone);
   // A sampled W3C trace's router spans, tagged with this ezone (router.hpp,
   // "Tracing"), go to the log and to an OTLP collector ([tracing]).
-  if (config.tracing.exports())
-    spans = std::make_unique<SpanExporter>(config.ezone, config.tracing, *metrics, logger);
-  rc.on_span = make_span_sink(config.tracing, logger, spans.get());
+  if (span_sink)
+    rc.on_span = [sink = span_sink](const RouterSpan& r) { sink(router_span(r, unix_ns_now())); };
   rc.forwarder.connections_per_upstream_max = config.router.forward_connections_max;
   rc.forwarder.response_timeout_ms = config.router.forward_timeout_ms;
   if (config.tls.http) rc.forwarder.tls = config.tls.client;  // the peers' node.http speak TLS
@@ -109,7 +108,7 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   if (!config.soa.services.empty()) {
     std::vector<std::string> zones{config.ezone};
     for (const PeerConfig& p : config.peers) zones.push_back(p.ezone);
-    auto proxy = SoaProxy::start(config.ezone, zones, config.soa, lanes, *metrics, logger);
+    auto proxy = SoaProxy::start(config.ezone, zones, config.soa, lanes, *metrics, logger, span_sink);
     if (!proxy) {
       lanes->stop();
       return Status(proxy.status().code(), config.source + ": " + proxy.status().message());

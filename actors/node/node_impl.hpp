@@ -53,6 +53,10 @@ struct Node::Impl {
   caf::actor cluster;
   std::unique_ptr<Gzs> gzs;
   HybridClock hlc{SystemClock::instance()};
+  // Where sampled spans go ([tracing]): made first, as the DAL, the SOA
+  // proxy and the router report to span_sink (empty: nowhere).
+  std::unique_ptr<SpanExporter> spans;  // with an otlp_endpoint
+  SpanSink span_sink;
   std::unique_ptr<dal::Dal> dal;      // when [dal] is configured
   std::unique_ptr<RowCache> cache;    // when [cache] names tables; before the DAL closes
   std::unique_ptr<dal::SnapshotStore> snapshots;  // copies for peers' re-seeds; with the DAL
@@ -63,7 +67,6 @@ struct Node::Impl {
   std::unique_ptr<ChangeFeedHub> feed;  // GET /drc/v1/changes, when there is a DAL
   std::unique_ptr<HttpServer> admin;
   std::unique_ptr<TokenReloader> tokens;  // re-reads config's token files (SIGHUP, admin)
-  std::unique_ptr<SpanExporter> spans;  // [tracing] otlp_endpoint; before ingress, whose router feeds it
   std::unique_ptr<SoaProxy> soa;  // when [soa] is configured; before ingress, whose handlers call it
   std::unique_ptr<SoaRegistry> soa_registry;  // with [soa] registration; feeds `soa`
   std::unique_ptr<RouterIngress> ingress;
@@ -86,6 +89,7 @@ struct Node::Impl {
   void make_coordinator();
   Status start_data_dir();
   Status start_meta(std::shared_ptr<meta::MetaStore> injected);
+  void start_tracing();
   Status start_gzs();
   Status start_dal();
   Status start_cluster();

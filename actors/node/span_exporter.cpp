@@ -18,44 +18,83 @@ json attribute(const std::string& key, const std::string& value) {
   return {{"key", key}, {"value", {{"stringValue", value}}}};
 }
 
-json int_attribute(const std::string& key, int64_t value) {
-  return {{"key", key}, {"value", {{"intValue", std::to_string(value)}}}};  // OTLP/JSON: int64 as a string
+json attribute(const SpanAttribute& a) {
+  if (!a.is_int) return attribute(a.key, a.text);
+  return {{"key", a.key}, {"value", {{"intValue", std::to_string(a.number)}}}};  // OTLP/JSON: int64 as a string
 }
 
-int64_t unix_ns_now() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+json otlp_span(const Span& s) {
+  json attributes = json::array({attribute("ezone", s.ezone)});
+  for (const SpanAttribute& a : s.attributes) attributes.push_back(attribute(a));
+  json span{{"traceId", s.trace_id},
+            {"spanId", s.span_id},
+            {"name", s.name},
+            {"kind", static_cast<int>(s.kind)},
+            {"startTimeUnixNano", std::to_string(s.start_unix_ns)},
+            {"endTimeUnixNano", std::to_string(s.end_unix_ns)},
+            {"attributes", std::move(attributes)}};
+  if (!s.parent_id.empty()) span["parentSpanId"] = s.parent_id;
+  if (!s.error.empty()) span["status"] = {{"code", 2}, {"message", s.error}};  // STATUS_CODE_ERROR
+  return span;
+}
+
+// A log field's value: bare when it is one plain word, quoted otherwise,
+// on one line (a span's name may be a client's path).
+std::string log_value(const std::string& v) {
+  if (!v.empty() && v.find_first_of(" \"=\r\n") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char c : v) out += c == '"' ? '\'' : c == '\n' || c == '\r' ? ' ' : c;
+  return out + "\"";
+}
+
+std::string log_line(const Span& s) {
+  std::string out = "event=span trace_id=" + s.trace_id + " span_id=" + s.span_id + " parent_id=" + s.parent_id +
+                    " ezone=" + s.ezone + " name=" + log_value(s.name) + " kind=" + span_kind_name(s.kind) +
+                    " duration_us=" + std::to_string(s.duration_us());
+  if (!s.error.empty()) out += " error=" + log_value(s.error);
+  for (const SpanAttribute& a : s.attributes)
+    out += " " + a.key + "=" + (a.is_int ? std::to_string(a.number) : log_value(a.text));
+  return out;
 }
 
 }  // namespace
 
-std::string otlp_traces_json(const std::string& ezone, const std::vector<ExportedSpan>& spans) {
-  json list = json::array();
-  for (const ExportedSpan& e : spans) {
-    const RouterSpan& s = e.span;
-    json attributes = json::array({attribute("ezone", s.ezone), attribute("ezone.outcome", s.outcome),
-                                   int_attribute("http.response.status_code", s.status)});
-    if (*s.reason) attributes.push_back(attribute("ezone.reason", s.reason));
-    if (!s.forwarded_to.empty()) attributes.push_back(attribute("ezone.forwarded_to", s.forwarded_to));
-    json span{{"traceId", s.trace_id},
-              {"spanId", s.span_id},
-              {"name", s.name},
-              {"kind", 2},  // SPAN_KIND_SERVER
-              {"startTimeUnixNano", std::to_string(e.start_unix_ns)},
-              {"endTimeUnixNano", std::to_string(e.end_unix_ns)},
-              {"attributes", std::move(attributes)}};
-    if (!s.parent_id.empty()) span["parentSpanId"] = s.parent_id;
-    if (s.status >= 500) span["status"] = {{"code", 2}, {"message", *s.reason ? s.reason : "server error"}};
-    list.push_back(std::move(span));
+std::string otlp_traces_json(const std::string& ezone, const std::vector<Span>& spans) {
+  // One scopeSpans per scope, in the order each scope first appears.
+  std::vector<std::pair<std::string, json>> scopes;
+  for (const Span& s : spans) {
+    auto it = std::find_if(scopes.begin(), scopes.end(), [&](const auto& x) { return x.first == s.scope; });
+    if (it == scopes.end()) it = scopes.insert(scopes.end(), {s.scope, json::array()});
+    it->second.push_back(otlp_span(s));
   }
+  json scope_spans = json::array();
+  for (auto& [name, list] : scopes)
+    scope_spans.push_back({{"scope", {{"name", name}}}, {"spans", std::move(list)}});
   json resource{{"attributes", json::array({attribute("service.name", "ezone"),
                                             attribute("service.instance.id", "ezoned-" + ezone),
                                             attribute("service.version", build_version()), attribute("ezone", ezone)})}};
   json doc{{"resourceSpans",
-            json::array({{{"resource", std::move(resource)},
-                          {"scopeSpans", json::array({{{"scope", {{"name", "ezone.router"}}},
-                                                       {"spans", std::move(list)}}})}}})}};
+            json::array({{{"resource", std::move(resource)}, {"scopeSpans", std::move(scope_spans)}}})}};
   return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Span router_span(const RouterSpan& r, int64_t end_unix_ns) {
+  Span s;
+  s.trace_id = r.trace_id;
+  s.span_id = r.span_id;
+  s.parent_id = r.parent_id;
+  s.ezone = r.ezone;
+  s.name = r.name;
+  s.scope = "ezone.router";
+  s.kind = SpanKind::server;
+  s.end_unix_ns = end_unix_ns;
+  s.start_unix_ns = end_unix_ns - r.duration_us * 1000;
+  s.set("ezone.outcome", std::string(r.outcome));
+  if (*r.reason) s.set("ezone.reason", std::string(r.reason));
+  if (!r.forwarded_to.empty()) s.set("ezone.forwarded_to", r.forwarded_to);
+  s.set("http.response.status_code", static_cast<int64_t>(r.status));
+  if (r.status >= 500) s.error = *r.reason ? r.reason : "server error";
+  return s;
 }
 
 SpanExporter::SpanExporter(std::string ezone, TracingSettings settings, Metrics& metrics,
@@ -74,9 +113,7 @@ SpanExporter::SpanExporter(std::string ezone, TracingSettings settings, Metrics&
 
 SpanExporter::~SpanExporter() { stop(); }
 
-void SpanExporter::add(const RouterSpan& span) {
-  ExportedSpan e{span, 0, unix_ns_now()};
-  e.start_unix_ns = e.end_unix_ns - span.duration_us * 1000;
+void SpanExporter::add(const Span& span) {
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -84,7 +121,7 @@ void SpanExporter::add(const RouterSpan& span) {
       dropped_full_.inc();
       return;
     }
-    queue_.push_back(std::move(e));
+    queue_.push_back(span);
     // The thread waits for a first span, then for a full batch or the
     // flush interval.
     wake = queue_.size() == 1 || queue_.size() == static_cast<size_t>(settings_.batch_max);
@@ -104,7 +141,7 @@ void SpanExporter::stop() {
 void SpanExporter::run() {
   const size_t batch_max = static_cast<size_t>(settings_.batch_max);
   for (;;) {
-    std::vector<ExportedSpan> batch;
+    std::vector<Span> batch;
     bool stopping = false;
     {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -133,7 +170,7 @@ void SpanExporter::run() {
   }
 }
 
-bool SpanExporter::send(const std::vector<ExportedSpan>& batch) {
+bool SpanExporter::send(const std::vector<Span>& batch) {
   if (!connection_) connection_ = std::make_unique<net::HttpConnection>(settings_.otlp_endpoint);
   net::HttpRequest request;
   request.method = "POST";
@@ -160,16 +197,12 @@ bool SpanExporter::send(const std::vector<ExportedSpan>& batch) {
   return false;
 }
 
-std::function<void(const RouterSpan&)> make_span_sink(const TracingSettings& settings,
-                                                      std::shared_ptr<spdlog::logger> logger, SpanExporter* exporter) {
+SpanSink make_span_sink(const TracingSettings& settings, std::shared_ptr<spdlog::logger> logger,
+                        SpanExporter* exporter) {
   if (!settings.log_spans && !exporter) return nullptr;
   const bool log_spans = settings.log_spans;
-  return [log_spans, log = std::move(logger), exporter](const RouterSpan& s) {
-    if (log_spans && log)
-      log->info("event=span trace_id={} span_id={} parent_id={} ezone={} name=\"{}\" outcome={}{}{}{}{} status={} "
-                "duration_us={}",
-                s.trace_id, s.span_id, s.parent_id, s.ezone, s.name, s.outcome, *s.reason ? " reason=" : "",
-                s.reason, s.forwarded_to.empty() ? "" : " forwarded_to=", s.forwarded_to, s.status, s.duration_us);
+  return [log_spans, log = std::move(logger), exporter](const Span& s) {
+    if (log_spans && log) log->info("{}", log_line(s));
     if (exporter) exporter->add(s);
   };
 }

@@ -1,7 +1,9 @@
-// Where the router's sampled spans go ([tracing], config/node_config.hpp):
-// a log line each (event=span), and, with an otlp_endpoint, a collector
-// that speaks OTLP/HTTP with JSON bodies (the OpenTelemetry Collector,
-// Jaeger, Tempo...).
+// Where a node's sampled spans go ([tracing], config/node_config.hpp): a
+// log line each (event=span), and, with an otlp_endpoint, a collector that
+// speaks OTLP/HTTP with JSON bodies (the OpenTelemetry Collector, Jaeger,
+// Tempo...). The spans (core/span.hpp) come from the router (SERVER, scope
+// ezone.router), the DAL (INTERNAL dal.tx, scope ezone.dal) and the SOA
+// proxy (CLIENT, scope ezone.soa).
 //
 // SpanExporter batches spans on its own thread and POSTs them to
 // otlp_path: a batch leaves when batch_max spans wait, or flush_interval_ms
@@ -15,12 +17,12 @@
 // drops the rest, so a collector out of reach holds the stop up for one
 // export_timeout_ms at most.
 //
-// Each span: traceId, spanId, parentSpanId (hex), name (the endpoint's
-// pattern), kind SERVER, start and end time, attributes ezone,
-// ezone.outcome (local | forwarded | rejected), ezone.reason,
-// ezone.forwarded_to, http.response.status_code; status ERROR for a 5xx.
-// The resource: service.name "ezone", service.instance.id "ezoned-<ezone>",
-// ezone, service.version.
+// Each span: traceId, spanId, parentSpanId (hex), name, kind, start and
+// end time, its attributes (the router's: ezone, ezone.outcome, ezone.reason,
+// ezone.forwarded_to, http.response.status_code; the DAL's and the proxy's
+// are listed where they are made), and status ERROR with a message when it
+// failed. Spans are grouped by scope. The resource: service.name "ezone",
+// service.instance.id "ezoned-<ezone>", ezone, service.version.
 //
 // Metrics: ezone_trace_spans_exported_total,
 // ezone_trace_spans_dropped_total{reason=queue_full|export_failed},
@@ -40,6 +42,7 @@
 #include "actors/router/router.hpp"
 #include "config/node_config.hpp"
 #include "core/metrics.hpp"
+#include "core/span.hpp"
 
 namespace spdlog {
 class logger;
@@ -50,15 +53,12 @@ namespace net {
 class HttpConnection;
 }
 
-// A span as exported: the router's, with its wall-clock times.
-struct ExportedSpan {
-  RouterSpan span;
-  int64_t start_unix_ns = 0;
-  int64_t end_unix_ns = 0;
-};
-
 // The OTLP/JSON ExportTraceServiceRequest for spans of one ezone.
-std::string otlp_traces_json(const std::string& ezone, const std::vector<ExportedSpan>& spans);
+std::string otlp_traces_json(const std::string& ezone, const std::vector<Span>& spans);
+
+// The router's span as the node reports it: SERVER, scope ezone.router,
+// ending at end_unix_ns; ERROR for a 5xx.
+Span router_span(const RouterSpan& span, int64_t end_unix_ns);
 
 class SpanExporter {
  public:
@@ -68,15 +68,15 @@ class SpanExporter {
   SpanExporter(const SpanExporter&) = delete;
   SpanExporter& operator=(const SpanExporter&) = delete;
 
-  // Queues a span that ended now (see above). Thread-safe, non-blocking.
-  void add(const RouterSpan& span);
+  // Queues a finished span (see above). Thread-safe, non-blocking.
+  void add(const Span& span);
   // Sends what is queued and joins. Idempotent; add() drops afterwards.
   void stop();
 
  private:
   void run();
   // Sends one batch; false when it was dropped.
-  bool send(const std::vector<ExportedSpan>& batch);
+  bool send(const std::vector<Span>& batch);
 
   const std::string ezone_;
   const TracingSettings settings_;
@@ -91,14 +91,16 @@ class SpanExporter {
   std::mutex mutex_;  // guards the fields below
   std::condition_variable wake_;
   bool stopping_ = false;
-  std::deque<ExportedSpan> queue_;
+  std::deque<Span> queue_;
   std::thread thread_;
 };
 
-// The router's on_span for a node with these settings: logs each span
-// when log_spans, and hands it to exporter when there is one (exporter
-// must outlive the router). Empty when neither applies.
-std::function<void(const RouterSpan&)> make_span_sink(const TracingSettings& settings,
-                                                      std::shared_ptr<spdlog::logger> logger, SpanExporter* exporter);
+// The node's sink for these settings: logs each span when log_spans
+// (event=span trace_id=... span_id=... parent_id=... ezone=... name="..."
+// kind=... duration_us=... [error="..."] <attribute>=<value>...), and hands
+// it to exporter when there is one (exporter must outlive every part that
+// reports spans). Empty when neither applies.
+SpanSink make_span_sink(const TracingSettings& settings, std::shared_ptr<spdlog::logger> logger,
+                        SpanExporter* exporter);
 
 }  // namespace ezone

@@ -95,6 +95,10 @@ void SoaProxy::State::handle(Service& service, const std::string& prefix, HttpRe
                          }),
           h.end());
   auto call = std::make_shared<Call>();
+  if (on_span) {
+    auto trace = trace_of(request);
+    if (trace && trace->sampled()) call->trace = std::move(trace);
+  }
   call->request = std::move(request);
   call->respond = std::move(respond);
   call->set = std::atomic_load(&service.set);
@@ -111,22 +115,60 @@ void SoaProxy::State::handle(Service& service, const std::string& prefix, HttpRe
   send(service, std::move(call), first);
 }
 
+std::shared_ptr<Span> SoaProxy::State::attempt_span(const Service& service, Call& call,
+                                                   const Instance& instance) const {
+  if (!call.trace) return nullptr;
+  const std::string& method = call.request.method;
+  auto span = std::make_shared<Span>(
+      child_span(*call.trace, method + " soa/" + service.config.name, SpanKind::client, "ezone.soa", ezone));
+  span->set("soa.service", service.config.name);
+  span->set("soa.instance", instance.address.to_string());
+  span->set("soa.instance_ezone", instance.ezone);
+  span->set("soa.attempt", static_cast<int64_t>(call.tried.size()));
+  span->set("http.request.method", method);
+  call.request.set_header("traceparent", call.trace->header_for(span->span_id));
+  return span;
+}
+
+namespace {
+
+// Ends an attempt's span with the instance's answer, or the forwarder's
+// error (kind: its X-Ezone-Forward-Error).
+void end_attempt(Span& span, const HttpResponse& r, const std::string* kind) {
+  span.end_unix_ns = unix_ns_now();
+  if (kind) {
+    span.set("ezone.forward_error", *kind);
+    span.error = *kind + ": " + error_text(r);
+    return;
+  }
+  span.set("http.response.status_code", static_cast<int64_t>(r.status));
+  if (r.status >= 500) span.error = "the instance answered " + std::to_string(r.status);
+}
+
+}  // namespace
+
 void SoaProxy::State::send(Service& service, std::shared_ptr<Call> call, Instance* instance) {
   call->tried.push_back(instance);
   instance->calls.fetch_add(1, std::memory_order_relaxed);
+  std::shared_ptr<Span> span = attempt_span(service, *call, *instance);
   // Gone or stopped: the call gets the 503 below, or, when the lanes drop
   // it unanswered, the responder's own 500.
   (service.config.tls ? tls_calls : calls)->forward(instance->address, call->request,
-                 make_responder([weak = weak_from_this(), &service, call, instance](HttpResponse&& r) mutable {
+                 make_responder([weak = weak_from_this(), &service, call, instance, span](HttpResponse&& r) mutable {
                    auto st = weak.lock();
                    if (!st || st->stopped.load()) {
                      HttpResponse gone = HttpResponse::error(503, "soa: the proxy stopped during the call");
                      gone.headers.emplace_back("Retry-After", "1");
                      return (void)call->respond(std::move(gone));
                    }
+                   const std::string* kind = r.find_header(kForwardErrorHeader);
+                   if (span) {
+                     end_attempt(*span, r, kind);
+                     st->on_span(*span);
+                   }
                    r.headers.emplace_back(kSoaInstanceHeader, instance->address.to_string());
                    r.headers.emplace_back(kSoaZoneHeader, instance->ezone);
-                   const std::string* kind = r.find_header(kForwardErrorHeader);
+                   kind = r.find_header(kForwardErrorHeader);  // the pointer may have moved with the headers
                    if (!kind) {
                      (instance->ezone == st->ezone ? service.served_local : service.served_peer)->inc();
                      return (void)call->respond(std::move(r));
@@ -210,7 +252,8 @@ void SoaProxy::State::schedule_probes() {
 
 Result<std::unique_ptr<SoaProxy>> SoaProxy::start(std::string ezone, std::vector<std::string> zones,
                                                   SoaSettings settings, std::shared_ptr<IoThreads> io,
-                                                  Metrics& metrics, std::shared_ptr<spdlog::logger> logger) {
+                                                  Metrics& metrics, std::shared_ptr<spdlog::logger> logger,
+                                                  SpanSink on_span) {
   if (settings.services.empty()) return Status(Errc::invalid_argument, "soa: no service configured");
   if (!io) return Status(Errc::invalid_argument, "soa: no I/O threads");
   auto st = std::make_shared<State>();
@@ -221,6 +264,7 @@ Result<std::unique_ptr<SoaProxy>> SoaProxy::start(std::string ezone, std::vector
   st->ezone = std::move(ezone);
   st->zones = std::move(zones);
   st->logger = std::move(logger);
+  st->on_span = std::move(on_span);
   for (const auto& config : settings.services) {
     auto s = std::make_unique<Service>();
     s->config = config;

@@ -54,6 +54,15 @@
 // ezone_soa_retries_total{service}, ezone_soa_instances_up{service,instance_ezone},
 // ezone_soa_probe_failures_total{service}.
 //
+// Tracing. A call whose traceparent is sampled (its parent: the router's
+// span) makes one CLIENT span per attempt, scope ezone.soa, named
+// "<METHOD> soa/<service>", with soa.service, soa.instance (host:port),
+// soa.instance_ezone, soa.attempt (1, 2, ...), http.request.method and
+// http.response.status_code, or ezone.forward_error and status ERROR when
+// no answer came; an instance's 5xx is an ERROR too. The instance gets the
+// attempt's span as the parent in its traceparent. Unsampled calls pass
+// the router's traceparent on unchanged.
+//
 // Threads: calls and probes run on the router's I/O lanes (the IoThreads
 // given to start()): a call goes out on the lane that read it, with no
 // thread switch, and probes run on lane 0.
@@ -74,6 +83,7 @@
 #include "actors/router/endpoint.hpp"
 #include "config/soa_config.hpp"
 #include "core/metrics.hpp"
+#include "core/span.hpp"
 #include "core/status.hpp"
 #include "zones/soa_registration.hpp"
 
@@ -94,9 +104,11 @@ class SoaProxy {
   // (load_node_config checks them). io: the lanes of the router that serves
   // endpoints() (RouterIngress::start takes the same). Starts the probes.
   // metrics must outlive the lanes' queued work; logger may be null.
+  // on_span: where a traced call's spans go (see "Tracing"); empty: none.
   static Result<std::unique_ptr<SoaProxy>> start(std::string ezone, std::vector<std::string> zones,
                                                  SoaSettings settings, std::shared_ptr<IoThreads> io,
-                                                 Metrics& metrics, std::shared_ptr<spdlog::logger> logger);
+                                                 Metrics& metrics, std::shared_ptr<spdlog::logger> logger,
+                                                 SpanSink on_span = {});
   ~SoaProxy();
   SoaProxy(const SoaProxy&) = delete;
   SoaProxy& operator=(const SoaProxy&) = delete;

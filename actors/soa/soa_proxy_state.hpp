@@ -7,12 +7,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "actors/http/http_forwarder.hpp"
 #include "actors/soa/soa_proxy.hpp"
 #include "core/clock.hpp"
+#include "core/span.hpp"
 
 namespace ezone {
 namespace soa_internal {
@@ -73,6 +75,9 @@ struct Call {
   std::vector<Instance*> tried;
   size_t local_start = 0;
   size_t peer_start = 0;
+  // A sampled trace's context whose parent is the router's span: each
+  // attempt is a CLIENT span under it (null when untraced or no sink).
+  std::optional<TraceContext> trace;
 };
 
 }  // namespace soa_internal
@@ -102,11 +107,15 @@ struct SoaProxy::State : std::enable_shared_from_this<SoaProxy::State> {
   std::mutex registry_mutex;  // serializes changes of the instance sets
   std::mutex transitions;     // guards Instance::removed and the up/down transitions with their gauges
   Counter* registered_refused = nullptr;
+  SpanSink on_span;  // empty: calls report no spans
 
   void handle(Service& service, const std::string& prefix, HttpRequest&& request, HttpResponder respond);
   // Sends the call to instance; on a failure, to the next one if the call
   // may go again and one is left (next_instance), else answers the failure.
   void send(Service& service, std::shared_ptr<Call> call, Instance* instance);
+  // The CLIENT span of the call's attempt at instance, when it is traced;
+  // its id goes to the instance as the parent in traceparent.
+  std::shared_ptr<Span> attempt_span(const Service& service, Call& call, const Instance& instance) const;
   // The next live instance the call has not tried, round robin from where
   // the call started: this zone's first, then (if the fallback allows this
   // method) the peers'; nullptr when none is left or attempts_max are used.

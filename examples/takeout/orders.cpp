@@ -199,7 +199,7 @@ void get_order(const Call& call, const HttpRequest& request) {
   }
   auto order = std::make_shared<Order>();
   call.service().dal.submit(
-      dal::TxTarget{std::nullopt, call.service().gzs.epoch()},
+      unsharded_target(request, call.service().gzs),
       [order_id, order](dal::Tx& tx) { return read_order(tx, order_id, *order); },
       [call, order, cache, pk, token = cached.token](dal::TxOutcome out) {
         if (!out.ok()) return call.failed(out);

@@ -108,7 +108,11 @@ Result<dal::TxTarget> shard_target(const HttpRequest& request, const Gzs& gzs) {
   const unsigned long shard = std::strtoul(header->c_str(), &end, 10);
   if (header->empty() || *end != '\0' || shard > kShardIdMax)
     return Status(Errc::internal, "the router gave this request a malformed shard '" + *header + "'");
-  return dal::TxTarget{static_cast<ShardId>(shard), gzs.epoch()};
+  return dal::TxTarget{static_cast<ShardId>(shard), gzs.epoch(), trace_of(request)};
+}
+
+dal::TxTarget unsharded_target(const HttpRequest& request, const Gzs& gzs) {
+  return dal::TxTarget{std::nullopt, gzs.epoch(), trace_of(request)};
 }
 
 int64_t tx_time_ms(const dal::Tx& tx) { return hlc_physical_ms(tx.hlc()); }

@@ -109,7 +109,12 @@ HttpResponse failure_response(const dal::TxOutcome& out, int retry_after_s);
 // changed meanwhile the DAL refuses (stale_epoch / wrong_zone), so a
 // request never writes a shard this zone no longer owns. internal error when
 // the header is missing or malformed (the endpoint has no shard key: a bug).
+// Both targets carry the request's trace, so a sampled request's
+// transaction is a span under the router's (dal::TxTarget::trace).
 Result<dal::TxTarget> shard_target(const HttpRequest& request, const Gzs& gzs);
+// The target of a transaction without a shard (a global-zone write, a read):
+// the epoch this node holds now.
+dal::TxTarget unsharded_target(const HttpRequest& request, const Gzs& gzs);
 
 // The transaction's time as Unix milliseconds: the physical part of its
 // hybrid-logical-clock timestamp, so created_ms/updated_ms come from the

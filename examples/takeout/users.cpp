@@ -75,9 +75,8 @@ Endpoint create_user_endpoint(std::shared_ptr<const Service> service, const std:
     auto user = std::make_shared<User>(std::move(*parsed));
     // A global-zone write has no shard: the DAL checks that this ezone is
     // the table's master (not_master otherwise) and holds its lease.
-    const dal::TxTarget target{std::nullopt, call.service().gzs.epoch()};
     call.service().dal.submit(
-        target, [user](dal::Tx& tx) { return insert_user(tx, *user); },
+        unsharded_target(request, call.service().gzs), [user](dal::Tx& tx) { return insert_user(tx, *user); },
         [call, user](dal::TxOutcome out) {
           if (!out.ok()) return call.failed(out);
           call.json(201, {{"id", user->id}, {"phone", user->phone}, {"name", user->name},

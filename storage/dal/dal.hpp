@@ -40,6 +40,7 @@
 #include "core/hlc.hpp"
 #include "core/ids.hpp"
 #include "core/metrics.hpp"
+#include "core/span.hpp"
 #include "core/status.hpp"
 #include "storage/dal/change_record.hpp"
 #include "storage/dal/sql_value.hpp"
@@ -77,6 +78,8 @@ struct DalConfig {
   // this long before COMMIT, so a test can kill -9 the process mid-apply.
   // ezoned sets it from EZONE_FAULT_APPLY_PAUSE_MS; 0 (always, in production).
   int64_t fault_apply_pause_ms = 0;
+  // Where a traced transaction's span goes (TxTarget::trace); empty: none.
+  SpanSink on_span;
 };
 
 // What this site may write, taken as one snapshot per group commit.
@@ -110,9 +113,28 @@ const char* refusal_name(Refusal refusal);
 
 // What the router resolved for the request: the shard its key maps to (none
 // for global-zone or local-only work) and the route-table epoch it used.
+//
+// trace: the request's W3C trace context, whose parent is the caller's span
+// (for a handler, the router's: trace_of(request), actors/http). When it is
+// sampled and DalConfig::on_span is set, the transaction reports an
+// INTERNAL span "dal.tx" (scope ezone.dal), from submit to outcome, with
+// the attributes
+//   ezone.shard, ezone.epoch        the target
+//   ezone.dal.queued_us             submit until its group began
+//   ezone.dal.run_us                its statements and their capture
+//   ezone.dal.commit_us             the group's COMMIT (the fsync), after the
+//                                   last request of the group ran
+//   ezone.dal.group_size            requests committed with it
+//   ezone.dal.rows, ezone.dal.outbox_seq    what it wrote
+//   ezone.dal.refusal               the refusal's name, when refused
+// and status ERROR with the outcome's message when it did not commit.
 struct TxTarget {
+  TxTarget() = default;
+  TxTarget(std::optional<ShardId> shard, Epoch epoch, std::optional<TraceContext> trace = std::nullopt)
+      : shard(shard), epoch(epoch), trace(std::move(trace)) {}
   std::optional<ShardId> shard;
   Epoch epoch = 0;
+  std::optional<TraceContext> trace;
 };
 
 struct TxOutcome {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -71,6 +72,19 @@ inline std::string join(const std::vector<std::string>& parts, const std::string
   return out;
 }
 
+// A traced transaction's span (TxTarget::trace), filled in by the writer
+// and reported by the job's tx_done.
+struct TxTrace {
+  Span span;
+  std::chrono::steady_clock::time_point submitted;  // when span.start_unix_ns was read
+  int64_t queued_us = -1;  // -1: it never reached a group
+  int64_t run_us = 0;
+  int64_t commit_us = 0;
+  int64_t group_size = 0;
+  // Sets the outcome's attributes and the end time.
+  void finish(const TxOutcome& out);
+};
+
 struct Job {
   // tx: a request (grouped); apply: a peer's batch; maintenance: the DAL's
   // own housekeeping (its own transaction, internal authorizer mode).
@@ -90,6 +104,7 @@ struct Job {
     std::string table, key, pk_text;  // key: encode_key of the row's key
   };
   std::optional<Release> release;
+  std::shared_ptr<TxTrace> trace;  // tx only: set when the request is traced
 };
 
 // How the writer's authorizer treats statements: the DAL's own (anything)

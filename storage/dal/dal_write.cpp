@@ -212,10 +212,44 @@ void Dal::submit(TxTarget target, TxFn fn, DoneFn done) {
   auto job = std::make_unique<Job>();
   job->kind = Job::Kind::tx;
   job->dal_owner = this;
-  job->target = target;
+  if (target.trace && target.trace->sampled() && impl_->config.on_span) {
+    auto trace = std::make_shared<TxTrace>();
+    trace->span = child_span(*target.trace, "dal.tx", SpanKind::internal, "ezone.dal", impl_->config.ezone);
+    trace->submitted = std::chrono::steady_clock::now();  // the span's start, on the clock its parts are measured on
+    if (target.shard) trace->span.set("ezone.shard", static_cast<int64_t>(*target.shard));
+    trace->span.set("ezone.epoch", static_cast<int64_t>(target.epoch));
+    job->trace = trace;
+    done = [trace, sink = impl_->config.on_span, done = std::move(done)](TxOutcome out) {
+      trace->finish(out);
+      sink(trace->span);
+      done(std::move(out));
+    };
+  }
+  job->target = std::move(target);
   job->fn = std::move(fn);
   job->tx_done = std::move(done);
   impl_->enqueue_tx(std::move(job));
+}
+
+void TxTrace::finish(const TxOutcome& out) {
+  // The end is the start plus the time elapsed on the steady clock, so the
+  // span holds its parts even if the wall clock is stepped meanwhile.
+  span.end_unix_ns = span.start_unix_ns + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                              std::chrono::steady_clock::now() - submitted)
+                                              .count();
+  if (queued_us >= 0) {
+    span.set("ezone.dal.queued_us", queued_us);
+    span.set("ezone.dal.run_us", run_us);
+    span.set("ezone.dal.commit_us", commit_us);
+    span.set("ezone.dal.group_size", group_size);
+  }
+  if (out.ok()) {
+    span.set("ezone.dal.rows", out.rows);
+    if (out.outbox_seq) span.set("ezone.dal.outbox_seq", static_cast<int64_t>(out.outbox_seq));
+    return;
+  }
+  if (out.refusal != Refusal::none) span.set("ezone.dal.refusal", std::string(refusal_name(out.refusal)));
+  span.error = out.status.message();
 }
 
 void Dal::Impl::enqueue_tx(std::unique_ptr<Job> job) {
@@ -465,7 +499,44 @@ Status Dal::Impl::recheck_before_commit(std::vector<std::unique_ptr<Job>>& jobs,
   return Status(Errc::unavailable, late.message);
 }
 
+// The times of a group's traced requests (TxTrace); nothing for a group
+// without one.
+class GroupTimes {
+ public:
+  explicit GroupTimes(const std::vector<std::unique_ptr<Job>>& jobs) : jobs_(jobs) {
+    for (const auto& j : jobs) traced_ = traced_ || j->trace;
+    if (traced_) began_ = mark_ = ran_all_ = Clock::now();
+  }
+  void run_begins() {
+    if (traced_) mark_ = Clock::now();
+  }
+  void ran(Job& job) {
+    if (!traced_) return;
+    const auto now = Clock::now();
+    if (job.trace) job.trace->run_us = us(now - mark_);
+    ran_all_ = now;
+  }
+  void committed() {
+    if (!traced_) return;
+    const auto now = Clock::now();
+    for (const auto& j : jobs_) {
+      if (!j->trace) continue;
+      j->trace->queued_us = us(began_ - j->trace->submitted);
+      j->trace->commit_us = us(now - ran_all_);
+      j->trace->group_size = static_cast<int64_t>(jobs_.size());
+    }
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  static int64_t us(Clock::duration d) { return std::chrono::duration_cast<std::chrono::microseconds>(d).count(); }
+  const std::vector<std::unique_ptr<Job>>& jobs_;
+  bool traced_ = false;
+  Clock::time_point began_, mark_, ran_all_;
+};
+
 void Dal::Impl::run_group(std::vector<std::unique_ptr<Job>>& jobs) {
+  GroupTimes times(jobs);
   const WriteGate gate = take_gate();
   const Epoch epoch = gate.routes ? gate.routes->epoch() : 0;
   std::vector<TxOutcome> outcomes(jobs.size());
@@ -473,7 +544,11 @@ void Dal::Impl::run_group(std::vector<std::unique_ptr<Job>>& jobs) {
   Status begin = control("BEGIN IMMEDIATE");
   bool refused_late = false;
   if (begin) {
-    for (size_t i = 0; i < jobs.size(); ++i) outcomes[i] = run_one(*jobs[i], gate);
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      times.run_begins();
+      outcomes[i] = run_one(*jobs[i], gate);
+      times.ran(*jobs[i]);
+    }
     begin = write_feed();
     if (begin) {
       begin = recheck_before_commit(jobs, outcomes);
@@ -482,6 +557,7 @@ void Dal::Impl::run_group(std::vector<std::unique_ptr<Job>>& jobs) {
     if (begin) begin = control("COMMIT");
     if (!begin) control("ROLLBACK");
   }
+  times.committed();
   if (!begin) {
     // Nothing of the group is durable: every request that would have
     // committed fails with the reason, and the sequence is reused.

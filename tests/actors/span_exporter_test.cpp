@@ -1,7 +1,8 @@
 // The OTLP span exporter against a collector on loopback that records
 // what it is sent: the document's shape, batching, what is dropped (and
 // counted) when the collector refuses or is gone, and a node whose
-// [tracing] names the collector exporting the router's spans.
+// [tracing] names the collector exporting its spans (the router's, and
+// under them the DAL's).
 #include "actors/node/span_exporter.hpp"
 
 #include <gtest/gtest.h>
@@ -15,9 +16,12 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "actors/gzs/gzs.hpp"
 #include "actors/http/http_server.hpp"
 #include "storage/net/http_client.hpp"
+#include "tests/actors/dal_node_fixture.hpp"
 #include "tests/actors/loopback_server.hpp"
+#include "tests/actors/otlp_collector.hpp"
 #include "tests/actors/node_fixture.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/fake_http_server.hpp"
@@ -27,46 +31,10 @@ namespace ezone {
 namespace {
 
 using nlohmann::json;
+using test::attr;
+using test::Collector;
 
-// Records every export request's body; answers `status`.
-struct Collector {
-  std::atomic<int> status{200};
-  std::mutex mutex;
-  std::vector<json> requests;
-  std::unique_ptr<Metrics> metrics = std::make_unique<Metrics>("collector");
-  std::unique_ptr<HttpServer> server;
-
-  Collector() {
-    server = test::start_loopback_server(
-        "collector",
-        [this](const HttpRequest& r) {
-          if (r.method != "POST" || r.path() != "/v1/traces" || r.header("content-type") != "application/json")
-            return HttpResponse::text(400, "not an OTLP/JSON export");
-          std::lock_guard<std::mutex> lock(mutex);
-          requests.push_back(json::parse(r.body, nullptr, false));
-          return HttpResponse::json(status, "{}");
-        },
-        *metrics);
-  }
-  ~Collector() {
-    if (server) server->stop();
-  }
-  HostPort address() const { return {"127.0.0.1", server->port()}; }
-  // Every span received, in order.
-  std::vector<json> spans() {
-    std::lock_guard<std::mutex> lock(mutex);
-    std::vector<json> out;
-    for (const json& r : requests)
-      for (const json& s : r["resourceSpans"][0]["scopeSpans"][0]["spans"]) out.push_back(s);
-    return out;
-  }
-  size_t request_count() {
-    std::lock_guard<std::mutex> lock(mutex);
-    return requests.size();
-  }
-};
-
-RouterSpan span(int i, int status = 200) {
+RouterSpan routed(int i, int status = 200) {
   RouterSpan s;
   s.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
   s.span_id = "00f067aa0ba902b" + std::to_string(i % 10);
@@ -81,11 +49,8 @@ RouterSpan span(int i, int status = 200) {
   return s;
 }
 
-std::string attr(const json& span, const std::string& key) {
-  for (const json& a : span["attributes"])
-    if (a["key"] == key) return a["value"].contains("stringValue") ? a["value"]["stringValue"] : a["value"]["intValue"];
-  return "<absent>";
-}
+// The router's span as the node reports it, ending now.
+Span span(int i, int status = 200) { return router_span(routed(i, status), unix_ns_now()); }
 
 TracingSettings settings_for(const Collector& c) {
   TracingSettings t;
@@ -96,8 +61,8 @@ TracingSettings settings_for(const Collector& c) {
 }
 
 TEST(SpanExporter, TheDocumentIsOtlpJson) {
-  ExportedSpan a{span(0), 1'000'000'000, 1'001'500'000};
-  ExportedSpan b{span(1, 503), 2'000'000'000, 2'001'500'000};
+  const Span a = router_span(routed(0), 1'001'500'000);
+  const Span b = router_span(routed(1, 503), 2'001'500'000);
   json doc = json::parse(otlp_traces_json("bj", {a, b}));
   const json& rs = doc["resourceSpans"][0];
   std::map<std::string, std::string> resource;
@@ -124,6 +89,43 @@ TEST(SpanExporter, TheDocumentIsOtlpJson) {
   EXPECT_EQ(spans[1]["status"]["code"], 2) << "a 5xx is an error";
   EXPECT_EQ(spans[1]["status"]["message"], "fenced");
   EXPECT_EQ(attr(spans[1], "ezone.reason"), "fenced");
+}
+
+TEST(SpanExporter, EachScopeHasItsOwnListAndAttributesKeepTheirType) {
+  Span dal;
+  dal.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  dal.span_id = "00f067aa0ba902c1";
+  dal.parent_id = "00f067aa0ba902b0";
+  dal.ezone = "bj";
+  dal.name = "dal.tx";
+  dal.scope = "ezone.dal";
+  dal.kind = SpanKind::internal;
+  dal.start_unix_ns = 1'000'100'000;
+  dal.end_unix_ns = 1'000'900'000;
+  dal.set("ezone.dal.rows", int64_t{3});
+  dal.set("ezone.dal.refusal", "wrong_zone");
+  dal.error = "shard 31 is owned by ezone 'sh'";
+  json doc = json::parse(otlp_traces_json("bj", {router_span(routed(0), 1'001'500'000), dal,
+                                                 router_span(routed(2), 1'002'000'000)}));
+  const json& scopes = doc["resourceSpans"][0]["scopeSpans"];
+  ASSERT_EQ(scopes.size(), 2u);
+  EXPECT_EQ(scopes[0]["scope"]["name"], "ezone.router");
+  EXPECT_EQ(scopes[0]["spans"].size(), 2u);
+  EXPECT_EQ(scopes[1]["scope"]["name"], "ezone.dal");
+  ASSERT_EQ(scopes[1]["spans"].size(), 1u);
+  const json& d = scopes[1]["spans"][0];
+  EXPECT_EQ(d["kind"], 1) << "SPAN_KIND_INTERNAL";
+  EXPECT_EQ(d["parentSpanId"], "00f067aa0ba902b0");
+  EXPECT_EQ(d["status"]["code"], 2);
+  EXPECT_EQ(d["status"]["message"], "shard 31 is owned by ezone 'sh'");
+  for (const json& a : d["attributes"]) {
+    if (a["key"] == "ezone.dal.rows") {
+      EXPECT_EQ(a["value"]["intValue"], "3");
+    } else if (a["key"] == "ezone.dal.refusal") {
+      EXPECT_EQ(a["value"]["stringValue"], "wrong_zone");
+    }
+  }
+  EXPECT_EQ(attr(d, "ezone"), "bj");
 }
 
 TEST(SpanExporter, SpansLeaveInBatchesAndEveryOneArrives) {
@@ -201,10 +203,16 @@ TEST(SpanSink, SpansAreLoggedAndExportedAsTheSettingsSay) {
   ASSERT_TRUE(sink);
   sink(span(1, 503));
   EXPECT_NE(out.str().find("event=span trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b1 "
-                           "parent_id=00f067aa0ba90200 ezone=bj name=\"POST /v1/orders/{id}/accept\" "
-                           "outcome=rejected reason=fenced status=503 duration_us=1500"),
+                           "parent_id=00f067aa0ba90200 ezone=bj name=\"POST /v1/orders/{id}/accept\" kind=server "
+                           "duration_us=1500 error=fenced ezone.outcome=rejected ezone.reason=fenced "
+                           "http.response.status_code=503"),
             std::string::npos)
       << out.str();
+  Span quoted = span(2);
+  quoted.error = "the instance said \"no\"\nagain";
+  sink(quoted);
+  EXPECT_NE(out.str().find(" error=\"the instance said 'no' again\" "), std::string::npos)
+      << "quoted, on one line: " << out.str();
   t.log_spans = false;
   EXPECT_FALSE(make_span_sink(t, logger, nullptr)) << "nothing to do: no sink at all";
   Collector collector;
@@ -245,6 +253,55 @@ TEST_F(TracingNodeTest, ANodeExportsItsRoutersSpansToTheCollectorItNames) {
   ASSERT_TRUE(conn.request(r, 3000).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(collector.spans().size(), 1u);
+  (*bj)->stop();
+}
+
+// A traced write through POST /dal/v1/tx: the router's span and, under
+// it, the DAL's, both exported; the DAL's says what it wrote.
+class TracedDalNodeTest : public test::DalNodeTest {};
+
+TEST_F(TracedDalNodeTest, ADalTransactionIsASpanUnderTheRoutersSpan) {
+  Collector collector;
+  configure = [dal = configure, &collector](NodeConfig& c) {
+    dal(c);
+    c.tracing.otlp_endpoint = collector.address();
+    c.tracing.flush_interval_ms = 50;
+  };
+  auto bj = start_node("bj");
+  ASSERT_TRUE(bj.ok()) << bj.status().to_string();
+  const Epoch epoch = (*bj)->gzs().epoch();
+  ASSERT_TRUE(commit_once_leased(insert_order(1, 1, epoch)));  // untraced: no span
+  net::HttpRequest req;
+  req.method = "POST";
+  req.target = "/dal/v1/tx";
+  req.body = insert_order(2, 1, epoch).dump();
+  req.content_type = "application/json";
+  req.headers = {{"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}};
+  auto answer = net::HttpConnection({"127.0.0.1", bj_ports_.http}).request(req, 5000);
+  ASSERT_TRUE(answer.ok()) << answer.status().to_string();
+  ASSERT_EQ(answer->status, 200) << answer->body;
+  ASSERT_TRUE(test::eventually([&] { return collector.spans().size() == 2; })) << collector.spans().size();
+  json router, dal;
+  for (const json& s : collector.spans()) (s["scope"] == "ezone.dal" ? dal : router) = s;
+  ASSERT_TRUE(router.is_object() && dal.is_object());
+  EXPECT_EQ(router["scope"], "ezone.router");
+  EXPECT_EQ(router["parentSpanId"], "00f067aa0ba902b7");
+  EXPECT_EQ(dal["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(dal["parentSpanId"], router["spanId"]) << "the DAL's span is the router's child";
+  EXPECT_EQ(dal["name"], "dal.tx");
+  EXPECT_EQ(dal["kind"], 1);
+  EXPECT_EQ(attr(dal, "ezone"), "bj");
+  EXPECT_EQ(attr(dal, "ezone.shard"), "1");
+  EXPECT_EQ(attr(dal, "ezone.dal.rows"), "1");
+  EXPECT_EQ(attr(dal, "ezone.dal.outbox_seq"), std::to_string(json::parse(answer->body)["outbox_seq"].get<int64_t>()));
+  EXPECT_NE(attr(dal, "ezone.dal.commit_us"), "<absent>");
+  EXPECT_FALSE(dal.contains("status"));
+  // The DAL's span lies within the router's. The router's start is its end
+  // less its duration, and its end is read a moment after the answer: 1 ms
+  // of slack for that moment.
+  auto ns = [](const json& s, const char* k) { return std::stoll(s[k].get<std::string>()); };
+  EXPECT_GE(ns(dal, "startTimeUnixNano") + 1'000'000, ns(router, "startTimeUnixNano"));
+  EXPECT_LE(ns(dal, "endTimeUnixNano"), ns(router, "endTimeUnixNano"));
   (*bj)->stop();
 }
 

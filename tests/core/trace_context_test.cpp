@@ -1,5 +1,6 @@
 // W3C traceparent parsing (core/trace_context.hpp), against the
 // specification's rules for valid and invalid values.
+#include "core/span.hpp"
 #include "core/trace_context.hpp"
 
 #include <gtest/gtest.h>
@@ -73,6 +74,31 @@ TEST(TraceContext, SpanIdsAreSixteenLowercaseHexDigitsAndDiffer) {
     seen.insert(id);
   }
   EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(Span, AChildSpanContinuesTheTraceUnderTheCallersSpan) {
+  auto parent = parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  ASSERT_TRUE(parent.ok());
+  const int64_t before = unix_ns_now();
+  Span s = child_span(*parent, "dal.tx", SpanKind::internal, "ezone.dal", "bj");
+  EXPECT_EQ(s.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(s.parent_id, "00f067aa0ba902b7");
+  EXPECT_EQ(s.span_id.size(), 16u);
+  EXPECT_NE(s.span_id, s.parent_id);
+  EXPECT_EQ(s.name, "dal.tx");
+  EXPECT_STREQ(s.scope, "ezone.dal");
+  EXPECT_EQ(s.ezone, "bj");
+  EXPECT_GE(s.start_unix_ns, before);
+  EXPECT_LE(s.start_unix_ns, unix_ns_now());
+  s.set("rows", int64_t{-3});
+  s.set("refusal", "wrong_zone");
+  EXPECT_EQ(s.attribute("rows"), "-3");
+  EXPECT_EQ(s.attribute("refusal"), "wrong_zone");
+  EXPECT_EQ(s.attribute("absent"), "");
+  s.end_unix_ns = s.start_unix_ns + 2'500'000;
+  EXPECT_EQ(s.duration_us(), 2500);
+  EXPECT_STREQ(span_kind_name(SpanKind::client), "client");
+  EXPECT_EQ(static_cast<int>(SpanKind::server), 2) << "OTLP's numbering";
 }
 
 }  // namespace

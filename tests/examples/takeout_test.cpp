@@ -12,6 +12,7 @@
 #include "storage/dal/dal.hpp"
 #include "storage/net/http_client.hpp"
 #include "tests/actors/node_fixture.hpp"
+#include "tests/actors/otlp_collector.hpp"
 #include "tests/support/eventually.hpp"
 #include "zones/routing/order_id.hpp"
 
@@ -41,7 +42,8 @@ class TakeoutTest : public test::TwoNodeTest {
   void SetUp() override {
     TwoNodeTest::SetUp();
     const std::string src = EZONE_TEST_SOURCE_DIR;
-    configure = [src](NodeConfig& c) {
+    configure = [src, extra = extra_config](NodeConfig& c) {
+      if (extra) extra(c);
       c.gzs.fences_dir = src + "/tests/data/fences/good";
       c.dal.enabled = true;
       c.dal.schema_file = src + "/config/schemas/takeout.toml";
@@ -66,14 +68,18 @@ class TakeoutTest : public test::TwoNodeTest {
     TwoNodeTest::TearDown();
   }
 
+  // Set before SetUp by a fixture that needs more in every node's config.
+  std::function<void(NodeConfig&)> extra_config;
+
   uint16_t port(const std::string& ezone) const { return ezone == "bj" ? bj_ports_.http : sh_ports_.http; }
 
   Answer call(const std::string& entry, const std::string& method, const std::string& target,
-              const std::string& body = "") {
+              const std::string& body = "", std::vector<std::pair<std::string, std::string>> headers = {}) {
     net::HttpRequest req;
     req.method = method;
     req.target = target;
     req.body = body;
+    req.headers = std::move(headers);
     if (!body.empty()) req.content_type = "application/json";
     auto r = net::HttpConnection({"127.0.0.1", port(entry)}).request(req, 5000);
     EXPECT_TRUE(r.ok()) << r.status().to_string();
@@ -352,6 +358,57 @@ TEST_F(TakeoutTest, BadInputIsA400WithAClearMessage) {
             "request body: is not valid JSON: nested deeper than 64 levels at byte 64");
   Answer not_a_number = call("bj", "POST", "/v1/orders/12ab/accept");
   EXPECT_EQ(not_a_number.status, 400) << not_a_number.body.dump();
+}
+
+// Both nodes export their spans to one collector.
+class TracedTakeoutTest : public TakeoutTest {
+ protected:
+  void SetUp() override {
+    extra_config = [c = &collector_](NodeConfig& config) {
+      config.tracing.otlp_endpoint = c->address();
+      config.tracing.flush_interval_ms = 50;
+    };
+    TakeoutTest::SetUp();
+  }
+  test::Collector collector_;
+};
+
+// An order created at the wrong zone, traced: the entry router forwards
+// it, the owner's router serves it, and its transaction runs in the
+// owner's DAL: three spans of one trace, each the child of the one before.
+TEST_F(TracedTakeoutTest, AnOrderEnteringAtTheWrongZoneIsOneTraceAcrossBothSites) {
+  const int64_t merchant = create_merchant("bj", kBjPoint, "bj");
+  create_order("bj", merchant, kBjPoint, "bj");  // untraced: the lease is held now
+  const std::string trace = "0af7651916cd43dd8448eb211c80319c";
+  Answer a = call("sh", "POST", "/v1/orders", order_body(merchant, kBjPoint).dump(),
+                  {{"traceparent", "00-" + trace + "-b7ad6b7169203331-01"}});
+  ASSERT_EQ(a.status, 201) << a.body.dump();
+  ASSERT_EQ(a.served_by, "bj");
+  std::vector<json> spans;
+  ASSERT_TRUE(eventually([&] {
+    spans.clear();
+    for (const json& s : collector_.spans())
+      if (s["traceId"] == trace) spans.push_back(s);
+    return spans.size() == 3;
+  })) << spans.size();
+  json entry, owner, dal;
+  for (const json& s : spans) {
+    if (s["scope"] == "ezone.dal") dal = s;
+    else if (test::attr(s, "ezone") == "sh") entry = s;
+    else owner = s;
+  }
+  ASSERT_TRUE(entry.is_object() && owner.is_object() && dal.is_object());
+  EXPECT_EQ(entry["parentSpanId"], "b7ad6b7169203331");
+  EXPECT_EQ(test::attr(entry, "ezone.outcome"), "forwarded");
+  EXPECT_EQ(test::attr(entry, "ezone.forwarded_to"), "bj");
+  EXPECT_EQ(owner["parentSpanId"], entry["spanId"]);
+  EXPECT_EQ(test::attr(owner, "ezone"), "bj");
+  EXPECT_EQ(test::attr(owner, "ezone.outcome"), "local");
+  EXPECT_EQ(owner["name"], "POST /v1/orders");
+  EXPECT_EQ(dal["parentSpanId"], owner["spanId"]);
+  EXPECT_EQ(test::attr(dal, "ezone"), "bj");
+  EXPECT_EQ(test::attr(dal, "ezone.shard"), "1");
+  EXPECT_EQ(test::attr(dal, "ezone.dal.rows"), "1");
 }
 
 }  // namespace

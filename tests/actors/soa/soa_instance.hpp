@@ -33,7 +33,7 @@ struct Instance {
           nlohmann::json body{{"instance", name},       {"method", r.method},
                               {"target", r.target},     {"body", r.body},
                               {"shard", r.header("x-ezone-shard")}, {"hops", r.header("x-ezone-hops")},
-                              {"host", r.header("host")}};
+                              {"host", r.header("host")}, {"traceparent", r.header("traceparent")}};
           return HttpResponse::json(200, body.dump());
         },
         *metrics, std::move(tls));
