@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <fstream>
 #include <set>
 #include <string>
 #include <tuple>
@@ -286,6 +287,60 @@ TEST_F(LoadgenClusterTest, StatusReadsThroughTheRowCacheAlwaysShowTheLastWrite) 
     hits += std::stoull(metrics->body.substr(at + prefix.size()));
   }
   EXPECT_GE(hits, completed * kWriteSteps);
+}
+
+// --trace-ratio 1: every flow is one sampled trace. The report names the
+// slowest traced steps by trace id, and the zones logged those traces'
+// spans: the router's and, for a write, the DAL's under it.
+TEST_F(LoadgenClusterTest, TracedFlowsAreListedByTraceIdAndTheZonesLoggedTheirSpans) {
+  Options o = options();
+  o.trace_ratio = 1;
+  o.verify = false;
+  auto run = run_loadgen(o);
+  ASSERT_TRUE(run.ok()) << run.status().to_string();
+  const json& step = run->report["steps"][0];
+  ASSERT_GT(step["requests"].get<uint64_t>(), 0u);
+  EXPECT_EQ(step["traced_requests"], step["requests"]) << "every flow is traced";
+  const json& slowest = step["slowest_traced"];
+  ASSERT_EQ(slowest.size(), std::min<uint64_t>(kSlowestTracedMax, step["requests"].get<uint64_t>()));
+  for (size_t i = 1; i < slowest.size(); ++i)
+    EXPECT_GE(slowest[i - 1]["latency_ms"].get<double>(), slowest[i]["latency_ms"].get<double>()) << "slowest first";
+  // A traced write, found in the logs of the zone that served it.
+  const json* write = nullptr;
+  for (const json& t : slowest)
+    if (t["step"] != "status" && t["error"] == "" && !write) write = &t;
+  ASSERT_NE(write, nullptr) << slowest.dump();
+  const std::string trace = (*write)["trace_id"];
+  ASSERT_EQ(trace.size(), 32u);
+  ASSERT_EQ(trace.find_first_not_of("0123456789abcdef"), std::string::npos) << trace;
+  const std::string zone = (*write)["served_by"];
+  ASSERT_TRUE(zone == "bj" || zone == "sh") << zone;
+  // The names of the trace's spans in a zone's log.
+  auto span_names = [&](const std::string& ezone) {
+    std::multiset<std::string> names;
+    std::ifstream in(cluster_->log_path(ezone));
+    for (std::string line; std::getline(in, line);) {
+      if (line.find("event=span trace_id=" + trace + " ") == std::string::npos) continue;
+      const size_t at = line.find(" name=");
+      if (at != std::string::npos) names.insert(line.substr(at + 6, line.find(" kind=") - at - 6));
+    }
+    return names;
+  };
+  // Each write of the flow is a router's span at the zone that served it,
+  // with a dal.tx under it (and another router's span where it entered
+  // elsewhere).
+  std::multiset<std::string> at_owner;
+  ASSERT_TRUE(eventually([&] {
+    at_owner = span_names(zone);
+    return at_owner.count("\"POST /v1/orders\"") >= 1 && at_owner.count("dal.tx") >= 1;
+  })) << "no router and dal.tx spans of " << trace << " in " << zone << "'s log: " << at_owner.size();
+  EXPECT_LE(at_owner.count("dal.tx"), kWriteSteps);
+  // Without --trace-ratio nothing is traced.
+  o.trace_ratio = 0;
+  auto quiet = run_loadgen(o);
+  ASSERT_TRUE(quiet.ok()) << quiet.status().to_string();
+  EXPECT_EQ(quiet->report["steps"][0]["traced_requests"], 0);
+  EXPECT_EQ(quiet->report["steps"][0]["slowest_traced"], json::array());
 }
 
 }  // namespace

@@ -408,6 +408,11 @@ TEST(Options, ParsesFlagsAndRejectsMistakes) {
   EXPECT_FALSE(parse_options(5, bad_rate).ok());
   const char* help[] = {"loadgen", "--help"};
   EXPECT_TRUE(parse_options(2, help)->help);
+  const char* traced[] = {"loadgen", "--nodes", "a:1", "--trace-ratio", "0.25"};
+  EXPECT_DOUBLE_EQ(parse_options(5, traced)->trace_ratio, 0.25);
+  EXPECT_DOUBLE_EQ(parse_options(3, traced)->trace_ratio, 0) << "untraced by default";
+  const char* over[] = {"loadgen", "--nodes", "a:1", "--trace-ratio", "1.5"};
+  EXPECT_FALSE(parse_options(5, over).ok()) << "a share is 0..1";
 }
 
 TEST(Options, TheAdminTokenComesFromItsFile) {

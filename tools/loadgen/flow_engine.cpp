@@ -69,7 +69,41 @@ struct FlowEngine::Flow {
   std::string maybe_state;  // set when the failed step may have applied
   int reads_left = 0;       // status reads still to send before the next write
   int64_t ready_us = 0;
+  std::string trace_id;     // a traced flow's (--trace-ratio), "" when untraced
+  uint64_t sent = 0;        // requests sent: the loadgen's span id for each
+
+  // The traceparent of the flow's next request ("" when untraced): the
+  // flow's trace, with a new parent id per request.
+  std::string traceparent() {
+    if (trace_id.empty()) return "";
+    char parent[17];
+    std::snprintf(parent, sizeof parent, "%016llx", static_cast<unsigned long long>(++sent));
+    return "00-" + trace_id + "-" + parent + "-01";
+  }
 };
+
+namespace {
+
+// A W3C trace id: 32 lowercase hex digits, not all zero.
+std::string random_trace_id(std::mt19937_64& rng) {
+  uint64_t hi = rng(), lo = rng();
+  if (hi == 0 && lo == 0) lo = 1;
+  char out[33];
+  std::snprintf(out, sizeof out, "%016llx%016llx", static_cast<unsigned long long>(hi),
+                static_cast<unsigned long long>(lo));
+  return out;
+}
+
+// Keeps `slowest` the kSlowestTracedMax slowest steps, slowest first.
+void keep_if_slow(std::vector<TracedStep>& slowest, TracedStep step) {
+  if (slowest.size() == kSlowestTracedMax && slowest.back().latency_us >= step.latency_us) return;
+  auto at = std::upper_bound(slowest.begin(), slowest.end(), step.latency_us,
+                             [](int64_t us, const TracedStep& s) { return us > s.latency_us; });
+  slowest.insert(at, std::move(step));
+  if (slowest.size() > kSlowestTracedMax) slowest.pop_back();
+}
+
+}  // namespace
 
 FlowEngine::FlowEngine(const Options& options, const Population& population,
                        const std::map<ShardId, std::string>& initial_owner, CallObserver observer)
@@ -120,6 +154,9 @@ void FlowEngine::start_flow(std::mt19937_64& rng, int64_t due_us) {
   flow->merchant_id = pick(population_.merchants.at(flow->point.shard), rng);
   flow->user_id = pick(population_.users, rng);
   flow->amount_cents = 1000 + static_cast<int64_t>(rng() % 9000);
+  // Drawn only when asked for, so a run without traces sees the same flows.
+  if (options_.trace_ratio > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < options_.trace_ratio)
+    flow->trace_id = random_trace_id(rng);
   flow->ready_us = due_us;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -158,15 +195,15 @@ void FlowEngine::worker(size_t index) {
   }
 }
 
-Call FlowEngine::send(const Flow& f, NodeClients& clients, size_t node) const {
+Call FlowEngine::send(Flow& f, NodeClients& clients, size_t node) const {
   if (f.next == FlowStep::create) {
     const json body{{"user_id", f.user_id}, {"merchant_id", f.merchant_id}, {"lat", f.point.lat},
                     {"lon", f.point.lon}, {"amount_cents", f.amount_cents}};
-    return clients.call(node, "POST", "/v1/orders", body.dump(), 201);
+    return clients.call(node, "POST", "/v1/orders", body.dump(), 201, f.traceparent());
   }
   static const char* const verbs[] = {"", "accept", "pickup", "deliver"};
   const std::string target = "/v1/orders/" + std::to_string(f.order_id) + "/" + verbs[static_cast<size_t>(f.next)];
-  return clients.call(node, "POST", target, "{}", 200);
+  return clients.call(node, "POST", target, "{}", 200, f.traceparent());
 }
 
 std::unique_ptr<FlowEngine::Flow> FlowEngine::execute(std::unique_ptr<Flow> flow, NodeClients& clients,
@@ -187,7 +224,7 @@ std::unique_ptr<FlowEngine::Flow> FlowEngine::execute(std::unique_ptr<Flow> flow
                         call.served_by, error});
   }
   std::unique_lock<std::mutex> lock(mutex_);
-  record_locked(flow->next, node, call, error, done_us - flow->ready_us);
+  record_locked(*flow, flow->next, node, call, error, done_us - flow->ready_us);
   if (!error.empty()) {
     if (call.maybe_applied && flow->order_id) flow->maybe_state = state_after(flow->next);
     ++stats_->flows_failed;
@@ -205,13 +242,14 @@ std::unique_ptr<FlowEngine::Flow> FlowEngine::execute(std::unique_ptr<Flow> flow
 
 std::unique_ptr<FlowEngine::Flow> FlowEngine::read_status(std::unique_ptr<Flow> flow, NodeClients& clients,
                                                           size_t node) {
-  const Call call = clients.call(node, "GET", "/v1/orders/" + std::to_string(flow->order_id), "", 200);
+  const Call call =
+      clients.call(node, "GET", "/v1/orders/" + std::to_string(flow->order_id), "", 200, flow->traceparent());
   const int64_t done_us = now_us();
   std::string error = call.ok() ? "" : call.error;
   if (error.empty() && call.body.value("state", std::string()) != flow->acked_state) error = "stale_read";
   if (error.empty()) learn_owner(flow->shard, call.served_by);
   std::unique_lock<std::mutex> lock(mutex_);
-  record_locked(FlowStep::status, node, call, error, done_us - flow->ready_us);
+  record_locked(*flow, FlowStep::status, node, call, error, done_us - flow->ready_us);
   --flow->reads_left;
   return after_write(std::move(flow), done_us);
 }
@@ -236,10 +274,14 @@ std::unique_ptr<FlowEngine::Flow> FlowEngine::after_write(std::unique_ptr<Flow> 
   return flow;
 }
 
-void FlowEngine::record_locked(FlowStep step, size_t node, const Call& call, const std::string& error,
-                               int64_t latency_us) {
+void FlowEngine::record_locked(const Flow& flow, FlowStep step, size_t node, const Call& call,
+                               const std::string& error, int64_t latency_us) {
   StepStats& s = *stats_;
   ++s.requests;
+  if (!flow.trace_id.empty()) {
+    ++s.traced_requests;
+    keep_if_slow(s.slowest_traced, TracedStep{step, latency_us, flow.trace_id, call.served_by, error});
+  }
   if (!call.served_by.empty()) {
     ++s.served_by[call.served_by];
     const std::string& entered = population_.node_ezones[node];

@@ -54,6 +54,16 @@ const char* flow_step_name(FlowStep step);
 // The order state a successful write leaves ("created", "accepted", ...).
 const char* state_after(FlowStep step);
 
+// A step of a traced flow (--trace-ratio), among the slowest of a load step.
+struct TracedStep {
+  FlowStep step = FlowStep::create;
+  int64_t latency_us = 0;
+  std::string trace_id;   // the flow's: look it up in the zones' spans
+  std::string served_by;  // X-Ezone of the answer, "" when none
+  std::string error;      // the error kind, "" when it succeeded
+};
+constexpr size_t kSlowestTracedMax = 10;
+
 // Figures of one load step (one run, or one rate of --find-max).
 struct StepStats {
   std::string name;
@@ -68,6 +78,8 @@ struct StepStats {
   std::array<LatencyHistogram, kFlowSteps> latency;
   std::map<std::string, uint64_t> errors;     // kind -> count
   std::map<std::string, uint64_t> served_by;  // X-Ezone -> requests
+  uint64_t traced_requests = 0;               // sent with a sampled traceparent
+  std::vector<TracedStep> slowest_traced;     // the kSlowestTracedMax slowest, slowest first
 
   uint64_t error_count() const;
   int64_t worst_p99_us() const;
@@ -114,14 +126,15 @@ class FlowEngine {
  private:
   struct Flow;
   void worker(size_t index);
-  Call send(const Flow& flow, NodeClients& clients, size_t node) const;
+  Call send(Flow& flow, NodeClients& clients, size_t node) const;
   // Sends the flow's next step and records it; returns the flow when it has
   // a further step to send (the caller sends it at once), null once the
   // flow has finished (delivered, failed or abandoned).
   std::unique_ptr<Flow> execute(std::unique_ptr<Flow> flow, NodeClients& clients, std::mt19937_64& rng);
   // Both require mutex_ held.
   void finish_locked(const Flow& flow);
-  void record_locked(FlowStep step, size_t node, const Call& call, const std::string& error, int64_t latency_us);
+  void record_locked(const Flow& flow, FlowStep step, size_t node, const Call& call, const std::string& error,
+                     int64_t latency_us);
   // A status read of the flow's order; returns the flow (null once done).
   std::unique_ptr<Flow> read_status(std::unique_ptr<Flow> flow, NodeClients& clients, size_t node);
   // The flow after its write was acknowledged: reads, the next write, or done.

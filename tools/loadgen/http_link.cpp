@@ -273,7 +273,7 @@ Result<LinkResponse> HttpLink::read_response(int64_t timeout_ms) {
 }
 
 Result<LinkResponse> HttpLink::request(std::string_view method, std::string_view target, std::string_view body,
-                                       int64_t timeout_ms, bool* maybe_sent) {
+                                       int64_t timeout_ms, bool* maybe_sent, std::string_view traceparent) {
   *maybe_sent = false;
   const int64_t now = now_ms();
   if (fd_ >= 0 && now - last_used_ms_ > kIdleCheckMs) {
@@ -289,6 +289,7 @@ Result<LinkResponse> HttpLink::request(std::string_view method, std::string_view
   out_.clear();
   out_.append(method).append(" ").append(target).append(" HTTP/1.1\r\nHost: ").append(peer_.to_string());
   if (!body.empty()) out_.append("\r\nContent-Type: application/json");
+  if (!traceparent.empty()) out_.append("\r\ntraceparent: ").append(traceparent);
   out_.append("\r\nContent-Length: ").append(std::to_string(body.size())).append("\r\n\r\n").append(body);
   Status sent = send_all(out_, maybe_sent);
   if (!sent) {

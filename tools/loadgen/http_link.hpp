@@ -50,8 +50,9 @@ class HttpLink {
   // when needed. Failures: unavailable (refused, reset, closed), timeout,
   // parse_error (not HTTP/1.1 or over the bounds), io_error. *maybe_sent is
   // false when the failure came before any byte of this request left.
+  // traceparent: sent as that header when not empty.
   Result<LinkResponse> request(std::string_view method, std::string_view target, std::string_view body,
-                               int64_t timeout_ms, bool* maybe_sent);
+                               int64_t timeout_ms, bool* maybe_sent, std::string_view traceparent = {});
   const HostPort& peer() const { return peer_; }
 
  private:

@@ -114,6 +114,7 @@ std::map<std::string, Setter> setters(Options* o) {
       {"--merchants-per-shard", integer("--merchants-per-shard", &o->merchants_per_shard, 1, 1000)},
       {"--in-flight-max", integer("--in-flight-max", &o->in_flight_max, 1, 10000000)},
       {"--status-reads", integer("--status-reads", &o->status_reads, 0, 100)},
+      {"--trace-ratio", number("--trace-ratio", &o->trace_ratio, 0, 1)},
       {"--verify-wait-s", number("--verify-wait-s", &o->verify_wait_s, 0, 3600)},
       {"--verify-batch", integer("--verify-batch", &o->verify_batch, 1, 900)},
   };
@@ -179,6 +180,11 @@ are drawn inside the real city fences, weighted by fence area.
                            (GET /v1/orders/{id}, step "status"); a read that
                            does not show the state just written is error
                            "stale_read" [0]
+  --trace-ratio F          send this share of flows (0..1) as sampled W3C
+                           traces: one trace per flow, a traceparent on each
+                           of its steps; the report lists the slowest traced
+                           steps by trace id, to look up in the zones' span
+                           logs or their OTLP collector ([tracing]) [0]
   --no-verify              skip the final verification
   --verify-wait-s S        bound on waiting for replication [60]
   --verify-batch N         ids per verification SELECT [500]

@@ -62,6 +62,10 @@ struct Options {
   int merchants_per_shard = 4;
   int64_t in_flight_max = 10000;  // flows started but not finished; more are refused (counted)
   int status_reads = 0;           // GET /v1/orders/{id} after each write of a flow
+  // The share of flows sent as sampled W3C traces (0..1): each such flow is
+  // one trace, its steps carry a traceparent, and the report lists the
+  // slowest traced steps with their trace ids.
+  double trace_ratio = 0;
 
   bool verify = true;
   double verify_wait_s = 60;

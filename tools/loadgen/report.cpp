@@ -58,6 +58,14 @@ std::string step_text(const StepStats& s) {
   }
   out += "  errors: " + counts_text(s.errors) + "\n";
   out += "  served by: " + split_text(s.served_by) + "\n";
+  if (s.traced_requests == 0) return out;
+  out += "  traced: " + std::to_string(s.traced_requests) + " requests; the slowest (trace id, for the zones' spans):\n";
+  for (const TracedStep& t : s.slowest_traced) {
+    char row[200];
+    std::snprintf(row, sizeof(row), "  %-8s %9.2f ms  %s  %s\n", flow_step_name(t.step), ms(t.latency_us),
+                  t.trace_id.c_str(), t.error.empty() ? ("served by " + t.served_by).c_str() : t.error.c_str());
+    out += row;
+  }
   return out;
 }
 
@@ -75,11 +83,17 @@ json step_json(const StepStats& s) {
   for (const auto& [zone, n] : s.served_by) {
     split[zone] = {{"requests", n}, {"share", all ? static_cast<double>(n) / static_cast<double>(all) : 0.0}};
   }
+  json slowest = json::array();
+  for (const TracedStep& t : s.slowest_traced) {
+    slowest.push_back({{"step", flow_step_name(t.step)}, {"latency_ms", ms(t.latency_us)}, {"trace_id", t.trace_id},
+                       {"served_by", t.served_by}, {"error", t.error}});
+  }
   return json{{"name", s.name}, {"target_rate", s.target_rate}, {"load_s", s.load_s}, {"elapsed_s", s.elapsed_s},
               {"flows_started", s.flows_started}, {"flows_completed", s.flows_completed},
               {"flows_failed", s.flows_failed}, {"flows_per_s", s.flows_per_s()}, {"requests", s.requests},
               {"requests_per_s", s.requests_per_s()}, {"forwarded", s.forwarded}, {"latency", latency},
-              {"worst_p99_ms", ms(s.worst_p99_us())}, {"errors", s.errors}, {"served_by", split}};
+              {"worst_p99_ms", ms(s.worst_p99_us())}, {"errors", s.errors}, {"served_by", split},
+              {"traced_requests", s.traced_requests}, {"slowest_traced", std::move(slowest)}};
 }
 
 std::string verify_text(const ReplicationWait& wait, const VerifyResult& r) {

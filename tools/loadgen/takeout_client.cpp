@@ -28,11 +28,11 @@ NodeClients::NodeClients(const std::vector<HostPort>& nodes, int64_t timeout_ms,
 }
 
 Call NodeClients::call(size_t node, const std::string& method, const std::string& target, const std::string& body,
-                       int expected_status) {
+                       int expected_status, const std::string& traceparent) {
   Call out;
   bool maybe_sent = true;
   const auto start = std::chrono::steady_clock::now();
-  auto resp = connections_[node]->request(method, target, body, timeout_ms_, &maybe_sent);
+  auto resp = connections_[node]->request(method, target, body, timeout_ms_, &maybe_sent, traceparent);
   out.service_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
   if (!resp) {
     out.error = error_kind(0, resp.status().code());

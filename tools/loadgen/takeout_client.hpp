@@ -46,9 +46,10 @@ class NodeClients {
   NodeClients(const std::vector<HostPort>& nodes, int64_t timeout_ms, const net::TlsContextPtr& tls = nullptr);
 
   // One JSON request to node `node` (< size()). Success means the status is
-  // expected_status and the body parses as JSON.
+  // expected_status and the body parses as JSON. traceparent: sent when
+  // not empty.
   Call call(size_t node, const std::string& method, const std::string& target, const std::string& body,
-            int expected_status);
+            int expected_status, const std::string& traceparent = "");
   size_t size() const { return connections_.size(); }
   const HostPort& node(size_t i) const { return connections_[i]->peer(); }
 

