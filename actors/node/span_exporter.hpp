@@ -99,7 +99,10 @@ class SpanExporter {
 // (event=span trace_id=... span_id=... parent_id=... ezone=... name="..."
 // kind=... duration_us=... [error="..."] <attribute>=<value>...), and hands
 // it to exporter when there is one (exporter must outlive every part that
-// reports spans). Empty when neither applies.
+// reports spans). Empty when neither applies. The line is written on the
+// thread that ended the span, like the node's other log lines: handing
+// the lines to the exporter's thread was measured slower on two cores
+// (BENCHMARKS.md, "Tracing the flows").
 SpanSink make_span_sink(const TracingSettings& settings, std::shared_ptr<spdlog::logger> logger,
                         SpanExporter* exporter);
 
