@@ -121,6 +121,10 @@ int http_status(const dal::TxOutcome& out) {
   }
 }
 
+Counter& bad_requests(Metrics& metrics) {
+  return metrics.counter("ezone_dal_http_bad_requests_total", "Malformed POST /dal/v1/tx and /dal/v1/read requests");
+}
+
 HttpResponse answer(const dal::TxOutcome& out, const json& results) {
   if (out.ok()) {
     return HttpResponse::json(200, dump_json(json{{"committed", true}, {"outbox_seq", out.outbox_seq}, {"hlc", out.hlc},
@@ -143,7 +147,7 @@ Endpoint dal_tx_endpoint(dal::Dal& dal, Metrics& metrics) {
   e.entrance = Entrance::internal;
   e.key = KeyExtractor{};  // not routed: the DAL judges the named shard
   e.access = Access::write;
-  Counter& bad = metrics.counter("ezone_dal_http_bad_requests_total", "Malformed POST /dal/v1/tx requests");
+  Counter& bad = bad_requests(metrics);
   e.handler = [&dal, &bad](HttpRequest&& http, HttpResponder respond) {
     auto req = parse_request(http.body);
     if (!req) {
@@ -174,6 +178,119 @@ Endpoint dal_tx_endpoint(dal::Dal& dal, Metrics& metrics) {
           return Status::ok();
         },
         [respond, results](dal::TxOutcome out) { respond(answer(out, *results)); });
+  };
+  return e;
+}
+
+namespace {
+
+struct ReadRequest {
+  std::string table;
+  dal::Row key;
+  dal::Dal::TableLayout layout;
+};
+
+Result<ReadRequest> parse_read(const dal::Dal& dal, const std::string& body) {
+  auto bad = [](const std::string& why) { return Status(Errc::invalid_argument, why); };
+  auto parsed = parse_json(body);
+  if (!parsed) return bad("the body is not JSON: " + parsed.status().message());
+  const json& j = *parsed;
+  if (!j.is_object()) return bad("the body must be a JSON object");
+  for (auto& [k, v] : j.items())
+    if (k != "table" && k != "key") return bad("unknown key '" + k + "' (expected table, key)");
+  if (!j.contains("table") || !j["table"].is_string()) return bad("'table' must be a string");
+  ReadRequest req;
+  req.table = j["table"].get<std::string>();
+  auto layout = dal.layout(req.table);
+  if (!layout) return bad(layout.status().message());
+  req.layout = std::move(*layout);
+  const json& key = j.contains("key") ? j["key"] : json();
+  if (!key.is_array() || key.size() != req.layout.key.size())
+    return bad("'key' must be an array of " + std::to_string(req.layout.key.size()) + " value(s): " +
+               dump_json(req.layout.key));
+  for (size_t i = 0; i < key.size(); ++i) {
+    auto v = to_value(key[i], "key[" + std::to_string(i) + "]");
+    if (!v) return v.status();
+    req.key.push_back(std::move(*v));
+  }
+  return req;
+}
+
+// The row as a JSON object, by column name.
+std::string row_json(const dal::Dal::TableLayout& layout, const dal::Row& row) {
+  json out = json::object();
+  for (size_t i = 0; i < row.size() && i < layout.columns.size(); ++i) out[layout.columns[i]] = from_value(row[i]);
+  return dump_json(out);
+}
+
+HttpResponse found(const std::string& row, bool cached) {
+  return HttpResponse::json(200, std::string("{\"found\":true,\"cached\":") + (cached ? "true" : "false") +
+                                     ",\"row\":" + row + "}\n");
+}
+
+}  // namespace
+
+Endpoint dal_read_endpoint(dal::Dal& dal, RowCache* cache, Metrics& metrics) {
+  Endpoint e;
+  e.method = "POST";
+  e.pattern = "/dal/v1/read";
+  e.entrance = Entrance::internal;
+  e.key = KeyExtractor{};  // not routed: every site holds every row
+  e.access = Access::read;
+  Counter& bad = bad_requests(metrics);
+  auto reads = [&metrics](const char* result) -> Counter& {
+    return metrics.counter("ezone_dal_http_reads_total", "Rows read through POST /dal/v1/read, by result",
+                           {{"result", result}});
+  };
+  Counter& hits = reads("hit");
+  Counter& misses = reads("miss");
+  Counter& absent = reads("not_found");
+  e.handler = [&dal, cache, &bad, &hits, &misses, &absent](HttpRequest&& http, HttpResponder respond) {
+    auto req = parse_read(dal, http.body);
+    if (!req) {
+      bad.inc();
+      return (void)respond(HttpResponse::json(400, dump_json(json{{"error", req.status().message()}}) + "\n"));
+    }
+    auto r = std::make_shared<ReadRequest>(std::move(*req));
+    const std::string pk = dal::row_text(r->key);
+    RowCache::Lookup cached;
+    if (cache) cached = cache->get(r->table, pk);
+    if (cached.value) {
+      hits.inc();
+      return (void)respond(found(*cached.value, true));
+    }
+    misses.inc();
+    // On the writer, as the app's reads: a reader connection may be busy,
+    // and an I/O thread must not wait for one.
+    auto row = std::make_shared<std::optional<dal::Row>>();
+    dal::TxTarget target;
+    target.trace = trace_of(http);
+    dal.submit(
+        std::move(target),
+        [r, row](dal::Tx& tx) -> Status {
+          auto rows = tx.query(r->layout.select_by_key, r->key);
+          if (!rows) return rows.status();
+          if (!rows->empty()) *row = std::move(rows->front());
+          return Status::ok();
+        },
+        [r, row, pk, cache, token = cached.token, &absent, respond](dal::TxOutcome out) {
+          if (!out.ok()) {
+            HttpResponse failed = HttpResponse::json(
+                http_status(out), dump_json(json{{"found", false}, {"refusal", dal::refusal_name(out.refusal)},
+                                                 {"error", out.status.message()}}) + "\n");
+            if (failed.status == 503) failed.headers.emplace_back("Retry-After", "1");
+            return (void)respond(std::move(failed));
+          }
+          if (!*row) {
+            absent.inc();
+            return (void)respond(HttpResponse::json(
+                404, dump_json(json{{"found", false},
+                                    {"error", "no row of '" + r->table + "' with key " + pk}}) + "\n"));
+          }
+          std::string text = row_json(r->layout, **row);
+          if (cache) cache->fill(r->table, pk, token, text);
+          respond(found(text, false));
+        });
   };
   return e;
 }

@@ -122,6 +122,7 @@ Status Node::Impl::start_http(std::vector<Endpoint> endpoints) {
   endpoints.push_back(probe_endpoint(config.ezone, *gzs));
   if (dal) {
     endpoints.push_back(dal_tx_endpoint(*dal, *metrics));
+    endpoints.push_back(dal_read_endpoint(*dal, cache.get(), *metrics));
     feed = std::make_unique<ChangeFeedHub>(*dal, *metrics);
     endpoints.push_back(feed->endpoint());
   }

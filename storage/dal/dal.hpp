@@ -393,6 +393,16 @@ class Dal {
 
   const data::Schema& schema() const;
   const std::string& ezone() const;
+  // A replicated table's columns and its primary key's, in table order, and
+  // the statement that reads one row by key (?1.. the key's values, in
+  // key order; for Tx::query). not_found when the schema does not
+  // replicate `table`.
+  struct TableLayout {
+    std::vector<std::string> columns;
+    std::vector<std::string> key;
+    std::string select_by_key;
+  };
+  Result<TableLayout> layout(const std::string& table) const;
 
   // The implementation (storage/dal/dal_impl.hpp); opaque to users.
   struct Impl;

@@ -430,6 +430,16 @@ void Dal::remove_on_outbox(uint64_t id) {
 }
 
 const data::Schema& Dal::schema() const { return impl_->schema; }
+
+Result<Dal::TableLayout> Dal::layout(const std::string& table) const {
+  auto it = impl_->tables.find(table);
+  if (it == impl_->tables.end())
+    return Status(Errc::not_found, "'" + table + "' is not a replicated table of this site's schema");
+  const TableInfo& t = it->second;
+  TableLayout out{t.columns, {}, t.select_sql};
+  for (int c : t.pk_cols) out.key.push_back(t.columns[static_cast<size_t>(c)]);
+  return out;
+}
 const std::string& Dal::ezone() const { return impl_->config.ezone; }
 const std::string& Tx::ezone() const { return dal_.impl_->config.ezone; }
 

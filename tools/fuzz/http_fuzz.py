@@ -34,6 +34,7 @@ TARGETS = [
     ("GET", 7200, "/v1/orders/1", None),
     ("POST", 7100, "/dal/v1/tx",
      {"shard": 1, "epoch": 1, "statements": [{"sql": "SELECT * FROM orders WHERE id=?1", "params": [1]}]}),
+    ("POST", 7200, "/dal/v1/read", {"table": "orders", "key": [1]}),
     ("POST", 7101, "/admin/v1/locate", {"keys": ["geo=39.9,116.4", "merchant=1", "order=5"]}),
     ("PUT", 7101, "/admin/v1/merchants/77", {"shard": "beijing"}),
     ("POST", 7101, "/admin/v1/workflows", {"kind": "rebalance", "dry_run": True, "target": {"bj": 52, "sh": 48}}),
