@@ -31,7 +31,7 @@ struct Span {
   std::string span_id;
   std::string parent_id;  // "" for a root span
   std::string ezone;      // the node's that reported it
-  std::string name;       // "POST /v1/orders", "dal.tx", "soa orders POST"
+  std::string name;       // "POST /v1/orders", "dal.tx", "POST soa/pricing"
   const char* scope = "ezone";  // the instrumentation scope: ezone.router, ezone.dal, ezone.soa
   SpanKind kind = SpanKind::internal;
   int64_t start_unix_ns = 0;

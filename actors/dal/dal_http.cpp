@@ -253,8 +253,9 @@ Endpoint dal_read_endpoint(dal::Dal& dal, RowCache* cache, Metrics& metrics) {
     }
     auto r = std::make_shared<ReadRequest>(std::move(*req));
     const std::string pk = dal::row_text(r->key);
+    RowCache* const kept = cache && cache->caches(r->table) ? cache : nullptr;
     RowCache::Lookup cached;
-    if (cache) cached = cache->get(r->table, pk);
+    if (kept) cached = kept->get(r->table, pk);
     if (cached.value) {
       hits.inc();
       return (void)respond(found(*cached.value, true));
@@ -273,7 +274,7 @@ Endpoint dal_read_endpoint(dal::Dal& dal, RowCache* cache, Metrics& metrics) {
           if (!rows->empty()) *row = std::move(rows->front());
           return Status::ok();
         },
-        [r, row, pk, cache, token = cached.token, &absent, respond](dal::TxOutcome out) {
+        [r, row, pk, kept, token = cached.token, &absent, respond](dal::TxOutcome out) {
           if (!out.ok()) {
             HttpResponse failed = HttpResponse::json(
                 http_status(out), dump_json(json{{"found", false}, {"refusal", dal::refusal_name(out.refusal)},
@@ -288,7 +289,7 @@ Endpoint dal_read_endpoint(dal::Dal& dal, RowCache* cache, Metrics& metrics) {
                                     {"error", "no row of '" + r->table + "' with key " + pk}}) + "\n"));
           }
           std::string text = row_json(r->layout, **row);
-          if (cache) cache->fill(r->table, pk, token, text);
+          if (kept) kept->fill(r->table, pk, token, text);
           respond(found(text, false));
         });
   };

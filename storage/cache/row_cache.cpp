@@ -74,6 +74,8 @@ void RowCache::stop() {
   impl_->env.reset();
 }
 
+bool RowCache::caches(const std::string& table) const { return impl_->tables.count(table) > 0; }
+
 RowCache::Lookup RowCache::get(const std::string& table, const std::string& pk) {
   Impl& m = *impl_;
   Lookup out;

@@ -111,6 +111,9 @@ class RowCache {
     uint64_t token = 0;                // pass to fill() after reading the row
   };
   Lookup get(const std::string& table, const std::string& pk);
+  // Whether rows of `table` may be cached (RowCacheOptions::tables); get()
+  // of another table counts a miss and fill() refuses it.
+  bool caches(const std::string& table) const;
 
   enum class Fill { stored, changed, stale_token, too_large, not_cacheable, off };
   // Stores value for the row, read from the database after the get() that

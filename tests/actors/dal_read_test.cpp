@@ -77,12 +77,19 @@ TEST_F(DalReadTest, ARowIsReadByKeyThenServedFromTheCacheAndAWriteShowsAtOnce) {
   EXPECT_EQ(none.body["found"], false);
   EXPECT_EQ(reads(**bj, "not_found"), 1u);
   ASSERT_TRUE(commit_once_leased(json{{"statements", {{{"sql", "INSERT INTO users(id, phone) VALUES(5, '138')"}}}}}));
+  auto lookups = [&] {
+    return (*bj)->metrics().counter("ezone_cache_lookups_total", "", {{"result", "miss"}}).value() +
+           (*bj)->metrics().counter("ezone_cache_lookups_total", "", {{"result", "hit"}}).value();
+  };
+  const uint64_t lookups_before = lookups();
+  EXPECT_EQ(lookups_before, 4u) << "the four reads of orders";
   for (int i = 0; i < 2; ++i) {
     Read user = read(bj_ports_.http, R"({"table": "users", "key": [5]})");
     ASSERT_EQ(user.status, 200) << user.body.dump();
     EXPECT_EQ(user.body["row"]["phone"], "138");
     EXPECT_EQ(user.body["cached"], false) << "users are not in [cache] tables";
   }
+  EXPECT_EQ(lookups(), lookups_before) << "the cache's hit ratio counts only its tables";
   // Every site holds every row: sh reads bj's order once it replicated.
   auto sh = start_node("sh");
   ASSERT_TRUE(sh.ok()) << sh.status().to_string();
