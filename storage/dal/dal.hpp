@@ -79,6 +79,9 @@ struct DalConfig {
   // ezoned sets it from EZONE_FAULT_APPLY_PAUSE_MS; 0 (always, in production).
   int64_t fault_apply_pause_ms = 0;
   // Where a traced transaction's span goes (TxTarget::trace); empty: none.
+  // Called where the outcome is (the writer thread, or the submitter's for
+  // an immediate refusal), also while the Dal is destroyed: what it uses
+  // must outlive the Dal.
   SpanSink on_span;
 };
 
