@@ -41,7 +41,8 @@ struct Span {
 
   void set(std::string key, std::string value);
   void set(std::string key, int64_t value);
-  // The attribute's value as text ("" when absent): for logs and tests.
+  // The attribute's value as text ("" when absent): for tests and for
+  // embedders that read spans from their own sink.
   std::string attribute(const std::string& key) const;
   int64_t duration_us() const { return (end_unix_ns - start_unix_ns) / 1000; }
 };
