@@ -1,5 +1,7 @@
 #include "actors/dal/dal_http.hpp"
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "core/json.hpp"
@@ -184,13 +186,16 @@ Endpoint dal_tx_endpoint(dal::Dal& dal, Metrics& metrics) {
 
 namespace {
 
+// The replicated tables' layouts, read once: they are fixed when the DAL opens.
+using Layouts = std::map<std::string, dal::Dal::TableLayout>;
+
 struct ReadRequest {
   std::string table;
   dal::Row key;
-  dal::Dal::TableLayout layout;
+  const dal::Dal::TableLayout* layout = nullptr;  // in the endpoint's Layouts
 };
 
-Result<ReadRequest> parse_read(const dal::Dal& dal, const std::string& body) {
+Result<ReadRequest> parse_read(const Layouts& layouts, const std::string& body) {
   auto bad = [](const std::string& why) { return Status(Errc::invalid_argument, why); };
   auto parsed = parse_json(body);
   if (!parsed) return bad("the body is not JSON: " + parsed.status().message());
@@ -201,13 +206,13 @@ Result<ReadRequest> parse_read(const dal::Dal& dal, const std::string& body) {
   if (!j.contains("table") || !j["table"].is_string()) return bad("'table' must be a string");
   ReadRequest req;
   req.table = j["table"].get<std::string>();
-  auto layout = dal.layout(req.table);
-  if (!layout) return bad(layout.status().message());
-  req.layout = std::move(*layout);
+  auto layout = layouts.find(req.table);
+  if (layout == layouts.end()) return bad("'" + req.table + "' is not a replicated table of this site's schema");
+  req.layout = &layout->second;
   const json& key = j.contains("key") ? j["key"] : json();
-  if (!key.is_array() || key.size() != req.layout.key.size())
-    return bad("'key' must be an array of " + std::to_string(req.layout.key.size()) + " value(s): " +
-               dump_json(req.layout.key));
+  if (!key.is_array() || key.size() != req.layout->key.size())
+    return bad("'key' must be an array of " + std::to_string(req.layout->key.size()) + " value(s): " +
+               dump_json(req.layout->key));
   for (size_t i = 0; i < key.size(); ++i) {
     auto v = to_value(key[i], "key[" + std::to_string(i) + "]");
     if (!v) return v.status();
@@ -245,8 +250,13 @@ Endpoint dal_read_endpoint(dal::Dal& dal, RowCache* cache, Metrics& metrics) {
   Counter& hits = reads("hit");
   Counter& misses = reads("miss");
   Counter& absent = reads("not_found");
-  e.handler = [&dal, cache, &bad, &hits, &misses, &absent](HttpRequest&& http, HttpResponder respond) {
-    auto req = parse_read(dal, http.body);
+  auto layouts = std::make_shared<Layouts>();
+  for (const data::TableSpec* t : dal.schema().replicated()) {
+    auto layout = dal.layout(t->name);
+    if (layout) layouts->emplace(t->name, std::move(*layout));
+  }
+  e.handler = [&dal, cache, layouts, &bad, &hits, &misses, &absent](HttpRequest&& http, HttpResponder respond) {
+    auto req = parse_read(*layouts, http.body);
     if (!req) {
       bad.inc();
       return (void)respond(HttpResponse::json(400, dump_json(json{{"error", req.status().message()}}) + "\n"));
@@ -269,7 +279,7 @@ Endpoint dal_read_endpoint(dal::Dal& dal, RowCache* cache, Metrics& metrics) {
     dal.submit(
         std::move(target),
         [r, row](dal::Tx& tx) -> Status {
-          auto rows = tx.query(r->layout.select_by_key, r->key);
+          auto rows = tx.query(r->layout->select_by_key, r->key);
           if (!rows) return rows.status();
           if (!rows->empty()) *row = std::move(rows->front());
           return Status::ok();
@@ -288,7 +298,7 @@ Endpoint dal_read_endpoint(dal::Dal& dal, RowCache* cache, Metrics& metrics) {
                 404, dump_json(json{{"found", false},
                                     {"error", "no row of '" + r->table + "' with key " + pk}}) + "\n"));
           }
-          std::string text = row_json(r->layout, **row);
+          std::string text = row_json(*r->layout, **row);
           if (kept) kept->fill(r->table, pk, token, text);
           respond(found(text, false));
         });
