@@ -2,180 +2,23 @@
 // proxy, and service instances on loopback ports that say who they are. A
 // test sees which instance in which zone answered each call
 // (X-Ezone-Soa-Instance, X-Ezone-Soa-Zone, and the instance's own body).
-#include "actors/soa/soa_proxy.hpp"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <map>
 #include <mutex>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
-#include "actors/http/http_server.hpp"
-#include "actors/router/router.hpp"
-#include "tests/actors/router/raw_http.hpp"
-#include "tests/support/eventually.hpp"
+#include "tests/actors/soa/soa_proxy_fixture.hpp"
 #include "tests/support/fake_http_server.hpp"
-#include "tests/support/ports.hpp"
-#include "tests/actors/soa/soa_instance.hpp"
 
 namespace ezone {
 namespace {
 
+using namespace soa_test;  // NOLINT: the fixture's helpers, named as before
 using test::eventually;
-using test::http_call;
-using test::RawResponse;
-using Steady = std::chrono::steady_clock;
 using test::Instance;
-
-HostPort address_of(const std::string& text) { return parse_host_port(text).value(); }
-
-// key text -> owner, for both routers.
-class Table {
- public:
-  void set(const std::string& key, std::string owner, bool write_forbidden = false) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    owners_[parse_sharding_key(key)->to_string()] = {std::move(owner), write_forbidden};
-  }
-  void site(const std::string& ezone, uint16_t port) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    sites_[ezone] = {"127.0.0.1", port};
-  }
-  Result<Resolution> resolve(const ShardingKey& key) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    Resolution r;
-    r.epoch = 5;
-    if (key.kind == ShardingKey::Kind::ezone) {
-      r.has_shard = false;
-      r.owner = key.ezone;
-    } else {
-      auto it = owners_.find(key.to_string());
-      if (it == owners_.end()) return Status(Errc::not_found, "unknown key " + key.to_string());
-      r.shard = 11;
-      r.owner = it->second.first;
-      r.write_forbidden = it->second.second;
-    }
-    if (!sites_.count(r.owner)) return Status(Errc::not_found, "no ezone " + r.owner);
-    r.owner_http = sites_[r.owner];
-    return r;
-  }
-
- private:
-  std::mutex mutex_;
-  std::map<std::string, std::pair<std::string, bool>> owners_;
-  std::map<std::string, HostPort> sites_;
-};
-
-struct Site {
-  std::string ezone;
-  std::mutex spans_mutex;
-  std::vector<Span> spans;  // the proxy's and the router's, as a node's sink would get them
-  std::vector<Span> spans_seen() {
-    std::lock_guard<std::mutex> lock(spans_mutex);
-    return spans;
-  }
-  SpanSink sink() {
-    return [this](const Span& s) {
-      std::lock_guard<std::mutex> lock(spans_mutex);
-      spans.push_back(s);
-    };
-  }
-  std::unique_ptr<Metrics> metrics;
-  std::unique_ptr<SoaProxy> proxy;
-  std::unique_ptr<RouterIngress> ingress;
-
-  uint64_t counter(const std::string& name, MetricLabels labels) { return metrics->counter(name, "", labels).value(); }
-  int64_t up(const std::string& service, const std::string& zone) {
-    return metrics->gauge("ezone_soa_instances_up", "", {{"service", service}, {"instance_ezone", zone}}).value();
-  }
-  nlohmann::json status() { return nlohmann::json::parse(proxy->status_json()); }
-};
-
-SoaServiceConfig service(std::string name, SoaMode mode, std::vector<std::string> bj, std::vector<std::string> sh,
-                         SoaFallback fallback = SoaFallback::all) {
-  SoaServiceConfig s;
-  s.name = std::move(name);
-  s.mode = mode;
-  s.fallback = fallback;
-  std::vector<HostPort> b, h;
-  for (auto& a : bj) b.push_back(address_of(a));
-  for (auto& a : sh) h.push_back(address_of(a));
-  s.instances = {{"bj", b}, {"sh", h}};
-  return s;
-}
-
-class SoaProxyTest : public ::testing::Test {
- protected:
-  void TearDown() override {
-    for (Site* s : {&bj_, &sh_}) {
-      if (s->ingress) s->ingress->stop();
-      if (s->proxy) s->proxy->stop();
-    }
-  }
-
-  // Starts both sites with these services and settings.
-  void start(std::vector<SoaServiceConfig> services, SoaSettings settings = {}) {
-    settings.services = std::move(services);
-    if (settings.probe_interval_ms == 1000) settings.probe_interval_ms = 60000;  // tests that probe say so
-    for (Site* s : {&bj_, &sh_}) start_site(*s, s == &bj_ ? "bj" : "sh", settings);
-    for (Site* s : {&bj_, &sh_}) table_.site(s->ezone, s->ingress->port());
-  }
-  void start_site(Site& site, const std::string& ezone, const SoaSettings& settings) {
-    site.ezone = ezone;
-    site.metrics = std::make_unique<Metrics>(ezone);
-    auto lanes = IoThreads::start(2, "rt-" + ezone);
-    auto proxy = SoaProxy::start(ezone, {"bj", "sh"}, settings, lanes, *site.metrics, nullptr, site.sink());
-    ASSERT_TRUE(proxy.ok()) << proxy.status().to_string();
-    site.proxy = std::move(*proxy);
-    RouterConfig c;
-    c.ezone = ezone;
-    c.on_span = [sink = site.sink()](const RouterSpan& r) {
-      Span s;
-      s.span_id = r.span_id;
-      s.parent_id = r.parent_id;
-      s.scope = "ezone.router";
-      sink(s);
-    };
-    c.resolver = [t = &table_](const ShardingKey& k) { return t->resolve(k); };
-    c.forwarder.response_timeout_ms = 3000;
-    HttpServerOptions o;
-    o.name = "http";
-    o.config_key = "node.http";
-    o.bind = {"127.0.0.1", 0};
-    auto ingress = RouterIngress::start(std::move(c), site.proxy->endpoints(), o, *site.metrics, lanes);
-    ASSERT_TRUE(ingress.ok()) << ingress.status().to_string();
-    site.ingress = std::move(*ingress);
-  }
-
-  static nlohmann::json body_of(const RawResponse& r) {
-    auto j = nlohmann::json::parse(r.body, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << r.status << " " << r.body;
-    return j.is_discarded() ? nlohmann::json::object() : j;
-  }
-  RawResponse call(Site& entry, const std::string& method, const std::string& target, test::RawHeaders headers = {},
-                   const std::string& body = "") {
-    return http_call(entry.ingress->port(), method, target, headers, body);
-  }
-
-  Table table_;
-  Site bj_;
-  Site sh_;
-};
-
-// Stops and joins client threads, also when an assertion ends a test early.
-struct JoinAll {
-  std::atomic<bool>& done;
-  std::vector<std::thread>& threads;
-  ~JoinAll() {
-    done = true;
-    for (auto& t : threads)
-      if (t.joinable()) t.join();
-  }
-};
-
-std::string dead_address() { return "127.0.0.1:" + std::to_string(test::free_loopback_port()); }
 
 TEST_F(SoaProxyTest, ARouteModeCallRunsAtTheOwnersInstanceWhereverItEnters) {
   Instance bj1("bj-1"), sh1("sh-1");
@@ -290,60 +133,6 @@ TEST_F(SoaProxyTest, ARefusingInstanceIsSkippedAtOnceAndMarkedDown) {
   EXPECT_EQ(last_error.rfind("connect_error: upstream " + dead + ": cannot connect", 0), 0u) << last_error;
   EXPECT_EQ(last_error.find_first_of("\"\n"), std::string::npos) << "one line, fit for a log line: " << last_error;
   EXPECT_EQ(status[1]["up"], true);
-}
-
-// A sampled call is a CLIENT span per attempt, under the router's span,
-// and the instance that answers gets its attempt's span as the parent. An
-// unsampled call passes the router's traceparent on and reports nothing.
-TEST_F(SoaProxyTest, ATracedCallIsOneClientSpanPerAttemptUnderTheRoutersSpan) {
-  Instance live("bj-live");
-  const std::string dead = dead_address();
-  start({service("legacy", SoaMode::orig, {dead, live.address()}, {})});
-  const std::string trace = "4bf92f3577b34da6a3ce929d0e0e4736";
-  auto r = call(bj_, "GET", "/soa/v1/legacy/balance", {{"traceparent", "00-" + trace + "-00f067aa0ba902b7-01"}});
-  ASSERT_EQ(r.status, 200) << r.body;
-  std::vector<Span> soa, router;
-  ASSERT_TRUE(test::eventually([&] {
-    soa.clear(), router.clear();
-    for (const Span& s : bj_.spans_seen()) (std::string(s.scope) == "ezone.soa" ? soa : router).push_back(s);
-    return router.size() == 1 && soa.size() == 2;
-  })) << bj_.spans_seen().size();
-  const std::string& router_id = router[0].span_id;
-  EXPECT_EQ(router[0].parent_id, "00f067aa0ba902b7");
-  // The first attempt went to the refusing instance, the second answered.
-  EXPECT_EQ(soa[0].attribute("soa.instance"), dead);
-  EXPECT_EQ(soa[0].attribute("soa.attempt"), "1");
-  EXPECT_EQ(soa[0].attribute("ezone.forward_error"), "connect_error");
-  EXPECT_EQ(soa[0].error.rfind("connect_error: ", 0), 0u) << soa[0].error;
-  EXPECT_EQ(soa[0].attribute("http.response.status_code"), "");
-  EXPECT_EQ(soa[1].attribute("soa.instance"), live.address());
-  EXPECT_EQ(soa[1].attribute("soa.attempt"), "2");
-  EXPECT_EQ(soa[1].attribute("http.response.status_code"), "200");
-  EXPECT_TRUE(soa[1].error.empty()) << soa[1].error;
-  for (const Span& s : soa) {
-    EXPECT_EQ(s.trace_id, trace);
-    EXPECT_EQ(s.parent_id, router_id) << "under the router's span";
-    EXPECT_EQ(s.kind, SpanKind::client);
-    EXPECT_EQ(s.name, "GET soa/legacy");
-    EXPECT_EQ(s.ezone, "bj");
-    EXPECT_EQ(s.attribute("soa.service"), "legacy");
-    EXPECT_EQ(s.attribute("soa.instance_ezone"), "bj");
-    EXPECT_LE(s.start_unix_ns, s.end_unix_ns);
-  }
-  EXPECT_NE(soa[0].span_id, soa[1].span_id);
-  EXPECT_EQ(body_of(r)["traceparent"], "00-" + trace + "-" + soa[1].span_id + "-01")
-      << "the instance's parent is the attempt that reached it";
-  // Unsampled: the instance gets the router's span as the parent, and no
-  // span is reported.
-  const size_t before = bj_.spans_seen().size();
-  auto quiet = call(bj_, "GET", "/soa/v1/legacy/balance", {{"traceparent", "00-" + trace + "-00f067aa0ba902b7-00"}});
-  ASSERT_EQ(quiet.status, 200) << quiet.body;
-  const std::string passed = body_of(quiet)["traceparent"];
-  EXPECT_EQ(passed.substr(0, 36), "00-" + trace + "-");
-  EXPECT_NE(passed.substr(36, 16), "00f067aa0ba902b7") << "the router's own span, not the client's";
-  EXPECT_EQ(passed.substr(52), "-00");
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_EQ(bj_.spans_seen().size(), before);
 }
 
 // A service with tls = true: calls and probes reach its instances over TLS,
