@@ -97,17 +97,6 @@ bool parse_keep(const std::string& text, std::string* origin, HlcTime* hlc) {
   return *hlc != 0;
 }
 
-int status_for(Errc code) {
-  switch (code) {
-    case Errc::not_found: return 404;
-    case Errc::invalid_argument: return 400;
-    case Errc::conflict: return 409;
-    case Errc::parse_error: return 422;
-    case Errc::unavailable: return 503;
-    default: return 500;
-  }
-}
-
 HttpResponse resolve_json(dal::Dal& dal, const HttpRequest& req) {
   const json body = parse_json_or_discarded(req.body);
   if (!body.is_object() || !body.contains("table") || !body["table"].is_string() || !body.contains("pk") ||
@@ -129,7 +118,7 @@ HttpResponse resolve_json(dal::Dal& dal, const HttpRequest& req) {
     if (!out.ok()) {
       json error{{"error", out.status.message()}};
       if (out.refusal != dal::Refusal::none) error["refusal"] = dal::refusal_name(out.refusal);
-      return HttpResponse::json(status_for(out.status.code()), dump_json(error) + "\n");
+      return HttpResponse::json(http_status_of(out.status), dump_json(error) + "\n");
     }
     answer["kept"] = keep;
     answer["hlc"] = out.hlc;
@@ -138,7 +127,7 @@ HttpResponse resolve_json(dal::Dal& dal, const HttpRequest& req) {
     return HttpResponse::json(200, dump_json(answer) + "\n");
   }
   auto seq = dal.release_quarantine(table, pk);
-  if (!seq) return HttpResponse::error(status_for(seq.status().code()), seq.status().message());
+  if (!seq) return error_response(seq.status());
   answer["outbox_seq"] = seq.value();
   return HttpResponse::json(200, dump_json(answer) + "\n");
 }
@@ -177,8 +166,10 @@ std::string render_drc_json(dal::Dal& dal, const DrcService* drc) {
   return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-std::optional<HttpResponse> handle_drc_admin(dal::Dal& dal, const DrcService* drc, const HttpRequest& req) {
+std::optional<HttpResponse> handle_drc_admin(dal::Dal& dal, const DrcService* drc, const HttpRequest& req,
+                                             Metrics* metrics) {
   const std::string path = req.path();
+  if (path == kChecksPath || path.rfind(std::string(kChecksPath) + "/", 0) == 0) return handle_check_admin(dal, req, metrics);
   if (path == "/admin/v1/quarantine/resolve") {
     if (req.method != "POST") return HttpResponse::error(405, req.method + " not allowed on " + path + "; use POST");
     return resolve_json(dal, req);

@@ -146,6 +146,20 @@ std::optional<TraceContext> trace_of(const HttpRequest& req) {
   return std::move(trace.value());
 }
 
+int http_status_of(const Status& s) {
+  switch (s.code()) {
+    case Errc::invalid_argument:
+    case Errc::parse_error: return 400;
+    case Errc::not_found: return 404;
+    case Errc::conflict: return 409;
+    case Errc::unavailable:
+    case Errc::timeout: return 503;
+    default: return 500;
+  }
+}
+
+HttpResponse error_response(const Status& s) { return HttpResponse::error(http_status_of(s), s.message()); }
+
 Result<int64_t> int_query_param(const HttpRequest& req, const std::string& name, int64_t fallback, int64_t max) {
   const std::string text = req.query_param(name);
   if (text.empty()) return fallback;

@@ -99,6 +99,12 @@ struct HttpResponse {
   const std::string* find_header(std::string_view name) const;
 };
 
+// The HTTP status of an error: 400 invalid_argument and parse_error, 404
+// not_found, 409 conflict, 503 unavailable and timeout, else 500.
+int http_status_of(const Status& s);
+// An error response with that status and the status's message.
+HttpResponse error_response(const Status& s);
+
 // True when a and b are equal ignoring ASCII case (header names).
 bool header_name_equal(std::string_view a, std::string_view b);
 

@@ -23,19 +23,6 @@ using coord::JournaledWorkflow;
 
 constexpr const char* kWorkflowsPath = "/admin/v1/workflows";
 
-int status_of(const Status& s) {
-  switch (s.code()) {
-    case Errc::invalid_argument:
-    case Errc::parse_error: return 400;
-    case Errc::not_found: return 404;
-    case Errc::conflict: return 409;
-    case Errc::unavailable:
-    case Errc::timeout: return 503;
-    default: return 500;
-  }
-}
-HttpResponse error_of(const Status& s) { return HttpResponse::error(status_of(s), s.message()); }
-
 json workflow_doc(Coordinator& c, const JournaledWorkflow& j, bool detail) {
   json doc = json::parse(coord::encode_workflow_json(j.workflow));
   doc["revision"] = j.mod_revision;
@@ -57,7 +44,7 @@ HttpResponse site_report(const CoordAdminSources& s) {
   r.lineage = s.dal->lineage();
   for (const std::string& peer : s.peers) {
     auto cursor = s.dal->origin_cursor(peer);
-    if (!cursor) return error_of(cursor.status());
+    if (!cursor) return error_response(cursor.status());
     r.applied[peer] = cursor->seq;
     r.applied_lineage[peer] = cursor->lineage;
   }
@@ -68,7 +55,7 @@ HttpResponse site_report(const CoordAdminSources& s) {
 // coordinator fails a zone over by itself: what a drill needs to know.
 HttpResponse live_nodes_doc(Coordinator& c) {
   auto nodes = c.engine().journal().live_nodes();
-  if (!nodes) return error_of(nodes.status());
+  if (!nodes) return error_response(nodes.status());
   json list = json::array();
   for (const coord::LiveNode& n : *nodes) list.push_back(json{{"ezone", n.ezone}, {"admin", n.admin}, {"lease", n.lease}});
   return HttpResponse::json(200, json{{"auto_failover", c.auto_failover()}, {"nodes", list}}.dump(2) + "\n");
@@ -99,7 +86,7 @@ Result<std::vector<ShardId>> shard_list(const json& body, const RouteTable& tabl
 }
 
 HttpResponse answer(const Result<JournaledWorkflow>& j, Coordinator& c, bool dry_run, bool created) {
-  if (!j) return error_of(j.status());
+  if (!j) return error_response(j.status());
   if (created) c.kick();
   json doc = workflow_doc(c, *j, false);
   doc["dry_run"] = dry_run;
@@ -203,9 +190,9 @@ HttpResponse rebalance(const CoordAdminSources& s, Coordinator& c, const json& b
       window_text = std::to_string(body["window_s"].get<int64_t>());
     }
     auto window_s = window_seconds(window_text);
-    if (!window_s) return error_of(window_s.status());
+    if (!window_s) return error_response(window_s.status());
     auto measured = measured_weights(s, c, *window_s);
-    if (!measured) return error_of(measured.status());
+    if (!measured) return error_response(measured.status());
     weights = std::move(measured->weights);
     source = "measured: requests served per shard in the last " + std::to_string(*window_s) + " s";
     if (measured->shortest_span_s >= 0 && measured->shortest_span_s + 1 < double(*window_s))
@@ -218,13 +205,13 @@ HttpResponse rebalance(const CoordAdminSources& s, Coordinator& c, const json& b
     if (!body["weights"].is_object()) return HttpResponse::error(400, "\"weights\" must be an object of shard -> weight");
     for (auto it = body["weights"].begin(); it != body["weights"].end(); ++it) {
       auto shard = table.find_shard(it.key());
-      if (!shard) return error_of(shard.status());
+      if (!shard) return error_response(shard.status());
       if (!it.value().is_number()) return HttpResponse::error(400, "weights." + it.key() + " must be a number");
       weights[*shard] = it.value().get<double>();
     }
   }
   auto plan = coord::plan_rebalance(table, weights, target);
-  if (!plan) return error_of(plan.status());
+  if (!plan) return error_response(plan.status());
   json moves = json::array();
   std::map<std::pair<std::string, std::string>, std::vector<ShardId>> groups;
   for (const coord::Move& m : plan->moves) {
@@ -236,7 +223,7 @@ HttpResponse rebalance(const CoordAdminSources& s, Coordinator& c, const json& b
   for (const auto& [pair, shards] : groups) {
     if (dry_run) break;
     auto j = c.engine().submit_switchover(shards, pair.second, id + "-" + std::to_string(++n), false);
-    if (!j) return error_of(j.status());
+    if (!j) return error_response(j.status());
     started.push_back(j->workflow.id);
   }
   if (!started.empty()) c.kick();
@@ -261,10 +248,10 @@ HttpResponse start(const CoordAdminSources& s, Coordinator& c, const HttpRequest
   bool dry_run = body.value("dry_run", false);
   std::string id = body.contains("id") && body["id"].is_string() ? body["id"].get<std::string>() : generated_id(kind);
   auto table = RouteStore(c.engine().journal().store()).load();
-  if (!table) return error_of(table.status());
+  if (!table) return error_response(table.status());
   if (kind == "switchover") {
     auto shards = shard_list(body, *table);
-    if (!shards) return error_of(shards.status());
+    if (!shards) return error_response(shards.status());
     if (!body.contains("to") || !body["to"].is_string()) return HttpResponse::error(400, "\"to\" must name the target ezone");
     bool created = false;
     auto j = c.engine().submit_switchover(*shards, body["to"].get<std::string>(), id, dry_run, &created);
@@ -288,7 +275,7 @@ HttpResponse workflows(const CoordAdminSources& s, Coordinator& c, const HttpReq
     if (req.method != "GET") return HttpResponse::error(405, "use GET or POST");
     std::vector<std::string> bad;
     auto all = c.engine().journal().list(&bad);
-    if (!all) return error_of(all.status());
+    if (!all) return error_response(all.status());
     json list = json::array();
     for (const JournaledWorkflow& j : *all) list.push_back(workflow_doc(c, j, false));
     return HttpResponse::json(200, json{{"workflows", list}, {"malformed", bad}}.dump(2) + "\n");
@@ -298,13 +285,13 @@ HttpResponse workflows(const CoordAdminSources& s, Coordinator& c, const HttpReq
   if (rest.size() > cancel_suffix.size() && rest.compare(rest.size() - cancel_suffix.size(), cancel_suffix.size(), cancel_suffix) == 0) {
     if (req.method != "POST") return HttpResponse::error(405, "use POST to cancel");
     auto j = c.engine().cancel(rest.substr(0, rest.size() - cancel_suffix.size()));
-    if (!j) return error_of(j.status());
+    if (!j) return error_response(j.status());
     c.kick();
     return HttpResponse::json(200, workflow_doc(c, *j, true).dump(2) + "\n");
   }
   if (req.method != "GET") return HttpResponse::error(405, "use GET");
   auto j = c.engine().journal().load(rest);
-  if (!j) return error_of(j.status());
+  if (!j) return error_response(j.status());
   return HttpResponse::json(200, workflow_doc(c, *j, true).dump(2) + "\n");
 }
 
@@ -324,7 +311,7 @@ std::optional<HttpResponse> handle_coord_admin(const CoordAdminSources& s, const
   if (path == "/admin/v1/traffic") {
     if (req.method != "GET") return HttpResponse::error(405, "use GET");
     auto window_s = window_seconds(req.query_param("window_s"));
-    if (!window_s) return error_of(window_s.status());
+    if (!window_s) return error_response(window_s.status());
     return HttpResponse::json(200, traffic_doc(s, *window_s).dump(2) + "\n");
   }
   if (path == kWorkflowsPath || path.rfind(std::string(kWorkflowsPath) + "/", 0) == 0) {

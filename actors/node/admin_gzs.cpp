@@ -10,18 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-int http_status_of(const Status& s) {
-  switch (s.code()) {
-    case Errc::invalid_argument: case Errc::parse_error: return 400;
-    case Errc::not_found: return 404;
-    case Errc::conflict: return 409;
-    case Errc::unavailable: case Errc::timeout: return 503;
-    default: return 500;
-  }
-}
-
-HttpResponse error_response(const Status& s) { return HttpResponse::error(http_status_of(s), s.message()); }
-
 json locate_one(const Gzs& gzs, const std::string& text) {
   json out{{"key", text}};
   auto key = parse_sharding_key(text);

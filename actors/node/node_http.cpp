@@ -30,7 +30,7 @@ AdminSources Node::Impl::admin_sources() {
     for (const PeerConfig& p : config.peers) coord.peers.push_back(p.ezone);
     if (auto answer = handle_coord_admin(coord, req)) return answer;
     if (auto answer = handle_fault_admin(fault_sources(), req)) return answer;
-    if (dal) return handle_drc_admin(*dal, drc.get(), req);
+    if (dal) return handle_drc_admin(*dal, drc.get(), req, metrics.get());
     return std::nullopt;
   };
   return sources;

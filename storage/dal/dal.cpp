@@ -252,6 +252,7 @@ Status Dal::Impl::load_table_info(const data::TableSpec& spec) {
 Dal::Dal(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Dal::~Dal() {
+  impl_->stop_check();
   {
     std::lock_guard<std::mutex> lock(impl_->queue_mutex);
     impl_->stopping = true;

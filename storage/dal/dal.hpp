@@ -43,6 +43,7 @@
 #include "core/span.hpp"
 #include "core/status.hpp"
 #include "storage/dal/change_record.hpp"
+#include "storage/dal/check.hpp"
 #include "storage/dal/sql_value.hpp"
 #include "storage/dal/timeline_check.hpp"
 #include "zones/data/table_schema.hpp"
@@ -358,6 +359,15 @@ class Dal {
   // shard's rows only. Equal on every converged site.
   Result<uint64_t> checksum(const std::string& table, std::optional<ShardId> shard = std::nullopt);
   Result<std::vector<ConflictRecord>> conflicts(size_t limit = 1000);
+  // Starts an online consistency check of the parts this ezone owns
+  // (storage/dal/check.hpp) and returns its id; the chunks go out in the
+  // background. conflict while another check is sending here;
+  // invalid_argument or not_found for a bad spec; unavailable without a
+  // route table (for sharding-zone tables).
+  Result<std::string> start_check(CheckSpec spec);
+  // This site's results of a check: what it sent, what it compared, and up
+  // to `limit` chunks that differ or were skipped.
+  Result<CheckReport> check_report(const std::string& id, size_t limit = 100);
   // Quarantined rows, oldest first; released ones too if asked.
   Result<std::vector<QuarantineEntry>> quarantine(size_t limit = 1000, bool with_released = false);
   // Releases a quarantined row here and, through replication, everywhere.

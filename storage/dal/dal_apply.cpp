@@ -16,7 +16,8 @@
 // order, and applied when the schemas match again; other tables go on.
 //
 // At the row's owner a conflict also quarantines the row (dal_quarantine.cpp);
-// a change to kQuarantineTable is a quarantine or a release from the origin.
+// a change to kQuarantineTable is a quarantine or a release from the origin,
+// and one to kCheckTable a consistency check's chunk (dal_check.cpp).
 #include <spdlog/spdlog.h>
 
 #include "storage/dal/dal_impl.hpp"
@@ -46,6 +47,7 @@ class Applier {
   Status check_schemas(const OutboxBatch& batch);
   Status resume(const std::string& table);
   Status park(const RowChange& c, const OutboxEntry& e, const std::string& reason);
+  Status apply_check(const RowChange& c);
   Status apply_change(const PreparedChange& pc, const data::RowVersion& incoming);
   Status write(const TableInfo& t, const RowChange& c);
   Status record_conflict(const TableInfo& t, const RowChange& c, const std::string& key,
@@ -121,6 +123,17 @@ Status Applier::park(const RowChange& c, const OutboxEntry& e, const std::string
   ++h.parked_rows;
   ++st_.report.parked;
   return Status::ok();
+}
+
+// A consistency check's chunk (dal_check.cpp), compared at this point of
+// the origin's outbox.
+Status Applier::apply_check(const RowChange& c) {
+  const std::string* halted_reason = nullptr;
+  if (c.pk.size() > 1 && std::holds_alternative<std::string>(c.pk[1])) {
+    auto h = st_.halted.find({st_.origin, std::get<std::string>(c.pk[1])});
+    if (h != st_.halted.end()) halted_reason = &h->second.reason;
+  }
+  return impl_.apply_check_record(c, st_.origin, halted_reason);
 }
 
 Status Applier::write(const TableInfo& t, const RowChange& c) {
@@ -232,6 +245,7 @@ Status Applier::run(const PreparedBatch& prepared) {
       const RowChange& c = pc.change;
       auto h = st_.halted.find({st_.origin, c.table});
       Status s = c.table == kQuarantineTable    ? impl_.apply_quarantine_record(c)
+                 : c.table == kCheckTable    ? apply_check(c)
                  : h != st_.halted.end() ? park(c, e, h->second.reason)
                  : !pc.table           ? park(c, e, "table '" + c.table + "' is not replicated here")
                                        : apply_change(pc, incoming);

@@ -6,7 +6,8 @@
 //     landed on random pages of the row-version B-tree);
 //   - the change feed is one record per transaction (feed_record.hpp), not
 //     one row per event.
-// _ezone_quarantine was added within format 2: it is created when missing,
+// _ezone_quarantine and _ezone_checks were added within format 2: they are
+// created when missing,
 // and a build without it ignores it. So were the lineage records: the
 // database's own in _ezone_meta ('lineage', and 'replaces' after a re-seed;
 // see OutboxBatch in change_record.hpp), made when missing, and each
@@ -51,6 +52,11 @@ CREATE TABLE IF NOT EXISTS _ezone_quarantine(
   q_hlc INTEGER NOT NULL, r_hlc INTEGER NOT NULL, origins TEXT NOT NULL, since_wall_ms INTEGER NOT NULL,
   released_wall_ms INTEGER NOT NULL, released_by TEXT NOT NULL,
   PRIMARY KEY(tbl, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS _ezone_checks(
+  id TEXT NOT NULL, origin TEXT NOT NULL, tbl TEXT NOT NULL, shard INTEGER NOT NULL, chunk INTEGER NOT NULL,
+  final INTEGER NOT NULL, after TEXT NOT NULL, upto TEXT NOT NULL, origin_sum INTEGER NOT NULL,
+  origin_rows INTEGER NOT NULL, local_sum INTEGER NOT NULL, local_rows INTEGER NOT NULL, result TEXT NOT NULL,
+  detail TEXT NOT NULL, wall_ms INTEGER NOT NULL, PRIMARY KEY(id, origin, tbl, shard, chunk)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS _ezone_feed(
   id INTEGER PRIMARY KEY, n INTEGER NOT NULL, events BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS _ezone_parked(

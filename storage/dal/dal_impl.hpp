@@ -28,6 +28,8 @@ int authorize_reader(void*, int action, const char*, const char*, const char*, c
 // The internal table of quarantined rows; a release travels in the outbox as
 // a change to it.
 extern const char* const kQuarantineTable;
+// The internal table a consistency check's chunks travel as (dal_check.cpp).
+extern const char* const kCheckTable;
 
 // A replicated table as found in the database.
 struct TableInfo {
@@ -61,6 +63,19 @@ struct PreparedBatch {
   const OutboxBatch* batch = nullptr;
   std::vector<PreparedEntry> entries;  // point into *batch
 };
+
+// The count and FNV-1a checksum of the rows of `t` in key order (of one
+// shard, when shard >= 0) whose key is > after and <= upto (empty: no
+// bound), at most `limit` (0: all); last_key is the key of the limit-th row
+// when the limit was reached. invalid_argument when a bound does not fit the
+// table's key.
+struct ChunkSum {
+  uint64_t hash = 0;
+  uint64_t rows = 0;
+  Row last_key;
+};
+Result<ChunkSum> checksum_range(Db& db, const TableInfo& t, int64_t shard, const Row& after, const Row& upto,
+                                size_t limit);
 
 // The shard column's value of a row of `t`, -1 when it has none.
 int64_t row_shard(const TableInfo& t, const Row& row);
@@ -263,6 +278,31 @@ struct Dal::Impl {
   // After a transaction ends: once a release committed, quarantine_active
   // is computed afresh (a rolled-back release leaves it on).
   void quarantine_after_commit(bool committed);
+
+  // ---- dal_check.cpp ----
+  // The check this site sends as an owner (one at a time), on check_thread.
+  std::mutex check_mutex;
+  std::condition_variable check_cv;
+  std::thread check_thread;
+  bool check_running = false;  // check_mutex
+  bool check_stop = false;     // check_mutex: the Dal is being destroyed
+  std::string check_id;        // check_mutex: the running or last check
+  void check_loop(const std::string& id, std::vector<CheckedPart> parts, size_t chunk_rows, int64_t pause_ms);
+  void send_check(const std::string& id, std::vector<CheckedPart>& parts, size_t chunk_rows, int64_t pause_ms);
+  // Stops and joins the check thread (before the writer stops).
+  void stop_check();
+  // Writer, in a maintenance job: the part's next chunk, sent.
+  Status send_check_chunk(const std::string& id, size_t chunk_rows, CheckedPart& part, Row& after, std::string* stop);
+  Status record_check_stop(const std::string& id, const CheckedPart& part, const std::string& why);
+  Status record_check_result(const std::string& id, const std::string& origin, const std::string& table, int64_t shard,
+                             int64_t chunk, bool final, const Row& after, const Row& upto, const ChunkSum& theirs,
+                             const ChunkSum& ours, const std::string& result, const std::string& detail);
+  // Keeps the results of kCheckIdsKept checks, `keep_id` among them.
+  Status prune_checks(const std::string& keep_id);
+  // Compares a peer's check record with this site's rows, in the open apply
+  // (halted_reason: its table's replication from the origin is halted).
+  // A malformed record is counted and dropped, not an error.
+  Status apply_check_record(const RowChange& c, const std::string& origin, const std::string* halted_reason);
 
   // ---- dal_apply.cpp ----
   // Decodes and keys a batch (any thread). parse_error for undecodable

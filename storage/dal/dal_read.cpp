@@ -285,29 +285,11 @@ void Dal::gate_changed() {
 Result<uint64_t> Dal::checksum(const std::string& table, std::optional<ShardId> shard) {
   auto it = impl_->tables.find(table);
   if (it == impl_->tables.end()) return Status(Errc::not_found, "'" + table + "' is not a replicated table");
-  const TableInfo& t = it->second;
-  std::vector<std::string> order;
-  for (int c : t.pk_cols) order.push_back(t.columns[static_cast<size_t>(c)]);
-  std::string sql = "SELECT " + join(t.columns, ",") + " FROM " + table;
-  std::vector<Value> params;
-  if (shard) {
-    if (t.shard_col < 0) return Status(Errc::invalid_argument, "'" + table + "' has no shard column");
-    sql += " WHERE " + t.columns[static_cast<size_t>(t.shard_col)] + "=?1";
-    params.push_back(Value(static_cast<int64_t>(*shard)));
-  }
-  sql += " ORDER BY " + join(order, ",");
-  return impl_->with_reader([&](Db& db) -> Result<uint64_t> {
-    auto stmt = db.prepare(sql);
-    if (!stmt) return stmt.status();
-    if (Status s = stmt.value().bind_all(params); !s) return s;
-    uint64_t h = 1469598103934665603ull;  // FNV-1a over each row's canonical bytes
-    for (;;) {
-      auto more = stmt.value().step();
-      if (!more) return more.status();
-      if (!more.value()) return h;
-      for (unsigned char c : encode_key(stmt.value().row())) h = (h ^ c) * 1099511628211ull;
-    }
+  auto sum = impl_->with_reader([&](Db& db) {
+    return checksum_range(db, it->second, shard ? static_cast<int64_t>(*shard) : -1, {}, {}, 0);
   });
+  if (!sum) return sum.status();
+  return sum.value().hash;
 }
 
 Result<std::vector<ConflictRecord>> Dal::conflicts(size_t limit) {

@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "storage/dal/sqlite_db.hpp"
 #include "storage/net/http_client.hpp"
 #include "tests/integration/local_cluster.hpp"
 #include "tests/support/eventually.hpp"
@@ -150,6 +151,55 @@ TEST_F(DrcProcessTest, KillBetweenCommitAndShippingLosesAndDuplicatesNothing) {
   auto [json_code, json_out] = cluster_->ezctl("sh", {"drc", "--json"});
   EXPECT_EQ(json_code, 0);
   EXPECT_EQ(json::parse(json_out)["peers"][0]["cursor"], 101) << json_out;
+}
+
+// `ezctl check` at one node checks the whole cluster: each site sends the
+// chunks of what it owns, and the others compare them in order with its
+// changes. A row changed behind sh's DAL is found in its chunk.
+TEST_F(DrcProcessTest, EzctlCheckComparesEverySiteAndFindsARowChangedBehindTheDal) {
+  for (int64_t id = 1; id <= 30; ++id) ASSERT_TRUE(commit_order(id));
+  expect_converged(31);
+  // bj owns shards 1 and 3 and is the master of users; sh owns shards 2
+  // and 1023. Each part is a chunk or more (orders of shard 1: 10, 10, 10, 1).
+  auto [code, out] = cluster_->ezctl("sh", {"check", "--chunk-rows", "10", "--id", "clean"}, 60000);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("check clean: 2 sites, 8 of 8 chunks compared, 0 differ"), std::string::npos) << out;
+  EXPECT_NE(out.find("from bj       6 chunks (31 rows): 6 match, 0 differ, 0 skipped"), std::string::npos) << out;
+  {
+    auto db = dal::Db::open(cluster_->db_path("sh"), false);
+    ASSERT_TRUE(db.ok()) << db.status().to_string();
+    ASSERT_TRUE(db.value()->exec("UPDATE orders SET state='changed behind the DAL' WHERE id=15").is_ok());
+  }
+  auto [dirty, dirty_out] = cluster_->ezctl("bj", {"check", "--chunk-rows", "10", "--tables", "orders"}, 60000);
+  EXPECT_EQ(dirty, 1) << dirty_out;
+  EXPECT_NE(dirty_out.find("DIFFER: orders shard 1 chunk 1, keys ([9], [19]]: bj has 10 rows, sh 10"),
+            std::string::npos)
+      << dirty_out;
+  EXPECT_NE(dirty_out.find("from bj       5 chunks (31 rows): 4 match, 1 differ"), std::string::npos) << dirty_out;
+  // Bad requests: a 400 naming the field, counted.
+  const HostPort bj_admin = cluster_->addresses("bj").admin;
+  const std::pair<const char*, const char*> bad[] = {
+      {R"({"chunk_rows": "ten"})", "\"chunk_rows\" is not a count"},
+      {R"({"shards": [-1]})", "\"shards\" holds -1, not a shard id"},
+      {R"({"id": "a b"})", "a check id is 1-64 of"},
+      {R"({"colour": 1})", "unknown field \"colour\""},
+      {"[", "the body is not a JSON object"},
+  };
+  for (const auto& [body, why] : bad) {
+    auto r = net::http_request(bj_admin, "POST", "/admin/v1/dal/checks", body, "application/json", 2000);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    EXPECT_EQ(r->status, 400) << body;
+    EXPECT_NE(json::parse(r->body, nullptr, false).value("error", "").find(why), std::string::npos)
+        << body << " -> " << r->body;
+  }
+  auto metrics = net::http_request(bj_admin, "GET", "/metrics", "", "", 2000);
+  ASSERT_TRUE(metrics.ok()) << metrics.status().to_string();
+  EXPECT_NE(metrics->body.find("ezone_admin_bad_requests_total{ezone=\"bj\",endpoint=\"dal_checks\"} 5"),
+            std::string::npos);
+  // The results, read again later.
+  auto [again, again_out] = cluster_->ezctl("bj", {"check", "results", "clean", "--json"});
+  EXPECT_EQ(again, 0) << again_out;
+  EXPECT_EQ(json::parse(again_out, nullptr, false).value("clean", false), true) << again_out;
 }
 
 TEST_F(DrcProcessTest, KillDuringApplyThenRestartAppliesEachChangeExactlyOnce) {

@@ -48,6 +48,22 @@ std::string reply_error(const AdminReply& reply) {
   return "node answered " + std::to_string(reply.status) + (error.empty() ? "" : ": " + error);
 }
 
+ezone::Result<std::vector<std::pair<std::string, std::string>>> cluster_admins(const Options& options) {
+  auto cluster = admin_call(options, "GET", "/admin/v1/cluster");
+  if (!cluster) return cluster.status();
+  if (cluster->status != 200) return ezone::Status(ezone::Errc::unavailable, reply_error(*cluster));
+  std::vector<std::pair<std::string, std::string>> out{{cluster->body["node"].value("ezone", ""), options.node}};
+  for (const nlohmann::json& peer : cluster->body.value("peers", nlohmann::json::array())) {
+    const std::string admin = peer.value("admin", "");
+    if (admin.empty())
+      return ezone::Status(ezone::Errc::invalid_argument,
+                           "peer " + peer.value("ezone", "?") + " has no admin address in " + options.node +
+                               "'s config ([[peers]] admin): use --node for it");
+    out.emplace_back(peer.value("ezone", "?"), admin);
+  }
+  return out;
+}
+
 int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +28,11 @@ ezone::Result<AdminReply> admin_call(const Options& options, const std::string& 
 int fail(const std::string& what, const std::string& error);
 // The error text of a non-2xx reply.
 std::string reply_error(const AdminReply& reply);
+
+// The admin addresses of the --node and of every peer it lists (GET
+// /admin/v1/cluster), as (ezone, HOST:PORT), the node first.
+// invalid_argument naming a peer without an admin address in its config.
+ezone::Result<std::vector<std::pair<std::string, std::string>>> cluster_admins(const Options& options);
 
 // "a,b,,c" -> {"a", "b", "c"}.
 std::vector<std::string> split_commas(const std::string& text);

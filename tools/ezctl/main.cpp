@@ -16,6 +16,8 @@
 //   ezctl --node ADMIN quarantine list [--released] [--limit N] [--json]
 //   ezctl --node ADMIN quarantine resolve --table T --pk KEY [--keep ORIGIN[@HLC]]
 //   ezctl --node ADMIN tokens reload [--all] [--json]
+//   ezctl --node ADMIN check [--tables T1,T2] [--shards 1,2] [--chunk-rows N] [--pause-ms N] [--id ID] [--no-wait]
+//   ezctl --node ADMIN check results ID
 //   ezctl --node ADMIN drill idc-down --zone EZONE [--rate N] [--duration S] [--warmup S]
 //         [--report-dir DIR] [--fences-dir D] [--shards-file F] [--json]
 //
@@ -31,6 +33,7 @@
 
 #include "core/shared_token.hpp"
 #include "tools/ezctl/admin_client.hpp"
+#include "tools/ezctl/check_command.hpp"
 #include "tools/ezctl/drc_command.hpp"
 #include "tools/ezctl/drill_command.hpp"
 #include "tools/ezctl/locate_command.hpp"
@@ -76,6 +79,10 @@ int usage(const std::string& why) {
                "                                      writes that site's version of it again, at its owner\n"
                "  tokens reload [--all]               re-read the token files (a rotation step); --all: and\n"
                "                                      on every peer the node lists\n"
+               "  check [--tables T1,T2] [--shards 1,2] [--chunk-rows N] [--pause-ms N] [--id ID] [--no-wait]\n"
+               "                                      compare every site's rows with their owner's, chunk by\n"
+               "                                      chunk, while writes go on; lists the chunks that differ\n"
+               "  check results ID                    the results of a check, once complete\n"
                "  drill idc-down --zone EZONE [--rate N] [--duration S] [--warmup S] [--report-dir DIR]\n"
                "         [--fences-dir D] [--shards-file F] [--service-token-file F]\n"
                "                                      isolate a zone under loadgen traffic, fail it over,\n"
@@ -111,6 +118,7 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
     else if (arg == "--target" && has_value) o->target = argv[++i];
     else if (arg == "--weights" && has_value) o->weights = argv[++i];
     else if (arg == "--table" && has_value) o->table = argv[++i];
+    else if (arg == "--tables" && has_value) o->tables = argv[++i];
     else if (arg == "--pk" && has_value) o->pk = argv[++i];
     else if (arg == "--keep" && has_value) o->keep = argv[++i];
     else if (arg == "--released") o->released = true;
@@ -130,7 +138,7 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
     else if (arg == "--no-wait") o->no_wait = true;
     else if (arg == "--force") o->force = true;
     else if ((arg == "--timeout-ms" || arg == "--expected-epoch" || arg == "--limit" || arg == "--wait-ms" ||
-              arg == "--window" || arg == "--ttl") &&
+              arg == "--window" || arg == "--ttl" || arg == "--chunk-rows" || arg == "--pause-ms") &&
              has_value) {
       char* end = nullptr;
       long long v = std::strtoll(argv[++i], &end, 10);
@@ -140,6 +148,8 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
        : arg == "--wait-ms"  ? o->wait_ms
        : arg == "--window"   ? o->window_s
        : arg == "--ttl"      ? o->ttl_s
+       : arg == "--chunk-rows" ? o->chunk_rows
+       : arg == "--pause-ms" ? o->pause_ms
                              : o->expected_epoch) = v;
     } else if (arg.size() > 1 && arg[0] == '-') return *error = "unknown option " + arg, false;
     else o->args.push_back(arg);
@@ -164,6 +174,7 @@ int run_command(const ezctl::Options& options) {
   if (cmd == "quarantine") return ezctl::run_quarantine(options);
   if (cmd == "drill") return ezctl::run_drill(options);
   if (cmd == "tokens") return ezctl::run_tokens(options);
+  if (cmd == "check") return ezctl::run_check(options);
   return usage("unknown command or extra arguments: " + cmd);
 }
 

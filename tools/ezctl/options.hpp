@@ -61,6 +61,10 @@ struct Options {
   std::string shards_file;
   // tokens reload: every node the --node lists as a peer too
   bool all = false;
+  // check
+  std::string tables;      // "T1,T2"; empty: every replicated table
+  int64_t chunk_rows = 0;  // 0: the node's default
+  int64_t pause_ms = 0;
   // soa register
   std::string service;
   std::string address;  // the instance's host:port

@@ -8,35 +8,15 @@
 #include "tools/ezctl/admin_client.hpp"
 
 namespace ezctl {
-namespace {
 
 using nlohmann::json;
-
-// The admin addresses to reload: the node's own, then its peers' (--all).
-ezone::Result<std::vector<std::pair<std::string, std::string>>> targets(const Options& options) {
-  std::vector<std::pair<std::string, std::string>> out{{"", options.node}};
-  if (!options.all) return out;
-  auto cluster = admin_call(options, "GET", "/admin/v1/cluster");
-  if (!cluster) return cluster.status();
-  if (cluster->status != 200) return ezone::Status(ezone::Errc::unavailable, reply_error(*cluster));
-  out[0].first = cluster->body["node"].value("ezone", "");
-  for (const json& peer : cluster->body.value("peers", json::array())) {
-    const std::string admin = peer.value("admin", "");
-    if (admin.empty())
-      return ezone::Status(ezone::Errc::invalid_argument,
-                           "peer " + peer.value("ezone", "?") + " has no admin address in " + options.node +
-                               "'s config ([[peers]] admin): reload it with --node");
-    out.emplace_back(peer.value("ezone", "?"), admin);
-  }
-  return out;
-}
-
-}  // namespace
 
 int run_tokens(const Options& options) {
   if (options.args.size() != 2 || options.args[1] != "reload")
     return fail("tokens", "the command is `tokens reload [--all]`");
-  auto nodes = targets(options);
+  auto nodes = options.all ? cluster_admins(options)
+                           : ezone::Result<std::vector<std::pair<std::string, std::string>>>(
+                                 std::vector<std::pair<std::string, std::string>>{{"", options.node}});
   if (!nodes) return fail("tokens reload", nodes.status().message());
   bool all_ok = true;
   json answers = json::array();

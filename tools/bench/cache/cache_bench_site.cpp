@@ -146,7 +146,7 @@ std::string order_json(const dal::Row& r) {
   return j.dump();
 }
 
-Status open_site(Site& site, const std::string& dir, bool sync_full) {
+Status open_site(Site& site, const std::string& dir, bool sync_full, const std::string& ezone) {
   auto routes = RouteTable::create(
       kEpoch, {{11, "beijing", "bj", ShardState::active}, {12, "tianjin", "bj", ShardState::active}},
       {{"bj", {"127.0.0.1", 7100}}, {"sh", {"127.0.0.1", 7200}}});
@@ -155,8 +155,8 @@ Status open_site(Site& site, const std::string& dir, bool sync_full) {
   auto schema = bench_schema();
   if (!schema) return schema.status();
   dal::DalConfig c;
-  c.ezone = "bj";
-  c.path = dir + "/bj.db";
+  c.ezone = ezone;
+  c.path = dir + "/" + ezone + ".db";
   c.synchronous_full = sync_full;
   auto table = site.routes;
   auto opened = dal::Dal::open(c, std::move(schema).value(), [table] { return dal::WriteGate{table, true, ""}; },

@@ -4,7 +4,9 @@
 // and prints. No CAF, no network.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -38,6 +40,31 @@ inline int64_t ns_since(SteadyClock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - t0).count();
 }
 
+// ---- the benches' command lines and figures (cache, reseed, check) ----
+
+inline double seconds_since(SteadyClock::time_point t0) {
+  return std::chrono::duration<double>(SteadyClock::now() - t0).count();
+}
+
+// The middle value (the upper one of an even count); 0 for none.
+inline double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// Sets `out` from "NAME VALUE" in argv when present; false when the value is
+// not an integer in min..max.
+inline bool parse_flag(int argc, char** argv, const char* name, int64_t min, int64_t max, int64_t& out) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) != name) continue;
+    char* end = nullptr;
+    const long long v = std::strtoll(argv[i + 1], &end, 10);
+    if (*end != '\0' || v < min || v > max) return false;
+    out = v;
+  }
+  return true;
+}
+
 // ---- the table and its rows ----
 
 // One order by id (?1): the columns order_json() reads.
@@ -61,9 +88,10 @@ struct Site {
   std::unique_ptr<dal::Dal> dal;
 };
 
-// Opens ezone bj's DAL on `dir`/bj.db (the dir must exist) with the orders
-// table; an error from the route table, the schema or Dal::open otherwise.
-Status open_site(Site& site, const std::string& dir, bool sync_full);
+// Opens the ezone's DAL on `dir`/EZONE.db (the dir must exist) with the
+// orders table; bj owns both shards, sh is its peer. An error from the route
+// table, the schema or Dal::open otherwise.
+Status open_site(Site& site, const std::string& dir, bool sync_full, const std::string& ezone = "bj");
 
 // Inserts orders 1..rows through Dal::submit (both shards); a timeout when
 // the DAL does not answer, an internal error when a transaction failed.

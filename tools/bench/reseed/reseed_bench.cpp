@@ -41,24 +41,10 @@ namespace ezone::reseed_bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using cache_bench::median;
+using cache_bench::parse_flag;
+using cache_bench::seconds_since;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
-bool parse_flag(int argc, char** argv, const char* name, int64_t min, int64_t max, int64_t& out) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::string(argv[i]) != name) continue;
-    char* end = nullptr;
-    const long long v = std::strtoll(argv[i + 1], &end, 10);
-    if (*end != '\0' || v < min || v > max) return false;
-    out = v;
-  }
-  return true;
-}
 
 struct Round {
   double reseed_s = 0, copy_made_s = 0, downloaded_s = 0, adopted_s = 0, baseline_s = 0;
