@@ -82,6 +82,25 @@ json report_json(const std::string& ezone, const dal::CheckReport& r) {
               {"differences", differences}};
 }
 
+// {"chunks": [{"table": T, "shard": S, "chunk": N}, ...]}
+Result<std::vector<dal::RepairChunk>> parse_repair(const std::string& text) {
+  const Status bad(Errc::invalid_argument,
+                   "give a JSON object {\"chunks\": [{\"table\": T, \"shard\": S, \"chunk\": N}, ...]} (S -1: a "
+                   "global table), as the check's differences list them");
+  json body = parse_json_or_discarded(text);
+  if (!body.is_object() || body.size() != 1 || !body.contains("chunks") || !body["chunks"].is_array()) return bad;
+  std::vector<dal::RepairChunk> out;
+  for (const json& c : body["chunks"]) {
+    if (!c.is_object() || c.size() != 3 || !c.contains("table") || !c["table"].is_string() || !c.contains("shard") ||
+        !c["shard"].is_number_integer() || !c.contains("chunk") || !c["chunk"].is_number_integer() ||
+        c["chunk"].get<int64_t>() < 0) {
+      return bad;
+    }
+    out.push_back({c["table"].get<std::string>(), c["shard"].get<int64_t>(), c["chunk"].get<int64_t>()});
+  }
+  return out;
+}
+
 HttpResponse bad_request(Metrics* metrics, const Status& why) {
   if (metrics) {
     metrics->counter("ezone_admin_bad_requests_total", "Malformed admin requests, by endpoint",
@@ -107,11 +126,29 @@ HttpResponse handle_check_admin(dal::Dal& dal, const HttpRequest& req, Metrics* 
     }
     return HttpResponse::json(202, dump_json(json{{"ezone", dal.ezone()}, {"id", id.value()}}) + "\n");
   }
-  if (req.method != "GET") return HttpResponse::error(405, req.method + " not allowed on " + path + "; use GET");
-  const std::string id = path.substr(std::string(kChecksPath).size() + 1);
+  std::string id = path.substr(std::string(kChecksPath).size() + 1);
+  const std::string repair_suffix = "/repair";
+  if (id.size() > repair_suffix.size() && id.compare(id.size() - repair_suffix.size(), std::string::npos, repair_suffix) == 0) {
+    id.resize(id.size() - repair_suffix.size());
+    if (req.method != "POST") return HttpResponse::error(405, req.method + " not allowed on " + path + "; use POST");
+    auto chunks = parse_repair(req.body);
+    if (!chunks) return bad_request(metrics, chunks.status());
+    auto sent = dal.repair_check(id, chunks.value());
+    if (!sent) {
+      return sent.status().code() == Errc::invalid_argument ? bad_request(metrics, sent.status())
+                                                            : error_response(sent.status());
+    }
+    return HttpResponse::json(200, dump_json(json{{"ezone", dal.ezone()},
+                                                  {"id", id},
+                                                  {"chunks", sent.value().chunks},
+                                                  {"images", sent.value().images},
+                                                  {"rows", sent.value().rows}}) +
+                                       "\n");
+  }
   if (id.empty() || id.find('/') != std::string::npos) {
     return HttpResponse::error(404, "no such resource: " + path + " (GET " + kChecksPath + "/ID)");
   }
+  if (req.method != "GET") return HttpResponse::error(405, req.method + " not allowed on " + path + "; use GET");
   auto limit = int_query_param(req, "limit", 100, static_cast<int64_t>(dal::kCheckDifferencesMax));
   if (!limit) return bad_request(metrics, limit.status());
   auto report = dal.check_report(id, static_cast<size_t>(limit.value()));

@@ -16,6 +16,9 @@
 //                                     "pause_ms"}, each optional; 202 {"id"}
 //   GET /admin/v1/dal/checks/{id}     this site's results (?limit=N differences,
 //                                     default 100)
+//   POST /admin/v1/dal/checks/{id}/repair {"chunks": [{"table", "shard",
+//                                     "chunk"}, ...]}: sends repair images of
+//                                     chunks this site sent in the check
 #pragma once
 
 #include <optional>

@@ -25,6 +25,21 @@
 // site may hold another origin's version that the owner has not applied
 // yet; run the check again to tell.
 //
+// Repair (Dal::repair_check, `ezctl check repair ID`): the owner sends an
+// image of each chunk that differed somewhere (its rows and their
+// versions, as of that point of its outbox, in pieces of at most
+// kRepairPieceRows), and every other site makes its rows in that key range
+// equal to the image when it applies it: rows that differ or are missing
+// are written with the owner's version, rows the owner does not have are
+// deleted (and their versions dropped), each with a change-feed event, so
+// caches follow. Sites already equal change nothing. Run the check again to
+// confirm. Counted in ezone_dal_repaired_rows_total{origin,table,action}.
+//
+// A check compares rows, not their versions (the row-version table): a
+// site whose rows are right but whose versions were lost (a restore without
+// them) passes, and its next change from the owner is recorded as a
+// conflict. A repair sets the versions of every row in the chunks it sends.
+//
 // Results are kept for the kCheckIdsKept newest checks. A site of an older
 // build parks the records as a table it does not replicate (shown halted
 // in `ezctl drc`): upgrade every site before checking.
@@ -95,5 +110,22 @@ struct CheckReport {
   std::vector<CheckReceived> received;
   std::vector<CheckDifference> differences;  // at most the limit asked
 };
+
+// A chunk of a check to repair (Dal::repair_check), as the owner sent it.
+struct RepairChunk {
+  std::string table;
+  int64_t shard = -1;
+  int64_t chunk = 0;
+};
+
+// What a repair sent: its images (a chunk of more than kRepairPieceRows rows
+// goes in several) and their rows.
+struct RepairSent {
+  uint64_t chunks = 0, images = 0, rows = 0;
+};
+
+// Rows in one repair image at most; chunks repaired per request at most.
+constexpr size_t kRepairPieceRows = 1000;
+constexpr size_t kRepairChunksMax = 10000;
 
 }  // namespace ezone::dal

@@ -368,6 +368,12 @@ class Dal {
   // This site's results of a check: what it sent, what it compared, and up
   // to `limit` chunks that differ or were skipped.
   Result<CheckReport> check_report(const std::string& id, size_t limit = 100);
+  // Sends repair images of chunks this site sent in check `id`, which it
+  // still owns (storage/dal/check.hpp). not_found for a chunk it did not
+  // send; conflict when it no longer owns the chunk's shard (or is not the
+  // table's master); invalid_argument for more than kRepairChunksMax chunks.
+  // Nothing is sent then. Blocks until the images are in the outbox.
+  Result<RepairSent> repair_check(const std::string& id, const std::vector<RepairChunk>& chunks);
   // Quarantined rows, oldest first; released ones too if asked.
   Result<std::vector<QuarantineEntry>> quarantine(size_t limit = 1000, bool with_released = false);
   // Releases a quarantined row here and, through replication, everywhere.

@@ -17,7 +17,8 @@
 //
 // At the row's owner a conflict also quarantines the row (dal_quarantine.cpp);
 // a change to kQuarantineTable is a quarantine or a release from the origin,
-// and one to kCheckTable a consistency check's chunk (dal_check.cpp).
+// one to kCheckTable a consistency check's chunk (dal_check.cpp), and one to
+// kRepairTable a repair image of a chunk (dal_repair.cpp).
 #include <spdlog/spdlog.h>
 
 #include "storage/dal/dal_impl.hpp"
@@ -47,7 +48,7 @@ class Applier {
   Status check_schemas(const OutboxBatch& batch);
   Status resume(const std::string& table);
   Status park(const RowChange& c, const OutboxEntry& e, const std::string& reason);
-  Status apply_check(const RowChange& c);
+  const std::string* halted_reason(const RowChange& c) const;
   Status apply_change(const PreparedChange& pc, const data::RowVersion& incoming);
   Status write(const TableInfo& t, const RowChange& c);
   Status record_conflict(const TableInfo& t, const RowChange& c, const std::string& key,
@@ -125,23 +126,24 @@ Status Applier::park(const RowChange& c, const OutboxEntry& e, const std::string
   return Status::ok();
 }
 
-// A consistency check's chunk (dal_check.cpp), compared at this point of
-// the origin's outbox.
-Status Applier::apply_check(const RowChange& c) {
-  const std::string* halted_reason = nullptr;
-  if (c.pk.size() > 1 && std::holds_alternative<std::string>(c.pk[1])) {
-    auto h = st_.halted.find({st_.origin, std::get<std::string>(c.pk[1])});
-    if (h != st_.halted.end()) halted_reason = &h->second.reason;
-  }
-  return impl_.apply_check_record(c, st_.origin, halted_reason);
+// Why replication of the table a check record or repair image names
+// (its key's second value) from this origin is halted; null when it is not.
+const std::string* Applier::halted_reason(const RowChange& c) const {
+  if (c.pk.size() < 2 || !std::holds_alternative<std::string>(c.pk[1])) return nullptr;
+  auto h = st_.halted.find({st_.origin, std::get<std::string>(c.pk[1])});
+  return h == st_.halted.end() ? nullptr : &h->second.reason;
 }
 
 Status Applier::write(const TableInfo& t, const RowChange& c) {
-  const bool upsert = c.op == ChangeOp::upsert;
-  auto stmt = impl_.cached_sql(upsert ? t.upsert_sql : t.delete_sql);
+  return impl_.write_row(t, c.op, c.op == ChangeOp::upsert ? c.row : c.pk);
+}
+
+Status Dal::Impl::write_row(const TableInfo& t, ChangeOp op, const Row& values) {
+  const bool upsert = op == ChangeOp::upsert;
+  auto stmt = cached_sql(upsert ? t.upsert_sql : t.delete_sql);
   if (!stmt) return stmt.status();
   Stmt& q = *stmt.value();
-  if (Status s = q.bind_all_static(upsert ? c.row : c.pk); !s) return s;
+  if (Status s = q.bind_all_static(values); !s) return s;
   auto done = q.step();
   q.reset();
   return done.status();
@@ -245,7 +247,8 @@ Status Applier::run(const PreparedBatch& prepared) {
       const RowChange& c = pc.change;
       auto h = st_.halted.find({st_.origin, c.table});
       Status s = c.table == kQuarantineTable    ? impl_.apply_quarantine_record(c)
-                 : c.table == kCheckTable    ? apply_check(c)
+                 : c.table == kCheckTable    ? impl_.apply_check_record(c, st_.origin, halted_reason(c))
+                 : c.table == kRepairTable   ? impl_.apply_repair_image(c, incoming, halted_reason(c))
                  : h != st_.halted.end() ? park(c, e, h->second.reason)
                  : !pc.table           ? park(c, e, "table '" + c.table + "' is not replicated here")
                                        : apply_change(pc, incoming);

@@ -99,23 +99,22 @@ std::string make_check_id() {
 
 }  // namespace
 
-Result<ChunkSum> checksum_range(Db& db, const TableInfo& t, int64_t shard, const Row& after, const Row& upto,
-                                size_t limit) {
+Result<RangeQuery> range_query(const TableInfo& t, int64_t shard, const Row& after, const Row& upto, size_t limit) {
   std::vector<std::string> key, conditions;
   for (int c : t.pk_cols) key.push_back(t.columns[static_cast<size_t>(c)]);
-  std::vector<Value> params;
+  RangeQuery q;
   auto placeholders = [&](const Row& values) {
     std::vector<std::string> out;
     for (const Value& v : values) {
-      params.push_back(v);
-      out.push_back("?" + std::to_string(params.size()));
+      q.params.push_back(v);
+      out.push_back("?" + std::to_string(q.params.size()));
     }
     return "(" + join(out, ",") + ")";
   };
   const std::string key_tuple = "(" + join(key, ",") + ")";
   if (shard >= 0) {
     if (t.shard_col < 0) return Status(Errc::invalid_argument, "'" + t.spec->name + "' has no shard column");
-    params.push_back(Value(shard));
+    q.params.push_back(Value(shard));
     conditions.push_back(t.columns[static_cast<size_t>(t.shard_col)] + "=?1");
   }
   for (const Row* bound : {&after, &upto}) {
@@ -127,13 +126,26 @@ Result<ChunkSum> checksum_range(Db& db, const TableInfo& t, int64_t shard, const
     }
     conditions.push_back(key_tuple + (bound == &after ? " > " : " <= ") + placeholders(*bound));
   }
-  std::string sql = "SELECT " + join(t.columns, ",") + " FROM " + t.spec->name;
-  if (!conditions.empty()) sql += " WHERE " + join(conditions, " AND ");
-  sql += " ORDER BY " + join(key, ",");
-  if (limit > 0) sql += " LIMIT " + std::to_string(limit);
-  auto stmt = db.prepare(sql);
+  q.sql = "SELECT " + join(t.columns, ",") + " FROM " + t.spec->name;
+  if (!conditions.empty()) q.sql += " WHERE " + join(conditions, " AND ");
+  q.sql += " ORDER BY " + join(key, ",");
+  if (limit > 0) q.sql += " LIMIT " + std::to_string(limit);
+  return q;
+}
+
+Row key_of(const TableInfo& t, const Row& row) {
+  Row key;
+  for (int c : t.pk_cols) key.push_back(row[static_cast<size_t>(c)]);
+  return key;
+}
+
+Result<ChunkSum> checksum_range(Db& db, const TableInfo& t, int64_t shard, const Row& after, const Row& upto,
+                                size_t limit) {
+  auto q = range_query(t, shard, after, upto, limit);
+  if (!q) return q.status();
+  auto stmt = db.prepare(q.value().sql);
   if (!stmt) return stmt.status();
-  if (Status s = stmt.value().bind_all(params); !s) return s;
+  if (Status s = stmt.value().bind_all(q.value().params); !s) return s;
   ChunkSum out;
   out.hash = 1469598103934665603ull;  // FNV-1a over each row's canonical bytes
   for (;;) {
@@ -143,10 +155,7 @@ Result<ChunkSum> checksum_range(Db& db, const TableInfo& t, int64_t shard, const
     Row row = stmt.value().row();
     for (unsigned char c : encode_key(row)) out.hash = (out.hash ^ c) * 1099511628211ull;
     ++out.rows;
-    if (limit > 0 && out.rows == limit) {
-      out.last_key.clear();
-      for (int c : t.pk_cols) out.last_key.push_back(std::move(row[static_cast<size_t>(c)]));
-    }
+    if (limit > 0 && out.rows == limit) out.last_key = key_of(t, row);
   }
 }
 
@@ -196,22 +205,9 @@ Status Dal::Impl::send_check_chunk(const std::string& id, size_t chunk_rows, Che
   auto it = tables.find(part.table);
   if (it == tables.end()) return Status(Errc::not_found, "'" + part.table + "' is not a replicated table");
   const TableInfo& t = it->second;
-  if (part.shard < 0) {
-    if (t.spec->master_ezone != config.ezone) {
-      *stop = "ezone '" + t.spec->master_ezone + "' is the master of '" + part.table + "'";
-      return Status::ok();
-    }
-  } else {
-    const WriteGate gate = gate_source();
-    const ShardRoute* r = gate.routes ? gate.routes->find(static_cast<ShardId>(part.shard)) : nullptr;
-    if (!r || r->owner != config.ezone) {
-      *stop = "shard " + std::to_string(part.shard) + " is owned by " +
-              (r ? "ezone '" + r->owner + "'" : std::string("no ezone in the route table")) + " now";
-      return Status::ok();
-    }
-  }
-  if (part.chunks == 0) {
-    if (Status s = prune_checks(id); !s) return s;
+  if (Status owned = owns_part(t, part.shard); !owned) {
+    *stop = owned.message();
+    return Status::ok();
   }
   auto sum = checksum_range(*writer, t, part.shard, after, {}, chunk_rows);
   if (!sum) return sum.status();
@@ -246,6 +242,12 @@ void Dal::Impl::check_loop(const std::string& id, std::vector<CheckedPart> parts
 
 void Dal::Impl::send_check(const std::string& id, std::vector<CheckedPart>& parts, size_t chunk_rows,
                            int64_t pause_ms) {
+  auto prune = std::make_unique<Job>();
+  prune->kind = Job::Kind::maintenance;
+  prune->maintenance = [this, &id] { return prune_checks(id); };
+  if (Status s = run_queued(std::move(prune)); !s) {
+    log().warn("event=dal_check_prune_failed id={} error=\"{}\"", id, s.message());
+  }
   for (CheckedPart& part : parts) {
     Row after;
     std::string stop;
@@ -318,6 +320,14 @@ Result<std::string> Dal::start_check(CheckSpec spec) {
       }
       parts.push_back(CheckedPart{name, static_cast<int64_t>(shard), 0, 0, false, ""});
     }
+  }
+  // Its records at the other sites are keyed by id: a second check under
+  // the same id would mix with the first's.
+  auto sent = query("SELECT 1 FROM _ezone_checks WHERE id=?1 AND origin=?2 LIMIT 1",
+                    {Value(spec.id), Value(impl_->config.ezone)});
+  if (!sent) return sent.status();
+  if (!sent.value().empty()) {
+    return Status(Errc::conflict, "check '" + spec.id + "' was run here before; give a new id");
   }
   std::lock_guard<std::mutex> lock(impl_->check_mutex);
   if (impl_->check_running) {

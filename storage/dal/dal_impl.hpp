@@ -30,6 +30,8 @@ int authorize_reader(void*, int action, const char*, const char*, const char*, c
 extern const char* const kQuarantineTable;
 // The internal table a consistency check's chunks travel as (dal_check.cpp).
 extern const char* const kCheckTable;
+// ... and a repair's images of chunks (dal_repair.cpp).
+extern const char* const kRepairTable;
 
 // A replicated table as found in the database.
 struct TableInfo {
@@ -76,6 +78,15 @@ struct ChunkSum {
 };
 Result<ChunkSum> checksum_range(Db& db, const TableInfo& t, int64_t shard, const Row& after, const Row& upto,
                                 size_t limit);
+// The statement behind checksum_range: the rows of that range in key order
+// (every column), and its parameters.
+struct RangeQuery {
+  std::string sql;
+  std::vector<Value> params;
+};
+Result<RangeQuery> range_query(const TableInfo& t, int64_t shard, const Row& after, const Row& upto, size_t limit);
+// The primary-key values of a full row of `t`.
+Row key_of(const TableInfo& t, const Row& row);
 
 // The shard column's value of a row of `t`, -1 when it has none.
 int64_t row_shard(const TableInfo& t, const Row& row);
@@ -304,7 +315,24 @@ struct Dal::Impl {
   // A malformed record is counted and dropped, not an error.
   Status apply_check_record(const RowChange& c, const std::string& origin, const std::string* halted_reason);
 
+  // ---- dal_repair.cpp ----
+  // ok when this ezone owns the part (shard -1: is the table's master);
+  // conflict naming the owner otherwise.
+  Status owns_part(const TableInfo& t, int64_t shard);
+  // Writer, in a maintenance job: appends the image of the next piece of a
+  // chunk, from `after` up to `upto` (at most kRepairPieceRows rows); sets
+  // *last when it reached `upto`.
+  Status send_repair_piece(const std::string& id, const TableInfo& t, int64_t shard, int64_t chunk, int64_t piece,
+                           Row& after, const Row& upto, bool* last, uint64_t* rows);
+  // Makes this site's rows of the image's range equal to it, in the open
+  // apply. Malformed images and halted tables are counted and skipped.
+  Status apply_repair_image(const RowChange& c, const data::RowVersion& incoming, const std::string* halted_reason);
+  Status drop_row_version(const std::string& table, const std::string& key);
+
   // ---- dal_apply.cpp ----
+  // Writes a row (upsert: every column) or deletes one (remove: its key) of
+  // a replicated table, without capture.
+  Status write_row(const TableInfo& t, ChangeOp op, const Row& values);
   // Decodes and keys a batch (any thread). parse_error for undecodable
   // entries.
   // Fills `out` from *out.batch.

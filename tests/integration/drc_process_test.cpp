@@ -155,8 +155,9 @@ TEST_F(DrcProcessTest, KillBetweenCommitAndShippingLosesAndDuplicatesNothing) {
 
 // `ezctl check` at one node checks the whole cluster: each site sends the
 // chunks of what it owns, and the others compare them in order with its
-// changes. A row changed behind sh's DAL is found in its chunk.
-TEST_F(DrcProcessTest, EzctlCheckComparesEverySiteAndFindsARowChangedBehindTheDal) {
+// changes. A row changed behind sh's DAL is found in its chunk, and `ezctl
+// check repair` makes sh's rows equal to bj's again.
+TEST_F(DrcProcessTest, EzctlCheckFindsARowChangedBehindTheDalAndRepairMendsIt) {
   for (int64_t id = 1; id <= 30; ++id) ASSERT_TRUE(commit_order(id));
   expect_converged(31);
   // bj owns shards 1 and 3 and is the master of users; sh owns shards 2
@@ -170,12 +171,22 @@ TEST_F(DrcProcessTest, EzctlCheckComparesEverySiteAndFindsARowChangedBehindTheDa
     ASSERT_TRUE(db.ok()) << db.status().to_string();
     ASSERT_TRUE(db.value()->exec("UPDATE orders SET state='changed behind the DAL' WHERE id=15").is_ok());
   }
-  auto [dirty, dirty_out] = cluster_->ezctl("bj", {"check", "--chunk-rows", "10", "--tables", "orders"}, 60000);
+  auto [dirty, dirty_out] =
+      cluster_->ezctl("bj", {"check", "--chunk-rows", "10", "--tables", "orders", "--id", "dirty"}, 60000);
   EXPECT_EQ(dirty, 1) << dirty_out;
   EXPECT_NE(dirty_out.find("DIFFER: orders shard 1 chunk 1, keys ([9], [19]]: bj has 10 rows, sh 10"),
             std::string::npos)
       << dirty_out;
   EXPECT_NE(dirty_out.find("from bj       5 chunks (31 rows): 4 match, 1 differ"), std::string::npos) << dirty_out;
+  // Repair: bj sends its image of the chunk, sh makes its rows equal, and
+  // the repaired part is checked again.
+  auto [fixed, fixed_out] = cluster_->ezctl("sh", {"check", "repair", "dirty"}, 60000);
+  EXPECT_EQ(fixed, 0) << fixed_out;
+  EXPECT_NE(fixed_out.find("bj sent 1 repair images of 1 chunks (10 rows)"), std::string::npos) << fixed_out;
+  EXPECT_NE(fixed_out.find("chunks compared, 0 differ"), std::string::npos) << fixed_out;
+  auto state = tx("sh", json{{"statements", {{{"sql", "SELECT state FROM orders WHERE id=15"}}}}});
+  ASSERT_TRUE(state.ok() && state->status == 200);
+  EXPECT_EQ(json::parse(state->body)["results"][0]["rows"].dump(), R"([["created"]])");
   // Bad requests: a 400 naming the field, counted.
   const HostPort bj_admin = cluster_->addresses("bj").admin;
   const std::pair<const char*, const char*> bad[] = {
@@ -196,10 +207,14 @@ TEST_F(DrcProcessTest, EzctlCheckComparesEverySiteAndFindsARowChangedBehindTheDa
   ASSERT_TRUE(metrics.ok()) << metrics.status().to_string();
   EXPECT_NE(metrics->body.find("ezone_admin_bad_requests_total{ezone=\"bj\",endpoint=\"dal_checks\"} 5"),
             std::string::npos);
-  // The results, read again later.
+  // The first check's results, read again.
   auto [again, again_out] = cluster_->ezctl("bj", {"check", "results", "clean", "--json"});
   EXPECT_EQ(again, 0) << again_out;
   EXPECT_EQ(json::parse(again_out, nullptr, false).value("clean", false), true) << again_out;
+  // A check that compared nothing proves nothing.
+  auto [unknown, unknown_out] = cluster_->ezctl("bj", {"check", "results", "no-such-check"});
+  EXPECT_EQ(unknown, 1) << unknown_out;
+  EXPECT_NE(unknown_out.find("nothing was compared"), std::string::npos) << unknown_out;
 }
 
 TEST_F(DrcProcessTest, KillDuringApplyThenRestartAppliesEachChangeExactlyOnce) {

@@ -1,10 +1,13 @@
 #include "tools/ezctl/check_command.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -17,6 +20,13 @@ using nlohmann::json;
 using Sites = std::vector<std::pair<std::string, std::string>>;  // (ezone, admin)
 
 constexpr int64_t kPollMs = 200;
+constexpr int64_t kDifferencesListed = 1000;  // a site's report lists at most this many (kCheckDifferencesMax)
+
+std::string join_commas(const std::set<std::string>& parts) {
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : ",") + p;
+  return out;
+}
 
 // Every site's report of the check, and whether together they are complete:
 // no site still sending, and every site compared every chunk each other
@@ -74,7 +84,9 @@ bool print(const Gathered& g, const Sites& sites, const std::string& id, bool js
     for (const json& p : r.value("issued", json::array())) clean = clean && !p.contains("error");
     clean = clean && !r.value("interrupted", false);
   }
-  clean = clean && differing == 0;
+  // A check that compared nothing proves nothing: no site owned what was
+  // asked, or no site knows the id.
+  clean = clean && differing == 0 && g.expected > 0;
   if (json_out) {
     std::printf("%s\n", json{{"id", id}, {"complete", g.complete}, {"clean", clean}, {"differing", differing},
                              {"sites", g.reports}}
@@ -120,6 +132,11 @@ bool print(const Gathered& g, const Sites& sites, const std::string& id, bool js
     }
   }
   if (!g.complete) std::printf("not complete: some chunks were not compared yet (see --wait-ms)\n");
+  if (g.complete && g.expected == 0) {
+    std::printf("nothing was compared: no site %s\n",
+                g.sent == 0 ? "sent a chunk (does any site know this id, and own what was asked?)"
+                            : "has a peer to compare with");
+  }
   return clean;
 }
 
@@ -163,24 +180,94 @@ ezone::Result<json> start_body(const Options& options, const std::string& id) {
   return body;
 }
 
+// Starts check `id` at every site; an error message when one refused.
+std::string start(const Options& options, const Sites& sites, const std::string& id) {
+  auto body = start_body(options, id);
+  if (!body) return body.status().message();
+  for (const auto& [ezone, admin] : sites) {
+    Options at = options;
+    at.node = admin;
+    auto reply = admin_call(at, "POST", "/admin/v1/dal/checks", body->dump());
+    if (!reply) return "cannot start it at " + ezone + " (" + admin + "): " + reply.status().message();
+    if (reply->status != 202) return "not started at " + ezone + " (" + admin + "): " + reply_error(*reply);
+  }
+  return "";
+}
+
+using ChunkKey = std::tuple<std::string, int64_t, int64_t>;  // table, shard, chunk
+
+// Asks each owner to send repair images of its chunks that differ at some
+// site, then checks the repaired parts again.
+int repair(const Options& options, const Sites& sites, const std::string& id) {
+  Options listing = options;
+  listing.limit = kDifferencesListed;
+  const Gathered g = gather(listing, sites, id);
+  if (!g.unreachable.empty()) return fail("check repair", "cannot read the results at " + g.unreachable);
+  if (!g.complete) {
+    return fail("check repair", "check " + id + " is not complete; repair once every chunk was compared (`ezctl "
+                                "check results " + id + "`)");
+  }
+  std::map<std::string, std::set<ChunkKey>> by_owner;
+  uint64_t differing = 0, listed = 0;
+  for (const json& r : g.reports) {
+    for (const json& c : r.value("received", json::array())) differing += c.value("differing", uint64_t{0});
+    for (const json& d : r.value("differences", json::array())) {
+      if (d.value("result", "") != "differ") continue;
+      ++listed;
+      by_owner[d.value("origin", "")].insert({d.value("table", ""), d.value("shard", int64_t{-1}), d.value("chunk", int64_t{0})});
+    }
+  }
+  if (by_owner.empty()) {
+    std::printf("check %s: nothing to repair: no chunk differs\n", id.c_str());
+    return 0;
+  }
+  std::set<std::string> tables, shards;
+  for (const auto& [owner, chunks] : by_owner) {
+    auto site = std::find_if(sites.begin(), sites.end(), [&](const auto& s) { return s.first == owner; });
+    if (site == sites.end()) return fail("check repair", "the owner " + owner + " is not among the node's peers");
+    json list = json::array();
+    for (const auto& [table, shard, chunk] : chunks) {
+      list.push_back(json{{"table", table}, {"shard", shard}, {"chunk", chunk}});
+      tables.insert(table);
+      if (shard >= 0) shards.insert(std::to_string(shard));
+    }
+    Options at = options;
+    at.node = site->second;
+    auto reply = admin_call(at, "POST", "/admin/v1/dal/checks/" + id + "/repair", json{{"chunks", list}}.dump());
+    if (!reply) return fail("check repair", "cannot reach " + owner + ": " + reply.status().message());
+    if (reply->status != 200) return fail("check repair", owner + " sent nothing: " + reply_error(*reply));
+    std::printf("%s sent %llu repair images of %llu chunks (%llu rows)\n", owner.c_str(),
+                static_cast<unsigned long long>(reply->body.value("images", uint64_t{0})),
+                static_cast<unsigned long long>(reply->body.value("chunks", uint64_t{0})),
+                static_cast<unsigned long long>(reply->body.value("rows", uint64_t{0})));
+  }
+  if (listed < differing) {
+    std::printf("%llu chunk differences were listed of %llu: repair again after the next check\n",
+                static_cast<unsigned long long>(listed), static_cast<unsigned long long>(differing));
+  }
+  Options verify = options;
+  verify.tables = join_commas(tables);
+  verify.shards = join_commas(shards);
+  const std::string verify_id = id.substr(0, 40) + "-verify-" + std::to_string(now_ms());  // ids: 64 at most
+  std::printf("checking the repaired parts again: check %s\n", verify_id.c_str());
+  if (std::string why = start(verify, sites, verify_id); !why.empty()) return fail("check", why);
+  return follow(options, sites, verify_id);
+}
+
 }  // namespace
 
 int run_check(const Options& options) {
   const bool results = options.args.size() == 3 && options.args[1] == "results";
-  if (!results && options.args.size() != 1) return fail("check", "the command is `check [options]` or `check results ID`");
+  const bool repairs = options.args.size() == 3 && options.args[1] == "repair";
+  if (!results && !repairs && options.args.size() != 1) {
+    return fail("check", "the command is `check [options]`, `check results ID` or `check repair ID`");
+  }
   auto sites = cluster_admins(options);
   if (!sites) return fail("check", sites.status().message());
   if (results) return follow(options, *sites, options.args[2]);
+  if (repairs) return repair(options, *sites, options.args[2]);
   const std::string id = options.id.empty() ? "check-" + std::to_string(now_ms()) : options.id;
-  auto body = start_body(options, id);
-  if (!body) return fail("check", body.status().message());
-  for (const auto& [ezone, admin] : *sites) {
-    Options at = options;
-    at.node = admin;
-    auto reply = admin_call(at, "POST", "/admin/v1/dal/checks", body->dump());
-    if (!reply) return fail("check", "cannot start it at " + ezone + " (" + admin + "): " + reply.status().message());
-    if (reply->status != 202) return fail("check", "not started at " + ezone + " (" + admin + "): " + reply_error(*reply));
-  }
+  if (std::string why = start(options, *sites, id); !why.empty()) return fail("check", why);
   if (options.no_wait) {
     std::printf("%s\n", options.json ? json{{"id", id}}.dump().c_str() : id.c_str());
     return 0;

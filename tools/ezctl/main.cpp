@@ -18,6 +18,7 @@
 //   ezctl --node ADMIN tokens reload [--all] [--json]
 //   ezctl --node ADMIN check [--tables T1,T2] [--shards 1,2] [--chunk-rows N] [--pause-ms N] [--id ID] [--no-wait]
 //   ezctl --node ADMIN check results ID
+//   ezctl --node ADMIN check repair ID
 //   ezctl --node ADMIN drill idc-down --zone EZONE [--rate N] [--duration S] [--warmup S]
 //         [--report-dir DIR] [--fences-dir D] [--shards-file F] [--json]
 //
@@ -83,6 +84,8 @@ int usage(const std::string& why) {
                "                                      compare every site's rows with their owner's, chunk by\n"
                "                                      chunk, while writes go on; lists the chunks that differ\n"
                "  check results ID                    the results of a check, once complete\n"
+               "  check repair ID                     the owners send the chunks that differ; every site\n"
+               "                                      makes its rows equal, then they are checked again\n"
                "  drill idc-down --zone EZONE [--rate N] [--duration S] [--warmup S] [--report-dir DIR]\n"
                "         [--fences-dir D] [--shards-file F] [--service-token-file F]\n"
                "                                      isolate a zone under loadgen traffic, fail it over,\n"

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #include "storage/dal/sqlite_db.hpp"
@@ -92,8 +93,10 @@ TEST(CheckTest, EveryChunkMatchesAtThePointOfTheOwnersOutboxWhileWritesGoOn) {
   EXPECT_EQ(at_sh.received[0].rows, 25u);
   EXPECT_TRUE(at_sh.differences.empty());
   EXPECT_EQ(chunks(sh, "bj", "match"), 3u);
-  // A check nobody ran is unknown.
+  // A check nobody ran is unknown; an id is used once.
   EXPECT_FALSE(report(sh, "c2").known);
+  auto again = bj.dal().start_check(orders_check("c1", 10));
+  EXPECT_EQ(again.status().code(), Errc::conflict) << again.status().to_string();
 }
 
 TEST(CheckTest, ADifferenceIsReportedInTheChunkThatHoldsIt) {
@@ -273,6 +276,122 @@ TEST(CheckTest, ASiteKeepsTheResultsOfTheNewestChecksOnly) {
     EXPECT_TRUE(report(*s, "k2").known) << s->ezone();
     EXPECT_TRUE(report(*s, "k" + std::to_string(n - 1)).known) << s->ezone();
   }
+}
+
+uint64_t repaired(Site& s, const char* action) {
+  return s.metrics()
+      .counter("ezone_dal_repaired_rows_total", "", {{"origin", "bj"}, {"table", "orders"}, {"action", action}})
+      .value();
+}
+
+TEST(CheckTest, ARepairMakesEverySiteEqualToTheOwnerAndLaterChangesApplyWithoutConflicts) {
+  Site bj("bj"), sh("sh"), gz("gz");
+  ASSERT_NO_FATAL_FAILURE(put_orders(bj, 1, 25, 11));
+  pull(bj, sh);
+  pull(bj, gz);
+  tamper(sh, "UPDATE orders SET state='lost' WHERE id=15");
+  tamper(sh, "DELETE FROM orders WHERE id=3");
+  tamper(sh, "INSERT INTO orders(id, shard, state) VALUES(1000, 11, 'stray')");
+  tamper(sh, "INSERT INTO orders(id, shard, state) VALUES(1001, 31, 'not shard 11')");
+  tamper(sh, "DELETE FROM _ezone_rowver WHERE tbl='orders'");  // and every order's version, as a bad restore would
+  ASSERT_TRUE(bj.dal().start_check(orders_check("c1", 10)).ok());
+  sent(bj, "c1");
+  pull(bj, sh);
+  pull(bj, gz);
+  ASSERT_EQ(report(sh, "c1").received.at(0).differing, 3u);
+  ASSERT_EQ(report(gz, "c1").received.at(0).matched, 3u);
+  std::vector<dal::FeedEvent> events;
+  std::mutex events_mutex;
+  const uint64_t sub = sh.dal().subscribe([&](const std::vector<dal::FeedEvent>& batch) {
+    std::lock_guard<std::mutex> lock(events_mutex);
+    events.insert(events.end(), batch.begin(), batch.end());
+  });
+  auto sent_repair = bj.dal().repair_check("c1", {{"orders", 11, 0}, {"orders", 11, 1}, {"orders", 11, 2}});
+  ASSERT_TRUE(sent_repair.ok()) << sent_repair.status().to_string();
+  EXPECT_EQ(sent_repair.value().chunks, 3u);
+  EXPECT_EQ(sent_repair.value().images, 3u);
+  EXPECT_EQ(sent_repair.value().rows, 25u);
+  pull(bj, sh);
+  pull(bj, gz);
+  sh.dal().unsubscribe(sub);
+  EXPECT_EQ(bj.dal().checksum("orders", 11).value(), sh.dal().checksum("orders", 11).value());
+  EXPECT_EQ(bj.dal().checksum("orders", 11).value(), gz.dal().checksum("orders", 11).value());
+  EXPECT_EQ(sh.dal().query("SELECT state FROM orders WHERE id=1001").value().size(), 1u) << "shard 31 is not bj's";
+  EXPECT_EQ(repaired(sh, "written"), 2u);  // 3 and 15
+  EXPECT_EQ(repaired(sh, "deleted"), 1u);  // 1000
+  EXPECT_EQ(repaired(gz, "written") + repaired(gz, "deleted"), 0u);
+  {
+    std::lock_guard<std::mutex> lock(events_mutex);
+    ASSERT_EQ(events.size(), 3u);  // caches follow
+    EXPECT_EQ(events[0].pk, "[3]");
+    EXPECT_EQ(events[1].pk, "[15]");
+    EXPECT_EQ(events[2].pk, "[1000]");
+    EXPECT_EQ(events[2].op, dal::ChangeOp::remove);
+  }
+  // The next check matches, and bj's later changes to the repaired rows
+  // apply as plain successors: the versions were repaired too.
+  ASSERT_TRUE(bj.dal().start_check(orders_check("c2", 10)).ok());
+  sent(bj, "c2");
+  ASSERT_TRUE(bj.put_order(15, 11, "accepted", 15).ok());
+  ASSERT_TRUE(bj.put_order(3, 11, "accepted", 3).ok());
+  ASSERT_TRUE(bj.put_order(1000, 11, "created", 1000).ok());
+  const dal::ApplyReport later = pull(bj, sh);
+  EXPECT_EQ(later.conflicts, 0u);
+  EXPECT_EQ(report(sh, "c2").received.at(0).matched, 3u);
+  EXPECT_EQ(bj.dal().checksum("orders", 11).value(), sh.dal().checksum("orders", 11).value());
+  // What cannot be repaired is refused before anything is sent.
+  EXPECT_EQ(bj.dal().repair_check("c1", {{"orders", 11, 7}}).status().code(), Errc::not_found);
+  EXPECT_EQ(bj.dal().repair_check("nope", {{"orders", 11, 0}}).status().code(), Errc::not_found);
+  EXPECT_EQ(sh.dal().repair_check("c1", {{"orders", 11, 0}}).status().code(), Errc::not_found) << "sh sent nothing";
+  const uint64_t head = bj.dal().outbox_head();
+  bj.set_routes(routes_at(2, "sh"));
+  auto moved = bj.dal().repair_check("c1", {{"orders", 11, 0}});
+  EXPECT_EQ(moved.status().code(), Errc::conflict) << moved.status().to_string();
+  EXPECT_EQ(bj.dal().outbox_head(), head);
+}
+
+TEST(CheckTest, AChunkLargerThanAnImageIsRepairedInPieces) {
+  Site bj("bj"), sh("sh");
+  const int64_t n = static_cast<int64_t>(2 * dal::kRepairPieceRows + 500);
+  ASSERT_TRUE(bj.dal().run({11, bj.epoch()}, [n](dal::Tx& tx) -> Status {
+                        for (int64_t id = 1; id <= n; ++id) {
+                          auto r = tx.exec("INSERT INTO orders(id, shard, state) VALUES(?1, 11, 'created')", {Value(id)});
+                          if (!r) return r.status();
+                        }
+                        return Status::ok();
+                      }).ok());
+  pull(bj, sh);
+  tamper(sh, "UPDATE orders SET state='lost' WHERE id IN (5, 1500, 2400)");
+  tamper(sh, "DELETE FROM orders WHERE id=1000");
+  ASSERT_TRUE(bj.dal().start_check(orders_check("big", static_cast<size_t>(n) + 1)).ok());
+  sent(bj, "big");
+  pull(bj, sh);
+  ASSERT_EQ(report(sh, "big").received.at(0).differing, 1u);
+  auto r = bj.dal().repair_check("big", {{"orders", 11, 0}});
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r.value().images, 3u);
+  EXPECT_EQ(r.value().rows, static_cast<uint64_t>(n));
+  pull(bj, sh);
+  EXPECT_EQ(repaired(sh, "written"), 4u);
+  EXPECT_EQ(repaired(sh, "deleted"), 0u);
+  EXPECT_EQ(bj.dal().checksum("orders", 11).value(), sh.dal().checksum("orders", 11).value());
+}
+
+TEST(CheckTest, AMalformedRepairImageIsCountedAndSkipped) {
+  Site gz("gz");
+  dal::RowChange bad;
+  bad.table = "_ezone_repair";
+  bad.pk = {Value(std::string("c")), Value(std::string("orders")), Value(int64_t{11}), Value(int64_t{0}),
+            Value(int64_t{0})};
+  bad.row = {Value(int64_t{0}), Value(int64_t{0}), Value(int64_t{1}), Value(int64_t{5})};  // a row of one value
+  dal::OutboxBatch batch;
+  batch.origin = "bj";
+  batch.head_seq = 1;
+  batch.entries.push_back(dal::OutboxEntry{1, 5, -1, 0, dal::encode_changes({bad})});
+  auto applied = gz.dal().apply(batch);
+  ASSERT_TRUE(applied.ok()) << applied.status().to_string();
+  EXPECT_EQ(gz.dal().cursor("bj").value(), 1u);
+  EXPECT_EQ(repaired(gz, "skipped"), 1u);
 }
 
 }  // namespace
