@@ -9,7 +9,9 @@
 //      and appends a check record (a control record in its outbox, like a
 //      quarantine) holding the chunk's key range, its row count and a
 //      checksum of its rows. Each chunk is its own short job on the writer,
-//      so commits interleave with the check.
+//      so commits interleave with the check; on a busy site it joins the
+//      next group of requests and shares its commit (Job::rides_group),
+//      so it adds a read to the writer's time but no fsync.
 //   2. Every other site applies the record in order with the owner's other
 //      changes: at that point it holds the owner's writes up to the record,
 //      as the owner did when it read the chunk. It computes the same

@@ -265,9 +265,43 @@ Dal::~Dal() {
 
 // ---- the writer ----
 
+std::unique_ptr<Job> pick_jobs(std::deque<std::unique_ptr<Job>>& queue, size_t& riders_queued, size_t group_tx_max,
+                               std::vector<std::unique_ptr<Job>>& jobs) {
+  std::unique_ptr<Job> rider;
+  auto rides = [](const std::unique_ptr<Job>& j) { return j->kind == Job::Kind::maintenance && j->rides_group; };
+  if (rides(queue.front()) && queue.size() > 1 && queue[1]->kind == Job::Kind::tx) {
+    rider = std::move(queue.front());
+    queue.pop_front();
+  }
+  if (queue.front()->kind == Job::Kind::apply) {
+    while (!queue.empty() && queue.front()->kind == Job::Kind::apply && jobs.size() < kApplyBatchesPerTxMax) {
+      jobs.push_back(std::move(queue.front()));
+      queue.pop_front();
+    }
+  } else if (queue.front()->kind != Job::Kind::tx) {
+    jobs.push_back(std::move(queue.front()));
+    queue.pop_front();
+  } else {
+    while (!queue.empty() && queue.front()->kind == Job::Kind::tx && jobs.size() < group_tx_max) {
+      jobs.push_back(std::move(queue.front()));
+      queue.pop_front();
+    }
+    // The newest rider is near the back: its thread queued it last.
+    for (auto it = queue.rbegin(); !rider && riders_queued > 0 && it != queue.rend(); ++it) {
+      if (!rides(*it)) continue;
+      rider = std::move(*it);
+      queue.erase(std::next(it).base());
+    }
+  }
+  if (rides(jobs.front())) --riders_queued;
+  if (rider) --riders_queued;
+  return rider;
+}
+
 void Dal::Impl::writer_loop() {
   for (;;) {
     std::vector<std::unique_ptr<Job>> jobs;
+    std::unique_ptr<Job> rider;
     {
       std::unique_lock<std::mutex> lock(queue_mutex);
       queue_cv.wait(lock, [&] { return stopping || !queue.empty() || gate_dirty; });
@@ -283,29 +317,14 @@ void Dal::Impl::writer_loop() {
         acked_epoch = gate.routes ? gate.routes->epoch() : 0;
         continue;
       }
-      // Local requests group, and so do peers' batches (up to
-      // kApplyBatchesPerTxMax); maintenance runs alone.
-      if (queue.front()->kind == Job::Kind::apply) {
-        while (!queue.empty() && queue.front()->kind == Job::Kind::apply && jobs.size() < kApplyBatchesPerTxMax) {
-          jobs.push_back(std::move(queue.front()));
-          queue.pop_front();
-        }
-      } else if (queue.front()->kind != Job::Kind::tx) {
-        jobs.push_back(std::move(queue.front()));
-        queue.pop_front();
-      } else {
-        while (!queue.empty() && queue.front()->kind == Job::Kind::tx && jobs.size() < config.group_tx_max) {
-          jobs.push_back(std::move(queue.front()));
-          queue.pop_front();
-        }
-      }
+      rider = pick_jobs(queue, riders_queued, config.group_tx_max, jobs);
     }
     if (jobs.front()->kind == Job::Kind::apply) {
       run_applies(jobs);
     } else if (jobs.front()->kind == Job::Kind::maintenance) {
       jobs.front()->maintenance_done.set_value(run_maintenance(jobs.front()->maintenance));
     } else {
-      run_group(jobs);
+      run_group(jobs, rider.get());
     }
   }
   std::deque<std::unique_ptr<Job>> left;

@@ -22,6 +22,8 @@ const char* const kCheckTable = "_ezone_check";
 namespace {
 
 constexpr size_t kCheckKeyValuesMax = 64;
+// A chunk whose transaction failed is tried again this many times in all.
+constexpr int kChunkAttempts = 3;
 
 int64_t as_int(uint64_t v) {
   int64_t out;
@@ -198,10 +200,11 @@ Status Dal::Impl::record_check_result(const std::string& id, const std::string& 
 }
 
 // Runs on the writer, in a maintenance job's transaction: reads the next
-// chunk of the part and sends it. Sets *stop instead when this ezone no
-// longer owns the part.
-Status Dal::Impl::send_check_chunk(const std::string& id, size_t chunk_rows, CheckedPart& part, Row& after,
-                                   std::string* stop) {
+// chunk of the part and sends it (what it sent goes to *sent, for the
+// caller to take once the transaction committed). Sets *stop instead when
+// this ezone no longer owns the part.
+Status Dal::Impl::send_check_chunk(const std::string& id, size_t chunk_rows, const CheckedPart& part,
+                                   const Row& after, SentChunk* sent, std::string* stop) {
   auto it = tables.find(part.table);
   if (it == tables.end()) return Status(Errc::not_found, "'" + part.table + "' is not a replicated table");
   const TableInfo& t = it->second;
@@ -222,10 +225,7 @@ Status Dal::Impl::send_check_chunk(const std::string& id, size_t chunk_rows, Che
   if (Status s = append_control(check_record(id, part.table, part.shard, chunk, sum.value(), final, after, upto)); !s) {
     return s;
   }
-  ++part.chunks;
-  part.rows += sum.value().rows;
-  part.done = final;
-  after = upto;
+  *sent = SentChunk{sum.value().rows, final, upto};
   return Status::ok();
 }
 
@@ -252,6 +252,7 @@ void Dal::Impl::send_check(const std::string& id, std::vector<CheckedPart>& part
     Row after;
     std::string stop;
     Status s = Status::ok();
+    int attempts = 0;
     while (s && !part.done && stop.empty()) {
       {
         std::unique_lock<std::mutex> lock(check_mutex);
@@ -260,12 +261,30 @@ void Dal::Impl::send_check(const std::string& id, std::vector<CheckedPart>& part
         }
         if (check_stop) return;
       }
+      SentChunk sent;
       auto job = std::make_unique<Job>();
       job->kind = Job::Kind::maintenance;
-      job->maintenance = [this, &id, chunk_rows, &part, &after, &stop] {
-        return send_check_chunk(id, chunk_rows, part, after, &stop);
+      job->rides_group = true;
+      job->maintenance = [this, &id, chunk_rows, &part, &after, &sent, &stop] {
+        return send_check_chunk(id, chunk_rows, part, after, &sent, &stop);
       };
       s = run_queued(std::move(job));
+      if (!s) {
+        // The group it rode failed to commit (a request refused right
+        // before COMMIT rolls back the whole group): the chunk again.
+        {
+          std::lock_guard<std::mutex> lock(check_mutex);
+          if (check_stop) return;
+        }
+        if (++attempts < kChunkAttempts) s = Status::ok();
+        continue;
+      }
+      attempts = 0;
+      if (!stop.empty()) break;
+      ++part.chunks;
+      part.rows += sent.rows;
+      part.done = sent.final;
+      after = std::move(sent.upto);
     }
     if (!s) stop = s.message();
     if (stop.empty()) continue;

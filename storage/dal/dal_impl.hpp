@@ -123,6 +123,12 @@ struct Job {
   Dal::ApplyDoneFn apply_done;
   std::function<Status()> maintenance;
   std::promise<Status> maintenance_done;
+  // maintenance only: it may run inside a group of requests, in a savepoint
+  // before theirs, sharing their COMMIT (and its fsync) instead of having
+  // one of its own. For short reads that append an outbox entry (a
+  // consistency check's chunks, repair images), so a check does not add a
+  // transaction per chunk to a busy site's writes.
+  bool rides_group = false;
   // tx only: the quarantined row an operator writes one of its versions to
   // (Dal::release_quarantine_keeping): exempt from the quarantine refusal,
   // and released in the request's own savepoint.
@@ -132,6 +138,16 @@ struct Job {
   std::optional<Release> release;
   std::shared_ptr<TxTrace> trace;  // tx only: set when the request is traced
 };
+
+// The writer's next work, taken from the front of the queue into `jobs`:
+// a group of requests (at most group_tx_max), of peers' batches (at most
+// kApplyBatchesPerTxMax), or one maintenance job alone. A maintenance job
+// that rides groups (Job::rides_group) is returned to run inside the group
+// of requests taken, whether it was first in the queue (followed by
+// requests) or waited anywhere behind them. riders_queued counts the
+// riders in the queue (0: no scan).
+std::unique_ptr<Job> pick_jobs(std::deque<std::unique_ptr<Job>>& queue, size_t& riders_queued, size_t group_tx_max,
+                               std::vector<std::unique_ptr<Job>>& jobs);
 
 // How the writer's authorizer treats statements: the DAL's own (anything)
 // or a handler's (data only, schema tables only).
@@ -176,6 +192,7 @@ struct Dal::Impl {
   std::mutex queue_mutex;
   std::condition_variable queue_cv;
   std::deque<std::unique_ptr<Job>> queue;
+  size_t riders_queued = 0;  // queue_mutex: queued maintenance jobs with rides_group
   bool stopping = false;
   bool gate_dirty = false;
   std::thread writer_thread;
@@ -238,7 +255,9 @@ struct Dal::Impl {
   Status recheck_before_commit(std::vector<std::unique_ptr<Job>>& jobs, std::vector<TxOutcome>& outcomes);
 
   // ---- dal_write.cpp ----
-  void run_group(std::vector<std::unique_ptr<Job>>& jobs);
+  // `rider`: a maintenance job with rides_group, run first in its own
+  // savepoint; its promise gets its outcome once the group's COMMIT did.
+  void run_group(std::vector<std::unique_ptr<Job>>& jobs, Job* rider = nullptr);
   TxOutcome run_one(Job& job, const WriteGate& gate);
   // Queues a request job (kind tx), or answers its tx_done at once with
   // stopping / queue_full.
@@ -303,7 +322,13 @@ struct Dal::Impl {
   // Stops and joins the check thread (before the writer stops).
   void stop_check();
   // Writer, in a maintenance job: the part's next chunk, sent.
-  Status send_check_chunk(const std::string& id, size_t chunk_rows, CheckedPart& part, Row& after, std::string* stop);
+  struct SentChunk {
+    uint64_t rows = 0;
+    bool final = false;
+    Row upto;  // the next chunk's `after`
+  };
+  Status send_check_chunk(const std::string& id, size_t chunk_rows, const CheckedPart& part, const Row& after,
+                          SentChunk* sent, std::string* stop);
   Status record_check_stop(const std::string& id, const CheckedPart& part, const std::string& why);
   Status record_check_result(const std::string& id, const std::string& origin, const std::string& table, int64_t shard,
                              int64_t chunk, bool final, const Row& after, const Row& upto, const ChunkSum& theirs,
@@ -322,8 +347,13 @@ struct Dal::Impl {
   // Writer, in a maintenance job: appends the image of the next piece of a
   // chunk, from `after` up to `upto` (at most kRepairPieceRows rows); sets
   // *last when it reached `upto`.
+  struct SentPiece {
+    uint64_t rows = 0;
+    bool last = false;
+    Row upto;  // the next piece's `after`
+  };
   Status send_repair_piece(const std::string& id, const TableInfo& t, int64_t shard, int64_t chunk, int64_t piece,
-                           Row& after, const Row& upto, bool* last, uint64_t* rows);
+                           const Row& after, const Row& upto, SentPiece* sent);
   // Makes this site's rows of the image's range equal to it, in the open
   // apply. Malformed images and halted tables are counted and skipped.
   Status apply_repair_image(const RowChange& c, const data::RowVersion& incoming, const std::string* halted_reason);

@@ -161,6 +161,7 @@ Status Dal::Impl::run_queued(std::unique_ptr<Job> job) {
   {
     std::lock_guard<std::mutex> lock(queue_mutex);
     if (stopping) return Status(Errc::unavailable, "the DAL is stopping");
+    if (job->rides_group) ++riders_queued;
     queue.push_back(std::move(job));
   }
   queue_cv.notify_one();

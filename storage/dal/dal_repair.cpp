@@ -123,7 +123,7 @@ Status Dal::Impl::owns_part(const TableInfo& t, int64_t shard) {
 
 // Writer, in a maintenance job: the next piece of a chunk's image.
 Status Dal::Impl::send_repair_piece(const std::string& id, const TableInfo& t, int64_t shard, int64_t chunk,
-                                    int64_t piece, Row& after, const Row& upto, bool* last, uint64_t* rows) {
+                                    int64_t piece, const Row& after, const Row& upto, SentPiece* sent) {
   if (Status s = owns_part(t, shard); !s) return s;
   auto q = range_query(t, shard, after, upto, kRepairPieceRows);
   if (!q) return q.status();
@@ -135,13 +135,12 @@ Status Dal::Impl::send_repair_piece(const std::string& id, const TableInfo& t, i
     if (!v) return v.status();
     entries.push_back({std::move(v).value(), std::move(values)});
   }
-  *last = entries.size() < kRepairPieceRows;
-  const Row piece_upto = *last ? upto : key_of(t, entries.back().values);
+  const bool last = entries.size() < kRepairPieceRows;
+  Row piece_upto = last ? upto : key_of(t, entries.back().values);
   if (Status s = append_control(image_record(id, t.spec->name, shard, chunk, piece, after, piece_upto, entries)); !s) {
     return s;
   }
-  *rows += entries.size();
-  after = piece_upto;
+  *sent = SentPiece{entries.size(), last, std::move(piece_upto)};
   return Status::ok();
 }
 
@@ -177,13 +176,18 @@ Result<RepairSent> Dal::repair_check(const std::string& id, const std::vector<Re
   for (Planned& p : plan) {
     bool last = false;
     for (int64_t piece = 0; !last; ++piece) {
+      Impl::SentPiece sent;
       auto job = std::make_unique<Job>();
       job->kind = Job::Kind::maintenance;
+      job->rides_group = true;
       job->maintenance = [&, piece] {
-        return impl_->send_repair_piece(id, *p.table, p.shard, p.chunk, piece, p.after, p.upto, &last, &out.rows);
+        return impl_->send_repair_piece(id, *p.table, p.shard, p.chunk, piece, p.after, p.upto, &sent);
       };
       if (Status s = impl_->run_queued(std::move(job)); !s) return s;
       ++out.images;
+      out.rows += sent.rows;
+      last = sent.last;
+      p.after = std::move(sent.upto);
     }
     ++out.chunks;
   }

@@ -535,7 +535,7 @@ class GroupTimes {
   Clock::time_point began_, mark_, ran_all_;
 };
 
-void Dal::Impl::run_group(std::vector<std::unique_ptr<Job>>& jobs) {
+void Dal::Impl::run_group(std::vector<std::unique_ptr<Job>>& jobs, Job* rider) {
   GroupTimes times(jobs);
   const WriteGate gate = take_gate();
   const Epoch epoch = gate.routes ? gate.routes->epoch() : 0;
@@ -543,6 +543,19 @@ void Dal::Impl::run_group(std::vector<std::unique_ptr<Job>>& jobs) {
   const uint64_t seq_before = next_seq, feed_before = next_feed_id;
   Status begin = control("BEGIN IMMEDIATE");
   bool refused_late = false;
+  Status ridden = Status::ok();
+  if (begin && rider) {
+    const uint64_t seq_mark = next_seq;
+    ridden = control("SAVEPOINT rider");
+    if (ridden) ridden = rider->maintenance();
+    if (ridden) {
+      control("RELEASE rider");
+    } else {
+      control("ROLLBACK TO rider");
+      control("RELEASE rider");
+      next_seq = seq_mark;
+    }
+  }
   if (begin) {
     for (size_t i = 0; i < jobs.size(); ++i) {
       times.run_begins();
@@ -571,6 +584,15 @@ void Dal::Impl::run_group(std::vector<std::unique_ptr<Job>>& jobs) {
   }
   quarantine_after_commit(begin.is_ok());  // a request that kept a version released a row
   publish_commit(epoch);
+  if (rider) {
+    if (begin && ridden && metrics) {
+      metrics->counter("ezone_dal_shared_commits_total",
+                       "Consistency-check chunks and repair images that committed with a group of requests, "
+                       "sharing its fsync, instead of in a transaction of their own")
+          .inc();
+    }
+    rider->maintenance_done.set_value(begin ? ridden : Status(Errc::io_error, "not committed: " + begin.message()));
+  }
   for (size_t i = 0; i < jobs.size(); ++i) jobs[i]->tx_done(std::move(outcomes[i]));
 }
 

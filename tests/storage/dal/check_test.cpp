@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -276,6 +277,85 @@ TEST(CheckTest, ASiteKeepsTheResultsOfTheNewestChecksOnly) {
     EXPECT_TRUE(report(*s, "k2").known) << s->ezone();
     EXPECT_TRUE(report(*s, "k" + std::to_string(n - 1)).known) << s->ezone();
   }
+}
+
+// Updates of bj's orders 1..rows, `window` in flight, each submitted again
+// from the previous one's answer (on the writer thread, so the next group
+// is queued before the writer picks its next work), until stop().
+class Load {
+ public:
+  Load(Site& site, int64_t rows, int window) : site_(site), rows_(rows) {
+    for (int i = 0; i < window; ++i) submit(i);
+  }
+  ~Load() { stop(); }
+  // Stops and waits (bounded) for the requests in flight; their count.
+  uint64_t stop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    stopping_ = true;
+    EXPECT_TRUE(cv_.wait_for(lock, std::chrono::seconds(30), [&] { return in_flight_ == 0; }));
+    return done_;
+  }
+
+ private:
+  void submit(int64_t n) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++in_flight_;
+    }
+    send(n);
+  }
+  // One request; its answer sends the next, or ends it (touching nothing of
+  // this Load after the waiter in stop() may have gone).
+  void send(int64_t n) {
+    const int64_t id = 1 + n % rows_;
+    site_.dal().submit({11, site_.epoch()},
+                       [id](dal::Tx& tx) {
+                         return tx.exec("UPDATE orders SET amount=amount+1 WHERE id=?1", {Value(id)}).status();
+                       },
+                       [this, n](dal::TxOutcome out) {
+                         EXPECT_TRUE(out.ok()) << out.status.to_string();
+                         {
+                           std::lock_guard<std::mutex> lock(mutex_);
+                           ++done_;
+                           if (stopping_) {
+                             --in_flight_;
+                             cv_.notify_all();
+                             return;
+                           }
+                         }
+                         send(n + 7);
+                       });
+  }
+
+  Site& site_;
+  const int64_t rows_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  int in_flight_ = 0;
+  uint64_t done_ = 0;
+};
+
+TEST(CheckTest, UnderWritesEveryChunkSharesAGroupsCommitAndStillMatches) {
+  Site bj("bj"), sh("sh");
+  ASSERT_NO_FATAL_FAILURE(put_orders(bj, 1, 200, 11));
+  pull(bj, sh);
+  uint64_t writes = 0;
+  {
+    Load load(bj, 200, 16);
+    ASSERT_TRUE(bj.dal().start_check(orders_check("busy", 10)).ok());
+    const dal::CheckReport r = sent(bj, "busy");
+    EXPECT_EQ(r.issued_chunks, 21u);
+    writes = load.stop();
+  }
+  EXPECT_GT(writes, 0u);
+  EXPECT_EQ(bj.metrics().counter("ezone_dal_shared_commits_total", "").value(), 21u)
+      << "every chunk rode a group of the writes";
+  pull(bj, sh);
+  const dal::CheckReport at_sh = report(sh, "busy");
+  ASSERT_EQ(at_sh.received.size(), 1u);
+  EXPECT_EQ(at_sh.received[0].matched, 21u);
+  EXPECT_EQ(bj.dal().checksum("orders", 11).value(), sh.dal().checksum("orders", 11).value());
 }
 
 uint64_t repaired(Site& s, const char* action) {

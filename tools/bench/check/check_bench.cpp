@@ -107,6 +107,7 @@ class Writer {
 struct Round {
   double baseline_s = 0, check_s = 0, sent_s = 0, baseline_write_p99_ms = 0, check_write_p99_ms = 0;
   uint64_t chunks = 0;
+  uint64_t shared = 0;  // chunks that shared a group's commit (Job::rides_group)
 };
 
 Result<Round> one_round(cache_bench::Site& bj, cache_bench::Site& sh, int run, int64_t rows, int64_t chunk_rows,
@@ -128,6 +129,8 @@ Result<Round> one_round(cache_bench::Site& bj, cache_bench::Site& sh, int run, i
   spec.tables = {"orders"};
   spec.chunk_rows = static_cast<size_t>(chunk_rows);
   spec.pause_ms = pause_ms;
+  Counter& shared = bj.metrics.counter("ezone_dal_shared_commits_total", "");
+  const uint64_t shared_before = shared.value();
   writer.start();
   const Clock::time_point c0 = Clock::now();
   auto id = bj.dal->start_check(spec);
@@ -143,6 +146,7 @@ Result<Round> one_round(cache_bench::Site& bj, cache_bench::Site& sh, int run, i
     if (!sent.value().running && compared == sent.value().issued_chunks) {
       r.check_s = seconds_since(c0);
       r.chunks = compared;
+      r.shared = shared.value() - shared_before;
       const dal::CheckReceived& c = got.value().received[0];
       if (c.matched != c.chunks) {
         return Status(Errc::internal, std::to_string(c.differing) + " chunks differ, " + std::to_string(c.skipped) +
@@ -192,8 +196,10 @@ int run(int argc, char** argv) {
         std::fprintf(stderr, "check_bench: round %d: %s\n", i, r.status().to_string().c_str());
         return 1;
       }
-      std::printf("  round %d: check %.2f s (%llu chunks, sent by %.2f s, %.0f rows/s), scan %.2f s (%.0f rows/s)",
-                  i, r->check_s, static_cast<unsigned long long>(r->chunks), r->sent_s,
+      std::printf("  round %d: check %.2f s (%llu chunks, %llu sharing a commit, sent by %.2f s, %.0f rows/s), scan "
+                  "%.2f s (%.0f rows/s)",
+                  i, r->check_s, static_cast<unsigned long long>(r->chunks),
+                  static_cast<unsigned long long>(r->shared), r->sent_s,
                   static_cast<double>(rows) / r->check_s, r->baseline_s, static_cast<double>(rows) / r->baseline_s);
       if (writes > 0) {
         std::printf("; write p99 %.1f ms during the check, %.1f ms during the scan", r->check_write_p99_ms,
