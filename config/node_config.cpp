@@ -266,8 +266,15 @@ Status read_dal(const toml::table& root, NodeConfig& c) {
   EZONE_TRY(r.integer("queue_tx_max", &d.queue_tx_max, 1, 10000000));
   EZONE_TRY(r.integer("feed_rows_max", &d.feed_rows_max, 1000, 100000000));
   EZONE_TRY(r.integer("statement_ms_max", &d.statement_ms_max, 0, 3600000));
-  EZONE_TRY(r.no_unknown_keys(
-      "schema_file, db_file, synchronous, group_tx_max, queue_tx_max, feed_rows_max, statement_ms_max"));
+  EZONE_TRY(r.integer("check_every_s", &d.check_every_s, 0, 604800));
+  if (d.check_every_s > 0 && d.check_every_s < 60) {
+    return r.error("check_every_s", "is " + std::to_string(d.check_every_s) + " s",
+                   "use 0 (no scheduled check) or 60..604800 seconds");
+  }
+  EZONE_TRY(r.integer("check_chunk_rows", &d.check_chunk_rows, 1, 100000));
+  EZONE_TRY(r.integer("check_pause_ms", &d.check_pause_ms, 0, 60000));
+  EZONE_TRY(r.no_unknown_keys("schema_file, db_file, synchronous, group_tx_max, queue_tx_max, feed_rows_max, "
+                              "statement_ms_max, check_every_s, check_chunk_rows, check_pause_ms"));
   if (d.schema_file.empty())
     return r.error("schema_file", "is empty", "name the schema file, e.g. \"../../schemas/takeout.toml\"");
   resolve_path(c.source, &d.schema_file);

@@ -115,6 +115,12 @@ struct DalSettings {
   int64_t queue_tx_max = 50000;   // queued requests before queue_full, 1..10000000
   int64_t feed_rows_max = 200000; // change-feed rows kept, 1000..100000000
   int64_t statement_ms_max = 5000; // one handler statement's run time, 0 (none)..3600000
+  // A consistency check of what this ezone owns (storage/dal/check.hpp)
+  // every check_every_s seconds: 0 (never) or 60..604800; its chunks' rows
+  // (1..100000) and the pause between them (0..60000 ms).
+  int64_t check_every_s = 0;
+  int64_t check_chunk_rows = 1000;
+  int64_t check_pause_ms = 0;
 };
 
 // The DRC (DESIGN.md, "drc"): how this site pulls each peer's outbox.

@@ -163,6 +163,9 @@ Status Node::Impl::start_dal() {
   dc.queue_tx_max = static_cast<size_t>(config.dal.queue_tx_max);
   dc.feed_rows_max = static_cast<size_t>(config.dal.feed_rows_max);
   dc.statement_ms_max = config.dal.statement_ms_max;
+  dc.check_every_ms = config.dal.check_every_s * 1000;
+  dc.check_chunk_rows = static_cast<size_t>(config.dal.check_chunk_rows);
+  dc.check_pause_ms = config.dal.check_pause_ms;
   dc.on_span = span_sink;
   if (const char* pause = std::getenv("EZONE_FAULT_APPLY_PAUSE_MS")) {
     dc.fault_apply_pause_ms = std::atoll(pause);

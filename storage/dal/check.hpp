@@ -42,6 +42,11 @@
 // them) passes, and its next change from the owner is recorded as a
 // conflict. A repair sets the versions of every row in the chunks it sends.
 //
+// A site checks on its own every DalConfig::check_every_ms ([dal]
+// check_every_s): the other sites compare as always, so a difference shows
+// in their ezone_dal_check_chunks_total{result="differ"} without anyone
+// running `ezctl check`.
+//
 // Results are kept for the kCheckIdsKept newest checks. A site of an older
 // build parks the records as a table it does not replicate (shown halted
 // in `ezctl drc`): upgrade every site before checking.

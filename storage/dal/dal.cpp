@@ -148,7 +148,11 @@ Result<std::unique_ptr<Dal>> Dal::open(DalConfig config, data::Schema schema, Ga
     name_thread("dal-" + raw->config.ezone);
     raw->writer_loop();
   });
-  return std::unique_ptr<Dal>(new Dal(std::move(impl)));
+  std::unique_ptr<Dal> dal(new Dal(std::move(impl)));
+  if (raw->config.check_every_ms > 0) {
+    raw->auto_check_thread = std::thread([raw, d = dal.get()] { raw->auto_check_loop(*d); });
+  }
+  return dal;
 }
 
 Status Dal::Impl::setup_schema() {

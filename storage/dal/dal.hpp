@@ -79,6 +79,12 @@ struct DalConfig {
   // this long before COMMIT, so a test can kill -9 the process mid-apply.
   // ezoned sets it from EZONE_FAULT_APPLY_PAUSE_MS; 0 (always, in production).
   int64_t fault_apply_pause_ms = 0;
+  // A consistency check of what this ezone owns (Dal::start_check) every
+  // check_every_ms, the first one interval after open; 0: none. Its id is
+  // "auto-<ezone>-<unix ms>"; a check still running then skips the turn.
+  int64_t check_every_ms = 0;
+  size_t check_chunk_rows = 1000;
+  int64_t check_pause_ms = 0;
   // Where a traced transaction's span goes (TxTarget::trace); empty: none.
   // Called where the outcome is (the writer thread, or the submitter's for
   // an immediate refusal), also while the Dal is destroyed: what it uses

@@ -305,7 +305,25 @@ void Dal::Impl::stop_check() {
     check_stop = true;
   }
   check_cv.notify_all();
+  if (auto_check_thread.joinable()) auto_check_thread.join();  // it may have started check_thread
   if (check_thread.joinable()) check_thread.join();
+}
+
+void Dal::Impl::auto_check_loop(Dal& dal) {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(check_mutex);
+      if (check_cv.wait_for(lock, std::chrono::milliseconds(config.check_every_ms), [&] { return check_stop; })) return;
+    }
+    CheckSpec spec;
+    spec.id = "auto-" + config.ezone + "-" + make_check_id().substr(std::string("check-").size());
+    spec.chunk_rows = config.check_chunk_rows;
+    spec.pause_ms = config.check_pause_ms;
+    auto started = dal.start_check(spec);
+    if (!started && started.status().code() != Errc::conflict) {
+      log().warn("event=dal_check_not_started id={} error=\"{}\"", spec.id, started.status().message());
+    }
+  }
 }
 
 Result<std::string> Dal::start_check(CheckSpec spec) {

@@ -314,12 +314,14 @@ struct Dal::Impl {
   std::mutex check_mutex;
   std::condition_variable check_cv;
   std::thread check_thread;
+  std::thread auto_check_thread;  // DalConfig::check_every_ms
+  void auto_check_loop(Dal& dal);
   bool check_running = false;  // check_mutex
   bool check_stop = false;     // check_mutex: the Dal is being destroyed
   std::string check_id;        // check_mutex: the running or last check
   void check_loop(const std::string& id, std::vector<CheckedPart> parts, size_t chunk_rows, int64_t pause_ms);
   void send_check(const std::string& id, std::vector<CheckedPart>& parts, size_t chunk_rows, int64_t pause_ms);
-  // Stops and joins the check thread (before the writer stops).
+  // Stops and joins the check threads (before the writer stops).
   void stop_check();
   // Writer, in a maintenance job: the part's next chunk, sent.
   struct SentChunk {

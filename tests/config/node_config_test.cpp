@@ -361,6 +361,9 @@ TEST(NodeConfig, DalSectionParsesWithDefaults) {
   EXPECT_EQ(r->dal.group_tx_max, 512);
   EXPECT_EQ(r->dal.queue_tx_max, 50000);
   EXPECT_EQ(r->dal.feed_rows_max, 200000);
+  EXPECT_EQ(r->dal.check_every_s, 0) << "no scheduled consistency check unless asked";
+  EXPECT_EQ(r->dal.check_chunk_rows, 1000);
+  EXPECT_EQ(r->dal.check_pause_ms, 0);
   EXPECT_EQ(r->drc.batch_rows_max, 2000);
   EXPECT_EQ(r->drc.batch_bytes_max, 4 << 20);
   EXPECT_EQ(r->drc.pull_wait_ms, 500);
@@ -370,7 +373,8 @@ TEST(NodeConfig, DalSectionParsesWithDefaults) {
 
 TEST(NodeConfig, DalKeysAreRead) {
   auto r = parse_node_config(with_dal("schema_file = \"/s.toml\"\ndb_file = \"db/x.db\"\nsynchronous = \"normal\"\n"
-                                      "group_tx_max = 7\nqueue_tx_max = 70\nfeed_rows_max = 7000"),
+                                      "group_tx_max = 7\nqueue_tx_max = 70\nfeed_rows_max = 7000\n"
+                                      "check_every_s = 3600\ncheck_chunk_rows = 250\ncheck_pause_ms = 5"),
                              "/etc/ezone/test.toml");
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   EXPECT_EQ(r->dal.schema_file, "/s.toml") << "absolute paths stay";
@@ -379,6 +383,9 @@ TEST(NodeConfig, DalKeysAreRead) {
   EXPECT_EQ(r->dal.group_tx_max, 7);
   EXPECT_EQ(r->dal.queue_tx_max, 70);
   EXPECT_EQ(r->dal.feed_rows_max, 7000);
+  EXPECT_EQ(r->dal.check_every_s, 3600);
+  EXPECT_EQ(r->dal.check_chunk_rows, 250);
+  EXPECT_EQ(r->dal.check_pause_ms, 5);
 }
 
 TEST(NodeConfig, DalUnknownKeyIsRejected) {
@@ -403,7 +410,9 @@ TEST(NodeConfig, DalBadSynchronousIsRejected) {
 
 TEST(NodeConfig, DalOutOfRangeIsRejected) {
   for (const char* line : {"group_tx_max = 0", "group_tx_max = 100001", "queue_tx_max = 0",
-                           "queue_tx_max = 10000001", "feed_rows_max = 999", "feed_rows_max = 100000001"}) {
+                           "queue_tx_max = 10000001", "feed_rows_max = 999", "feed_rows_max = 100000001",
+                           "check_every_s = 59", "check_every_s = 604801", "check_every_s = -1",
+                           "check_chunk_rows = 0", "check_chunk_rows = 100001", "check_pause_ms = 60001"}) {
     std::string key = std::string("dal.") + std::string(line).substr(0, std::strchr(line, ' ') - line);
     expect_error(parse_node_config(with_dal(std::string("schema_file = \"s.toml\"\n") + line), "test.toml"), key);
   }

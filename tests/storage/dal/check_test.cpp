@@ -358,6 +358,30 @@ TEST(CheckTest, UnderWritesEveryChunkSharesAGroupsCommitAndStillMatches) {
   EXPECT_EQ(bj.dal().checksum("orders", 11).value(), sh.dal().checksum("orders", 11).value());
 }
 
+TEST(CheckTest, AScheduledCheckRunsEveryIntervalAndItsChunksAreComparedAtThePeers) {
+  Site bj("bj"), sh("sh");
+  bj.configure = [](dal::DalConfig& c) {
+    c.check_every_ms = 50;
+    c.check_chunk_rows = 10;
+  };
+  bj.open();
+  ASSERT_NO_FATAL_FAILURE(put_orders(bj, 1, 25, 11));
+  // Each run sends orders/11 (3 chunks) and users (1): two runs are 8.
+  bool twice = false;
+  for (int i = 0; i < 1000 && !twice; ++i) {
+    pull(bj, sh);
+    twice = chunks(sh, "bj", "match") >= 8;
+    if (!twice) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(twice) << chunks(sh, "bj", "match") << " chunks matched";
+  EXPECT_EQ(chunks(sh, "bj", "differ"), 0u);
+  auto ids = sh.dal().query("SELECT DISTINCT id FROM _ezone_checks");
+  ASSERT_TRUE(ids.ok());
+  ASSERT_GE(ids.value().size(), 2u);
+  EXPECT_EQ(std::get<std::string>(ids.value()[0][0]).rfind("auto-bj-", 0), 0u);
+  bj.close();  // stops the schedule at once
+}
+
 uint64_t repaired(Site& s, const char* action) {
   return s.metrics()
       .counter("ezone_dal_repaired_rows_total", "", {{"origin", "bj"}, {"table", "orders"}, {"action", action}})
