@@ -93,10 +93,11 @@ RowChange check_record(const std::string& id, const std::string& table, int64_t 
 
 std::string bound_text(const Row& key) { return key.empty() ? "" : row_text(key); }
 
-std::string make_check_id() {
+// `prefix` and the wall-clock time in milliseconds.
+std::string make_check_id(const std::string& prefix) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch()).count();
-  return "check-" + std::to_string(ms);
+  return prefix + std::to_string(ms);
 }
 
 }  // namespace
@@ -316,7 +317,7 @@ void Dal::Impl::auto_check_loop(Dal& dal) {
       if (check_cv.wait_for(lock, std::chrono::milliseconds(config.check_every_ms), [&] { return check_stop; })) return;
     }
     CheckSpec spec;
-    spec.id = "auto-" + config.ezone + "-" + make_check_id().substr(std::string("check-").size());
+    spec.id = make_check_id("auto-" + config.ezone + "-");
     spec.chunk_rows = config.check_chunk_rows;
     spec.pause_ms = config.check_pause_ms;
     auto started = dal.start_check(spec);
@@ -328,7 +329,7 @@ void Dal::Impl::auto_check_loop(Dal& dal) {
 
 Result<std::string> Dal::start_check(CheckSpec spec) {
   static const std::regex kId("[A-Za-z0-9._-]{1,64}");
-  if (spec.id.empty()) spec.id = make_check_id();
+  if (spec.id.empty()) spec.id = make_check_id("check-");
   if (!std::regex_match(spec.id, kId)) {
     return Status(Errc::invalid_argument, "a check id is 1-64 of A-Z a-z 0-9 . _ -");
   }
