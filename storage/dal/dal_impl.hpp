@@ -343,8 +343,9 @@ struct Dal::Impl {
   Status apply_check_record(const RowChange& c, const std::string& origin, const std::string* halted_reason);
 
   // ---- dal_repair.cpp ----
-  // ok when this ezone owns the part (shard -1: is the table's master);
-  // conflict naming the owner otherwise.
+  // ok when this ezone owns the shard at the route table it holds now (a
+  // global-zone table: is its master); conflict naming the owner otherwise.
+  // The conflict quarantine asks it too.
   Status owns_part(const TableInfo& t, int64_t shard);
   // Writer, in a maintenance job: appends the image of the next piece of a
   // chunk, from `after` up to `upto` (at most kRepairPieceRows rows); sets

@@ -90,15 +90,7 @@ void Dal::Impl::quarantine_after_commit(bool committed) {
 
 Status Dal::Impl::on_conflict(const TableInfo& t, const std::string& key, const std::string& pk_text, int64_t shard,
                               const data::RowVersion& a, const data::RowVersion& b) {
-  bool owner = false;
-  if (t.spec->kind == data::TableKind::global) {
-    owner = t.spec->master_ezone == config.ezone;
-  } else {
-    const WriteGate gate = gate_source();
-    const ShardRoute* r = gate.routes && shard >= 0 ? gate.routes->find(static_cast<ShardId>(shard)) : nullptr;
-    owner = r && r->owner == config.ezone;
-  }
-  if (!owner) return Status::ok();  // the owner decides, and its record will come
+  if (!owns_part(t, shard)) return Status::ok();  // the owner decides, and its record will come
   std::string first = a.origin, second = b.origin;
   if (second < first) std::swap(first, second);
   const RowChange q = control_record(ChangeOp::upsert, t.spec->name, key, std::max(a.hlc, b.hlc), pk_text, shard,

@@ -8,7 +8,6 @@
 //         then per row: hlc, origin, the row's values (the table's columns)
 // covering the keys after < key <= upto (none: unbounded); origin "" is a
 // row that has no version at the owner.
-#include <cstring>
 #include <map>
 
 #include "storage/dal/dal_impl.hpp"
@@ -109,12 +108,12 @@ Result<Row> bound_of(const std::string& text) {
 // ---- the owner's side ----
 
 Status Dal::Impl::owns_part(const TableInfo& t, int64_t shard) {
-  if (shard < 0) {
+  if (t.spec->kind == data::TableKind::global) {
     if (t.spec->master_ezone == config.ezone) return Status::ok();
     return Status(Errc::conflict, "ezone '" + t.spec->master_ezone + "' is the master of '" + t.spec->name + "'");
   }
   const WriteGate gate = gate_source();
-  const ShardRoute* r = gate.routes ? gate.routes->find(static_cast<ShardId>(shard)) : nullptr;
+  const ShardRoute* r = gate.routes && shard >= 0 ? gate.routes->find(static_cast<ShardId>(shard)) : nullptr;
   if (r && r->owner == config.ezone) return Status::ok();
   return Status(Errc::conflict, "shard " + std::to_string(shard) + " is owned by " +
                                     (r ? "ezone '" + r->owner + "'" : std::string("no ezone in the route table")) +
