@@ -14,7 +14,8 @@ using config_internal::config_error;
 using config_internal::TableReader;
 using data::TableKind;
 
-const char* const kTableKeys = "name, kind, shard_column, master, conflict, ddl";
+const char* const kTableKeys = "name, kind, shard_column, master, conflict, ddl, migration";
+const char* const kMigrationKeys = "add_column, drop_column";
 
 // "<source>: table[<index>]", plus " '<name>'" once the name is readable, so
 // that every error says which table it is about.
@@ -82,6 +83,44 @@ Status read_kind(TableReader& r, TableKind* out) {
   return Status::ok();
 }
 
+// [[table.migration]]: each holds add_column = "name TYPE ..." or
+// drop_column = "name".
+Status read_migrations(TableReader& r, const std::string& where, std::vector<data::Migration>* out) {
+  const std::string fix =
+      "write each as [[table.migration]] with add_column = \"tip INTEGER NOT NULL DEFAULT 0\" or "
+      "drop_column = \"tip\"";
+  const toml::node* node = r.get("migration");
+  if (!node) return Status::ok();
+  const toml::array* items = node->as_array();
+  if (!items) return r.error("migration", "must be an array of tables", fix);
+  for (size_t i = 0; i < items->size(); ++i) {
+    const toml::table* item = items->get(i)->as_table();
+    const std::string place = where + ": migration[" + std::to_string(i) + "]";
+    if (!item) return config_error(place, "migration", "must be a table", fix);
+    TableReader m(item, "", place);
+    data::Migration migration;
+    const bool add = m.get("add_column") != nullptr, drop = m.get("drop_column") != nullptr;
+    if (add == drop) return m.error(add ? "drop_column" : "add_column", add ? "comes with add_column" : "missing", fix);
+    const std::string key = add ? "add_column" : "drop_column";
+    std::string text;
+    EZONE_TRY(m.string(key, true, &text, fix));
+    EZONE_TRY(m.no_unknown_keys(kMigrationKeys));
+    migration.kind = add ? data::Migration::Kind::add_column : data::Migration::Kind::drop_column;
+    const size_t space = text.find_first_of(" \t\n");
+    migration.column = add ? text.substr(0, space) : text;
+    if (add) {
+      // One space after the name, so the stored text compares plainly.
+      const size_t rest = space == std::string::npos ? text.size() : text.find_first_not_of(" \t\n", space);
+      migration.definition = migration.column + (rest == std::string::npos || rest >= text.size() ? "" : " " + text.substr(rest));
+    }
+    if (!data::is_plain_identifier(migration.column))
+      return m.error(key, "'" + migration.column + "' is not a plain column name (1-64 characters of [A-Za-z0-9_])",
+                     fix);
+    out->push_back(std::move(migration));
+  }
+  return Status::ok();
+}
+
 // Reads [[table]] number index. names maps each table name read so far to
 // its index, to report a duplicate with both places.
 Status read_table(const toml::node& node, size_t index, const std::string& source,
@@ -103,6 +142,7 @@ Status read_table(const toml::node& node, size_t index, const std::string& sourc
   const std::string ddl_fix = "give its CREATE TABLE statement, e.g. ddl = \"\"\"CREATE TABLE ...\"\"\"";
   EZONE_TRY(r.string("ddl", true, &spec.ddl, ddl_fix));
   if (spec.ddl.empty()) return r.error("ddl", "is empty", ddl_fix);
+  EZONE_TRY(read_migrations(r, table_where(source, index, *table), &spec.migrations));
   EZONE_TRY(r.no_unknown_keys(kTableKeys));
   auto [it, fresh] = names.emplace(spec.name, index);
   if (!fresh)

@@ -11,6 +11,12 @@
 //                                    # replicated (non-local) tables only
 //   ddl = """CREATE TABLE orders(...)"""   # run when the table is missing
 //
+//   [[table.migration]]              # optional, any number, in order: later
+//   add_column = "tip INTEGER NOT NULL DEFAULT 0"   # changes to the table,
+//   [[table.migration]]              # each run once per site when its node
+//   drop_column = "legacy_note"      # starts (append-only; see Migration in
+//                                    # zones/data/table_schema.hpp)
+//
 //   [[table]]
 //   name = "users"
 //   kind = "global-zone"

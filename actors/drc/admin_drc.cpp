@@ -153,7 +153,13 @@ std::string render_drc_json(dal::Dal& dal, const DrcService* drc) {
   json tables = json::array();
   for (const data::TableSpec& t : dal.schema().tables()) {
     if (t.kind == data::TableKind::local) continue;
-    tables.push_back(json{{"name", t.name}, {"kind", data::table_kind_name(t.kind)}});
+    json entry{{"name", t.name}, {"kind", data::table_kind_name(t.kind)}};
+    // For `ezctl schema`: a rolling migration shows as columns that differ.
+    if (auto layout = dal.layout(t.name)) {
+      entry["columns"] = layout->fingerprint;
+      entry["migrations"] = layout->migrations;
+    }
+    tables.push_back(std::move(entry));
   }
   json doc{{"ezone", dal.ezone()},
            {"tables", tables},

@@ -30,7 +30,8 @@
 //     invalidated; open() replays the feed's events after it. The cache is
 //     cleared instead when the feed no longer holds them ([dal]
 //     feed_rows_max, while the node was down), when the database is behind
-//     that id (a replaced file), or when the cached tables changed.
+//     that id (a replaced file), or when the cached tables or their columns
+//     changed (a migration).
 //  4. Crashes. LMDB commits are not flushed to disk (a durable commit per
 //     batch cost the DAL's writes 18-30% in cache_bench). A process crash
 //     loses none of them; after a machine crash under an open cache its

@@ -81,9 +81,16 @@ inline std::string joined(const std::set<std::string>& tables) {
   return out;
 }
 
-// The meta record of what the cache holds: the key format and the tables.
-// Any difference clears the cache at open (tables_changed).
-inline std::string layout_of(const std::set<std::string>& tables) { return "keys=2;tables=" + joined(tables); }
+// The meta record of what the cache holds: the key format, the tables and
+// their columns (a migration changes what apps derive from a row). Any
+// difference clears the cache at open (tables_changed).
+inline std::string layout_of(dal::Dal& dal, const std::set<std::string>& tables) {
+  std::string out = "keys=2;tables=" + joined(tables);
+  for (const std::string& t : tables) {
+    if (auto layout = dal.layout(t)) out += "|" + t + "=" + layout->fingerprint;
+  }
+  return out;
+}
 
 }  // namespace cache_internal
 

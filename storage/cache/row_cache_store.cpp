@@ -58,7 +58,7 @@ Status RowCache::Impl::clear(uint64_t position) {
   return env->write([&](LmdbWrite& w) -> Status {
     if (Status st_ = w.clear(*entries_db); !st_) return st_;
     if (Status st_ = w.clear(*fifo_db); !st_) return st_;
-    if (Status st_ = w.put(*meta_db, kTablesKey, layout_of(tables)); !st_) return st_;
+    if (Status st_ = w.put(*meta_db, kTablesKey, layout_of(dal, tables)); !st_) return st_;
     return w.put(*meta_db, kPositionKey, le64(position));
   });
 }
@@ -148,7 +148,7 @@ Status RowCache::Impl::start(uint64_t& replayed, std::string& cleared) {
   if (saved_position) position = read_le64(*saved_position, 0);
   if (cleared.empty()) {  // not wiped above: can the feed account for what is kept?
     if (!position) cleared = "new";
-    else if (!saved_tables || *saved_tables != layout_of(tables)) cleared = "tables_changed";
+    else if (!saved_tables || *saved_tables != layout_of(dal, tables)) cleared = "tables_changed";
     else if (*position > head) cleared = "feed_behind";
     else if (*position + 1 < bounds->first) cleared = "feed_trimmed";
   }

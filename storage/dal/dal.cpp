@@ -167,22 +167,9 @@ Status Dal::Impl::setup_schema() {
     return Status(Errc::io_error, "DAL '" + config.path + "': " + s.message());
   }
   if (Status s = setup_internal_tables(); !s) return s;
-  for (const data::TableSpec& spec : schema.tables()) {
-    auto exists = writer->query("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", {Value(spec.name)});
-    if (!exists) return exists.status();
-    if (exists.value().empty()) {
-      if (Status s = writer->exec(spec.ddl); !s) {
-        return Status(Errc::invalid_argument, "table '" + spec.name + "': its ddl failed: " + s.message());
-      }
-    }
-    if (spec.kind == data::TableKind::local) continue;
-    if (Status s = load_table_info(spec); !s) return s;
-  }
-  if (Status s = load_quarantine_state(); !s) return s;
   auto head = writer->query("SELECT COALESCE(MAX(seq), 0) FROM _ezone_outbox");
   if (!head) return head.status();
   next_seq = static_cast<uint64_t>(std::get<int64_t>(head.value()[0][0])) + 1;
-  head_seq = next_seq - 1;
   auto feed = writer->query("SELECT id + n FROM _ezone_feed ORDER BY id DESC LIMIT 1");
   if (!feed) return feed.status();
   if (!feed.value().empty()) next_feed_id = static_cast<uint64_t>(std::get<int64_t>(feed.value()[0][0]));
@@ -205,6 +192,22 @@ Status Dal::Impl::setup_schema() {
   if (!floor) return floor.status();
   if (!floor.value().empty() && std::holds_alternative<int64_t>(floor.value()[0][0]))
     clock.observe(static_cast<HlcTime>(std::get<int64_t>(floor.value()[0][0])));
+  // After the floor: a changed table's schema record takes an outbox seq
+  // and an HLC (dal_schema.cpp).
+  for (const data::TableSpec& spec : schema.tables()) {
+    auto exists = writer->query("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", {Value(spec.name)});
+    if (!exists) return exists.status();
+    if (exists.value().empty()) {
+      if (Status s = writer->exec(spec.ddl); !s) {
+        return Status(Errc::invalid_argument, "table '" + spec.name + "': its ddl failed: " + s.message());
+      }
+    }
+    if (Status s = run_migrations(spec); !s) return s;
+    if (spec.kind == data::TableKind::local) continue;
+    if (Status s = load_table_info(spec); !s) return s;
+    if (Status s = record_schema(tables[spec.name]); !s) return s;
+  }
+  if (Status s = load_quarantine_state(); !s) return s;
   auto parked = writer->query("SELECT origin, tbl, MIN(reason), COUNT(*) FROM _ezone_parked GROUP BY origin, tbl");
   if (!parked) return parked.status();
   for (const Row& r : parked.value()) {
@@ -212,24 +215,31 @@ Status Dal::Impl::setup_schema() {
                   static_cast<uint64_t>(std::get<int64_t>(r[3]))};
     halted[{h.origin, h.table}] = h;
   }
+  if (Status s = resume_fitting_parked(); !s) return s;
+  head_seq = next_seq - 1;
   return Status::ok();
 }
 
 Status Dal::Impl::load_table_info(const data::TableSpec& spec) {
-  auto cols = writer->query("SELECT name, type, pk FROM pragma_table_info(?1) ORDER BY cid", {Value(spec.name)});
+  auto cols = writer->query("SELECT name, type, pk, \"notnull\", dflt_value FROM pragma_table_info(?1) ORDER BY cid",
+                            {Value(spec.name)});
   if (!cols) return cols.status();
   TableInfo t;
   t.spec = &spec;
   std::vector<std::pair<int64_t, int>> pk;
-  std::vector<std::string> fp;
   for (const Row& r : cols.value()) {
     const std::string name = std::get<std::string>(r[0]);
     const std::string type = std::holds_alternative<std::string>(r[1]) ? std::get<std::string>(r[1]) : "";
     const int64_t pk_pos = std::get<int64_t>(r[2]);
     if (pk_pos > 0) pk.emplace_back(pk_pos, static_cast<int>(t.columns.size()));
     if (name == spec.shard_column) t.shard_col = static_cast<int>(t.columns.size());
-    fp.push_back(name + " " + type + " " + std::to_string(pk_pos));
+    const bool fillable = std::get<int64_t>(r[3]) == 0 || !std::holds_alternative<std::monostate>(r[4]);
+    t.defs.push_back(data::ColumnDef{name, type, static_cast<int>(pk_pos), fillable});
     t.columns.push_back(name);
+  }
+  for (const data::Migration& m : spec.migrations) {
+    if (m.kind == data::Migration::Kind::drop_column) t.dropped.insert(m.column);
+    else t.dropped.erase(m.column);  // added again later
   }
   auto bad = [&](const std::string& why) { return Status(Errc::invalid_argument, "table '" + spec.name + "': " + why); };
   if (t.columns.empty()) return bad("its ddl did not create it");
@@ -244,7 +254,7 @@ Status Dal::Impl::load_table_info(const data::TableSpec& spec) {
     where.push_back(t.columns[static_cast<size_t>(pk[i].second)] + "=?" + std::to_string(i + 1));
   }
   for (size_t i = 0; i < t.columns.size(); ++i) placeholders.push_back("?" + std::to_string(i + 1));
-  t.fingerprint = join(fp, ";");
+  t.fingerprint = data::fingerprint_of(t.defs);
   t.select_sql = "SELECT " + join(t.columns, ",") + " FROM " + spec.name + " WHERE " + join(where, " AND ");
   t.upsert_sql = "INSERT OR REPLACE INTO " + spec.name + "(" + join(t.columns, ",") + ") VALUES(" +
                  join(placeholders, ",") + ")";

@@ -426,6 +426,10 @@ class Dal {
     std::vector<std::string> columns;
     std::vector<std::string> key;
     std::string select_by_key;
+    // "name type pk;..." as peers compare it (zones/data/column_map.hpp),
+    // and the migrations this database ran (all of the schema's, after open).
+    std::string fingerprint;
+    size_t migrations = 0;
   };
   Result<TableLayout> layout(const std::string& table) const;
 

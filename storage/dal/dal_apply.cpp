@@ -12,8 +12,11 @@
 // so every site picks the same one, and the loser is kept in
 // _ezone_conflicts on every site.
 //
-// Rows of a table whose schema differs from the origin's are parked, in
-// order, and applied when the schemas match again; other tables go on.
+// Rows of a table whose columns do not fit the origin's (zones/data/column_map.hpp)
+// are parked, in order, and applied when they fit again; other tables go
+// on. Columns are tracked per entry: a batch names the origin's columns at
+// its first entry, and a schema record (kSchemaTable, dal_schema.cpp)
+// switches them where the origin's columns changed.
 //
 // At the row's owner a conflict also quarantines the row (dal_quarantine.cpp);
 // a change to kQuarantineTable is a quarantine or a release from the origin,
@@ -43,14 +46,22 @@ class Applier {
   Applier(Dal::Impl& impl, ApplyState& state) : impl_(impl), st_(state) {}
 
   Status run(const PreparedBatch& batch);
+  // At open: the table's parked rows that fit this site's columns now.
+  Status resume_at_open(const TableInfo& t) { return resume(t); }
 
  private:
-  Status check_schemas(const OutboxBatch& batch);
-  Status resume(const std::string& table);
+  // Halts or resumes the table by whether the origin's current columns fit.
+  Status evaluate(const std::string& table);
+  Status on_schema_record(const RowChange& c);
+  Status resume(const TableInfo& t);
   Status park(const RowChange& c, const OutboxEntry& e, const std::string& reason);
-  const std::string* halted_reason(const RowChange& c) const;
-  Status apply_change(const PreparedChange& pc, const data::RowVersion& incoming);
-  Status write(const TableInfo& t, const RowChange& c);
+  // Why a check record or repair image (its key's second value names the
+  // table) is skipped: the table is halted, or its columns differ from the
+  // origin's; null when it is compared.
+  const std::string* skip_reason(const RowChange& c);
+  const MappedColumns& columns_of(const TableInfo& t, const std::string& table);
+  Status apply_change(const PreparedChange& pc, const data::RowVersion& incoming, const MappedColumns& m);
+  Status write(const TableInfo& t, const RowChange& c, const MappedColumns& m);
   Status record_conflict(const TableInfo& t, const RowChange& c, const std::string& key,
                          const data::RowVersion& winner, ChangeOp winner_op, const std::string& winner_row,
                          const data::RowVersion& loser, ChangeOp loser_op, const std::string& loser_row);
@@ -59,6 +70,10 @@ class Applier {
 
   Dal::Impl& impl_;
   ApplyState& st_;
+  std::map<std::string, std::string> layout_;  // table -> the origin's columns at the entry being applied
+  // table -> how those columns are written here; cleared when layout_ changes.
+  std::map<std::string, std::shared_ptr<const MappedColumns>> mapped_;
+  std::string skip_;
 };
 
 Result<OriginCursor> Applier::read_cursor() { return impl_.read_origin_cursor(*impl_.writer, st_.origin); }
@@ -72,52 +87,98 @@ Status Applier::write_cursor(const OutboxEntry& last, uint64_t lineage) {
   return n.status();
 }
 
-Status Applier::check_schemas(const OutboxBatch& batch) {
-  for (const auto& [name, remote] : batch.fingerprints) {
-    const auto key = std::make_pair(st_.origin, name);
-    auto local = impl_.tables.find(name);
-    std::string reason;
-    if (local == impl_.tables.end()) {
-      reason = "table '" + name + "' from ezone '" + st_.origin + "' is not a replicated table here";
-    } else if (local->second.fingerprint != remote) {
-      reason = "the schema of table '" + name + "' differs: here (" + local->second.fingerprint + "), at ezone '" +
-               st_.origin + "' (" + remote + ")";
-    }
-    const bool was_halted = st_.halted.count(key) > 0;
-    if (!reason.empty() && !was_halted) {
-      impl_.log().error("event=drc_table_halted table={} origin={} reason=\"{}\"", name, st_.origin, reason);
-      st_.halted[key] = HaltedTable{st_.origin, name, reason, 0};
-    } else if (reason.empty() && was_halted) {
-      if (Status s = resume(name); !s) return s;
-    }
+const MappedColumns& Applier::columns_of(const TableInfo& t, const std::string& table) {
+  auto known = mapped_.find(table);
+  if (known != mapped_.end()) return *known->second;
+  auto it = layout_.find(table);
+  auto m = impl_.mapped_columns(t, st_.origin, it == layout_.end() ? t.fingerprint : it->second);
+  return *mapped_.emplace(table, std::move(m)).first->second;
+}
+
+Status Applier::evaluate(const std::string& name) {
+  const auto key = std::make_pair(st_.origin, name);
+  auto local = impl_.tables.find(name);
+  std::string reason;
+  if (local == impl_.tables.end()) {
+    reason = "table '" + name + "' from ezone '" + st_.origin + "' is not a replicated table here";
+  } else if (const MappedColumns& m = columns_of(local->second, name); !m.fit) {
+    reason = m.fit.message();
+  }
+  const bool was_halted = st_.halted.count(key) > 0;
+  if (!reason.empty() && !was_halted) {
+    impl_.log().error("event=drc_table_halted table={} origin={} reason=\"{}\"", name, st_.origin, reason);
+    st_.halted[key] = HaltedTable{st_.origin, name, reason, 0};
+  } else if (reason.empty() && was_halted) {
+    if (Status s = resume(local->second); !s) return s;
   }
   return Status::ok();
 }
 
-Status Applier::resume(const std::string& table) {
-  auto rows = impl_.writer->query("SELECT hlc, change FROM _ezone_parked WHERE origin=?1 AND tbl=?2 ORDER BY id",
+Status Applier::on_schema_record(const RowChange& c) {
+  const bool ok = c.op == ChangeOp::upsert && c.pk.size() == 1 && c.row.size() == 3 &&
+                  std::holds_alternative<std::string>(c.row[0]) && std::holds_alternative<std::string>(c.row[2]);
+  // Rows after it could not be read without it: the batch is refused.
+  if (!ok) return Status(Errc::parse_error, "a schema record from ezone '" + st_.origin + "' is malformed");
+  const std::string& table = std::get<std::string>(c.row[0]);
+  const std::string& columns = std::get<std::string>(c.row[2]);
+  impl_.log().info("event=drc_origin_schema_changed table={} origin={} columns=\"{}\"", table, st_.origin, columns);
+  layout_[table] = columns;
+  mapped_.erase(table);
+  return evaluate(table);
+}
+
+// The parked rows, in order, each with the columns it was written with;
+// the first that does not fit stops the resume and keeps the table halted.
+Status Applier::resume(const TableInfo& t) {
+  const std::string& table = t.spec->name;
+  auto rows = impl_.writer->query("SELECT id, hlc, change, layout FROM _ezone_parked WHERE origin=?1 AND tbl=?2 ORDER BY id",
                                   {Value(st_.origin), Value(table)}, SIZE_MAX);
   if (!rows) return rows.status();
+  int64_t applied_upto = -1;
+  std::string stuck;
   for (const Row& r : rows.value()) {
-    auto changes = decode_changes(std::get<Blob>(r[1]).bytes);
-    if (!changes) return changes.status();
-    const data::RowVersion v{static_cast<HlcTime>(std::get<int64_t>(r[0])), st_.origin};
-    for (RowChange& c : changes.value()) {
-      if (Status s = apply_change(impl_.prepare_change(std::move(c)), v); !s) return s;
+    const std::string* columns = std::get_if<std::string>(&r[3]);
+    // A row parked by an older build: its columns are the origin's batch's.
+    if (!columns && !layout_.count(table)) break;
+    const auto parked = columns ? impl_.mapped_columns(t, st_.origin, *columns) : nullptr;
+    const MappedColumns& m = parked ? *parked : columns_of(t, table);
+    if (!m.fit) {
+      stuck = m.fit.message();
+      break;
     }
+    auto changes = decode_changes(std::get<Blob>(r[2]).bytes);
+    if (!changes) return changes.status();
+    const data::RowVersion v{static_cast<HlcTime>(std::get<int64_t>(r[1])), st_.origin};
+    for (RowChange& c : changes.value()) {
+      if (Status s = apply_change(impl_.prepare_change(std::move(c)), v, m); !s) return s;
+    }
+    applied_upto = std::get<int64_t>(r[0]);
   }
-  auto n = impl_.writer->run("DELETE FROM _ezone_parked WHERE origin=?1 AND tbl=?2", {Value(st_.origin), Value(table)});
+  auto n = impl_.writer->run("DELETE FROM _ezone_parked WHERE origin=?1 AND tbl=?2 AND id<=?3",
+                             {Value(st_.origin), Value(table), Value(applied_upto)});
   if (!n) return n.status();
-  impl_.log().info("event=drc_table_resumed table={} origin={} parked_rows_applied={}", table, st_.origin, rows.value().size());
+  const size_t applied = static_cast<size_t>(n.value());
+  if (applied < rows.value().size()) {
+    HaltedTable& h = st_.halted[{st_.origin, table}];
+    if (!stuck.empty()) h.reason = stuck;
+    h.parked_rows = rows.value().size() - applied;
+    impl_.log().warn("event=drc_table_still_halted table={} origin={} parked_rows_applied={} parked_rows_left={} "
+                     "reason=\"{}\"",
+                     table, st_.origin, applied, h.parked_rows, h.reason);
+    return Status::ok();
+  }
+  impl_.log().info("event=drc_table_resumed table={} origin={} parked_rows_applied={}", table, st_.origin, applied);
   st_.halted.erase({st_.origin, table});
   return Status::ok();
 }
 
 Status Applier::park(const RowChange& c, const OutboxEntry& e, const std::string& reason) {
+  auto layout = layout_.find(c.table);
   auto n = impl_.writer->run(
-      "INSERT INTO _ezone_parked(origin, tbl, seq, hlc, change, reason) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+      "INSERT INTO _ezone_parked(origin, tbl, seq, hlc, change, reason, layout) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
       {Value(st_.origin), Value(c.table), Value(static_cast<int64_t>(e.seq)), Value(static_cast<int64_t>(e.hlc)),
-       Value(Blob{encode_changes({c})}), Value(reason)});
+       Value(Blob{encode_changes({c})}), Value(reason),
+       layout == layout_.end() ? Value(std::monostate{}) : Value(layout->second)});
   if (!n) return n.status();
   auto& h = st_.halted[{st_.origin, c.table}];
   if (h.table.empty()) h = HaltedTable{st_.origin, c.table, reason, 0};
@@ -126,16 +187,24 @@ Status Applier::park(const RowChange& c, const OutboxEntry& e, const std::string
   return Status::ok();
 }
 
-// Why replication of the table a check record or repair image names
-// (its key's second value) from this origin is halted; null when it is not.
-const std::string* Applier::halted_reason(const RowChange& c) const {
+const std::string* Applier::skip_reason(const RowChange& c) {
   if (c.pk.size() < 2 || !std::holds_alternative<std::string>(c.pk[1])) return nullptr;
-  auto h = st_.halted.find({st_.origin, std::get<std::string>(c.pk[1])});
-  return h == st_.halted.end() ? nullptr : &h->second.reason;
+  const std::string& table = std::get<std::string>(c.pk[1]);
+  auto h = st_.halted.find({st_.origin, table});
+  if (h != st_.halted.end()) {
+    skip_ = "replication of '" + table + "' from ezone '" + st_.origin + "' is halted: " + h->second.reason;
+    return &skip_;
+  }
+  auto t = impl_.tables.find(table);
+  if (t == impl_.tables.end() || columns_of(t->second, table).map.identity) return nullptr;
+  skip_ = "the columns of '" + table + "' here differ from ezone '" + st_.origin +
+          "''s (a migration has run at one of them): rows are compared only between equal columns";
+  return &skip_;
 }
 
-Status Applier::write(const TableInfo& t, const RowChange& c) {
-  return impl_.write_row(t, c.op, c.op == ChangeOp::upsert ? c.row : c.pk);
+Status Applier::write(const TableInfo& t, const RowChange& c, const MappedColumns& m) {
+  if (m.map.identity || c.op == ChangeOp::remove) return impl_.write_row(t, c.op, c.op == ChangeOp::upsert ? c.row : c.pk);
+  return impl_.write_mapped_row(m, c.row);
 }
 
 Status Dal::Impl::write_row(const TableInfo& t, ChangeOp op, const Row& values) {
@@ -169,12 +238,19 @@ Status Applier::record_conflict(const TableInfo& t, const RowChange& c, const st
   return Status::ok();
 }
 
-Status Applier::apply_change(const PreparedChange& pc, const data::RowVersion& incoming) {
+Status Applier::apply_change(const PreparedChange& pc, const data::RowVersion& incoming, const MappedColumns& m) {
   const RowChange& c = pc.change;
   const TableInfo& t = *pc.table;
-  if (c.row.size() != t.columns.size() || c.pk.size() != t.pk_cols.size()) {
+  const size_t columns = m.map.identity ? t.columns.size() : m.map.local_of.size();
+  if (c.row.size() != columns || c.pk.size() != t.pk_cols.size()) {
     return Status(Errc::parse_error, "a change to '" + c.table + "' has " + std::to_string(c.row.size()) +
-                                         " columns; the table has " + std::to_string(t.columns.size()));
+                                         " columns; ezone '" + st_.origin + "''s table has " + std::to_string(columns));
+  }
+  // prepare_change read the shard at this site's position of the column.
+  int64_t shard = pc.shard;
+  if (!m.map.identity) {
+    const int64_t* s = m.map.shard_at < 0 ? nullptr : std::get_if<int64_t>(&c.row[static_cast<size_t>(m.map.shard_at)]);
+    shard = s ? *s : -1;
   }
   const std::string& key = pc.key;
   // The common case in one statement: this site holds exactly the version
@@ -182,9 +258,9 @@ Status Applier::apply_change(const PreparedChange& pc, const data::RowVersion& i
   auto advanced = impl_.advance_row_version(c.table, key, c.base, incoming, c.op == ChangeOp::remove);
   if (!advanced) return advanced.status();
   if (advanced.value()) {
-    if (Status s = write(t, c); !s) return s;
+    if (Status s = write(t, c, m); !s) return s;
     ++st_.report.rows;
-    impl_.add_feed_event(c.table, pc.pk_text, c.op, pc.shard, incoming.origin, incoming.hlc);
+    impl_.add_feed_event(c.table, pc.pk_text, c.op, shard, incoming.origin, incoming.hlc);
     return Status::ok();
   }
   auto local = impl_.row_version(c.table, key, nullptr);
@@ -202,13 +278,13 @@ Status Applier::apply_change(const PreparedChange& pc, const data::RowVersion& i
                    ? record_conflict(t, c, key, incoming, c.op, incoming_text, local.value(), local_op, local_text)
                    : record_conflict(t, c, key, local.value(), local_op, local_text, incoming, c.op, incoming_text);
     if (!s) return s;
-    if (Status q = impl_.on_conflict(t, key, pc.pk_text, pc.shard, incoming, local.value()); !q) return q;
+    if (Status q = impl_.on_conflict(t, key, pc.pk_text, shard, incoming, local.value()); !q) return q;
   }
   if (!incoming_wins) return Status::ok();
-  if (Status s = write(t, c); !s) return s;
+  if (Status s = write(t, c, m); !s) return s;
   if (Status s = impl_.set_row_version(c.table, key, incoming, c.op == ChangeOp::remove); !s) return s;
   ++st_.report.rows;
-  impl_.add_feed_event(c.table, pc.pk_text, c.op, pc.shard, incoming.origin, incoming.hlc);
+  impl_.add_feed_event(c.table, pc.pk_text, c.op, shard, incoming.origin, incoming.hlc);
   return Status::ok();
 }
 
@@ -228,7 +304,11 @@ Status Applier::run(const PreparedBatch& prepared) {
   }
   const uint64_t cursor = restart ? 0 : origin.value().seq;
   st_.report.cursor = cursor;
-  if (Status s = check_schemas(batch); !s) return s;
+  layout_ = batch.fingerprints;
+  mapped_.clear();
+  for (const auto& [name, columns] : batch.fingerprints) {
+    if (Status s = evaluate(name); !s) return s;
+  }
   const OutboxEntry* last = nullptr;
   for (const PreparedEntry& pe : prepared.entries) {
     const OutboxEntry& e = *pe.entry;
@@ -247,11 +327,12 @@ Status Applier::run(const PreparedBatch& prepared) {
       const RowChange& c = pc.change;
       auto h = st_.halted.find({st_.origin, c.table});
       Status s = c.table == kQuarantineTable    ? impl_.apply_quarantine_record(c)
-                 : c.table == kCheckTable    ? impl_.apply_check_record(c, st_.origin, halted_reason(c))
-                 : c.table == kRepairTable   ? impl_.apply_repair_image(c, incoming, halted_reason(c))
+                 : c.table == kCheckTable    ? impl_.apply_check_record(c, st_.origin, skip_reason(c))
+                 : c.table == kRepairTable   ? impl_.apply_repair_image(c, incoming, skip_reason(c))
+                 : c.table == kSchemaTable   ? on_schema_record(c)
                  : h != st_.halted.end() ? park(c, e, h->second.reason)
                  : !pc.table           ? park(c, e, "table '" + c.table + "' is not replicated here")
-                                       : apply_change(pc, incoming);
+                                       : apply_change(pc, incoming, columns_of(*pc.table, c.table));
       if (!s) return s;
     }
     ++st_.report.entries;
@@ -339,6 +420,38 @@ void Dal::Impl::count_apply_error(const std::string& origin, const Status& error
   log().warn("event=drc_apply_failed origin={} error=\"{}\"", origin, error.message());
 }
 
+Status Dal::Impl::commit_apply(Status s, uint64_t feed_before, uint64_t seq_before) {
+  if (s) s = write_feed();
+  if (s) s = control("COMMIT");
+  if (s) return s;
+  control("ROLLBACK");
+  forget_feed(feed_before);
+  next_seq = seq_before;
+  return s;
+}
+
+Status Dal::Impl::resume_fitting_parked() {
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (const auto& [key, h] : halted) keys.push_back(key);
+  for (const auto& [origin, table] : keys) {
+    auto t = tables.find(table);
+    if (t == tables.end()) continue;
+    ApplyState state{origin, halted, {}};
+    const uint64_t feed_before = next_feed_id, seq_before = next_seq;
+    Status s = control("BEGIN IMMEDIATE");
+    if (s) s = Applier(*this, state).resume_at_open(t->second);
+    s = commit_apply(s, feed_before, seq_before);
+    if (!s) {
+      log().warn("event=drc_resume_failed table={} origin={} error=\"{}\": its rows wait for the origin's next batch",
+                 table, origin, s.message());
+      continue;
+    }
+    group_feed.clear();  // written; nobody subscribes before the open ends
+    halted = std::move(state.halted);
+  }
+  return Status::ok();
+}
+
 // Several peers' batches queued together commit in one transaction (one
 // fsync), each inside its own savepoint: a batch that fails is rolled back
 // alone, with its feed events, and the others still commit. Queued batches
@@ -386,12 +499,8 @@ void Dal::Impl::run_applies(std::vector<std::unique_ptr<Job>>& jobs) {
                entries);
     std::this_thread::sleep_for(std::chrono::milliseconds(config.fault_apply_pause_ms));
   }
-  if (s) s = write_feed();
-  if (s) s = control("COMMIT");
+  s = commit_apply(s, feed_before, seq_before);
   if (!s) {
-    control("ROLLBACK");
-    forget_feed(feed_before);
-    next_seq = seq_before;
     results.resize(jobs.size(), s);
     for (size_t i = 0; i < jobs.size(); ++i) {
       if (!results[i]) continue;

@@ -385,7 +385,7 @@ Result<std::string> Dal::start_check(CheckSpec spec) {
 
 // ---- the other sites' side ----
 
-Status Dal::Impl::apply_check_record(const RowChange& c, const std::string& origin, const std::string* halted_reason) {
+Status Dal::Impl::apply_check_record(const RowChange& c, const std::string& origin, const std::string* skip_reason) {
   auto parsed = parse_check_record(c);
   if (!parsed) {
     // It carries no data: dropped, counted, and replication goes on.
@@ -408,8 +408,8 @@ Status Dal::Impl::apply_check_record(const RowChange& c, const std::string& orig
   std::string skipped;
   if (it == tables.end()) {
     skipped = "'" + r.table + "' is not a replicated table here";
-  } else if (halted_reason) {
-    skipped = "replication of '" + r.table + "' from ezone '" + origin + "' is halted: " + *halted_reason;
+  } else if (skip_reason) {
+    skipped = *skip_reason;
   }
   ChunkSum ours;
   if (skipped.empty()) {

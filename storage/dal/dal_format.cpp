@@ -6,9 +6,10 @@
 //     landed on random pages of the row-version B-tree);
 //   - the change feed is one record per transaction (feed_record.hpp), not
 //     one row per event.
-// _ezone_quarantine and _ezone_checks were added within format 2: they are
-// created when missing,
-// and a build without it ignores it. So were the lineage records: the
+// _ezone_quarantine, _ezone_checks, _ezone_migrations and _ezone_schemas
+// were added within format 2: they are created when missing, and a build
+// without them ignores them. So was _ezone_parked.layout (the origin's
+// columns of a parked row; NULL: as the origin's batches name them now). So were the lineage records: the
 // database's own in _ezone_meta ('lineage', and 'replaces' after a re-seed;
 // see OutboxBatch in change_record.hpp), made when missing, and each
 // origin's in _ezone_cursor.lineage (added when missing; 0 until the origin's
@@ -16,6 +17,7 @@
 // A format-1 database (no _ezone_meta) is converted in place, in one
 // transaction, when it is opened; a database of a newer format is refused.
 #include <cstring>
+#include <tuple>
 
 #include <spdlog/spdlog.h>
 
@@ -61,7 +63,13 @@ CREATE TABLE IF NOT EXISTS _ezone_feed(
   id INTEGER PRIMARY KEY, n INTEGER NOT NULL, events BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS _ezone_parked(
   id INTEGER PRIMARY KEY, origin TEXT NOT NULL, tbl TEXT NOT NULL, seq INTEGER NOT NULL,
-  hlc INTEGER NOT NULL, change BLOB NOT NULL, reason TEXT NOT NULL);
+  hlc INTEGER NOT NULL, change BLOB NOT NULL, reason TEXT NOT NULL, layout TEXT);
+CREATE TABLE IF NOT EXISTS _ezone_migrations(
+  tbl TEXT NOT NULL, n INTEGER NOT NULL, kind TEXT NOT NULL, col TEXT NOT NULL, definition TEXT NOT NULL,
+  wall_ms INTEGER NOT NULL, PRIMARY KEY(tbl, n)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS _ezone_schemas(
+  tbl TEXT NOT NULL, from_seq INTEGER NOT NULL, fingerprint TEXT NOT NULL, wall_ms INTEGER NOT NULL,
+  PRIMARY KEY(tbl, from_seq)) WITHOUT ROWID;
 )sql";
 
 Result<bool> table_exists(Db& db, const std::string& name) {
@@ -199,13 +207,17 @@ Result<int64_t> meta_value(Db& db, const char* name) {
   return rows.value().empty() ? int64_t{0} : std::get<int64_t>(rows.value()[0][0]);
 }
 
-// Adds what format 2 gained after its first build, in the open transaction,
+// Adds the columns format 2 gained after its first build, in the open transaction,
 // and reads the database's lineage (making it when missing).
 Status setup_lineage(Db& db, uint64_t& lineage, uint64_t& replaces) {
-  auto has = column_exists(db, "_ezone_cursor", "lineage");
-  if (!has) return has.status();
-  if (!has.value()) {
-    if (Status s = db.exec("ALTER TABLE _ezone_cursor ADD COLUMN lineage INTEGER NOT NULL DEFAULT 0"); !s) return s;
+  for (const auto& [table, column, ddl] :
+       {std::make_tuple("_ezone_cursor", "lineage", "ALTER TABLE _ezone_cursor ADD COLUMN lineage INTEGER NOT NULL DEFAULT 0"),
+        std::make_tuple("_ezone_parked", "layout", "ALTER TABLE _ezone_parked ADD COLUMN layout TEXT")}) {
+    auto has = column_exists(db, table, column);
+    if (!has) return has.status();
+    if (!has.value()) {
+      if (Status s = db.exec(ddl); !s) return s;
+    }
   }
   auto id = meta_value(db, "lineage");
   if (!id) return id.status();

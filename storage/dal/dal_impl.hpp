@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
@@ -19,6 +20,7 @@
 #include "storage/dal/dal.hpp"
 #include "storage/dal/sqlite_db.hpp"
 #include "storage/dal/timeline_check.hpp"
+#include "zones/data/column_map.hpp"
 
 namespace ezone::dal {
 
@@ -32,6 +34,10 @@ extern const char* const kQuarantineTable;
 extern const char* const kCheckTable;
 // ... and a repair's images of chunks (dal_repair.cpp).
 extern const char* const kRepairTable;
+// ... and the change of a table's columns (dal_schema.cpp): pk (table), row
+// (table, old fingerprint, new fingerprint). The origin's entries after it
+// carry rows of the new columns.
+extern const char* const kSchemaTable;
 
 // A replicated table as found in the database.
 struct TableInfo {
@@ -40,9 +46,20 @@ struct TableInfo {
   std::vector<int> pk_cols;  // column indexes, in primary-key order
   int shard_col = -1;        // sharding-zone tables
   std::string fingerprint;   // "name type pk;..." of PRAGMA table_info
+  std::vector<data::ColumnDef> defs;   // the same, with whether an insert may omit each
+  std::set<std::string> dropped;  // columns this site's migrations dropped
   std::string select_sql;    // full row by key
   std::string upsert_sql;
   std::string delete_sql;
+};
+
+// How the rows of one origin fingerprint of a table are written here
+// (zones/data/column_map.hpp): as they are (identity), or by name.
+struct MappedColumns {
+  Status fit;  // invalid_argument: why those rows do not fit (they are parked)
+  data::ColumnMap map;
+  std::string update_sql;  // the origin's columns that exist here, by key; empty: only key columns
+  std::string insert_sql;  // the same as a new row (OR REPLACE; OR IGNORE without update_sql)
 };
 
 // A peer's change, decoded and keyed on the caller's thread before the
@@ -227,6 +244,23 @@ struct Dal::Impl {
   // ---- dal_format.cpp ----
   Status setup_internal_tables();
 
+  // ---- dal_schema.cpp ----
+  // Runs the table's migrations this database has not run, each in its own
+  // transaction; refuses a list that is not the one it ran, extended.
+  Status run_migrations(const data::TableSpec& spec);
+  // Records the table's columns when they differ from the last recorded
+  // (after a migration, or a change by hand while the node was down): in
+  // _ezone_schemas, and as a schema record in the outbox, at open.
+  Status record_schema(const TableInfo& t);
+  // table -> (first outbox seq, fingerprint), ascending; fixed after open.
+  std::map<std::string, std::vector<std::pair<uint64_t, std::string>>> schema_log;
+  // The table's columns as the outbox entry `seq` carries them.
+  const std::string& fingerprint_at(const TableInfo& t, uint64_t seq) const;
+  // Writer: how rows of `fingerprint` from `origin` are written here.
+  std::shared_ptr<const MappedColumns> mapped_columns(const TableInfo& t, const std::string& origin,
+                                                      const std::string& fingerprint);
+  std::map<std::tuple<std::string, std::string, std::string>, std::shared_ptr<const MappedColumns>> column_maps;  // writer
+
   // ---- dal.cpp ----
   Status setup_schema();
   Status load_table_info(const data::TableSpec& spec);
@@ -338,9 +372,10 @@ struct Dal::Impl {
   // Keeps the results of kCheckIdsKept checks, `keep_id` among them.
   Status prune_checks(const std::string& keep_id);
   // Compares a peer's check record with this site's rows, in the open apply
-  // (halted_reason: its table's replication from the origin is halted).
+  // (skip_reason: why its table is not compared with the origin's: its
+  // replication is halted, or its columns differ).
   // A malformed record is counted and dropped, not an error.
-  Status apply_check_record(const RowChange& c, const std::string& origin, const std::string* halted_reason);
+  Status apply_check_record(const RowChange& c, const std::string& origin, const std::string* skip_reason);
 
   // ---- dal_repair.cpp ----
   // ok when this ezone owns the shard at the route table it holds now (a
@@ -359,18 +394,28 @@ struct Dal::Impl {
                            const Row& after, const Row& upto, SentPiece* sent);
   // Makes this site's rows of the image's range equal to it, in the open
   // apply. Malformed images and halted tables are counted and skipped.
-  Status apply_repair_image(const RowChange& c, const data::RowVersion& incoming, const std::string* halted_reason);
+  Status apply_repair_image(const RowChange& c, const data::RowVersion& incoming, const std::string* skip_reason);
   Status drop_row_version(const std::string& table, const std::string& key);
 
   // ---- dal_apply.cpp ----
   // Writes a row (upsert: every column) or deletes one (remove: its key) of
   // a replicated table, without capture.
   Status write_row(const TableInfo& t, ChangeOp op, const Row& values);
+  // The same for a row of an origin's columns (`values`, upsert only) when
+  // they are not this site's: the columns it has are set, the others left.
+  Status write_mapped_row(const MappedColumns& m, const Row& values);
   // Decodes and keys a batch (any thread). parse_error for undecodable
   // entries.
   // Fills `out` from *out.batch.
   Status prepare(PreparedBatch& out) const;
   PreparedChange prepare_change(RowChange change) const;
+  // At open, after this site's migrations: applies the parked rows that fit
+  // its columns now, without waiting for their origins' next batches.
+  Status resume_fitting_parked();
+  // Ends an apply's transaction: with `s` ok, writes its feed and commits;
+  // otherwise (or when that fails) rolls back and forgets the feed events
+  // and outbox seqs taken since feed_before and seq_before.
+  Status commit_apply(Status s, uint64_t feed_before, uint64_t seq_before);
   // Applies the batches of apply jobs in one transaction and answers each.
   void run_applies(std::vector<std::unique_ptr<Job>>& jobs);
   void count_apply_error(const std::string& origin, const Status& error);

@@ -102,7 +102,8 @@ Result<OutboxBatch> Dal::read_outbox(uint64_t after, size_t rows_max, size_t byt
   batch.origin = impl_->config.ezone;
   batch.lineage = impl_->lineage;
   batch.replaces = impl_->replaces;
-  for (const auto& [name, t] : impl_->tables) batch.fingerprints[name] = t.fingerprint;
+  // The columns at the first entry; a schema record marks a change after it.
+  for (const auto& [name, t] : impl_->tables) batch.fingerprints[name] = impl_->fingerprint_at(t, after + 1);
   Status st = impl_->with_reader([&](Db& db) -> Status {
     // The head is read in the same read transaction as the entries, so the
     // batch never claims less than it holds.
@@ -419,7 +420,7 @@ Result<Dal::TableLayout> Dal::layout(const std::string& table) const {
   if (it == impl_->tables.end())
     return Status(Errc::not_found, "'" + table + "' is not a replicated table of this site's schema");
   const TableInfo& t = it->second;
-  TableLayout out{t.columns, {}, t.select_sql};
+  TableLayout out{t.columns, {}, t.select_sql, t.fingerprint, t.spec->migrations.size()};
   for (int c : t.pk_cols) out.key.push_back(t.columns[static_cast<size_t>(c)]);
   return out;
 }

@@ -197,7 +197,7 @@ Result<RepairSent> Dal::repair_check(const std::string& id, const std::vector<Re
 // ---- the other sites' side ----
 
 Status Dal::Impl::apply_repair_image(const RowChange& c, const data::RowVersion& incoming,
-                                     const std::string* halted_reason) {
+                                     const std::string* skip_reason) {
   const std::string& origin = incoming.origin;
   auto count = [&](const std::string& table, const char* action, uint64_t n) {
     if (metrics && n > 0) {
@@ -212,9 +212,9 @@ Status Dal::Impl::apply_repair_image(const RowChange& c, const data::RowVersion&
                                 ? std::get<std::string>(c.pk[1])
                                 : std::string();
   auto it = tables.find(table);
-  if (it == tables.end() || halted_reason) {
+  if (it == tables.end() || skip_reason) {
     log().warn("event=dal_repair_skipped origin={} table={} reason=\"{}\"", origin, table,
-               halted_reason ? "its replication is halted: " + *halted_reason : "not a replicated table here");
+               skip_reason ? *skip_reason : "not a replicated table here");
     count(table, "skipped", 1);
     return Status::ok();
   }

@@ -53,7 +53,9 @@ Status rewrite(Db& db, const std::string& ezone, const std::string& source, Seed
   auto parked = db.run("DELETE FROM _ezone_parked WHERE origin=?1", {Value(ezone)});
   if (!parked) return parked.status();
   r.parked_dropped = static_cast<uint64_t>(parked.value());
-  for (const char* sql : {"DELETE FROM _ezone_outbox", "DELETE FROM _ezone_feed"}) {
+  // The outbox starts again at seq 1, so the seqs where the source's
+  // columns changed mean nothing here (Dal::open records them afresh).
+  for (const char* sql : {"DELETE FROM _ezone_outbox", "DELETE FROM _ezone_feed", "DROP TABLE IF EXISTS _ezone_schemas"}) {
     if (Status s = db.exec(sql); !s) return s;
   }
   auto cursors = db.run("DELETE FROM _ezone_cursor WHERE origin=?1", {Value(ezone)});

@@ -27,6 +27,8 @@ kind = "local"
 ddl = "CREATE TABLE cache(k TEXT PRIMARY KEY, v TEXT)"
 )toml";
 
+const char* const kOrdersDdl = "ddl = \"CREATE TABLE orders(id INTEGER PRIMARY KEY, shard INTEGER NOT NULL)\"";
+
 // kSchema with `from` (which must occur) replaced by `to`.
 std::string edit(const std::string& from, const std::string& to) {
   std::string text = kSchema;
@@ -71,13 +73,13 @@ TEST(SchemaConfig, ValidSchemaParses) {
 // naming `where` (the table) and `key`. `name` names the test case.
 struct BadSchema {
   const char* name;
-  const char* from;
-  const char* to;
+  std::string from;
+  std::string to;
   const char* where;
   const char* key;
 };
 
-const BadSchema kBadSchemas[] = {
+const std::vector<BadSchema> kBadSchemas = {
     {"UnknownTableKey", "shard_column = \"shard\"", "shard_column = \"shard\"\nshard_col = \"x\"",
      "table[0] 'orders'", "shard_col"},
     {"UnknownTopLevelKey", "[[table]]", "tables = 1\n[[table]]", "", "tables"},
@@ -105,6 +107,21 @@ const BadSchema kBadSchemas[] = {
     {"MissingDdl", "ddl = \"CREATE TABLE cache(k TEXT PRIMARY KEY, v TEXT)\"", "", "table[2] 'cache'", "ddl"},
     {"EmptyDdl", "ddl = \"CREATE TABLE cache(k TEXT PRIMARY KEY, v TEXT)\"", "ddl = \"\"", "table[2] 'cache'",
      "ddl"},
+    {"MigrationNotATable", kOrdersDdl, std::string(kOrdersDdl) + "\nmigration = 5", "table[0] 'orders'", "migration"},
+    {"MigrationOfNothing", kOrdersDdl, std::string(kOrdersDdl) + "\n[[table.migration]]\nnote = \"x\"",
+     "table[0] 'orders': migration[0]", "add_column"},
+    {"MigrationOfBoth", kOrdersDdl,
+     std::string(kOrdersDdl) + "\n[[table.migration]]\nadd_column = \"tip INTEGER\"\ndrop_column = \"tip\"",
+     "table[0] 'orders': migration[0]", "drop_column"},
+    {"MigrationUnknownKey", kOrdersDdl,
+     std::string(kOrdersDdl) + "\n[[table.migration]]\nadd_column = \"tip INTEGER\"\nwhen = 1",
+     "table[0] 'orders': migration[0]", "when"},
+    {"MigrationBadColumn", kOrdersDdl,
+     std::string(kOrdersDdl) + "\n[[table.migration]]\ndrop_column = \"a\"\n[[table.migration]]\n"
+                               "add_column = \"1tip INTEGER\"",
+     "table[0] 'orders': migration[1]", "add_column"},
+    {"MigrationNotAString", kOrdersDdl, std::string(kOrdersDdl) + "\n[[table.migration]]\ndrop_column = 3",
+     "table[0] 'orders': migration[0]", "drop_column"},
 };
 
 class SchemaError : public ::testing::TestWithParam<BadSchema> {};
@@ -116,6 +133,40 @@ TEST_P(SchemaError, IsRejected) {
 
 INSTANTIATE_TEST_SUITE_P(SchemaConfig, SchemaError, ::testing::ValuesIn(kBadSchemas),
                          [](const ::testing::TestParamInfo<BadSchema>& info) { return info.param.name; });
+
+TEST(SchemaConfig, MigrationsParseInOrder) {
+  auto r = parse_schema_toml(edit(kOrdersDdl, std::string(kOrdersDdl) +
+                                                  "\n[[table.migration]]\nadd_column = \"tip   INTEGER NOT NULL DEFAULT 0\""
+                                                  "\n[[table.migration]]\ndrop_column = \"tip\""),
+                             "schema.toml");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  const auto& m = r->find("orders")->migrations;
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].kind, data::Migration::Kind::add_column);
+  EXPECT_EQ(m[0].column, "tip");
+  EXPECT_EQ(m[0].definition, "tip INTEGER NOT NULL DEFAULT 0");
+  EXPECT_EQ(m[1].kind, data::Migration::Kind::drop_column);
+  EXPECT_EQ(m[1].column, "tip");
+  EXPECT_TRUE(r->find("users")->migrations.empty());
+}
+
+TEST(SchemaConfig, MigrationsThatCannotBeRunAreRejected) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"drop_column = \"shard\"", "the shard column 'shard' cannot be dropped"},
+      {"add_column = \"tip\"", "must start with the column's name and its type"},
+      {"add_column = \"tip INTEGER; DROP TABLE users\"", "holds a ';'"},
+  };
+  for (const auto& [migration, why] : cases) {
+    auto r = parse_schema_toml(edit(kOrdersDdl, std::string(kOrdersDdl) + "\n[[table.migration]]\n" + migration),
+                               "schema.toml");
+    ASSERT_FALSE(r.ok()) << migration;
+    EXPECT_EQ(r.status().code(), Errc::invalid_argument);
+    const std::string& msg = r.status().message();
+    EXPECT_NE(msg.find("schema.toml: table 'orders': migration[0]"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(why), std::string::npos) << msg;
+    EXPECT_NE(msg.find("Fix:"), std::string::npos) << msg;
+  }
+}
 
 TEST(SchemaConfig, NoTablesIsRejected) { expect_error("# nothing\n", "", "table"); }
 

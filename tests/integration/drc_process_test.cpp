@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <thread>
 
@@ -215,6 +216,75 @@ TEST_F(DrcProcessTest, EzctlCheckFindsARowChangedBehindTheDalAndRepairMendsIt) {
   auto [unknown, unknown_out] = cluster_->ezctl("bj", {"check", "results", "no-such-check"});
   EXPECT_EQ(unknown, 1) << unknown_out;
   EXPECT_NE(unknown_out.find("nothing was compared"), std::string::npos) << unknown_out;
+}
+
+// A rolling migration: sh restarts with a column added to orders and writes
+// it, while bj still runs without it; then bj restarts with it too.
+TEST_F(DrcProcessTest, ARollingMigrationKeepsReplicatingAndEzctlSchemaFollowsIt) {
+  for (int64_t id = 1; id <= 5; ++id) ASSERT_TRUE(commit_order(id));
+  expect_converged(6);
+  auto [agreed, agreed_out] = cluster_->ezctl("bj", {"schema"});
+  EXPECT_EQ(agreed, 0) << agreed_out;
+  EXPECT_NE(agreed_out.find("orders: the same at bj, sh (0 migrations): id INTEGER (key), shard INTEGER, state TEXT"),
+            std::string::npos)
+      << agreed_out;
+  // The migration, in a schema file of its own that a zone's config is
+  // switched to before its restart.
+  std::string migrated = kOrdersUsersSchema;
+  const std::string orders_ddl = "state TEXT NOT NULL)\"\n";
+  migrated.replace(migrated.find(orders_ddl), orders_ddl.size(),
+                   orders_ddl + "\n[[table.migration]]\nadd_column = \"tip INTEGER NOT NULL DEFAULT 0\"\n");
+  std::ofstream(dir_ + "/schema-v2.toml") << migrated;
+  auto restart_migrated = [&](const std::string& ezone) {
+    EXPECT_EQ(cluster_->process(ezone).terminate(), 0);
+    std::ifstream in(cluster_->config_path(ezone));
+    std::string config((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string from = dir_ + "/schema.toml";
+    ASSERT_NE(config.find(from), std::string::npos);
+    config.replace(config.find(from), from.size(), dir_ + "/schema-v2.toml");
+    std::ofstream(cluster_->config_path(ezone)) << config;
+    ASSERT_TRUE(cluster_->start_zone(ezone).is_ok());
+    ASSERT_TRUE(cluster_->wait_ready(ezone, 20000).is_ok()) << cluster_->log_tail(ezone);
+  };
+  ASSERT_NO_FATAL_FAILURE(restart_migrated("sh"));
+  // sh writes the new column in its shard 2; bj goes on without it.
+  ASSERT_TRUE(eventually([&] {
+    auto r = tx("sh", json{{"shard", 2}, {"epoch", 1},
+                          {"statements", {{{"sql", "INSERT INTO orders(id, shard, state, tip) VALUES(100, 2, 'created', 7)"}}}}});
+    return r.ok() && r->status == 200;
+  }, std::chrono::seconds(15))) << cluster_->log_tail("sh");
+  for (int64_t id = 6; id <= 8; ++id) ASSERT_TRUE(commit_order(id));
+  // sh applies bj's rows (its tip takes the default); bj keeps sh's row
+  // parked until it has the column.
+  ASSERT_TRUE(eventually([&] { return count_orders("sh") == 10; }, std::chrono::seconds(20))) << cluster_->log_tail("sh");
+  ASSERT_TRUE(eventually([&] {
+    json drc = admin("bj", "/admin/v1/drc");
+    return drc.is_object() && drc["halted"].size() == 1 && drc["halted"][0].value("parked_rows", 0) == 1;
+  }, std::chrono::seconds(20))) << cluster_->log_tail("bj");
+  EXPECT_EQ(count_orders("bj"), 9);
+  auto [differs, differs_out] = cluster_->ezctl("sh", {"schema"});
+  EXPECT_EQ(differs, 1) << differs_out;
+  EXPECT_NE(differs_out.find("orders: DIFFERS between sites"), std::string::npos) << differs_out;
+  EXPECT_NE(differs_out.find("  sh  1 migration  +tip INTEGER\n"), std::string::npos) << differs_out;
+  EXPECT_NE(differs_out.find("  bj  0 migrations  -tip INTEGER\n"), std::string::npos) << differs_out;
+  EXPECT_NE(differs_out.find("HALTED at bj: orders from sh, 1 rows parked: table 'orders' from ezone 'sh': it has "
+                             "column 'tip INTEGER', which this site lacks"),
+            std::string::npos)
+      << differs_out;
+
+  ASSERT_NO_FATAL_FAILURE(restart_migrated("bj"));
+  ASSERT_TRUE(eventually([&] { return count_orders("bj") == 10; }, std::chrono::seconds(20))) << cluster_->log_tail("bj");
+  auto tip = tx("bj", json{{"statements", {{{"sql", "SELECT tip FROM orders WHERE id=100"}}}}});
+  ASSERT_TRUE(tip.ok() && tip->status == 200);
+  EXPECT_EQ(json::parse(tip->body)["results"][0]["rows"].dump(), "[[7]]");
+  ASSERT_TRUE(commit_order(9));
+  expect_converged(11);
+  auto [done, done_out] = cluster_->ezctl("bj", {"schema"});
+  EXPECT_EQ(done, 0) << done_out;
+  EXPECT_NE(done_out.find("orders: the same at bj, sh (1 migration): id INTEGER (key), shard INTEGER, state TEXT, tip "
+                          "INTEGER"),
+            std::string::npos)
+      << done_out;
 }
 
 TEST_F(DrcProcessTest, KillDuringApplyThenRestartAppliesEachChangeExactlyOnce) {

@@ -1,6 +1,7 @@
-// ezctl soa's and drc's tables, and lines of ezctl status, from the
+// ezctl soa's, drc's and schema's tables, and lines of ezctl status, from the
 // documents the admin API serves.
 #include "tools/ezctl/drc_command.hpp"
+#include "tools/ezctl/schema_command.hpp"
 #include "tools/ezctl/soa_command.hpp"
 #include "tools/ezctl/status_command.hpp"
 
@@ -129,6 +130,38 @@ TEST(EzctlDrc, AnOriginWhoseOutboxIsRefusedIsHaltedNotDown) {
   EXPECT_NE(table.find("bj       HALTED"), std::string::npos) << table;
   EXPECT_NE(table.find("gz       DOWN"), std::string::npos) << table;
   EXPECT_NE(table.find("sz       up"), std::string::npos) << table;
+}
+
+TEST(EzctlSchema, TablesThatDifferShowWhatEachSiteHasMoreOrLessAndWhatWaits) {
+  const nlohmann::json bj = nlohmann::json::parse(R"({"ezone": "bj", "tables": [
+      {"name": "orders", "kind": "sharding-zone", "columns": "id INTEGER 1;state TEXT 0;tip INTEGER 0", "migrations": 1},
+      {"name": "users", "kind": "global-zone", "columns": "id INTEGER 1;phone TEXT 0", "migrations": 0}],
+    "halted": []})");
+  const nlohmann::json sh = nlohmann::json::parse(R"({"ezone": "sh", "tables": [
+      {"name": "orders", "kind": "sharding-zone", "columns": "id INTEGER 1;state TEXT 0;note TEXT 0", "migrations": 0},
+      {"name": "users", "kind": "global-zone", "columns": "id INTEGER 1;phone TEXT 0", "migrations": 0}],
+    "halted": [{"origin": "bj", "table": "orders", "parked_rows": 2, "reason": "it has column 'tip INTEGER'"}]})");
+  SchemaReport r = format_schema_report({{"bj", bj, ""}, {"sh", sh, ""}});
+  EXPECT_FALSE(r.agreed);
+  EXPECT_NE(r.text.find("orders: DIFFERS between sites"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("  bj  1 migration  +tip INTEGER -note TEXT\n"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("  sh  0 migrations  +note TEXT -tip INTEGER\n"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("users: the same at bj, sh (0 migrations): id INTEGER (key), phone TEXT\n"), std::string::npos)
+      << r.text;
+  EXPECT_NE(r.text.find("HALTED at sh: orders from bj, 2 rows parked: it has column 'tip INTEGER'"), std::string::npos)
+      << r.text;
+
+  // The same columns everywhere and nothing halted: agreed.
+  nlohmann::json sh_done = bj;
+  sh_done["ezone"] = "sh";
+  r = format_schema_report({{"bj", bj, ""}, {"sh", sh_done, ""}});
+  EXPECT_TRUE(r.agreed) << r.text;
+  EXPECT_NE(r.text.find("orders: the same at bj, sh (1 migration): id INTEGER (key), state TEXT, tip INTEGER"),
+            std::string::npos) << r.text;
+  // A site that does not answer is never agreement.
+  r = format_schema_report({{"bj", bj, ""}, {"sh", nlohmann::json(), "cannot reach node 127.0.0.1:7201"}});
+  EXPECT_FALSE(r.agreed);
+  EXPECT_NE(r.text.find("UNREACHABLE sh: cannot reach node 127.0.0.1:7201"), std::string::npos) << r.text;
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 //   ezctl --node ADMIN check [--tables T1,T2] [--shards 1,2] [--chunk-rows N] [--pause-ms N] [--id ID] [--no-wait]
 //   ezctl --node ADMIN check results ID
 //   ezctl --node ADMIN check repair ID
+//   ezctl --node ADMIN schema [--json]
 //   ezctl --node ADMIN drill idc-down --zone EZONE [--rate N] [--duration S] [--warmup S]
 //         [--report-dir DIR] [--fences-dir D] [--shards-file F] [--json]
 //
@@ -35,6 +36,7 @@
 #include "core/shared_token.hpp"
 #include "tools/ezctl/admin_client.hpp"
 #include "tools/ezctl/check_command.hpp"
+#include "tools/ezctl/schema_command.hpp"
 #include "tools/ezctl/drc_command.hpp"
 #include "tools/ezctl/drill_command.hpp"
 #include "tools/ezctl/locate_command.hpp"
@@ -86,6 +88,8 @@ int usage(const std::string& why) {
                "  check results ID                    the results of a check, once complete\n"
                "  check repair ID                     the owners send the chunks that differ; every site\n"
                "                                      makes its rows equal, then they are checked again\n"
+               "  schema                              each table's columns at every site, and where a\n"
+               "                                      migration has not run yet (exit 1 until all agree)\n"
                "  drill idc-down --zone EZONE [--rate N] [--duration S] [--warmup S] [--report-dir DIR]\n"
                "         [--fences-dir D] [--shards-file F] [--service-token-file F]\n"
                "                                      isolate a zone under loadgen traffic, fail it over,\n"
@@ -178,6 +182,7 @@ int run_command(const ezctl::Options& options) {
   if (cmd == "drill") return ezctl::run_drill(options);
   if (cmd == "tokens") return ezctl::run_tokens(options);
   if (cmd == "check") return ezctl::run_check(options);
+  if (cmd == "schema") return ezctl::run_schema(options);
   return usage("unknown command or extra arguments: " + cmd);
 }
 

@@ -31,7 +31,28 @@ bool is_plain_identifier(const std::string& name) {
   return true;
 }
 
+const char* migration_kind_name(Migration::Kind kind) {
+  return kind == Migration::Kind::add_column ? "add_column" : "drop_column";
+}
+
 namespace {
+
+Status check_migration(const TableSpec& t, size_t index, const Migration& m) {
+  auto bad = [&](const std::string& why) {
+    return Status(Errc::invalid_argument, "table '" + t.name + "': migration[" + std::to_string(index) + "] (" +
+                                              migration_kind_name(m.kind) + "): " + why);
+  };
+  if (!is_plain_identifier(m.column)) return bad("'" + m.column + "' is not a plain column name");
+  if (m.kind == Migration::Kind::drop_column) {
+    if (m.column == t.shard_column) return bad("the shard column '" + m.column + "' cannot be dropped");
+    return Status::ok();
+  }
+  const std::string& d = m.definition;
+  if (d.compare(0, m.column.size(), m.column) != 0 || d.size() == m.column.size() || d[m.column.size()] != ' ')
+    return bad("the definition '" + d + "' must start with the column's name and its type, e.g. 'tip INTEGER'");
+  if (d.find(';') != std::string::npos) return bad("the definition '" + d + "' holds a ';'");
+  return Status::ok();
+}
 
 Status check_table(const TableSpec& t) {
   auto bad = [&](const std::string& why) {
@@ -46,6 +67,9 @@ Status check_table(const TableSpec& t) {
   const bool global = t.kind == TableKind::global;
   if (global && t.master_ezone.empty()) return bad("a global-zone table needs 'master', the ezone where it is written");
   if (!global && !t.master_ezone.empty()) return bad("only global-zone tables have a 'master'");
+  for (size_t i = 0; i < t.migrations.size(); ++i) {
+    if (Status s = check_migration(t, i, t.migrations[i]); !s) return s;
+  }
   return Status::ok();
 }
 

@@ -27,6 +27,25 @@ const char* table_kind_name(TableKind kind);
 // Inverse of table_kind_name; invalid_argument listing the spellings.
 Result<TableKind> parse_table_kind(const std::string& text);
 
+// One change to an existing table's columns (a "migration"). A site runs
+// each of its table's migrations once, in order, when its DAL opens
+// (storage/dal/dal_schema.cpp). The list is append-only: a database that ran
+// migration n refuses a schema file whose n-th migration is another.
+//
+// Sites run them one at a time (a rolling change). Meanwhile replication
+// maps columns by name (zones/data/column_map.hpp): rows from a site with
+// fewer columns leave the others alone, rows that carry a column this site
+// lacks wait (parked) until it has it, and a column this site dropped is
+// ignored. So the usual order is: add a column everywhere, then write it;
+// stop writing a column everywhere, then drop it.
+struct Migration {
+  enum class Kind { add_column, drop_column } kind = Kind::add_column;
+  std::string column;      // the column's name
+  std::string definition;  // add_column: "name TYPE [constraints]", as after ADD COLUMN
+};
+// "add_column" / "drop_column".
+const char* migration_kind_name(Migration::Kind kind);
+
 struct TableSpec {
   std::string name;
   TableKind kind = TableKind::local;
@@ -34,8 +53,10 @@ struct TableSpec {
   std::string master_ezone;   // global-zone only
   ConflictPolicy conflict = ConflictPolicy::last_writer_wins;
   // The CREATE TABLE statement. The DAL runs it when the table is missing and
-  // otherwise leaves the table alone (schema changes are the operator's).
+  // otherwise leaves the table alone; later changes are `migrations`, run
+  // after it (also on a table the ddl has just created).
   std::string ddl;
+  std::vector<Migration> migrations;
 };
 
 // Names the DAL keeps for itself (outbox, cursors, conflicts, ...).
@@ -46,7 +67,9 @@ class Schema {
   // Validates: at least one table; names of 1..64 bytes of [A-Za-z0-9_] that
   // do not start with a digit or kReservedTablePrefix, each once; a
   // shard_column for sharding-zone tables and none elsewhere; a master_ezone
-  // for global-zone tables and none elsewhere; a non-empty ddl. Returns
+  // for global-zone tables and none elsewhere; a non-empty ddl; migrations
+  // that name a plain column (add_column's definition starts with it and
+  // holds no ';'), never drop the shard column. Returns
   // invalid_argument naming the table and the rule.
   static Result<Schema> create(std::vector<TableSpec> tables);
 

@@ -217,6 +217,20 @@ TEST_F(RowCacheTest, ACacheTheFeedCannotAccountForIsCleared) {
   EXPECT_FALSE(cache->get("orders", pk(1)).value);
   EXPECT_EQ(counter(bj_, "ezone_cache_clears_total", {{"reason", "tables_changed"}}), 1u);
 
+  // A cached table's columns changed (a migration ran at the restart).
+  read_through(*cache, bj_, 1);
+  ASSERT_TRUE(cache->flush().is_ok());
+  cache.reset();
+  data::Migration tip;
+  tip.column = "tip";
+  tip.definition = "tip INTEGER";
+  bj_.orders_migrations = {tip};
+  bj_.open();
+  cache = open_cache(bj_, both);
+  ASSERT_TRUE(cache);
+  EXPECT_FALSE(cache->get("orders", pk(1)).value);
+  EXPECT_EQ(counter(bj_, "ezone_cache_clears_total", {{"reason", "tables_changed"}}), 2u);
+
   // The database is behind the cache: a new file.
   read_through(*cache, bj_, 1);
   ASSERT_TRUE(cache->flush().is_ok());

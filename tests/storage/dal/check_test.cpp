@@ -223,19 +223,34 @@ TEST(CheckTest, AClosedDalStopsItsCheckAndTheReportShowsItInterrupted) {
   EXPECT_TRUE(sent(bj, "again").issued[0].done);
 }
 
-TEST(CheckTest, AHaltedTableIsSkippedAndAMalformedRecordIsDroppedWithoutStoppingReplication) {
+TEST(CheckTest, AHaltedTableOrOtherColumnsAreSkippedAndAMalformedRecordIsDroppedWithoutStoppingReplication) {
   Site bj("bj");
+  // bj's rows do not fit sh's table (a column they lack is required here):
+  // replication of orders from bj is halted.
   Site sh("sh", "CREATE TABLE orders(id INTEGER PRIMARY KEY, shard INTEGER NOT NULL, state TEXT NOT NULL, "
-                "amount INTEGER NOT NULL DEFAULT 0, note TEXT)");
+                "amount INTEGER NOT NULL DEFAULT 0, code TEXT NOT NULL)");
+  // They fit sh2's (a nullable column more): applied, but not comparable.
+  Site sh2("sh", "CREATE TABLE orders(id INTEGER PRIMARY KEY, shard INTEGER NOT NULL, state TEXT NOT NULL, "
+                 "amount INTEGER NOT NULL DEFAULT 0, note TEXT)");
   ASSERT_NO_FATAL_FAILURE(put_orders(bj, 1, 5, 11));
   ASSERT_TRUE(bj.dal().start_check(orders_check("halted", 10)).ok());
   sent(bj, "halted");
   pull(bj, sh);
+  pull(bj, sh2);
   dal::CheckReport r = report(sh, "halted");
   ASSERT_EQ(r.differences.size(), 1u);
   EXPECT_EQ(r.differences[0].result, "skipped");
-  EXPECT_NE(r.differences[0].detail.find("is halted"), std::string::npos) << r.differences[0].detail;
+  EXPECT_NE(r.differences[0].detail.find("is halted: table 'orders' from ezone 'bj': its rows do not carry column "
+                                         "'code'"),
+            std::string::npos) << r.differences[0].detail;
   EXPECT_EQ(chunks(sh, "bj", "skipped"), 1u);
+  r = report(sh2, "halted");
+  ASSERT_EQ(r.differences.size(), 1u);
+  EXPECT_EQ(r.differences[0].result, "skipped");
+  EXPECT_NE(r.differences[0].detail.find("the columns of 'orders' here differ from ezone 'bj''s"), std::string::npos)
+      << r.differences[0].detail;
+  EXPECT_TRUE(sh2.dal().halted().empty());
+  EXPECT_EQ(sh2.dal().query("SELECT COUNT(*) FROM orders WHERE note IS NULL").value()[0][0], Value(int64_t{5}));
 
   Site gz("gz");
   dal::RowChange bad;

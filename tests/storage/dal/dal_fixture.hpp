@@ -32,8 +32,9 @@ inline std::shared_ptr<const RouteTable> routes_at(Epoch epoch, const std::strin
   return std::make_shared<const RouteTable>(std::move(table).value());
 }
 
-inline data::TableSpec orders_spec(const std::string& ddl = "") {
+inline data::TableSpec orders_spec(const std::string& ddl = "", std::vector<data::Migration> migrations = {}) {
   data::TableSpec t;
+  t.migrations = std::move(migrations);
   t.name = "orders";
   t.kind = data::TableKind::sharding;
   t.shard_column = "shard";
@@ -43,7 +44,7 @@ inline data::TableSpec orders_spec(const std::string& ddl = "") {
   return t;
 }
 
-inline data::Schema test_schema(const std::string& orders_ddl = "") {
+inline data::Schema test_schema(const std::string& orders_ddl = "", std::vector<data::Migration> orders_migrations = {}) {
   data::TableSpec users;
   users.name = "users";
   users.kind = data::TableKind::global;
@@ -53,7 +54,7 @@ inline data::Schema test_schema(const std::string& orders_ddl = "") {
   scratch.name = "scratch";
   scratch.kind = data::TableKind::local;
   scratch.ddl = "CREATE TABLE scratch(k TEXT PRIMARY KEY, v TEXT)";
-  auto schema = data::Schema::create({orders_spec(orders_ddl), users, scratch});
+  auto schema = data::Schema::create({orders_spec(orders_ddl, std::move(orders_migrations)), users, scratch});
   EXPECT_TRUE(schema.ok()) << schema.status().to_string();
   return std::move(schema).value();
 }
@@ -85,19 +86,27 @@ class Site {
   }
 
   void open(const std::string& orders_ddl = "") {
+    Status s = try_open(orders_ddl);
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+  }
+  // open() that gives the error instead of failing the test.
+  Status try_open(const std::string& orders_ddl = "") {
     dal_.reset();
     dal::DalConfig config;
     config.ezone = ezone_;
     config.path = path_;
     config.synchronous_full = false;  // tests do not need power-loss durability
     if (configure) configure(config);
-    auto dal = dal::Dal::open(config, test_schema(orders_ddl), [this] { return gate(); }, hlc_, &metrics_);
-    ASSERT_TRUE(dal.ok()) << dal.status().to_string();
+    auto dal = dal::Dal::open(config, test_schema(orders_ddl, orders_migrations), [this] { return gate(); }, hlc_, &metrics_);
+    if (!dal.ok()) return dal.status();
     dal_ = std::move(dal).value();
+    return Status::ok();
   }
   void close() { dal_.reset(); }
   // Adjusts the DalConfig of every later open().
   std::function<void(dal::DalConfig&)> configure;
+  // The orders table's migrations at every later open().
+  std::vector<data::Migration> orders_migrations;
 
   dal::WriteGate gate() {
     std::lock_guard<std::mutex> lock(mutex_);
