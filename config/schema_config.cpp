@@ -15,7 +15,7 @@ using config_internal::TableReader;
 using data::TableKind;
 
 const char* const kTableKeys = "name, kind, shard_column, master, conflict, ddl, migration";
-const char* const kMigrationKeys = "add_column, drop_column";
+const char* const kMigrationKeys = "add_column, drop_column, create_index, drop_index";
 
 // "<source>: table[<index>]", plus " '<name>'" once the name is readable, so
 // that every error says which table it is about.
@@ -83,12 +83,13 @@ Status read_kind(TableReader& r, TableKind* out) {
   return Status::ok();
 }
 
-// [[table.migration]]: each holds add_column = "name TYPE ..." or
-// drop_column = "name".
+// [[table.migration]]: each holds one of add_column = "name TYPE ...",
+// drop_column = "name", create_index = "name (col, ...)", drop_index = "name".
 Status read_migrations(TableReader& r, const std::string& where, std::vector<data::Migration>* out) {
+  using Kind = data::Migration::Kind;
   const std::string fix =
-      "write each as [[table.migration]] with add_column = \"tip INTEGER NOT NULL DEFAULT 0\" or "
-      "drop_column = \"tip\"";
+      "write each as [[table.migration]] with one of add_column = \"tip INTEGER NOT NULL DEFAULT 0\", "
+      "drop_column = \"tip\", create_index = \"orders_by_user (user_id)\", drop_index = \"orders_by_user\"";
   const toml::node* node = r.get("migration");
   if (!node) return Status::ok();
   const toml::array* items = node->as_array();
@@ -99,23 +100,28 @@ Status read_migrations(TableReader& r, const std::string& where, std::vector<dat
     if (!item) return config_error(place, "migration", "must be a table", fix);
     TableReader m(item, "", place);
     data::Migration migration;
-    const bool add = m.get("add_column") != nullptr, drop = m.get("drop_column") != nullptr;
-    if (add == drop) return m.error(add ? "drop_column" : "add_column", add ? "comes with add_column" : "missing", fix);
-    const std::string key = add ? "add_column" : "drop_column";
+    std::string key;
+    for (Kind kind : {Kind::add_column, Kind::drop_column, Kind::create_index, Kind::drop_index}) {
+      const std::string k = data::migration_kind_name(kind);
+      if (!m.get(k)) continue;
+      if (!key.empty()) return m.error(k, "comes with " + key + "; a migration does one thing", fix);
+      key = k;
+      migration.kind = kind;
+    }
+    if (key.empty()) return m.error("add_column", "missing (or drop_column, create_index, drop_index)", fix);
     std::string text;
     EZONE_TRY(m.string(key, true, &text, fix));
     EZONE_TRY(m.no_unknown_keys(kMigrationKeys));
-    migration.kind = add ? data::Migration::Kind::add_column : data::Migration::Kind::drop_column;
-    const size_t space = text.find_first_of(" \t\n");
-    migration.column = add ? text.substr(0, space) : text;
-    if (add) {
+    const bool defined = migration.kind == Kind::add_column || migration.kind == Kind::create_index;
+    const size_t space = text.find_first_of(" \t\n(");
+    migration.name = defined ? text.substr(0, space) : text;
+    if (defined) {
       // One space after the name, so the stored text compares plainly.
       const size_t rest = space == std::string::npos ? text.size() : text.find_first_not_of(" \t\n", space);
-      migration.definition = migration.column + (rest == std::string::npos || rest >= text.size() ? "" : " " + text.substr(rest));
+      migration.definition = migration.name + (rest >= text.size() ? "" : " " + text.substr(rest));
     }
-    if (!data::is_plain_identifier(migration.column))
-      return m.error(key, "'" + migration.column + "' is not a plain column name (1-64 characters of [A-Za-z0-9_])",
-                     fix);
+    if (!data::is_plain_identifier(migration.name))
+      return m.error(key, "'" + migration.name + "' is not a plain name (1-64 characters of [A-Za-z0-9_])", fix);
     out->push_back(std::move(migration));
   }
   return Status::ok();

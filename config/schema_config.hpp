@@ -15,7 +15,10 @@
 //   add_column = "tip INTEGER NOT NULL DEFAULT 0"   # changes to the table,
 //   [[table.migration]]              # each run once per site when its node
 //   drop_column = "legacy_note"      # starts (append-only; see Migration in
-//                                    # zones/data/table_schema.hpp)
+//   [[table.migration]]              # zones/data/table_schema.hpp)
+//   create_index = "orders_by_user (user_id, created_ms DESC)"
+//   [[table.migration]]
+//   drop_index = "orders_by_user"
 //
 //   [[table]]
 //   name = "users"

@@ -1,5 +1,6 @@
 #include "actors/node/admin_coord.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -45,7 +46,9 @@ HttpResponse site_report(const CoordAdminSources& s) {
   for (const std::string& peer : s.peers) {
     auto cursor = s.dal->origin_cursor(peer);
     if (!cursor) return error_response(cursor.status());
-    r.applied[peer] = cursor->seq;
+    auto applied = s.dal->applied_through(peer);  // short of rows that wait parked
+    if (!applied) return error_response(applied.status());
+    r.applied[peer] = std::min(*applied, cursor->seq);
     r.applied_lineage[peer] = cursor->lineage;
   }
   return HttpResponse::json(200, coord::encode_site_report_json(r) + "\n");

@@ -238,8 +238,8 @@ Status Dal::Impl::load_table_info(const data::TableSpec& spec) {
     t.columns.push_back(name);
   }
   for (const data::Migration& m : spec.migrations) {
-    if (m.kind == data::Migration::Kind::drop_column) t.dropped.insert(m.column);
-    else t.dropped.erase(m.column);  // added again later
+    if (m.kind == data::Migration::Kind::drop_column) t.dropped.insert(m.name);
+    if (m.kind == data::Migration::Kind::add_column) t.dropped.erase(m.name);  // added again later
   }
   auto bad = [&](const std::string& why) { return Status(Errc::invalid_argument, "table '" + spec.name + "': " + why); };
   if (t.columns.empty()) return bad("its ddl did not create it");

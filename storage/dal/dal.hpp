@@ -336,6 +336,12 @@ class Dal {
   Result<uint64_t> cursor(const std::string& origin);
   // The same with the hlc of that entry and the origin's lineage it counts in.
   Result<OriginCursor> origin_cursor(const std::string& origin);
+  // The last seq of `origin`'s outbox up to which every change is applied
+  // here: the cursor, or, while changes from it wait parked (a halted
+  // table), the seq before the first of them. A switchover waits on this,
+  // not on the cursor: a parked change is not applied (DESIGN.md,
+  // invariant 6).
+  Result<uint64_t> applied_through(const std::string& origin);
   // Whether `batch` continues the origin's outbox that this site's cursor
   // counts in (storage/dal/timeline_check.hpp), read on a reader connection:
   // for batches that bring no entries (apply() checks the others again in

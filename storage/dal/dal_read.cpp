@@ -4,6 +4,7 @@
 // the change feed and its subscribers).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "storage/dal/dal.hpp"
@@ -227,6 +228,20 @@ Result<uint64_t> Dal::cursor(const std::string& origin) {
 
 Result<OriginCursor> Dal::origin_cursor(const std::string& origin) {
   return impl_->with_reader([&](Db& db) { return impl_->read_origin_cursor(db, origin); });
+}
+
+Result<uint64_t> Dal::applied_through(const std::string& origin) {
+  return impl_->with_reader([&](Db& db) -> Result<uint64_t> {
+    // One read transaction: the cursor and the parked rows of one moment.
+    if (Status s = db.exec("BEGIN"); !s) return s;
+    auto cursor = impl_->read_origin_cursor(db, origin);
+    auto parked = db.query("SELECT MIN(seq) FROM _ezone_parked WHERE origin=?1", {Value(origin)});
+    db.exec("COMMIT");
+    if (!cursor) return cursor.status();
+    if (!parked) return parked.status();
+    const int64_t* first = std::get_if<int64_t>(&parked.value()[0][0]);
+    return first ? std::min(cursor->seq, static_cast<uint64_t>(*first) - 1) : cursor->seq;
+  });
 }
 
 Status Dal::check_origin(const OutboxBatch& batch, bool* restarts) {

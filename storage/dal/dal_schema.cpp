@@ -22,15 +22,38 @@ const char* const kSchemaTable = "_ezone_schema";
 
 namespace {
 
+using Kind = data::Migration::Kind;
+
 std::string describe(const data::Migration& m) {
-  return std::string(data::migration_kind_name(m.kind)) + " '" +
-         (m.kind == data::Migration::Kind::add_column ? m.definition : m.column) + "'";
+  return std::string(data::migration_kind_name(m.kind)) + " '" + (m.definition.empty() ? m.name : m.definition) + "'";
 }
 
-Result<bool> has_column(Db& db, const std::string& table, const std::string& column) {
-  auto rows = db.query("SELECT 1 FROM pragma_table_info(?1) WHERE name=?2", {Value(table), Value(column)});
+// Whether the migration's column or index is there now; conflict when an
+// index of that name belongs to another table.
+Result<bool> exists(Db& db, const std::string& table, const data::Migration& m) {
+  if (m.kind == Kind::add_column || m.kind == Kind::drop_column) {
+    auto rows = db.query("SELECT 1 FROM pragma_table_info(?1) WHERE name=?2", {Value(table), Value(m.name)});
+    if (!rows) return rows.status();
+    return !rows.value().empty();
+  }
+  auto rows = db.query("SELECT tbl_name FROM sqlite_master WHERE type='index' AND name=?1", {Value(m.name)});
   if (!rows) return rows.status();
-  return !rows.value().empty();
+  if (rows.value().empty()) return false;
+  const std::string* of = std::get_if<std::string>(&rows.value()[0][0]);
+  if (!of || *of != table) {
+    return Status(Errc::conflict, "index '" + m.name + "' belongs to table '" + (of ? *of : "?") + "'");
+  }
+  return true;
+}
+
+std::string migration_sql(const std::string& table, const data::Migration& m) {
+  switch (m.kind) {
+    case Kind::add_column: return "ALTER TABLE " + table + " ADD COLUMN " + m.definition;
+    case Kind::drop_column: return "ALTER TABLE " + table + " DROP COLUMN " + m.name;
+    case Kind::create_index: return "CREATE INDEX " + m.name + " ON " + table + m.definition.substr(m.name.size());
+    case Kind::drop_index: return "DROP INDEX " + m.name;
+  }
+  return "";
 }
 
 }  // namespace
@@ -48,7 +71,7 @@ Status Dal::Impl::run_migrations(const data::TableSpec& spec) {
                                                 "), which the schema file does not list" + fix);
     }
     const data::Migration& m = spec.migrations[n];
-    if (data::migration_kind_name(m.kind) != std::get<std::string>(r[1]) || m.column != std::get<std::string>(r[2])) {
+    if (data::migration_kind_name(m.kind) != std::get<std::string>(r[1]) || m.name != std::get<std::string>(r[2])) {
       return Status(Errc::invalid_argument, where + "this database ran migration[" + std::to_string(n) + "] as " + ran +
                                                 ", but the schema file's migration[" + std::to_string(n) + "] is " +
                                                 describe(m) + fix);
@@ -56,20 +79,18 @@ Status Dal::Impl::run_migrations(const data::TableSpec& spec) {
   }
   for (size_t n = done.value().size(); n < spec.migrations.size(); ++n) {
     const data::Migration& m = spec.migrations[n];
-    const bool add = m.kind == data::Migration::Kind::add_column;
+    const bool adds = m.kind == Kind::add_column || m.kind == Kind::create_index;
     if (Status s = writer->exec("BEGIN IMMEDIATE"); !s) return s;
-    auto exists = has_column(*writer, spec.name, m.column);
-    Status s = exists.status();
-    // A column already there (made by the ddl, or by hand) is not added
-    // twice; one already gone is not dropped twice.
-    const bool needed = exists.ok() && exists.value() != add;
-    if (s && needed) {
-      s = writer->exec("ALTER TABLE " + spec.name + (add ? " ADD COLUMN " + m.definition : " DROP COLUMN " + m.column));
-    }
+    auto there = exists(*writer, spec.name, m);
+    Status s = there.status();
+    // A column or index already there (made by the ddl, or by hand) is not
+    // added twice; one already gone is not dropped twice.
+    const bool needed = there.ok() && there.value() != adds;
+    if (s && needed) s = writer->exec(migration_sql(spec.name, m));
     if (s) {
       s = writer->run("INSERT INTO _ezone_migrations(tbl, n, kind, col, definition, wall_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
                       {Value(spec.name), Value(static_cast<int64_t>(n)), Value(std::string(data::migration_kind_name(m.kind))),
-                       Value(m.column), Value(m.definition), Value(hlc_physical_ms(clock.now()))})
+                       Value(m.name), Value(m.definition), Value(hlc_physical_ms(clock.now()))})
               .status();
     }
     if (s) s = writer->exec("COMMIT");

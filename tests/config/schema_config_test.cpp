@@ -143,11 +143,24 @@ TEST(SchemaConfig, MigrationsParseInOrder) {
   const auto& m = r->find("orders")->migrations;
   ASSERT_EQ(m.size(), 2u);
   EXPECT_EQ(m[0].kind, data::Migration::Kind::add_column);
-  EXPECT_EQ(m[0].column, "tip");
+  EXPECT_EQ(m[0].name, "tip");
   EXPECT_EQ(m[0].definition, "tip INTEGER NOT NULL DEFAULT 0");
   EXPECT_EQ(m[1].kind, data::Migration::Kind::drop_column);
-  EXPECT_EQ(m[1].column, "tip");
+  EXPECT_EQ(m[1].name, "tip");
   EXPECT_TRUE(r->find("users")->migrations.empty());
+
+  r = parse_schema_toml(edit(kOrdersDdl, std::string(kOrdersDdl) +
+                                             "\n[[table.migration]]\ncreate_index = \"orders_by_shard(shard, id DESC)\""
+                                             "\n[[table.migration]]\ndrop_index = \"orders_by_shard\""),
+                        "schema.toml");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  const auto& i = r->find("orders")->migrations;
+  ASSERT_EQ(i.size(), 2u);
+  EXPECT_EQ(i[0].kind, data::Migration::Kind::create_index);
+  EXPECT_EQ(i[0].name, "orders_by_shard");
+  EXPECT_EQ(i[0].definition, "orders_by_shard (shard, id DESC)");
+  EXPECT_EQ(i[1].kind, data::Migration::Kind::drop_index);
+  EXPECT_EQ(i[1].definition, "");
 }
 
 TEST(SchemaConfig, MigrationsThatCannotBeRunAreRejected) {
@@ -155,6 +168,11 @@ TEST(SchemaConfig, MigrationsThatCannotBeRunAreRejected) {
       {"drop_column = \"shard\"", "the shard column 'shard' cannot be dropped"},
       {"add_column = \"tip\"", "must start with the column's name and its type"},
       {"add_column = \"tip INTEGER; DROP TABLE users\"", "holds a ';'"},
+      {"create_index = \"by_state state\"", "'state' is not a list of plain columns"},
+      {"create_index = \"by_state (state; DROP TABLE users)\"", "is not a list of plain columns"},
+      {"create_index = \"by_state (state SIDEWAYS)\"", "is not a list of plain columns"},
+      {"create_index = \"_ezone_mine (state)\"", "are reserved"},
+      {"drop_index = \"sqlite_autoindex_orders_1\"", "are reserved"},
   };
   for (const auto& [migration, why] : cases) {
     auto r = parse_schema_toml(edit(kOrdersDdl, std::string(kOrdersDdl) + "\n[[table.migration]]\n" + migration),

@@ -13,6 +13,7 @@
 #include "storage/dal/sqlite_db.hpp"
 #include "storage/net/http_client.hpp"
 #include "tests/integration/local_cluster.hpp"
+#include "tests/integration/shard_writer.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/test_schema.hpp"
 
@@ -31,8 +32,11 @@ class DrcProcessTest : public ::testing::Test {
     LocalClusterOptions options;
     options.gzs_toml = "shards_file = \"" + std::string(EZONE_TEST_SOURCE_DIR) + "/config/shards/test-fences.toml\"\n";
     // Small batches, so an apply of the backlog takes several transactions.
+    // A short apply timeout: a switchover that cannot reach its watermark
+    // is cancelled within the test's patience.
     options.extra_toml = "[dal]\nschema_file = \"" + dir_ + "/schema.toml\"\n\n[drc]\nbatch_rows_max = 50\n"
-                         "pull_wait_ms = 200\npull_timeout_ms = 1000\nretry_ms = 50\n";
+                         "pull_wait_ms = 200\npull_timeout_ms = 1000\nretry_ms = 50\n\n[coordinator]\n"
+                         "apply_timeout_ms = 2000\n";
     auto cluster = LocalCluster::start(options);
     ASSERT_TRUE(cluster.ok()) << cluster.status().to_string();
     cluster_ = std::move(cluster.value());
@@ -52,9 +56,10 @@ class DrcProcessTest : public ::testing::Test {
     return net::HttpConnection(cluster_->addresses(ezone).http).request(req, 5000);
   }
 
-  // Commits order `id` in bj's shard 1, retrying while bj is not yet leased.
-  bool commit_order(int64_t id) {
-    json body{{"shard", 1}, {"epoch", 1},
+  // Commits order `id` in bj's shard 1 at `epoch`, retrying while bj is not
+  // yet leased.
+  bool commit_order(int64_t id, int64_t epoch = 1) {
+    json body{{"shard", 1}, {"epoch", epoch},
               {"statements", {{{"sql", "INSERT INTO orders(id, shard, state) VALUES(?1, 1, 'created')"},
                                {"params", {id}}}}}};
     return eventually([&] {
@@ -272,12 +277,22 @@ TEST_F(DrcProcessTest, ARollingMigrationKeepsReplicatingAndEzctlSchemaFollowsIt)
             std::string::npos)
       << differs_out;
 
+  // A parked change is not applied: sh's shard cannot move to bj yet (its
+  // watermark at bj stops before order 100), and the switchover is
+  // cancelled back to sh instead of handing bj a stale order.
+  auto [moved, moved_out] = cluster_->ezctl("sh", {"switchover", "--shards", "rings", "--to", "bj", "--id", "so-parked"},
+                                            60000);
+  EXPECT_NE(moved, 0) << moved_out;
+  EXPECT_NE(moved_out.find("replication did not reach the high-water mark"), std::string::npos) << moved_out;
+  EXPECT_EQ(shard_route(*cluster_, "sh", 2).value("owner", ""), "sh");
+
   ASSERT_NO_FATAL_FAILURE(restart_migrated("bj"));
   ASSERT_TRUE(eventually([&] { return count_orders("bj") == 10; }, std::chrono::seconds(20))) << cluster_->log_tail("bj");
   auto tip = tx("bj", json{{"statements", {{{"sql", "SELECT tip FROM orders WHERE id=100"}}}}});
   ASSERT_TRUE(tip.ok() && tip->status == 200);
   EXPECT_EQ(json::parse(tip->body)["results"][0]["rows"].dump(), "[[7]]");
-  ASSERT_TRUE(commit_order(9));
+  // The cancelled switchover moved the epoch on.
+  ASSERT_TRUE(commit_order(9, shard_route(*cluster_, "bj", 1).value("epoch", int64_t{1})));
   expect_converged(11);
   auto [done, done_out] = cluster_->ezctl("bj", {"schema"});
   EXPECT_EQ(done, 0) << done_out;
@@ -285,6 +300,11 @@ TEST_F(DrcProcessTest, ARollingMigrationKeepsReplicatingAndEzctlSchemaFollowsIt)
                           "INTEGER"),
             std::string::npos)
       << done_out;
+  // Now bj holds all of sh's rows: the same switchover goes through.
+  auto [now, now_out] = cluster_->ezctl("sh", {"switchover", "--shards", "rings", "--to", "bj", "--id", "so-after"}, 60000);
+  EXPECT_EQ(now, 0) << now_out;
+  EXPECT_NE(now_out.find("so-after: done"), std::string::npos) << now_out;
+  EXPECT_EQ(shard_route(*cluster_, "sh", 2).value("owner", ""), "bj");
 }
 
 TEST_F(DrcProcessTest, KillDuringApplyThenRestartAppliesEachChangeExactlyOnce) {

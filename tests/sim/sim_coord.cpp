@@ -1,5 +1,7 @@
 // The coordinator: the real WorkflowEngine, stepped from the simulation
 // loop, asking the sites through SimProbe over its own simulated links.
+#include <algorithm>
+
 #include "tests/sim/sim_world.hpp"
 
 namespace ezone::sim {
@@ -34,6 +36,9 @@ Result<uint64_t> SimProbe::applied(const std::string& ezone, const std::string& 
   if (world_.breaks().probe_skips_watermark) return UINT64_MAX;
   auto cursor = s->dal().origin_cursor(origin);
   if (!cursor) return cursor.status();
+  auto through = s->dal().applied_through(origin);  // short of rows that wait parked
+  if (!through) return through.status();
+  cursor->seq = std::min(cursor->seq, *through);
   if (cursor->lineage == 0) return cursor->seq;
   auto known = lineages_.find(origin);
   if (known == lineages_.end()) {

@@ -63,7 +63,7 @@ std::string format_drc_table(const std::string& drc_json) {
   }
   const json& halted = doc.value("halted", json::array());
   if (!halted.empty()) {
-    out += "\nHALTED TABLES (their rows are parked until the schemas match)\n";
+    out += "\nHALTED TABLES (their rows are parked until they fit this site's columns; see ezctl schema)\n";
     for (const json& h : halted) {
       out += "  " + h.value("table", "?") + " from " + h.value("origin", "?") + ": " + num(h, "parked_rows") +
              " rows parked; " + h.value("reason", "") + "\n";

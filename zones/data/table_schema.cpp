@@ -32,24 +32,62 @@ bool is_plain_identifier(const std::string& name) {
 }
 
 const char* migration_kind_name(Migration::Kind kind) {
-  return kind == Migration::Kind::add_column ? "add_column" : "drop_column";
+  switch (kind) {
+    case Migration::Kind::add_column: return "add_column";
+    case Migration::Kind::drop_column: return "drop_column";
+    case Migration::Kind::create_index: return "create_index";
+    case Migration::Kind::drop_index: return "drop_index";
+  }
+  return "?";
 }
 
 namespace {
+
+// "(a, b DESC)": plain column names, each optionally ASC or DESC.
+bool is_index_columns(const std::string& text) {
+  if (text.size() < 3 || text.front() != '(' || text.back() != ')') return false;
+  const std::string inner = text.substr(1, text.size() - 2);
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = inner.find(',', start);
+    std::string item = inner.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::vector<std::string> words;
+    for (size_t i = 0; i < item.size();) {
+      const size_t from = item.find_first_not_of(' ', i);
+      if (from == std::string::npos) break;
+      const size_t to = item.find(' ', from);
+      words.push_back(item.substr(from, to == std::string::npos ? std::string::npos : to - from));
+      i = to == std::string::npos ? item.size() : to;
+    }
+    const bool order = words.size() == 2 && (words[1] == "ASC" || words[1] == "DESC" || words[1] == "asc" ||
+                                             words[1] == "desc");
+    if (words.empty() || words.size() > 2 || !is_plain_identifier(words[0]) || (words.size() == 2 && !order)) return false;
+    if (comma == std::string::npos) return true;
+    start = comma + 1;
+  }
+}
 
 Status check_migration(const TableSpec& t, size_t index, const Migration& m) {
   auto bad = [&](const std::string& why) {
     return Status(Errc::invalid_argument, "table '" + t.name + "': migration[" + std::to_string(index) + "] (" +
                                               migration_kind_name(m.kind) + "): " + why);
   };
-  if (!is_plain_identifier(m.column)) return bad("'" + m.column + "' is not a plain column name");
-  if (m.kind == Migration::Kind::drop_column) {
-    if (m.column == t.shard_column) return bad("the shard column '" + m.column + "' cannot be dropped");
-    return Status::ok();
-  }
+  const bool index_kind = m.kind == Migration::Kind::create_index || m.kind == Migration::Kind::drop_index;
+  if (!is_plain_identifier(m.name))
+    return bad("'" + m.name + "' is not a plain " + (index_kind ? "index" : "column") + " name");
+  if (index_kind && (m.name.rfind(kReservedTablePrefix, 0) == 0 || m.name.rfind("sqlite_", 0) == 0))
+    return bad("index names starting with '" + std::string(kReservedTablePrefix) + "' or 'sqlite_' are reserved");
+  if (m.kind == Migration::Kind::drop_column && m.name == t.shard_column)
+    return bad("the shard column '" + m.name + "' cannot be dropped");
+  if (m.kind == Migration::Kind::drop_column || m.kind == Migration::Kind::drop_index) return Status::ok();
   const std::string& d = m.definition;
-  if (d.compare(0, m.column.size(), m.column) != 0 || d.size() == m.column.size() || d[m.column.size()] != ' ')
-    return bad("the definition '" + d + "' must start with the column's name and its type, e.g. 'tip INTEGER'");
+  if (d.compare(0, m.name.size(), m.name) != 0 || d.size() == m.name.size() || d[m.name.size()] != ' ') {
+    return bad(m.kind == Migration::Kind::add_column
+                   ? "the definition '" + d + "' must start with the column's name and its type, e.g. 'tip INTEGER'"
+                   : "the definition '" + d + "' must be the index's name and its columns, e.g. 'orders_by_user (user_id)'");
+  }
+  if (m.kind == Migration::Kind::create_index && !is_index_columns(d.substr(m.name.size() + 1)))
+    return bad("'" + d.substr(m.name.size() + 1) + "' is not a list of plain columns, e.g. '(user_id, created_ms DESC)'");
   if (d.find(';') != std::string::npos) return bad("the definition '" + d + "' holds a ';'");
   return Status::ok();
 }

@@ -27,7 +27,7 @@ const char* table_kind_name(TableKind kind);
 // Inverse of table_kind_name; invalid_argument listing the spellings.
 Result<TableKind> parse_table_kind(const std::string& text);
 
-// One change to an existing table's columns (a "migration"). A site runs
+// One change to an existing table's columns or indexes (a "migration"). A site runs
 // each of its table's migrations once, in order, when its DAL opens
 // (storage/dal/dal_schema.cpp). The list is append-only: a database that ran
 // migration n refuses a schema file whose n-th migration is another.
@@ -38,12 +38,17 @@ Result<TableKind> parse_table_kind(const std::string& text);
 // lacks wait (parked) until it has it, and a column this site dropped is
 // ignored. So the usual order is: add a column everywhere, then write it;
 // stop writing a column everywhere, then drop it.
+//
+// Indexes change nothing that replicates: create_index and drop_index run
+// at each site on their own (a site's indexes are its own business).
 struct Migration {
-  enum class Kind { add_column, drop_column } kind = Kind::add_column;
-  std::string column;      // the column's name
-  std::string definition;  // add_column: "name TYPE [constraints]", as after ADD COLUMN
+  enum class Kind { add_column, drop_column, create_index, drop_index } kind = Kind::add_column;
+  std::string name;        // the column's or the index's
+  // add_column: "name TYPE [constraints]", as after ADD COLUMN;
+  // create_index: "name (col [ASC|DESC], ...)"; empty for the drops.
+  std::string definition;
 };
-// "add_column" / "drop_column".
+// "add_column", "drop_column", "create_index", "drop_index".
 const char* migration_kind_name(Migration::Kind kind);
 
 struct TableSpec {
@@ -68,8 +73,9 @@ class Schema {
   // do not start with a digit or kReservedTablePrefix, each once; a
   // shard_column for sharding-zone tables and none elsewhere; a master_ezone
   // for global-zone tables and none elsewhere; a non-empty ddl; migrations
-  // that name a plain column (add_column's definition starts with it and
-  // holds no ';'), never drop the shard column. Returns
+  // that name a plain column or index (a definition starts with it; an
+  // add_column's holds no ';', a create_index's lists plain columns), never
+  // drop the shard column, and give indexes names not reserved. Returns
   // invalid_argument naming the table and the rule.
   static Result<Schema> create(std::vector<TableSpec> tables);
 

@@ -222,7 +222,7 @@ TEST_F(RowCacheTest, ACacheTheFeedCannotAccountForIsCleared) {
   ASSERT_TRUE(cache->flush().is_ok());
   cache.reset();
   data::Migration tip;
-  tip.column = "tip";
+  tip.name = "tip";
   tip.definition = "tip INTEGER";
   bj_.orders_migrations = {tip};
   bj_.open();

@@ -44,7 +44,8 @@ inline data::TableSpec orders_spec(const std::string& ddl = "", std::vector<data
   return t;
 }
 
-inline data::Schema test_schema(const std::string& orders_ddl = "", std::vector<data::Migration> orders_migrations = {}) {
+inline data::Schema test_schema(const std::string& orders_ddl = "", std::vector<data::Migration> orders_migrations = {},
+                                std::vector<data::TableSpec> more_tables = {}) {
   data::TableSpec users;
   users.name = "users";
   users.kind = data::TableKind::global;
@@ -54,7 +55,9 @@ inline data::Schema test_schema(const std::string& orders_ddl = "", std::vector<
   scratch.name = "scratch";
   scratch.kind = data::TableKind::local;
   scratch.ddl = "CREATE TABLE scratch(k TEXT PRIMARY KEY, v TEXT)";
-  auto schema = data::Schema::create({orders_spec(orders_ddl, std::move(orders_migrations)), users, scratch});
+  std::vector<data::TableSpec> tables{orders_spec(orders_ddl, std::move(orders_migrations)), users, scratch};
+  tables.insert(tables.end(), more_tables.begin(), more_tables.end());
+  auto schema = data::Schema::create(std::move(tables));
   EXPECT_TRUE(schema.ok()) << schema.status().to_string();
   return std::move(schema).value();
 }
@@ -97,7 +100,8 @@ class Site {
     config.path = path_;
     config.synchronous_full = false;  // tests do not need power-loss durability
     if (configure) configure(config);
-    auto dal = dal::Dal::open(config, test_schema(orders_ddl, orders_migrations), [this] { return gate(); }, hlc_, &metrics_);
+    auto dal = dal::Dal::open(config, test_schema(orders_ddl, orders_migrations, more_tables), [this] { return gate(); },
+                              hlc_, &metrics_);
     if (!dal.ok()) return dal.status();
     dal_ = std::move(dal).value();
     return Status::ok();
@@ -105,8 +109,10 @@ class Site {
   void close() { dal_.reset(); }
   // Adjusts the DalConfig of every later open().
   std::function<void(dal::DalConfig&)> configure;
-  // The orders table's migrations at every later open().
+  // The orders table's migrations, and tables besides the test schema's,
+  // at every later open().
   std::vector<data::Migration> orders_migrations;
+  std::vector<data::TableSpec> more_tables;
 
   dal::WriteGate gate() {
     std::lock_guard<std::mutex> lock(mutex_);

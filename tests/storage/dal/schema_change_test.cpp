@@ -16,7 +16,7 @@ using dal::Value;
 data::Migration add(const std::string& definition) {
   data::Migration m;
   m.kind = data::Migration::Kind::add_column;
-  m.column = definition.substr(0, definition.find(' '));
+  m.name = definition.substr(0, definition.find(' '));
   m.definition = definition;
   return m;
 }
@@ -24,7 +24,7 @@ data::Migration add(const std::string& definition) {
 data::Migration drop(const std::string& column) {
   data::Migration m;
   m.kind = data::Migration::Kind::drop_column;
-  m.column = column;
+  m.name = column;
   return m;
 }
 
@@ -94,6 +94,11 @@ TEST(SchemaChangeTest, AColumnAddedAtOneSiteFirstFlowsBothWaysAndItsRowsWaitForT
   const std::string why = halted_reason(sh);
   EXPECT_NE(why.find("orders: table 'orders' from ezone 'bj': it has column 'tip INTEGER', which this site lacks"),
             std::string::npos) << why;
+  // bj's outbox: 1 order 1, 2 order 3, 3 the schema record, 4 order 4, 5
+  // order 1 again. sh's cursor is at 5, but a switchover must not count
+  // the parked 4 and 5 as applied.
+  EXPECT_EQ(sh.dal().cursor("bj").value(), 5u);
+  EXPECT_EQ(sh.dal().applied_through("bj").value(), 3u);
   // bj takes sh's rows, which do not carry it: a new row gets its default.
   r = pull(sh, bj);
   EXPECT_EQ(r.parked, 0u);
@@ -108,6 +113,7 @@ TEST(SchemaChangeTest, AColumnAddedAtOneSiteFirstFlowsBothWaysAndItsRowsWaitForT
   sh.orders_migrations = bj.orders_migrations;
   sh.open();
   EXPECT_TRUE(sh.dal().halted().empty()) << halted_reason(sh);
+  EXPECT_EQ(sh.dal().applied_through("bj").value(), 5u);
   EXPECT_EQ(column(sh, "tip", 4), "7");
   EXPECT_EQ(column(sh, "tip", 1), "3");
   EXPECT_EQ(checksum(bj, "orders"), checksum(sh, "orders"));
@@ -199,6 +205,42 @@ TEST(SchemaChangeTest, MigrationsRunOnceAndTheListIsAppendOnly) {
   EXPECT_EQ(ran_migrations(sh), 1);
 }
 
+TEST(SchemaChangeTest, IndexesAreCreatedAndDroppedAtEachSiteWithoutAnythingToReplicate) {
+  Site bj("bj");
+  ASSERT_TRUE(bj.put_order(1, 11, "created").ok());
+  const uint64_t head = bj.dal().outbox_head();
+  data::Migration index;
+  index.kind = data::Migration::Kind::create_index;
+  index.name = "orders_by_state";
+  index.definition = "orders_by_state (state, amount DESC)";
+  bj.orders_migrations = {index};
+  bj.open();
+  auto plan = bj.dal().query("EXPLAIN QUERY PLAN SELECT id FROM orders WHERE state='created'", {});
+  ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+  EXPECT_NE(std::get<std::string>(plan.value()[0][3]).find("INDEX orders_by_state"), std::string::npos);
+  EXPECT_EQ(bj.dal().outbox_head(), head);  // the columns did not change: no schema record
+  data::Migration drop_it;
+  drop_it.kind = data::Migration::Kind::drop_index;
+  drop_it.name = "orders_by_state";
+  bj.orders_migrations = {index, drop_it};
+  bj.open();
+  plan = bj.dal().query("EXPLAIN QUERY PLAN SELECT id FROM orders WHERE state='created'", {});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(std::get<std::string>(plan.value()[0][3]).find("orders_by_state"), std::string::npos);
+  EXPECT_EQ(ran_migrations(bj), 2);
+  // An index of that name on another table is not this table's to make or drop.
+  bj.close();
+  ASSERT_NO_FATAL_FAILURE(by_hand(bj, "CREATE INDEX users_by_name ON users(name)"));
+  data::Migration clash = index;
+  clash.name = "users_by_name";
+  clash.definition = "users_by_name (state)";
+  bj.orders_migrations = {index, drop_it, clash};
+  const Status s = bj.try_open();
+  EXPECT_NE(s.message().find("migration[2] (create_index 'users_by_name (state)') failed: index 'users_by_name' "
+                             "belongs to table 'users'"),
+            std::string::npos) << s.message();
+}
+
 TEST(SchemaChangeTest, AColumnAddedByHandWhileTheNodeWasDownDoesNotStopReplication) {
   Site bj("bj"), sh("sh");
   ASSERT_TRUE(bj.put_order(1, 11, "created").ok());
@@ -244,6 +286,31 @@ TEST(SchemaChangeTest, ParkedRowsResumeInOrderOnlyAsFarAsTheyFit) {
   EXPECT_EQ(column(sh, "a", 1), "11");
   EXPECT_EQ(column(sh, "b", 2), "two");
   EXPECT_EQ(checksum(bj, "orders"), checksum(sh, "orders"));
+}
+
+TEST(SchemaChangeTest, ATableAddedAtOneSiteFirstWaitsAtTheOtherUntilItsSchemaHasIt) {
+  data::TableSpec riders;
+  riders.name = "riders";
+  riders.kind = data::TableKind::sharding;
+  riders.shard_column = "shard";
+  riders.ddl = "CREATE TABLE riders(id INTEGER PRIMARY KEY, shard INTEGER NOT NULL, name TEXT NOT NULL)";
+  Site bj("bj"), sh("sh");
+  bj.more_tables = {riders};
+  bj.open();
+  ASSERT_TRUE(write(bj, 11, "INSERT INTO riders(id, shard, name) VALUES(1, 11, 'wang')").is_ok());
+  ASSERT_TRUE(bj.put_order(1, 11, "created").ok());
+  const dal::ApplyReport r = pull(bj, sh);
+  EXPECT_EQ(r.parked, 1u);
+  EXPECT_EQ(column(sh, "state", 1), "created");  // the other tables go on
+  EXPECT_NE(halted_reason(sh).find("riders: table 'riders' from ezone 'bj' is not a replicated table here"),
+            std::string::npos) << halted_reason(sh);
+  sh.more_tables = {riders};
+  sh.open();
+  EXPECT_TRUE(sh.dal().halted().empty()) << halted_reason(sh);
+  EXPECT_EQ(checksum(bj, "riders"), checksum(sh, "riders"));
+  auto name = sh.dal().query("SELECT name FROM riders WHERE id=1", {});
+  ASSERT_TRUE(name.ok() && name.value().size() == 1u);
+  EXPECT_EQ(name.value()[0][0], Value(std::string("wang")));
 }
 
 // ---- the column map alone ----
