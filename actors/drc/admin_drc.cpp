@@ -132,6 +132,26 @@ HttpResponse resolve_json(dal::Dal& dal, const HttpRequest& req) {
   return HttpResponse::json(200, dump_json(answer) + "\n");
 }
 
+HttpResponse discard_json(dal::Dal& dal, const HttpRequest& req, Metrics* metrics) {
+  const json body = parse_json_or_discarded(req.body);
+  const bool ok = body.is_object() && body.contains("origin") && body["origin"].is_string() && body.contains("table") &&
+                  body["table"].is_string() && (!body.contains("force") || body["force"].is_boolean()) &&
+                  body.size() == 2u + (body.contains("force") ? 1u : 0u);
+  if (!ok) {
+    if (metrics) {
+      metrics->counter("ezone_admin_bad_requests_total", "Malformed admin requests, by endpoint",
+                       {{"endpoint", "drc_parked_discard"}}).inc();
+    }
+    return HttpResponse::error(400, "give a JSON body {\"origin\": EZONE, \"table\": NAME} and, to discard rows "
+                                    "of a table this site replicates, \"force\": true");
+  }
+  const std::string origin = body["origin"].get<std::string>(), table = body["table"].get<std::string>();
+  auto n = dal.discard_parked(origin, table, body.value("force", false));
+  if (!n) return error_response(n.status());
+  return HttpResponse::json(200, dump_json(json{{"ezone", dal.ezone()}, {"origin", origin}, {"table", table},
+                                                {"discarded", *n}}) + "\n");
+}
+
 }  // namespace
 
 std::string render_drc_json(dal::Dal& dal, const DrcService* drc) {
@@ -179,6 +199,10 @@ std::optional<HttpResponse> handle_drc_admin(dal::Dal& dal, const DrcService* dr
   if (path == "/admin/v1/quarantine/resolve") {
     if (req.method != "POST") return HttpResponse::error(405, req.method + " not allowed on " + path + "; use POST");
     return resolve_json(dal, req);
+  }
+  if (path == "/admin/v1/drc/parked/discard") {
+    if (req.method != "POST") return HttpResponse::error(405, req.method + " not allowed on " + path + "; use POST");
+    return discard_json(dal, req, metrics);
   }
   const bool known = path == "/admin/v1/drc" || path == "/admin/v1/drc/conflicts" || path == "/admin/v1/dal/checksum" ||
                      path == "/admin/v1/quarantine";

@@ -337,11 +337,18 @@ class Dal {
   // The same with the hlc of that entry and the origin's lineage it counts in.
   Result<OriginCursor> origin_cursor(const std::string& origin);
   // The last seq of `origin`'s outbox up to which every change is applied
-  // here: the cursor, or, while changes from it wait parked (a halted
-  // table), the seq before the first of them. A switchover waits on this,
-  // not on the cursor: a parked change is not applied (DESIGN.md,
-  // invariant 6).
+  // here: the cursor, or, while changes from it to a table this site
+  // replicates wait parked (a halted table), the seq before the first of
+  // them. A switchover waits on this, not on the cursor: a parked change is
+  // not applied (DESIGN.md, invariant 6).
   Result<uint64_t> applied_through(const std::string& origin);
+  // Deletes the parked rows of `table` from `origin`, and forgets the halt:
+  // for a table this site no longer replicates (removed from its schema),
+  // whose rows would wait for ever. A table it replicates is refused
+  // (conflict: its rows wait for their columns to fit) unless
+  // `force`: then they are lost here. Logged and counted
+  // (ezone_drc_parked_discarded_total); returns the rows deleted.
+  Result<uint64_t> discard_parked(const std::string& origin, const std::string& table, bool force);
   // Whether `batch` continues the origin's outbox that this site's cursor
   // counts in (storage/dal/timeline_check.hpp), read on a reader connection:
   // for batches that bring no entries (apply() checks the others again in

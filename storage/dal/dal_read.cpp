@@ -235,7 +235,15 @@ Result<uint64_t> Dal::applied_through(const std::string& origin) {
     // One read transaction: the cursor and the parked rows of one moment.
     if (Status s = db.exec("BEGIN"); !s) return s;
     auto cursor = impl_->read_origin_cursor(db, origin);
-    auto parked = db.query("SELECT MIN(seq) FROM _ezone_parked WHERE origin=?1", {Value(origin)});
+    // Rows of a table this site does not replicate (one it dropped, or not
+    // added yet) hold nothing it serves.
+    std::string in;
+    std::vector<Value> params{Value(origin)};
+    for (const auto& [name, t] : impl_->tables) {
+      params.emplace_back(std::in_place_type<std::string>, name);
+      in += (in.empty() ? "?" : ",?") + std::to_string(params.size());
+    }
+    auto parked = db.query("SELECT MIN(seq) FROM _ezone_parked WHERE origin=?1 AND tbl IN (" + in + ")", params);
     db.exec("COMMIT");
     if (!cursor) return cursor.status();
     if (!parked) return parked.status();

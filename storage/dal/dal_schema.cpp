@@ -223,4 +223,35 @@ Status Dal::Impl::write_mapped_row(const MappedColumns& m, const Row& values) {
   return run(m.insert_sql);
 }
 
+Result<uint64_t> Dal::discard_parked(const std::string& origin, const std::string& table, bool force) {
+  const bool replicated = impl_->tables.count(table) > 0;
+  if (replicated && !force) {
+    return Status(Errc::conflict,
+                  "table '" + table + "' is replicated here: its rows from '" + origin + "' wait until they fit its "
+                  "columns (ezctl schema says what differs); run that migration, or force the discard and lose them here");
+  }
+  uint64_t deleted = 0;
+  auto job = std::make_unique<Job>();
+  job->kind = Job::Kind::maintenance;
+  job->maintenance = [this, &origin, &table, &deleted]() -> Status {
+    auto n = impl_->writer->run("DELETE FROM _ezone_parked WHERE origin=?1 AND tbl=?2", {Value(origin), Value(table)});
+    if (!n) return n.status();
+    deleted = static_cast<uint64_t>(n.value());
+    // On the writer, so no apply holds a copy of the map meanwhile.
+    std::lock_guard<std::mutex> lock(impl_->halted_mutex);
+    impl_->halted.erase({origin, table});
+    return Status::ok();
+  };
+  if (Status s = impl_->run_queued(std::move(job)); !s) return s;
+  impl_->log().warn("event=drc_parked_discarded origin={} table={} rows={} replicated_here={}", origin, table, deleted,
+                    replicated);
+  if (impl_->metrics) {
+    impl_->metrics->counter("ezone_drc_parked_discarded_total",
+                            "Parked rows an operator discarded (a table this site no longer replicates, or forced).",
+                            {{"origin", origin}, {"table", table}})
+        .inc(deleted);
+  }
+  return deleted;
+}
+
 }  // namespace ezone::dal

@@ -277,6 +277,14 @@ TEST_F(DrcProcessTest, ARollingMigrationKeepsReplicatingAndEzctlSchemaFollowsIt)
             std::string::npos)
       << differs_out;
 
+  // The parked rows are not for an operator to throw away while bj has the
+  // table (ezctl drc discard is for tables a site no longer has).
+  auto [kept, kept_out] = cluster_->ezctl("bj", {"drc", "discard", "--origin", "sh", "--table", "orders"});
+  EXPECT_EQ(kept, 1) << kept_out;
+  EXPECT_NE(kept_out.find("table 'orders' is replicated here"), std::string::npos) << kept_out;
+  auto bad = cluster_->admin_request("bj", "POST", "/admin/v1/drc/parked/discard", R"({"origin": "sh"})");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->status, 400) << bad->body;
   // A parked change is not applied: sh's shard cannot move to bj yet (its
   // watermark at bj stops before order 100), and the switchover is
   // cancelled back to sh instead of handing bj a stale order.

@@ -72,9 +72,24 @@ std::string format_drc_table(const std::string& drc_json) {
   return out;
 }
 
+int run_discard(const Options& options) {
+  if (options.origin.empty() || options.table.empty())
+    return fail("drc discard", "give the rows' origin and table: drc discard --origin EZONE --table T [--force]");
+  const json body{{"origin", options.origin}, {"table", options.table}, {"force", options.force}};
+  auto reply = admin_call(options, "POST", "/admin/v1/drc/parked/discard", body.dump());
+  if (!reply) return fail("drc discard", reply.status().message());
+  if (reply->status != 200) return fail("drc discard", reply_error(*reply));
+  if (options.json) return std::printf("%s\n", reply->body.dump(2).c_str()), 0;
+  std::printf("discarded %lld parked rows of %s from %s at %s\n",
+              static_cast<long long>(reply->body.value("discarded", int64_t{0})), options.table.c_str(),
+              options.origin.c_str(), reply->body.value("ezone", "?").c_str());
+  return 0;
+}
+
 int run_drc(const Options& options) {
   if (options.args.size() == 2 && options.args[1] == "conflicts") return run_conflicts(options);
-  if (options.args.size() != 1) return fail("drc", "usage: drc [conflicts [--limit N]]");
+  if (options.args.size() == 2 && options.args[1] == "discard") return run_discard(options);
+  if (options.args.size() != 1) return fail("drc", "usage: drc [conflicts [--limit N] | discard --origin EZONE --table T]");
   auto reply = admin_call(options, "GET", "/admin/v1/drc");
   if (!reply) return fail("drc", reply.status().message());
   if (reply->status != 200) return fail("drc", reply_error(*reply));

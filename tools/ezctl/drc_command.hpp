@@ -2,6 +2,8 @@
 // peer the watermark (last applied seq and its HLC), lag in rows and
 // milliseconds, the last error, and tables halted by a schema mismatch.
 // `ezctl drc conflicts [--limit N]` lists the kept losers of conflicts.
+// `ezctl drc discard --origin EZONE --table T [--force]` deletes the rows
+// parked for a table (POST /admin/v1/drc/parked/discard; Dal::discard_parked).
 #pragma once
 
 #include <string>

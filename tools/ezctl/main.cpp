@@ -5,6 +5,7 @@
 //   ezctl --node ADMIN move --shards S1,S2 --to EZONE [--expected-epoch N]
 //   ezctl --node ADMIN locate KEY... [--file F] [--json]
 //   ezctl --node ADMIN drc [conflicts [--limit N]] [--json]
+//   ezctl --node ADMIN drc discard --origin EZONE --table T [--force]
 //   ezctl --node ADMIN soa [--json]
 //   ezctl --node ADMIN soa register --service S --address HOST:PORT [--ttl S]
 //   ezctl --node ADMIN soa deregister LEASE
@@ -63,6 +64,9 @@ int usage(const std::string& why) {
                "  locate KEY... [--file F]            who owns geo=LAT,LON, merchant=ID, order=ID\n"
                "  drc                                 replication: watermark and lag per peer\n"
                "  drc conflicts [--limit N]           losers kept by conflict resolution\n"
+               "  drc discard --origin EZONE --table T [--force]\n"
+               "                                      delete the rows parked here for a table this site\n"
+               "                                      no longer has (--force: one it has; they are lost)\n"
                "  soa                                 SOA proxy: services and their instances' health\n"
                "  soa register --service S --address HOST:PORT [--ttl S]\n"
                "                                      keep an instance registered until stopped (a sidecar)\n"
@@ -128,6 +132,7 @@ bool parse_args(int argc, char** argv, ezctl::Options* o, std::string* error) {
     else if (arg == "--tables" && has_value) o->tables = argv[++i];
     else if (arg == "--pk" && has_value) o->pk = argv[++i];
     else if (arg == "--keep" && has_value) o->keep = argv[++i];
+    else if (arg == "--origin" && has_value) o->origin = argv[++i];
     else if (arg == "--released") o->released = true;
     else if (arg == "--all") o->all = true;
     else if (arg == "--report-dir" && has_value) o->report_dir = argv[++i];

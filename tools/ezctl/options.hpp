@@ -52,6 +52,8 @@ struct Options {
   std::string pk;
   bool released = false;  // list released rows too
   std::string keep;       // resolve: ORIGIN[@HLC], the version to write again
+  // drc discard (with table and force)
+  std::string origin;
   // drill
   double rate = 50;         // loadgen flows/s
   double duration_s = 40;   // of the load

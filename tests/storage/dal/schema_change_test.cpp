@@ -64,6 +64,16 @@ int64_t ran_migrations(Site& s) {
   return rows.ok() ? std::get<int64_t>(rows.value()[0][0]) : -1;
 }
 
+// A table the test schema lacks, for sites that add it first.
+data::TableSpec riders_spec() {
+  data::TableSpec riders;
+  riders.name = "riders";
+  riders.kind = data::TableKind::sharding;
+  riders.shard_column = "shard";
+  riders.ddl = "CREATE TABLE riders(id INTEGER PRIMARY KEY, shard INTEGER NOT NULL, name TEXT NOT NULL)";
+  return riders;
+}
+
 std::string halted_reason(Site& s) {
   auto halted = s.dal().halted();
   return halted.empty() ? "" : halted[0].table + ": " + halted[0].reason;
@@ -289,13 +299,8 @@ TEST(SchemaChangeTest, ParkedRowsResumeInOrderOnlyAsFarAsTheyFit) {
 }
 
 TEST(SchemaChangeTest, ATableAddedAtOneSiteFirstWaitsAtTheOtherUntilItsSchemaHasIt) {
-  data::TableSpec riders;
-  riders.name = "riders";
-  riders.kind = data::TableKind::sharding;
-  riders.shard_column = "shard";
-  riders.ddl = "CREATE TABLE riders(id INTEGER PRIMARY KEY, shard INTEGER NOT NULL, name TEXT NOT NULL)";
   Site bj("bj"), sh("sh");
-  bj.more_tables = {riders};
+  bj.more_tables = {riders_spec()};
   bj.open();
   ASSERT_TRUE(write(bj, 11, "INSERT INTO riders(id, shard, name) VALUES(1, 11, 'wang')").is_ok());
   ASSERT_TRUE(bj.put_order(1, 11, "created").ok());
@@ -304,13 +309,50 @@ TEST(SchemaChangeTest, ATableAddedAtOneSiteFirstWaitsAtTheOtherUntilItsSchemaHas
   EXPECT_EQ(column(sh, "state", 1), "created");  // the other tables go on
   EXPECT_NE(halted_reason(sh).find("riders: table 'riders' from ezone 'bj' is not a replicated table here"),
             std::string::npos) << halted_reason(sh);
-  sh.more_tables = {riders};
+  // Rows of a table sh does not have hold nothing it serves: they do not
+  // hold back its watermark.
+  EXPECT_EQ(sh.dal().applied_through("bj").value(), sh.dal().cursor("bj").value());
+  sh.more_tables = {riders_spec()};
   sh.open();
   EXPECT_TRUE(sh.dal().halted().empty()) << halted_reason(sh);
   EXPECT_EQ(checksum(bj, "riders"), checksum(sh, "riders"));
   auto name = sh.dal().query("SELECT name FROM riders WHERE id=1", {});
   ASSERT_TRUE(name.ok() && name.value().size() == 1u);
   EXPECT_EQ(name.value()[0][0], Value(std::string("wang")));
+}
+
+TEST(SchemaChangeTest, ParkedRowsOfATableThisSiteDoesNotHaveCanBeDiscarded) {
+  Site bj("bj"), sh("sh");
+  bj.more_tables = {riders_spec()};
+  bj.open();
+  for (int64_t id = 1; id <= 3; ++id) {
+    ASSERT_TRUE(write(bj, 11, "INSERT INTO riders(id, shard, name) VALUES(" + std::to_string(id) + ", 11, 'r')").is_ok());
+  }
+  bj.close();
+  ASSERT_NO_FATAL_FAILURE(by_hand(bj, "ALTER TABLE orders ADD COLUMN code TEXT"));
+  bj.open();
+  ASSERT_TRUE(write(bj, 11, "INSERT INTO orders(id, shard, state, code) VALUES(1, 11, 'created', 'c')").is_ok());
+  EXPECT_EQ(pull(bj, sh).parked, 4u);
+  EXPECT_EQ(sh.dal().halted().size(), 2u);
+
+  // A table sh replicates is not discarded without force: its rows wait.
+  auto refused = sh.dal().discard_parked("bj", "orders", false);
+  EXPECT_EQ(refused.status().code(), Errc::conflict);
+  EXPECT_NE(refused.status().message().find("table 'orders' is replicated here"), std::string::npos);
+  auto riders_gone = sh.dal().discard_parked("bj", "riders", false);
+  ASSERT_TRUE(riders_gone.ok()) << riders_gone.status().to_string();
+  EXPECT_EQ(riders_gone.value(), 3u);
+  ASSERT_EQ(sh.dal().halted().size(), 1u);
+  EXPECT_EQ(sh.dal().halted()[0].table, "orders");
+  EXPECT_EQ(sh.metrics().counter("ezone_drc_parked_discarded_total", "", {{"origin", "bj"}, {"table", "riders"}}).value(),
+            3u);
+  auto forced = sh.dal().discard_parked("bj", "orders", true);
+  ASSERT_TRUE(forced.ok());
+  EXPECT_EQ(forced.value(), 1u);
+  EXPECT_TRUE(sh.dal().halted().empty());
+  sh.open();  // durable: nothing parked comes back
+  EXPECT_TRUE(sh.dal().halted().empty());
+  EXPECT_EQ(column(sh, "state", 1), "<none>");
 }
 
 // ---- the column map alone ----
