@@ -85,6 +85,9 @@ struct DalConfig {
   int64_t check_every_ms = 0;
   size_t check_chunk_rows = 1000;
   int64_t check_pause_ms = 0;
+  // Test hook: called on the check thread after each chunk was read on a
+  // reader and before the writer sends it (dal_check_read.cpp).
+  std::function<void()> check_read_hook;
   // Where a traced transaction's span goes (TxTarget::trace); empty: none.
   // Called where the outcome is (the writer thread, or the submitter's for
   // an immediate refusal), also while the Dal is destroyed: what it uses

@@ -205,7 +205,8 @@ Status Dal::Impl::record_check_result(const std::string& id, const std::string& 
 // caller to take once the transaction committed). Sets *stop instead when
 // this ezone no longer owns the part.
 Status Dal::Impl::send_check_chunk(const std::string& id, size_t chunk_rows, const CheckedPart& part,
-                                   const Row& after, SentChunk* sent, std::string* stop) {
+                                   const Row& after, const ChunkSnapshot* snap, SentChunk* sent, std::string* stop,
+                                   bool* stale) {
   auto it = tables.find(part.table);
   if (it == tables.end()) return Status(Errc::not_found, "'" + part.table + "' is not a replicated table");
   const TableInfo& t = it->second;
@@ -213,8 +214,26 @@ Status Dal::Impl::send_check_chunk(const std::string& id, size_t chunk_rows, con
     *stop = owned.message();
     return Status::ok();
   }
-  auto sum = checksum_range(*writer, t, part.shard, after, {}, chunk_rows);
+  auto count_read = [&](const char* on) {
+    if (!metrics) return;
+    metrics->counter("ezone_dal_check_chunk_reads_total",
+                     "Reads of a consistency check's chunks at their owner: on a reader (on=reader), read again "
+                     "because a write changed the chunk meanwhile (on=stale), or on the writer (on=writer)",
+                     {{"on", on}}).inc();
+  };
+  Result<ChunkSum> sum = snap ? Result<ChunkSum>(snap->sum) : checksum_range(*writer, t, part.shard, after, {}, chunk_rows);
   if (!sum) return sum.status();
+  if (snap) {
+    const bool full = sum.value().rows == chunk_rows;
+    auto changed = part_changed_since(t, part.shard, snap->head, after, full ? sum.value().last_key : Row{});
+    if (!changed) return changed.status();
+    if (changed.value()) {
+      count_read("stale");
+      *stale = true;
+      return Status::ok();
+    }
+  }
+  count_read(snap ? "reader" : "writer");
   const bool final = sum.value().rows < chunk_rows;
   const Row upto = final ? Row{} : sum.value().last_key;
   const int64_t chunk = static_cast<int64_t>(part.chunks);
@@ -253,7 +272,7 @@ void Dal::Impl::send_check(const std::string& id, std::vector<CheckedPart>& part
     Row after;
     std::string stop;
     Status s = Status::ok();
-    int attempts = 0;
+    int attempts = 0, stale_reads = 0;
     while (s && !part.done && stop.empty()) {
       {
         std::unique_lock<std::mutex> lock(check_mutex);
@@ -263,11 +282,23 @@ void Dal::Impl::send_check(const std::string& id, std::vector<CheckedPart>& part
         if (check_stop) return;
       }
       SentChunk sent;
+      // Read on a reader first (dal_check_read.cpp); after a second read
+      // that a write spoilt, on the writer.
+      std::optional<ChunkSnapshot> snap;
+      if (stale_reads < 2) {
+        auto it = tables.find(part.table);
+        auto read = it == tables.end() ? Result<ChunkSnapshot>(Status(Errc::not_found, "'" + part.table +
+                                                                                          "' is not a replicated table"))
+                                       : read_chunk_snapshot(it->second, part.shard, after, chunk_rows);
+        if (read) snap = std::move(read).value();
+        if (config.check_read_hook) config.check_read_hook();
+      }
+      bool stale = false;
       auto job = std::make_unique<Job>();
       job->kind = Job::Kind::maintenance;
       job->rides_group = true;
-      job->maintenance = [this, &id, chunk_rows, &part, &after, &sent, &stop] {
-        return send_check_chunk(id, chunk_rows, part, after, &sent, &stop);
+      job->maintenance = [this, &id, chunk_rows, &part, &after, &snap, &sent, &stop, &stale] {
+        return send_check_chunk(id, chunk_rows, part, after, snap ? &*snap : nullptr, &sent, &stop, &stale);
       };
       s = run_queued(std::move(job));
       if (!s) {
@@ -282,6 +313,11 @@ void Dal::Impl::send_check(const std::string& id, std::vector<CheckedPart>& part
       }
       attempts = 0;
       if (!stop.empty()) break;
+      if (stale) {
+        ++stale_reads;
+        continue;
+      }
+      stale_reads = 0;
       ++part.chunks;
       part.rows += sent.rows;
       part.done = sent.final;

@@ -363,8 +363,20 @@ struct Dal::Impl {
     bool final = false;
     Row upto;  // the next chunk's `after`
   };
+  // snap: the chunk as a reader read it (read_chunk_snapshot); null: read
+  // it here. Sets *stale instead of sending when a write since changed it.
+  struct ChunkSnapshot {
+    ChunkSum sum;
+    uint64_t head = 0;  // the outbox's last entry the read saw
+  };
   Status send_check_chunk(const std::string& id, size_t chunk_rows, const CheckedPart& part, const Row& after,
-                          SentChunk* sent, std::string* stop);
+                          const ChunkSnapshot* snap, SentChunk* sent, std::string* stop, bool* stale);
+  // ---- dal_check_read.cpp ----
+  // Any thread: the part's next chunk from `after`, on a reader.
+  Result<ChunkSnapshot> read_chunk_snapshot(const TableInfo& t, int64_t shard, const Row& after, size_t chunk_rows);
+  // Writer: whether an outbox entry after `head` changed a row of the part
+  // in (after, upto] (upto empty: no bound).
+  Result<bool> part_changed_since(const TableInfo& t, int64_t shard, uint64_t head, const Row& after, const Row& upto);
   Status record_check_stop(const std::string& id, const CheckedPart& part, const std::string& why);
   Status record_check_result(const std::string& id, const std::string& origin, const std::string& table, int64_t shard,
                              int64_t chunk, bool final, const Row& after, const Row& upto, const ChunkSum& theirs,
@@ -426,5 +438,24 @@ struct Dal::Impl {
   // cursor goes back to 0 in the batch's lineage, in the open transaction.
   Status reset_cursor(const OutboxBatch& batch, const OriginCursor& old);
 };
+
+// Runs f on a free reader connection (waiting for one), any thread.
+template <class F>
+auto Dal::Impl::with_reader(F&& f) -> decltype(f(std::declval<Db&>())) {
+  std::unique_ptr<Db> db;
+  {
+    std::unique_lock<std::mutex> lock(readers_mutex);
+    readers_cv.wait(lock, [&] { return !readers_free.empty(); });
+    db = std::move(readers_free.back());
+    readers_free.pop_back();
+  }
+  auto result = f(*db);
+  {
+    std::lock_guard<std::mutex> lock(readers_mutex);
+    readers_free.push_back(std::move(db));
+  }
+  readers_cv.notify_one();
+  return result;
+}
 
 }  // namespace ezone::dal

@@ -13,26 +13,7 @@
 
 namespace ezone::dal {
 
-template <class F>
-auto Dal::Impl::with_reader(F&& f) -> decltype(f(std::declval<Db&>())) {
-  std::unique_ptr<Db> db;
-  {
-    std::unique_lock<std::mutex> lock(readers_mutex);
-    readers_cv.wait(lock, [&] { return !readers_free.empty(); });
-    db = std::move(readers_free.back());
-    readers_free.pop_back();
-  }
-  auto result = f(*db);
-  {
-    std::lock_guard<std::mutex> lock(readers_mutex);
-    readers_free.push_back(std::move(db));
-  }
-  readers_cv.notify_one();
-  return result;
-}
-
 // ---- reads ----
-
 
 Result<std::vector<Row>> Dal::query(std::string_view sql, const std::vector<Value>& params) {
   return impl_->with_reader([&](Db& db) -> Result<std::vector<Row>> {

@@ -117,6 +117,7 @@ Status Dal::Impl::record_schema(const TableInfo& t) {
   // The first record of a table (a new table, or a database from before
   // these records) covers the whole outbox.
   uint64_t from = 0;
+  const uint64_t seq_before = next_seq;
   Status s = writer->exec("BEGIN IMMEDIATE");
   if (s && !log_of.empty()) {
     RowChange c;
@@ -136,6 +137,7 @@ Status Dal::Impl::record_schema(const TableInfo& t) {
   if (s) s = writer->exec("COMMIT");
   if (!s) {
     writer->exec("ROLLBACK");
+    next_seq = seq_before;
     return Status(s.code(), "DAL '" + config.path + "': recording the columns of table '" + name + "': " + s.message());
   }
   if (!log_of.empty()) {

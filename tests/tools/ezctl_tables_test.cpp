@@ -158,6 +158,13 @@ TEST(EzctlSchema, TablesThatDifferShowWhatEachSiteHasMoreOrLessAndWhatWaits) {
   EXPECT_TRUE(r.agreed) << r.text;
   EXPECT_NE(r.text.find("orders: the same at bj, sh (1 migration): id INTEGER (key), state TEXT, tip INTEGER"),
             std::string::npos) << r.text;
+  // The same columns in another order: still not agreement, and said so.
+  nlohmann::json sh_order = bj;
+  sh_order["ezone"] = "sh";
+  sh_order["tables"][0]["columns"] = "id INTEGER 1;tip INTEGER 0;state TEXT 0";
+  r = format_schema_report({{"bj", bj, ""}, {"sh", sh_order, ""}});
+  EXPECT_FALSE(r.agreed);
+  EXPECT_NE(r.text.find("orders: DIFFERS: the same columns in another order"), std::string::npos) << r.text;
   // A site that does not answer is never agreement.
   r = format_schema_report({{"bj", bj, ""}, {"sh", nlohmann::json(), "cannot reach node 127.0.0.1:7201"}});
   EXPECT_FALSE(r.agreed);

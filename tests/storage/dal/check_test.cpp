@@ -223,6 +223,38 @@ TEST(CheckTest, AClosedDalStopsItsCheckAndTheReportShowsItInterrupted) {
   EXPECT_TRUE(sent(bj, "again").issued[0].done);
 }
 
+TEST(CheckTest, AChunkReadOffTheWriterIsReadAgainWhenAWriteChangedItMeanwhile) {
+  Site bj("bj"), sh("sh");
+  ASSERT_NO_FATAL_FAILURE(put_orders(bj, 1, 25, 11));
+  pull(bj, sh);
+  int reads = 0;
+  bj.configure = [&](dal::DalConfig& c) {
+    c.check_read_hook = [&] {
+      // Between a chunk's read on a reader and its record: a write inside
+      // the first chunk (read again), then one past the second (not).
+      if (++reads == 1) {
+        EXPECT_TRUE(bj.put_order(5, 11, "accepted", 5).ok());
+      } else if (reads == 3) {
+        EXPECT_TRUE(bj.put_order(30, 11, "created", 30).ok());
+      }
+    };
+  };
+  bj.open();
+  ASSERT_TRUE(bj.dal().start_check(orders_check("snap", 10)).ok());
+  EXPECT_EQ(sent(bj, "snap").issued_chunks, 3u);
+  EXPECT_EQ(reads, 4);
+  auto read_on = [&](const char* on) {
+    return bj.metrics().counter("ezone_dal_check_chunk_reads_total", "", {{"on", on}}).value();
+  };
+  EXPECT_EQ(read_on("reader"), 3u);
+  EXPECT_EQ(read_on("stale"), 1u);
+  EXPECT_EQ(read_on("writer"), 0u);
+  // sh applies each write before the chunk's record, as bj read it.
+  pull(bj, sh);
+  EXPECT_EQ(chunks(sh, "bj", "match"), 3u);
+  EXPECT_EQ(chunks(sh, "bj", "differ"), 0u);
+}
+
 TEST(CheckTest, AHaltedTableOrOtherColumnsAreSkippedAndAMalformedRecordIsDroppedWithoutStoppingReplication) {
   Site bj("bj");
   // bj's rows do not fit sh's table (a column they lack is required here):
@@ -364,7 +396,10 @@ TEST(CheckTest, UnderWritesEveryChunkSharesAGroupsCommitAndStillMatches) {
     writes = load.stop();
   }
   EXPECT_GT(writes, 0u);
-  EXPECT_EQ(bj.metrics().counter("ezone_dal_shared_commits_total", "").value(), 21u)
+  // Every chunk's job rode a group of the writes, also those that found
+  // their chunk changed since it was read (and read it again).
+  const uint64_t stale = bj.metrics().counter("ezone_dal_check_chunk_reads_total", "", {{"on", "stale"}}).value();
+  EXPECT_EQ(bj.metrics().counter("ezone_dal_shared_commits_total", "").value(), 21u + stale)
       << "every chunk rode a group of the writes";
   pull(bj, sh);
   const dal::CheckReport at_sh = report(sh, "busy");
