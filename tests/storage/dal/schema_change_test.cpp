@@ -355,6 +355,41 @@ TEST(SchemaChangeTest, ParkedRowsOfATableThisSiteDoesNotHaveCanBeDiscarded) {
   EXPECT_EQ(column(sh, "state", 1), "<none>");
 }
 
+TEST(SchemaChangeTest, AMalformedSchemaRecordIsRefusedAndNonsenseColumnsHaltTheTable) {
+  Site sh("sh");
+  dal::RowChange bad;
+  bad.table = "_ezone_schema";
+  bad.pk = {Value(std::string("orders"))};
+  bad.row = {Value(int64_t{1})};
+  dal::OutboxBatch batch;
+  batch.origin = "bj";
+  batch.head_seq = 1;
+  batch.entries.push_back(dal::OutboxEntry{1, 5, -1, 0, dal::encode_changes({bad})});
+  // The rows after it could not be read without it: the batch is refused.
+  auto r = sh.dal().apply(batch);
+  EXPECT_EQ(r.status().code(), Errc::parse_error) << r.status().to_string();
+  EXPECT_EQ(sh.dal().cursor("bj").value(), 0u);
+  EXPECT_EQ(sh.metrics().counter("ezone_drc_apply_errors_total", "", {{"origin", "bj"}}).value(), 1u);
+
+  // Well formed, but columns that mean nothing: the table halts, and its
+  // rows wait.
+  dal::RowChange odd = bad;
+  odd.row = {Value(std::string("orders")), Value(std::string()), Value(std::string("not a fingerprint"))};
+  dal::RowChange order;
+  order.table = "orders";
+  order.pk = {Value(int64_t{7})};
+  order.row = {Value(int64_t{7}), Value(int64_t{11}), Value(std::string("created")), Value(int64_t{0})};
+  batch.head_seq = 2;
+  batch.entries = {dal::OutboxEntry{1, 5, -1, 0, dal::encode_changes({odd})},
+                   dal::OutboxEntry{2, 6, 11, 0, dal::encode_changes({order})}};
+  r = sh.dal().apply(batch);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r.value().parked, 1u);
+  EXPECT_EQ(sh.dal().cursor("bj").value(), 2u);
+  EXPECT_NE(halted_reason(sh).find("'not a fingerprint' of the schema fingerprint is malformed"), std::string::npos)
+      << halted_reason(sh);
+}
+
 // ---- the column map alone ----
 
 std::vector<data::ColumnDef> columns(const std::string& fingerprint) {
