@@ -165,6 +165,14 @@ TEST(EzctlSchema, TablesThatDifferShowWhatEachSiteHasMoreOrLessAndWhatWaits) {
   r = format_schema_report({{"bj", bj, ""}, {"sh", sh_order, ""}});
   EXPECT_FALSE(r.agreed);
   EXPECT_NE(r.text.find("orders: DIFFERS: the same columns in another order"), std::string::npos) << r.text;
+  // An answer with fields of another type is not used, and not a crash.
+  nlohmann::json odd = bj;
+  odd["ezone"] = "sh";
+  odd["halted"] = nlohmann::json::array({{{"table", 7}}});
+  r = format_schema_report({{"bj", bj, ""}, {"sh", odd, ""}});
+  EXPECT_FALSE(r.agreed);
+  EXPECT_NE(r.text.find("UNREACHABLE sh: its answer is malformed"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("orders: the same at bj (1 migration)"), std::string::npos) << r.text;
   // A site that does not answer is never agreement.
   r = format_schema_report({{"bj", bj, ""}, {"sh", nlohmann::json(), "cannot reach node 127.0.0.1:7201"}});
   EXPECT_FALSE(r.agreed);

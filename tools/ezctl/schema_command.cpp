@@ -41,19 +41,34 @@ SchemaReport format_schema_report(const std::vector<SiteSchema>& sites) {
   std::vector<std::string> order;
   std::map<std::string, std::map<std::string, std::pair<std::string, int64_t>>> tables;
   std::vector<std::string> answered;
+  std::string halted;
   for (const SiteSchema& s : sites) {
     if (!s.error.empty() || !s.drc.is_object() || !s.drc.contains("tables")) {
       out += "UNREACHABLE " + s.ezone + ": " + (s.error.empty() ? "its answer is not DRC status" : s.error) + "\n";
       report.agreed = false;
       continue;
     }
-    answered.push_back(s.ezone);
-    for (const json& t : s.drc["tables"]) {
-      if (!t.is_object()) continue;
-      const std::string name = t.value("name", "?");
-      if (!tables.count(name)) order.push_back(name);
-      tables[name][s.ezone] = {t.value("columns", ""), t.value("migrations", int64_t{0})};
+    // A field of another type (a node of another build, a proxy's page)
+    // makes the site's answer unusable, not ezctl crash.
+    try {
+      for (const json& t : s.drc["tables"]) {
+        if (!t.is_object()) continue;
+        const std::string name = t.value("name", "?");
+        if (!tables.count(name)) order.push_back(name);
+        tables[name][s.ezone] = {t.value("columns", ""), t.value("migrations", int64_t{0})};
+      }
+      for (const json& h : s.drc.value("halted", json::array())) {
+        if (!h.is_object()) continue;
+        halted += "HALTED at " + s.ezone + ": " + h.value("table", "?") + " from " + h.value("origin", "?") + ", " +
+                  std::to_string(h.value("parked_rows", int64_t{0})) + " rows parked: " + h.value("reason", "") + "\n";
+      }
+    } catch (const json::exception& e) {
+      out += "UNREACHABLE " + s.ezone + ": its answer is malformed (" + e.what() + ")\n";
+      report.agreed = false;
+      for (auto& [name, at] : tables) at.erase(s.ezone);
+      continue;
     }
+    answered.push_back(s.ezone);
   }
   for (const std::string& name : order) {
     const auto& at = tables[name];
@@ -108,15 +123,8 @@ SchemaReport format_schema_report(const std::vector<SiteSchema>& sites) {
              (it->second.second == 1 ? "" : "s") + (more.empty() ? "" : "  " + join(more, " ")) + "\n";
     }
   }
-  for (const SiteSchema& s : sites) {
-    if (!s.error.empty() || !s.drc.is_object()) continue;
-    for (const json& h : s.drc.value("halted", json::array())) {
-      if (!h.is_object()) continue;
-      report.agreed = false;
-      out += "HALTED at " + s.ezone + ": " + h.value("table", "?") + " from " + h.value("origin", "?") + ", " +
-             std::to_string(h.value("parked_rows", int64_t{0})) + " rows parked: " + h.value("reason", "") + "\n";
-    }
-  }
+  if (!halted.empty()) report.agreed = false;
+  out += halted;
   out += report.agreed ? "every site has the same columns, and no table is halted\n"
                        : "the sites do not agree yet: run the same migrations at every site (see above)\n";
   return report;
