@@ -200,10 +200,12 @@ Status Dal::Impl::record_check_result(const std::string& id, const std::string& 
   return Status::ok();
 }
 
-// Runs on the writer, in a maintenance job's transaction: reads the next
-// chunk of the part and sends it (what it sent goes to *sent, for the
-// caller to take once the transaction committed). Sets *stop instead when
-// this ezone no longer owns the part.
+// Runs on the writer, in a maintenance job's transaction: sends the next
+// chunk of the part, as a reader read it (snap) or, without one, as read
+// here (what it sent goes to *sent, for the caller to take once the
+// transaction committed). Sets *stale instead when an outbox entry since
+// the reader's read changed the chunk, and *stop when this ezone no longer
+// owns the part.
 Status Dal::Impl::send_check_chunk(const std::string& id, size_t chunk_rows, const CheckedPart& part,
                                    const Row& after, const ChunkSnapshot* snap, SentChunk* sent, std::string* stop,
                                    bool* stale) {
