@@ -286,12 +286,10 @@ void Dal::Impl::send_check(const std::string& id, std::vector<CheckedPart>& part
       SentChunk sent;
       // Read on a reader first (dal_check_read.cpp); after a second read
       // that a write spoilt, on the writer.
+      // (A read that fails leaves it to the writer, which reports why.)
       std::optional<ChunkSnapshot> snap;
-      if (stale_reads < 2) {
-        auto it = tables.find(part.table);
-        auto read = it == tables.end() ? Result<ChunkSnapshot>(Status(Errc::not_found, "'" + part.table +
-                                                                                          "' is not a replicated table"))
-                                       : read_chunk_snapshot(it->second, part.shard, after, chunk_rows);
+      if (auto it = tables.find(part.table); stale_reads < 2 && it != tables.end()) {
+        auto read = read_chunk_snapshot(it->second, part.shard, after, chunk_rows);
         if (read) snap = std::move(read).value();
         if (config.check_read_hook) config.check_read_hook();
       }
