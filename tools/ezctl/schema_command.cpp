@@ -72,10 +72,16 @@ SchemaReport format_schema_report(const std::vector<SiteSchema>& sites) {
   }
   for (const std::string& name : order) {
     const auto& at = tables[name];
-    std::set<std::string> all, columns_seen;
+    // Each site's columns, read once; and how many sites have each.
+    std::map<std::string, std::vector<std::string>> cols_at;
+    std::map<std::string, size_t> sites_with;
+    std::set<std::string> columns_seen;
     for (const auto& [ezone, c] : at) {
       columns_seen.insert(c.first);
-      for (const std::string& col : column_names(c.first)) all.insert(col);
+      cols_at[ezone] = column_names(c.first);
+      for (const std::string& col : std::set<std::string>(cols_at[ezone].begin(), cols_at[ezone].end())) {
+        ++sites_with[col];
+      }
     }
     std::vector<std::string> missing;
     for (const std::string& ezone : answered) {
@@ -84,13 +90,12 @@ SchemaReport format_schema_report(const std::vector<SiteSchema>& sites) {
     if (columns_seen.size() == 1 && missing.empty()) {
       const auto& first = at.begin()->second;
       out += name + ": the same at " + join(answered, ", ") + " (" + std::to_string(first.second) + " migration" +
-             (first.second == 1 ? "" : "s") + "): " + join(column_names(first.first), ", ") + "\n";
+             (first.second == 1 ? "" : "s") + "): " + join(cols_at.begin()->second, ", ") + "\n";
       continue;
     }
     report.agreed = false;
     std::set<std::vector<std::string>> sets;
-    for (const auto& [ezone, c] : at) {
-      auto cols = column_names(c.first);
+    for (auto [ezone, cols] : cols_at) {
       std::sort(cols.begin(), cols.end());
       sets.insert(cols);
     }
@@ -104,18 +109,13 @@ SchemaReport format_schema_report(const std::vector<SiteSchema>& sites) {
         out += "  " + ezone + "  does not replicate it\n";
         continue;
       }
-      const std::vector<std::string> mine = column_names(it->second.first);
+      const std::vector<std::string>& mine = cols_at[ezone];
       const std::set<std::string> have(mine.begin(), mine.end());
       std::vector<std::string> more, less;
       for (const std::string& col : mine) {
-        bool everywhere = true;
-        for (const auto& [other, c] : at) {
-          const auto cols = column_names(c.first);
-          everywhere = everywhere && std::find(cols.begin(), cols.end(), col) != cols.end();
-        }
-        if (!everywhere) more.push_back("+" + col);
+        if (sites_with[col] < at.size()) more.push_back("+" + col);
       }
-      for (const std::string& col : all) {
+      for (const auto& [col, n] : sites_with) {
         if (!have.count(col)) less.push_back("-" + col);
       }
       more.insert(more.end(), less.begin(), less.end());
